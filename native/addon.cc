@@ -1,0 +1,205 @@
+// N-API surface of the kernels. Every function works on Float32Arrays owned by JavaScript (tfjs's tensor
+// buffers), without copying them; shapes come as plain integers and are checked before any pointer is used.
+#include <napi.h>
+
+#include <string>
+
+#include "conv.h"
+#include "elementwise.h"
+#include "gemm.h"
+#include "thread_pool.h"
+
+namespace {
+
+using dae::ConvGeometry;
+using dae::Epilogue;
+
+float* floats(const Napi::Value& value, size_t minimum, const char* name) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    NAPI_THROW(Napi::TypeError::New(value.Env(), std::string(name) + " must be a Float32Array"), nullptr);
+  }
+  Napi::Float32Array array = value.As<Napi::Float32Array>();
+  if (array.ElementLength() < minimum) {
+    NAPI_THROW(Napi::RangeError::New(value.Env(), std::string(name) + " has " + std::to_string(array.ElementLength()) +
+                                                      " elements, needs " + std::to_string(minimum)),
+               nullptr);
+  }
+  return array.Data();
+}
+
+bool read_geometry(const Napi::Value& value, ConvGeometry& g) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      value.As<Napi::Int32Array>().ElementLength() != 15) {
+    NAPI_THROW(Napi::TypeError::New(value.Env(), "geometry must be an Int32Array of 15 values"), false);
+  }
+  const int32_t* v = value.As<Napi::Int32Array>().Data();
+  g = ConvGeometry{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  for (int i = 0; i < 15; ++i) {
+    if (v[i] < 0 || ((i < 11 || i > 12) && v[i] == 0)) {
+      NAPI_THROW(Napi::RangeError::New(value.Env(), "geometry value " + std::to_string(i) + " is out of range"), false);
+    }
+  }
+  return true;
+}
+
+size_t input_size(const ConvGeometry& g) { return static_cast<size_t>(g.N) * g.H * g.W * g.C; }
+size_t output_size(const ConvGeometry& g) { return static_cast<size_t>(g.N) * g.OH * g.OW * g.F; }
+size_t filter_size(const ConvGeometry& g) { return static_cast<size_t>(g.KH) * g.KW * g.C * g.F; }
+
+bool read_epilogue(const Napi::CallbackInfo& info, size_t index, int columns, Epilogue& epilogue) {
+  if (info.Length() > index && !info[index].IsNull() && !info[index].IsUndefined()) {
+    epilogue.bias = floats(info[index], columns, "bias");
+    if (epilogue.bias == nullptr) return false;
+  }
+  if (info.Length() > index + 1) {
+    int activation = info[index + 1].As<Napi::Number>().Int32Value();
+    if (activation < 0 || activation > 2) {
+      NAPI_THROW(Napi::RangeError::New(info.Env(), "activation code must be 0, 1 or 2"), false);
+    }
+    epilogue.activation = static_cast<dae::Activation>(activation);
+  }
+  return true;
+}
+
+// conv2d(geometry, x, w, y, bias?, activation?, reference?)
+Napi::Value Conv2D(const Napi::CallbackInfo& info) {
+  ConvGeometry g;
+  if (!read_geometry(info[0], g)) return {};
+  const float* x = floats(info[1], input_size(g), "x");
+  const float* w = floats(info[2], filter_size(g), "filter");
+  float* y = floats(info[3], output_size(g), "y");
+  Epilogue epilogue;
+  if (!x || !w || !y || !read_epilogue(info, 4, g.F, epilogue)) return {};
+  bool reference = info.Length() > 6 && info[6].ToBoolean();
+  (reference ? dae::conv2d_reference : dae::conv2d)(g, x, w, y, epilogue);
+  return info.Env().Undefined();
+}
+
+// conv2dBackpropInput(geometry, dy, w, dx, reference?)
+Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
+  ConvGeometry g;
+  if (!read_geometry(info[0], g)) return {};
+  const float* dy = floats(info[1], output_size(g), "dy");
+  const float* w = floats(info[2], filter_size(g), "filter");
+  float* dx = floats(info[3], input_size(g), "dx");
+  if (!dy || !w || !dx) return {};
+  bool reference = info.Length() > 4 && info[4].ToBoolean();
+  (reference ? dae::conv2d_backprop_input_reference : dae::conv2d_backprop_input)(g, dy, w, dx);
+  return info.Env().Undefined();
+}
+
+// conv2dBackpropFilter(geometry, x, dy, dw, reference?)
+Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
+  ConvGeometry g;
+  if (!read_geometry(info[0], g)) return {};
+  const float* x = floats(info[1], input_size(g), "x");
+  const float* dy = floats(info[2], output_size(g), "dy");
+  float* dw = floats(info[3], filter_size(g), "dw");
+  if (!x || !dy || !dw) return {};
+  bool reference = info.Length() > 4 && info[4].ToBoolean();
+  (reference ? dae::conv2d_backprop_filter_reference : dae::conv2d_backprop_filter)(g, x, dy, dw);
+  return info.Env().Undefined();
+}
+
+// batchMatMul(a, b, c, batch, M, N, K, transA, transB, batchStrideA, batchStrideB, bias?, activation?, reference?)
+Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int batch = info[3].As<Napi::Number>().Int32Value();
+  int M = info[4].As<Napi::Number>().Int32Value();
+  int N = info[5].As<Napi::Number>().Int32Value();
+  int K = info[6].As<Napi::Number>().Int32Value();
+  bool transA = info[7].ToBoolean(), transB = info[8].ToBoolean();
+  long strideA = info[9].As<Napi::Number>().Int64Value(), strideB = info[10].As<Napi::Number>().Int64Value();
+  if (batch <= 0 || M <= 0 || N <= 0 || K < 0 || strideA < 0 || strideB < 0) {
+    NAPI_THROW(Napi::RangeError::New(env, "batchMatMul: sizes must be positive"), {});
+  }
+  const float* a = floats(info[0], static_cast<size_t>(strideA) * (batch - 1) + static_cast<size_t>(M) * K, "a");
+  const float* b = floats(info[1], static_cast<size_t>(strideB) * (batch - 1) + static_cast<size_t>(K) * N, "b");
+  float* c = floats(info[2], static_cast<size_t>(batch) * M * N, "c");
+  Epilogue epilogue;
+  if (!a || !b || !c || !read_epilogue(info, 11, N, epilogue)) return {};
+  bool reference = info.Length() > 13 && info[13].ToBoolean();
+  for (int i = 0; i < batch; ++i) {
+    const float* ai = a + static_cast<size_t>(strideA) * i;
+    const float* bi = b + static_cast<size_t>(strideB) * i;
+    float* ci = c + static_cast<size_t>(M) * N * i;
+    int lda = transA ? M : K, ldb = transB ? K : N;
+    (reference ? dae::gemm_reference : dae::gemm)(transA, transB, M, N, K, ai, lda, bi, ldb, ci, N, epilogue);
+  }
+  return env.Undefined();
+}
+
+// sumRows(x, rows, columns, out)
+Napi::Value SumRows(const Napi::CallbackInfo& info) {
+  long rows = info[1].As<Napi::Number>().Int64Value();
+  int columns = info[2].As<Napi::Number>().Int32Value();
+  if (rows < 0 || columns <= 0) NAPI_THROW(Napi::RangeError::New(info.Env(), "sumRows: bad shape"), {});
+  const float* x = floats(info[0], static_cast<size_t>(rows) * columns, "x");
+  float* out = floats(info[3], columns, "out");
+  if (!x || !out) return {};
+  dae::sum_rows(x, rows, columns, out);
+  return info.Env().Undefined();
+}
+
+// unary(kind, x, out): kind 0 = relu, 1 = sigmoid
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  int kind = info[0].As<Napi::Number>().Int32Value();
+  Napi::Float32Array xs = info[1].As<Napi::Float32Array>();
+  const float* x = floats(info[1], 0, "x");
+  float* out = floats(info[2], xs.ElementLength(), "out");
+  if (!x || !out) return {};
+  if (kind == 0) dae::relu(x, out, xs.ElementLength());
+  else dae::sigmoid(x, out, xs.ElementLength());
+  return info.Env().Undefined();
+}
+
+// reluGrad(dy, y, out)
+Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
+  size_t size = info[0].As<Napi::Float32Array>().ElementLength();
+  const float* dy = floats(info[0], size, "dy");
+  const float* y = floats(info[1], size, "y");
+  float* out = floats(info[2], size, "out");
+  if (!dy || !y || !out) return {};
+  dae::relu_grad(dy, y, out, size);
+  return info.Env().Undefined();
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  dae::set_threads(info[0].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), dae::thread_count());
+}
+
+Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), dae::thread_count()); }
+
+Napi::Value Target(const Napi::CallbackInfo& info) {
+#if defined(__AVX512F__)
+  const char* target = "avx512";
+#elif defined(__AVX2__)
+  const char* target = "avx2";
+#elif defined(__AVX__)
+  const char* target = "avx";
+#elif defined(__ARM_NEON) || defined(__aarch64__)
+  const char* target = "neon";
+#else
+  const char* target = "generic";
+#endif
+  return Napi::String::New(info.Env(), target);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2d", Napi::Function::New(env, Conv2D));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2DBackpropInput));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilter));
+  exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
+  exports.Set("sumRows", Napi::Function::New(env, SumRows));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("threads", Napi::Function::New(env, Threads));
+  exports.Set("target", Napi::Function::New(env, Target));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(dae_native, Init)

@@ -1,0 +1,227 @@
+// Convolutions as im2col + packed GEMM, done in chunks of output pixels small enough for the chunk's im2col
+// rows to stay in L2. P = output pixels in a chunk, K = KH*KW*C.
+#include "conv.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "thread_pool.h"
+
+namespace dae {
+namespace {
+
+constexpr int kChunkFloats = 48 * 1024;  // im2col chunk of ~192 KB
+
+int chunk_rows(int K) { return std::max(12, std::min(384, (kChunkFloats / std::max(K, 1)) / 12 * 12)); }
+
+// Fills col[P, K] for output pixels [pixel0, pixel0 + P) of the flattened (n, oy, ox) grid.
+void im2col(const ConvGeometry& g, const float* x, long pixel0, int P, float* col) {
+  const int K = g.KH * g.KW * g.C;
+  const long perImage = static_cast<long>(g.OH) * g.OW;
+  for (int p = 0; p < P; ++p) {
+    long pixel = pixel0 + p;
+    int n = static_cast<int>(pixel / perImage);
+    int rest = static_cast<int>(pixel % perImage);
+    int oy = rest / g.OW, ox = rest % g.OW;
+    float* row = col + static_cast<size_t>(p) * K;
+    const float* image = x + static_cast<size_t>(n) * g.H * g.W * g.C;
+    for (int ky = 0; ky < g.KH; ++ky) {
+      int iy = oy * g.strideH - g.padTop + ky * g.dilationH;
+      for (int kx = 0; kx < g.KW; ++kx) {
+        int ix = ox * g.strideW - g.padLeft + kx * g.dilationW;
+        float* out = row + (ky * g.KW + kx) * g.C;
+        if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) {
+          std::fill_n(out, g.C, 0.0f);
+        } else {
+          std::memcpy(out, image + (static_cast<size_t>(iy) * g.W + ix) * g.C, sizeof(float) * g.C);
+        }
+      }
+    }
+  }
+}
+
+// Adds col[P, K] back into dx for output pixels [pixel0, pixel0 + P): the transpose of im2col.
+void col2im_add(const ConvGeometry& g, const float* col, long pixel0, int P, float* dx) {
+  const int K = g.KH * g.KW * g.C;
+  const long perImage = static_cast<long>(g.OH) * g.OW;
+  for (int p = 0; p < P; ++p) {
+    long pixel = pixel0 + p;
+    int n = static_cast<int>(pixel / perImage);
+    int rest = static_cast<int>(pixel % perImage);
+    int oy = rest / g.OW, ox = rest % g.OW;
+    const float* row = col + static_cast<size_t>(p) * K;
+    float* image = dx + static_cast<size_t>(n) * g.H * g.W * g.C;
+    for (int ky = 0; ky < g.KH; ++ky) {
+      int iy = oy * g.strideH - g.padTop + ky * g.dilationH;
+      if (iy < 0 || iy >= g.H) continue;
+      for (int kx = 0; kx < g.KW; ++kx) {
+        int ix = ox * g.strideW - g.padLeft + kx * g.dilationW;
+        if (ix < 0 || ix >= g.W) continue;
+        const float* in = row + (ky * g.KW + kx) * g.C;
+        float* out = image + (static_cast<size_t>(iy) * g.W + ix) * g.C;
+        for (int c = 0; c < g.C; ++c) out[c] += in[c];
+      }
+    }
+  }
+}
+
+struct Scratch {
+  std::vector<float> col, a, b;
+};
+
+std::vector<Scratch>& scratch_per_thread() {
+  static std::vector<Scratch> scratch;
+  if (static_cast<int>(scratch.size()) < thread_count()) scratch.resize(thread_count());
+  return scratch;
+}
+
+void ensure(std::vector<float>& buffer, size_t floats) {
+  if (buffer.size() < floats) buffer.resize(floats);
+}
+
+}  // namespace
+
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {
+  const int K = g.KH * g.KW * g.C;
+  const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
+  std::vector<float> packedW(packed_b_floats(K, g.F));
+  pack_b(false, K, g.F, w, g.F, packedW.data());
+  const bool pointwise = g.KH == 1 && g.KW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0 &&
+                         g.padLeft == 0 && g.OH == g.H && g.OW == g.W;
+  const int rows = chunk_rows(K);
+  const int chunks = static_cast<int>((pixels + rows - 1) / rows);
+  auto& scratch = scratch_per_thread();
+  parallel_for(chunks, [&](int chunk, int thread) {
+    Scratch& s = scratch[thread];
+    long pixel0 = static_cast<long>(chunk) * rows;
+    int P = static_cast<int>(std::min<long>(rows, pixels - pixel0));
+    const float* A;
+    if (pointwise) {
+      A = x + static_cast<size_t>(pixel0) * K;
+    } else {
+      ensure(s.col, static_cast<size_t>(rows) * K);
+      im2col(g, x, pixel0, P, s.col.data());
+      A = s.col.data();
+    }
+    ensure(s.a, gemm_a_scratch_floats());
+    gemm_packed(false, P, g.F, K, A, K, packedW.data(), y + static_cast<size_t>(pixel0) * g.F, g.F, false, epilogue,
+                s.a.data());
+  });
+}
+
+void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  const int K = g.KH * g.KW * g.C;
+  const int perImage = g.OH * g.OW;
+  std::vector<float> packedWT(packed_b_floats(g.F, K));
+  pack_b(true, g.F, K, w, g.F, packedWT.data());  // B = w^T: [F, K]
+  const int rows = std::min(chunk_rows(K), perImage);
+  auto& scratch = scratch_per_thread();
+  // One image per item: images never share dx rows, so the scatter-add needs no locking.
+  parallel_for(g.N, [&](int n, int thread) {
+    Scratch& s = scratch[thread];
+    ensure(s.col, static_cast<size_t>(rows) * K);
+    ensure(s.a, gemm_a_scratch_floats());
+    std::fill_n(dx + static_cast<size_t>(n) * g.H * g.W * g.C, static_cast<size_t>(g.H) * g.W * g.C, 0.0f);
+    for (int p0 = 0; p0 < perImage; p0 += rows) {
+      int P = std::min(rows, perImage - p0);
+      long pixel0 = static_cast<long>(n) * perImage + p0;
+      gemm_packed(false, P, K, g.F, dy + static_cast<size_t>(pixel0) * g.F, g.F, packedWT.data(), s.col.data(), K,
+                  false, Epilogue{}, s.a.data());
+      col2im_add(g, s.col.data(), pixel0, P, dx);
+    }
+  });
+}
+
+void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  const int K = g.KH * g.KW * g.C;
+  const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
+  const int rows = chunk_rows(K);
+  const int chunks = static_cast<int>((pixels + rows - 1) / rows);
+  const int threads = thread_count();
+  // Each thread sums its chunks into its own partial dw; the partials are added at the end.
+  std::vector<std::vector<float>> partial(threads);
+  std::vector<char> used(threads, 0);
+  auto& scratch = scratch_per_thread();
+  parallel_for(chunks, [&](int chunk, int thread) {
+    Scratch& s = scratch[thread];
+    long pixel0 = static_cast<long>(chunk) * rows;
+    int P = static_cast<int>(std::min<long>(rows, pixels - pixel0));
+    ensure(s.col, static_cast<size_t>(rows) * K);
+    ensure(s.a, gemm_a_scratch_floats());
+    ensure(s.b, packed_b_floats(rows, g.F));
+    im2col(g, x, pixel0, P, s.col.data());
+    pack_b(false, P, g.F, dy + static_cast<size_t>(pixel0) * g.F, g.F, s.b.data());
+    std::vector<float>& out = partial[thread];
+    bool accumulate = used[thread] != 0;
+    if (!accumulate) out.resize(static_cast<size_t>(K) * g.F);
+    gemm_packed(true, K, g.F, P, s.col.data(), K, s.b.data(), out.data(), g.F, accumulate, Epilogue{}, s.a.data());
+    used[thread] = 1;
+  });
+  const size_t size = static_cast<size_t>(K) * g.F;
+  std::fill_n(dw, size, 0.0f);
+  for (int t = 0; t < threads; ++t)
+    if (used[t])
+      for (size_t i = 0; i < size; ++i) dw[i] += partial[t][i];
+}
+
+void conv2d_reference(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {
+  for (int n = 0; n < g.N; ++n)
+    for (int oy = 0; oy < g.OH; ++oy)
+      for (int ox = 0; ox < g.OW; ++ox)
+        for (int f = 0; f < g.F; ++f) {
+          double sum = 0.0;
+          for (int ky = 0; ky < g.KH; ++ky)
+            for (int kx = 0; kx < g.KW; ++kx) {
+              int iy = oy * g.strideH - g.padTop + ky * g.dilationH;
+              int ix = ox * g.strideW - g.padLeft + kx * g.dilationW;
+              if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+              for (int c = 0; c < g.C; ++c)
+                sum += static_cast<double>(x[((static_cast<size_t>(n) * g.H + iy) * g.W + ix) * g.C + c]) *
+                       w[((static_cast<size_t>(ky) * g.KW + kx) * g.C + c) * g.F + f];
+            }
+          y[((static_cast<size_t>(n) * g.OH + oy) * g.OW + ox) * g.F + f] = static_cast<float>(sum);
+        }
+  apply_epilogue(y, g.N * g.OH * g.OW, g.F, g.F, epilogue);
+}
+
+void conv2d_backprop_input_reference(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  std::fill_n(dx, static_cast<size_t>(g.N) * g.H * g.W * g.C, 0.0f);
+  for (int n = 0; n < g.N; ++n)
+    for (int oy = 0; oy < g.OH; ++oy)
+      for (int ox = 0; ox < g.OW; ++ox)
+        for (int ky = 0; ky < g.KH; ++ky)
+          for (int kx = 0; kx < g.KW; ++kx) {
+            int iy = oy * g.strideH - g.padTop + ky * g.dilationH;
+            int ix = ox * g.strideW - g.padLeft + kx * g.dilationW;
+            if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+            for (int c = 0; c < g.C; ++c) {
+              double sum = 0.0;
+              for (int f = 0; f < g.F; ++f)
+                sum += static_cast<double>(dy[((static_cast<size_t>(n) * g.OH + oy) * g.OW + ox) * g.F + f]) *
+                       w[((static_cast<size_t>(ky) * g.KW + kx) * g.C + c) * g.F + f];
+              dx[((static_cast<size_t>(n) * g.H + iy) * g.W + ix) * g.C + c] += static_cast<float>(sum);
+            }
+          }
+}
+
+void conv2d_backprop_filter_reference(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  for (int ky = 0; ky < g.KH; ++ky)
+    for (int kx = 0; kx < g.KW; ++kx)
+      for (int c = 0; c < g.C; ++c)
+        for (int f = 0; f < g.F; ++f) {
+          double sum = 0.0;
+          for (int n = 0; n < g.N; ++n)
+            for (int oy = 0; oy < g.OH; ++oy)
+              for (int ox = 0; ox < g.OW; ++ox) {
+                int iy = oy * g.strideH - g.padTop + ky * g.dilationH;
+                int ix = ox * g.strideW - g.padLeft + kx * g.dilationW;
+                if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+                sum += static_cast<double>(x[((static_cast<size_t>(n) * g.H + iy) * g.W + ix) * g.C + c]) *
+                       dy[((static_cast<size_t>(n) * g.OH + oy) * g.OW + ox) * g.F + f];
+              }
+          dw[((static_cast<size_t>(ky) * g.KW + kx) * g.C + c) * g.F + f] = static_cast<float>(sum);
+        }
+}
+
+}  // namespace dae

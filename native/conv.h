@@ -1,0 +1,31 @@
+// 2-D convolution in NHWC with HWIO filters, as tfjs computes it.
+// N = batch, H/W = input spatial, C = input channels, KH/KW = filter spatial, F = filters (output channels),
+// OH/OW = output spatial. The filter, flattened, is a [KH*KW*C, F] matrix; an output pixel is one row of
+// im2col(x) [N*OH*OW, KH*KW*C] times it.
+#pragma once
+#include "gemm.h"
+
+namespace dae {
+
+struct ConvGeometry {
+  int N, H, W, C;
+  int KH, KW, F;
+  int OH, OW;
+  int strideH, strideW;
+  int padTop, padLeft;
+  int dilationH, dilationW;
+};
+
+// y[N,OH,OW,F] = epilogue(conv(x[N,H,W,C], w[KH,KW,C,F]))
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue);
+// dx[N,H,W,C] = gradient of conv2d with respect to x, given dy[N,OH,OW,F]
+void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx);
+// dw[KH,KW,C,F] = gradient of conv2d with respect to w, given x and dy
+void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw);
+
+// Direct loops over the definition: the oracle for the three above.
+void conv2d_reference(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue);
+void conv2d_backprop_input_reference(const ConvGeometry& g, const float* dy, const float* w, float* dx);
+void conv2d_backprop_filter_reference(const ConvGeometry& g, const float* x, const float* dy, float* dw);
+
+}  // namespace dae

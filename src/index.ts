@@ -1,0 +1,2 @@
+// The library: each stage of the experiment, importable on its own.
+export {};
