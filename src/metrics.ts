@@ -1,0 +1,75 @@
+// The shape of metrics.json: what a finished run measured. Every stage writes its part; the report reads it.
+
+export type EncoderMode = 'frozen' | 'finetuned' | 'scratch';
+
+/** Image-quality scores of one image set against the clean originals, averaged over images. */
+export interface ReconstructionScores {
+  mse: number;
+  /** Peak signal-to-noise ratio in dB (peak 1.0), the mean of per-image values. */
+  psnr: number;
+  /** Structural similarity (Wang et al. 2004: 7x7 Gaussian window, sigma 1.5), mean over images. */
+  ssim: number;
+}
+
+export interface NoiseSpec {
+  kind: 'salt-and-pepper' | 'gaussian' | 'masking';
+  /** Fraction of pixels hit (salt-and-pepper, masking) or the standard deviation (gaussian). */
+  amount: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  validationLoss: number;
+  accuracy?: number;
+  validationAccuracy?: number;
+  seconds: number;
+}
+
+export interface ClassMetrics {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+/** The layout of scikit-learn's classification_report, plus the confusion matrix (rows = true class). */
+export interface ClassificationMetrics {
+  accuracy: number;
+  macroF1: number;
+  weightedF1: number;
+  perClass: ClassMetrics[];
+  macro: ClassMetrics;
+  weighted: ClassMetrics;
+  confusion: number[][];
+}
+
+export interface ClassifierResult {
+  encoder: EncoderMode;
+  labelFraction: number;
+  labels: number;
+  epochs: number;
+  trainSeconds: number;
+  history: EpochRecord[];
+  validation: { accuracy: number };
+  test: ClassificationMetrics;
+}
+
+export interface Metrics {
+  formatVersion: 1;
+  dataset: { name: string; train: number; validation: number; test: number; height: number; width: number };
+  backend: { name: string; threads: number };
+  autoencoder: {
+    encoderParams: number;
+    decoderParams: number;
+    epochs: number;
+    trainSeconds: number;
+    history: EpochRecord[];
+    noise: NoiseSpec;
+    test: { noisy: ReconstructionScores; denoised: ReconstructionScores; clean: ReconstructionScores };
+    /** The same scores at other noise levels than the training one. */
+    noiseLevels: { noise: NoiseSpec; noisy: ReconstructionScores; denoised: ReconstructionScores }[];
+  };
+  classifiers: ClassifierResult[];
+  totalSeconds: number;
+}
