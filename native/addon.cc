@@ -2,6 +2,10 @@
 // buffers), without copying them; shapes come as plain integers and are checked before any pointer is used.
 #include <napi.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <string>
 
 #include "conv.h"
@@ -141,26 +145,35 @@ Napi::Value SumRows(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// unary(kind, x, out): kind 0 = relu, 1 = sigmoid
-Napi::Value Unary(const Napi::CallbackInfo& info) {
-  int kind = info[0].As<Napi::Number>().Int32Value();
-  Napi::Float32Array xs = info[1].As<Napi::Float32Array>();
-  const float* x = floats(info[1], 0, "x");
-  float* out = floats(info[2], xs.ElementLength(), "out");
-  if (!x || !out) return {};
-  if (kind == 0) dae::relu(x, out, xs.ElementLength());
-  else dae::sigmoid(x, out, xs.ElementLength());
+// binary(op, a, b, out): b and a are read at i % length (trailing broadcast), lengths dividing out's length
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  int op = info[0].As<Napi::Number>().Int32Value();
+  if (op < 0 || op > 6) NAPI_THROW(Napi::RangeError::New(info.Env(), "binary: unknown op"), {});
+  const float* a = floats(info[1], 1, "a");
+  const float* b = floats(info[2], 1, "b");
+  float* out = floats(info[3], 1, "out");
+  if (!a || !b || !out) return {};
+  size_t aLength = info[1].As<Napi::Float32Array>().ElementLength();
+  size_t bLength = info[2].As<Napi::Float32Array>().ElementLength();
+  size_t size = info[3].As<Napi::Float32Array>().ElementLength();
+  if (size % aLength != 0 || size % bLength != 0) {
+    NAPI_THROW(Napi::RangeError::New(info.Env(), "binary: operand lengths must divide the output length"), {});
+  }
+  dae::binary(static_cast<dae::BinaryOp>(op), a, aLength, b, bLength, out, size);
   return info.Env().Undefined();
 }
 
-// reluGrad(dy, y, out)
-Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
-  size_t size = info[0].As<Napi::Float32Array>().ElementLength();
-  const float* dy = floats(info[0], size, "dy");
-  const float* y = floats(info[1], size, "y");
+// unary(op, x, out, alpha)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  int op = info[0].As<Napi::Number>().Int32Value();
+  if (op < 0 || op > 8) NAPI_THROW(Napi::RangeError::New(info.Env(), "unary: unknown op"), {});
+  const float* x = floats(info[1], 0, "x");
+  if (!x) return {};
+  size_t size = info[1].As<Napi::Float32Array>().ElementLength();
   float* out = floats(info[2], size, "out");
-  if (!dy || !y || !out) return {};
-  dae::relu_grad(dy, y, out, size);
+  if (!out) return {};
+  float alpha = info.Length() > 3 ? info[3].As<Napi::Number>().FloatValue() : 0.0f;
+  dae::unary(static_cast<dae::UnaryOp>(op), x, out, size, alpha);
   return info.Env().Undefined();
 }
 
@@ -186,14 +199,27 @@ Napi::Value Target(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), target);
 }
 
+// tfjs allocates a fresh Float32Array for every kernel output, and glibc serves large blocks with mmap and
+// gives them back on free, so each activation-sized output (up to 12.8 MB here) paid for thousands of page
+// faults: measured on this machine, allocating and touching a 12.8 MB array took ~11 ms, ~0.7 ms with these
+// settings. Large blocks now come from the heap, which is kept instead of trimmed.
+void keep_large_allocations_in_heap() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
+  mallopt(M_TOP_PAD, 64 * 1024 * 1024);
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  keep_large_allocations_in_heap();
   exports.Set("conv2d", Napi::Function::New(env, Conv2D));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2DBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilter));
   exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
+  exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
-  exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("target", Napi::Function::New(env, Target));

@@ -1,14 +1,17 @@
 // Element-wise and reduction kernels that dominate a training step once the convolutions are fast.
+// Broadcasting is the trailing kind only (a scalar, a bias vector over the last axes, or the same shape):
+// an operand of length L is read at index i % L, where L divides the output length.
 #pragma once
 #include <cstddef>
 
 namespace dae {
 
-// out[r, c] = sum over rows of x[rows, columns]: the bias gradient (a sum over every axis but the last).
+enum class BinaryOp { add = 0, sub = 1, mul = 2, div = 3, maximum = 4, minimum = 5, squared_difference = 6 };
+enum class UnaryOp { relu = 0, sigmoid = 1, step = 2, sqrt = 3, square = 4, neg = 5, exp = 6, log = 7, abs = 8 };
+
+void binary(BinaryOp op, const float* a, size_t aLength, const float* b, size_t bLength, float* out, size_t size);
+void unary(UnaryOp op, const float* x, float* out, size_t size, float alpha);
+// out[c] = sum over rows of x[rows, columns]: a reduction over leading axes (bias gradients, full sums).
 void sum_rows(const float* x, long rows, int columns, float* out);
-void relu(const float* x, float* out, size_t size);
-// out = dy where y > 0 else 0: the gradient of relu written in terms of its output or input.
-void relu_grad(const float* dy, const float* y, float* out, size_t size);
-void sigmoid(const float* x, float* out, size_t size);
 
 }  // namespace dae
