@@ -1,0 +1,255 @@
+// The run's report as one self-contained HTML page: inline CSS, figures as data URIs, no external requests.
+// Every piece of text from the input is escaped; figures are <img> elements, so an SVG cannot run script.
+
+import type { Metrics } from '../metrics.js';
+import { buildConclusion } from './conclusion.js';
+import { describeNoise, escapeHtml, formatFixed, formatInteger, formatSeconds } from './format.js';
+import { classDetails, comparisonTable, noiseLevelTable, perClassF1Table, reconstructionTable } from './tables.js';
+import type { ReportFigure, ReportInput, ReportSection } from './types.js';
+
+export { buildConclusion } from './conclusion.js';
+
+export const REPORT_TITLE = 'Pretraining an MNIST classifier with a deep denoising autoencoder';
+export const REPORT_QUESTION =
+  'How does a classifier pretrained with a denoising autoencoder and trained on 10% of the labels compare with the same classifier trained on all of them?';
+
+const STYLE = `
+:root { color-scheme: light; --text: #1f2328; --muted: #59636e; --rule: #d1d9e0; --soft: #f6f8fa; --accent: #0969da; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--text); background: #fff; line-height: 1.6; font-size: 16px;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 920px; margin: 0 auto; padding: 32px 24px 64px; }
+h1 { font-size: 1.9rem; line-height: 1.25; margin: 0 0 8px; }
+h2 { font-size: 1.4rem; margin: 2.2em 0 0.6em; padding-bottom: 0.25em; border-bottom: 1px solid var(--rule); }
+h3 { font-size: 1.1rem; margin: 1.6em 0 0.5em; }
+p { margin: 0.6em 0; }
+.lede { color: var(--muted); margin: 0 0 16px; }
+nav { font-size: 0.92rem; margin: 12px 0 0; }
+nav a { color: var(--accent); text-decoration: none; margin-right: 14px; white-space: nowrap; }
+.question { border-left: 4px solid var(--accent); background: #f0f6ff; padding: 10px 14px; margin: 16px 0; font-style: italic; }
+.banner { background: #fff1e5; border: 1px solid #f0a35e; border-left: 6px solid #d9480f; padding: 12px 16px;
+  margin: 16px 0 8px; border-radius: 4px; color: #5c2a06; }
+.banner strong { display: block; font-size: 1.1rem; }
+.table-wrap { overflow-x: auto; margin: 12px 0 20px; }
+table { border-collapse: collapse; font-size: 0.92rem; min-width: 50%; }
+caption { caption-side: top; text-align: left; color: var(--muted); font-size: 0.88rem; padding-bottom: 4px; }
+th, td { padding: 5px 10px; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
+thead th { border-bottom: 2px solid var(--text); font-weight: 600; vertical-align: bottom; }
+tbody th { font-weight: 500; white-space: nowrap; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+tbody tr:hover { background: var(--soft); }
+pre { background: var(--soft); border: 1px solid var(--rule); border-radius: 6px; padding: 12px 14px; overflow-x: auto;
+  font-size: 0.8rem; line-height: 1.45; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+details { margin: 8px 0; }
+summary { cursor: pointer; color: var(--accent); }
+figure { margin: 20px 0 28px; }
+figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
+figure img.pixels { image-rendering: pixelated; }
+figcaption { color: var(--muted); font-size: 0.9rem; margin-top: 8px; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; margin: 12px 0; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; font-variant-numeric: tabular-nums; }
+.conclusion { font-size: 1.05rem; }
+footer { color: var(--muted); font-size: 0.85rem; margin-top: 48px; border-top: 1px solid var(--rule); padding-top: 12px; }
+@media (max-width: 640px) {
+  main { padding: 20px 14px 48px; }
+  h1 { font-size: 1.5rem; }
+  body { font-size: 15px; }
+  th, td { padding: 4px 8px; }
+  dl.facts { grid-template-columns: 1fr; gap: 0; }
+  dl.facts dd { margin-bottom: 6px; }
+}
+`;
+
+/** Renders the whole report. The result is one string with no references outside itself. */
+export function renderReport(input: ReportInput): string {
+  const { metrics } = input;
+  const numbering = new Map(input.figures.map((figure, index) => [figure, index + 1]));
+  const figuresIn = (section: ReportSection | undefined): string =>
+    input.figures
+      .filter((figure) => figure.section === section)
+      .map((figure) => renderFigure(figure, numbering.get(figure) ?? 0))
+      .join('\n');
+
+  const sections: [string, string, string][] = [
+    ['introduction', 'Introduction', introduction(metrics)],
+    ['setup', 'Setup', setup(input)],
+    ['data', 'Data', data(metrics) + figuresIn('data')],
+    ['model', 'Model', model(input) + figuresIn('model')],
+    ['training', 'Training', training(metrics) + figuresIn('training')],
+    ['results', 'Results', results(input, figuresIn)],
+    ['conclusion', 'Conclusion', conclusion(input)],
+  ];
+  const nav = sections.map(([id, title]) => `<a href="#${id}">${title}</a>`).join('\n');
+  const body = sections.map(([id, title, html]) => `<section id="${id}">\n<h2>${title}</h2>\n${html}\n</section>`).join('\n');
+  const banner =
+    input.status === 'incomplete'
+      ? '<div class="banner" role="alert"><strong>This run did not finish.</strong> The report shows what was measured ' +
+        'before it stopped: stages that did not run are missing, and the conclusion is provisional.</div>'
+      : '';
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(REPORT_TITLE)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+<header>
+<h1>${escapeHtml(REPORT_TITLE)}</h1>
+<p class="lede">${escapeHtml(metrics.dataset.name)} · ${escapeHtml(metrics.backend.name)} backend · ${escapeHtml(formatSeconds(metrics.totalSeconds))} in total</p>
+${banner}
+<nav aria-label="Sections">${nav}</nav>
+</header>
+${body}
+<footer>Generated by dae-pretrain from metrics.json (format version ${escapeHtml(String(metrics.formatVersion))}).</footer>
+</main>
+</body>
+</html>
+`;
+}
+
+function paragraphs(text: string): string {
+  return text
+    .split(/\n\s*\n/)
+    .map((paragraph) => paragraph.trim())
+    .filter((paragraph) => paragraph.length > 0)
+    .map((paragraph) => `<p>${escapeHtml(paragraph)}</p>`)
+    .join('\n');
+}
+
+function facts(entries: readonly [string, string][]): string {
+  return `<dl class="facts">${entries.map(([term, value]) => `<dt>${escapeHtml(term)}</dt><dd>${escapeHtml(value)}</dd>`).join('')}</dl>`;
+}
+
+function renderFigure(figure: ReportFigure, number: number): string {
+  const bytes = typeof figure.data === 'string' ? Buffer.from(figure.data, 'utf8') : figure.data;
+  const id = figure.id.toLowerCase().replace(/[^a-z0-9-]/g, '');
+  const pixelClass = figure.mime === 'image/png' ? ' class="pixels"' : '';
+  return [
+    `<figure id="figure-${id}">`,
+    `<img${pixelClass} src="data:${figure.mime};base64,${bytes.toString('base64')}" alt="${escapeHtml(figure.title)}">`,
+    `<figcaption><strong>Figure ${number}. ${escapeHtml(figure.title)}.</strong> ${escapeHtml(figure.caption)}</figcaption>`,
+    '</figure>',
+  ].join('\n');
+}
+
+function introduction(metrics: Metrics): string {
+  return `<p class="question">${escapeHtml(REPORT_QUESTION)}</p>
+${paragraphs(
+  `A deep convolutional denoising autoencoder learns to restore ${metrics.dataset.name} digits from corrupted copies ` +
+    `(${describeNoise(metrics.autoencoder.noise)}). It needs no labels, so it can use every training image. Its encoder ` +
+    'then becomes the feature extractor of a classifier that sees only some of the labels.\n\n' +
+    'The classifier is trained three ways: with the pretrained encoder frozen (only the new head learns), with the ' +
+    'pretrained encoder fine-tuned (every weight learns), and from scratch with the same architecture as the baseline. ' +
+    'Each is trained on a fraction of the labels and on all of them, and compared on the untouched test set.',
+)}`;
+}
+
+function setup(input: ReportInput): string {
+  const { metrics } = input;
+  return `${facts([
+    ['Backend', `${metrics.backend.name}, ${metrics.backend.threads} thread${metrics.backend.threads === 1 ? '' : 's'}`],
+    ['Total run time', formatSeconds(metrics.totalSeconds)],
+    ['Status', input.status === 'complete' ? 'complete' : 'incomplete: the run stopped early'],
+  ])}
+<p>The resolved configuration of this run, every default filled in:</p>
+<pre>${escapeHtml(prettyJson(input.config))}</pre>`;
+}
+
+function prettyJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, null, 2) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function data(metrics: Metrics): string {
+  const { dataset } = metrics;
+  return `${facts([
+    ['Dataset', dataset.name],
+    ['Training images', formatInteger(dataset.train)],
+    ['Validation images', formatInteger(dataset.validation)],
+    ['Test images', formatInteger(dataset.test)],
+    ['Image size', `${dataset.height} × ${dataset.width}, one channel`],
+    ['Corruption', describeNoise(metrics.autoencoder.noise)],
+  ])}
+${paragraphs(
+  `Validation images are held out of training and only monitor it; the ${formatInteger(dataset.test)} test images ` +
+    'are used only for the scores below. The autoencoder sees a freshly corrupted copy of every training image and is ' +
+    'asked for the clean original.',
+)}`;
+}
+
+function model(input: ReportInput): string {
+  const { autoencoder } = input.metrics;
+  const summaries = input.modelSummaries
+    .map((summary) => `<h3>${escapeHtml(summary.name)}</h3>\n<pre>${escapeHtml(summary.text)}</pre>`)
+    .join('\n');
+  return `${facts([
+    ['Encoder parameters', formatInteger(autoencoder.encoderParams)],
+    ['Decoder parameters', formatInteger(autoencoder.decoderParams)],
+  ])}
+${paragraphs(
+  'The encoder is shared: the autoencoder trains it to reconstruct, and every classifier adds a classification head on ' +
+    'top of it. The scratch baseline uses the same layers with freshly initialised weights.',
+)}
+${summaries}`;
+}
+
+function training(metrics: Metrics): string {
+  const { autoencoder } = metrics;
+  const last = autoencoder.history.at(-1);
+  const rows: [string, string][] = [
+    ['Autoencoder epochs', String(autoencoder.epochs)],
+    ['Autoencoder training time', formatSeconds(autoencoder.trainSeconds)],
+  ];
+  if (last !== undefined) {
+    rows.push(['Final loss', formatFixed(last.loss, 5)], ['Final validation loss', formatFixed(last.validationLoss, 5)]);
+  }
+  const classifierSeconds = metrics.classifiers.reduce((sum, result) => sum + result.trainSeconds, 0);
+  rows.push(['Classifier runs', `${metrics.classifiers.length}, ${formatSeconds(classifierSeconds)} together`]);
+  return facts(rows);
+}
+
+function results(input: ReportInput, figuresIn: (section: ReportSection | undefined) => string): string {
+  const { metrics } = input;
+  const reports = input.classificationReports
+    .map((report) => `<details><summary>${escapeHtml(report.name)}</summary>\n<pre>${escapeHtml(report.text)}</pre>\n</details>`)
+    .join('\n');
+  const classification =
+    metrics.classifiers.length === 0
+      ? '<p>No classifier run finished.</p>'
+      : `<p>Every classifier run on the test set; the best test accuracy and macro-F1 at each label fraction are in bold.</p>
+${comparisonTable(metrics)}
+<h3>Per-class F1</h3>
+${perClassF1Table(metrics)}
+${classDetails(metrics)}
+${reports}`;
+  const noiseLevels =
+    metrics.autoencoder.noiseLevels.length === 0
+      ? ''
+      : `<p>The same autoencoder on other amounts of noise than it was trained on:</p>\n${noiseLevelTable(metrics)}`;
+  return `<h3>Denoising</h3>
+<p>Test images scored against the clean originals; higher PSNR and SSIM and lower MSE are better.</p>
+${reconstructionTable(metrics)}
+${noiseLevels}
+${figuresIn('reconstruction')}
+<h3>What the autoencoder learned</h3>
+${figuresIn('representation') || '<p>No figures of the learned features were made in this run.</p>'}
+<h3>Classification</h3>
+${classification}
+${figuresIn('classification')}
+${figuresIn(undefined)}`;
+}
+
+function conclusion(input: ReportInput): string {
+  const text = input.conclusion ?? buildConclusion(input.metrics);
+  const provisional = input.status === 'incomplete' ? '<p><em>Provisional: the run did not finish.</em></p>' : '';
+  return `${provisional}<div class="conclusion">${paragraphs(text)}</div>`;
+}
