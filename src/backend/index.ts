@@ -2,6 +2,9 @@
 // tensorflow (tfjs-node / tfjs-node-gpu, when the user installed it) > native (our addon) > wasm > cpu.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+// tfjs-core's Node bundle registers no gradients; tfjs-layers' Node bundle registers them all on import
+// (as the @tensorflow/tfjs umbrella would). Needed for tf.grads and for training.
+import '@tensorflow/tfjs-layers';
 
 import { loadNativeAddon } from './native/addon.js';
 import { registerNativeBackend } from './native/register.js';

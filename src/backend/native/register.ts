@@ -1,14 +1,14 @@
 // Registers the `native` backend: tfjs's cpu backend with the kernels that dominate training replaced by the
 // addon's. Every other kernel is the cpu one, registered again under the new backend name.
 import { getKernelsForBackend, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
-import type { KernelConfig } from '@tensorflow/tfjs-core';
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 
 import type { NativeAddon } from './addon.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './kernels/BatchMatMul.js';
 import { conv2dConfig, fusedConv2dConfig } from './kernels/Conv2D.js';
 import { conv2dBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
 import { conv2dBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
+import { NativeBackend } from './memory.js';
 import { elementwiseConfigs } from './kernels/Elementwise.js';
 
 export function nativeKernelConfigs(addon: NativeAddon): KernelConfig[] {
@@ -27,11 +27,21 @@ let registered = false;
 
 export function registerNativeBackend(addon: NativeAddon): void {
   if (registered) return;
-  registerBackend('native', () => new MathBackendCPU(), 0);
+  registerBackend('native', () => new NativeBackend(), 0);
   const replaced = nativeKernelConfigs(addon);
   const replacedNames = new Set(replaced.map((config) => config.kernelName));
   for (const config of getKernelsForBackend('cpu')) {
-    if (!replacedNames.has(config.kernelName)) registerKernel({ ...config, backendName: 'native' });
+    if (replacedNames.has(config.kernelName)) continue;
+    const cpuKernel = config.kernelFunc as KernelFunc;
+    registerKernel({
+      ...config,
+      backendName: 'native',
+      kernelFunc: (args) => {
+        const outputs = cpuKernel(args) as TensorInfo | TensorInfo[];
+        (args.backend as NativeBackend).pinSharedOutputs(outputs);
+        return outputs;
+      },
+    });
   }
   for (const config of replaced) registerKernel(config);
   registered = true;

@@ -5,6 +5,7 @@ import type { backend_util, KernelFunc, NamedAttrMap, NamedTensorInfoMap, Tensor
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import { nativeActivationCodes } from './addon.js';
+import { NativeBackend } from './memory.js';
 
 export type KernelArgs = { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap };
 
@@ -13,6 +14,11 @@ export function floatValues(backend: MathBackendCPU, tensor: TensorInfo): Float3
   if (tensor.dtype !== 'float32') return null;
   const values = backend.data.get(tensor.dataId).values;
   return values instanceof Float32Array ? values : null;
+}
+
+/** An output buffer whose every element the kernel will write: recycled from the pool when possible. */
+export function allocate(backend: MathBackendCPU, length: number): Float32Array {
+  return backend instanceof NativeBackend ? backend.pool.acquire(length) : new Float32Array(length);
 }
 
 export function output(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
@@ -47,5 +53,7 @@ export function activationCode(activation: unknown, hasPreluWeights: boolean): n
 export function fallback(kernelName: string, args: KernelArgs): TensorInfo | TensorInfo[] {
   const kernel = getKernel(kernelName, 'cpu');
   if (!kernel) throw new Error(`native backend: no cpu kernel ${kernelName} to fall back to`);
-  return (kernel.kernelFunc as KernelFunc)(args as Parameters<KernelFunc>[0]) as TensorInfo | TensorInfo[];
+  const outputs = (kernel.kernelFunc as KernelFunc)(args as Parameters<KernelFunc>[0]) as TensorInfo | TensorInfo[];
+  if (args.backend instanceof NativeBackend) args.backend.pinSharedOutputs(outputs);
+  return outputs;
 }

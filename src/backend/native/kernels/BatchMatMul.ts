@@ -5,7 +5,7 @@ import type { _FusedMatMulAttrs, BatchMatMulAttrs, KernelConfig, TensorInfo } fr
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import type { NativeAddon } from '../addon.js';
-import { activationCode, fallback, floatValues, output, size } from '../tensors.js';
+import { activationCode, allocate, fallback, floatValues, output, size } from '../tensors.js';
 import type { KernelArgs } from '../tensors.js';
 
 function batchMatMulImpl(addon: NativeAddon, backend: MathBackendCPU, a: TensorInfo, b: TensorInfo,
@@ -29,7 +29,7 @@ function batchMatMulImpl(addon: NativeAddon, backend: MathBackendCPU, a: TensorI
   else if (batchA === 1) batchShape = batchShapeB;
   else return null;
   const batch = Math.max(batchA, batchB);
-  const c = new Float32Array(batch * m * n);
+  const c = allocate(backend, batch * m * n);
   addon.batchMatMul(aValues, bValues, c, batch, m, n, k, transposeA, transposeB,
     batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, biasValues, activation);
   return output(backend, [...batchShape, m, n], c);

@@ -4,7 +4,7 @@ import type { Conv2DAttrs, FusedConv2DAttrs, KernelConfig, TensorInfo } from '@t
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import type { NativeAddon } from '../addon.js';
-import { activationCode, convGeometry, fallback, floatValues, output, size } from '../tensors.js';
+import { activationCode, allocate, convGeometry, fallback, floatValues, output, size } from '../tensors.js';
 import type { KernelArgs } from '../tensors.js';
 
 export function conv2dImpl(addon: NativeAddon, backend: MathBackendCPU, x: TensorInfo, filter: TensorInfo,
@@ -19,7 +19,7 @@ export function conv2dImpl(addon: NativeAddon, backend: MathBackendCPU, x: Tenso
   if (!geometry || !xValues || !filterValues || (bias && (!biasValues || size(bias.shape) !== info.outChannels))) {
     return null;
   }
-  const y = new Float32Array(size(info.outShape));
+  const y = allocate(backend, size(info.outShape));
   addon.conv2d(geometry, xValues, filterValues, y, biasValues, activation);
   return output(backend, info.outShape, y);
 }

@@ -4,7 +4,7 @@ import type { Conv2DBackpropFilterAttrs, KernelConfig, TensorInfo } from '@tenso
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import type { NativeAddon } from '../addon.js';
-import { convGeometry, fallback, floatValues, output, size } from '../tensors.js';
+import { allocate, convGeometry, fallback, floatValues, output, size } from '../tensors.js';
 import type { KernelArgs } from '../tensors.js';
 
 export function conv2dBackpropFilterConfig(addon: NativeAddon): KernelConfig {
@@ -21,7 +21,7 @@ export function conv2dBackpropFilterConfig(addon: NativeAddon): KernelConfig {
       const xValues = floatValues(backend, x);
       const dyValues = floatValues(backend, dy);
       if (!geometry || !xValues || !dyValues) return fallback(Conv2DBackpropFilter, args as KernelArgs);
-      const dw = new Float32Array(size(info.filterShape));
+      const dw = allocate(backend, size(info.filterShape));
       addon.conv2dBackpropFilter(geometry, xValues, dyValues, dw);
       return output(backend, info.filterShape, dw);
     },

@@ -4,7 +4,7 @@ import type { Conv2DBackpropInputAttrs, KernelConfig, TensorInfo } from '@tensor
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import type { NativeAddon } from '../addon.js';
-import { convGeometry, fallback, floatValues, output, size } from '../tensors.js';
+import { allocate, convGeometry, fallback, floatValues, output, size } from '../tensors.js';
 import type { KernelArgs } from '../tensors.js';
 
 export function conv2dBackpropInputConfig(addon: NativeAddon): KernelConfig {
@@ -21,7 +21,7 @@ export function conv2dBackpropInputConfig(addon: NativeAddon): KernelConfig {
       const dyValues = floatValues(backend, dy);
       const filterValues = floatValues(backend, filter);
       if (!geometry || !dyValues || !filterValues) return fallback(Conv2DBackpropInput, args as KernelArgs);
-      const dx = new Float32Array(size(info.inShape));
+      const dx = allocate(backend, size(info.inShape));
       addon.conv2dBackpropInput(geometry, dyValues, filterValues, dx);
       return output(backend, info.inShape, dx);
     },

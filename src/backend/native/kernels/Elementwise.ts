@@ -10,7 +10,7 @@ import type { KernelConfig, StepAttrs, SumAttrs, TensorInfo } from '@tensorflow/
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import type { NativeAddon } from '../addon.js';
-import { fallback, floatValues, output, size } from '../tensors.js';
+import { allocate, fallback, floatValues, output, size } from '../tensors.js';
 import type { KernelArgs } from '../tensors.js';
 
 const binaryOps = {
@@ -42,7 +42,7 @@ function binaryConfig(addon: NativeAddon, kernelName: keyof typeof binaryOps): K
       if (aValues && bValues && aValues.length > 0 && bValues.length > 0) {
         const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
         if (broadcastsTrailing(a.shape, outShape) && broadcastsTrailing(b.shape, outShape)) {
-          const out = new Float32Array(size(outShape));
+          const out = allocate(backend, size(outShape));
           if (out.length > 0) addon.binary(op, aValues, bValues, out);
           return output(backend, outShape, out);
         }
@@ -63,7 +63,7 @@ function unaryConfig(addon: NativeAddon, kernelName: keyof typeof unaryOps): Ker
       const values = floatValues(backend, x);
       if (!values) return fallback(kernelName, args as KernelArgs);
       const alpha = kernelName === Step ? (args.attrs as unknown as StepAttrs).alpha : 0;
-      const out = new Float32Array(values.length);
+      const out = allocate(backend, values.length);
       addon.unary(op, values, out, alpha);
       return output(backend, [...x.shape], out);
     },
@@ -86,7 +86,7 @@ function sumConfig(addon: NativeAddon): KernelConfig {
       const rows = size(x.shape.slice(0, axes.length));
       const keptShape = x.shape.slice(axes.length);
       const columns = size(keptShape);
-      const out = new Float32Array(columns);
+      const out = allocate(backend, columns);
       addon.sumRows(values, rows, columns, out);
       const outShape = attrs.keepDims ? [...axes.map(() => 1), ...keptShape] : keptShape;
       return output(backend, outShape, out);
