@@ -12,6 +12,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 
 import { UnsupportedKernelAttributeError } from '../src/backend/wasm/errors.js';
 import { registerWasmBackend } from '../src/backend/wasm/register.js';
+import { axisPhases } from '../src/backend/wasm/stride_phases.js';
 
 const TOLERANCE = 1e-4;
 
@@ -76,6 +77,16 @@ const cases: Case[] = [
   // Enough output pixels for several cache blocks, the last one partial.
   conv([2, 30, 30, 64], [3, 3, 64, 8], 1, 'same'),
   conv([3, 21, 21, 13], [5, 5, 13, 6], 1, 'same'),
+  // A 1x1 filter cannot reach every stride phase: the input gradient takes the col2im path.
+  conv([2, 99, 99, 64], [1, 1, 64, 3], 2, 'same'),
+  // Input gradients with C >= 8 take the stride-phase path (smaller C, above, take col2im).
+  conv([2, 13, 11, 9], [5, 5, 9, 4], 2, 'same'),
+  conv([2, 13, 11, 9], [3, 3, 9, 4], [2, 3], 'valid'),
+  conv([1, 9, 10, 8], [3, 3, 8, 2], 1, [[0, 0], [1, 2], [0, 1], [0, 0]]),
+  conv([1, 9, 10, 8], [3, 3, 8, 2], 2, [[0, 0], [2, 1], [1, 0], [0, 0]]),
+  convTranspose([2, 4, 6, 5], [3, 3, 11, 5], [2, 9, 13, 11], 2, 'valid'),
+  convTranspose([2, 6, 4, 3], [5, 5, 8, 3], [2, 11, 12, 8], [2, 3], 'same'),
+  convTranspose([1, 5, 5, 4], [4, 4, 8, 4], [1, 10, 10, 8], 2, 'same'),
   convTranspose([1, 5, 5, 3], [5, 5, 7, 3], [1, 9, 9, 7], 1, 'valid'),
   convTranspose([2, 4, 6, 5], [3, 3, 3, 5], [2, 9, 13, 3], 2, 'valid'),
   convTranspose([2, 4, 5, 5], [3, 3, 3, 5], [2, 7, 9, 3], 2, 'same'),
@@ -177,6 +188,48 @@ test('wasm kernels match the cpu kernels, forward and backward', async (t) => {
     });
   }
   t.diagnostic(`worst relative error over ${cases.length} cases: ${worst.toExponential(2)}`);
+});
+
+test('stride phases reproduce the 1-D transposed convolution exactly', () => {
+  let checked = 0;
+  for (let inSize = 1; inSize <= 12; inSize++) {
+    for (let filterSize = 1; filterSize <= 5; filterSize++) {
+      for (let stride = 1; stride <= 3; stride++) {
+        for (let padBefore = 0; padBefore < filterSize; padBefore++) {
+          for (let padAfter = 0; padAfter < filterSize; padAfter++) {
+            const outSize = Math.floor((inSize + padBefore + padAfter - filterSize) / stride) + 1;
+            const phases = axisPhases(inSize, outSize, filterSize, stride, padBefore);
+            if (outSize < 1 || phases === undefined) continue;
+            // Integer data, so both sums are exact.
+            const dy = Array.from({ length: outSize }, (_, o) => 3 * o + 1);
+            const w = Array.from({ length: filterSize }, (_, k) => 10 * k + 7);
+            const direct = new Array<number>(inSize).fill(0);
+            for (let o = 0; o < outSize; o++) {
+              for (let k = 0; k < filterSize; k++) {
+                const i = o * stride + k - padBefore;
+                if (i >= 0 && i < inSize) direct[i] = (direct[i] as number) + (dy[o] as number) * (w[k] as number);
+              }
+            }
+            const byPhase = new Array<number>(inSize).fill(NaN);
+            phases.forEach((p, c) => {
+              const padded = [...new Array<number>(p.padBefore).fill(0), ...dy, ...new Array<number>(p.padAfter).fill(0)];
+              assert.equal(padded.length - p.taps + 1, p.length);
+              for (let a = 0; a < p.length; a++) {
+                let total = 0;
+                for (let t = 0; t < p.taps; t++) {
+                  total += (padded[a + t] as number) * (w[p.firstTap + stride * (p.taps - 1 - t)] as number);
+                }
+                byPhase[a * stride + c] = total;
+              }
+            });
+            assert.deepEqual(byPhase, direct, `in ${inSize} k ${filterSize} s ${stride} pad ${padBefore},${padAfter}`);
+            checked++;
+          }
+        }
+      }
+    }
+  }
+  assert.ok(checked > 300, `only ${checked} geometries had a phase plan`);
 });
 
 function tinyEncoder(): tfl.layers.Layer[] {
