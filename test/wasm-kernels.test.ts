@@ -107,6 +107,7 @@ const cases: Case[] = [
   sum([3, 5, 5, 7], [0, 1, 2], false),
   sum([3, 5, 5, 7], [2, 0, 1], true),
   sum([4, 9], [0], false),
+  sum([7, 3, 2], [0, 1], false), // 21 rows: four at a time, then a remainder
   sum([3, 5, 7], [1], false),
   sum([3, 5, 7], [0, 1, 2], false),
 ];
