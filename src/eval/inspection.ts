@@ -1,0 +1,98 @@
+// What the autoencoder learned: first- and second-layer filters, feature maps for a few digits, and for every
+// coding unit (and every conv channel) the test images that excite it most, plus what the decoder draws when
+// only that coding unit is switched on.
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+
+import type { ImageSet } from '../data/dataset.js';
+import { encoderLayerNames } from '../model/autoencoder.js';
+import { predictInBatches } from '../train/batches.js';
+
+export interface LayerActivations {
+  name: string;
+  /** [N, H, W, C] */
+  activations: Float32Array;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+export interface UnitView {
+  unit: number;
+  /** Test-image indices, strongest first. */
+  indices: number[];
+  /** The activation values of those images. */
+  values: number[];
+}
+
+export interface Inspection {
+  filters: { name: string; kernel: Float32Array; shape: [number, number, number, number] }[];
+  featureMaps: { images: Float32Array; count: number; layers: LayerActivations[] };
+  codingUnits: (UnitView & { prototype: Float32Array })[];
+  /** Per conv layer: top images per channel, by the channel's strongest response anywhere in the image. */
+  convChannels: { name: string; units: UnitView[] }[];
+}
+
+/** Indices of the k largest values of column `column` in a [rows, columns] matrix, largest first. */
+export function topIndices(matrix: Float32Array, rows: number, columns: number, column: number, k: number): { indices: number[]; values: number[] } {
+  const order = Array.from({ length: rows }, (_, row) => row);
+  order.sort((a, b) => (matrix[b * columns + column] as number) - (matrix[a * columns + column] as number) || a - b);
+  const indices = order.slice(0, k);
+  return { indices, values: indices.map((row) => matrix[row * columns + column] as number) };
+}
+
+function kernelOf(encoder: LayersModel, layerName: string) {
+  const weight = encoder.getLayer(layerName).getWeights()[0];
+  if (!weight) throw new Error(`inspection: layer ${layerName} has no kernel`);
+  return { name: layerName, kernel: weight.dataSync().slice() as Float32Array, shape: weight.shape as [number, number, number, number] };
+}
+
+export function inspect(encoder: LayersModel, decoder: LayersModel, test: ImageSet, options: { topImages: number; featureMapDigits: number }): Inspection {
+  const { count, height, width } = test;
+  const pixels = height * width;
+  const convLayers = [encoderLayerNames.conv1, encoderLayerNames.conv2].map((name) => encoder.getLayer(name));
+  const convModel = tfl.model({ inputs: encoder.inputs, outputs: convLayers.map((layer) => layer.output as tfl.SymbolicTensor) });
+
+  // Feature maps of the first few test digits.
+  const digits = Math.min(options.featureMapDigits, count);
+  const digitImages = test.images.slice(0, digits * pixels);
+  const layers = tf.tidy(() => {
+    const outputs = convModel.predict(tf.tensor4d(digitImages, [digits, height, width, 1])) as tf.Tensor[];
+    return outputs.map((output, index) => {
+      const [, h, w, c] = output.shape as [number, number, number, number];
+      return { name: convLayers[index]!.name, activations: output.dataSync().slice() as Float32Array, height: h, width: w, channels: c };
+    });
+  });
+
+  // Strongest response of every conv channel per test image: [N, C] per layer, computed in batches.
+  const channelMaxima = layers.map((layer) => new Float32Array(count * layer.channels));
+  for (let start = 0; start < count; start += 500) {
+    const size = Math.min(500, count - start);
+    tf.tidy(() => {
+      const outputs = convModel.predict(tf.tensor4d(test.images.subarray(start * pixels, (start + size) * pixels), [size, height, width, 1])) as tf.Tensor[];
+      outputs.forEach((output, index) => channelMaxima[index]!.set(tf.max(output, [1, 2]).dataSync(), start * layers[index]!.channels));
+    });
+  }
+  const convChannels = layers.map((layer, index) => ({
+    name: layer.name,
+    units: Array.from({ length: layer.channels }, (_, unit) => ({ unit, ...topIndices(channelMaxima[index]!, count, layer.channels, unit, options.topImages) })),
+  }));
+
+  // Coding units: top images, and the decoder's drawing of a code with only that unit on (at the mean of its
+  // top activations, so the unit is as active as on the images that excite it most).
+  const codes = predictInBatches(encoder, test.images, count, height, width);
+  const units = codes.length / count;
+  const codingViews = Array.from({ length: units }, (_, unit) => ({ unit, ...topIndices(codes, count, units, unit, options.topImages) }));
+  const prototypeCodes = new Float32Array(units * units);
+  codingViews.forEach((view) => {
+    prototypeCodes[view.unit * units + view.unit] = view.values.reduce((sum, value) => sum + value, 0) / view.values.length;
+  });
+  const prototypes = tf.tidy(() => (decoder.predict(tf.tensor2d(prototypeCodes, [units, units])) as tf.Tensor).dataSync().slice() as Float32Array);
+  return {
+    filters: [kernelOf(encoder, encoderLayerNames.conv1), kernelOf(encoder, encoderLayerNames.conv2)],
+    featureMaps: { images: digitImages, count: digits, layers },
+    codingUnits: codingViews.map((view) => ({ ...view, prototype: prototypes.slice(view.unit * pixels, (view.unit + 1) * pixels) })),
+    convChannels,
+  };
+}

@@ -1,0 +1,241 @@
+// The whole study, top to bottom: load -> corrupt -> pretrain -> check the denoising -> inspect -> classify with
+// 10% and 100% of the labels -> compare -> report. Each stage leaves its results in the run folder and is skipped
+// when a resumed run finds them there; only the run folder's writers touch the filesystem.
+import { readFile } from 'node:fs/promises';
+
+import type { BackendInfo } from './backend/index.js';
+import type { ExperimentConfig } from './config.js';
+import type { ImageSet } from './data/dataset.js';
+import { labelSubsets, prepareData } from './data/prepare.js';
+import type { PreparedData } from './data/prepare.js';
+import { Random } from './data/random.js';
+import { classificationMetrics, formatClassificationReport } from './eval/classification.js';
+import { evaluateDenoising } from './eval/denoising.js';
+import { inspect } from './eval/inspection.js';
+import { fileCheckpointStore } from './io/checkpoint-files.js';
+import { loadModel, saveModel } from './io/model-files.js';
+import type { RunFolder } from './io/run-folder.js';
+import type { ClassifierResult, EncoderMode, Metrics } from './metrics.js';
+import { buildAutoencoder, joinAutoencoder, referenceShape } from './model/autoencoder.js';
+import type { Autoencoder } from './model/autoencoder.js';
+import { buildClassifier } from './model/classifier.js';
+import { modelSummary } from './model/summary.js';
+import type { ReportFigure } from './report/types.js';
+import { renderReport } from './report/html.js';
+import { trainAutoencoder } from './train/autoencoder.js';
+import { predictInBatches } from './train/batches.js';
+import { argmaxRows, trainClassifier } from './train/classifier.js';
+import type { Reporter } from './train/events.js';
+import { initializeWeights } from './train/weights.js';
+import { pretrainFigures, classifierFigures, inspectionFigures, denoisingFigures, trainingFigures } from './experiment-figures.js';
+
+export interface ExperimentContext {
+  run: RunFolder;
+  config: ExperimentConfig;
+  backend: BackendInfo;
+  reporter: Reporter;
+  shouldStop?: () => boolean;
+}
+
+export interface PretrainResult {
+  autoencoder: Autoencoder;
+  summary: Pick<Metrics['autoencoder'], 'encoderParams' | 'decoderParams' | 'epochs' | 'trainSeconds' | 'history'>;
+}
+
+const shapeOf = (set: ImageSet) => ({ height: set.height, width: set.width, codingUnits: referenceShape.codingUnits });
+const stageFile = (stage: string) => `stages/${stage}.json`;
+
+/** Runs every stage that the run folder does not hold yet, then writes metrics.json and report.html. */
+export async function runExperiment(context: ExperimentContext): Promise<Metrics> {
+  const started = performance.now();
+  const data = await prepareData(context.config);
+  const pretrained = await pretrain(context, data);
+  await checkDenoising(context, data, pretrained.autoencoder);
+  await inspectRepresentation(context, data, pretrained.autoencoder);
+  const classifiers = await classify(context, data, pretrained.autoencoder);
+  const metrics = await assembleMetrics(context, data, classifiers, (performance.now() - started) / 1000);
+  await writeReport(context);
+  return metrics;
+}
+
+export async function pretrain(context: ExperimentContext, data: PreparedData): Promise<PretrainResult> {
+  const { run, config, reporter } = context;
+  if (run.isStageDone('pretrain')) {
+    const autoencoder = joinAutoencoder(await loadModel(run.path('models', 'encoder')), await loadModel(run.path('models', 'decoder')));
+    return { autoencoder, summary: await run.readJson(stageFile('pretrain')) };
+  }
+  reporter({ type: 'stage-start', stage: 'pretrain', description: `denoising autoencoder on ${data.train.count} unlabelled images` });
+  const autoencoder = buildAutoencoder(shapeOf(data.train));
+  initializeWeights(autoencoder.autoencoder, new Random(config.seed).fork('autoencoder-weights'));
+  const result = await trainAutoencoder({
+    autoencoder, train: data.train, validation: data.validation, config: config.autoencoder, seed: config.seed, reporter,
+    checkpoint: fileCheckpointStore(run.checkpointPath('autoencoder')),
+    ...(context.shouldStop ? { shouldStop: context.shouldStop } : {}),
+  });
+  const summary = {
+    encoderParams: autoencoder.encoder.countParams(),
+    decoderParams: autoencoder.decoder.countParams(),
+    epochs: result.epochs,
+    trainSeconds: result.seconds,
+    history: result.history,
+  };
+  const metadata = { seed: config.seed, noise: config.autoencoder.noise, dataset: data.name };
+  await saveModel(autoencoder.encoder, run.path('models', 'encoder'), { ...metadata, role: 'encoder' });
+  await saveModel(autoencoder.decoder, run.path('models', 'decoder'), { ...metadata, role: 'decoder' });
+  await saveModel(autoencoder.autoencoder, run.path('models', 'autoencoder'), { ...metadata, role: 'autoencoder' });
+  await run.writeJson('models/summaries.json', [
+    { name: 'Encoder', text: modelSummary(autoencoder.encoder) },
+    { name: 'Decoder', text: modelSummary(autoencoder.decoder) },
+  ]);
+  await run.writeJson(stageFile('pretrain'), summary);
+  await run.writeJson('figures/pretrain.json', await pretrainFigures(run, summary.history));
+  await run.markStageDone('pretrain', { epochs: result.epochs, bestEpoch: result.bestEpoch });
+  return { autoencoder, summary };
+}
+
+export async function checkDenoising(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<void> {
+  const { run, config, reporter } = context;
+  if (run.isStageDone('denoise')) return;
+  reporter({ type: 'stage-start', stage: 'denoise', description: `reconstruction scores on ${data.test.count} test images` });
+  const started = performance.now();
+  const result = evaluateDenoising(autoencoder.autoencoder, data.test, config.autoencoder.noise, config.autoencoder.evaluationNoise,
+    config.seed, config.inspection.reconstructionDigits);
+  await run.writeJson(stageFile('denoise'), { test: result.test, noiseLevels: result.noiseLevels });
+  await run.writeJson('figures/denoise.json', await denoisingFigures(run, result, data.test, config));
+  await run.markStageDone('denoise');
+  reporter({ type: 'stage-end', stage: 'denoise', seconds: (performance.now() - started) / 1000,
+    summary: `PSNR noisy ${result.test.noisy.psnr.toFixed(2)} dB -> denoised ${result.test.denoised.psnr.toFixed(2)} dB` });
+}
+
+export async function inspectRepresentation(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<void> {
+  const { run, config, reporter } = context;
+  if (run.isStageDone('inspect')) return;
+  reporter({ type: 'stage-start', stage: 'inspect', description: 'filters, feature maps and top-activating test images' });
+  const started = performance.now();
+  const inspection = inspect(autoencoder.encoder, autoencoder.decoder, data.test, config.inspection);
+  await run.writeJson('stages/inspect.json', {
+    codingUnits: inspection.codingUnits.map(({ unit, indices, values }) => ({ unit, indices, values })),
+    convChannels: inspection.convChannels,
+  });
+  await run.writeJson('figures/inspect.json', await inspectionFigures(run, inspection, data.test));
+  await run.markStageDone('inspect');
+  reporter({ type: 'stage-end', stage: 'inspect', seconds: (performance.now() - started) / 1000, summary: `${inspection.codingUnits.length} coding units inspected` });
+}
+
+export async function classify(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<ClassifierResult[]> {
+  const { run, config, reporter } = context;
+  const subsets = labelSubsets(data.train, config.classifier.labelFractions, config.seed);
+  const results: ClassifierResult[] = [];
+  for (const fraction of config.classifier.labelFractions) {
+    const count = [...subsets.keys()].find((c) => c === Math.round(fraction * data.train.count) || (fraction === 1 && c === data.train.count))
+      ?? [...subsets.keys()].reduce((best, c) => (Math.abs(c - fraction * data.train.count) < Math.abs(best - fraction * data.train.count) ? c : best));
+    const indices = subsets.get(count)!;
+    await run.writeJson(`subsets/labels-${count}.json`, {
+      labelFraction: fraction, count, seed: config.seed,
+      note: 'indices into the training split; sourceIndices into the dataset training file',
+      indices: Array.from(indices), sourceIndices: Array.from(indices, (index) => data.trainSourceIndices[index] as number),
+    });
+    const labelled = selectLabelled(data.train, indices);
+    for (const mode of config.classifier.encoders) {
+      const name = `${mode}-${count}`;
+      const file = `classifiers/${name}.json`;
+      if (await run.exists(file)) {
+        results.push((await run.readJson<{ result: ClassifierResult }>(file)).result);
+        continue;
+      }
+      const stage = `classify ${mode} ${(100 * fraction).toFixed(0)}%`;
+      reporter({ type: 'stage-start', stage, description: `${mode} encoder, ${count} labels` });
+      const classifier = buildClassifier(mode, shapeOf(data.train), data.train.classes, autoencoder.encoder);
+      if (mode === 'scratch') initializeWeights(classifier.model, new Random(config.seed).fork(`classifier-weights-${name}`));
+      else initializeWeights(headOnly(classifier), new Random(config.seed).fork(`classifier-weights-${name}`));
+      const training = await trainClassifier({
+        classifier, mode, train: labelled, validation: data.validation, config: config.classifier,
+        seed: config.seed, stage, reporter, ...(context.shouldStop ? { shouldStop: context.shouldStop } : {}),
+      });
+      const probabilities = predictInBatches(classifier.model, data.test.images, data.test.count, data.test.height, data.test.width);
+      const test = classificationMetrics(data.test.labels, argmaxRows(probabilities, data.test.classes), data.test.classes);
+      const result: ClassifierResult = {
+        encoder: mode, labelFraction: fraction, labels: count, epochs: training.epochs, trainSeconds: training.seconds,
+        history: training.history, validation: { accuracy: training.validationAccuracy }, test,
+      };
+      await saveModel(classifier.model, run.path('models', `classifier-${name}`), { seed: config.seed, encoder: mode, labels: count, labelFraction: fraction });
+      if (!(await run.exists('models/classifier-summary.txt'))) await run.writeFile('models/classifier-summary.txt', modelSummary(classifier.model));
+      await run.writeJson(`figures/classifier-${name}.json`, await classifierFigures(run, result, name));
+      await run.writeJson(file, { result, report: formatClassificationReport(test) });
+      reporter({ type: 'message', stage, text: `test accuracy ${(100 * test.accuracy).toFixed(2)}%, macro-F1 ${test.macroF1.toFixed(4)}` });
+      results.push(result);
+      classifier.model.dispose();
+    }
+  }
+  await run.markStageDone('classify');
+  return results;
+}
+
+/** A stand-in model holding just the head's layers, so seeded initialisation leaves the pretrained encoder alone. */
+function headOnly(classifier: ReturnType<typeof buildClassifier>) {
+  const headWeights = classifier.model.weights.filter((weight) => weight.originalName.startsWith('head_'));
+  return { weights: headWeights, setWeights: (values: Parameters<typeof classifier.model.setWeights>[0]) => {
+    headWeights.forEach((weight, index) => weight.write(values[index]!));
+  } } as unknown as Parameters<typeof initializeWeights>[0];
+}
+
+function selectLabelled(set: ImageSet, indices: Int32Array) {
+  const pixels = set.height * set.width;
+  const images = new Float32Array(indices.length * pixels);
+  const labels = new Uint8Array(indices.length);
+  indices.forEach((index, i) => {
+    images.set(set.images.subarray(index * pixels, (index + 1) * pixels), i * pixels);
+    labels[i] = set.labels[index] as number;
+  });
+  return { images, labels, count: indices.length, height: set.height, width: set.width, classes: set.classes };
+}
+
+export async function assembleMetrics(context: ExperimentContext, data: PreparedData, classifiers: ClassifierResult[], seconds: number): Promise<Metrics> {
+  const { run, config, backend } = context;
+  const pretrainSummary = await run.readJson<PretrainResult['summary']>(stageFile('pretrain'));
+  const denoise = await run.readJson<Pick<Metrics['autoencoder'], 'test' | 'noiseLevels'>>(stageFile('denoise'));
+  const previous = (await run.exists('metrics.json')) ? await run.readJson<Metrics>('metrics.json') : null;
+  const metrics: Metrics = {
+    formatVersion: 1,
+    dataset: { name: data.name, train: data.train.count, validation: data.validation.count, test: data.test.count, height: data.train.height, width: data.train.width },
+    backend: { name: backend.name, threads: backend.threads },
+    autoencoder: { ...pretrainSummary, noise: config.autoencoder.noise, test: denoise.test, noiseLevels: denoise.noiseLevels },
+    classifiers,
+    // A resumed run adds the time of this session to the time already spent.
+    totalSeconds: seconds + (previous?.totalSeconds ?? 0),
+  };
+  await run.writeJson('metrics.json', metrics);
+  await run.writeJson('figures/training.json', await trainingFigures(run, metrics));
+  return metrics;
+}
+
+export async function writeReport(context: ExperimentContext): Promise<void> {
+  const { run } = context;
+  const metrics = await run.readJson<Metrics>('metrics.json');
+  const figureLists = ['pretrain', 'training', 'denoise', 'inspect', ...metrics.classifiers.map((c) => `classifier-${c.encoder}-${c.labels}`)];
+  const figures: ReportFigure[] = [];
+  for (const list of figureLists) {
+    if (!(await run.exists(`figures/${list}.json`))) continue;
+    for (const entry of await run.readJson<(Omit<ReportFigure, 'data'> & { file: string })[]>(`figures/${list}.json`)) {
+      const { file, ...figure } = entry;
+      figures.push({ ...figure, data: await readText(run, file) });
+    }
+  }
+  const reports = [];
+  for (const result of metrics.classifiers) {
+    const saved = await run.readJson<{ report: string }>(`classifiers/${result.encoder}-${result.labels}.json`);
+    reports.push({ name: `${result.encoder}, ${result.labels} labels`, text: saved.report });
+  }
+  const summaries = await run.readJson<{ name: string; text: string }[]>('models/summaries.json');
+  if (await run.exists('models/classifier-summary.txt')) summaries.push({ name: 'Classifier', text: await readText(run, 'models/classifier-summary.txt') });
+  const html = renderReport({
+    metrics, config: run.config, modelSummaries: summaries, figures, classificationReports: reports,
+    status: run.status === 'complete' || run.isStageDone('classify') ? 'complete' : 'incomplete',
+  });
+  await run.writeFile('report.html', html);
+  await run.markComplete();
+}
+
+const readText = (run: RunFolder, file: string) => readFile(run.path(file), 'utf8');
+
+export type { EncoderMode };

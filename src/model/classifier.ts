@@ -1,0 +1,32 @@
+// The reference classifier: the autoencoder's encoder, then Dense 16 relu -> Dense 16 relu -> Dense 10 softmax.
+//   [28,28,1] -> encoder -> [32] -> [16] -> [16] -> [classes]
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+
+import type { EncoderMode } from '../metrics.js';
+import { buildEncoder } from './autoencoder.js';
+import type { AutoencoderShape } from './autoencoder.js';
+
+export interface Classifier {
+  model: LayersModel;
+  /** The encoder inside `model`: freeze or unfreeze it through `encoder.trainable`. */
+  encoder: LayersModel;
+}
+
+/**
+ * A classifier with its own copy of the encoder: the pretrained weights for `frozen` and `finetuned`,
+ * fresh ones (to be initialised by the caller) for `scratch`.
+ */
+export function buildClassifier(mode: EncoderMode, shape: AutoencoderShape, classes: number, pretrained: LayersModel | null): Classifier {
+  const encoder = buildEncoder(shape);
+  if (mode !== 'scratch') {
+    if (!pretrained) throw new Error(`buildClassifier: the ${mode} classifier needs the pretrained encoder`);
+    encoder.setWeights(pretrained.getWeights());
+  }
+  const input = tfl.input({ shape: [shape.height, shape.width, 1], name: 'digit' });
+  const code = encoder.apply(input) as tfl.SymbolicTensor;
+  const hidden1 = tfl.layers.dense({ name: 'head_dense1', units: 16, activation: 'relu' }).apply(code);
+  const hidden2 = tfl.layers.dense({ name: 'head_dense2', units: 16, activation: 'relu' }).apply(hidden1);
+  const output = tfl.layers.dense({ name: 'head_output', units: classes, activation: 'softmax' }).apply(hidden2) as tfl.SymbolicTensor;
+  return { model: tfl.model({ inputs: input, outputs: output, name: `classifier_${mode}` }), encoder };
+}

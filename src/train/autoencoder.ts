@@ -1,0 +1,118 @@
+// Pretraining: the autoencoder learns to map a freshly corrupted image back to the clean one (MSE, Adam),
+// with early stopping on the loss over a fixed corrupted validation set. The labels are never read.
+import * as tf from '@tensorflow/tfjs-core';
+
+import type { ExperimentConfig } from '../config.js';
+import { corrupt } from '../data/noise.js';
+import { Random } from '../data/random.js';
+import type { EpochRecord } from '../metrics.js';
+import type { Autoencoder } from '../model/autoencoder.js';
+import { gatherImages, predictInBatches, shuffledOrder } from './batches.js';
+import type { CheckpointStore, TrainingState } from './checkpoint.js';
+import { optimizerState, restoreOptimizerState } from './checkpoint.js';
+import { DivergenceError, InterruptedError } from './events.js';
+import type { Reporter } from './events.js';
+import { restoreWeights, snapshotWeights } from './weights.js';
+
+export interface Images {
+  /** [count, height, width] in [0, 1] */
+  images: Float32Array;
+  count: number;
+  height: number;
+  width: number;
+}
+
+export interface AutoencoderTrainingOptions {
+  autoencoder: Autoencoder;
+  train: Images;
+  validation: Images;
+  config: ExperimentConfig['autoencoder'];
+  seed: number;
+  reporter: Reporter;
+  checkpoint?: CheckpointStore;
+  /** Polled between batches; true stops at that safe point with an InterruptedError. */
+  shouldStop?: () => boolean;
+}
+
+export interface AutoencoderTrainingResult {
+  history: EpochRecord[];
+  epochs: number;
+  bestEpoch: number;
+  seconds: number;
+}
+
+const stage = 'pretrain';
+
+export function meanSquaredError(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i += 1) sum += ((a[i] as number) - (b[i] as number)) ** 2;
+  return sum / a.length;
+}
+
+export async function trainAutoencoder(options: AutoencoderTrainingOptions): Promise<AutoencoderTrainingResult> {
+  const { autoencoder: { autoencoder }, train, validation, config, seed, reporter } = options;
+  const pixels = train.height * train.width;
+  const optimizer = tf.train.adam(config.learningRate);
+  autoencoder.compile({ optimizer, loss: 'meanSquaredError' });
+  // One fixed corruption of the validation images, so validation losses compare across epochs.
+  const noisyValidation = corrupt(validation.images, config.noise, new Random(seed).fork('autoencoder-validation-noise'));
+
+  let state: TrainingState = {
+    epoch: 0, history: [], bestScore: Infinity, bestEpoch: 0, staleEpochs: 0, weights: [], bestWeights: [], optimizer: [],
+  };
+  const saved = await options.checkpoint?.load();
+  if (saved) {
+    state = saved;
+    restoreWeights(autoencoder, saved.weights);
+    if (saved.optimizer.length > 0) await restoreOptimizerState(optimizer, saved.optimizer);
+    reporter({ type: 'message', stage, text: `continuing from the checkpoint after epoch ${saved.epoch}` });
+  }
+  const batches = Math.ceil(train.count / config.batchSize);
+  const started = performance.now();
+  while (state.epoch < config.maxEpochs && state.staleEpochs < config.patience) {
+    const epoch = state.epoch + 1;
+    const epochStarted = performance.now();
+    reporter({ type: 'epoch-start', stage, epoch, maxEpochs: config.maxEpochs, batches });
+    // Every epoch draws its order and its noise from its own stream, so a resumed run repeats them exactly.
+    const random = new Random(seed).fork(`autoencoder-epoch-${epoch}`);
+    const order = shuffledOrder(train.count, random);
+    let lossSum = 0;
+    for (let batch = 0; batch < batches; batch += 1) {
+      if (options.shouldStop?.()) throw new InterruptedError(stage, epoch);
+      const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
+      const clean = gatherImages(train.images, pixels, indices);
+      const noisy = corrupt(clean, config.noise, random);
+      const x = tf.tensor4d(noisy, [indices.length, train.height, train.width, 1]);
+      const y = tf.tensor4d(clean, [indices.length, train.height, train.width, 1]);
+      const loss = (await autoencoder.trainOnBatch(x, y)) as number;
+      tf.dispose([x, y]);
+      if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);
+      lossSum += loss * indices.length;
+      reporter({ type: 'batch-end', stage, epoch, batch: batch + 1, batches, loss });
+    }
+    const denoised = predictInBatches(autoencoder, noisyValidation, validation.count, validation.height, validation.width);
+    const validationLoss = meanSquaredError(denoised, validation.images);
+    if (!Number.isFinite(validationLoss)) throw new DivergenceError(stage, epoch, batches, validationLoss);
+    const record: EpochRecord = {
+      epoch, loss: lossSum / train.count, validationLoss, seconds: (performance.now() - epochStarted) / 1000,
+    };
+    const improved = validationLoss < state.bestScore;
+    state = {
+      epoch,
+      history: [...state.history, record],
+      bestScore: improved ? validationLoss : state.bestScore,
+      bestEpoch: improved ? epoch : state.bestEpoch,
+      staleEpochs: improved ? 0 : state.staleEpochs + 1,
+      weights: snapshotWeights(autoencoder),
+      bestWeights: improved ? snapshotWeights(autoencoder) : state.bestWeights,
+      optimizer: options.checkpoint ? await optimizerState(optimizer) : [],
+    };
+    await options.checkpoint?.save(state);
+    reporter({ type: 'epoch-end', stage, record, improved });
+  }
+  restoreWeights(autoencoder, state.bestWeights);
+  const seconds = (performance.now() - started) / 1000;
+  reporter({ type: 'stage-end', stage, seconds, summary: `best validation MSE ${state.bestScore.toFixed(5)} at epoch ${state.bestEpoch} of ${state.epoch}` });
+  optimizer.dispose();
+  return { history: state.history, epochs: state.epoch, bestEpoch: state.bestEpoch, seconds: state.history.reduce((s, r) => s + r.seconds, 0) };
+}
