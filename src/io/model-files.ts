@@ -1,0 +1,210 @@
+// Saving and loading a LayersModel as a folder in the standard tfjs layers format, without tfjs-node:
+//   <directory>/model.json   { modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights }], format,
+//                              generatedBy, convertedBy, userDefinedMetadata: { daePretrain: { formatVersion, ... } } }
+//   <directory>/weights.bin  every weight as little-endian float32, in manifest order
+// Any stock tfjs loader (tf.loadLayersModel over http, tfjs-node's file://) can read the folder; our own loader
+// also checks the format version and that the weight bytes match the manifest before handing them to tfjs.
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+
+import { ensureDirectory, FileWriteError, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+
+export const modelFormatVersion = 1;
+export const supportedModelFormatVersions: readonly number[] = [1];
+export const modelJsonName = 'model.json';
+export const weightsName = 'weights.bin';
+
+const RESAVE_HINT = 're-run `dae pretrain`';
+
+export class ModelFileError extends Error {
+  override readonly name = 'ModelFileError';
+  readonly file: string;
+  /** What the user can do about it. */
+  readonly hint: string;
+
+  constructor(file: string, problem: string, hint: string = RESAVE_HINT, options?: ErrorOptions) {
+    super(`${file}: ${problem} — ${hint}`, options);
+    this.file = file;
+    this.hint = hint;
+  }
+}
+
+/** What we store under userDefinedMetadata.daePretrain: the format version plus whatever the caller passed. */
+export interface ModelMetadata {
+  formatVersion: number;
+  [key: string]: unknown;
+}
+
+/**
+ * Saves `model` into `directory` (created if missing). weights.bin is written before model.json, each atomically,
+ * and any old model.json is removed first: a folder that has a model.json is always complete.
+ */
+export async function saveModel(model: LayersModel, directory: string, metadata: Record<string, unknown> = {}): Promise<void> {
+  let captured: tf.io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    captured = artifacts;
+    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+  }));
+  if (captured?.modelTopology === undefined || captured.weightSpecs === undefined) {
+    throw new Error(`saveModel: tfjs produced no topology or weight specs for model '${model.name}'`);
+  }
+  const weightBytes = captured.weightData === undefined
+    ? new Uint8Array(0)
+    : new Uint8Array(tf.io.CompositeArrayBuffer.join(captured.weightData));
+
+  // Object.assign keeps formatVersion as the first key yet lets no caller key overwrite it.
+  const daePretrain: ModelMetadata = Object.assign({ formatVersion: modelFormatVersion }, metadata, { formatVersion: modelFormatVersion });
+  const modelJson: tf.io.ModelJSON = {
+    modelTopology: captured.modelTopology,
+    format: captured.format ?? 'layers-model',
+    generatedBy: captured.generatedBy ?? `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
+    convertedBy: captured.convertedBy ?? null,
+    weightsManifest: [{ paths: [weightsName], weights: captured.weightSpecs }],
+    userDefinedMetadata: { ...captured.userDefinedMetadata, daePretrain },
+  };
+  if (captured.trainingConfig !== undefined) modelJson.trainingConfig = captured.trainingConfig;
+
+  await ensureDirectory(directory);
+  const modelJsonFile = join(directory, modelJsonName);
+  await rm(modelJsonFile, { force: true }).catch((error: unknown) => {
+    throw new FileWriteError(modelJsonFile, error);
+  });
+  await writeFileAtomic(join(directory, weightsName), weightBytes);
+  await writeJsonAtomic(modelJsonFile, modelJson);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function errorText(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT') return 'file not found';
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Reads and checks model.json: parses, is a layers model, carries a supported daePretrain format version. */
+async function readModelJson(directory: string): Promise<{ modelJson: tf.io.ModelJSON; metadata: ModelMetadata }> {
+  const file = join(directory, modelJsonName);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ModelFileError(file, `cannot read (${errorText(error)}); not a saved model folder, or its save was interrupted`,
+      RESAVE_HINT, { cause: error });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ModelFileError(file, `is not valid JSON (${errorText(error)}); the file is corrupted`, RESAVE_HINT, { cause: error });
+  }
+  if (!isRecord(parsed) || !isRecord(parsed['modelTopology']) || !Array.isArray(parsed['weightsManifest'])) {
+    throw new ModelFileError(file, 'is not a tfjs model.json (needs an object modelTopology and an array weightsManifest)');
+  }
+  if (parsed['format'] !== 'layers-model') {
+    throw new ModelFileError(file, `format is ${JSON.stringify(parsed['format'])}, expected "layers-model"`);
+  }
+  const userDefined = parsed['userDefinedMetadata'];
+  const metadata = isRecord(userDefined) ? userDefined['daePretrain'] : undefined;
+  if (!isRecord(metadata) || typeof metadata['formatVersion'] !== 'number') {
+    throw new ModelFileError(file, 'has no userDefinedMetadata.daePretrain.formatVersion; it was not saved by dae');
+  }
+  const version = metadata['formatVersion'];
+  if (!supportedModelFormatVersions.includes(version)) {
+    throw new ModelFileError(file,
+      `daePretrain format version ${version} is not supported (this dae reads ${supportedModelFormatVersions.join(', ')})`,
+      `upgrade dae, or ${RESAVE_HINT}`);
+  }
+  return { modelJson: parsed as unknown as tf.io.ModelJSON, metadata: metadata as ModelMetadata };
+}
+
+/** The caller metadata saved with the model, plus its formatVersion. Checks model.json but not the weights. */
+export async function readModelMetadata(directory: string): Promise<ModelMetadata> {
+  return (await readModelJson(directory)).metadata;
+}
+
+/** Byte length of one float32 weight, after checking the manifest entry describes one. */
+function weightByteLength(entry: unknown, file: string): number {
+  if (!isRecord(entry) || typeof entry['name'] !== 'string' || !Array.isArray(entry['shape'])
+    || !entry['shape'].every((side) => Number.isInteger(side) && (side as number) >= 0)) {
+    throw new ModelFileError(file, `weightsManifest has a malformed entry ${JSON.stringify(entry)}`);
+  }
+  if (entry['dtype'] !== 'float32') {
+    throw new ModelFileError(file, `weight '${entry['name']}' has dtype ${JSON.stringify(entry['dtype'])}; only float32 is supported`);
+  }
+  if (entry['quantization'] !== undefined) {
+    throw new ModelFileError(file, `weight '${entry['name']}' is quantized; quantized weights are not supported`);
+  }
+  return 4 * (entry['shape'] as number[]).reduce((product, side) => product * side, 1);
+}
+
+/** A weights path must name a file inside the model folder: no directories, no `..`. */
+function checkWeightsPath(path: unknown, file: string): string {
+  if (typeof path !== 'string' || path === '' || path === '.' || path === '..' || /[/\\]/.test(path.replace(/^\.\//, ''))) {
+    throw new ModelFileError(file, `weightsManifest path ${JSON.stringify(path)} is not a file name inside the model folder`);
+  }
+  return path.replace(/^\.\//, '');
+}
+
+const formatBytes = (bytes: number): string => bytes.toLocaleString('en-US');
+
+/** Loads a folder written by saveModel, checking format, version, dtypes and weight sizes before tfjs sees it. */
+export async function loadModel(directory: string): Promise<LayersModel> {
+  const modelJsonFile = join(directory, modelJsonName);
+  const { modelJson } = await readModelJson(directory);
+
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  const weightFiles: string[] = [];
+  let declaredBytes = 0;
+  for (const group of modelJson.weightsManifest as unknown[]) {
+    if (!isRecord(group) || !Array.isArray(group['paths']) || !Array.isArray(group['weights'])) {
+      throw new ModelFileError(modelJsonFile, 'weightsManifest has a group without paths and weights arrays');
+    }
+    for (const entry of group['weights']) declaredBytes += weightByteLength(entry, modelJsonFile);
+    weightSpecs.push(...(group['weights'] as tf.io.WeightsManifestEntry[]));
+    for (const path of group['paths']) weightFiles.push(join(directory, checkWeightsPath(path, modelJsonFile)));
+  }
+
+  const chunks: Uint8Array[] = [];
+  for (const file of weightFiles) {
+    try {
+      chunks.push(await readFile(file));
+    } catch (error) {
+      throw new ModelFileError(file, `cannot read (${errorText(error)}); model.json refers to it`, RESAVE_HINT, { cause: error });
+    }
+  }
+  const actualBytes = chunks.reduce((total, chunk) => total + chunk.byteLength, 0);
+  if (actualBytes !== declaredBytes) {
+    const hint = `the file is truncated or from another model; ${RESAVE_HINT}`;
+    const [onlyFile] = weightFiles;
+    throw weightFiles.length === 1 && onlyFile !== undefined
+      ? new ModelFileError(onlyFile, `${formatBytes(actualBytes)} bytes but model.json declares ${formatBytes(declaredBytes)}`, hint)
+      : new ModelFileError(modelJsonFile,
+        `weight files ${weightFiles.join(', ')} hold ${formatBytes(actualBytes)} bytes but the manifest declares ${formatBytes(declaredBytes)}`, hint);
+  }
+  const weightData = new Uint8Array(actualBytes);
+  let offset = 0;
+  for (const chunk of chunks) {
+    weightData.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+
+  const artifacts: tf.io.ModelArtifacts = {
+    modelTopology: modelJson.modelTopology,
+    weightSpecs,
+    weightData: weightData.buffer,
+  };
+  if (modelJson.format !== undefined) artifacts.format = modelJson.format;
+  if (modelJson.generatedBy !== undefined) artifacts.generatedBy = modelJson.generatedBy;
+  if (modelJson.convertedBy !== undefined) artifacts.convertedBy = modelJson.convertedBy;
+  if (modelJson.trainingConfig !== undefined) artifacts.trainingConfig = modelJson.trainingConfig;
+  if (modelJson.userDefinedMetadata !== undefined) artifacts.userDefinedMetadata = modelJson.userDefinedMetadata;
+  try {
+    return await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+  } catch (error) {
+    throw new ModelFileError(modelJsonFile, `tfjs could not rebuild the model from it (${errorText(error)})`, RESAVE_HINT, { cause: error });
+  }
+}

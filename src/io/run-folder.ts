@@ -1,0 +1,251 @@
+// One experiment's output folder. run.json at its root says what the folder is (format version), what produced it
+// (the resolved config), how far it got (stages done, with their summaries) and whether it finished:
+//   run.json        { formatVersion, status, startedAt, finishedAt?, reason?, config, stages: { name: { finishedAt, summary? } } }
+//   checkpoints/    resumable training state, one folder per name
+//   ...             whatever the stages write through writeJson / writeFile
+// Every run.json update is an atomic rewrite, so an interrupted run leaves a readable record of what was done.
+import { access, readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+
+import { ensureDirectory, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+
+export const runFormatVersion = 1;
+export const supportedRunFormatVersions: readonly number[] = [1];
+export const runRecordName = 'run.json';
+
+export type RunStatus = 'incomplete' | 'complete';
+
+export interface StageRecord {
+  finishedAt: string;
+  summary?: unknown;
+}
+
+export interface RunRecord {
+  formatVersion: number;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt?: string;
+  /** Why the run stopped early, set by markIncomplete. */
+  reason?: string;
+  config: unknown;
+  stages: Record<string, StageRecord>;
+}
+
+export interface CreateOptions {
+  /** Start afresh even if the folder holds a complete run (its files are overwritten as stages rewrite them). */
+  overwrite?: boolean;
+}
+
+export class RunFolderError extends Error {
+  override readonly name = 'RunFolderError';
+  readonly file: string;
+  /** What the user can do about it. */
+  readonly hint: string;
+
+  constructor(file: string, problem: string, hint: string, options?: ErrorOptions) {
+    super(`${file}: ${problem} — ${hint}`, options);
+    this.file = file;
+    this.hint = hint;
+  }
+}
+
+const OPEN_HINT = 'run `dae experiment --out DIR` first';
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isMissing(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT';
+}
+
+const now = (): string => new Date().toISOString();
+
+async function readRunRecord(file: string): Promise<RunRecord> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (isMissing(error)) throw new RunFolderError(dirname(file), `not a dae run folder (no ${runRecordName})`, OPEN_HINT, { cause: error });
+    throw new RunFolderError(file, `cannot read (${String(error)})`, 'fix permissions or choose another --out', { cause: error });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new RunFolderError(file, 'is not valid JSON; the run record is corrupted', 'start a fresh run with another --out', { cause: error });
+  }
+  if (!isRecord(parsed) || typeof parsed['formatVersion'] !== 'number') {
+    throw new RunFolderError(file, 'has no formatVersion; not a dae run record', OPEN_HINT);
+  }
+  const version = parsed['formatVersion'];
+  if (!supportedRunFormatVersions.includes(version)) {
+    throw new RunFolderError(file, `run format version ${version} is not supported (this dae reads ${supportedRunFormatVersions.join(', ')})`,
+      'upgrade dae, or start a fresh run with another --out');
+  }
+  if ((parsed['status'] !== 'incomplete' && parsed['status'] !== 'complete') || typeof parsed['startedAt'] !== 'string'
+    || !isRecord(parsed['stages'])) {
+    throw new RunFolderError(file, 'is malformed (needs status, startedAt and stages)', 'start a fresh run with another --out');
+  }
+  return parsed as unknown as RunRecord;
+}
+
+export class RunFolder {
+  readonly directory: string;
+  private record: RunRecord;
+  /** run.json rewrites, chained so they land in the order they were asked for. */
+  private pendingWrite: Promise<void> = Promise.resolve();
+
+  private constructor(directory: string, record: RunRecord) {
+    this.directory = directory;
+    this.record = record;
+  }
+
+  /** Makes the folder (mkdir -p) and starts a fresh run.json. Refuses a folder holding a complete run unless `overwrite`. */
+  static async create(directory: string, config: unknown, options: CreateOptions = {}): Promise<RunFolder> {
+    const file = join(directory, runRecordName);
+    try {
+      await ensureDirectory(directory);
+    } catch (error) {
+      throw new RunFolderError(directory, 'cannot create the run folder', 'choose another --out or fix permissions', { cause: error });
+    }
+    if (!options.overwrite) {
+      const existing = await readRunRecord(file).catch(() => undefined);
+      if (existing?.status === 'complete') {
+        throw new RunFolderError(directory, 'already holds a complete run', 'choose another --out, or pass --overwrite to replace it');
+      }
+    }
+    const folder = new RunFolder(directory, { formatVersion: runFormatVersion, status: 'incomplete', startedAt: now(), config, stages: {} });
+    try {
+      await folder.save(folder.record);
+    } catch (error) {
+      throw new RunFolderError(directory, `cannot write ${runRecordName}`, 'choose another --out or fix permissions', { cause: error });
+    }
+    return folder;
+  }
+
+  /** Opens an existing run folder, checking its run.json format version. */
+  static async open(directory: string): Promise<RunFolder> {
+    return new RunFolder(directory, await readRunRecord(join(directory, runRecordName)));
+  }
+
+  get status(): RunStatus {
+    return this.record.status;
+  }
+
+  get config(): unknown {
+    return this.record.config;
+  }
+
+  /** A copy of run.json as it stands. */
+  get runRecord(): RunRecord {
+    return structuredClone(this.record);
+  }
+
+  /** Path of a file inside the folder; `parts` must stay inside it. */
+  path(...parts: string[]): string {
+    const relative = normalize(join(...parts));
+    if (parts.some((part) => isAbsolute(part)) || relative === '..' || relative.startsWith(`..${sep}`)) {
+      throw new RangeError(`RunFolder.path: ${JSON.stringify(parts)} leads outside the run folder ${this.directory}`);
+    }
+    return join(this.directory, relative);
+  }
+
+  /** Folder for resumable training state, `checkpoints/<name>` (not created here; saveModel creates it). */
+  checkpointPath(name: string): string {
+    if (name === '' || /[/\\]/.test(name) || name === '.' || name === '..') {
+      throw new RangeError(`RunFolder.checkpointPath: '${name}' must be a plain folder name`);
+    }
+    return this.path('checkpoints', name);
+  }
+
+  /** Atomically writes pretty JSON, creating subdirectories. Throws FileWriteError. */
+  async writeJson(relativePath: string, value: unknown): Promise<void> {
+    const file = this.path(relativePath);
+    await ensureDirectory(dirname(file));
+    await writeJsonAtomic(file, value);
+  }
+
+  /** Atomically writes bytes or text, creating subdirectories. Throws FileWriteError. */
+  async writeFile(relativePath: string, data: string | Uint8Array): Promise<void> {
+    const file = this.path(relativePath);
+    await ensureDirectory(dirname(file));
+    await writeFileAtomic(file, data);
+  }
+
+  /** Parses a JSON file of the folder. The shape is not checked: `T` is the caller's promise. */
+  async readJson<T>(relativePath: string): Promise<T> {
+    const file = this.path(relativePath);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      const problem = isMissing(error) ? 'file not found' : `cannot read (${String(error)})`;
+      throw new RunFolderError(file, problem, 'run the stage that writes it first', { cause: error });
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new RunFolderError(file, 'is not valid JSON; the file is corrupted', 'run the stage that writes it again', { cause: error });
+    }
+  }
+
+  async exists(relativePath: string): Promise<boolean> {
+    try {
+      await access(this.path(relativePath));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  isStageDone(stage: string): boolean {
+    return Object.hasOwn(this.record.stages, stage);
+  }
+
+  /** The summary recorded when `stage` was marked done, or undefined. */
+  stageSummary(stage: string): unknown {
+    return Object.hasOwn(this.record.stages, stage) ? this.record.stages[stage]?.summary : undefined;
+  }
+
+  async markStageDone(stage: string, summary?: unknown): Promise<void> {
+    await this.update((record) => {
+      const entry: StageRecord = { finishedAt: now() };
+      if (summary !== undefined) entry.summary = summary;
+      return { ...record, stages: { ...record.stages, [stage]: entry } };
+    });
+  }
+
+  async markComplete(): Promise<void> {
+    await this.update((record) => {
+      const next: RunRecord = { ...record, status: 'complete', finishedAt: now() };
+      delete next.reason;
+      return next;
+    });
+  }
+
+  /** Records why the run stopped early; stages already done stay done, so a rerun can skip them. */
+  async markIncomplete(reason: string): Promise<void> {
+    await this.update((record) => {
+      const next: RunRecord = { ...record, status: 'incomplete', reason };
+      delete next.finishedAt;
+      return next;
+    });
+  }
+
+  /** Applies `change` to the latest record and rewrites run.json; the in-memory record follows only a successful write. */
+  private update(change: (record: RunRecord) => RunRecord): Promise<void> {
+    const write = this.pendingWrite.then(async () => {
+      const next = change(this.record);
+      await this.save(next);
+      this.record = next;
+    });
+    // A failed write must not poison the writes queued after it; the caller still sees the failure through `write`.
+    this.pendingWrite = write.catch(() => undefined);
+    return write;
+  }
+
+  private async save(record: RunRecord): Promise<void> {
+    await writeJsonAtomic(join(this.directory, runRecordName), record);
+  }
+}
