@@ -138,31 +138,33 @@ void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* 
   const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
   const int rows = chunk_rows(K);
   const int chunks = static_cast<int>((pixels + rows - 1) / rows);
-  const int threads = thread_count();
-  // Each thread sums its chunks into its own partial dw; the partials are added at the end.
-  std::vector<std::vector<float>> partial(threads);
-  std::vector<char> used(threads, 0);
+  // The chunks are split into one contiguous range per thread, each summed into its own partial dw, and the
+  // partials are added in range order: the result does not depend on which thread ran which range, so a run
+  // repeats bit for bit with the same thread count.
+  const int ranges = std::min(thread_count(), chunks);
+  std::vector<std::vector<float>> partial(ranges);
   auto& scratch = scratch_per_thread();
-  parallel_for(chunks, [&](int chunk, int thread) {
+  parallel_for(ranges, [&](int range, int thread) {
     Scratch& s = scratch[thread];
-    long pixel0 = static_cast<long>(chunk) * rows;
-    int P = static_cast<int>(std::min<long>(rows, pixels - pixel0));
     ensure(s.col, static_cast<size_t>(rows) * K);
     ensure(s.a, gemm_a_scratch_floats());
     ensure(s.b, packed_b_floats(rows, g.F));
-    im2col(g, x, pixel0, P, s.col.data());
-    pack_b(false, P, g.F, dy + static_cast<size_t>(pixel0) * g.F, g.F, s.b.data());
-    std::vector<float>& out = partial[thread];
-    bool accumulate = used[thread] != 0;
-    if (!accumulate) out.resize(static_cast<size_t>(K) * g.F);
-    gemm_packed(true, K, g.F, P, s.col.data(), K, s.b.data(), out.data(), g.F, accumulate, Epilogue{}, s.a.data());
-    used[thread] = 1;
+    std::vector<float>& out = partial[range];
+    out.assign(static_cast<size_t>(K) * g.F, 0.0f);
+    int first = static_cast<int>(static_cast<long>(chunks) * range / ranges);
+    int last = static_cast<int>(static_cast<long>(chunks) * (range + 1) / ranges);
+    for (int chunk = first; chunk < last; ++chunk) {
+      long pixel0 = static_cast<long>(chunk) * rows;
+      int P = static_cast<int>(std::min<long>(rows, pixels - pixel0));
+      im2col(g, x, pixel0, P, s.col.data());
+      pack_b(false, P, g.F, dy + static_cast<size_t>(pixel0) * g.F, g.F, s.b.data());
+      gemm_packed(true, K, g.F, P, s.col.data(), K, s.b.data(), out.data(), g.F, true, Epilogue{}, s.a.data());
+    }
   });
   const size_t size = static_cast<size_t>(K) * g.F;
   std::fill_n(dw, size, 0.0f);
-  for (int t = 0; t < threads; ++t)
-    if (used[t])
-      for (size_t i = 0; i < size; ++i) dw[i] += partial[t][i];
+  for (int range = 0; range < ranges; ++range)
+    for (size_t i = 0; i < size; ++i) dw[i] += partial[range][i];
 }
 
 void conv2d_reference(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -9,34 +10,49 @@
 namespace dae {
 namespace {
 
+// Items are claimed through one 64-bit ticket: the high half is the call's generation, the low half the next
+// item. A worker that wakes late (its core was busy with another process) finds the generation moved on or
+// every item claimed, and does nothing. So the caller waits only for items actually in progress, never for a
+// worker that has not started: on a loaded machine a call no longer costs a scheduler time slice.
 struct Pool {
   std::vector<std::thread> workers;
   std::mutex mutex;
   std::condition_variable wake;
-  std::condition_variable done;
   const std::function<void(int, int)>* body = nullptr;
-  std::atomic<int> next{0};
+  std::atomic<uint64_t> ticket{0};
+  std::atomic<int> completed{0};
   int items = 0;
-  int busy = 0;
-  unsigned long generation = 0;
+  uint32_t generation = 0;
   bool stopping = false;
 
-  void run_items(int thread_index) {
-    for (int item = next.fetch_add(1); item < items; item = next.fetch_add(1)) (*body)(item, thread_index);
+  static void run_items(std::atomic<uint64_t>& ticket, std::atomic<int>& completed, uint32_t generation,
+                        const std::function<void(int, int)>* body, int items, int thread_index) {
+    for (;;) {
+      uint64_t current = ticket.load(std::memory_order_acquire);
+      if (static_cast<uint32_t>(current >> 32) != generation) return;
+      int item = static_cast<int>(current & 0xffffffffu);
+      if (item >= items) return;
+      if (!ticket.compare_exchange_weak(current, current + 1, std::memory_order_acq_rel)) continue;
+      (*body)(item, thread_index);
+      completed.fetch_add(1, std::memory_order_release);
+    }
   }
 
   void worker(int thread_index) {
-    unsigned long seen = 0;
+    uint32_t seen = 0;
     for (;;) {
+      const std::function<void(int, int)>* work;
+      int count;
+      uint32_t current;
       {
         std::unique_lock<std::mutex> lock(mutex);
         wake.wait(lock, [&] { return stopping || generation != seen; });
         if (stopping) return;
-        seen = generation;
+        seen = current = generation;
+        work = body;
+        count = items;
       }
-      run_items(thread_index);
-      std::lock_guard<std::mutex> lock(mutex);
-      if (--busy == 0) done.notify_one();
+      run_items(ticket, completed, current, work, count, thread_index);
     }
   }
 
@@ -99,18 +115,19 @@ void parallel_for(int items, const std::function<void(int, int)>& body) {
     for (int i = 0; i < items; ++i) body(i, 0);
     return;
   }
+  uint32_t generation;
   {
     std::lock_guard<std::mutex> lock(p.mutex);
+    generation = ++p.generation;
     p.body = &body;
     p.items = items;
-    p.next.store(0);
-    p.busy = static_cast<int>(p.workers.size());
-    ++p.generation;
+    p.completed.store(0, std::memory_order_relaxed);
+    p.ticket.store(static_cast<uint64_t>(generation) << 32, std::memory_order_release);
   }
   p.wake.notify_all();
-  p.run_items(0);
-  std::unique_lock<std::mutex> lock(p.mutex);
-  p.done.wait(lock, [&] { return p.busy == 0; });
+  Pool::run_items(p.ticket, p.completed, generation, &body, items, 0);
+  // Every item is claimed; wait for those still running on other threads.
+  while (p.completed.load(std::memory_order_acquire) < items) std::this_thread::yield();
 }
 
 }  // namespace dae

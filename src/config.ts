@@ -33,13 +33,19 @@ export interface ExperimentConfig {
     encoders: EncoderMode[];
     labelFractions: number[];
     batchSize: number;
+    /** Adam's learning rate while only the head trains (frozen runs, fine-tuning's warm-up). */
+    headLearningRate: number;
+    /** Adam's learning rate for the whole network (scratch runs). */
     learningRate: number;
     /** Fine-tuning: epochs with the encoder frozen, then the whole network at fineTuneLearningRate. */
     warmupEpochs: number;
     fineTuneLearningRate: number;
     /** Upper bound on epochs; early stopping on validation accuracy usually ends sooner. */
     maxEpochs: number;
+    /** Epochs without a better validation accuracy before training stops. */
     patience: number;
+    /** Epochs without a better validation accuracy before the learning rate is halved. */
+    plateauPatience: number;
     /** Every labelled image is shifted by up to this many pixels each epoch (0 = no augmentation). */
     augmentShift: number;
     /** Cap on the images seen per run (epochs x labels), so the 100% runs fit the time budget. */
@@ -67,7 +73,7 @@ const full: ExperimentConfig = {
   backend: { name: 'auto', threads: 0 },
   autoencoder: {
     noise: { kind: 'salt-and-pepper', amount: 0.2 },
-    maxEpochs: 12,
+    maxEpochs: 10,
     patience: 2,
     batchSize: 128,
     learningRate: 1e-3,
@@ -76,14 +82,16 @@ const full: ExperimentConfig = {
   classifier: {
     encoders: ['frozen', 'finetuned', 'scratch'],
     labelFractions: [0.1, 1],
-    batchSize: 64,
+    batchSize: 128,
+    headLearningRate: 2e-3,
     learningRate: 1e-3,
-    warmupEpochs: 2,
-    fineTuneLearningRate: 3e-4,
+    warmupEpochs: 3,
+    fineTuneLearningRate: 1e-3,
     maxEpochs: 40,
-    patience: 4,
+    patience: 5,
+    plateauPatience: 2,
     augmentShift: 2,
-    maxImagesPerRun: 660_000,
+    maxImagesPerRun: 330_000,
   },
   inspection: { topImages: 9, featureMapDigits: 4, reconstructionDigits: 10 },
 };
@@ -96,7 +104,7 @@ export const presets: Record<PresetName, ExperimentConfig> = {
     preset: 'quick',
     data: { ...full.data, validationCount: 1000, trainLimit: 12_000, testLimit: 2000 },
     autoencoder: { ...full.autoencoder, maxEpochs: 4 },
-    classifier: { ...full.classifier, maxEpochs: 12, patience: 3, maxImagesPerRun: 60_000 },
+    classifier: { ...full.classifier, maxEpochs: 20, patience: 4, maxImagesPerRun: 60_000 },
   },
   tiny: {
     ...full,
@@ -143,7 +151,9 @@ export function validateConfig(config: ExperimentConfig): ExperimentConfig {
   check(isPositiveInteger(cl.batchSize), `classifier batch size must be > 0, got ${cl.batchSize}`);
   check(isPositiveInteger(cl.maxEpochs) && cl.warmupEpochs >= 0 && cl.warmupEpochs < cl.maxEpochs,
     `classifier epochs: need 0 ≤ warmup (${cl.warmupEpochs}) < max epochs (${cl.maxEpochs})`);
-  check(cl.learningRate > 0 && cl.fineTuneLearningRate > 0, 'classifier learning rates must be > 0');
+  check(cl.learningRate > 0 && cl.fineTuneLearningRate > 0 && cl.headLearningRate > 0, 'classifier learning rates must be > 0');
+  check(Number.isInteger(cl.patience) && cl.patience >= 1 && Number.isInteger(cl.plateauPatience) && cl.plateauPatience >= 1,
+    'classifier patience and plateau patience must be whole numbers ≥ 1');
   check(Number.isInteger(cl.augmentShift) && cl.augmentShift >= 0 && cl.augmentShift <= 8, `augment shift must be 0..8 pixels, got ${cl.augmentShift}`);
   check(isPositiveInteger(cl.maxImagesPerRun), 'maxImagesPerRun must be > 0');
   check(isPositiveInteger(config.inspection.topImages) && config.inspection.topImages <= 64, `--top-images must be 1..64, got ${config.inspection.topImages}`);

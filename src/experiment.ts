@@ -1,8 +1,6 @@
 // The whole study, top to bottom: load -> corrupt -> pretrain -> check the denoising -> inspect -> classify with
 // 10% and 100% of the labels -> compare -> report. Each stage leaves its results in the run folder and is skipped
 // when a resumed run finds them there; only the run folder's writers touch the filesystem.
-import { readFile } from 'node:fs/promises';
-
 import type { BackendInfo } from './backend/index.js';
 import type { ExperimentConfig } from './config.js';
 import type { ImageSet } from './data/dataset.js';
@@ -218,7 +216,7 @@ export async function writeReport(context: ExperimentContext): Promise<void> {
     if (!(await run.exists(`figures/${list}.json`))) continue;
     for (const entry of await run.readJson<(Omit<ReportFigure, 'data'> & { file: string })[]>(`figures/${list}.json`)) {
       const { file, ...figure } = entry;
-      figures.push({ ...figure, data: await readText(run, file) });
+      figures.push({ ...figure, data: await run.readText(file) });
     }
   }
   const reports = [];
@@ -227,7 +225,7 @@ export async function writeReport(context: ExperimentContext): Promise<void> {
     reports.push({ name: `${result.encoder}, ${result.labels} labels`, text: saved.report });
   }
   const summaries = await run.readJson<{ name: string; text: string }[]>('models/summaries.json');
-  if (await run.exists('models/classifier-summary.txt')) summaries.push({ name: 'Classifier', text: await readText(run, 'models/classifier-summary.txt') });
+  if (await run.exists('models/classifier-summary.txt')) summaries.push({ name: 'Classifier', text: await run.readText('models/classifier-summary.txt') });
   const html = renderReport({
     metrics, config: run.config, modelSummaries: summaries, figures, classificationReports: reports,
     status: run.status === 'complete' || run.isStageDone('classify') ? 'complete' : 'incomplete',
@@ -235,7 +233,5 @@ export async function writeReport(context: ExperimentContext): Promise<void> {
   await run.writeFile('report.html', html);
   await run.markComplete();
 }
-
-const readText = (run: RunFolder, file: string) => readFile(run.path(file), 'utf8');
 
 export type { EncoderMode };

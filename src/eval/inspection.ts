@@ -57,9 +57,11 @@ export function inspect(encoder: LayersModel, decoder: LayersModel, test: ImageS
   // Feature maps of the first few test digits.
   const digits = Math.min(options.featureMapDigits, count);
   const digitImages = test.images.slice(0, digits * pixels);
-  const layers = tf.tidy(() => {
+  // Arrays leave tidy through closures (see predictInBatches).
+  let layers: LayerActivations[] = [];
+  tf.tidy(() => {
     const outputs = convModel.predict(tf.tensor4d(digitImages, [digits, height, width, 1])) as tf.Tensor[];
-    return outputs.map((output, index) => {
+    layers = outputs.map((output, index) => {
       const [, h, w, c] = output.shape as [number, number, number, number];
       return { name: convLayers[index]!.name, activations: output.dataSync().slice() as Float32Array, height: h, width: w, channels: c };
     });
@@ -88,7 +90,10 @@ export function inspect(encoder: LayersModel, decoder: LayersModel, test: ImageS
   codingViews.forEach((view) => {
     prototypeCodes[view.unit * units + view.unit] = view.values.reduce((sum, value) => sum + value, 0) / view.values.length;
   });
-  const prototypes = tf.tidy(() => (decoder.predict(tf.tensor2d(prototypeCodes, [units, units])) as tf.Tensor).dataSync().slice() as Float32Array);
+  let prototypes: Float32Array = new Float32Array(0);
+  tf.tidy(() => {
+    prototypes = (decoder.predict(tf.tensor2d(prototypeCodes, [units, units])) as tf.Tensor).dataSync().slice() as Float32Array;
+  });
   return {
     filters: [kernelOf(encoder, encoderLayerNames.conv1), kernelOf(encoder, encoderLayerNames.conv2)],
     featureMaps: { images: digitImages, count: digits, layers },

@@ -174,15 +174,19 @@ export class RunFolder {
   }
 
   /** Parses a JSON file of the folder. The shape is not checked: `T` is the caller's promise. */
-  async readJson<T>(relativePath: string): Promise<T> {
+  async readText(relativePath: string): Promise<string> {
     const file = this.path(relativePath);
-    let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      return await readFile(file, 'utf8');
     } catch (error) {
       const problem = isMissing(error) ? 'file not found' : `cannot read (${String(error)})`;
       throw new RunFolderError(file, problem, 'run the stage that writes it first', { cause: error });
     }
+  }
+
+  async readJson<T>(relativePath: string): Promise<T> {
+    const file = this.path(relativePath);
+    const text = await this.readText(relativePath);
     try {
       return JSON.parse(text) as T;
     } catch (error) {

@@ -48,9 +48,12 @@ export function predictInBatches(model: LayersModel, images: Float32Array, count
   let outputSize = 0;
   for (let start = 0; start < count; start += batchSize) {
     const size = Math.min(batchSize, count - start);
-    const batch = tf.tidy(() => {
+    let batch: Float32Array = new Float32Array(0);
+    // The array leaves through a closure, not as tidy's result: tidy walks a returned container element by
+    // element looking for tensors, which for a typed array of activations took longer than the model itself.
+    tf.tidy(() => {
       const input = tf.tensor4d(images.subarray(start * pixels, (start + size) * pixels), [size, height, width, 1]);
-      return (model.predict(input) as tf.Tensor).dataSync() as Float32Array;
+      batch = (model.predict(input) as tf.Tensor).dataSync() as Float32Array;
     });
     if (!out) {
       outputSize = batch.length / size;

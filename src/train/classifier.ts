@@ -87,7 +87,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     optimizer = tf.train.adam(learningRate);
     model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   };
-  compile(mode === 'scratch', config.learningRate);
+  compile(mode === 'scratch', mode === 'scratch' ? config.learningRate : config.headLearningRate);
 
   const history: EpochRecord[] = [];
   let best = { accuracy: -1, epoch: 0, weights: snapshotWeights(model) };
@@ -127,6 +127,12 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     if (improved) best = { accuracy: scores.accuracy, epoch, weights: snapshotWeights(model) };
     staleEpochs = improved ? 0 : staleEpochs + 1;
     reporter({ type: 'epoch-end', stage, record, improved });
+    if (staleEpochs > 0 && staleEpochs % config.plateauPatience === 0 && optimizer) {
+      // Halve Adam's step on a plateau (Keras's ReduceLROnPlateau); the moments are kept.
+      const adam = optimizer as unknown as { learningRate: number };
+      adam.learningRate /= 2;
+      reporter({ type: 'message', stage, text: `learning rate halved to ${adam.learningRate.toExponential(1)}` });
+    }
     const warmingUp = mode === 'finetuned' && epoch <= config.warmupEpochs;
     if (!warmingUp && staleEpochs >= config.patience) break;
   }

@@ -1,0 +1,57 @@
+// A small preset of the real pipeline, end to end through the library API: it must produce a complete run
+// folder and classifiers above a stated accuracy, so the example cannot rot.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { useBackend } from '../src/backend/index.js';
+import { resolveConfig } from '../src/config.js';
+import { runExperiment } from '../src/experiment.js';
+import { RunFolder } from '../src/io/run-folder.js';
+import type { Metrics } from '../src/metrics.js';
+import { silentReporter } from '../src/train/events.js';
+
+/** The floor this small run must clear (measured ~0.9; see the README's test notes). */
+const minimumBestAccuracy = 0.85;
+
+test('a small preset of the pipeline writes a complete run folder and clears its accuracy floor', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'dae-pipeline-'));
+  try {
+    const config = resolveConfig('tiny', {
+      data: { trainLimit: 3000, validationCount: 500, testLimit: 500 },
+      autoencoder: { maxEpochs: 2 },
+      classifier: { maxEpochs: 8, maxImagesPerRun: 20_000, warmupEpochs: 1 },
+    });
+    const backend = await useBackend('native');
+    const run = await RunFolder.create(directory, config);
+    const metrics = await runExperiment({ run, config, backend, reporter: silentReporter });
+
+    assert.equal(metrics.autoencoder.encoderParams, 119_200);
+    assert.equal(metrics.autoencoder.decoderParams, 159_169);
+    assert.deepEqual(metrics.dataset, { name: metrics.dataset.name, train: 2500, validation: 500, test: 500, height: 28, width: 28 });
+    assert.ok(metrics.autoencoder.test.denoised.psnr > metrics.autoencoder.test.noisy.psnr + 3,
+      `denoising should gain > 3 dB: noisy ${metrics.autoencoder.test.noisy.psnr}, denoised ${metrics.autoencoder.test.denoised.psnr}`);
+    assert.equal(metrics.classifiers.length, 6);
+    for (const result of metrics.classifiers) {
+      assert.equal(result.test.perClass.length, 10);
+      assert.equal(result.test.confusion.flat().reduce((a, b) => a + b, 0), 500);
+    }
+    const best = Math.max(...metrics.classifiers.map((c) => c.test.accuracy));
+    assert.ok(best >= minimumBestAccuracy, `best test accuracy ${best} is below the floor ${minimumBestAccuracy}`);
+
+    const onDisk = JSON.parse(await readFile(join(directory, 'metrics.json'), 'utf8')) as Metrics;
+    assert.deepEqual(onDisk.classifiers.map((c) => c.test.accuracy), metrics.classifiers.map((c) => c.test.accuracy));
+    assert.equal((await RunFolder.open(directory)).status, 'complete');
+    for (const file of ['report.html', 'models/encoder/model.json', 'models/decoder/weights.bin', 'models/autoencoder/model.json',
+      'subsets/labels-250.json', 'figures/reconstructions.svg', 'figures/coding-units.svg', 'figures/filters-conv1.svg']) {
+      assert.ok(existsSync(join(directory, file)), `${file} is missing`);
+    }
+    const subset = JSON.parse(await readFile(join(directory, 'subsets/labels-250.json'), 'utf8')) as { indices: number[] };
+    assert.equal(new Set(subset.indices).size, 250);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
