@@ -102,7 +102,8 @@ async function guarded(run: RunFolder | null, action: () => Promise<void>): Prom
 export function buildProgram(): Command {
   const program = new Command('dae')
     .description('Pretrain an MNIST classifier with a deep denoising autoencoder, inspect it, and compare 10% vs 100% of the labels.')
-    .showHelpAfterError('(run with --help for usage)');
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`dae: ${text.replace(/^error: /, '').trim()} (see dae --help)\n`) });
 
   withRunOptions(program.command('experiment').description('run the whole study and write a run folder with models, figures, metrics.json and report.html'))
     .option('--resume <dir>', 'continue an interrupted run folder from its last checkpoint')
@@ -154,6 +155,26 @@ export function buildProgram(): Command {
         });
       });
   }
+
+  // `dae serve`: the interactive page, on 127.0.0.1 only. Imported on demand, so the other commands never load node:http.
+  program.command('serve').description('serve a page for a run folder: draw a digit, watch it denoised, encoded and classified')
+    .argument('[run-dir]', 'complete run folder (default: the newest complete one under runs/)')
+    .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', integer('--port', 0), 8765)
+    .action(async (directory: string | undefined, options: { port: number }) => {
+      const { newestCompleteRun, serveRun, ServeError } = await import('./serve/server.js');
+      const chosen = directory ?? await newestCompleteRun('runs');
+      if (chosen === undefined) throw new RunFolderError('runs', 'holds no complete run folder', 'run `dae experiment` first, or name a run folder');
+      try {
+        const server = await serveRun(chosen, { port: options.port });
+        process.stderr.write(`dae: serving ${chosen} on this machine only; Ctrl-C stops\n`);
+        process.stdout.write(`${server.url}\n`);
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void server.close());
+      } catch (error) {
+        if (!(error instanceof ServeError)) throw error;
+        process.stderr.write(`dae: ${error.message}\n`);
+        process.exitCode = 1;
+      }
+    });
   return program;
 }
 
@@ -165,12 +186,13 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`\ndae: ${signal} received, stopping at the next safe point (send it again to stop at once)\n`);
     });
   }
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
-      process.exitCode = error.exitCode;
+      // Help and version exit 0; every usage error exits 2, as is customary for bad command lines.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
       return;
     }
     if (knownErrors.some((kind) => error instanceof kind)) {

@@ -1,2 +1,32 @@
-// The library: each stage of the experiment, importable on its own.
-export {};
+// The library: every stage of the experiment, importable on its own. Importing it runs nothing.
+export { useBackend, backendNames, BackendError } from './backend/index.js';
+export type { BackendName, BackendInfo, BackendOptions } from './backend/index.js';
+export { resolveConfig, validateConfig, presets, presetNames, ConfigError } from './config.js';
+export type { ExperimentConfig, PresetName, DeepPartial } from './config.js';
+export { loadDataset, subsetImageSet, DatasetError } from './data/dataset.js';
+export type { Dataset, ImageSet } from './data/dataset.js';
+export { parseIdx, readIdxFile, IdxFormatError } from './data/idx.js';
+export { corrupt, NoiseSpecError } from './data/noise.js';
+export { Random } from './data/random.js';
+export { splitTrainValidation, stratifiedSubsets, countForFraction } from './data/split.js';
+export { prepareData, labelSubsets } from './data/prepare.js';
+export type { PreparedData } from './data/prepare.js';
+export { buildAutoencoder, buildEncoder, buildDecoder, joinAutoencoder, referenceShape } from './model/autoencoder.js';
+export type { Autoencoder, AutoencoderShape } from './model/autoencoder.js';
+export { buildClassifier } from './model/classifier.js';
+export { modelSummary } from './model/summary.js';
+export { trainAutoencoder } from './train/autoencoder.js';
+export { trainClassifier } from './train/classifier.js';
+export { silentReporter, DivergenceError, InterruptedError } from './train/events.js';
+export type { Reporter, TrainingEvent } from './train/events.js';
+export { initializeWeights } from './train/weights.js';
+export { reconstructionScores } from './eval/reconstruction.js';
+export { classificationMetrics, formatClassificationReport } from './eval/classification.js';
+export { evaluateDenoising } from './eval/denoising.js';
+export { inspect } from './eval/inspection.js';
+export { saveModel, loadModel, ModelFileError } from './io/model-files.js';
+export { RunFolder, RunFolderError } from './io/run-folder.js';
+export { renderReport, buildConclusion } from './report/html.js';
+export { runExperiment, pretrain, checkDenoising, inspectRepresentation, classify, assembleMetrics, writeReport } from './experiment.js';
+export type { ExperimentContext } from './experiment.js';
+export type * from './metrics.js';
