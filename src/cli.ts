@@ -17,6 +17,7 @@ import { CheckpointError } from './io/checkpoint-files.js';
 import { ModelFileError } from './io/model-files.js';
 import { RunFolder, RunFolderError } from './io/run-folder.js';
 import { consoleReporter } from './cli/reporter.js';
+import { defaultSweep, runSweep } from './sweep.js';
 import { DivergenceError, InterruptedError } from './train/events.js';
 
 const knownErrors = [ConfigError, BackendError, DatasetError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
@@ -174,6 +175,31 @@ export function buildProgram(): Command {
         process.stderr.write(`dae: ${error.message}\n`);
         process.exitCode = 1;
       }
+    });
+  program.command('sweep').description('label-efficiency sweep: the three variants on nested label subsets, several seeds each, on a run folder\'s pretrained autoencoder')
+    .argument('[run-dir]', 'a run folder to add the sweep to (pretrained first if it is not yet)')
+    .addOption(new Option('--preset <name>', 'preset for a new run folder').choices(presetNames).default('full'))
+    .option('--out <dir>', 'new run folder when no run-dir is given')
+    .option('--labels <list>', 'comma-separated label counts, "all" for the whole split', (value: string) => value.split(',').map((item) => {
+      if (item.trim() === 'all') return 'all' as const;
+      const count = Number(item);
+      if (!Number.isInteger(count) || count <= 0) throw new InvalidArgumentError(`--labels takes whole numbers > 0 or "all", got '${item}'`);
+      return count;
+    }))
+    .option('--seeds <n>', 'seeds per cell', integer('--seeds', 1))
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
+    .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
+    .option('--json', 'progress as JSON lines', false)
+    .action(async (directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number }) => {
+      const { run, config } = directory ? await openRun(directory) : await startRun({ ...options, json: options.json, overwrite: false });
+      await guarded(run, async () => {
+        const context = await contextFor(run, { ...config, backend: { ...config.backend, ...(options.backend ? { name: options.backend } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) } }, options.json);
+        const result = await runSweep(context, { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}) });
+        for (const entry of result.summary) {
+          process.stderr.write(`  ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`);
+        }
+        process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
+      });
     });
   return program;
 }

@@ -142,20 +142,10 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
         continue;
       }
       const stage = `classify ${mode} ${(100 * fraction).toFixed(0)}%`;
-      reporter({ type: 'stage-start', stage, description: `${mode} encoder, ${count} labels` });
-      const classifier = buildClassifier(mode, shapeOf(data.train), data.train.classes, autoencoder.encoder);
-      if (mode === 'scratch') initializeWeights(classifier.model, new Random(config.seed).fork(`classifier-weights-${name}`));
-      else initializeWeights(headOnly(classifier), new Random(config.seed).fork(`classifier-weights-${name}`));
-      const training = await trainClassifier({
-        classifier, mode, train: labelled, validation: data.validation, config: config.classifier,
-        seed: config.seed, stage, reporter, ...(context.shouldStop ? { shouldStop: context.shouldStop } : {}),
+      const { classifier, result } = await trainAndEvaluate(context, data, autoencoder, mode, labelled, data.validation, {
+        stage, name, seed: config.seed, labelFraction: fraction,
       });
-      const probabilities = predictInBatches(classifier.model, data.test.images, data.test.count, data.test.height, data.test.width);
-      const test = classificationMetrics(data.test.labels, argmaxRows(probabilities, data.test.classes), data.test.classes);
-      const result: ClassifierResult = {
-        encoder: mode, labelFraction: fraction, labels: count, epochs: training.epochs, trainSeconds: training.seconds,
-        history: training.history, validation: { accuracy: training.validationAccuracy }, test,
-      };
+      const test = result.test;
       await saveModel(classifier.model, run.path('models', `classifier-${name}`), { seed: config.seed, encoder: mode, labels: count, labelFraction: fraction });
       if (!(await run.exists('models/classifier-summary.txt'))) await run.writeFile('models/classifier-summary.txt', modelSummary(classifier.model));
       await run.writeJson(`figures/classifier-${name}.json`, await classifierFigures(run, result, name));
@@ -169,6 +159,27 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
   return results;
 }
 
+/** Trains one classifier variant on `labelled` and scores it on the test set. */
+export async function trainAndEvaluate(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder, mode: EncoderMode,
+  labelled: ReturnType<typeof selectLabelled>, validation: ImageSet, run: { stage: string; name: string; seed: number; labelFraction: number }) {
+  const { config, reporter } = context;
+  reporter({ type: 'stage-start', stage: run.stage, description: `${mode} encoder, ${labelled.count} labels` });
+  const classifier = buildClassifier(mode, shapeOf(data.train), data.train.classes, autoencoder.encoder);
+  const weightsRandom = new Random(run.seed).fork(`classifier-weights-${run.name}`);
+  initializeWeights(mode === 'scratch' ? classifier.model : headOnly(classifier), weightsRandom);
+  const training = await trainClassifier({
+    classifier, mode, train: labelled, validation, config: config.classifier,
+    seed: run.seed, stage: run.stage, reporter, ...(context.shouldStop ? { shouldStop: context.shouldStop } : {}),
+  });
+  const probabilities = predictInBatches(classifier.model, data.test.images, data.test.count, data.test.height, data.test.width);
+  const test = classificationMetrics(data.test.labels, argmaxRows(probabilities, data.test.classes), data.test.classes);
+  const result: ClassifierResult = {
+    encoder: mode, labelFraction: run.labelFraction, labels: labelled.count, epochs: training.epochs, trainSeconds: training.seconds,
+    history: training.history, validation: { accuracy: training.validationAccuracy }, test,
+  };
+  return { classifier, result };
+}
+
 /** A stand-in model holding just the head's layers, so seeded initialisation leaves the pretrained encoder alone. */
 function headOnly(classifier: ReturnType<typeof buildClassifier>) {
   const headWeights = classifier.model.weights.filter((weight) => weight.originalName.startsWith('head_'));
@@ -177,7 +188,7 @@ function headOnly(classifier: ReturnType<typeof buildClassifier>) {
   } } as unknown as Parameters<typeof initializeWeights>[0];
 }
 
-function selectLabelled(set: ImageSet, indices: Int32Array) {
+export function selectLabelled(set: ImageSet, indices: Int32Array) {
   const pixels = set.height * set.width;
   const images = new Float32Array(indices.length * pixels);
   const labels = new Uint8Array(indices.length);
@@ -199,6 +210,7 @@ export async function assembleMetrics(context: ExperimentContext, data: Prepared
     backend: { name: backend.name, threads: backend.threads },
     autoencoder: { ...pretrainSummary, noise: config.autoencoder.noise, test: denoise.test, noiseLevels: denoise.noiseLevels },
     classifiers,
+    ...(previous?.sweep ? { sweep: previous.sweep } : {}),
     // A resumed run adds the time of this session to the time already spent.
     totalSeconds: seconds + (previous?.totalSeconds ?? 0),
   };
@@ -210,7 +222,7 @@ export async function assembleMetrics(context: ExperimentContext, data: Prepared
 export async function writeReport(context: ExperimentContext): Promise<void> {
   const { run } = context;
   const metrics = await run.readJson<Metrics>('metrics.json');
-  const figureLists = ['pretrain', 'training', 'denoise', 'inspect', ...metrics.classifiers.map((c) => `classifier-${c.encoder}-${c.labels}`)];
+  const figureLists = ['pretrain', 'training', 'denoise', 'inspect', ...metrics.classifiers.map((c) => `classifier-${c.encoder}-${c.labels}`), 'sweep'];
   const figures: ReportFigure[] = [];
   for (const list of figureLists) {
     if (!(await run.exists(`figures/${list}.json`))) continue;

@@ -55,6 +55,34 @@ export interface ClassifierResult {
   test: ClassificationMetrics;
 }
 
+/** One classifier trained in the label-efficiency sweep. */
+export interface SweepCell {
+  encoder: EncoderMode;
+  labels: number;
+  seed: number;
+  accuracy: number;
+  macroF1: number;
+  epochs: number;
+  seconds: number;
+}
+
+export interface MeanAndSpread {
+  mean: number;
+  /** Sample standard deviation over seeds (0 for a single seed). */
+  std: number;
+}
+
+export interface SweepResult {
+  labelCounts: number[];
+  seeds: number[];
+  /** How early stopping was validated in each cell. */
+  validationPolicy: string;
+  cells: SweepCell[];
+  summary: { encoder: EncoderMode; labels: number; seeds: number; accuracy: MeanAndSpread; macroF1: MeanAndSpread }[];
+  /** Fine-tuned minus scratch test accuracy, paired by seed: mean and spread of the differences. */
+  gain: ({ labels: number } & MeanAndSpread)[];
+}
+
 export interface Metrics {
   formatVersion: 1;
   dataset: { name: string; train: number; validation: number; test: number; height: number; width: number };
@@ -71,5 +99,7 @@ export interface Metrics {
     noiseLevels: { noise: NoiseSpec; noisy: ReconstructionScores; denoised: ReconstructionScores }[];
   };
   classifiers: ClassifierResult[];
+  /** The label-efficiency sweep (`dae sweep`), when it has been run on this folder. */
+  sweep?: SweepResult;
   totalSeconds: number;
 }

@@ -122,5 +122,29 @@ export function buildConclusion(metrics: Metrics): string {
       );
     }
   }
-  return sentences.join(' ');
+  const sweep = sweepSentence(metrics);
+  return sweep ? `${sentences.join(' ')}\n\n${sweep}` : sentences.join(' ');
+}
+
+/**
+ * Where pretraining stops helping, from the sweep: the smallest label count from which the fine-tuned − scratch
+ * gain is no longer clearly positive (mean minus one standard deviation ≤ 0) at that count and every larger one.
+ */
+export function sweepSentence(metrics: Metrics): string {
+  const sweep = metrics.sweep;
+  if (!sweep || sweep.gain.length === 0) return '';
+  const gains = [...sweep.gain].sort((a, b) => a.labels - b.labels);
+  const describe = (gain: (typeof gains)[number]) =>
+    `${gain.mean >= 0 ? '+' : '−'}${formatPoints(Math.abs(gain.mean))} ± ${formatPoints(gain.std)} points at ${gain.labels.toLocaleString('en-US')} labels`;
+  let stop = gains.length;
+  while (stop > 0 && (gains[stop - 1]!.mean - gains[stop - 1]!.std) <= 0) stop -= 1;
+  const listed = gains.map(describe).join(', ');
+  if (stop === gains.length) {
+    return `Across ${sweep.seeds.length} seeds, fine-tuning the pretrained encoder beat training from scratch at every label count of the sweep (${listed}).`;
+  }
+  if (stop === 0) {
+    return `Across ${sweep.seeds.length} seeds, fine-tuning the pretrained encoder gave no gain over training from scratch that stands clear of the seed-to-seed spread at any label count (${listed}).`;
+  }
+  return `Across ${sweep.seeds.length} seeds, the gain of fine-tuning the pretrained encoder over training from scratch was ${listed}: ` +
+    `pretraining stops helping from about ${gains[stop]!.labels.toLocaleString('en-US')} labels on, where the gain no longer stands clear of the spread between seeds.`;
 }

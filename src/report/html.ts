@@ -4,7 +4,7 @@
 import type { Metrics } from '../metrics.js';
 import { buildConclusion } from './conclusion.js';
 import { describeNoise, escapeHtml, formatFixed, formatInteger, formatSeconds } from './format.js';
-import { classDetails, comparisonTable, noiseLevelTable, perClassF1Table, reconstructionTable } from './tables.js';
+import { classDetails, comparisonTable, noiseLevelTable, perClassF1Table, reconstructionTable, sweepTable } from './tables.js';
 import type { ReportFigure, ReportInput, ReportSection } from './types.js';
 
 export { buildConclusion } from './conclusion.js';
@@ -244,8 +244,17 @@ ${figuresIn('reconstruction')}
 ${figuresIn('representation') || '<p>No figures of the learned features were made in this run.</p>'}
 <h3>Classification</h3>
 ${classification}
+${metrics.sweep ? `<h3>Label efficiency</h3>\n<p>${escapeHtml(sweepIntroduction(metrics))}</p>\n${sweepTable(metrics)}` : ''}
 ${figuresIn('classification')}
 ${figuresIn(undefined)}`;
+}
+
+function sweepIntroduction(metrics: Metrics): string {
+  const sweep = metrics.sweep;
+  if (!sweep) return '';
+  return `The three variants on nested, stratified label subsets from ${formatInteger(sweep.labelCounts[0] ?? 0)} to ` +
+    `${formatInteger(sweep.labelCounts[sweep.labelCounts.length - 1] ?? 0)} labels, ${sweep.seeds.length} seeds each, all on the same ` +
+    `pretrained autoencoder; ${sweep.validationPolicy}.`;
 }
 
 function conclusion(input: ReportInput): string {

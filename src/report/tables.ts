@@ -115,3 +115,26 @@ export function classDetails(metrics: Metrics): string {
     .map((result) => `<details><summary>${escapeHtml(classifierName(result))}</summary>\n${classDetailTable(result)}\n</details>`)
     .join('\n');
 }
+
+/** The label-efficiency sweep: one row per label count, mean ± std test accuracy per variant, and the gain. */
+export function sweepTable(metrics: Metrics): string {
+  const sweep = metrics.sweep;
+  if (!sweep) return '';
+  const encoders = ENCODER_ORDER.filter((encoder) => sweep.summary.some((entry) => entry.encoder === encoder));
+  const cell = (labels: number, encoder: (typeof encoders)[number]) => {
+    const entry = sweep.summary.find((e) => e.labels === labels && e.encoder === encoder);
+    return entry ? `${formatPercent(entry.accuracy.mean)} ± ${formatFixed(100 * entry.accuracy.std, 2)}` : '–';
+  };
+  const columns: Column<number>[] = [
+    { header: 'Labels', numeric: true, cell: (labels) => formatInteger(labels) },
+    ...encoders.map((encoder): Column<number> => ({ header: ENCODER_SHORT_NAMES[encoder], numeric: true, cell: (labels) => cell(labels, encoder) })),
+    {
+      header: 'Gain (fine-tuned − scratch)', numeric: true,
+      cell: (labels) => {
+        const gain = sweep.gain.find((g) => g.labels === labels);
+        return gain ? `${gain.mean >= 0 ? '+' : '−'}${formatFixed(Math.abs(100 * gain.mean), 2)} ± ${formatFixed(100 * gain.std, 2)} pts` : '–';
+      },
+    },
+  ];
+  return htmlTable(columns, sweep.labelCounts, `Test accuracy, mean ± standard deviation over ${sweep.seeds.length} seeds`);
+}

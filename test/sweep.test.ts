@@ -1,0 +1,60 @@
+// A tiny label-efficiency sweep: the structure of its results, and that a resumed sweep (one cell lost, as if
+// killed while training it) gives the same table.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { useBackend } from '../src/backend/index.js';
+import { resolveConfig } from '../src/config.js';
+import { RunFolder } from '../src/io/run-folder.js';
+import type { Metrics } from '../src/metrics.js';
+import { runSweep, summariseSweep } from '../src/sweep.js';
+import { silentReporter } from '../src/train/events.js';
+
+test('a tiny sweep has every cell, nested subsets, and resumes to the same table', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'dae-sweep-'));
+  try {
+    const config = resolveConfig('tiny', { autoencoder: { maxEpochs: 1 }, classifier: { maxEpochs: 3, warmupEpochs: 1 } });
+    const backend = await useBackend('native');
+    const run = await RunFolder.create(directory, config);
+    const context = { run, config, backend, reporter: silentReporter };
+    const options = { labelCounts: [40, 200] as number[], seeds: 2, encoders: ['frozen', 'finetuned', 'scratch'] as const };
+    const first = await runSweep(context, { ...options, encoders: [...options.encoders] });
+
+    assert.deepEqual(first.labelCounts, [40, 200]);
+    assert.deepEqual(first.seeds, [config.seed, config.seed + 1]);
+    assert.equal(first.cells.length, 12);
+    assert.equal(first.summary.length, 6);
+    assert.equal(first.gain.length, 2);
+    for (const entry of first.summary) {
+      assert.equal(entry.seeds, 2);
+      assert.ok(entry.accuracy.mean > 0 && entry.accuracy.mean <= 1 && entry.accuracy.std >= 0);
+    }
+    const small = await run.readJson<{ indices: number[] }>(`sweep/subsets/labels-40-seed${config.seed}.json`);
+    const large = await run.readJson<{ indices: number[] }>(`sweep/subsets/labels-200-seed${config.seed}.json`);
+    const largeSet = new Set(large.indices);
+    assert.ok(small.indices.every((index) => largeSet.has(index)), 'the 40-label subset must be inside the 200-label one');
+
+    // Lose one cell, as a sweep killed while training it would, and run again.
+    const cells = await readdir(join(directory, 'sweep', 'cells'));
+    assert.equal(cells.length, 12);
+    await rm(join(directory, 'sweep', 'cells', `finetuned-200-seed${config.seed + 1}.json`));
+    const resumed = await runSweep(context, { ...options, encoders: [...options.encoders] });
+    assert.deepEqual(resumed.summary, first.summary);
+    assert.deepEqual(resumed.gain, first.gain);
+    const metrics = await run.readJson<Pick<Metrics, 'sweep'>>('metrics.json');
+    assert.deepEqual(metrics.sweep?.summary, first.summary);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+test('the sweep summary pairs the fine-tuned and scratch runs by seed', () => {
+  const cell = (encoder: 'finetuned' | 'scratch', seed: number, accuracy: number) => ({ encoder, labels: 100, seed, accuracy, macroF1: accuracy, epochs: 1, seconds: 1 });
+  const result = summariseSweep([100], [1, 2], [cell('finetuned', 1, 0.9), cell('scratch', 1, 0.8), cell('finetuned', 2, 0.7), cell('scratch', 2, 0.7)], 'test');
+  assert.equal(result.gain.length, 1);
+  assert.ok(Math.abs(result.gain[0]!.mean - 0.05) < 1e-12);
+  assert.ok(Math.abs(result.gain[0]!.std - Math.sqrt(0.005)) < 1e-12);
+});
