@@ -1,0 +1,47 @@
+// What the `dae serve` page asks the server for. Types only: the server (Node) and the page (browser bundle) both
+// import this file, so it must stay free of runtime imports.
+//   GET /api/run.json     RunSummary
+//   GET /api/digits.bin   uint8 pixels of the shipped test digits, [digits.count, height, width] row-major, 0..255
+//   GET /models/<name>/model.json, /models/<name>/weights.bin   the run's saved models, for tf.loadLayersModel
+import type { NoiseSpec } from '../metrics.js';
+
+export const apiFormatVersion = 1;
+
+/** One classifier the page runs, and what the run measured for it. */
+export interface ServedClassifier {
+  /** What the page calls it, e.g. "10% labels, fine-tuned". */
+  title: string;
+  encoder: 'frozen' | 'finetuned' | 'scratch';
+  labelFraction: number;
+  labels: number;
+  testAccuracy: number;
+  /** URL of its model.json, relative to the page. */
+  modelUrl: string;
+}
+
+export interface ServedCodingUnit {
+  unit: number;
+  /** Top-activating test images, strongest first, as indices into the run's test set (all are in `digits`). */
+  indices: number[];
+  values: number[];
+}
+
+export interface RunSummary {
+  formatVersion: typeof apiFormatVersion;
+  /** The run folder's name (not its full path: the page needs no file-system layout). */
+  name: string;
+  preset: string;
+  dataset: string;
+  height: number;
+  width: number;
+  classes: number;
+  /** The corruption the autoencoder was trained with: the page's default noise. */
+  trainingNoise: NoiseSpec;
+  encoderUrl: string;
+  decoderUrl: string;
+  /** In the order the page shows them: 10% fine-tuned, 10% frozen, then the best 100% classifier. */
+  classifiers: ServedClassifier[];
+  codingUnits: ServedCodingUnit[];
+  /** The test digits shipped in /api/digits.bin, in that file's order. */
+  digits: { count: number; testIndices: number[]; labels: number[] };
+}
