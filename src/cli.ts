@@ -39,6 +39,7 @@ interface RunOptions {
   threads?: number;
   data?: string;
   epochs?: number;
+  learningRate?: number;
   json: boolean;
   overwrite: boolean;
 }
@@ -52,6 +53,11 @@ function withRunOptions(command: Command): Command {
     .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
     .option('--data <dir>', 'folder with the four MNIST-layout IDX files (default: embedded MNIST)')
     .option('--epochs <n>', 'maximum autoencoder epochs', integer('--epochs', 1))
+    .option('--learning-rate <x>', 'autoencoder learning rate (Adam)', (value: string) => {
+      const parsed = Number(value);
+      if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError(`--learning-rate takes a number > 0, got '${value}'`);
+      return parsed;
+    })
     .option('--overwrite', 'reuse an --out folder that holds a finished run', false)
     .option('--json', 'progress as JSON lines', false);
 }
@@ -61,7 +67,10 @@ function overridesFrom(options: RunOptions): DeepPartial<ExperimentConfig> {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     data: options.data !== undefined ? { directory: options.data } : {},
     backend: { ...(options.backend ? { name: options.backend } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) },
-    autoencoder: options.epochs !== undefined ? { maxEpochs: options.epochs } : {},
+    autoencoder: {
+      ...(options.epochs !== undefined ? { maxEpochs: options.epochs } : {}),
+      ...(options.learningRate !== undefined ? { learningRate: options.learningRate } : {}),
+    },
   };
 }
 
@@ -137,6 +146,14 @@ export function buildProgram(): Command {
     program.command(name).description(description).argument('<run-dir>', 'run folder').option('--json', 'progress as JSON lines', false)
       .action(async (directory: string, options: { json: boolean }) => {
         const { run, config } = await openRun(directory);
+        if (name === 'report') {
+          // A report never trains: it is written only for a run whose every stage has finished.
+          const missing = ['pretrain', 'denoise', 'inspect', 'classify'].filter((stage) => !run.isStageDone(stage));
+          if (missing.length > 0) {
+            throw new RunFolderError(run.path('run.json'), `the run has not finished (missing: ${missing.join(', ')})`,
+              `continue it with \`dae experiment --resume ${run.directory}\``);
+          }
+        }
         await guarded(run, async () => {
           const context = await contextFor(run, config, options.json);
           const data = await prepareData(config);
@@ -147,8 +164,6 @@ export function buildProgram(): Command {
           } else if (name === 'classify') {
             await classify(context, data, autoencoder);
           } else {
-            await checkDenoising(context, data, autoencoder);
-            await inspectRepresentation(context, data, autoencoder);
             await assembleMetrics(context, data, await classify(context, data, autoencoder), 0);
             await writeReport(context);
             process.stdout.write(`${run.path('report.html')}\n`);
