@@ -50,6 +50,12 @@ export interface ExperimentConfig {
     augmentShift: number;
     /** Cap on the images seen per run (epochs x labels), so the 100% runs fit the time budget. */
     maxImagesPerRun: number;
+    /**
+     * The same two bounds for frozen runs: only the small head learns and no gradient flows through the encoder,
+     * so an epoch costs about a third as much, and the head keeps improving long after the other runs stop.
+     */
+    frozenMaxEpochs: number;
+    frozenMaxImagesPerRun: number;
   };
   inspection: { topImages: number; featureMapDigits: number; reconstructionDigits: number };
 }
@@ -92,6 +98,8 @@ const full: ExperimentConfig = {
     plateauPatience: 2,
     augmentShift: 2,
     maxImagesPerRun: 330_000,
+    frozenMaxEpochs: 100,
+    frozenMaxImagesPerRun: 660_000,
   },
   inspection: { topImages: 9, featureMapDigits: 4, reconstructionDigits: 10 },
 };
@@ -104,14 +112,14 @@ export const presets: Record<PresetName, ExperimentConfig> = {
     preset: 'quick',
     data: { ...full.data, validationCount: 1000, trainLimit: 12_000, testLimit: 2000 },
     autoencoder: { ...full.autoencoder, maxEpochs: 4 },
-    classifier: { ...full.classifier, maxEpochs: 20, patience: 4, maxImagesPerRun: 60_000 },
+    classifier: { ...full.classifier, maxEpochs: 20, patience: 4, maxImagesPerRun: 60_000, frozenMaxEpochs: 40, frozenMaxImagesPerRun: 120_000 },
   },
   tiny: {
     ...full,
     preset: 'tiny',
     data: { ...full.data, validationCount: 200, trainLimit: 1200, testLimit: 300 },
     autoencoder: { ...full.autoencoder, maxEpochs: 2, evaluationNoise: evaluationNoise.slice(0, 2) },
-    classifier: { ...full.classifier, maxEpochs: 4, patience: 2, warmupEpochs: 1, maxImagesPerRun: 8000 },
+    classifier: { ...full.classifier, maxEpochs: 4, patience: 2, warmupEpochs: 1, maxImagesPerRun: 8000, frozenMaxEpochs: 4, frozenMaxImagesPerRun: 8000 },
     inspection: { topImages: 4, featureMapDigits: 2, reconstructionDigits: 4 },
   },
 };
@@ -155,7 +163,8 @@ export function validateConfig(config: ExperimentConfig): ExperimentConfig {
   check(Number.isInteger(cl.patience) && cl.patience >= 1 && Number.isInteger(cl.plateauPatience) && cl.plateauPatience >= 1,
     'classifier patience and plateau patience must be whole numbers ≥ 1');
   check(Number.isInteger(cl.augmentShift) && cl.augmentShift >= 0 && cl.augmentShift <= 8, `augment shift must be 0..8 pixels, got ${cl.augmentShift}`);
-  check(isPositiveInteger(cl.maxImagesPerRun), 'maxImagesPerRun must be > 0');
+  check(isPositiveInteger(cl.maxImagesPerRun) && isPositiveInteger(cl.frozenMaxImagesPerRun) && isPositiveInteger(cl.frozenMaxEpochs),
+    'classifier image and epoch budgets must be > 0');
   check(isPositiveInteger(config.inspection.topImages) && config.inspection.topImages <= 64, `--top-images must be 1..64, got ${config.inspection.topImages}`);
   return config;
 }

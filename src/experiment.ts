@@ -3,6 +3,7 @@
 // when a resumed run finds them there; only the run folder's writers touch the filesystem.
 import type { BackendInfo } from './backend/index.js';
 import type { ExperimentConfig } from './config.js';
+import { subsetImageSet } from './data/dataset.js';
 import type { ImageSet } from './data/dataset.js';
 import { labelSubsets, prepareData } from './data/prepare.js';
 import type { PreparedData } from './data/prepare.js';
@@ -133,7 +134,7 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
       note: 'indices into the training split; sourceIndices into the dataset training file',
       indices: Array.from(indices), sourceIndices: Array.from(indices, (index) => data.trainSourceIndices[index] as number),
     });
-    const labelled = selectLabelled(data.train, indices);
+    const labelled = subsetImageSet(data.train, indices);
     for (const mode of config.classifier.encoders) {
       const name = `${mode}-${count}`;
       const file = `classifiers/${name}.json`;
@@ -161,7 +162,7 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
 
 /** Trains one classifier variant on `labelled` and scores it on the test set. */
 export async function trainAndEvaluate(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder, mode: EncoderMode,
-  labelled: ReturnType<typeof selectLabelled>, validation: ImageSet, run: { stage: string; name: string; seed: number; labelFraction: number }) {
+  labelled: ImageSet, validation: ImageSet, run: { stage: string; name: string; seed: number; labelFraction: number }) {
   const { config, reporter } = context;
   reporter({ type: 'stage-start', stage: run.stage, description: `${mode} encoder, ${labelled.count} labels` });
   const classifier = buildClassifier(mode, shapeOf(data.train), data.train.classes, autoencoder.encoder);
@@ -188,16 +189,6 @@ function headOnly(classifier: ReturnType<typeof buildClassifier>) {
   } } as unknown as Parameters<typeof initializeWeights>[0];
 }
 
-export function selectLabelled(set: ImageSet, indices: Int32Array) {
-  const pixels = set.height * set.width;
-  const images = new Float32Array(indices.length * pixels);
-  const labels = new Uint8Array(indices.length);
-  indices.forEach((index, i) => {
-    images.set(set.images.subarray(index * pixels, (index + 1) * pixels), i * pixels);
-    labels[i] = set.labels[index] as number;
-  });
-  return { images, labels, count: indices.length, height: set.height, width: set.width, classes: set.classes };
-}
 
 export async function assembleMetrics(context: ExperimentContext, data: PreparedData, classifiers: ClassifierResult[], seconds: number): Promise<Metrics> {
   const { run, config, backend } = context;

@@ -1,10 +1,10 @@
 // The label-efficiency sweep: the three classifier variants on nested, stratified label subsets of growing size,
 // several seeds each, all on one pretrained autoencoder. Each finished cell is written at once, so a killed
 // sweep loses at most the cell in progress and a rerun skips what is done.
-import type { ImageSet } from './data/dataset.js';
+import { subsetImageSet } from './data/dataset.js';
 import { prepareData } from './data/prepare.js';
 import { stratifiedSubsets } from './data/split.js';
-import { pretrain, selectLabelled, trainAndEvaluate, writeReport } from './experiment.js';
+import { pretrain, trainAndEvaluate, writeReport } from './experiment.js';
 import type { ExperimentContext } from './experiment.js';
 import type { EncoderMode, MeanAndSpread, Metrics, SweepCell, SweepResult } from './metrics.js';
 import { labelSweepChart } from './viz/charts.js';
@@ -49,11 +49,6 @@ export function summariseSweep(labelCounts: number[], seeds: number[], cells: Sw
   return { labelCounts, seeds, validationPolicy, cells, summary, gain };
 }
 
-function subsetOf(set: ImageSet, indices: Int32Array): ImageSet {
-  const labelled = selectLabelled(set, indices);
-  return { ...labelled };
-}
-
 export async function runSweep(context: ExperimentContext, options: SweepOptions): Promise<SweepResult> {
   const { run, config, reporter } = context;
   const data = await prepareData(config);
@@ -77,8 +72,8 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
       await run.writeJson(`sweep/subsets/labels-${labels}-seed${seed}.json`, { labels, seed, indices: Array.from(indices) });
       const validationCount = Math.min(labels, data.validation.count);
       const validation = validationCount === data.validation.count ? data.validation
-        : subsetOf(data.validation, stratifiedSubsets(data.validation.labels, everyValidation, [validationCount], seed)[0]!);
-      const labelled = selectLabelled(data.train, indices);
+        : subsetImageSet(data.validation, stratifiedSubsets(data.validation.labels, everyValidation, [validationCount], seed)[0]!);
+      const labelled = subsetImageSet(data.train, indices);
       for (const encoder of options.encoders) {
         const file = cellFile({ encoder, labels, seed });
         if (await run.exists(file)) {

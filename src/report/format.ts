@@ -1,16 +1,10 @@
 // Escaping, number formats and the table builder the report's sections share.
 
 import type { EncoderMode, NoiseSpec } from '../metrics.js';
+import { escapeXml } from '../viz/svg.js';
 
-/** Escapes text for HTML element content and double- or single-quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
+/** Escapes text for HTML element content and double- or single-quoted attribute values (XML's rules suffice). */
+export const escapeHtml = escapeXml;
 
 export const ENCODER_NAMES: Record<EncoderMode, string> = {
   finetuned: 'pretrained, fine-tuned',

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { ExperimentConfig } from '../config.js';
+import type { ImageSet } from '../data/dataset.js';
 import { corrupt } from '../data/noise.js';
 import { Random } from '../data/random.js';
 import type { EpochRecord } from '../metrics.js';
@@ -14,13 +15,8 @@ import { DivergenceError, InterruptedError } from './events.js';
 import type { Reporter } from './events.js';
 import { restoreWeights, snapshotWeights } from './weights.js';
 
-export interface Images {
-  /** [count, height, width] in [0, 1] */
-  images: Float32Array;
-  count: number;
-  height: number;
-  width: number;
-}
+/** Unlabelled images: the labels of the dataset's image sets are never read here. */
+export type Images = Pick<ImageSet, 'images' | 'count' | 'height' | 'width'>;
 
 export interface AutoencoderTrainingOptions {
   autoencoder: Autoencoder;

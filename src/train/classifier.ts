@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { ExperimentConfig } from '../config.js';
+import type { ImageSet } from '../data/dataset.js';
 import { Random } from '../data/random.js';
 import type { EncoderMode, EpochRecord } from '../metrics.js';
 import type { Classifier } from '../model/classifier.js';
@@ -12,14 +13,8 @@ import { DivergenceError, InterruptedError } from './events.js';
 import type { Reporter } from './events.js';
 import { restoreWeights, snapshotWeights } from './weights.js';
 
-export interface LabelledImages {
-  images: Float32Array;
-  labels: Uint8Array;
-  count: number;
-  height: number;
-  width: number;
-  classes: number;
-}
+/** Images with one label each: the dataset's own image set type. */
+export type LabelledImages = ImageSet;
 
 export interface ClassifierTrainingOptions {
   classifier: Classifier;
@@ -71,14 +66,15 @@ function accuracyAndLoss(probabilities: Float32Array, labels: Uint8Array, classe
   return { accuracy: correct / labels.length, loss: loss / labels.length };
 }
 
-export function epochsFor(config: ExperimentConfig['classifier'], labels: number): number {
-  return Math.max(config.warmupEpochs + 1, Math.min(config.maxEpochs, Math.floor(config.maxImagesPerRun / labels)));
+export function epochsFor(config: ExperimentConfig['classifier'], mode: EncoderMode, labels: number): number {
+  const [epochs, images] = mode === 'frozen' ? [config.frozenMaxEpochs, config.frozenMaxImagesPerRun] : [config.maxEpochs, config.maxImagesPerRun];
+  return Math.max(config.warmupEpochs + 1, Math.min(epochs, Math.floor(images / labels)));
 }
 
 export async function trainClassifier(options: ClassifierTrainingOptions): Promise<ClassifierTrainingResult> {
   const { classifier: { model, encoder }, mode, train, validation, config, seed, stage, reporter } = options;
   const pixels = train.height * train.width;
-  const maxEpochs = epochsFor(config, train.count);
+  const maxEpochs = epochsFor(config, mode, train.count);
   const batches = Math.ceil(train.count / config.batchSize);
   let optimizer: tf.Optimizer | null = null;
   const compile = (trainableEncoder: boolean, learningRate: number) => {
