@@ -1,6 +1,7 @@
 // The `dae` command: wires config, backend, run folder, reporter and the experiment's stages. The only module
 // that touches process, the terminal and exit codes.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { memory } from '@tensorflow/tfjs-core';
 
 import { BackendError, backendNames, useBackend } from './backend/index.js';
 import type { BackendInfo, BackendName } from './backend/index.js';
@@ -76,12 +77,36 @@ function overridesFrom(options: RunOptions): DeepPartial<ExperimentConfig> {
 
 let stopRequested = false;
 
+/** Memory after every epoch, and the peak resident size sampled every second: written to memory.json. */
+interface MemorySample { stage: string; epoch: number; rssMiB: number; heapMiB: number; externalMiB: number; tensors: number; tensorMiB: number }
+const memorySamples: MemorySample[] = [];
+let peakRssBytes = 0;
+const mebibytes = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+
 async function contextFor(run: RunFolder, config: ExperimentConfig, json: boolean): Promise<ExperimentContext> {
   const backend: BackendInfo = await useBackend(config.backend.name, { threads: config.backend.threads });
   const say = (line: string) => process.stderr.write(`${line}\n`);
   say(`dae: backend ${backend.name} (${backend.detail}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}); run folder ${run.directory}`);
   for (const reason of backend.fallbackReasons) say(`dae: slower path in use because ${reason}`);
-  return { run, config, backend, reporter: consoleReporter({ json, stream: process.stderr }), shouldStop: () => stopRequested };
+  setInterval(() => { peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss()); }, 1000).unref();
+  const terminal = consoleReporter({ json, stream: process.stderr });
+  const reporter: ExperimentContext['reporter'] = (event) => {
+    terminal(event);
+    if (event.type === 'epoch-end') {
+      const usage = process.memoryUsage();
+      peakRssBytes = Math.max(peakRssBytes, usage.rss);
+      const tensors = memory();
+      memorySamples.push({ stage: event.stage, epoch: event.record.epoch, rssMiB: mebibytes(usage.rss), heapMiB: mebibytes(usage.heapUsed),
+        externalMiB: mebibytes(usage.external + usage.arrayBuffers), tensors: tensors.numTensors, tensorMiB: mebibytes(tensors.numBytes) });
+    }
+  };
+  return { run, config, backend, reporter, shouldStop: () => stopRequested };
+}
+
+async function writeMemoryRecord(run: RunFolder): Promise<void> {
+  peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
+  await run.writeJson('memory.json', { peakRssMiB: mebibytes(peakRssBytes), perEpoch: memorySamples });
+  process.stderr.write(`dae: peak resident memory ${mebibytes(peakRssBytes)} MiB\n`);
 }
 
 async function startRun(options: RunOptions): Promise<{ run: RunFolder; config: ExperimentConfig }> {
@@ -121,6 +146,7 @@ export function buildProgram(): Command {
       const { run, config } = options.resume ? await openRun(options.resume) : await startRun(options);
       await guarded(run, async () => {
         const metrics = await runExperiment(await contextFor(run, config, options.json));
+        await writeMemoryRecord(run);
         process.stdout.write(`${run.path('report.html')}\n`);
         for (const c of metrics.classifiers) {
           process.stderr.write(`  ${c.encoder.padEnd(9)} ${String(c.labels).padStart(6)} labels  test accuracy ${(100 * c.test.accuracy).toFixed(2)}%\n`);
