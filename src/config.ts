@@ -97,9 +97,9 @@ const full: ExperimentConfig = {
     patience: 5,
     plateauPatience: 2,
     augmentShift: 2,
-    maxImagesPerRun: 330_000,
-    frozenMaxEpochs: 100,
-    frozenMaxImagesPerRun: 660_000,
+    maxImagesPerRun: 550_000,
+    frozenMaxEpochs: 80,
+    frozenMaxImagesPerRun: 440_000,
   },
   inspection: { topImages: 9, featureMapDigits: 4, reconstructionDigits: 10 },
 };

@@ -88,11 +88,21 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
   const history: EpochRecord[] = [];
   let best = { accuracy: -1, epoch: 0, weights: snapshotWeights(model) };
   let staleEpochs = 0;
+  let plateauFactor = 1;
   for (let epoch = 1; epoch <= maxEpochs; epoch += 1) {
     if (mode === 'finetuned' && epoch === config.warmupEpochs + 1) {
       compile(true, config.fineTuneLearningRate);
+      plateauFactor = 1;
       // Early stopping starts over for the unfrozen phase: its first epochs may dip before they improve.
       staleEpochs = 0;
+    }
+    if (optimizer && (mode === 'scratch' || (mode === 'finetuned' && epoch > config.warmupEpochs))) {
+      // Cosine decay over the epochs left for the whole-network phase, down to 5% of the base rate; a plateau
+      // halving below scales it further.
+      const first = mode === 'scratch' ? 1 : config.warmupEpochs + 1;
+      const progress = (epoch - first) / Math.max(1, maxEpochs - first);
+      const base = mode === 'scratch' ? config.learningRate : config.fineTuneLearningRate;
+      (optimizer as unknown as { learningRate: number }).learningRate = base * plateauFactor * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * progress)));
     }
     const epochStarted = performance.now();
     reporter({ type: 'epoch-start', stage, epoch, maxEpochs, batches });
@@ -126,6 +136,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     if (staleEpochs > 0 && staleEpochs % config.plateauPatience === 0 && optimizer) {
       // Halve Adam's step on a plateau (Keras's ReduceLROnPlateau); the moments are kept.
       const adam = optimizer as unknown as { learningRate: number };
+      plateauFactor /= 2;
       adam.learningRate /= 2;
       reporter({ type: 'message', stage, text: `learning rate halved to ${adam.learningRate.toExponential(1)}` });
     }
