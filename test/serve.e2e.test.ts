@@ -105,6 +105,29 @@ const probabilityTable = (page: Page) => page.$$eval('.classifier', (blocks) => 
 })));
 const differs = (a: readonly number[], b: readonly number[]) => a.some((value, index) => Math.abs(value - (b[index] ?? 0)) > 1e-6);
 
+/** A touch stroke down the middle of the pad (touch events through the DevTools protocol), checked to reach the input. */
+async function drawWithFinger(page: Page): Promise<void> {
+  let count = await updateCount(page);
+  await page.click('#clear');
+  await settled(page, count);
+  await page.locator('#pad').scrollIntoViewIfNeeded();
+  const box = await page.locator('#pad').boundingBox();
+  assert.ok(box);
+  const session = await page.context().newCDPSession(page);
+  await session.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
+  const x = box.x + box.width / 2;
+  count = await updateCount(page);
+  await session.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x, y: box.y + 0.2 * box.height }] });
+  for (let step = 1; step <= 10; step += 1) {
+    await session.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x, y: box.y + (0.2 + 0.06 * step) * box.height }] });
+  }
+  await session.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  await settled(page, count);
+  await session.detach();
+  assert.ok((await canvasPixels(page, 'clean')).filter((level) => level > 128).length > 20, 'the finger stroke reached the clean input');
+  assert.match(await page.textContent('#source') ?? '', /Your drawing/);
+}
+
 describe('dae serve', { timeout: 240_000 }, () => {
   let workDirectory = '';
   let runDirectory = '';
@@ -239,11 +262,11 @@ describe('dae serve', { timeout: 240_000 }, () => {
     assert.match(await page.getAttribute('#source', 'data-label') ?? '', /^\d$/);
   });
 
-  it('fits a phone-sized screen, sends no request off this machine, and leaves screenshots', async () => {
+  it('fits a phone-sized screen, draws with a finger, sends no request off this machine, and leaves screenshots', async () => {
     // The known digit again, with the classifiers on the denoised image: the view the README shows.
     await page.check('input[name="classifier-input"][value="denoised"]');
     await page.click('.unit-bar[data-unit="0"]');
-    const count = await updateCount(page);
+    let count = await updateCount(page);
     await page.evaluate((testIndex) => {
       location.hash = '';
       location.hash = `#digit=${testIndex}`;
@@ -255,6 +278,10 @@ describe('dae serve', { timeout: 240_000 }, () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling at 390 px');
+    await drawWithFinger(page);
+    count = await updateCount(page);
+    await page.evaluate((testIndex) => (location.hash = `#digit=${testIndex}`), knownTestIndex);
+    await settled(page, count);
     const phonePath = screenshotPath.replace(/\.png$/, '-phone.png');
     await page.screenshot({ path: phonePath });
 
