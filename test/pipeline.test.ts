@@ -12,7 +12,8 @@ import { resolveConfig } from '../src/config.js';
 import { runExperiment } from '../src/experiment.js';
 import { RunFolder } from '../src/io/run-folder.js';
 import type { Metrics } from '../src/metrics.js';
-import { silentReporter } from '../src/train/events.js';
+import type { Reporter } from '../src/train/events.js';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Floors this small run must clear. Measured on a 2-core machine: best test accuracy 94.8% (fine-tuned, 2,500
@@ -31,7 +32,19 @@ test('a small preset of the pipeline writes a complete run folder and clears its
     });
     const backend = await useBackend('native');
     const run = await RunFolder.create(directory, config);
-    const metrics = await runExperiment({ run, config, backend, reporter: silentReporter });
+    // Tensors alive after every epoch, per stage: a leak shows as growth from one epoch to the next.
+    const tensorsPerEpoch = new Map<string, number[]>();
+    const reporter: Reporter = (event) => {
+      if (event.type === 'epoch-end') tensorsPerEpoch.set(event.stage, [...(tensorsPerEpoch.get(event.stage) ?? []), tf.memory().numTensors]);
+    };
+    const metrics = await runExperiment({ run, config, backend, reporter });
+    for (const [stage, counts] of tensorsPerEpoch) {
+      assert.ok(counts.length >= 2, `${stage} ran ${counts.length} epoch(s)`);
+      // Fine-tuning swaps its optimizer when the encoder unfreezes; from then on, as in every other stage from its
+      // first epoch, nothing may grow.
+      const steady = counts.slice(stage.includes('finetuned') ? config.classifier.warmupEpochs : 0);
+      assert.ok(steady.every((count) => count === steady[0]), `${stage}: tensors per epoch ${counts.join(', ')} grow`);
+    }
 
     process.stdout.write(`denoised PSNR ${metrics.autoencoder.test.denoised.psnr.toFixed(2)} dB (noisy ${metrics.autoencoder.test.noisy.psnr.toFixed(2)}); ` +
       `test accuracy ${metrics.classifiers.map((c) => `${c.encoder}@${c.labels} ${(100 * c.test.accuracy).toFixed(1)}%`).join(', ')}\n`);
