@@ -157,8 +157,9 @@ function setup(input: ReportInput): string {
     ['Total run time', formatSeconds(metrics.totalSeconds)],
     ['Status', input.status === 'complete' ? 'complete' : 'incomplete: the run stopped early'],
   ])}
-<p>The resolved configuration of this run, every default filled in:</p>
-<pre>${escapeHtml(prettyJson(input.config))}</pre>`;
+<details><summary>The resolved configuration of this run, every default filled in</summary>
+<pre>${escapeHtml(prettyJson(input.config))}</pre>
+</details>`;
 }
 
 function prettyJson(value: unknown): string {
