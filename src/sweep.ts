@@ -6,6 +6,8 @@ import { prepareData } from './data/prepare.js';
 import { stratifiedSubsets } from './data/split.js';
 import { pretrain, trainAndEvaluate, writeReport } from './experiment.js';
 import type { ExperimentContext } from './experiment.js';
+import type { ExperimentConfig } from './config.js';
+import { epochsFor } from './train/classifier.js';
 import type { EncoderMode, MeanAndSpread, Metrics, SweepCell, SweepResult } from './metrics.js';
 import { labelSweepChart } from './viz/charts.js';
 
@@ -14,15 +16,46 @@ export interface SweepOptions {
   labelCounts: (number | 'all')[];
   seeds: number;
   encoders: EncoderMode[];
+  /** Every cell takes at least this many optimiser steps, however few its labels. */
+  minimumSteps: number;
 }
 
 export const defaultSweep: SweepOptions = {
   labelCounts: [100, 300, 1000, 3000, 6000, 'all'],
   seeds: 3,
   encoders: ['frozen', 'finetuned', 'scratch'],
+  minimumSteps: 1500,
 };
 
 const cellFile = (cell: Pick<SweepCell, 'encoder' | 'labels' | 'seed'>) => `sweep/cells/${cell.encoder}-${cell.labels}-seed${cell.seed}.json`;
+
+/**
+ * The classifier budget for a cell of `labels` labelled images. The experiment's budget is set for 5,500 and
+ * 55,000 labels; a few hundred labels at batch 128 would get a handful of steps per epoch and stop before
+ * learning anything. Small cells get smaller batches, enough epochs for `minimumSteps` steps, and patience,
+ * plateau patience and warm-up scaled with their epoch count. Large cells keep the experiment's budget.
+ */
+const sweepImagesPerCell = 275_000;
+
+export function cellBudget(base: ExperimentConfig['classifier'], labels: number, minimumSteps: number): ExperimentConfig['classifier'] {
+  const batchSize = Math.min(base.batchSize, Math.max(16, Math.round(labels / 10)));
+  const epochs = Math.ceil(minimumSteps / Math.ceil(labels / batchSize));
+  const maxEpochs = Math.max(base.maxEpochs, epochs);
+  const frozenMaxEpochs = Math.max(base.frozenMaxEpochs, epochs);
+  return {
+    ...base,
+    batchSize,
+    maxEpochs,
+    frozenMaxEpochs,
+    // Large cells see at most `sweepImagesPerCell` images (5 epochs of all 55,000 labels) so that the whole sweep
+    // fits its time budget; the experiment's own 100% runs train twice as long.
+    maxImagesPerRun: Math.min(sweepImagesPerCell, Math.max(base.maxImagesPerRun, maxEpochs * labels)),
+    frozenMaxImagesPerRun: Math.min(sweepImagesPerCell, Math.max(base.frozenMaxImagesPerRun, frozenMaxEpochs * labels)),
+    patience: Math.max(base.patience, Math.round(maxEpochs / 10)),
+    plateauPatience: Math.max(base.plateauPatience, Math.round(maxEpochs / 25)),
+    warmupEpochs: Math.max(base.warmupEpochs, Math.round(maxEpochs / 15)),
+  };
+}
 
 export function meanAndSpread(values: readonly number[]): MeanAndSpread {
   const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
@@ -60,9 +93,12 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
   const everyValidation = Int32Array.from({ length: data.validation.count }, (_, index) => index);
   const validationPolicy = 'early stopping on a stratified validation subset of at most as many labelled images as the training subset (capped at the held-out set)';
   const total = labelCounts.length * seeds.length * options.encoders.length;
+  // Planned work of a cell: images it may see. The ETA scales the time spent so far by the work left.
+  const plannedImages = (encoder: EncoderMode, labels: number) => epochsFor(cellBudget(config.classifier, labels, options.minimumSteps), encoder, labels) * labels;
+  let remainingWork = seeds.length * labelCounts.reduce((sum, labels) => sum + options.encoders.reduce((s, encoder) => s + plannedImages(encoder, labels), 0), 0);
   const cells: SweepCell[] = [];
   let done = 0;
-  let trainedSeconds = 0, trainedCells = 0;
+  let trainedSeconds = 0, trainedWork = 0;
   for (const seed of seeds) {
     // Nested per seed: the smaller subsets are inside the larger ones, and every variant sees the same labels.
     const partial = labelCounts.filter((count) => count < data.train.count);
@@ -76,13 +112,16 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
       const labelled = subsetImageSet(data.train, indices);
       for (const encoder of options.encoders) {
         const file = cellFile({ encoder, labels, seed });
+        const work = plannedImages(encoder, labels);
+        remainingWork -= work;
         if (await run.exists(file)) {
           cells.push(await run.readJson<SweepCell>(file));
           done += 1;
           continue;
         }
         const stage = `sweep ${encoder} ${labels} labels seed ${seed}`;
-        const { classifier, result } = await trainAndEvaluate(context, data, autoencoder, encoder, labelled, validation, {
+        const cellContext = { ...context, config: { ...config, classifier: cellBudget(config.classifier, labels, options.minimumSteps) } };
+        const { classifier, result } = await trainAndEvaluate(cellContext, data, autoencoder, encoder, labelled, validation, {
           stage, name: `sweep-${encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
         });
         classifier.model.dispose();
@@ -91,10 +130,8 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
         cells.push(cell);
         done += 1;
         trainedSeconds += cell.seconds;
-        trainedCells += 1;
-        // Cells grow with the label count, so the ETA scales the mean time per cell by the labels still to go.
-        const remaining = total - done;
-        const eta = remaining === 0 ? 0 : (trainedSeconds / trainedCells) * remaining;
+        trainedWork += work;
+        const eta = (trainedSeconds / trainedWork) * remainingWork;
         reporter({ type: 'message', stage: 'sweep', text: `cell ${done}/${total} done (${encoder}, ${labels} labels, seed ${seed}: ${(100 * cell.accuracy).toFixed(2)}%); about ${Math.round(eta / 60)} min to go` });
       }
     }

@@ -20,7 +20,7 @@ test('a tiny sweep has every cell, nested subsets, and resumes to the same table
     const backend = await useBackend('native');
     const run = await RunFolder.create(directory, config);
     const context = { run, config, backend, reporter: silentReporter };
-    const options = { labelCounts: [40, 200] as number[], seeds: 2, encoders: ['frozen', 'finetuned', 'scratch'] as const };
+    const options = { labelCounts: [40, 200] as number[], seeds: 2, encoders: ['frozen', 'finetuned', 'scratch'] as const, minimumSteps: 20 };
     const first = await runSweep(context, { ...options, encoders: [...options.encoders] });
 
     assert.deepEqual(first.labelCounts, [40, 200]);
