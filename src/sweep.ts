@@ -114,19 +114,24 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
         const file = cellFile({ encoder, labels, seed });
         const work = plannedImages(encoder, labels);
         remainingWork -= work;
+        const budget = cellBudget(config.classifier, labels, options.minimumSteps);
         if (await run.exists(file)) {
-          cells.push(await run.readJson<SweepCell>(file));
-          done += 1;
-          continue;
+          // A finished cell counts only if it was trained with the budget this sweep would give it.
+          const saved = await run.readJson<SweepCell & { budget?: unknown }>(file);
+          if (JSON.stringify(saved.budget) === JSON.stringify(budget)) {
+            cells.push({ encoder: saved.encoder, labels: saved.labels, seed: saved.seed, accuracy: saved.accuracy, macroF1: saved.macroF1, epochs: saved.epochs, seconds: saved.seconds });
+            done += 1;
+            continue;
+          }
         }
         const stage = `sweep ${encoder} ${labels} labels seed ${seed}`;
-        const cellContext = { ...context, config: { ...config, classifier: cellBudget(config.classifier, labels, options.minimumSteps) } };
+        const cellContext = { ...context, config: { ...config, classifier: budget } };
         const { classifier, result } = await trainAndEvaluate(cellContext, data, autoencoder, encoder, labelled, validation, {
           stage, name: `sweep-${encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
         });
         classifier.model.dispose();
         const cell: SweepCell = { encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds };
-        await run.writeJson(file, cell);
+        await run.writeJson(file, { ...cell, budget });
         cells.push(cell);
         done += 1;
         trainedSeconds += cell.seconds;
