@@ -11,6 +11,7 @@ import { resolveConfig } from '../src/config.js';
 import { RunFolder } from '../src/io/run-folder.js';
 import type { Metrics } from '../src/metrics.js';
 import { runSweep, summariseSweep } from '../src/sweep.js';
+import { sweepSentence } from '../src/report/conclusion.js';
 import { silentReporter } from '../src/train/events.js';
 
 test('a tiny sweep has every cell, nested subsets, and resumes to the same table', async () => {
@@ -57,4 +58,15 @@ test('the sweep summary pairs the fine-tuned and scratch runs by seed', () => {
   assert.equal(result.gain.length, 1);
   assert.ok(Math.abs(result.gain[0]!.mean - 0.05) < 1e-12);
   assert.ok(Math.abs(result.gain[0]!.std - Math.sqrt(0.005)) < 1e-12);
+});
+
+test('the conclusion says where the pretraining gain is clear, within the spread, or a loss', () => {
+  const gain = (labels: number, mean: number, std: number) => ({ labels, mean, std });
+  const sweep = { labelCounts: [100, 1000, 10000], seeds: [1, 2, 3], validationPolicy: '', cells: [], summary: [],
+    gain: [gain(100, 0.05, 0.01), gain(1000, 0.001, 0.01), gain(10000, -0.02, 0.005)] };
+  const sentence = sweepSentence({ sweep } as unknown as Metrics);
+  assert.match(sentence, /clear of the spread between seeds at 100 labels/);
+  assert.match(sentence, /within the spread at 1,000/);
+  assert.match(sentence, /a loss at 10,000/);
+  assert.match(sentence, /stops helping above about 100 labels/);
 });

@@ -127,24 +127,32 @@ export function buildConclusion(metrics: Metrics): string {
 }
 
 /**
- * Where pretraining stops helping, from the sweep: the smallest label count from which the fine-tuned − scratch
- * gain is no longer clearly positive (mean minus one standard deviation ≤ 0) at that count and every larger one.
+ * Where pretraining helps, from the sweep: a gain (fine-tuned − scratch, paired by seed) counts as clear when its
+ * mean minus one standard deviation is above zero, and as a loss when its mean plus one standard deviation is
+ * below zero; anything else is within the seed-to-seed spread. Pretraining stops helping above the largest
+ * label count with a clear gain.
  */
 export function sweepSentence(metrics: Metrics): string {
   const sweep = metrics.sweep;
   if (!sweep || sweep.gain.length === 0) return '';
   const gains = [...sweep.gain].sort((a, b) => a.labels - b.labels);
+  const count = (labels: number) => labels.toLocaleString('en-US');
   const describe = (gain: (typeof gains)[number]) =>
-    `${gain.mean >= 0 ? '+' : '−'}${formatPoints(Math.abs(gain.mean))} ± ${formatPoints(gain.std)} points at ${gain.labels.toLocaleString('en-US')} labels`;
-  let stop = gains.length;
-  while (stop > 0 && (gains[stop - 1]!.mean - gains[stop - 1]!.std) <= 0) stop -= 1;
-  const listed = gains.map(describe).join(', ');
-  if (stop === gains.length) {
-    return `Across ${sweep.seeds.length} seeds, fine-tuning the pretrained encoder beat training from scratch at every label count of the sweep (${listed}).`;
+    `${gain.mean >= 0 ? '+' : '−'}${formatPoints(Math.abs(gain.mean))} ± ${formatPoints(gain.std)} points at ${count(gain.labels)} labels`;
+  const list = (group: typeof gains) => group.map((gain) => count(gain.labels)).join(', ');
+  const clear = gains.filter((gain) => gain.mean - gain.std > 0);
+  const losses = gains.filter((gain) => gain.mean + gain.std < 0);
+  const within = gains.filter((gain) => !clear.includes(gain) && !losses.includes(gain));
+  const parts = [`Across ${sweep.seeds.length} seeds, the gain of fine-tuning the pretrained encoder over training from scratch was ${gains.map(describe).join(', ')}.`];
+  if (clear.length === 0) {
+    parts.push('At no label count does it stand clear of the spread between seeds.');
+  } else {
+    parts.push(`It stands clear of the spread between seeds at ${list(clear)} labels` +
+      (within.length > 0 ? `, is within the spread at ${list(within)}` : '') +
+      (losses.length > 0 ? `, and is a loss at ${list(losses)}` : '') + '.');
+    const largest = clear[clear.length - 1]!.labels;
+    const above = gains.filter((gain) => gain.labels > largest);
+    if (above.length > 0) parts.push(`Pretraining stops helping above about ${count(largest)} labels.`);
   }
-  if (stop === 0) {
-    return `Across ${sweep.seeds.length} seeds, fine-tuning the pretrained encoder gave no gain over training from scratch that stands clear of the seed-to-seed spread at any label count (${listed}).`;
-  }
-  return `Across ${sweep.seeds.length} seeds, the gain of fine-tuning the pretrained encoder over training from scratch was ${listed}: ` +
-    `pretraining stops helping from about ${gains[stop]!.labels.toLocaleString('en-US')} labels on, where the gain no longer stands clear of the spread between seeds.`;
+  return parts.join(' ');
 }
