@@ -6,6 +6,7 @@ import type { ExperimentConfig } from './config.js';
 import { subsetImageSet } from './data/dataset.js';
 import type { ImageSet } from './data/dataset.js';
 import { labelSubsets, prepareData } from './data/prepare.js';
+import { countForFraction } from './data/split.js';
 import type { PreparedData } from './data/prepare.js';
 import { Random } from './data/random.js';
 import { classificationMetrics, formatClassificationReport } from './eval/classification.js';
@@ -126,8 +127,8 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
   const subsets = labelSubsets(data.train, config.classifier.labelFractions, config.seed);
   const results: ClassifierResult[] = [];
   for (const fraction of config.classifier.labelFractions) {
-    const count = [...subsets.keys()].find((c) => c === Math.round(fraction * data.train.count) || (fraction === 1 && c === data.train.count))
-      ?? [...subsets.keys()].reduce((best, c) => (Math.abs(c - fraction * data.train.count) < Math.abs(best - fraction * data.train.count) ? c : best));
+    // The same rounding labelSubsets keyed its subsets by.
+    const count = countForFraction(data.train.count, fraction);
     const indices = subsets.get(count)!;
     await run.writeJson(`subsets/labels-${count}.json`, {
       labelFraction: fraction, count, seed: config.seed,
@@ -162,20 +163,20 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
 
 /** Trains one classifier variant on `labelled` and scores it on the test set. */
 export async function trainAndEvaluate(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder, mode: EncoderMode,
-  labelled: ImageSet, validation: ImageSet, run: { stage: string; name: string; seed: number; labelFraction: number }) {
+  labelled: ImageSet, validation: ImageSet, options: { stage: string; name: string; seed: number; labelFraction: number }) {
   const { config, reporter } = context;
-  reporter({ type: 'stage-start', stage: run.stage, description: `${mode} encoder, ${labelled.count} labels` });
+  reporter({ type: 'stage-start', stage: options.stage, description: `${mode} encoder, ${labelled.count} labels` });
   const classifier = buildClassifier(mode, shapeOf(data.train), data.train.classes, autoencoder.encoder);
-  const weightsRandom = new Random(run.seed).fork(`classifier-weights-${run.name}`);
+  const weightsRandom = new Random(options.seed).fork(`classifier-weights-${options.name}`);
   initializeWeights(mode === 'scratch' ? classifier.model : headOnly(classifier), weightsRandom);
   const training = await trainClassifier({
     classifier, mode, train: labelled, validation, config: config.classifier,
-    seed: run.seed, stage: run.stage, reporter, ...(context.shouldStop ? { shouldStop: context.shouldStop } : {}),
+    seed: options.seed, stage: options.stage, reporter, ...(context.shouldStop ? { shouldStop: context.shouldStop } : {}),
   });
   const probabilities = predictInBatches(classifier.model, data.test.images, data.test.count, data.test.height, data.test.width);
   const test = classificationMetrics(data.test.labels, argmaxRows(probabilities, data.test.classes), data.test.classes);
   const result: ClassifierResult = {
-    encoder: mode, labelFraction: run.labelFraction, labels: labelled.count, epochs: training.epochs, trainSeconds: training.seconds,
+    encoder: mode, labelFraction: options.labelFraction, labels: labelled.count, epochs: training.epochs, trainSeconds: training.seconds,
     history: training.history, validation: { accuracy: training.validationAccuracy }, test,
   };
   return { classifier, result };
@@ -237,4 +238,3 @@ export async function writeReport(context: ExperimentContext): Promise<void> {
   await run.markComplete();
 }
 
-export type { EncoderMode };
