@@ -83,6 +83,7 @@ void ensure(std::vector<float>& buffer, size_t floats) {
 }  // namespace
 
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {
+  if (single_channel_applies(g)) return conv2d_single_channel(g, x, w, y, epilogue);
   const int K = g.KH * g.KW * g.C;
   const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
   std::vector<float> packedW(packed_b_floats(K, g.F));
@@ -111,6 +112,7 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, con
 }
 
 void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  if (single_channel_applies(g)) return conv2d_backprop_input_single_channel(g, dy, w, dx);
   const int K = g.KH * g.KW * g.C;
   const int perImage = g.OH * g.OW;
   std::vector<float> packedWT(packed_b_floats(g.F, K));
@@ -134,6 +136,7 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
 }
 
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  if (single_channel_applies(g)) return conv2d_backprop_filter_single_channel(g, x, dy, dw);
   const int K = g.KH * g.KW * g.C;
   const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
   const int rows = chunk_rows(K);

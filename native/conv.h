@@ -23,6 +23,13 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
 // dw[KH,KW,C,F] = gradient of conv2d with respect to w, given x and dy
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw);
 
+// The same three for C == 1 and F a small multiple of the vector width, without im2col
+// (conv_single_channel.cc); the three above call them when single_channel_applies.
+bool single_channel_applies(const ConvGeometry& g);
+void conv2d_single_channel(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue);
+void conv2d_backprop_input_single_channel(const ConvGeometry& g, const float* dy, const float* w, float* dx);
+void conv2d_backprop_filter_single_channel(const ConvGeometry& g, const float* x, const float* dy, float* dw);
+
 // Direct loops over the definition: the oracle for the three above.
 void conv2d_reference(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue);
 void conv2d_backprop_input_reference(const ConvGeometry& g, const float* dy, const float* w, float* dx);

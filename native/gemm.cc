@@ -8,34 +8,21 @@
 #include <cstring>
 #include <vector>
 
+#include "simd.h"
 #include "thread_pool.h"
 
 namespace dae {
 namespace {
 
 #if defined(__AVX512F__)
-constexpr int kVector = 16;
 constexpr int kMR = 12;  // 12 x 2 zmm accumulators + 2 B vectors + 1 broadcast fit the 32 registers.
-#elif defined(__AVX__)
-constexpr int kVector = 8;
-constexpr int kMR = 6;  // 6 x 2 ymm accumulators + 2 B vectors + 1 broadcast fit the 16 registers.
 #else
-constexpr int kVector = 4;
-constexpr int kMR = 6;
+constexpr int kMR = 6;   // 6 x 2 accumulators + 2 B vectors + 1 broadcast fit the 16 registers.
 #endif
 constexpr int kVectorsPerRow = 2;
 constexpr int kNR = kVector * kVectorsPerRow;
 constexpr int kKC = 256;  // K block: an A panel (kMR x kKC) and a B panel (kKC x kNR) stay in L1/L2.
 constexpr int kMC = 96;   // rows of A packed at a time (a multiple of kMR for every kMR above).
-
-typedef float vfloat __attribute__((vector_size(kVector * sizeof(float))));
-
-inline vfloat load(const float* p) {
-  vfloat v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store(float* p, vfloat v) { std::memcpy(p, &v, sizeof v); }
 
 // acc[MR][NR] = sum_k a[k][MR] * b[k][NR] (+ c when accumulate); writes the valid mr x nr corner of c.
 void micro_kernel(int kc, const float* a, const float* b, float* c, int ldc, int mr, int nr, bool accumulate) {

@@ -5,7 +5,7 @@ import { memory } from '@tensorflow/tfjs-core';
 
 import { BackendError, backendNames, useBackend } from './backend/index.js';
 import type { BackendInfo, BackendName } from './backend/index.js';
-import { ConfigError, presetNames, resolveConfig } from './config.js';
+import { ConfigError, presetNames, resolveConfig, savedConfig } from './config.js';
 import type { DeepPartial, ExperimentConfig, PresetName } from './config.js';
 import { DatasetError } from './data/dataset.js';
 import { IdxFormatError } from './data/idx.js';
@@ -117,7 +117,7 @@ async function startRun(options: RunOptions): Promise<{ run: RunFolder; config: 
 
 async function openRun(directory: string): Promise<{ run: RunFolder; config: ExperimentConfig }> {
   const run = await RunFolder.open(directory);
-  return { run, config: run.config as ExperimentConfig };
+  return { run, config: savedConfig(run.config, `${directory}/run.json`) };
 }
 
 async function guarded(run: RunFolder | null, action: () => Promise<void>): Promise<void> {

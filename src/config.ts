@@ -1,6 +1,7 @@
 // The experiment's one typed configuration: defaults live here and only here, presets are data, and the
 // resolved config is written next to every result.
 import type { BackendName } from './backend/index.js';
+import type { AugmentationSpec } from './data/augment.js';
 import { backendNames } from './backend/index.js';
 import type { EncoderMode, NoiseSpec } from './metrics.js';
 
@@ -46,16 +47,17 @@ export interface ExperimentConfig {
     patience: number;
     /** Epochs without a better validation accuracy before the learning rate is halved. */
     plateauPatience: number;
-    /** Every labelled image is shifted by up to this many pixels each epoch (0 = no augmentation). */
-    augmentShift: number;
+    /** Random distortions of the labelled images, fresh each epoch, while the encoder trains (all zero = none). */
+    augmentation: AugmentationSpec;
     /** Cap on the images seen per run (epochs x labels), so the 100% runs fit the time budget. */
     maxImagesPerRun: number;
     /**
-     * The same two bounds for frozen runs: only the small head learns and no gradient flows through the encoder,
-     * so an epoch costs about a third as much, and the head keeps improving long after the other runs stop.
+     * The same bounds for frozen runs, and their own patience: the encoder's codes are computed once and only the
+     * small head trains on them, so an epoch costs a few percent of the others and the head keeps improving slowly.
      */
     frozenMaxEpochs: number;
     frozenMaxImagesPerRun: number;
+    frozenPatience: number;
   };
   inspection: { topImages: number; featureMapDigits: number; reconstructionDigits: number };
 }
@@ -96,10 +98,11 @@ const full: ExperimentConfig = {
     maxEpochs: 40,
     patience: 5,
     plateauPatience: 2,
-    augmentShift: 2,
+    augmentation: { maxShift: 2, maxRotationDegrees: 12, maxScale: 0.1 },
     maxImagesPerRun: 550_000,
-    frozenMaxEpochs: 80,
-    frozenMaxImagesPerRun: 440_000,
+    frozenMaxEpochs: 100,
+    frozenMaxImagesPerRun: 1_650_000,
+    frozenPatience: 20,
   },
   inspection: { topImages: 9, featureMapDigits: 4, reconstructionDigits: 10 },
 };
@@ -162,8 +165,12 @@ export function validateConfig(config: ExperimentConfig): ExperimentConfig {
   check(cl.learningRate > 0 && cl.fineTuneLearningRate > 0 && cl.headLearningRate > 0, 'classifier learning rates must be > 0');
   check(Number.isInteger(cl.patience) && cl.patience >= 1 && Number.isInteger(cl.plateauPatience) && cl.plateauPatience >= 1,
     'classifier patience and plateau patience must be whole numbers ≥ 1');
-  check(Number.isInteger(cl.augmentShift) && cl.augmentShift >= 0 && cl.augmentShift <= 8, `augment shift must be 0..8 pixels, got ${cl.augmentShift}`);
-  check(isPositiveInteger(cl.maxImagesPerRun) && isPositiveInteger(cl.frozenMaxImagesPerRun) && isPositiveInteger(cl.frozenMaxEpochs),
+  const { maxShift, maxRotationDegrees, maxScale } = cl.augmentation;
+  check(maxShift >= 0 && maxShift <= 8, `augmentation: the shift must be 0..8 pixels, got ${maxShift}`);
+  check(maxRotationDegrees >= 0 && maxRotationDegrees <= 45, `augmentation: the rotation must be 0..45 degrees, got ${maxRotationDegrees}`);
+  check(maxScale >= 0 && maxScale <= 0.5, `augmentation: the scale change must be 0..0.5, got ${maxScale}`);
+  check(isPositiveInteger(cl.maxImagesPerRun) && isPositiveInteger(cl.frozenMaxImagesPerRun) && isPositiveInteger(cl.frozenMaxEpochs)
+    && isPositiveInteger(cl.frozenPatience),
     'classifier image and epoch budgets must be > 0');
   check(isPositiveInteger(config.inspection.topImages) && config.inspection.topImages <= 64, `--top-images must be 1..64, got ${config.inspection.topImages}`);
   return config;
@@ -174,6 +181,28 @@ export function resolveConfig(preset: PresetName, overrides: DeepPartial<Experim
   check(presetNames.includes(preset), `--preset: unknown preset '${preset}'; use ${presetNames.join(', ')}`);
   const base = structuredClone(presets[preset]) as unknown as Record<string, unknown>;
   return validateConfig(merge(base, overrides) as unknown as ExperimentConfig);
+}
+
+/**
+ * A run folder's saved config, checked against the current shape: a folder written by an older version (a
+ * setting missing or renamed) is refused with the first missing key named, rather than run with holes.
+ */
+export function savedConfig(saved: unknown, file: string): ExperimentConfig {
+  const missing = (expected: object, actual: unknown, path: string): string | null => {
+    if (actual === null || typeof actual !== 'object') return path;
+    for (const [key, value] of Object.entries(expected)) {
+      const inner = (actual as Record<string, unknown>)[key];
+      if (!(key in actual)) return `${path}.${key}`;
+      if (value !== null && typeof value === 'object' && !Array.isArray(value) && inner !== null) {
+        const found = missing(value as object, inner, `${path}.${key}`);
+        if (found) return found;
+      }
+    }
+    return null;
+  };
+  const gap = missing(full, saved, 'config');
+  if (gap) throw new ConfigError(`${file}: made by an older version of dae-pretrain (no ${gap}); start a new run folder`);
+  return validateConfig(saved as ExperimentConfig);
 }
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object | null ? DeepPartial<T[K]> : T[K] };

@@ -56,3 +56,17 @@ test('a folder that is not a run folder, and an output path that cannot be creat
     await rm(directory, { recursive: true, force: true });
   }
 });
+
+test('a run folder written with an older config shape is refused with the missing setting named', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'dae-cli-'));
+  try {
+    const { presets } = await import('../src/config.js');
+    const classifier: Record<string, unknown> = { ...presets.tiny.classifier, augmentShift: 2 };
+    delete classifier['augmentation'];
+    const config = { ...presets.tiny, classifier };
+    await writeFile(join(directory, 'run.json'), JSON.stringify({ formatVersion: 1, status: 'incomplete', startedAt: new Date().toISOString(), config, stages: {} }));
+    assertOneLineError(dae('classify', directory), /^dae: .*run\.json: made by an older version .*config\.classifier\.augmentation.*new run folder/);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});

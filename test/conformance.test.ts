@@ -194,6 +194,11 @@ test('native fast path matches its plain reference loops', () => {
     [1, 9, 9, 5, 3, 3, 7, 9, 9, 1, 1, 1, 1, 1, 1],
     [2, 11, 9, 3, 5, 5, 6, 4, 3, 2, 2, 1, 2, 1, 1],
     [1, 12, 12, 4, 3, 3, 5, 8, 8, 1, 1, 0, 0, 2, 2],
+    // One input channel (the direct loops of conv_single_channel.cc): F past one 16-lane block, padding with
+    // stride 2, and dilation.
+    [2, 13, 11, 1, 3, 3, 19, 7, 6, 2, 2, 1, 1, 1, 1],
+    [3, 28, 28, 1, 3, 3, 32, 28, 28, 1, 1, 1, 1, 1, 1],
+    [1, 10, 10, 1, 3, 3, 5, 6, 6, 1, 1, 0, 0, 2, 2],
   ];
   let worst = 0;
   geometries.forEach((values, index) => {

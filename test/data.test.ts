@@ -4,6 +4,7 @@ import { Random } from '../src/data/random.js';
 import { corrupt, NoiseSpecError } from '../src/data/noise.js';
 import { countForFraction, splitTrainValidation, SplitError, stratifiedSubsets } from '../src/data/split.js';
 import { subsetImageSet, type ImageSet } from '../src/data/dataset.js';
+import { augmentImages, noAugmentation, warpImage } from '../src/data/augment.js';
 import type { NoiseSpec } from '../src/metrics.js';
 
 const draws = (random: Random, count: number): number[] => Array.from({ length: count }, () => random.next());
@@ -263,4 +264,47 @@ test('subsetImageSet copies the chosen images and labels in order', () => {
   assert.deepEqual([...subset.labels], [9, 7]);
   assert.equal(subset.count, 2);
   assert.throws(() => subsetImageSet(set, [3]), RangeError);
+});
+
+test('warpImage: the identity map, whole-pixel shifts and a half turn move pixels exactly', () => {
+  const [height, width] = [5, 7];
+  const source = Float32Array.from({ length: height * width }, (_, index) => index + 1);
+  const target = new Float32Array(source.length);
+  warpImage(source, target, height, width, { rotationRadians: 0, scale: 1, shiftX: 0, shiftY: 0 });
+  assert.deepEqual(target, source);
+  warpImage(source, target, height, width, { rotationRadians: 0, scale: 1, shiftX: 2, shiftY: -1 });
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const [sourceY, sourceX] = [y + 1, x - 2];
+      const expected = sourceY < height && sourceX >= 0 ? source[sourceY * width + sourceX] : 0;
+      assert.equal(target[y * width + x], expected, `pixel (${y}, ${x})`);
+    }
+  }
+  warpImage(source, target, height, width, { rotationRadians: Math.PI, scale: 1, shiftX: 0, shiftY: 0 });
+  target.forEach((value, index) => assert.ok(Math.abs(value - (source[source.length - 1 - index] as number)) < 1e-4, `pixel ${index}`));
+});
+
+test('warpImage: a half-pixel shift averages neighbours, and zooming in keeps the centre', () => {
+  const source = new Float32Array(9);
+  source[4] = 1;
+  const target = new Float32Array(9);
+  warpImage(source, target, 3, 3, { rotationRadians: 0, scale: 1, shiftX: 0.5, shiftY: 0 });
+  assert.deepEqual(Array.from(target), [0, 0, 0, 0, 0.5, 0.5, 0, 0, 0]);
+  warpImage(source, target, 3, 3, { rotationRadians: 0, scale: 2, shiftX: 0, shiftY: 0 });
+  assert.equal(target[4], 1);
+  assert.ok(Math.abs((target[1] as number) - 0.5) < 1e-6, `edge ${target[1]}`);
+});
+
+test('augmentImages: seeded, per-image maps, ink roughly kept, and the zero spec returns the input', () => {
+  const images = new Float32Array(4 * 28 * 28);
+  for (let n = 0; n < 4; n += 1) for (let y = 8; y < 20; y += 1) images[n * 784 + y * 28 + 12 + n] = 1;
+  const spec = { maxShift: 2, maxRotationDegrees: 12, maxScale: 0.1 };
+  const first = augmentImages(images, 4, 28, 28, spec, new Random(3));
+  assert.deepEqual(first, augmentImages(images, 4, 28, 28, spec, new Random(3)));
+  assert.notDeepEqual(first, augmentImages(images, 4, 28, 28, spec, new Random(4)));
+  for (let n = 0; n < 4; n += 1) {
+    const ink = (array: Float32Array) => array.subarray(n * 784, (n + 1) * 784).reduce((sum, value) => sum + value, 0);
+    assert.ok(Math.abs(ink(first) / ink(images) - 1) < 0.25, `image ${n}: ink ${ink(first)} vs ${ink(images)}`);
+  }
+  assert.equal(augmentImages(images, 4, 28, 28, noAugmentation, new Random(3)), images);
 });

@@ -1,4 +1,4 @@
-// Batches of images as tensors, in a seeded order, with optional corruption or shifting per batch.
+// Batches of rows (images, or codes) as tensors, in a seeded order, and models run over many rows in batches.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
@@ -14,26 +14,6 @@ export function gatherImages(images: Float32Array, pixels: number, indices: Arra
   return out;
 }
 
-/** Shifts each image by a random whole number of pixels in [-maxShift, maxShift] per axis, filling with 0. */
-export function shiftImages(images: Float32Array, count: number, height: number, width: number, maxShift: number, random: Random): Float32Array {
-  if (maxShift === 0) return images;
-  const out = new Float32Array(images.length);
-  for (let n = 0; n < count; n += 1) {
-    const dy = random.integer(2 * maxShift + 1) - maxShift;
-    const dx = random.integer(2 * maxShift + 1) - maxShift;
-    const base = n * height * width;
-    for (let y = 0; y < height; y += 1) {
-      const sourceY = y - dy;
-      if (sourceY < 0 || sourceY >= height) continue;
-      for (let x = 0; x < width; x += 1) {
-        const sourceX = x - dx;
-        if (sourceX >= 0 && sourceX < width) out[base + y * width + x] = images[base + sourceY * width + sourceX] as number;
-      }
-    }
-  }
-  return out;
-}
-
 export function shuffledOrder(count: number, random: Random): Int32Array {
   const order = Int32Array.from({ length: count }, (_, index) => index);
   random.shuffle(order);
@@ -43,7 +23,13 @@ export function shuffledOrder(count: number, random: Random): Int32Array {
 /** Runs the model over [count, height, width, 1] images in batches; returns the outputs concatenated. */
 export function predictInBatches(model: LayersModel, images: Float32Array, count: number, height: number, width: number,
   batchSize = 500): Float32Array {
-  const pixels = height * width;
+  return predictRows(model, images, count, [height, width, 1], batchSize);
+}
+
+/** Runs the model over `count` rows of shape `rowShape` in batches; returns the outputs concatenated. */
+export function predictRows(model: LayersModel, rows: Float32Array, count: number, rowShape: readonly number[],
+  batchSize = 500): Float32Array {
+  const rowSize = rowShape.reduce((product, dimension) => product * dimension, 1);
   let out: Float32Array | null = null;
   let outputSize = 0;
   for (let start = 0; start < count; start += batchSize) {
@@ -52,7 +38,7 @@ export function predictInBatches(model: LayersModel, images: Float32Array, count
     // The array leaves through a closure, not as tidy's result: tidy walks a returned container element by
     // element looking for tensors, which for a typed array of activations took longer than the model itself.
     tf.tidy(() => {
-      const input = tf.tensor4d(images.subarray(start * pixels, (start + size) * pixels), [size, height, width, 1]);
+      const input = tf.tensor(rows.subarray(start * rowSize, (start + size) * rowSize), [size, ...rowShape]);
       batch = (model.predict(input) as tf.Tensor).dataSync() as Float32Array;
     });
     if (!out) {

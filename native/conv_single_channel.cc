@@ -1,0 +1,165 @@
+// Convolutions with one input channel (C == 1): a network's first layer, and a 1-channel output layer's
+// transposed convolution, whose gradients are the same two shapes. With C == 1 the im2col matrix has only
+// KH*KW columns, too few for the packed GEMM to pay off (it ran these at ~25 GFLOP/s against ~200 for the other
+// layers), so these loops work on the images directly: each tap of an output pixel adds one input value times a
+// row of F filter weights, NV = F / kVector vectors held in registers. F must be a multiple of kVector with
+// NV <= kMaxVectors; conv.cc sends other shapes through im2col + GEMM.
+#include <algorithm>
+#include <vector>
+
+#include "conv.h"
+#include "simd.h"
+#include "thread_pool.h"
+
+namespace dae {
+namespace {
+
+// The (kernel offset, position) pairs of one axis that are in bounds: for output position o, the input position
+// i = o * stride - pad + k * dilation of each tap k.
+struct Tap {
+  int kernel, position;
+};
+
+std::vector<std::vector<Tap>> forward_taps(int outputs, int inputs, int kernel, int stride, int pad, int dilation) {
+  std::vector<std::vector<Tap>> taps(outputs);
+  for (int o = 0; o < outputs; ++o)
+    for (int k = 0; k < kernel; ++k) {
+      int i = o * stride - pad + k * dilation;
+      if (i >= 0 && i < inputs) taps[o].push_back({k, i});
+    }
+  return taps;
+}
+
+// The inverse view: for input position i, each tap k and the output position o it feeds.
+std::vector<std::vector<Tap>> backward_taps(int outputs, int inputs, int kernel, int stride, int pad, int dilation) {
+  std::vector<std::vector<Tap>> taps(inputs);
+  for (int o = 0; o < outputs; ++o)
+    for (int k = 0; k < kernel; ++k) {
+      int i = o * stride - pad + k * dilation;
+      if (i >= 0 && i < inputs) taps[i].push_back({k, o});
+    }
+  return taps;
+}
+
+template <int NV>
+void forward(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {
+  constexpr int F = NV * kVector;
+  const auto rows = forward_taps(g.OH, g.H, g.KH, g.strideH, g.padTop, g.dilationH);
+  const auto columns = forward_taps(g.OW, g.W, g.KW, g.strideW, g.padLeft, g.dilationW);
+  parallel_for(g.N, [&](int n, int) {
+    const float* image = x + static_cast<size_t>(n) * g.H * g.W;
+    float* out = y + static_cast<size_t>(n) * g.OH * g.OW * F;
+    for (int oy = 0; oy < g.OH; ++oy)
+      for (int ox = 0; ox < g.OW; ++ox) {
+        vfloat sum[NV] = {};
+        for (const Tap& row : rows[oy])
+          for (const Tap& column : columns[ox]) {
+            vfloat value = splat(image[row.position * g.W + column.position]);
+            const float* weights = w + static_cast<size_t>(row.kernel * g.KW + column.kernel) * F;
+            for (int v = 0; v < NV; ++v) sum[v] += value * load(weights + v * kVector);
+          }
+        float* pixel = out + (static_cast<size_t>(oy) * g.OW + ox) * F;
+        for (int v = 0; v < NV; ++v) store(pixel + v * kVector, sum[v]);
+      }
+    apply_epilogue(out, g.OH * g.OW, F, F, epilogue);
+  });
+}
+
+template <int NV>
+void backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  constexpr int F = NV * kVector;
+  const auto rows = backward_taps(g.OH, g.H, g.KH, g.strideH, g.padTop, g.dilationH);
+  const auto columns = backward_taps(g.OW, g.W, g.KW, g.strideW, g.padLeft, g.dilationW);
+  parallel_for(g.N, [&](int n, int) {
+    const float* gradient = dy + static_cast<size_t>(n) * g.OH * g.OW * F;
+    float* out = dx + static_cast<size_t>(n) * g.H * g.W;
+    for (int iy = 0; iy < g.H; ++iy)
+      for (int ix = 0; ix < g.W; ++ix) {
+        vfloat sum[NV] = {};
+        for (const Tap& row : rows[iy])
+          for (const Tap& column : columns[ix]) {
+            const float* source = gradient + (static_cast<size_t>(row.position) * g.OW + column.position) * F;
+            const float* weights = w + static_cast<size_t>(row.kernel * g.KW + column.kernel) * F;
+            for (int v = 0; v < NV; ++v) sum[v] += load(source + v * kVector) * load(weights + v * kVector);
+          }
+        for (int v = 1; v < NV; ++v) sum[0] += sum[v];
+        out[iy * g.W + ix] = lane_sum(sum[0]);
+      }
+  });
+}
+
+template <int NV>
+void backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  constexpr int F = NV * kVector;
+  const int taps = g.KH * g.KW;
+  const auto rows = forward_taps(g.OH, g.H, g.KH, g.strideH, g.padTop, g.dilationH);
+  const auto columns = forward_taps(g.OW, g.W, g.KW, g.strideW, g.padLeft, g.dilationW);
+  // One contiguous range of images per thread, each summed into its own partial dw, added in range order: the
+  // result does not depend on which thread ran which range (as in conv2d_backprop_filter).
+  const int ranges = std::max(1, std::min(thread_count(), g.N));
+  std::vector<std::vector<vfloat>> partial(ranges);
+  parallel_for(ranges, [&](int range, int) {
+    std::vector<vfloat>& sums = partial[range];
+    sums.assign(static_cast<size_t>(taps) * NV, vfloat{});
+    int first = static_cast<int>(static_cast<long>(g.N) * range / ranges);
+    int last = static_cast<int>(static_cast<long>(g.N) * (range + 1) / ranges);
+    for (int n = first; n < last; ++n) {
+      const float* image = x + static_cast<size_t>(n) * g.H * g.W;
+      const float* gradient = dy + static_cast<size_t>(n) * g.OH * g.OW * F;
+      for (int oy = 0; oy < g.OH; ++oy)
+        for (int ox = 0; ox < g.OW; ++ox) {
+          vfloat d[NV];
+          for (int v = 0; v < NV; ++v) d[v] = load(gradient + (static_cast<size_t>(oy) * g.OW + ox) * F + v * kVector);
+          for (const Tap& row : rows[oy])
+            for (const Tap& column : columns[ox]) {
+              vfloat value = splat(image[row.position * g.W + column.position]);
+              vfloat* sum = sums.data() + static_cast<size_t>(row.kernel * g.KW + column.kernel) * NV;
+              for (int v = 0; v < NV; ++v) sum[v] += value * d[v];
+            }
+        }
+    }
+  });
+  for (int tap = 0; tap < taps; ++tap)
+    for (int v = 0; v < NV; ++v) {
+      vfloat total = partial[0][tap * NV + v];
+      for (int range = 1; range < ranges; ++range) total += partial[range][tap * NV + v];
+      store(dw + static_cast<size_t>(tap) * F + v * kVector, total);
+    }
+}
+
+constexpr int kMaxVectors = 8;
+
+// Calls body.template operator()<NV>() for NV = F / kVector.
+template <typename Body>
+void with_vectors(int F, Body&& body) {
+  switch (F / kVector) {
+    case 1: return body.template operator()<1>();
+    case 2: return body.template operator()<2>();
+    case 3: return body.template operator()<3>();
+    case 4: return body.template operator()<4>();
+    case 5: return body.template operator()<5>();
+    case 6: return body.template operator()<6>();
+    case 7: return body.template operator()<7>();
+    default: return body.template operator()<8>();
+  }
+}
+
+}  // namespace
+
+bool single_channel_applies(const ConvGeometry& g) {
+  return g.C == 1 && g.F % kVector == 0 && g.F / kVector >= 1 && g.F / kVector <= kMaxVectors;
+}
+
+void conv2d_single_channel(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {
+  with_vectors(g.F, [&]<int NV>() { forward<NV>(g, x, w, y, epilogue); });
+}
+
+void conv2d_backprop_input_single_channel(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  with_vectors(g.F, [&]<int NV>() { backprop_input<NV>(g, dy, w, dx); });
+}
+
+void conv2d_backprop_filter_single_channel(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  with_vectors(g.F, [&]<int NV>() { backprop_filter<NV>(g, x, dy, dw); });
+}
+
+}  // namespace dae

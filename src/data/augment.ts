@@ -1,0 +1,76 @@
+// Label-preserving distortions of digit images for supervised training: each image gets its own random small
+// rotation, scale and sub-pixel shift (one affine map about the image centre, sampled bilinearly, zero outside).
+import type { Random } from './random.js';
+
+export interface AugmentationSpec {
+  /** Largest shift per axis, in pixels (drawn uniformly, not rounded). */
+  maxShift: number;
+  /** Largest rotation either way, in degrees. */
+  maxRotationDegrees: number;
+  /** Largest relative change of size: the scale is drawn from [1 - maxScale, 1 + maxScale]. */
+  maxScale: number;
+}
+
+export const noAugmentation: AugmentationSpec = { maxShift: 0, maxRotationDegrees: 0, maxScale: 0 };
+
+export function isIdentity(spec: AugmentationSpec): boolean {
+  return spec.maxShift === 0 && spec.maxRotationDegrees === 0 && spec.maxScale === 0;
+}
+
+/** One affine map: output pixel p takes the input at centre + matrix * (p - centre - shift). */
+export interface AffineMap {
+  rotationRadians: number;
+  scale: number;
+  shiftX: number;
+  shiftY: number;
+}
+
+/** Writes `source` ([height, width]) seen through `map` into `target`, which must be the same size. */
+export function warpImage(source: Float32Array, target: Float32Array, height: number, width: number, map: AffineMap): void {
+  const centreY = (height - 1) / 2, centreX = (width - 1) / 2;
+  // The inverse of "scale then rotate": rotate back, then divide by the scale.
+  const cos = Math.cos(map.rotationRadians) / map.scale, sin = Math.sin(map.rotationRadians) / map.scale;
+  for (let y = 0; y < height; y += 1) {
+    const offsetY = y - centreY - map.shiftY;
+    for (let x = 0; x < width; x += 1) {
+      const offsetX = x - centreX - map.shiftX;
+      const sourceX = centreX + cos * offsetX + sin * offsetY;
+      const sourceY = centreY - sin * offsetX + cos * offsetY;
+      const left = Math.floor(sourceX), top = Math.floor(sourceY);
+      const fractionX = sourceX - left, fractionY = sourceY - top;
+      let value = 0;
+      for (let dy = 0; dy <= 1; dy += 1) {
+        const row = top + dy;
+        if (row < 0 || row >= height) continue;
+        const weightY = dy === 0 ? 1 - fractionY : fractionY;
+        if (weightY === 0) continue;
+        for (let dx = 0; dx <= 1; dx += 1) {
+          const column = left + dx;
+          if (column < 0 || column >= width) continue;
+          const weight = weightY * (dx === 0 ? 1 - fractionX : fractionX);
+          if (weight !== 0) value += weight * (source[row * width + column] as number);
+        }
+      }
+      target[y * width + x] = value;
+    }
+  }
+}
+
+/** A new array with each of the `count` images ([count, height*width] rows) distorted by its own random map. */
+export function augmentImages(images: Float32Array, count: number, height: number, width: number, spec: AugmentationSpec,
+  random: Random): Float32Array {
+  if (isIdentity(spec)) return images;
+  const pixels = height * width;
+  const out = new Float32Array(count * pixels);
+  const between = (limit: number) => (2 * random.next() - 1) * limit;
+  for (let n = 0; n < count; n += 1) {
+    const map: AffineMap = {
+      rotationRadians: (between(spec.maxRotationDegrees) * Math.PI) / 180,
+      scale: 1 + between(spec.maxScale),
+      shiftX: between(spec.maxShift),
+      shiftY: between(spec.maxShift),
+    };
+    warpImage(images.subarray(n * pixels, (n + 1) * pixels), out.subarray(n * pixels, (n + 1) * pixels), height, width, map);
+  }
+  return out;
+}
