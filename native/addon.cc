@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "adam.h"
 #include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
@@ -145,6 +146,25 @@ Napi::Value SumRows(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// adamUpdate(value, m, v, gradient, newValue, newM, newV, parameters): one fused Adam step; parameters is a
+// Float32Array [beta1, beta2, 1 - beta1, 1 - beta2, 1 - accBeta1, 1 - accBeta2, epsilon, -learningRate].
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  if (!info[0].IsTypedArray()) NAPI_THROW(Napi::TypeError::New(info.Env(), "adamUpdate: value must be a Float32Array"), {});
+  size_t size = info[0].As<Napi::TypedArray>().ElementLength();
+  const char* names[] = {"value", "m", "v", "gradient", "newValue", "newM", "newV"};
+  float* arrays[7];
+  for (int i = 0; i < 7; ++i) {
+    arrays[i] = floats(info[i], size, names[i]);
+    if (!arrays[i]) return {};
+  }
+  const float* parameters = floats(info[7], 8, "parameters");
+  if (!parameters) return {};
+  dae::AdamParameters p{parameters[0], parameters[1], parameters[2], parameters[3],
+                        parameters[4], parameters[5], parameters[6], parameters[7]};
+  dae::adam_update(p, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6], size);
+  return info.Env().Undefined();
+}
+
 // binary(op, a, b, out): b and a are read at i % length (trailing broadcast), lengths dividing out's length
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   int op = info[0].As<Napi::Number>().Int32Value();
@@ -219,6 +239,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
   exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("threads", Napi::Function::New(env, Threads));

@@ -1,5 +1,6 @@
 // The native backend's own promises: recycled buffers never change what a caller can still see, a training
-// step leaks no tensors, and a process that used the thread pool exits by itself.
+// step leaks no tensors, the fused Adam step is tfjs's Adam bit for bit, and a process that used the thread pool
+// exits by itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { useBackend } from '../src/backend/index.js';
 import { buildAutoencoder } from '../src/model/autoencoder.js';
+import { buildClassifier } from '../src/model/classifier.js';
+import { adam } from '../src/train/adam.js';
+import { optimizerState } from '../src/train/checkpoint.js';
+import { initializeWeights } from '../src/train/weights.js';
+import { Random } from '../src/data/random.js';
 
 test('a buffer handed out by dataSync is never recycled into a later output', async () => {
   await useBackend('native');
@@ -33,7 +39,7 @@ test('a slice that views a recycled buffer keeps its values', async () => {
 test('a training step of the reference autoencoder leaks no tensors', async () => {
   await useBackend('native');
   const { autoencoder } = buildAutoencoder();
-  autoencoder.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
+  autoencoder.compile({ optimizer: adam(1e-3), loss: 'meanSquaredError' });
   const x = tf.randomUniform([8, 28, 28, 1]);
   await autoencoder.trainOnBatch(x, x);
   const before = tf.memory().numTensors;
@@ -42,6 +48,37 @@ test('a training step of the reference autoencoder leaks no tensors', async () =
   assert.ok(Number.isFinite(loss as number));
   x.dispose();
   autoencoder.dispose();
+});
+
+test('the fused Adam step gives the stock tfjs Adam weights and state bit for bit, over steps and a rate change', async () => {
+  await useBackend('native');
+  assert.ok(tf.getKernel('DaeFusedAdam', 'native'), 'the native backend registers the fused Adam kernel');
+  const train = async (optimizer: tf.AdamOptimizer) => {
+    const { model } = buildClassifier('scratch', { height: 28, width: 28, codingUnits: 32 }, 10, null);
+    initializeWeights(model, new Random(5));
+    model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+    const random = new Random(6);
+    for (let step = 0; step < 6; step += 1) {
+      if (step === 3) (optimizer as unknown as { learningRate: number }).learningRate = 3e-4;
+      const x = tf.tensor4d(Float32Array.from({ length: 16 * 784 }, () => random.next()), [16, 28, 28, 1]);
+      const y = tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, () => random.integer(10)), 'int32'), 10);
+      const yFloat = tf.cast(y, 'float32');
+      await model.trainOnBatch(x, yFloat);
+      tf.dispose([x, y, yFloat]);
+    }
+    const weights = model.getWeights().map((weight) => weight.dataSync().slice());
+    const state = await optimizerState(optimizer);
+    model.dispose();
+    optimizer.dispose();
+    return { weights, state };
+  };
+  const stock = await train(tf.train.adam(2e-3));
+  const fused = await train(adam(2e-3));
+  assert.equal(fused.weights.length, stock.weights.length);
+  fused.weights.forEach((values, index) => assert.deepEqual(values, stock.weights[index], `weight ${index}`));
+  // Moments and bias-correction powers; the names differ only by tfjs's per-model suffixes.
+  const values = (state: typeof stock.state) => state.map(({ shape, values }) => ({ shape, values }));
+  assert.deepEqual(values(fused.state), values(stock.state));
 });
 
 test('a process that trained on the native backend exits by itself', () => {

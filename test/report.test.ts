@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClassMetrics, ClassifierResult, EncoderMode, Metrics } from '../src/metrics.js';
-import { buildConclusion, renderReport } from '../src/report/html.js';
+import { buildConclusion, classifierRecipe, renderReport } from '../src/report/html.js';
+import { presets } from '../src/config.js';
 import type { ReportInput } from '../src/report/types.js';
 
 // Fabricated numbers, chosen so every difference the report prints is easy to check by hand.
@@ -209,4 +210,14 @@ test('renderReport shows a banner when the run did not finish', () => {
   assert.ok(html.includes('No classifier run finished.'));
   assert.ok(html.includes('Provisional: the run did not finish.'));
   assert.ok(html.includes('No classifier trained with a reduced label fraction finished'));
+});
+
+test('the report states the classifier recipe from the run config, distortions included', () => {
+  const recipe = classifierRecipe(presets.full);
+  assert.match(recipe, /rotated by up to ±12°, scaled by up to ±10% and shifted by up to ±2 pixels/);
+  assert.match(recipe, /codes are computed once/);
+  assert.match(recipe, /3 such epochs/);
+  const plain = classifierRecipe({ ...presets.full, classifier: { ...presets.full.classifier, augmentation: { maxShift: 0, maxRotationDegrees: 0, maxScale: 0 } } });
+  assert.match(plain, /used as they are/);
+  assert.equal(classifierRecipe({ something: 'else' }), '');
 });

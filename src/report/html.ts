@@ -1,6 +1,7 @@
 // The run's report as one self-contained HTML page: inline CSS, figures as data URIs, no external requests.
 // Every piece of text from the input is escaped; figures are <img> elements, so an SVG cannot run script.
 
+import type { ExperimentConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { buildConclusion } from './conclusion.js';
 import { describeNoise, escapeHtml, formatFixed, formatInteger, formatSeconds } from './format.js';
@@ -77,7 +78,7 @@ export function renderReport(input: ReportInput): string {
     ['setup', 'Setup', setup(input)],
     ['data', 'Data', data(metrics) + figuresIn('data')],
     ['model', 'Model', model(input) + figuresIn('model')],
-    ['training', 'Training', training(metrics) + figuresIn('training')],
+    ['training', 'Training', training(metrics) + classifierRecipe(input.config) + figuresIn('training')],
     ['results', 'Results', results(input, figuresIn)],
     ['conclusion', 'Conclusion', conclusion(input)],
   ];
@@ -216,6 +217,26 @@ function training(metrics: Metrics): string {
   const classifierSeconds = metrics.classifiers.reduce((sum, result) => sum + result.trainSeconds, 0);
   rows.push(['Classifier runs', `${metrics.classifiers.length}, ${formatSeconds(classifierSeconds)} together`]);
   return facts(rows);
+}
+
+/** The classifier training recipe in words, from the run's config (nothing when the config has another shape). */
+export function classifierRecipe(config: unknown): string {
+  const classifier = (config as Partial<ExperimentConfig> | null)?.classifier;
+  if (!classifier?.augmentation) return '';
+  const { augmentation: a } = classifier;
+  const rate = (value: number) => value.toExponential(0).replace('e-', '×10⁻');
+  const distortion = a.maxShift === 0 && a.maxRotationDegrees === 0 && a.maxScale === 0
+    ? 'Labelled images are used as they are.'
+    : `While the encoder trains, every labelled image is distorted afresh each epoch: rotated by up to ±${a.maxRotationDegrees}°, ` +
+      `scaled by up to ±${Math.round(100 * a.maxScale)}% and shifted by up to ±${a.maxShift} pixels (bilinear resampling).`;
+  return `<p>How the classifiers were trained: Adam, batches of ${classifier.batchSize}, early stopping on validation accuracy with the best ` +
+    `epoch's weights restored. <strong>Frozen</strong>: the encoder's codes are computed once and only the head trains on them, ` +
+    `up to ${classifier.frozenMaxEpochs} epochs (or ${formatInteger(classifier.frozenMaxImagesPerRun)} images) at ${rate(classifier.headLearningRate)} ` +
+    `with a cosine decay, patience ${classifier.frozenPatience}. <strong>Fine-tuned</strong>: ${classifier.warmupEpochs} such epochs, then the whole ` +
+    `network at ${rate(classifier.fineTuneLearningRate)}. <strong>Scratch</strong>: the whole network from seeded random weights at ` +
+    `${rate(classifier.learningRate)}. Whole-network phases run up to ${classifier.maxEpochs} epochs (or ${formatInteger(classifier.maxImagesPerRun)} ` +
+    `images) with a cosine decay, the rate halved after ${classifier.plateauPatience} epochs without progress, patience ${classifier.patience}. ` +
+    `${escapeHtml(distortion)}</p>`;
 }
 
 function results(input: ReportInput, figuresIn: (section: ReportSection | undefined) => string): string {

@@ -11,6 +11,7 @@ import type { Autoencoder } from '../model/autoencoder.js';
 import { gatherImages, predictInBatches, shuffledOrder } from './batches.js';
 import type { CheckpointStore, TrainingState } from './checkpoint.js';
 import { optimizerState, restoreOptimizerState } from './checkpoint.js';
+import { adam } from './adam.js';
 import { DivergenceError, InterruptedError } from './events.js';
 import type { Reporter } from './events.js';
 import { restoreWeights, snapshotWeights } from './weights.js';
@@ -48,7 +49,7 @@ export function meanSquaredError(a: Float32Array, b: Float32Array): number {
 export async function trainAutoencoder(options: AutoencoderTrainingOptions): Promise<AutoencoderTrainingResult> {
   const { autoencoder: { autoencoder }, train, validation, config, seed, reporter } = options;
   const pixels = train.height * train.width;
-  const optimizer = tf.train.adam(config.learningRate);
+  const optimizer = adam(config.learningRate);
   autoencoder.compile({ optimizer, loss: 'meanSquaredError' });
   // One fixed corruption of the validation images, so validation losses compare across epochs.
   const noisyValidation = corrupt(validation.images, config.noise, new Random(seed).fork('autoencoder-validation-noise'));

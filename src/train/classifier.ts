@@ -13,6 +13,7 @@ import { Random } from '../data/random.js';
 import type { EncoderMode, EpochRecord } from '../metrics.js';
 import type { Classifier } from '../model/classifier.js';
 import { gatherImages, predictInBatches, predictRows, shuffledOrder } from './batches.js';
+import { adam } from './adam.js';
 import { DivergenceError, InterruptedError } from './events.js';
 import type { Reporter } from './events.js';
 import { restoreWeights, snapshotWeights } from './weights.js';
@@ -142,7 +143,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     if (epoch === phase.firstEpoch) {
       encoder.trainable = phase.model === model;
       optimizer?.dispose();
-      optimizer = tf.train.adam(phase.learningRate);
+      optimizer = adam(phase.learningRate);
       phase.model.compile({ optimizer, loss: 'categoricalCrossentropy' });
       plateauFactor = 1;
       // Early stopping starts over in a new phase: its first epochs may dip before they improve.
@@ -189,10 +190,10 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     if (staleEpochs > 0 && staleEpochs % config.plateauPatience === 0 && optimizer && mode !== 'frozen') {
       // Halve Adam's step on a plateau (Keras's ReduceLROnPlateau); the moments are kept. Not for frozen runs:
       // their long patience would halve the rate to nothing, and the cosine decay alone served them better.
-      const adam = optimizer as unknown as { learningRate: number };
+      const halved = optimizer as unknown as { learningRate: number };
       plateauFactor /= 2;
-      adam.learningRate /= 2;
-      reporter({ type: 'message', stage, text: `learning rate halved to ${adam.learningRate.toExponential(1)}` });
+      halved.learningRate /= 2;
+      reporter({ type: 'message', stage, text: `learning rate halved to ${halved.learningRate.toExponential(1)}` });
     }
     const warmingUp = mode === 'finetuned' && epoch <= config.warmupEpochs;
     if (!warmingUp && staleEpochs >= patience) break;

@@ -28,6 +28,9 @@ export interface NativeAddon {
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** out[i] = op(x[i]); alpha is step's value for x <= 0 */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** One Adam step: parameters = [beta1, beta2, 1-beta1, 1-beta2, 1-accBeta1, 1-accBeta2, epsilon, -learningRate]. */
+  adamUpdate(value: Float32Array, m: Float32Array, v: Float32Array, gradient: Float32Array,
+    newValue: Float32Array, newM: Float32Array, newV: Float32Array, parameters: Float32Array): void;
   setThreads(threads: number): number;
   threads(): number;
   /** The instruction set the addon was compiled for: avx512, avx2, avx, neon or generic. */

@@ -10,6 +10,7 @@ import { conv2dBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
 import { conv2dBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
 import { NativeBackend } from './memory.js';
 import { elementwiseConfigs } from './kernels/Elementwise.js';
+import { fusedAdamConfig } from './kernels/FusedAdam.js';
 
 export function nativeKernelConfigs(addon: NativeAddon): KernelConfig[] {
   return [
@@ -20,6 +21,7 @@ export function nativeKernelConfigs(addon: NativeAddon): KernelConfig[] {
     batchMatMulConfig(addon),
     fusedMatMulConfig(addon),
     ...elementwiseConfigs(addon),
+    fusedAdamConfig(addon),
   ];
 }
 
