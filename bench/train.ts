@@ -13,6 +13,7 @@ import type { ConcreteBackendName } from '../src/backend/index.js';
 import { buildAutoencoder } from '../src/model/autoencoder.js';
 import { corrupt } from '../src/data/noise.js';
 import { Random } from '../src/data/random.js';
+import { adam } from '../src/train/adam.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -49,7 +50,7 @@ async function measureTraining(backend: ConcreteBackendName, batches: number, si
   const random = new Random(1);
   const clean = syntheticImages(size, random);
   const { autoencoder } = buildAutoencoder();
-  autoencoder.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
+  autoencoder.compile({ optimizer: adam(1e-3), loss: 'meanSquaredError' });
   const step = async () => {
     // A fresh corruption every step, as in training (and in the peer).
     const noisy = corrupt(clean, { kind: 'salt-and-pepper', amount: 0.2 }, random);
@@ -72,7 +73,7 @@ async function profileStep(): Promise<{ name: string; milliseconds: number }[]> 
   const random = new Random(2);
   const clean = syntheticImages(batchSize, random);
   const { autoencoder } = buildAutoencoder();
-  autoencoder.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
+  autoencoder.compile({ optimizer: adam(1e-3), loss: 'meanSquaredError' });
   const x = tf.tensor4d(corrupt(clean, { kind: 'salt-and-pepper', amount: 0.2 }, random), [batchSize, 28, 28, 1]);
   const y = tf.tensor4d(clean, [batchSize, 28, 28, 1]);
   for (let i = 0; i < 3; i += 1) await autoencoder.trainOnBatch(x, y);

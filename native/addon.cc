@@ -146,6 +146,18 @@ Napi::Value SumRows(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// meanColumns(x, rows, columns, out): out[r] = mean of row r
+Napi::Value MeanColumns(const Napi::CallbackInfo& info) {
+  long rows = info[1].As<Napi::Number>().Int64Value();
+  long columns = info[2].As<Napi::Number>().Int64Value();
+  if (rows <= 0 || columns <= 0) NAPI_THROW(Napi::RangeError::New(info.Env(), "meanColumns: bad shape"), {});
+  const float* x = floats(info[0], static_cast<size_t>(rows) * columns, "x");
+  float* out = floats(info[3], rows, "out");
+  if (!x || !out) return {};
+  dae::mean_columns(x, rows, columns, out);
+  return info.Env().Undefined();
+}
+
 // adamUpdate(value, m, v, gradient, newValue, newM, newV, parameters): one fused Adam step; parameters is a
 // Float32Array [beta1, beta2, 1 - beta1, 1 - beta2, 1 - accBeta1, 1 - accBeta2, epsilon, -learningRate].
 Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
@@ -168,7 +180,7 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
 // binary(op, a, b, out): b and a are read at i % length (trailing broadcast), lengths dividing out's length
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   int op = info[0].As<Napi::Number>().Int32Value();
-  if (op < 0 || op > 6) NAPI_THROW(Napi::RangeError::New(info.Env(), "binary: unknown op"), {});
+  if (op < 0 || op > 7) NAPI_THROW(Napi::RangeError::New(info.Env(), "binary: unknown op"), {});
   const float* a = floats(info[1], 1, "a");
   const float* b = floats(info[2], 1, "b");
   float* out = floats(info[3], 1, "out");
@@ -240,6 +252,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
+  exports.Set("meanColumns", Napi::Function::New(env, MeanColumns));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("threads", Napi::Function::New(env, Threads));

@@ -106,6 +106,13 @@ export const cases: Case[] = [
     run: ({ x }) => tf.concat([tf.sum(x as tf.Tensor, [0, 1, 2]), tf.reshape(tf.sum(x as tf.Tensor), [1]),
       tf.reshape(tf.sum(x as tf.Tensor, [0, 1], true), [-1]), tf.reshape(tf.sum(x as tf.Tensor, 3), [-1])]),
   },
+  {
+    name: 'mean over trailing axes, all axes, keepDims, a leading axis (a loss)',
+    inputs: { x: { shape: [4, 6, 5, 3] } },
+    run: ({ x }) => tf.concat([tf.reshape(tf.mean(x as tf.Tensor, -1), [-1]), tf.reshape(tf.mean(x as tf.Tensor, [2, 3], true), [-1]),
+      tf.reshape(tf.mean(x as tf.Tensor), [1]), tf.reshape(tf.mean(x as tf.Tensor, 0), [-1]),
+      tf.reshape(tf.mean(tf.mean(tf.square(x as tf.Tensor), -1)), [1])]),
+  },
 ];
 
 /** Deterministic inputs in [-1, 1] (or [0.1, 1.1] for positive ones). */

@@ -4,7 +4,7 @@ import { Random } from '../src/data/random.js';
 import { corrupt, NoiseSpecError } from '../src/data/noise.js';
 import { countForFraction, splitTrainValidation, SplitError, stratifiedSubsets } from '../src/data/split.js';
 import { subsetImageSet, type ImageSet } from '../src/data/dataset.js';
-import { augmentImages, noAugmentation, warpImage } from '../src/data/augment.js';
+import { augmentImages, noAugmentation, warpImage, warpImageReference } from '../src/data/augment.js';
 import type { NoiseSpec } from '../src/metrics.js';
 
 const draws = (random: Random, count: number): number[] => Array.from({ length: count }, () => random.next());
@@ -307,4 +307,22 @@ test('augmentImages: seeded, per-image maps, ink roughly kept, and the zero spec
     assert.ok(Math.abs(ink(first) / ink(images) - 1) < 0.25, `image ${n}: ink ${ink(first)} vs ${ink(images)}`);
   }
   assert.equal(augmentImages(images, 4, 28, 28, noAugmentation, new Random(3)), images);
+});
+
+test('warpImage equals its plain reference bit for bit on random maps', () => {
+  const random = new Random(11);
+  const [height, width] = [28, 28];
+  const source = Float32Array.from({ length: height * width }, () => (random.next() < 0.3 ? random.next() : 0));
+  const fast = new Float32Array(source.length), plain = new Float32Array(source.length);
+  for (let trial = 0; trial < 200; trial += 1) {
+    const map = {
+      rotationRadians: (random.next() * 2 - 1) * (trial < 100 ? 0.3 : Math.PI),
+      scale: 0.5 + random.next(),
+      shiftX: (random.next() * 2 - 1) * (trial % 2 === 0 ? 3 : 30),
+      shiftY: (random.next() * 2 - 1) * 3,
+    };
+    warpImage(source, fast, height, width, map);
+    warpImageReference(source, plain, height, width, map);
+    assert.deepEqual(fast, plain, `trial ${trial}: ${JSON.stringify(map)}`);
+  }
 });

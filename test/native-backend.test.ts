@@ -81,6 +81,18 @@ test('the fused Adam step gives the stock tfjs Adam weights and state bit for bi
   assert.deepEqual(values(fused.state), values(stock.state));
 });
 
+test('relu gradient: the one-pass kernel equals tfjs formula dy * step(x), NaN and signed zeros included', async () => {
+  await useBackend('native');
+  assert.ok(tf.getKernel('DaeReluGradient', 'native'));
+  const x = tf.tensor1d([-2, -0, 0, 1e-30, 3, NaN, -Infinity, Infinity, 0.5]);
+  const dy = tf.tensor1d([1, -1, 2, -3, 4, 5, 6, -7, NaN]);
+  const fused = tf.grad((input: tf.Tensor) => tf.relu(input))(x, dy);
+  const formula = tf.mul(dy, tf.cast(tf.step(x), 'float32'));
+  const [a, b] = [fused.dataSync(), formula.dataSync()];
+  for (let i = 0; i < a.length; i += 1) assert.ok(Object.is(a[i], b[i]), `element ${i}: ${a[i]} vs ${b[i]}`);
+  tf.dispose([x, dy, fused, formula]);
+});
+
 test('a process that trained on the native backend exits by itself', () => {
   const script = `
     const tf = await import('@tensorflow/tfjs-core');

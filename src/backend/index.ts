@@ -8,6 +8,10 @@ import '@tensorflow/tfjs-layers';
 
 import { loadNativeAddon } from './native/addon.js';
 import { registerNativeBackend } from './native/register.js';
+import { registerReluGradient } from './relu-gradient.js';
+
+// After tfjs-layers' registrations, which it replaces.
+registerReluGradient();
 
 export const backendNames = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];

@@ -24,6 +24,8 @@ export interface NativeAddon {
     transposeA: boolean, transposeB: boolean, batchStrideA: number, batchStrideB: number,
     bias: Float32Array | null, activation: number, reference?: boolean): void;
   sumRows(x: Float32Array, rows: number, columns: number, out: Float32Array): void;
+  /** out[r] = mean of row r of x[rows, columns] */
+  meanColumns(x: Float32Array, rows: number, columns: number, out: Float32Array): void;
   /** out[i] = op(a[i % a.length], b[i % b.length]); op codes in kernels/Elementwise.ts */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** out[i] = op(x[i]); alpha is step's value for x <= 0 */

@@ -3,12 +3,13 @@
 // update (scalar Multiply, Add, RealDiv, Sqrt, Square): tfjs's cpu backend runs any broadcast through a
 // per-element index computation, which made them ~90% of a step before they moved here.
 import {
-  Abs, Add, backend_util, Exp, Log, Maximum, Minimum, Multiply, Neg, RealDiv, Relu, Sigmoid, Sqrt, Square,
+  Abs, Add, backend_util, Exp, Log, Maximum, Mean, Minimum, Multiply, Neg, RealDiv, Relu, Sigmoid, Sqrt, Square,
   SquaredDifference, Step, Sub, Sum, util,
 } from '@tensorflow/tfjs-core';
-import type { KernelConfig, StepAttrs, SumAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, MeanAttrs, StepAttrs, SumAttrs, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
+import { ReluGradient } from '../../relu-gradient.js';
 import type { NativeAddon } from '../addon.js';
 import { allocate, fallback, floatValues, output, size } from '../tensors.js';
 import type { KernelArgs } from '../tensors.js';
@@ -94,8 +95,54 @@ function sumConfig(addon: NativeAddon): KernelConfig {
   };
 }
 
+/** dy * step(x) in one pass (see ../../relu-gradient.ts); op 7 of the addon's binary. */
+function reluGradientConfig(addon: NativeAddon): KernelConfig {
+  return {
+    kernelName: ReluGradient,
+    backendName: 'native',
+    kernelFunc: (args) => {
+      const backend = args.backend as MathBackendCPU;
+      const { dy, x } = args.inputs as { dy: TensorInfo; x: TensorInfo };
+      const dyValues = floatValues(backend, dy);
+      const xValues = floatValues(backend, x);
+      if (!dyValues || !xValues || dyValues.length !== xValues.length) {
+        throw new Error(`${ReluGradient}: dy and x must be float32 tensors of one size`);
+      }
+      const out = allocate(backend, dyValues.length);
+      if (out.length > 0) addon.binary(7, dyValues, xValues, out);
+      return output(backend, [...x.shape], out);
+    },
+  };
+}
+
+/** Mean over a trailing run of axes [k, rank): rows = the product of the rest. */
+function meanConfig(addon: NativeAddon): KernelConfig {
+  return {
+    kernelName: Mean,
+    backendName: 'native',
+    kernelFunc: (args) => {
+      const backend = args.backend as MathBackendCPU;
+      const { x } = args.inputs as { x: TensorInfo };
+      const attrs = args.attrs as unknown as MeanAttrs;
+      const values = floatValues(backend, x);
+      const axes = util.parseAxisParam(attrs.axis, x.shape).sort((p, q) => p - q);
+      const first = x.shape.length - axes.length;
+      const trailing = axes.length > 0 && axes.every((axis, index) => axis === first + index);
+      if (!values || !trailing || values.length === 0) return fallback(Mean, args as KernelArgs);
+      const keptShape = x.shape.slice(0, first);
+      const rows = size(keptShape);
+      const out = allocate(backend, rows);
+      addon.meanColumns(values, rows, values.length / rows, out);
+      const outShape = attrs.keepDims ? [...keptShape, ...axes.map(() => 1)] : keptShape;
+      return output(backend, outShape, out);
+    },
+  };
+}
+
 export function elementwiseConfigs(addon: NativeAddon): KernelConfig[] {
   return [
+    meanConfig(addon),
+    reluGradientConfig(addon),
     ...(Object.keys(binaryOps) as (keyof typeof binaryOps)[]).map((name) => binaryConfig(addon, name)),
     ...(Object.keys(unaryOps) as (keyof typeof unaryOps)[]).map((name) => unaryConfig(addon, name)),
     sumConfig(addon),
