@@ -217,6 +217,7 @@ test('the report states the classifier recipe from the run config, distortions i
   assert.match(recipe, /rotated by up to ±12°, scaled by up to ±10% and shifted by up to ±2 pixels/);
   assert.match(recipe, /codes are computed once/);
   assert.match(recipe, /3 such epochs/);
+  assert.match(recipe, /at 2×10⁻³ with a cosine decay/);
   const plain = classifierRecipe({ ...presets.full, classifier: { ...presets.full.classifier, augmentation: { maxShift: 0, maxRotationDegrees: 0, maxScale: 0 } } });
   assert.match(plain, /used as they are/);
   assert.equal(classifierRecipe({ something: 'else' }), '');

@@ -224,7 +224,11 @@ export function classifierRecipe(config: unknown): string {
   const classifier = (config as Partial<ExperimentConfig> | null)?.classifier;
   if (!classifier?.augmentation) return '';
   const { augmentation: a } = classifier;
-  const rate = (value: number) => value.toExponential(0).replace('e-', '×10⁻');
+  const superscript = (text: string) => Array.from(text, (character) => '⁰¹²³⁴⁵⁶⁷⁸⁹⁻'['0123456789-'.indexOf(character)] ?? character).join('');
+  const rate = (value: number) => {
+    const [mantissa, exponent] = value.toExponential(0).split('e') as [string, string];
+    return `${mantissa}×10${superscript(exponent.replace('+', ''))}`;
+  };
   const distortion = a.maxShift === 0 && a.maxRotationDegrees === 0 && a.maxScale === 0
     ? 'Labelled images are used as they are.'
     : `While the encoder trains, every labelled image is distorted afresh each epoch: rotated by up to ±${a.maxRotationDegrees}°, ` +
