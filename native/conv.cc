@@ -141,33 +141,20 @@ void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* 
   const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
   const int rows = chunk_rows(K);
   const int chunks = static_cast<int>((pixels + rows - 1) / rows);
-  // The chunks are split into one contiguous range per thread, each summed into its own partial dw, and the
-  // partials are added in range order: the result does not depend on which thread ran which range, so a run
-  // repeats bit for bit with the same thread count.
-  const int ranges = std::min(thread_count(), chunks);
-  std::vector<std::vector<float>> partial(ranges);
   auto& scratch = scratch_per_thread();
-  parallel_for(ranges, [&](int range, int thread) {
+  ordered_partial_sums(chunks, static_cast<size_t>(K) * g.F, dw, [&](int first, int last, float* partial, int thread) {
     Scratch& s = scratch[thread];
     ensure(s.col, static_cast<size_t>(rows) * K);
     ensure(s.a, gemm_a_scratch_floats());
     ensure(s.b, packed_b_floats(rows, g.F));
-    std::vector<float>& out = partial[range];
-    out.assign(static_cast<size_t>(K) * g.F, 0.0f);
-    int first = static_cast<int>(static_cast<long>(chunks) * range / ranges);
-    int last = static_cast<int>(static_cast<long>(chunks) * (range + 1) / ranges);
     for (int chunk = first; chunk < last; ++chunk) {
       long pixel0 = static_cast<long>(chunk) * rows;
       int P = static_cast<int>(std::min<long>(rows, pixels - pixel0));
       im2col(g, x, pixel0, P, s.col.data());
       pack_b(false, P, g.F, dy + static_cast<size_t>(pixel0) * g.F, g.F, s.b.data());
-      gemm_packed(true, K, g.F, P, s.col.data(), K, s.b.data(), out.data(), g.F, true, Epilogue{}, s.a.data());
+      gemm_packed(true, K, g.F, P, s.col.data(), K, s.b.data(), partial, g.F, true, Epilogue{}, s.a.data());
     }
   });
-  const size_t size = static_cast<size_t>(K) * g.F;
-  std::fill_n(dw, size, 0.0f);
-  for (int range = 0; range < ranges; ++range)
-    for (size_t i = 0; i < size; ++i) dw[i] += partial[range][i];
 }
 
 void conv2d_reference(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {

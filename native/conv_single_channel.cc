@@ -94,15 +94,7 @@ void backprop_filter(const ConvGeometry& g, const float* x, const float* dy, flo
   const int taps = g.KH * g.KW;
   const auto rows = forward_taps(g.OH, g.H, g.KH, g.strideH, g.padTop, g.dilationH);
   const auto columns = forward_taps(g.OW, g.W, g.KW, g.strideW, g.padLeft, g.dilationW);
-  // One contiguous range of images per thread, each summed into its own partial dw, added in range order: the
-  // result does not depend on which thread ran which range (as in conv2d_backprop_filter).
-  const int ranges = std::max(1, std::min(thread_count(), g.N));
-  std::vector<std::vector<vfloat>> partial(ranges);
-  parallel_for(ranges, [&](int range, int) {
-    std::vector<vfloat>& sums = partial[range];
-    sums.assign(static_cast<size_t>(taps) * NV, vfloat{});
-    int first = static_cast<int>(static_cast<long>(g.N) * range / ranges);
-    int last = static_cast<int>(static_cast<long>(g.N) * (range + 1) / ranges);
+  ordered_partial_sums(g.N, static_cast<size_t>(taps) * F, dw, [&](int first, int last, float* sums, int) {
     for (int n = first; n < last; ++n) {
       const float* image = x + static_cast<size_t>(n) * g.H * g.W;
       const float* gradient = dy + static_cast<size_t>(n) * g.OH * g.OW * F;
@@ -113,18 +105,12 @@ void backprop_filter(const ConvGeometry& g, const float* x, const float* dy, flo
           for (const Tap& row : rows[oy])
             for (const Tap& column : columns[ox]) {
               vfloat value = splat(image[row.position * g.W + column.position]);
-              vfloat* sum = sums.data() + static_cast<size_t>(row.kernel * g.KW + column.kernel) * NV;
-              for (int v = 0; v < NV; ++v) sum[v] += value * d[v];
+              float* sum = sums + static_cast<size_t>(row.kernel * g.KW + column.kernel) * F;
+              for (int v = 0; v < NV; ++v) store(sum + v * kVector, load(sum + v * kVector) + value * d[v]);
             }
         }
     }
   });
-  for (int tap = 0; tap < taps; ++tap)
-    for (int v = 0; v < NV; ++v) {
-      vfloat total = partial[0][tap * NV + v];
-      for (int range = 1; range < ranges; ++range) total += partial[range][tap * NV + v];
-      store(dw + static_cast<size_t>(tap) * F + v * kVector, total);
-    }
 }
 
 constexpr int kMaxVectors = 8;

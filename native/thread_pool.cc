@@ -1,5 +1,6 @@
 #include "thread_pool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -128,6 +129,21 @@ void parallel_for(int items, const std::function<void(int, int)>& body) {
   Pool::run_items(p.ticket, p.completed, generation, &body, items, 0);
   // Every item is claimed; wait for those still running on other threads.
   while (p.completed.load(std::memory_order_acquire) < items) std::this_thread::yield();
+}
+
+void ordered_partial_sums(int items, size_t size, float* out,
+                          const std::function<void(int, int, float*, int)>& body) {
+  const int ranges = std::max(1, std::min(thread_count(), items));
+  std::vector<std::vector<float>> partial(ranges);
+  parallel_for(ranges, [&](int range, int thread) {
+    partial[range].assign(size, 0.0f);
+    int first = static_cast<int>(static_cast<long>(items) * range / ranges);
+    int last = static_cast<int>(static_cast<long>(items) * (range + 1) / ranges);
+    body(first, last, partial[range].data(), thread);
+  });
+  std::fill_n(out, size, 0.0f);
+  for (int range = 0; range < ranges; ++range)
+    for (size_t i = 0; i < size; ++i) out[i] += partial[range][i];
 }
 
 }  // namespace dae

@@ -49,9 +49,8 @@ export function cellBudget(base: ExperimentConfig['classifier'], labels: number,
     frozenMaxEpochs,
     // Large cells see at most `sweepImagesPerCell` images (5 epochs of all 55,000 labels) so that the whole sweep
     // fits its time budget; the experiment's own 100% runs train three times as long. Frozen cells train a small
-    // head on precomputed codes and keep the experiment's budget.
+    // head on precomputed codes and keep the experiment's frozenMaxImagesPerRun.
     maxImagesPerRun: Math.min(sweepImagesPerCell, Math.max(base.maxImagesPerRun, maxEpochs * labels)),
-    frozenMaxImagesPerRun: base.frozenMaxImagesPerRun,
     patience: Math.max(base.patience, Math.round(maxEpochs / 10)),
     plateauPatience: Math.max(base.plateauPatience, Math.round(maxEpochs / 25)),
     warmupEpochs: Math.max(base.warmupEpochs, Math.round(maxEpochs / 15)),

@@ -17,6 +17,8 @@ import type { KernelArgs } from '../tensors.js';
 const binaryOps = {
   [Add]: 0, [Sub]: 1, [Multiply]: 2, [RealDiv]: 3, [Maximum]: 4, [Minimum]: 5, [SquaredDifference]: 6,
 } as const;
+/** The addon's binary op for relu's gradient, dy * step(x): not a tfjs kernel, so not in the table above. */
+const reluGradientOp = 7;
 const unaryOps = {
   [Relu]: 0, [Sigmoid]: 1, [Step]: 2, [Sqrt]: 3, [Square]: 4, [Neg]: 5, [Exp]: 6, [Log]: 7, [Abs]: 8,
 } as const;
@@ -71,7 +73,21 @@ function unaryConfig(addon: NativeAddon, kernelName: keyof typeof unaryOps): Ker
   };
 }
 
-/** Sum over a leading run of axes [0, k): rows = their product, columns = the rest. */
+/**
+ * A reduction over `axis` seen as a matrix, when the reduced axes are a leading (or trailing) run: `reduced` is
+ * the product of their sizes, `kept` that of the others, and `outShape` the result's shape. Null otherwise.
+ */
+function contiguousReduction(shape: number[], axis: number | number[], keepDims: boolean, side: 'leading' | 'trailing') {
+  const axes = util.parseAxisParam(axis, shape).sort((p, q) => p - q);
+  const first = side === 'leading' ? 0 : shape.length - axes.length;
+  if (axes.length === 0 || !axes.every((value, index) => value === first + index)) return null;
+  const keptShape = side === 'leading' ? shape.slice(axes.length) : shape.slice(0, first);
+  const ones = axes.map(() => 1);
+  const outShape = !keepDims ? keptShape : side === 'leading' ? [...ones, ...keptShape] : [...keptShape, ...ones];
+  return { reduced: size(axes.map((value) => shape[value] as number)), kept: size(keptShape), outShape };
+}
+
+/** Sum over a leading run of axes: rows = their product, columns = the rest. */
 function sumConfig(addon: NativeAddon): KernelConfig {
   return {
     kernelName: Sum,
@@ -81,21 +97,16 @@ function sumConfig(addon: NativeAddon): KernelConfig {
       const { x } = args.inputs as { x: TensorInfo };
       const attrs = args.attrs as unknown as SumAttrs;
       const values = floatValues(backend, x);
-      const axes = util.parseAxisParam(attrs.axis, x.shape).sort((p, q) => p - q);
-      const leading = axes.length > 0 && axes.every((axis, index) => axis === index);
-      if (!values || !leading || values.length === 0) return fallback(Sum, args as KernelArgs);
-      const rows = size(x.shape.slice(0, axes.length));
-      const keptShape = x.shape.slice(axes.length);
-      const columns = size(keptShape);
-      const out = allocate(backend, columns);
-      addon.sumRows(values, rows, columns, out);
-      const outShape = attrs.keepDims ? [...axes.map(() => 1), ...keptShape] : keptShape;
-      return output(backend, outShape, out);
+      const reduction = contiguousReduction(x.shape, attrs.axis, attrs.keepDims, 'leading');
+      if (!values || !reduction || values.length === 0) return fallback(Sum, args as KernelArgs);
+      const out = allocate(backend, reduction.kept);
+      addon.sumRows(values, reduction.reduced, reduction.kept, out);
+      return output(backend, reduction.outShape, out);
     },
   };
 }
 
-/** dy * step(x) in one pass (see ../../relu-gradient.ts); op 7 of the addon's binary. */
+/** dy * step(x) in one pass (see ../../relu-gradient.ts). */
 function reluGradientConfig(addon: NativeAddon): KernelConfig {
   return {
     kernelName: ReluGradient,
@@ -109,13 +120,13 @@ function reluGradientConfig(addon: NativeAddon): KernelConfig {
         throw new Error(`${ReluGradient}: dy and x must be float32 tensors of one size`);
       }
       const out = allocate(backend, dyValues.length);
-      if (out.length > 0) addon.binary(7, dyValues, xValues, out);
+      if (out.length > 0) addon.binary(reluGradientOp, dyValues, xValues, out);
       return output(backend, [...x.shape], out);
     },
   };
 }
 
-/** Mean over a trailing run of axes [k, rank): rows = the product of the rest. */
+/** Mean over a trailing run of axes: rows = the product of the others. */
 function meanConfig(addon: NativeAddon): KernelConfig {
   return {
     kernelName: Mean,
@@ -125,16 +136,11 @@ function meanConfig(addon: NativeAddon): KernelConfig {
       const { x } = args.inputs as { x: TensorInfo };
       const attrs = args.attrs as unknown as MeanAttrs;
       const values = floatValues(backend, x);
-      const axes = util.parseAxisParam(attrs.axis, x.shape).sort((p, q) => p - q);
-      const first = x.shape.length - axes.length;
-      const trailing = axes.length > 0 && axes.every((axis, index) => axis === first + index);
-      if (!values || !trailing || values.length === 0) return fallback(Mean, args as KernelArgs);
-      const keptShape = x.shape.slice(0, first);
-      const rows = size(keptShape);
-      const out = allocate(backend, rows);
-      addon.meanColumns(values, rows, values.length / rows, out);
-      const outShape = attrs.keepDims ? [...keptShape, ...axes.map(() => 1)] : keptShape;
-      return output(backend, outShape, out);
+      const reduction = contiguousReduction(x.shape, attrs.axis, attrs.keepDims, 'trailing');
+      if (!values || !reduction || values.length === 0) return fallback(Mean, args as KernelArgs);
+      const out = allocate(backend, reduction.kept);
+      addon.meanColumns(values, reduction.kept, reduction.reduced, out);
+      return output(backend, reduction.outShape, out);
     },
   };
 }
