@@ -49,6 +49,8 @@ export interface ExperimentConfig {
     plateauPatience: number;
     /** Random distortions of the labelled images, fresh each epoch, while the encoder trains (all zero = none). */
     augmentation: AugmentationSpec;
+    /** Training targets move this much of the label's probability evenly onto all classes (0 = plain one-hot). */
+    labelSmoothing: number;
     /** Cap on the images seen per run (epochs x labels), so the 100% runs fit the time budget. */
     maxImagesPerRun: number;
     /**
@@ -58,6 +60,14 @@ export interface ExperimentConfig {
     frozenMaxEpochs: number;
     frozenMaxImagesPerRun: number;
     frozenPatience: number;
+    /**
+     * Frozen runs also train the head on the codes of distorted copies of the labelled images, computed once like
+     * the undistorted codes; each epoch takes every image from one of its versions at random. This many copies,
+     * fewer when they would exceed frozenCopyImagesPerRun images; 0 = the undistorted codes only.
+     */
+    frozenCopies: number;
+    frozenCopyImagesPerRun: number;
+    frozenCopyAugmentation: AugmentationSpec;
   };
   inspection: { topImages: number; featureMapDigits: number; reconstructionDigits: number };
 }
@@ -81,10 +91,10 @@ const full: ExperimentConfig = {
   backend: { name: 'auto', threads: 0 },
   autoencoder: {
     noise: { kind: 'salt-and-pepper', amount: 0.2 },
-    maxEpochs: 10,
+    maxEpochs: 8,
     patience: 2,
     batchSize: 128,
-    learningRate: 1e-3,
+    learningRate: 2e-3,
     evaluationNoise,
   },
   classifier: {
@@ -99,10 +109,14 @@ const full: ExperimentConfig = {
     patience: 10,
     plateauPatience: 2,
     augmentation: { maxShift: 2, maxRotationDegrees: 12, maxScale: 0.1 },
-    maxImagesPerRun: 825_000,
+    labelSmoothing: 0,
+    maxImagesPerRun: 1_100_000,
     frozenMaxEpochs: 100,
     frozenMaxImagesPerRun: 1_100_000,
     frozenPatience: 20,
+    frozenCopies: 16,
+    frozenCopyImagesPerRun: 220_000,
+    frozenCopyAugmentation: { maxShift: 1, maxRotationDegrees: 8, maxScale: 0.05 },
   },
   inspection: { topImages: 9, featureMapDigits: 4, reconstructionDigits: 10 },
 };
@@ -165,12 +179,17 @@ export function validateConfig(config: ExperimentConfig): ExperimentConfig {
   check(cl.learningRate > 0 && cl.fineTuneLearningRate > 0 && cl.headLearningRate > 0, 'classifier learning rates must be > 0');
   check(Number.isInteger(cl.patience) && cl.patience >= 1 && Number.isInteger(cl.plateauPatience) && cl.plateauPatience >= 1,
     'classifier patience and plateau patience must be whole numbers ≥ 1');
-  const { maxShift, maxRotationDegrees, maxScale } = cl.augmentation;
-  check(maxShift >= 0 && maxShift <= 8, `augmentation: the shift must be 0..8 pixels, got ${maxShift}`);
-  check(maxRotationDegrees >= 0 && maxRotationDegrees <= 45, `augmentation: the rotation must be 0..45 degrees, got ${maxRotationDegrees}`);
-  check(maxScale >= 0 && maxScale <= 0.5, `augmentation: the scale change must be 0..0.5, got ${maxScale}`);
+  for (const [key, spec] of [['augmentation', cl.augmentation], ['frozenCopyAugmentation', cl.frozenCopyAugmentation]] as const) {
+    const { maxShift, maxRotationDegrees, maxScale } = spec;
+    check(maxShift >= 0 && maxShift <= 8, `classifier.${key}: the shift must be 0..8 pixels, got ${maxShift}`);
+    check(maxRotationDegrees >= 0 && maxRotationDegrees <= 45, `classifier.${key}: the rotation must be 0..45 degrees, got ${maxRotationDegrees}`);
+    check(maxScale >= 0 && maxScale <= 0.5, `classifier.${key}: the scale change must be 0..0.5, got ${maxScale}`);
+  }
+  check(Number.isInteger(cl.frozenCopies) && cl.frozenCopies >= 0 && cl.frozenCopies <= 64,
+    `classifier.frozenCopies must be a whole number 0..64, got ${cl.frozenCopies}`);
+  check(cl.labelSmoothing >= 0 && cl.labelSmoothing < 1, `classifier.labelSmoothing must be in [0, 1), got ${cl.labelSmoothing}`);
   check(isPositiveInteger(cl.maxImagesPerRun) && isPositiveInteger(cl.frozenMaxImagesPerRun) && isPositiveInteger(cl.frozenMaxEpochs)
-    && isPositiveInteger(cl.frozenPatience),
+    && isPositiveInteger(cl.frozenPatience) && isPositiveInteger(cl.frozenCopyImagesPerRun),
     'classifier image and epoch budgets must be > 0');
   check(isPositiveInteger(config.inspection.topImages) && config.inspection.topImages <= 64, `--top-images must be 1..64, got ${config.inspection.topImages}`);
   return config;

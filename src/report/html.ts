@@ -1,6 +1,8 @@
 // The run's report as one self-contained HTML page: inline CSS, figures as data URIs, no external requests.
 // Every piece of text from the input is escaped; figures are <img> elements, so an SVG cannot run script.
 
+import type { AugmentationSpec } from '../data/augment.js';
+import { isIdentity } from '../data/augment.js';
 import type { ExperimentConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { buildConclusion } from './conclusion.js';
@@ -219,28 +221,39 @@ function training(metrics: Metrics): string {
   return facts(rows);
 }
 
+/** "rotated by up to ±12°, scaled by up to ±10% and shifted by up to ±2 pixels" */
+function describeDistortion(spec: AugmentationSpec): string {
+  return `rotated by up to ±${spec.maxRotationDegrees}°, scaled by up to ±${Math.round(100 * spec.maxScale)}% and shifted by up to ` +
+    `±${spec.maxShift} pixels`;
+}
+
 /** The classifier training recipe in words, from the run's config (nothing when the config has another shape). */
 export function classifierRecipe(config: unknown): string {
   const classifier = (config as Partial<ExperimentConfig> | null)?.classifier;
-  if (!classifier?.augmentation) return '';
-  const { augmentation: a } = classifier;
+  if (!classifier?.augmentation || !classifier.frozenCopyAugmentation) return '';
   const superscript = (text: string) => Array.from(text, (character) => '⁰¹²³⁴⁵⁶⁷⁸⁹⁻'['0123456789-'.indexOf(character)] ?? character).join('');
   const rate = (value: number) => {
     const [mantissa, exponent] = value.toExponential(0).split('e') as [string, string];
     return `${mantissa}×10${superscript(exponent.replace('+', ''))}`;
   };
-  const distortion = a.maxShift === 0 && a.maxRotationDegrees === 0 && a.maxScale === 0
+  const frozenData = classifier.frozenCopies === 0
+    ? 'the codes of the labelled images'
+    : `the codes of the labelled images and of ${classifier.frozenCopies} copies of them, each distorted once ` +
+      `(${describeDistortion(classifier.frozenCopyAugmentation)}; fewer copies when they would pass ` +
+      `${formatInteger(classifier.frozenCopyImagesPerRun)} images), each epoch taking every image in one of its versions at random`;
+  const distortion = isIdentity(classifier.augmentation)
     ? 'Labelled images are used as they are.'
-    : `While the encoder trains, every labelled image is distorted afresh each epoch: rotated by up to ±${a.maxRotationDegrees}°, ` +
-      `scaled by up to ±${Math.round(100 * a.maxScale)}% and shifted by up to ±${a.maxShift} pixels (bilinear resampling).`;
+    : `While the encoder trains, every labelled image is distorted afresh each epoch: ${describeDistortion(classifier.augmentation)} ` +
+      `(bilinear resampling).`;
+  const smoothing = classifier.labelSmoothing > 0 ? ` Targets are smoothed by ${classifier.labelSmoothing}.` : '';
   return `<p>How the classifiers were trained: Adam, batches of ${classifier.batchSize}, early stopping on validation accuracy with the best ` +
-    `epoch's weights restored. <strong>Frozen</strong>: the encoder's codes are computed once and only the head trains on them, ` +
+    `epoch's weights restored. <strong>Frozen</strong>: the encoder's codes are computed once and only the head trains, on ${escapeHtml(frozenData)}, ` +
     `up to ${classifier.frozenMaxEpochs} epochs (or ${formatInteger(classifier.frozenMaxImagesPerRun)} images) at ${rate(classifier.headLearningRate)} ` +
-    `with a cosine decay, patience ${classifier.frozenPatience}. <strong>Fine-tuned</strong>: ${classifier.warmupEpochs} such epochs, then the whole ` +
-    `network at ${rate(classifier.fineTuneLearningRate)}. <strong>Scratch</strong>: the whole network from seeded random weights at ` +
-    `${rate(classifier.learningRate)}. Whole-network phases run up to ${classifier.maxEpochs} epochs (or ${formatInteger(classifier.maxImagesPerRun)} ` +
-    `images) with a cosine decay, the rate halved after ${classifier.plateauPatience} epochs without progress, patience ${classifier.patience}. ` +
-    `${escapeHtml(distortion)}</p>`;
+    `with a cosine decay, patience ${classifier.frozenPatience}. <strong>Fine-tuned</strong>: ${classifier.warmupEpochs} epochs of the head alone ` +
+    `on the undistorted codes, then the whole network at ${rate(classifier.fineTuneLearningRate)}. <strong>Scratch</strong>: the whole network ` +
+    `from seeded random weights at ${rate(classifier.learningRate)}. Whole-network phases run up to ${classifier.maxEpochs} epochs (or ` +
+    `${formatInteger(classifier.maxImagesPerRun)} images) with a cosine decay, the rate halved after ${classifier.plateauPatience} epochs ` +
+    `without progress, patience ${classifier.patience}. ${escapeHtml(distortion)}${escapeHtml(smoothing)}</p>`;
 }
 
 function results(input: ReportInput, figuresIn: (section: ReportSection | undefined) => string): string {

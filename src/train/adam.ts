@@ -22,6 +22,15 @@ interface AdamState {
 type VariableGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
+  /** The step size, which tfjs keeps protected; schedules change it between steps (the moments are kept). */
+  get rate(): number {
+    return this.learningRate;
+  }
+
+  set rate(value: number) {
+    this.learningRate = value;
+  }
+
   override applyGradients(variableGradients: VariableGradients): void {
     if (!tf.getKernel(FusedAdam, tf.getBackend())) {
       super.applyGradients(variableGradients);
@@ -60,4 +69,9 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
 /** Adam with tfjs's defaults (beta1 0.9, beta2 0.999, the backend's epsilon), as tf.train.adam(learningRate). */
 export function adam(learningRate: number): FusedAdamOptimizer {
   return new FusedAdamOptimizer(learningRate, 0.9, 0.999);
+}
+
+/** The factor on a base learning rate at progress 0…1 through a cosine decay: 1 at the start, 5% at the end. */
+export function cosineDecay(progress: number): number {
+  return 0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * progress));
 }

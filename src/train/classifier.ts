@@ -13,7 +13,8 @@ import { Random } from '../data/random.js';
 import type { EncoderMode, EpochRecord } from '../metrics.js';
 import type { Classifier } from '../model/classifier.js';
 import { gatherImages, predictInBatches, predictRows, shuffledOrder } from './batches.js';
-import { adam } from './adam.js';
+import { adam, cosineDecay } from './adam.js';
+import type { FusedAdamOptimizer } from './adam.js';
 import { DivergenceError, InterruptedError } from './events.js';
 import type { Reporter } from './events.js';
 import { restoreWeights, snapshotWeights } from './weights.js';
@@ -41,10 +42,11 @@ export interface ClassifierTrainingResult {
   seconds: number;
 }
 
-export function oneHot(labels: Uint8Array, classes: number): Float32Array {
-  const out = new Float32Array(labels.length * classes);
+/** Target rows: 1 for the label, 0 elsewhere; with smoothing ε, 1 − ε + ε/classes and ε/classes (Keras's label_smoothing). */
+export function oneHot(labels: Uint8Array, classes: number, smoothing = 0): Float32Array {
+  const out = new Float32Array(labels.length * classes).fill(smoothing / classes);
   labels.forEach((label, index) => {
-    out[index * classes + label] = 1;
+    out[index * classes + label] = 1 - smoothing + smoothing / classes;
   });
   return out;
 }
@@ -79,7 +81,8 @@ export function epochsFor(config: ExperimentConfig['classifier'], mode: EncoderM
 /** What one epoch trains: the whole classifier on images, or, while the encoder is frozen, the head on codes. */
 interface Phase {
   model: LayersModel;
-  train: Float32Array;
+  /** Versions of the training rows (the images, or their codes and those of distorted copies), one array each. */
+  train: Float32Array[];
   validation: Float32Array;
   rowShape: number[];
   augmentation: AugmentationSpec;
@@ -102,6 +105,34 @@ function headModel(model: LayersModel, codingUnits: number): LayersModel {
   return tfl.model({ inputs: input, outputs: output, name: 'head' });
 }
 
+/** How many distorted copies of the labelled images a frozen run adds, within its image budget. */
+export function frozenCopiesFor(config: ExperimentConfig['classifier'], labels: number): number {
+  return Math.min(config.frozenCopies, Math.floor(config.frozenCopyImagesPerRun / labels));
+}
+
+/** The codes of the labelled images, then those of `copies` distorted copies of them. */
+function codeVersions(encoder: LayersModel, images: LabelledImages, copies: number, augmentation: AugmentationSpec,
+  random: Random): Float32Array[] {
+  const { count, height, width } = images;
+  const versions = [predictInBatches(encoder, images.images, count, height, width)];
+  for (let copy = 1; copy <= copies; copy += 1) {
+    const distorted = augmentImages(images.images, count, height, width, augmentation, random.fork(`copy-${copy}`));
+    versions.push(predictInBatches(encoder, distorted, count, height, width));
+  }
+  return versions;
+}
+
+/** The rows of `indices`, each from one of the versions at random (from the only one when there is one). */
+function gatherRows(versions: Float32Array[], rowSize: number, indices: Int32Array, random: Random): Float32Array {
+  if (versions.length === 1) return gatherImages(versions[0]!, rowSize, indices);
+  const out = new Float32Array(indices.length * rowSize);
+  indices.forEach((index, row) => {
+    const version = versions[random.integer(versions.length)]!;
+    out.set(version.subarray(index * rowSize, (index + 1) * rowSize), row * rowSize);
+  });
+  return out;
+}
+
 export async function trainClassifier(options: ClassifierTrainingOptions): Promise<ClassifierTrainingResult> {
   const { classifier: { model, encoder }, mode, train, validation, config, seed, stage, reporter } = options;
   const maxEpochs = epochsFor(config, mode, train.count);
@@ -113,13 +144,13 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
   const phases: Phase[] = [];
   if (frozenEpochs > 0) {
     const codingUnits = encoder.outputs[0]!.shape[1] as number;
+    const copies = mode === 'frozen' ? frozenCopiesFor(config, train.count) : 0;
     phases.push({
       model: headModel(model, codingUnits),
-      train: predictInBatches(encoder, train.images, train.count, train.height, train.width),
+      train: codeVersions(encoder, train, copies, config.frozenCopyAugmentation, new Random(seed).fork(`${stage}-copies`)),
       validation: predictInBatches(encoder, validation.images, validation.count, validation.height, validation.width),
       rowShape: [codingUnits],
-      // Codes are computed once from the undistorted images; measured, a frozen head also scores better without
-      // distortions (it cannot learn invariances the encoder lacks).
+      // Codes are computed once; distorting afresh each epoch would mean a pass through the encoder every epoch.
       augmentation: noAugmentation,
       learningRate: config.headLearningRate,
       firstEpoch: 1, lastEpoch: frozenEpochs, decay: mode === 'frozen',
@@ -127,13 +158,13 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
   }
   if (mode !== 'frozen') {
     phases.push({
-      model, train: train.images, validation: validation.images, rowShape: imageShape, augmentation: config.augmentation,
+      model, train: [train.images], validation: validation.images, rowShape: imageShape, augmentation: config.augmentation,
       learningRate: mode === 'scratch' ? config.learningRate : config.fineTuneLearningRate,
       firstEpoch: frozenEpochs + 1, lastEpoch: maxEpochs, decay: true,
     });
   }
 
-  let optimizer: tf.Optimizer | null = null;
+  let optimizer: FusedAdamOptimizer | null = null;
   const history: EpochRecord[] = [];
   let best = { accuracy: -1, epoch: 0, weights: snapshotWeights(model) };
   let staleEpochs = 0;
@@ -152,8 +183,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     if (phase.decay && optimizer) {
       // Cosine decay over the phase, down to 5% of its base rate; a plateau halving below scales it further.
       const progress = (epoch - phase.firstEpoch) / Math.max(1, phase.lastEpoch - phase.firstEpoch);
-      (optimizer as unknown as { learningRate: number }).learningRate =
-        phase.learningRate * plateauFactor * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * progress)));
+      optimizer.rate = phase.learningRate * plateauFactor * cosineDecay(progress);
     }
     const epochStarted = performance.now();
     reporter({ type: 'epoch-start', stage, epoch, maxEpochs, batches });
@@ -165,11 +195,11 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
       if (options.shouldStop?.()) throw new InterruptedError(stage, epoch);
       const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
       const rows = phase.augmentation === noAugmentation
-        ? gatherImages(phase.train, rowSize, indices)
-        : augmentImages(gatherImages(phase.train, rowSize, indices), indices.length, train.height, train.width, phase.augmentation, random);
+        ? gatherRows(phase.train, rowSize, indices, random)
+        : augmentImages(gatherRows(phase.train, rowSize, indices, random), indices.length, train.height, train.width, phase.augmentation, random);
       const labels = Uint8Array.from(indices, (index) => train.labels[index] as number);
       const x = tf.tensor(rows, [indices.length, ...phase.rowShape]);
-      const y = tf.tensor2d(oneHot(labels, train.classes), [indices.length, train.classes]);
+      const y = tf.tensor2d(oneHot(labels, train.classes, config.labelSmoothing), [indices.length, train.classes]);
       const loss = (await phase.model.trainOnBatch(x, y)) as number;
       tf.dispose([x, y]);
       if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);
@@ -190,17 +220,18 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     if (staleEpochs > 0 && staleEpochs % config.plateauPatience === 0 && optimizer && mode !== 'frozen') {
       // Halve Adam's step on a plateau (Keras's ReduceLROnPlateau); the moments are kept. Not for frozen runs:
       // their long patience would halve the rate to nothing, and the cosine decay alone served them better.
-      const halved = optimizer as unknown as { learningRate: number };
       plateauFactor /= 2;
-      halved.learningRate /= 2;
-      reporter({ type: 'message', stage, text: `learning rate halved to ${halved.learningRate.toExponential(1)}` });
+      optimizer.rate /= 2;
+      reporter({ type: 'message', stage, text: `learning rate halved to ${optimizer.rate.toExponential(1)}` });
     }
     const warmingUp = mode === 'finetuned' && epoch <= config.warmupEpochs;
     if (!warmingUp && staleEpochs >= patience) break;
   }
   restoreWeights(model, best.weights);
   encoder.trainable = mode !== 'frozen';
-  (optimizer as tf.Optimizer | null)?.dispose();
+  (optimizer as FusedAdamOptimizer | null)?.dispose();
+  // The head model's applications hold references to the shared layers; without this they outlive the classifier.
+  for (const phase of phases) if (phase.model !== model) phase.model.dispose();
   const seconds = history.reduce((sum, record) => sum + record.seconds, 0);
   reporter({ type: 'stage-end', stage, seconds, summary: `best validation accuracy ${(100 * best.accuracy).toFixed(2)}% at epoch ${best.epoch} of ${history.length}` });
   return { history, epochs: history.length, bestEpoch: best.epoch, validationAccuracy: best.accuracy, seconds };

@@ -1,0 +1,81 @@
+// The classifier recipe's pieces: targets, the cosine decay, and the frozen runs' distorted code copies, which
+// must change what the head sees while keeping a run reproducible for its seed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+
+import { useBackend } from '../src/backend/index.js';
+import { presets, resolveConfig } from '../src/config.js';
+import type { ExperimentConfig } from '../src/config.js';
+import type { ImageSet } from '../src/data/dataset.js';
+import { Random } from '../src/data/random.js';
+import { buildAutoencoder } from '../src/model/autoencoder.js';
+import { buildClassifier } from '../src/model/classifier.js';
+import { cosineDecay } from '../src/train/adam.js';
+import { frozenCopiesFor, oneHot, trainClassifier } from '../src/train/classifier.js';
+import { initializeWeights, snapshotWeights } from '../src/train/weights.js';
+
+test('oneHot: plain targets, and smoothed ones that still sum to 1', () => {
+  assert.deepEqual(Array.from(oneHot(Uint8Array.from([2, 0]), 3)), [0, 0, 1, 1, 0, 0]);
+  const smoothed = oneHot(Uint8Array.from([1]), 4, 0.2);
+  assert.deepEqual(Array.from(smoothed, (value) => Math.round(value * 1e6) / 1e6), [0.05, 0.85, 0.05, 0.05]);
+  assert.ok(Math.abs(smoothed.reduce((sum, value) => sum + value, 0) - 1) < 1e-6);
+});
+
+test('cosineDecay runs from 1 down to 5%, through the midpoint', () => {
+  assert.equal(cosineDecay(0), 1);
+  assert.ok(Math.abs(cosineDecay(0.5) - 0.525) < 1e-12);
+  assert.ok(Math.abs(cosineDecay(1) - 0.05) < 1e-12);
+});
+
+test('frozen runs take the configured copies, fewer when the image budget is reached, none when set to 0', () => {
+  const classifier = presets.full.classifier;
+  assert.equal(frozenCopiesFor(classifier, 5500), 16);
+  assert.equal(frozenCopiesFor(classifier, 55_000), 4);
+  assert.equal(frozenCopiesFor(classifier, 300_000), 0);
+  assert.equal(frozenCopiesFor({ ...classifier, frozenCopies: 0 }, 100), 0);
+  assert.throws(() => resolveConfig('full', { classifier: { frozenCopies: 1.5 } }), /classifier\.frozenCopies must be a whole number 0\.\.64, got 1\.5/);
+  assert.throws(() => resolveConfig('full', { classifier: { frozenCopyAugmentation: { maxRotationDegrees: 90 } } }),
+    /classifier\.frozenCopyAugmentation: the rotation must be 0\.\.45 degrees, got 90/);
+  assert.throws(() => resolveConfig('full', { classifier: { labelSmoothing: 1 } }), /classifier\.labelSmoothing must be in \[0, 1\), got 1/);
+});
+
+/** Digits-shaped noise: a bright square whose position depends on the label, so a head can learn something. */
+function toyImages(count: number, seed: number): ImageSet {
+  const random = new Random(seed);
+  const images = new Float32Array(count * 784);
+  const labels = Uint8Array.from({ length: count }, (_, index) => index % 4);
+  for (let n = 0; n < count; n += 1) {
+    const top = 4 + 5 * (labels[n]! % 2), left = 4 + 5 * Math.floor(labels[n]! / 2);
+    for (let y = 0; y < 8; y += 1) for (let x = 0; x < 8; x += 1) images[n * 784 + (top + y) * 28 + left + x] = 0.5 + 0.5 * random.next();
+  }
+  return { images, labels, count, height: 28, width: 28, classes: 4 };
+}
+
+async function frozenRun(config: ExperimentConfig['classifier']): Promise<{ weights: Float32Array[]; losses: number[] }> {
+  const { encoder, autoencoder } = buildAutoencoder();
+  initializeWeights(encoder, new Random(3).fork('encoder'));
+  const classifier = buildClassifier('frozen', { height: 28, width: 28, codingUnits: 32 }, 4, encoder);
+  initializeWeights(classifier.model, new Random(3).fork('head'));
+  const result = await trainClassifier({
+    classifier, mode: 'frozen', train: toyImages(48, 1), validation: toyImages(16, 2), config, seed: 5, stage: 'test', reporter: () => {},
+  });
+  const weights = snapshotWeights(classifier.model);
+  classifier.model.dispose();
+  autoencoder.dispose();
+  return { weights, losses: result.history.map((record) => record.loss) };
+}
+
+test('a frozen run trains its head on the distorted copies, reproducibly', async () => {
+  await useBackend('native');
+  const config = { ...presets.tiny.classifier, frozenMaxEpochs: 3, frozenPatience: 3, batchSize: 16 };
+  const before = tf.memory().numTensors;
+  const withCopies = await frozenRun(config);
+  const again = await frozenRun(config);
+  const withoutCopies = await frozenRun({ ...config, frozenCopies: 0 });
+  assert.deepEqual(again.losses, withCopies.losses, 'the same seed gave different losses');
+  assert.deepEqual(again.weights, withCopies.weights, 'the same seed gave different weights');
+  assert.equal(withCopies.losses.length, 3);
+  assert.notDeepEqual(withoutCopies.losses, withCopies.losses, 'the copies changed nothing');
+  assert.ok(tf.memory().numTensors <= before, `tensors leaked: ${tf.memory().numTensors - before}`);
+});
