@@ -48,7 +48,7 @@ export function cellBudget(base: ExperimentConfig['classifier'], labels: number,
     maxEpochs,
     frozenMaxEpochs,
     // Large cells see at most `sweepImagesPerCell` images (5 epochs of all 55,000 labels) so that the whole sweep
-    // fits its time budget; the experiment's own 100% runs train four times as long. Frozen cells train a small
+    // fits its time budget; the experiment's own 100% runs train three times as long. Frozen cells train a small
     // head on precomputed codes and keep the experiment's frozenMaxImagesPerRun.
     maxImagesPerRun: Math.min(sweepImagesPerCell, Math.max(base.maxImagesPerRun, maxEpochs * labels)),
     patience: Math.max(base.patience, Math.round(maxEpochs / 10)),
