@@ -1,6 +1,7 @@
 // Supervised training of one classifier variant on a labelled subset, with early stopping on validation
 // accuracy and the best epoch's weights restored. While the encoder is frozen (frozen runs, and fine-tuning's
-// warm-up) the head trains on precomputed codes; then, for fine-tuning, the whole network at its own rate.
+// warm-up) the head trains on precomputed codes (frozen runs: also those of distorted copies of the images); then,
+// for fine-tuning, the whole network at its own rate.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -110,14 +111,27 @@ export function frozenCopiesFor(config: ExperimentConfig['classifier'], labels: 
   return Math.min(config.frozenCopies, Math.floor(config.frozenCopyImagesPerRun / labels));
 }
 
-/** The codes of the labelled images, then those of `copies` distorted copies of them. */
+/**
+ * The codes of the labelled images, then those of `copies` distorted copies of them. Copies are distorted and
+ * encoded a few thousand images at a time, so no whole distorted copy is ever held; the chunk is a multiple of
+ * predictInBatches' batch, so the batches, and the codes, are those of one pass.
+ */
 function codeVersions(encoder: LayersModel, images: LabelledImages, copies: number, augmentation: AugmentationSpec,
   random: Random): Float32Array[] {
   const { count, height, width } = images;
+  const pixels = height * width;
+  const chunk = 5000;
   const versions = [predictInBatches(encoder, images.images, count, height, width)];
+  const codeSize = versions[0]!.length / count;
   for (let copy = 1; copy <= copies; copy += 1) {
-    const distorted = augmentImages(images.images, count, height, width, augmentation, random.fork(`copy-${copy}`));
-    versions.push(predictInBatches(encoder, distorted, count, height, width));
+    const copyRandom = random.fork(`copy-${copy}`);
+    const codes = new Float32Array(count * codeSize);
+    for (let start = 0; start < count; start += chunk) {
+      const end = Math.min(count, start + chunk);
+      const distorted = augmentImages(images.images.subarray(start * pixels, end * pixels), end - start, height, width, augmentation, copyRandom);
+      codes.set(predictInBatches(encoder, distorted, end - start, height, width), start * codeSize);
+    }
+    versions.push(codes);
   }
   return versions;
 }
