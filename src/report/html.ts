@@ -224,7 +224,7 @@ function training(metrics: Metrics): string {
 /** "rotated by up to ±12°, scaled by up to ±10% and shifted by up to ±2 pixels" */
 function describeDistortion(spec: AugmentationSpec): string {
   return `rotated by up to ±${spec.maxRotationDegrees}°, scaled by up to ±${Math.round(100 * spec.maxScale)}% and shifted by up to ` +
-    `±${spec.maxShift} pixels`;
+    `±${spec.maxShift} pixel${spec.maxShift === 1 ? '' : 's'}`;
 }
 
 /** The classifier training recipe in words, from the run's config (nothing when the config has another shape). */
