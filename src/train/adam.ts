@@ -9,7 +9,6 @@ import type { FusedAdamAttrs } from '../backend/fused-adam.js';
 
 /** The stock optimizer's private fields this class reads and writes. */
 interface AdamState {
-  learningRate: number;
   beta1: number;
   beta2: number;
   epsilon: number;
@@ -40,7 +39,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const names = Array.isArray(variableGradients) ? variableGradients.map((entry) => entry.name) : Object.keys(variableGradients);
     tf.tidy(() => {
       const attrs: FusedAdamAttrs = {
-        beta1: state.beta1, beta2: state.beta2, epsilon: state.epsilon, learningRate: state.learningRate,
+        beta1: state.beta1, beta2: state.beta2, epsilon: state.epsilon, learningRate: this.learningRate,
         // sub(1, accBeta) in float32, as the stock optimizer computes it.
         oneMinusAccBeta1: Math.fround(1 - (state.accBeta1.dataSync()[0] as number)),
         oneMinusAccBeta2: Math.fround(1 - (state.accBeta2.dataSync()[0] as number)),

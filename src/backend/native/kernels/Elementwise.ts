@@ -87,20 +87,25 @@ function contiguousReduction(shape: number[], axis: number | number[], keepDims:
   return { reduced: size(axes.map((value) => shape[value] as number)), kept: size(keptShape), outShape };
 }
 
-/** Sum over a leading run of axes: rows = their product, columns = the rest. */
-function sumConfig(addon: NativeAddon): KernelConfig {
+/**
+ * Sum over a leading run of axes (addon.sumRows: rows = their product, columns = the rest), or Mean over a
+ * trailing run (addon.meanColumns: one mean per row of the others); any other axes go to tfjs's kernel.
+ */
+function reductionConfig(addon: NativeAddon, kernelName: typeof Sum | typeof Mean): KernelConfig {
+  const side = kernelName === Sum ? 'leading' : 'trailing';
   return {
-    kernelName: Sum,
+    kernelName,
     backendName: 'native',
     kernelFunc: (args) => {
       const backend = args.backend as MathBackendCPU;
       const { x } = args.inputs as { x: TensorInfo };
-      const attrs = args.attrs as unknown as SumAttrs;
+      const attrs = args.attrs as unknown as SumAttrs | MeanAttrs;
       const values = floatValues(backend, x);
-      const reduction = contiguousReduction(x.shape, attrs.axis, attrs.keepDims, 'leading');
-      if (!values || !reduction || values.length === 0) return fallback(Sum, args as KernelArgs);
+      const reduction = contiguousReduction(x.shape, attrs.axis, attrs.keepDims, side);
+      if (!values || !reduction || values.length === 0) return fallback(kernelName, args as KernelArgs);
       const out = allocate(backend, reduction.kept);
-      addon.sumRows(values, reduction.reduced, reduction.kept, out);
+      if (kernelName === Sum) addon.sumRows(values, reduction.reduced, reduction.kept, out);
+      else addon.meanColumns(values, reduction.kept, reduction.reduced, out);
       return output(backend, reduction.outShape, out);
     },
   };
@@ -126,31 +131,12 @@ function reluGradientConfig(addon: NativeAddon): KernelConfig {
   };
 }
 
-/** Mean over a trailing run of axes: rows = the product of the others. */
-function meanConfig(addon: NativeAddon): KernelConfig {
-  return {
-    kernelName: Mean,
-    backendName: 'native',
-    kernelFunc: (args) => {
-      const backend = args.backend as MathBackendCPU;
-      const { x } = args.inputs as { x: TensorInfo };
-      const attrs = args.attrs as unknown as MeanAttrs;
-      const values = floatValues(backend, x);
-      const reduction = contiguousReduction(x.shape, attrs.axis, attrs.keepDims, 'trailing');
-      if (!values || !reduction || values.length === 0) return fallback(Mean, args as KernelArgs);
-      const out = allocate(backend, reduction.kept);
-      addon.meanColumns(values, reduction.kept, reduction.reduced, out);
-      return output(backend, reduction.outShape, out);
-    },
-  };
-}
-
 export function elementwiseConfigs(addon: NativeAddon): KernelConfig[] {
   return [
-    meanConfig(addon),
+    reductionConfig(addon, Mean),
     reluGradientConfig(addon),
     ...(Object.keys(binaryOps) as (keyof typeof binaryOps)[]).map((name) => binaryConfig(addon, name)),
     ...(Object.keys(unaryOps) as (keyof typeof unaryOps)[]).map((name) => unaryConfig(addon, name)),
-    sumConfig(addon),
+    reductionConfig(addon, Sum),
   ];
 }
