@@ -1,6 +1,6 @@
 // `npm run bench`: training speed of the reference autoencoder on each backend, a per-kernel GFLOP/s table, a
 // profile of one training step, and the PyTorch peer measured in the same run.
-//   npm run bench -- [--json] [--batches N] [--threads N] [--peer-seconds S] [--no-cpu]
+//   npm run bench -- [--json] [--batches N] [--threads N] [--peer-seconds S] [--no-cpu]   (--help for more)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,17 +15,45 @@ import { corrupt } from '../src/data/noise.js';
 import { Random } from '../src/data/random.js';
 import { adam } from '../src/train/adam.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    batches: { type: 'string', default: '20' },
-    threads: { type: 'string', default: '0' },
-    'peer-seconds': { type: 'string', default: '10' },
-    'no-cpu': { type: 'boolean', default: false },
-  },
-});
+const usage = 'usage: npm run bench -- [--json] [--batches N] [--threads N] [--peer-seconds S] [--no-cpu]';
+
+/** Bad flags end the run with one line that names the flag and shows the usage, and exit code 2. */
+function refuse(problem: string): never {
+  process.stderr.write(`bench: ${problem}\n${usage}\n`);
+  process.exit(2);
+}
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: 'boolean', short: 'h', default: false },
+        json: { type: 'boolean', default: false },
+        batches: { type: 'string', default: '20' },
+        threads: { type: 'string', default: '0' },
+        'peer-seconds': { type: 'string', default: '10' },
+        'no-cpu': { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (error) {
+    return refuse(error instanceof Error ? error.message.split('\n')[0]! : String(error));
+  }
+}
+
+/** A flag's value as a whole number of at least `minimum`. */
+function wholeNumber(flag: string, text: string, minimum: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < minimum) refuse(`--${flag} ${JSON.stringify(text)}: expected a whole number >= ${minimum}`);
+  return value;
+}
+
+const flags = parseFlags();
+if (flags.help) {
+  process.stdout.write(`${usage}\n  --threads 0 uses every core; --peer-seconds 0 skips the PyTorch peer\n`);
+  process.exit(0);
+}
 const batchSize = 128;
-const threads = Number(flags.threads);
+const threads = wholeNumber('threads', flags.threads, 0);
 const print = (line = '') => process.stdout.write(`${line}\n`);
 
 /** Images shaped like MNIST digits: a smooth blob per image, so the noise and loss behave as on real data. */
@@ -137,7 +165,7 @@ function runPeer(seconds: number): { name: string; imagesPerSecond: number; blas
   const python = '/usr/bin/python3';
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const script = join(root, '..', 'shared', 'peers', 'torch_ae_bench.py');
-  if (!existsSync(python) || !existsSync(script)) return null;
+  if (seconds === 0 || !existsSync(python) || !existsSync(script)) return null;
   if (spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) return null;
   const result = spawnSync(python, [script, '--seconds', String(seconds), '--batch', String(batchSize)], { encoding: 'utf8' });
   const line = result.stdout.trim().split('\n').pop();
@@ -146,7 +174,7 @@ function runPeer(seconds: number): { name: string; imagesPerSecond: number; blas
   return { name: parsed.name, imagesPerSecond: parsed.imagesPerSecond, blas: parsed.blas };
 }
 
-const batches = Number(flags.batches);
+const batches = wholeNumber('batches', flags.batches, 1);
 print(`Reference autoencoder (encoder 119,200 + decoder 159,169 params), batch ${batchSize}, Adam, MSE, 20% salt-and-pepper`);
 const native = await measureTraining('native', batches, batchSize);
 print(`native  ${native.imagesPerSecond.toFixed(1).padStart(8)} images/s  (${native.threads} threads, ${batches} batches of ${batchSize})`);
@@ -183,7 +211,7 @@ if (!flags['no-cpu']) {
   cpu = await measureTraining('cpu', 1, 16);
   print(`cpu     ${cpu.imagesPerSecond.toFixed(1).padStart(8)} images/s  (1 batch of 16: the stock tfjs cpu backend is too slow for more)`);
 }
-const peer = runPeer(Number(flags['peer-seconds']));
+const peer = runPeer(wholeNumber('peer-seconds', flags['peer-seconds'], 0));
 if (peer) {
   print(`peer    ${peer.imagesPerSecond.toFixed(1).padStart(8)} images/s  (${peer.name}, ${peer.blas} BLAS, measured in this run)`);
   print(`ratio native / peer: ${(native.imagesPerSecond / peer.imagesPerSecond).toFixed(2)}`);

@@ -126,8 +126,9 @@ void sum_rows(const float* x, long rows, int columns, float* out) {
     out[0] = static_cast<float>(total);
     return;
   }
-  const int threads = thread_count();
-  const long rowsPerItem = std::max<long>(16, (rows + 4 * threads - 1) / (4 * threads));
+  // The row blocks depend on the row count alone (not the thread count), so the sums repeat bit for bit with any
+  // number of threads.
+  const long rowsPerItem = std::max<long>(16, (rows + kSumRanges - 1) / kSumRanges);
   const int items = static_cast<int>((rows + rowsPerItem - 1) / rowsPerItem);
   std::vector<std::vector<double>> partial(items);
   auto body = [&](int item, int) {

@@ -133,7 +133,7 @@ void parallel_for(int items, const std::function<void(int, int)>& body) {
 
 void ordered_partial_sums(int items, size_t size, float* out,
                           const std::function<void(int, int, float*, int)>& body) {
-  const int ranges = std::max(1, std::min(thread_count(), items));
+  const int ranges = std::max(1, std::min(kSumRanges, items));
   std::vector<std::vector<float>> partial(ranges);
   parallel_for(ranges, [&](int range, int thread) {
     partial[range].assign(size, 0.0f);
@@ -141,9 +141,22 @@ void ordered_partial_sums(int items, size_t size, float* out,
     int last = static_cast<int>(static_cast<long>(items) * (range + 1) / ranges);
     body(first, last, partial[range].data(), thread);
   });
-  std::fill_n(out, size, 0.0f);
-  for (int range = 0; range < ranges; ++range)
-    for (size_t i = 0; i < size; ++i) out[i] += partial[range][i];
+  // The fold runs in parallel over blocks of elements; each element still adds its partials in range order.
+  constexpr size_t kFoldBlock = 4096;
+  const int blocks = static_cast<int>((size + kFoldBlock - 1) / kFoldBlock);
+  auto fold = [&](int block, int) {
+    size_t begin = static_cast<size_t>(block) * kFoldBlock, end = std::min(size, begin + kFoldBlock);
+    std::fill(out + begin, out + end, 0.0f);
+    for (int range = 0; range < ranges; ++range) {
+      const float* source = partial[range].data();
+      for (size_t i = begin; i < end; ++i) out[i] += source[i];
+    }
+  };
+  if (blocks <= 1) {
+    for (int block = 0; block < blocks; ++block) fold(block, 0);
+  } else {
+    parallel_for(blocks, fold);
+  }
 }
 
 }  // namespace dae

@@ -1,9 +1,10 @@
 // The native backend's own promises: recycled buffers never change what a caller can still see, a training
-// step leaks no tensors, the fused Adam step is tfjs's Adam bit for bit, and a process that used the thread pool
-// exits by itself.
+// step leaks no tensors, the fused Adam step is tfjs's Adam bit for bit, training gives the same weights bit for
+// bit with any thread count, and a process that used the thread pool exits by itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -91,6 +92,43 @@ test('relu gradient: the one-pass kernel equals tfjs formula dy * step(x), NaN a
   const [a, b] = [fused.dataSync(), formula.dataSync()];
   for (let i = 0; i < a.length; i += 1) assert.ok(Object.is(a[i], b[i]), `element ${i}: ${a[i]} vs ${b[i]}`);
   tf.dispose([x, dy, fused, formula]);
+});
+
+test('training gives the same weights bit for bit on 1, 2 and 3 threads', async () => {
+  const digest = (model: { getWeights(): tf.Tensor[] }) => {
+    const hash = createHash('sha256');
+    for (const weight of model.getWeights()) hash.update(new Uint8Array((weight.dataSync() as Float32Array).slice().buffer));
+    return hash.digest('hex');
+  };
+  const trainBoth = async (threads: number) => {
+    await useBackend('native', { threads });
+    // Batches of 96: every layer's filter gradient and bias sum is split into more ranges than there are threads.
+    const random = new Random(11);
+    const images = tf.tensor4d(Float32Array.from({ length: 96 * 784 }, () => random.next()), [96, 28, 28, 1]);
+    const labels = tf.oneHot(tf.tensor1d(Array.from({ length: 96 }, (_, index) => index % 10), 'int32'), 10);
+    const { autoencoder } = buildAutoencoder();
+    initializeWeights(autoencoder, new Random(12));
+    autoencoder.compile({ optimizer: adam(1e-3), loss: 'meanSquaredError' });
+    const { model } = buildClassifier('scratch', { height: 28, width: 28, codingUnits: 32 }, 10, null);
+    initializeWeights(model, new Random(13));
+    model.compile({ optimizer: adam(1e-3), loss: 'categoricalCrossentropy' });
+    for (let step = 0; step < 3; step += 1) {
+      await autoencoder.trainOnBatch(images, images);
+      await model.trainOnBatch(images, labels);
+    }
+    const digests = [digest(autoencoder), digest(model)];
+    tf.dispose([images, labels]);
+    autoencoder.dispose();
+    model.dispose();
+    return digests;
+  };
+  try {
+    const one = await trainBoth(1);
+    assert.deepEqual(await trainBoth(2), one, '2 threads differ from 1');
+    assert.deepEqual(await trainBoth(3), one, '3 threads differ from 1');
+  } finally {
+    await useBackend('native');
+  }
 });
 
 test('a process that trained on the native backend exits by itself', () => {
