@@ -70,9 +70,9 @@ struct Scratch {
   std::vector<float> col, a, b;
 };
 
-std::vector<Scratch>& scratch_per_thread() {
-  static std::vector<Scratch> scratch;
-  if (static_cast<int>(scratch.size()) < thread_count()) scratch.resize(thread_count());
+// One per OS thread: pool threads, and every JS thread (main or worker_threads) that runs kernels itself.
+Scratch& scratch_of_this_thread() {
+  thread_local Scratch scratch;
   return scratch;
 }
 
@@ -92,9 +92,8 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, con
                          g.padLeft == 0 && g.OH == g.H && g.OW == g.W;
   const int rows = chunk_rows(K);
   const int chunks = static_cast<int>((pixels + rows - 1) / rows);
-  auto& scratch = scratch_per_thread();
-  parallel_for(chunks, [&](int chunk, int thread) {
-    Scratch& s = scratch[thread];
+  parallel_for(chunks, [&](int chunk, int) {
+    Scratch& s = scratch_of_this_thread();
     long pixel0 = static_cast<long>(chunk) * rows;
     int P = static_cast<int>(std::min<long>(rows, pixels - pixel0));
     const float* A;
@@ -118,10 +117,9 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
   std::vector<float> packedWT(packed_b_floats(g.F, K));
   pack_b(true, g.F, K, w, g.F, packedWT.data());  // B = w^T: [F, K]
   const int rows = std::min(chunk_rows(K), perImage);
-  auto& scratch = scratch_per_thread();
   // One image per item: images never share dx rows, so the scatter-add needs no locking.
-  parallel_for(g.N, [&](int n, int thread) {
-    Scratch& s = scratch[thread];
+  parallel_for(g.N, [&](int n, int) {
+    Scratch& s = scratch_of_this_thread();
     ensure(s.col, static_cast<size_t>(rows) * K);
     ensure(s.a, gemm_a_scratch_floats());
     std::fill_n(dx + static_cast<size_t>(n) * g.H * g.W * g.C, static_cast<size_t>(g.H) * g.W * g.C, 0.0f);
@@ -141,9 +139,8 @@ void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* 
   const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
   const int rows = chunk_rows(K);
   const int chunks = static_cast<int>((pixels + rows - 1) / rows);
-  auto& scratch = scratch_per_thread();
-  ordered_partial_sums(chunks, static_cast<size_t>(K) * g.F, dw, [&](int first, int last, float* partial, int thread) {
-    Scratch& s = scratch[thread];
+  ordered_partial_sums(chunks, static_cast<size_t>(K) * g.F, dw, [&](int first, int last, float* partial, int) {
+    Scratch& s = scratch_of_this_thread();
     ensure(s.col, static_cast<size_t>(rows) * K);
     ensure(s.a, gemm_a_scratch_floats());
     ensure(s.b, packed_b_floats(rows, g.F));

@@ -167,10 +167,10 @@ void gemm(bool transA, bool transB, int M, int N, int K, const float* A, int lda
   const int wanted = 2 * thread_count();
   const int groups = rowBlocks >= wanted ? 1 : std::min(panels, (wanted + rowBlocks - 1) / rowBlocks);
   const int panelsPerGroup = (panels + groups - 1) / groups;
-  std::vector<std::vector<float>> scratch(thread_count());
-  parallel_for(rowBlocks * groups, [&](int item, int thread) {
-    std::vector<float>& a = scratch[thread];
-    if (a.empty()) a.resize(gemm_a_scratch_floats());
+  parallel_for(rowBlocks * groups, [&](int item, int) {
+    // One per OS thread (pool threads and any JS thread running its items itself), kept between calls.
+    thread_local std::vector<float> a;
+    if (a.size() < gemm_a_scratch_floats()) a.resize(gemm_a_scratch_floats());
     int block = item / groups;
     int group = item % groups;
     int m0 = block * kMC;

@@ -25,6 +25,18 @@ struct Pool {
   int items = 0;
   uint32_t generation = 0;
   bool stopping = false;
+  // Held by the one caller whose items the workers run. Another JS thread (a worker_threads Worker) that calls in
+  // meanwhile runs its items itself: every split is by item count, so its results are the same either way.
+  std::atomic<bool> busy{false};
+
+  bool try_claim() {
+    bool expected = false;
+    return busy.compare_exchange_strong(expected, true, std::memory_order_acquire);
+  }
+  void claim() {
+    while (!try_claim()) std::this_thread::yield();
+  }
+  void release() { busy.store(false, std::memory_order_release); }
 
   static void run_items(std::atomic<uint64_t>& ticket, std::atomic<int>& completed, uint32_t generation,
                         const std::function<void(int, int)>* body, int items, int thread_index) {
@@ -58,9 +70,12 @@ struct Pool {
   }
 
   void resize(int threads) {
+    if (static_cast<int>(workers.size()) + 1 == threads) return;
+    claim();
     stop();
     stopping = false;
     for (int i = 1; i < threads; ++i) workers.emplace_back([this, i] { worker(i); });
+    release();
   }
 
   void stop() {
@@ -86,10 +101,13 @@ int default_threads() {
   return hardware == 0 ? 1 : static_cast<int>(hardware);
 }
 
-bool started = false;
+std::atomic<bool> started{false};
+std::mutex configure;  // set_threads and the first start, which may come from several JS threads
 
 void ensure_started() {
-  if (!started) {
+  if (started.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(configure);
+  if (!started.load(std::memory_order_relaxed)) {
     pool().resize(default_threads());
     started = true;
   }
@@ -98,6 +116,7 @@ void ensure_started() {
 }  // namespace
 
 void set_threads(int threads) {
+  std::lock_guard<std::mutex> lock(configure);
   if (threads <= 0) threads = default_threads();
   pool().resize(threads);
   started = true;
@@ -112,7 +131,7 @@ void parallel_for(int items, const std::function<void(int, int)>& body) {
   ensure_started();
   Pool& p = pool();
   if (items <= 0) return;
-  if (items == 1 || p.workers.empty()) {
+  if (items == 1 || p.workers.empty() || !p.try_claim()) {
     for (int i = 0; i < items; ++i) body(i, 0);
     return;
   }
@@ -129,6 +148,7 @@ void parallel_for(int items, const std::function<void(int, int)>& body) {
   Pool::run_items(p.ticket, p.completed, generation, &body, items, 0);
   // Every item is claimed; wait for those still running on other threads.
   while (p.completed.load(std::memory_order_acquire) < items) std::this_thread::yield();
+  p.release();
 }
 
 void ordered_partial_sums(int items, size_t size, float* out,

@@ -5,7 +5,7 @@ import { memory } from '@tensorflow/tfjs-core';
 
 import { BackendError, backendNames, useBackend } from './backend/index.js';
 import type { BackendInfo, BackendName } from './backend/index.js';
-import { ConfigError, presetNames, resolveConfig, savedConfig } from './config.js';
+import { ConfigError, presetNames, resolveConfig, savedConfig, validateConfig } from './config.js';
 import type { DeepPartial, ExperimentConfig, PresetName } from './config.js';
 import { DatasetError } from './data/dataset.js';
 import { IdxFormatError } from './data/idx.js';
@@ -14,15 +14,17 @@ import { prepareData } from './data/prepare.js';
 import { SplitError } from './data/split.js';
 import { assembleMetrics, checkDenoising, classify, inspectRepresentation, pretrain, runExperiment, writeReport } from './experiment.js';
 import type { ExperimentContext } from './experiment.js';
+import { FileWriteError } from './io/atomic.js';
 import { CheckpointError } from './io/checkpoint-files.js';
 import { ModelFileError } from './io/model-files.js';
 import { RunFolder, RunFolderError } from './io/run-folder.js';
 import { consoleReporter } from './cli/reporter.js';
 import { defaultSweep, runSweep } from './sweep.js';
 import { DivergenceError, InterruptedError } from './train/events.js';
+import { WorkerJobError } from './workers/classifier-pool.js';
 
 const knownErrors = [ConfigError, BackendError, DatasetError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
-  RunFolderError, CheckpointError, DivergenceError];
+  RunFolderError, CheckpointError, DivergenceError, FileWriteError];
 
 const integer = (flag: string, minimum: number) => (value: string) => {
   const parsed = Number(value);
@@ -38,6 +40,7 @@ interface RunOptions {
   seed?: number;
   backend?: BackendName;
   threads?: number;
+  workers?: number;
   data?: string;
   epochs?: number;
   learningRate?: number;
@@ -52,6 +55,7 @@ function withRunOptions(command: Command): Command {
     .option('--seed <n>', 'seed for every random choice', integer('--seed', 0))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
     .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
+    .option('--workers <n>', 'classifier runs trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
     .option('--data <dir>', 'folder with the four MNIST-layout IDX files (default: embedded MNIST)')
     .option('--epochs <n>', 'maximum autoencoder epochs', integer('--epochs', 1))
     .option('--learning-rate <x>', 'autoencoder learning rate (Adam)', (value: string) => {
@@ -67,7 +71,11 @@ function overridesFrom(options: RunOptions): DeepPartial<ExperimentConfig> {
   return {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     data: options.data !== undefined ? { directory: options.data } : {},
-    backend: { ...(options.backend ? { name: options.backend } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) },
+    backend: {
+      ...(options.backend ? { name: options.backend } : {}),
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    },
     autoencoder: {
       ...(options.epochs !== undefined ? { maxEpochs: options.epochs } : {}),
       ...(options.learningRate !== undefined ? { learningRate: options.learningRate } : {}),
@@ -230,11 +238,18 @@ export function buildProgram(): Command {
     .option('--seeds <n>', 'seeds per cell', integer('--seeds', 1))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
     .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
+    .option('--workers <n>', 'cells trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
     .option('--json', 'progress as JSON lines', false)
     .action(async (directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number }) => {
       const { run, config } = directory ? await openRun(directory) : await startRun({ ...options, json: options.json, overwrite: false });
       await guarded(run, async () => {
-        const context = await contextFor(run, { ...config, backend: { ...config.backend, ...(options.backend ? { name: options.backend } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) } }, options.json);
+        const backend = {
+          ...config.backend,
+          ...(options.backend ? { name: options.backend } : {}),
+          ...(options.threads !== undefined ? { threads: options.threads } : {}),
+          ...(options.workers !== undefined ? { workers: options.workers } : {}),
+        };
+        const context = await contextFor(run, validateConfig({ ...config, backend }), options.json);
         const result = await runSweep(context, { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}) });
         for (const entry of result.summary) {
           process.stderr.write(`  ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`);
@@ -262,7 +277,10 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (knownErrors.some((kind) => error instanceof kind)) {
+    // An error from a classifier worker thread arrives as a WorkerJobError that keeps its class's name.
+    const known = knownErrors.some((kind) => error instanceof kind
+      || (error instanceof WorkerJobError && error.originalName === kind.name));
+    if (known) {
       process.stderr.write(`dae: ${(error as Error).message}\n`);
       process.exitCode = 1;
       return;

@@ -19,7 +19,16 @@ export interface ExperimentConfig {
     /** Evaluate on only this many test images; null = all. */
     testLimit: number | null;
   };
-  backend: { name: BackendName; threads: number };
+  backend: {
+    name: BackendName;
+    /** Kernel threads; 0 = every core. */
+    threads: number;
+    /**
+     * Classifier runs trained at once, each in its own worker thread on one kernel thread (native backend only;
+     * results are the same bit for bit as one at a time). 0 = one per kernel thread; 1 = one at a time.
+     */
+    workers: number;
+  };
   autoencoder: {
     noise: NoiseSpec;
     maxEpochs: number;
@@ -88,7 +97,7 @@ const full: ExperimentConfig = {
   preset: 'full',
   seed: 1,
   data: { directory: null, validationCount: 5000, trainLimit: null, testLimit: null },
-  backend: { name: 'auto', threads: 0 },
+  backend: { name: 'auto', threads: 0, workers: 0 },
   autoencoder: {
     noise: { kind: 'salt-and-pepper', amount: 0.2 },
     maxEpochs: 8,
@@ -163,6 +172,8 @@ export function validateConfig(config: ExperimentConfig): ExperimentConfig {
   check(backendNames.includes(config.backend.name), `--backend: unknown backend '${config.backend.name}'; use ${backendNames.join(', ')}`);
   check(Number.isInteger(config.backend.threads) && config.backend.threads >= 0 && config.backend.threads <= 256,
     `--threads must be a whole number from 0 (every core) to 256, got ${config.backend.threads}`);
+  check(Number.isInteger(config.backend.workers) && config.backend.workers >= 0 && config.backend.workers <= 64,
+    `--workers must be a whole number from 0 (one per thread) to 64, got ${config.backend.workers}`);
   const ae = config.autoencoder;
   check(isPositiveInteger(ae.maxEpochs), `--epochs must be a whole number > 0, got ${ae.maxEpochs}`);
   check(isPositiveInteger(ae.batchSize) && ae.batchSize <= 4096, `autoencoder batch size must be 1..4096, got ${ae.batchSize}`);

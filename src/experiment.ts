@@ -27,6 +27,7 @@ import { predictInBatches } from './train/batches.js';
 import { argmaxRows, trainClassifier } from './train/classifier.js';
 import type { Reporter } from './train/events.js';
 import { initializeWeights } from './train/weights.js';
+import { runInWorkers } from './workers/classifier-pool.js';
 import { pretrainFigures, classifierFigures, inspectionFigures, denoisingFigures, trainingFigures } from './experiment-figures.js';
 
 export interface ExperimentContext {
@@ -122,10 +123,17 @@ export async function inspectRepresentation(context: ExperimentContext, data: Pr
   reporter({ type: 'stage-end', stage: 'inspect', seconds: (performance.now() - started) / 1000, summary: `${inspection.codingUnits.length} coding units inspected` });
 }
 
+/** One classifier run of the study, named `<mode>-<labels>`, e.g. `finetuned-5500`. */
+export interface ClassifierJob {
+  labelFraction: number;
+  mode: EncoderMode;
+}
+
 export async function classify(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<ClassifierResult[]> {
-  const { run, config, reporter } = context;
+  const { run, config } = context;
   const subsets = labelSubsets(data.train, config.classifier.labelFractions, config.seed);
-  const results: ClassifierResult[] = [];
+  const done = new Map<string, ClassifierResult>();
+  const pending: ClassifierJob[] = [];
   for (const fraction of config.classifier.labelFractions) {
     // The same rounding labelSubsets keyed its subsets by.
     const count = countForFraction(data.train.count, fraction);
@@ -135,30 +143,62 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
       note: 'indices into the training split; sourceIndices into the dataset training file',
       indices: Array.from(indices), sourceIndices: Array.from(indices, (index) => data.trainSourceIndices[index] as number),
     });
-    const labelled = subsetImageSet(data.train, indices);
     for (const mode of config.classifier.encoders) {
-      const name = `${mode}-${count}`;
-      const file = `classifiers/${name}.json`;
-      if (await run.exists(file)) {
-        results.push((await run.readJson<{ result: ClassifierResult }>(file)).result);
-        continue;
-      }
-      const stage = `classify ${mode} ${(100 * fraction).toFixed(0)}%`;
-      const { classifier, result } = await trainAndEvaluate(context, data, autoencoder, mode, labelled, data.validation, {
-        stage, name, seed: config.seed, labelFraction: fraction,
-      });
-      const test = result.test;
-      await saveModel(classifier.model, run.path('models', `classifier-${name}`), { seed: config.seed, encoder: mode, labels: count, labelFraction: fraction });
-      if (!(await run.exists('models/classifier-summary.txt'))) await run.writeFile('models/classifier-summary.txt', modelSummary(classifier.model));
-      await run.writeJson(`figures/classifier-${name}.json`, await classifierFigures(run, result, name));
-      await run.writeJson(file, { result, report: formatClassificationReport(test) });
-      reporter({ type: 'message', stage, text: `test accuracy ${(100 * test.accuracy).toFixed(2)}%, macro-F1 ${test.macroF1.toFixed(4)}` });
-      results.push(result);
-      classifier.model.dispose();
+      const file = classifierFile(mode, count);
+      if (await run.exists(file)) done.set(file, (await run.readJson<{ result: ClassifierResult }>(file)).result);
+      else pending.push({ labelFraction: fraction, mode });
     }
   }
-  await run.markStageDone('classify');
-  return results;
+  const workers = classifierWorkerCount(context, pending.length);
+  if (workers > 1) {
+    // Longest first: whole-network runs before frozen ones, most labels first.
+    const planned = pending.map((job) => ({ job: { kind: 'classifier' as const, job }, work: job.labelFraction * (job.mode === 'frozen' ? 0.3 : 1) }));
+    const results = await runInWorkers<ClassifierResult>(context, data, planned, workers);
+    pending.forEach((job, index) => done.set(classifierFile(job.mode, countForFraction(data.train.count, job.labelFraction)), results[index]!));
+  } else {
+    for (const job of pending) {
+      const result = await classifierRun(context, data, autoencoder, subsets, job);
+      done.set(classifierFile(job.mode, result.labels), result);
+    }
+  }
+  await run.markStageDone('classify', { workers });
+  return config.classifier.labelFractions.flatMap((fraction) => config.classifier.encoders.map((mode) =>
+    done.get(classifierFile(mode, countForFraction(data.train.count, fraction)))!));
+}
+
+const classifierFile = (mode: EncoderMode, labels: number) => `classifiers/${mode}-${labels}.json`;
+
+/**
+ * How many classifier runs to train at once: the configured number, or one per kernel thread, never more than
+ * there are runs. Parallel runs need the native backend (each worker runs its kernels on one thread) and the
+ * pretrained models saved in the run folder, which the workers load.
+ */
+export function classifierWorkerCount(context: ExperimentContext, runs: number): number {
+  if (context.backend.name !== 'native' || !context.run.isStageDone('pretrain')) return 1;
+  const wanted = context.config.backend.workers === 0 ? context.backend.threads : context.config.backend.workers;
+  return Math.max(1, Math.min(wanted, runs));
+}
+
+/** Trains, scores and saves one classifier run: its model, figures and `classifiers/<name>.json`. */
+export async function classifierRun(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder,
+  subsets: Map<number, Int32Array>, job: ClassifierJob): Promise<ClassifierResult> {
+  const { run, config, reporter } = context;
+  const { labelFraction: fraction, mode } = job;
+  const count = countForFraction(data.train.count, fraction);
+  const labelled = subsetImageSet(data.train, subsets.get(count)!);
+  const name = `${mode}-${count}`;
+  const stage = `classify ${mode} ${(100 * fraction).toFixed(0)}%`;
+  const { classifier, result } = await trainAndEvaluate(context, data, autoencoder, mode, labelled, data.validation, {
+    stage, name, seed: config.seed, labelFraction: fraction,
+  });
+  const test = result.test;
+  await saveModel(classifier.model, run.path('models', `classifier-${name}`), { seed: config.seed, encoder: mode, labels: count, labelFraction: fraction });
+  if (!(await run.exists('models/classifier-summary.txt'))) await run.writeFile('models/classifier-summary.txt', modelSummary(classifier.model));
+  await run.writeJson(`figures/classifier-${name}.json`, await classifierFigures(run, result, name));
+  await run.writeJson(classifierFile(mode, count), { result, report: formatClassificationReport(test) });
+  reporter({ type: 'message', stage, text: `test accuracy ${(100 * test.accuracy).toFixed(2)}%, macro-F1 ${test.macroF1.toFixed(4)}` });
+  classifier.model.dispose();
+  return result;
 }
 
 /** Trains one classifier variant on `labelled` and scores it on the test set. */
@@ -199,7 +239,7 @@ export async function assembleMetrics(context: ExperimentContext, data: Prepared
   const metrics: Metrics = {
     formatVersion: 1,
     dataset: { name: data.name, train: data.train.count, validation: data.validation.count, test: data.test.count, height: data.train.height, width: data.train.width },
-    backend: { name: backend.name, threads: backend.threads },
+    backend: { name: backend.name, threads: backend.threads, classifierWorkers: classifierWorkersUsed(run) },
     autoencoder: { ...pretrainSummary, noise: config.autoencoder.noise, test: denoise.test, noiseLevels: denoise.noiseLevels },
     classifiers,
     ...(previous?.sweep ? { sweep: previous.sweep } : {}),
@@ -209,6 +249,12 @@ export async function assembleMetrics(context: ExperimentContext, data: Prepared
   await run.writeJson('metrics.json', metrics);
   await run.writeJson('figures/training.json', await trainingFigures(run, metrics));
   return metrics;
+}
+
+/** How many classifier runs the classify stage trained at once (1 for run folders from before workers). */
+function classifierWorkersUsed(run: RunFolder): number {
+  const summary = run.stageSummary('classify') as { workers?: unknown } | undefined;
+  return typeof summary?.workers === 'number' ? summary.workers : 1;
 }
 
 export async function writeReport(context: ExperimentContext): Promise<void> {

@@ -86,7 +86,8 @@ export interface SweepResult {
 export interface Metrics {
   formatVersion: 1;
   dataset: { name: string; train: number; validation: number; test: number; height: number; width: number };
-  backend: { name: string; threads: number };
+  /** classifierWorkers: classifier runs trained at once, each on one kernel thread when more than 1. */
+  backend: { name: string; threads: number; classifierWorkers: number };
   autoencoder: {
     encoderParams: number;
     decoderParams: number;

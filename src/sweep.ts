@@ -4,12 +4,15 @@
 import { subsetImageSet } from './data/dataset.js';
 import { prepareData } from './data/prepare.js';
 import { stratifiedSubsets } from './data/split.js';
-import { pretrain, trainAndEvaluate, writeReport } from './experiment.js';
+import type { PreparedData } from './data/prepare.js';
+import { classifierWorkerCount, pretrain, trainAndEvaluate, writeReport } from './experiment.js';
 import type { ExperimentContext } from './experiment.js';
 import type { ExperimentConfig } from './config.js';
 import { epochsFor } from './train/classifier.js';
 import type { EncoderMode, MeanAndSpread, Metrics, SweepCell, SweepResult } from './metrics.js';
+import type { Autoencoder } from './model/autoencoder.js';
 import { labelSweepChart } from './viz/charts.js';
+import { runInWorkers } from './workers/classifier-pool.js';
 
 export interface SweepOptions {
   /** Label counts; 'all' is the whole training split. */
@@ -82,6 +85,34 @@ export function summariseSweep(labelCounts: number[], seeds: number[], cells: Sw
   return { labelCounts, seeds, validationPolicy, cells, summary, gain };
 }
 
+/** One cell of the sweep: a variant, a label subset and a seed, with the budget for its size. */
+export interface SweepCellJob {
+  encoder: EncoderMode;
+  labels: number;
+  seed: number;
+  budget: ExperimentConfig['classifier'];
+  /** The labelled images: indices into the training split. */
+  indices: Int32Array;
+  /** The validation subset for early stopping; null = the whole validation split. */
+  validationIndices: Int32Array | null;
+}
+
+/** Trains and scores one cell and writes it to `sweep/cells/`. */
+export async function sweepCell(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder, job: SweepCellJob): Promise<SweepCell> {
+  const { encoder, labels, seed, budget } = job;
+  const labelled = subsetImageSet(data.train, job.indices);
+  const validation = job.validationIndices === null ? data.validation : subsetImageSet(data.validation, job.validationIndices);
+  const stage = `sweep ${encoder} ${labels} labels seed ${seed}`;
+  const cellContext = { ...context, config: { ...context.config, classifier: budget } };
+  const { classifier, result } = await trainAndEvaluate(cellContext, data, autoencoder, encoder, labelled, validation, {
+    stage, name: `sweep-${encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
+  });
+  classifier.model.dispose();
+  const cell: SweepCell = { encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds };
+  await context.run.writeJson(cellFile(cell), { ...cell, budget });
+  return cell;
+}
+
 export async function runSweep(context: ExperimentContext, options: SweepOptions): Promise<SweepResult> {
   const { run, config, reporter } = context;
   const data = await prepareData(config);
@@ -93,12 +124,11 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
   const everyValidation = Int32Array.from({ length: data.validation.count }, (_, index) => index);
   const validationPolicy = 'early stopping on a stratified validation subset of at most as many labelled images as the training subset (capped at the held-out set)';
   const total = labelCounts.length * seeds.length * options.encoders.length;
-  // Planned work of a cell: images it may see. The ETA scales the time spent so far by the work left.
-  const plannedImages = (encoder: EncoderMode, labels: number) => epochsFor(cellBudget(config.classifier, labels, options.minimumSteps), encoder, labels) * labels;
-  let remainingWork = seeds.length * labelCounts.reduce((sum, labels) => sum + options.encoders.reduce((s, encoder) => s + plannedImages(encoder, labels), 0), 0);
+  // Planned work of a cell: images it may see (a frozen cell's are cheap, through the head alone).
+  const plannedImages = (encoder: EncoderMode, labels: number) =>
+    epochsFor(cellBudget(config.classifier, labels, options.minimumSteps), encoder, labels) * labels * (encoder === 'frozen' ? 0.3 : 1);
   const cells: SweepCell[] = [];
-  let done = 0;
-  let trainedSeconds = 0, trainedWork = 0;
+  const pending: { job: SweepCellJob; work: number }[] = [];
   for (const seed of seeds) {
     // Nested per seed: the smaller subsets are inside the larger ones, and every variant sees the same labels.
     const partial = labelCounts.filter((count) => count < data.train.count);
@@ -107,40 +137,47 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
       const indices = labels === data.train.count ? everything : subsets[partial.indexOf(labels)]!;
       await run.writeJson(`sweep/subsets/labels-${labels}-seed${seed}.json`, { labels, seed, indices: Array.from(indices) });
       const validationCount = Math.min(labels, data.validation.count);
-      const validation = validationCount === data.validation.count ? data.validation
-        : subsetImageSet(data.validation, stratifiedSubsets(data.validation.labels, everyValidation, [validationCount], seed)[0]!);
-      const labelled = subsetImageSet(data.train, indices);
+      const validationIndices = validationCount === data.validation.count ? null
+        : stratifiedSubsets(data.validation.labels, everyValidation, [validationCount], seed)[0]!;
       for (const encoder of options.encoders) {
         const file = cellFile({ encoder, labels, seed });
-        const work = plannedImages(encoder, labels);
-        remainingWork -= work;
         const budget = cellBudget(config.classifier, labels, options.minimumSteps);
         if (await run.exists(file)) {
           // A finished cell counts only if it was trained with the budget this sweep would give it.
           const saved = await run.readJson<SweepCell & { budget?: unknown }>(file);
           if (JSON.stringify(saved.budget) === JSON.stringify(budget)) {
             cells.push({ encoder: saved.encoder, labels: saved.labels, seed: saved.seed, accuracy: saved.accuracy, macroF1: saved.macroF1, epochs: saved.epochs, seconds: saved.seconds });
-            done += 1;
             continue;
           }
         }
-        const stage = `sweep ${encoder} ${labels} labels seed ${seed}`;
-        const cellContext = { ...context, config: { ...config, classifier: budget } };
-        const { classifier, result } = await trainAndEvaluate(cellContext, data, autoencoder, encoder, labelled, validation, {
-          stage, name: `sweep-${encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
-        });
-        classifier.model.dispose();
-        const cell: SweepCell = { encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds };
-        await run.writeJson(file, { ...cell, budget });
-        cells.push(cell);
-        done += 1;
-        trainedSeconds += cell.seconds;
-        trainedWork += work;
-        const eta = (trainedSeconds / trainedWork) * remainingWork;
-        reporter({ type: 'message', stage: 'sweep', text: `cell ${done}/${total} done (${encoder}, ${labels} labels, seed ${seed}: ${(100 * cell.accuracy).toFixed(2)}%); about ${Math.round(eta / 60)} min to go` });
+        pending.push({ job: { encoder, labels, seed, budget, indices, validationIndices }, work: plannedImages(encoder, labels) });
       }
     }
   }
+  // Planned work of the cells left: the ETA scales the time spent so far by the work left.
+  let remainingWork = pending.reduce((sum, cell) => sum + cell.work, 0);
+  let trainedSeconds = 0, trainedWork = 0;
+  const finished = (cell: SweepCell, work: number) => {
+    cells.push(cell);
+    trainedSeconds += cell.seconds;
+    trainedWork += work;
+    remainingWork -= work;
+    const eta = (trainedSeconds / trainedWork) * remainingWork / workers;
+    reporter({ type: 'message', stage: 'sweep', text: `cell ${cells.length}/${total} done (${cell.encoder}, ${cell.labels} labels, seed ${cell.seed}: ${(100 * cell.accuracy).toFixed(2)}%); about ${Math.round(eta / 60)} min to go` });
+  };
+  const workers = classifierWorkerCount(context, pending.length);
+  if (workers > 1) {
+    await runInWorkers<SweepCell>(context, data, pending.map(({ job, work }) => ({ job: { kind: 'sweep-cell', job }, work })), workers,
+      (cell, index) => finished(cell, pending[index]!.work));
+  } else {
+    for (const { job, work } of pending) finished(await sweepCell(context, data, autoencoder, job), work);
+  }
+  // Cells in the order of the loops above, however they finished: sums over seeds repeat bit for bit.
+  const position = (cell: SweepCell) => [seeds.indexOf(cell.seed), labelCounts.indexOf(cell.labels), options.encoders.indexOf(cell.encoder)];
+  cells.sort((a, b) => {
+    const [pa, pb] = [position(a), position(b)];
+    return pa[0]! - pb[0]! || pa[1]! - pb[1]! || pa[2]! - pb[2]!;
+  });
   const result = summariseSweep(labelCounts, seeds, cells, validationPolicy);
   await run.writeJson('sweep/sweep.json', result);
   const chart = await labelSweepChart(result.summary.map((entry) => ({ variant: entry.encoder, labels: entry.labels, mean: entry.accuracy.mean, std: entry.accuracy.std })),

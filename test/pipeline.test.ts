@@ -29,6 +29,8 @@ test('a small preset of the pipeline writes a complete run folder and clears its
       data: { trainLimit: 3000, validationCount: 500, testLimit: 500 },
       autoencoder: { maxEpochs: 6, batchSize: 64 },
       classifier: { maxEpochs: 12, batchSize: 32, maxImagesPerRun: 30_000, warmupEpochs: 2 },
+      // One run at a time in this thread, so that the tensor counts below see every classifier run.
+      backend: { workers: 1 },
     });
     const backend = await useBackend('native');
     const run = await RunFolder.create(directory, config);

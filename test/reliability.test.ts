@@ -12,9 +12,9 @@ import { loadModel } from '../src/io/model-files.js';
 import { useBackend } from '../src/backend/index.js';
 
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
-const timingKeys = new Set(['seconds', 'trainSeconds', 'totalSeconds']);
+const timingKeys = new Set(['seconds', 'trainSeconds', 'totalSeconds', 'classifierWorkers']);
 
-/** metrics.json without its wall-clock fields, which no two runs share. */
+/** metrics.json without its wall-clock fields, which no two runs share, and the classifier worker count. */
 async function metricsWithoutTimings(directory: string): Promise<unknown> {
   const strip = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(strip);
@@ -53,8 +53,9 @@ const longerTiny = [...tiny, '--epochs', '12'];
 test('SIGKILL at 10 random moments, resumed each time, ends with the metrics of an uninterrupted run', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'dae-kill-'));
   try {
+    // The reference trains its classifiers one at a time; the other runs two at a time in worker threads.
     const reference = join(directory, 'reference');
-    runToEnd('experiment', ...longerTiny, '--out', reference);
+    runToEnd('experiment', ...longerTiny, '--workers', '1', '--out', reference);
     const again = join(directory, 'again');
     runToEnd('experiment', ...longerTiny, '--out', again);
     assert.deepEqual(await metricsWithoutTimings(again), await metricsWithoutTimings(reference), 'two runs with one seed differ');

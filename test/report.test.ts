@@ -35,7 +35,7 @@ function fabricatedMetrics(): Metrics {
   return {
     formatVersion: 1,
     dataset: { name: 'MNIST', train: 900, validation: 100, test: 500, height: 28, width: 28 },
-    backend: { name: 'cpu', threads: 1 },
+    backend: { name: 'cpu', threads: 1, classifierWorkers: 1 },
     autoencoder: {
       encoderParams: 18816,
       decoderParams: 37153,

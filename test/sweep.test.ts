@@ -1,5 +1,5 @@
 // A tiny label-efficiency sweep: the structure of its results, and that a resumed sweep (one cell lost, as if
-// killed while training it) gives the same table.
+// killed while training it) gives the same table; cells trained two at a time in worker threads or one at a time alike.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -17,8 +17,9 @@ import { silentReporter } from '../src/train/events.js';
 test('a tiny sweep has every cell, nested subsets, and resumes to the same table', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'dae-sweep-'));
   try {
-    const config = resolveConfig('tiny', { autoencoder: { maxEpochs: 1 }, classifier: { maxEpochs: 3, warmupEpochs: 1 } });
-    const backend = await useBackend('native');
+    // Cells trained two at a time in worker threads; the lost cell below is trained again in this thread.
+    const config = resolveConfig('tiny', { autoencoder: { maxEpochs: 1 }, classifier: { maxEpochs: 3, warmupEpochs: 1 }, backend: { threads: 2, workers: 2 } });
+    const backend = await useBackend('native', { threads: 2 });
     const run = await RunFolder.create(directory, config);
     const context = { run, config, backend, reporter: silentReporter };
     const options = { labelCounts: [40, 200] as number[], seeds: 2, encoders: ['frozen', 'finetuned', 'scratch'] as const, minimumSteps: 20 };
@@ -42,7 +43,9 @@ test('a tiny sweep has every cell, nested subsets, and resumes to the same table
     const cells = await readdir(join(directory, 'sweep', 'cells'));
     assert.equal(cells.length, 12);
     await rm(join(directory, 'sweep', 'cells', `finetuned-200-seed${config.seed + 1}.json`));
-    const resumed = await runSweep(context, { ...options, encoders: [...options.encoders] });
+    const oneAtATime = { ...context, config: { ...config, backend: { ...config.backend, workers: 1 } } };
+    const resumed = await runSweep(oneAtATime, { ...options, encoders: [...options.encoders] });
+    assert.deepEqual(resumed.cells.map(({ seconds: _, ...cell }) => cell), first.cells.map(({ seconds: _, ...cell }) => cell));
     assert.deepEqual(resumed.summary, first.summary);
     assert.deepEqual(resumed.gain, first.gain);
     const metrics = await run.readJson<Pick<Metrics, 'sweep'>>('metrics.json');

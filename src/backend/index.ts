@@ -79,6 +79,16 @@ async function activate(name: ConcreteBackendName, options: BackendOptions): Pro
   }
 }
 
+/**
+ * Sets the native kernels' thread count (0 = every core) and returns the count in use. The thread pool is shared
+ * by every JS thread of the process, workers included.
+ */
+export function setNativeThreads(threads: number): number {
+  const loaded = loadNativeAddon();
+  if (!loaded.addon) throw new BackendError(`backend 'native' is not available: ${loaded.reason}`);
+  return loaded.addon.setThreads(threads);
+}
+
 /** Makes the named backend current for tfjs. `auto` picks the fastest available and records what it skipped. */
 export async function useBackend(name: BackendName = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
   if (!backendNames.includes(name)) {

@@ -17,7 +17,7 @@ export const silentReporter: Reporter = () => {};
 /** Training produced a NaN or infinite loss: stops the stage, naming where it happened. */
 export class DivergenceError extends Error {
   override readonly name = 'DivergenceError';
-  constructor(readonly stage: string, readonly epoch: number, readonly batch: number, loss: number) {
+  constructor(readonly stage: string, readonly epoch: number, readonly batch: number, readonly loss: number) {
     super(`${stage}: the loss became ${loss} at epoch ${epoch}, batch ${batch} — lower the learning rate ` +
       `(--learning-rate) or check the data; the last good checkpoint is kept`);
   }

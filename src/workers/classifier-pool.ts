@@ -1,0 +1,159 @@
+// Classifier runs trained side by side in worker threads, one kernel thread each. On two cores two runs at once
+// train ~1.4 times as many images per second as one run on both cores, whose small kernels keep the second
+// thread waiting. Every native sum is split by item count, not thread count, so each run's results are the same
+// bit for bit as when the runs take turns in the main thread.
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+import { setNativeThreads } from '../backend/index.js';
+import type { ImageSet } from '../data/dataset.js';
+import type { PreparedData } from '../data/prepare.js';
+import type { ExperimentContext } from '../experiment.js';
+import { DivergenceError, InterruptedError } from '../train/events.js';
+import type { SerializedError, WorkerJob, WorkerMessage, WorkerResult, WorkerSetup } from './protocol.js';
+
+/** An error thrown inside a worker, carried to the main thread with its message and the name of its class. */
+export class WorkerJobError extends Error {
+  override readonly name = 'WorkerJobError';
+  constructor(readonly originalName: string, message: string, readonly workerStack: string | undefined) {
+    super(message);
+  }
+}
+
+function revive(error: SerializedError): Error {
+  if (error.name === 'InterruptedError' && error.stage !== undefined && error.epoch !== undefined) {
+    return new InterruptedError(error.stage, error.epoch);
+  }
+  if (error.name === 'DivergenceError' && error.stage !== undefined && error.epoch !== undefined && error.batch !== undefined && error.loss !== undefined) {
+    return new DivergenceError(error.stage, error.epoch, error.batch, error.loss);
+  }
+  return new WorkerJobError(error.name, error.message, error.stack);
+}
+
+/** A worker that loads the run folder's data and autoencoder once, then trains the jobs it is handed in turn. */
+class ClassifierWorker {
+  private readonly worker: Worker;
+  private waiting: { resolve: (message: WorkerMessage) => void; reject: (error: Error) => void } | null = null;
+  private exited: Error | null = null;
+
+  constructor(setup: WorkerSetup, private readonly context: ExperimentContext) {
+    // From dist/ the worker is a .js file; from the sources (node --import tsx) it is the .ts beside this one.
+    const entry = new URL(`./classifier-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+    this.worker = new Worker(entry, { workerData: setup });
+    this.worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'event') this.context.reporter(message.event);
+      else this.settle((waiting) => waiting.resolve(message));
+    });
+    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('exit', (code) => this.fail(new Error(`a classifier worker exited with code ${code} before its run was done`)));
+  }
+
+  private settle(action: (waiting: NonNullable<ClassifierWorker['waiting']>) => void): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    if (waiting) action(waiting);
+  }
+
+  private fail(error: Error): void {
+    this.exited ??= error;
+    this.settle((waiting) => waiting.reject(error));
+  }
+
+  /** The worker's next message other than a progress event: `ready`, a result or an error. */
+  private next(): Promise<WorkerMessage> {
+    if (this.exited) return Promise.reject(this.exited);
+    return new Promise((resolve, reject) => { this.waiting = { resolve, reject }; });
+  }
+
+  async ready(): Promise<void> {
+    const message = await this.next();
+    if (message.type === 'error') throw revive(message.error);
+  }
+
+  async train(job: WorkerJob): Promise<WorkerResult> {
+    const reply = this.next();
+    this.worker.postMessage(job);
+    const message = await reply;
+    if (message.type === 'error') throw revive(message.error);
+    if (message.type !== 'result') throw new Error(`a classifier worker answered '${message.type}' to a job`);
+    return message.result;
+  }
+
+  async close(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    await this.worker.terminate();
+  }
+}
+
+/** A copy of `array` in a SharedArrayBuffer, which workers receive without copying. */
+function shared<T extends Float32Array | Uint8Array | Int32Array>(array: T): T {
+  const copy = new (array.constructor as new (buffer: SharedArrayBuffer) => T)(new SharedArrayBuffer(array.byteLength));
+  copy.set(array);
+  return copy;
+}
+
+function sharedImageSet(set: ImageSet): ImageSet {
+  return { ...set, images: shared(set.images), labels: shared(set.labels) };
+}
+
+function sharedData(data: PreparedData): PreparedData {
+  return {
+    name: data.name, train: sharedImageSet(data.train), validation: sharedImageSet(data.validation), test: sharedImageSet(data.test),
+    trainSourceIndices: shared(data.trainSourceIndices),
+  };
+}
+
+/** A job and its planned work (say, images to train on), by which the longest are handed out first. */
+export interface PlannedJob<Job extends WorkerJob> {
+  job: Job;
+  work: number;
+}
+
+/**
+ * Trains `jobs` on `workers` worker threads and returns their results in the order of `jobs`, calling
+ * `onResult` as each one arrives. The longest jobs go first, so that the last to finish is a short one. The
+ * first failure (an interruption included) stops the other workers at their next batch, and is thrown once all
+ * have stopped; the jobs finished by then are saved in the run folder, so a resumed run skips them.
+ */
+export async function runInWorkers<Result extends WorkerResult>(context: ExperimentContext, data: PreparedData, jobs: PlannedJob<WorkerJob>[], workers: number,
+  onResult: (result: Result, index: number) => void = () => {}): Promise<Result[]> {
+  const stop = new SharedArrayBuffer(4);
+  const stopFlag = new Int32Array(stop);
+  const queue = jobs.map((planned, index) => ({ ...planned, index })).sort((a, b) => b.work - a.work);
+  const results: Result[] = new Array<Result>(jobs.length);
+  let failure: Error | null = null;
+  const halt = (error: Error) => {
+    // An interruption that follows a real failure (the other workers stopping) must not hide it.
+    if (failure === null || (failure instanceof InterruptedError && !(error instanceof InterruptedError))) failure = error;
+    Atomics.store(stopFlag, 0, 1);
+  };
+  const poll = setInterval(() => {
+    if (context.shouldStop?.()) Atomics.store(stopFlag, 0, 1);
+  }, 100);
+  // Every worker runs its kernels itself: with a pool of one thread the JS threads never wait on each other.
+  setNativeThreads(1);
+  const setup: WorkerSetup = { directory: context.run.directory, config: context.config, data: sharedData(data), stop };
+  try {
+    await Promise.all(Array.from({ length: Math.min(workers, jobs.length) }, async () => {
+      const worker = new ClassifierWorker(setup, context);
+      try {
+        await worker.ready();
+        for (let entry = queue.shift(); entry !== undefined && failure === null; entry = queue.shift()) {
+          const result = (await worker.train(entry.job)) as Result;
+          results[entry.index] = result;
+          onResult(result, entry.index);
+        }
+      } catch (error) {
+        halt(error instanceof Error ? error : new Error(String(error)));
+      } finally {
+        await worker.close();
+      }
+    }));
+  } finally {
+    clearInterval(poll);
+    setNativeThreads(context.config.backend.threads);
+  }
+  if (failure !== null) throw failure;
+  return results;
+}

@@ -1,0 +1,63 @@
+// A worker thread of the classifier pool: reads the main thread's data in shared memory and loads the run
+// folder's pretrained autoencoder once, on the native backend with one kernel thread, then trains each job it is sent (a classifier run of the study or a
+// cell of the label sweep) and answers with the result.
+import { parentPort, workerData } from 'node:worker_threads';
+
+import { useBackend } from '../backend/index.js';
+import { labelSubsets } from '../data/prepare.js';
+import { classifierRun } from '../experiment.js';
+import type { ExperimentContext } from '../experiment.js';
+import { loadModel } from '../io/model-files.js';
+import { RunFolder } from '../io/run-folder.js';
+import { sweepCell } from '../sweep.js';
+import { joinAutoencoder } from '../model/autoencoder.js';
+import type { SerializedError, WorkerJob, WorkerMessage, WorkerResult, WorkerSetup } from './protocol.js';
+
+const port = parentPort;
+if (port === null) throw new Error('classifier-worker.js runs as a worker thread of the classifier pool, not on its own');
+const setup = workerData as WorkerSetup;
+const stopFlag = new Int32Array(setup.stop);
+const send = (message: WorkerMessage) => port.postMessage(message);
+
+function serialize(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const fields = error as Error & Partial<Record<'stage' | 'epoch' | 'batch' | 'loss', unknown>>;
+  return {
+    name: error.name,
+    message: error.message,
+    ...(error.stack !== undefined ? { stack: error.stack } : {}),
+    ...(typeof fields.stage === 'string' ? { stage: fields.stage } : {}),
+    ...(typeof fields.epoch === 'number' ? { epoch: fields.epoch } : {}),
+    ...(typeof fields.batch === 'number' ? { batch: fields.batch } : {}),
+    ...(typeof fields.loss === 'number' ? { loss: fields.loss } : {}),
+  };
+}
+
+try {
+  const { config } = setup;
+  const backend = await useBackend('native', { threads: 1 });
+  const run = await RunFolder.open(setup.directory);
+  const { data } = setup;
+  const autoencoder = joinAutoencoder(await loadModel(run.path('models', 'encoder')), await loadModel(run.path('models', 'decoder')));
+  let subsets: ReturnType<typeof labelSubsets> | undefined;
+  const context: ExperimentContext = {
+    run, config, backend,
+    reporter: (event) => send({ type: 'event', event }),
+    shouldStop: () => Atomics.load(stopFlag, 0) === 1,
+  };
+  // Jobs come one at a time: the pool sends the next only after this one's answer.
+  const train = (work: WorkerJob): Promise<WorkerResult> => {
+    if (work.kind === 'sweep-cell') return sweepCell(context, data, autoencoder, work.job);
+    subsets ??= labelSubsets(data.train, config.classifier.labelFractions, config.seed);
+    return classifierRun(context, data, autoencoder, subsets, work.job);
+  };
+  port.on('message', (work: WorkerJob) => {
+    train(work).then(
+      (result) => send({ type: 'result', result }),
+      (error: unknown) => send({ type: 'error', error: serialize(error) }),
+    );
+  });
+  send({ type: 'ready' });
+} catch (error) {
+  send({ type: 'error', error: serialize(error) });
+}

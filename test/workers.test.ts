@@ -1,0 +1,66 @@
+// Classifier runs trained side by side in worker threads give the same results bit for bit as one at a time,
+// stop when asked, and continue on resume to the same metrics.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { useBackend } from '../src/backend/index.js';
+import { resolveConfig } from '../src/config.js';
+import { runExperiment } from '../src/experiment.js';
+import { RunFolder } from '../src/io/run-folder.js';
+import type { Metrics } from '../src/metrics.js';
+import { InterruptedError } from '../src/train/events.js';
+import type { Reporter, TrainingEvent } from '../src/train/events.js';
+
+const executionKeys = new Set(['seconds', 'trainSeconds', 'totalSeconds', 'classifierWorkers']);
+
+/** Metrics without wall-clock times and the worker count, which are all that may differ. */
+function results(metrics: Metrics): unknown {
+  const strip = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(strip);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).filter(([key]) => !executionKeys.has(key)).map(([key, inner]) => [key, strip(inner)]));
+    }
+    return value;
+  };
+  return strip(metrics);
+}
+
+test('two classifier workers give the metrics of one run at a time, stop when asked, and resume to the same end', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'dae-workers-'));
+  try {
+    const config = (workers: number) => resolveConfig('tiny', { backend: { name: 'native', threads: 2, workers } });
+    const backend = await useBackend('native', { threads: 2 });
+
+    const sequentialRun = await RunFolder.create(join(directory, 'one-at-a-time'), config(1));
+    const sequential = await runExperiment({ run: sequentialRun, config: config(1), backend, reporter: () => {} });
+    assert.equal(sequential.backend.classifierWorkers, 1);
+
+    // Ask to stop once two classifier runs are under way; the pool must pass that on to both workers.
+    const parallelDirectory = join(directory, 'side-by-side');
+    let stop = false;
+    const started = new Set<string>();
+    const events: TrainingEvent[] = [];
+    const stopping: Reporter = (event) => {
+      events.push(event);
+      if (event.type === 'batch-end' && event.stage.startsWith('classify')) started.add(event.stage);
+      if (started.size >= 2) stop = true;
+    };
+    await assert.rejects(
+      runExperiment({ run: await RunFolder.create(parallelDirectory, config(2)), config: config(2), backend, reporter: stopping, shouldStop: () => stop }),
+      InterruptedError);
+    assert.ok(started.size >= 2, 'two classifier runs were in progress at once');
+    assert.equal((await RunFolder.open(parallelDirectory)).status, 'incomplete');
+
+    const resumed = await runExperiment({ run: await RunFolder.open(parallelDirectory), config: config(2), backend, reporter: () => {} });
+    assert.equal(resumed.backend.classifierWorkers, 2);
+    assert.deepEqual(results(resumed), results(sequential));
+    assert.equal((await RunFolder.open(parallelDirectory)).status, 'complete');
+    // The main thread's kernels are back on both threads.
+    assert.equal((await useBackend('native', { threads: 2 })).threads, 2);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
