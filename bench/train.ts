@@ -1,11 +1,13 @@
 // `npm run bench`: training speed of the reference autoencoder on each backend, a per-kernel GFLOP/s table, a
-// profile of one training step, and the PyTorch peer measured in the same run.
+// profile of one training step, the classifier's speed as one run against runs side by side in worker threads,
+// and the PyTorch peer measured in the same run.
 //   npm run bench -- [--json] [--batches N] [--threads N] [--peer-seconds S] [--no-cpu]   (--help for more)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 
 import { useBackend } from '../src/backend/index.js';
@@ -14,6 +16,7 @@ import { buildAutoencoder } from '../src/model/autoencoder.js';
 import { corrupt } from '../src/data/noise.js';
 import { Random } from '../src/data/random.js';
 import { adam } from '../src/train/adam.js';
+import { measureClassifier } from './classifier-speed.js';
 
 const usage = 'usage: npm run bench -- [--json] [--batches N] [--threads N] [--peer-seconds S] [--no-cpu]';
 
@@ -204,6 +207,21 @@ for (const kernel of profile.filter((k) => k.milliseconds / total >= 0.005)) {
   print(`  ${kernel.name.padEnd(24)} ${kernel.milliseconds.toFixed(2).padStart(8)} ms ${((100 * kernel.milliseconds) / total).toFixed(1).padStart(6)}%`);
 }
 
+// The classifier's kernels are small: one run keeps a second thread mostly waiting. The study trains its runs
+// side by side in worker threads (--workers), one kernel thread each; this is the comparison behind that.
+const classifierBatches = Math.max(10, batches * 2);
+const oneRun = await measureClassifier(threads, classifierBatches);
+const sideBySide = await Promise.all(Array.from({ length: native.threads }, () => new Promise<number>((resolve, reject) => {
+  const worker = new Worker(new URL('./classifier-speed.js', import.meta.url), { env: { ...process.env, DAE_BENCH_BATCHES: String(classifierBatches) } });
+  worker.once('message', (rate: number) => { void worker.terminate(); resolve(rate); });
+  worker.once('error', reject);
+})));
+await useBackend('native', { threads });
+const sideBySideTotal = sideBySide.reduce((sum, rate) => sum + rate, 0);
+print(`\nClassifier (scratch, batch 128): one run on ${native.threads} threads ${oneRun.toFixed(0)} images/s; ` +
+  `${native.threads} runs side by side on one thread each ${sideBySide.map((rate) => rate.toFixed(0)).join(' + ')} = ` +
+  `${sideBySideTotal.toFixed(0)} images/s (${(sideBySideTotal / oneRun).toFixed(2)}×)`);
+
 const wasm = await measureTraining('wasm', Math.max(2, Math.round(batches / 4)), batchSize);
 print(`\nwasm    ${wasm.imagesPerSecond.toFixed(1).padStart(8)} images/s  (${wasm.batches} batches of ${batchSize})`);
 let cpu: Measurement | null = null;
@@ -222,6 +240,7 @@ if (flags.json) {
   print(JSON.stringify({
     backend: 'native', threads: native.threads, imagesPerSecond: Number(native.imagesPerSecond.toFixed(1)),
     wasmImagesPerSecond: Number(wasm.imagesPerSecond.toFixed(1)),
+    classifier: { oneRunImagesPerSecond: Number(oneRun.toFixed(1)), sideBySideImagesPerSecond: Number(sideBySideTotal.toFixed(1)), runs: native.threads },
     cpuImagesPerSecond: cpu ? Number(cpu.imagesPerSecond.toFixed(2)) : null,
     peer: peer ? { name: peer.name, imagesPerSecond: peer.imagesPerSecond } : null,
   }));
