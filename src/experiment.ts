@@ -152,7 +152,7 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
   const workers = classifierWorkerCount(context, pending.length);
   if (workers > 1) {
     // Longest first: whole-network runs before frozen ones, most labels first.
-    const planned = pending.map((job) => ({ job: { kind: 'classifier' as const, job }, work: job.labelFraction * (job.mode === 'frozen' ? 0.3 : 1) }));
+    const planned = pending.map((job) => ({ job: { kind: 'classifier' as const, job }, work: plannedWork(job.mode, job.labelFraction) }));
     const results = await runInWorkers<ClassifierResult>(context, data, planned, workers);
     pending.forEach((job, index) => done.set(classifierFile(job.mode, countForFraction(data.train.count, job.labelFraction)), results[index]!));
   } else {
@@ -167,6 +167,14 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
 }
 
 const classifierFile = (mode: EncoderMode, labels: number) => `classifiers/${mode}-${labels}.json`;
+
+/**
+ * A run's work in images it may train on, for handing out the longest runs first: a frozen run's images cost
+ * about a third (the encoder runs once per image and version; only the head trains).
+ */
+export function plannedWork(mode: EncoderMode, images: number): number {
+  return images * (mode === 'frozen' ? 0.3 : 1);
+}
 
 /**
  * How many classifier runs to train at once: the configured number, or one per kernel thread, never more than

@@ -5,7 +5,7 @@ import { subsetImageSet } from './data/dataset.js';
 import { prepareData } from './data/prepare.js';
 import { stratifiedSubsets } from './data/split.js';
 import type { PreparedData } from './data/prepare.js';
-import { classifierWorkerCount, pretrain, trainAndEvaluate, writeReport } from './experiment.js';
+import { classifierWorkerCount, plannedWork, pretrain, trainAndEvaluate, writeReport } from './experiment.js';
 import type { ExperimentContext } from './experiment.js';
 import type { ExperimentConfig } from './config.js';
 import { epochsFor } from './train/classifier.js';
@@ -124,9 +124,9 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
   const everyValidation = Int32Array.from({ length: data.validation.count }, (_, index) => index);
   const validationPolicy = 'early stopping on a stratified validation subset of at most as many labelled images as the training subset (capped at the held-out set)';
   const total = labelCounts.length * seeds.length * options.encoders.length;
-  // Planned work of a cell: images it may see (a frozen cell's are cheap, through the head alone).
+  // Planned work of a cell: the images it may train on.
   const plannedImages = (encoder: EncoderMode, labels: number) =>
-    epochsFor(cellBudget(config.classifier, labels, options.minimumSteps), encoder, labels) * labels * (encoder === 'frozen' ? 0.3 : 1);
+    plannedWork(encoder, epochsFor(cellBudget(config.classifier, labels, options.minimumSteps), encoder, labels) * labels);
   const cells: SweepCell[] = [];
   const pending: { job: SweepCellJob; work: number }[] = [];
   for (const seed of seeds) {
