@@ -161,7 +161,10 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
       done.set(classifierFile(job.mode, result.labels), result);
     }
   }
-  await run.markStageDone('classify', { workers });
+  // The most runs this folder has trained at once (a report or a resume that trains nothing keeps the record).
+  if (pending.length > 0 || !run.isStageDone('classify')) {
+    await run.markStageDone('classify', { workers: Math.max(workers, run.isStageDone('classify') ? classifierWorkersUsed(run) : 1) });
+  }
   return config.classifier.labelFractions.flatMap((fraction) => config.classifier.encoders.map((mode) =>
     done.get(classifierFile(mode, countForFraction(data.train.count, fraction)))!));
 }

@@ -58,6 +58,9 @@ test('two classifier workers give the metrics of one run at a time, stop when as
     assert.equal(resumed.backend.classifierWorkers, 2);
     assert.deepEqual(results(resumed), results(sequential));
     assert.equal((await RunFolder.open(parallelDirectory)).status, 'complete');
+    // Going over the finished folder again (as `dae report` does) trains nothing and keeps the record.
+    const again = await runExperiment({ run: await RunFolder.open(parallelDirectory), config: config(1), backend, reporter: () => {} });
+    assert.equal(again.backend.classifierWorkers, 2);
     // The main thread's kernels are back on both threads.
     assert.equal((await useBackend('native', { threads: 2 })).threads, 2);
   } finally {
