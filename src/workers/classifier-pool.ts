@@ -128,12 +128,12 @@ export async function runInWorkers<Result extends WorkerResult>(context: Experim
     if (failure === null || (failure instanceof InterruptedError && !(error instanceof InterruptedError))) failure = error;
     Atomics.store(stopFlag, 0, 1);
   };
+  const setup: WorkerSetup = { directory: context.run.directory, config: context.config, data: sharedData(data), stop };
   const poll = setInterval(() => {
     if (context.shouldStop?.()) Atomics.store(stopFlag, 0, 1);
   }, 100);
   // Every worker runs its kernels itself: with a pool of one thread the JS threads never wait on each other.
   setNativeThreads(1);
-  const setup: WorkerSetup = { directory: context.run.directory, config: context.config, data: sharedData(data), stop };
   try {
     await Promise.all(Array.from({ length: Math.min(workers, jobs.length) }, async () => {
       const worker = new ClassifierWorker(setup, context);
