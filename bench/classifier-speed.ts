@@ -1,7 +1,7 @@
 // Training speed of the study's classifier (scratch, batch 128) on the native backend, for `npm run bench`:
-// measureClassifier() in the calling thread; run as a worker thread, it measures on one kernel thread and posts
-// its images/s to the parent.
-import { isMainThread, parentPort } from 'node:worker_threads';
+// measureClassifier() in the calling thread; run as a worker thread (workerData: the number of batches), it
+// measures on one kernel thread and posts its images/s to the parent.
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 
 import { useBackend } from '../src/backend/index.js';
@@ -29,5 +29,5 @@ export async function measureClassifier(threads: number, batches: number): Promi
 }
 
 if (!isMainThread && parentPort) {
-  parentPort.postMessage(await measureClassifier(1, Number(process.env['DAE_BENCH_BATCHES'] ?? 60)));
+  parentPort.postMessage(await measureClassifier(1, workerData as number));
 }

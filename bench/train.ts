@@ -212,7 +212,7 @@ for (const kernel of profile.filter((k) => k.milliseconds / total >= 0.005)) {
 const classifierBatches = Math.max(10, batches * 2);
 const oneRun = await measureClassifier(threads, classifierBatches);
 const sideBySide = await Promise.all(Array.from({ length: native.threads }, () => new Promise<number>((resolve, reject) => {
-  const worker = new Worker(new URL('./classifier-speed.js', import.meta.url), { env: { ...process.env, DAE_BENCH_BATCHES: String(classifierBatches) } });
+  const worker = new Worker(new URL('./classifier-speed.js', import.meta.url), { workerData: classifierBatches });
   worker.once('message', (rate: number) => { void worker.terminate(); resolve(rate); });
   worker.once('error', reject);
 })));

@@ -172,11 +172,7 @@ void ordered_partial_sums(int items, size_t size, float* out,
       for (size_t i = begin; i < end; ++i) out[i] += source[i];
     }
   };
-  if (blocks <= 1) {
-    for (int block = 0; block < blocks; ++block) fold(block, 0);
-  } else {
-    parallel_for(blocks, fold);
-  }
+  parallel_for(blocks, fold);
 }
 
 }  // namespace dae

@@ -67,15 +67,20 @@ function withRunOptions(command: Command): Command {
     .option('--json', 'progress as JSON lines', false);
 }
 
+/** The backend flags the user gave, to lay over a preset's or a saved run's backend settings. */
+function backendOverrides(options: Pick<RunOptions, 'backend' | 'threads' | 'workers'>): Partial<ExperimentConfig['backend']> {
+  return {
+    ...(options.backend ? { name: options.backend } : {}),
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+  };
+}
+
 function overridesFrom(options: RunOptions): DeepPartial<ExperimentConfig> {
   return {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     data: options.data !== undefined ? { directory: options.data } : {},
-    backend: {
-      ...(options.backend ? { name: options.backend } : {}),
-      ...(options.threads !== undefined ? { threads: options.threads } : {}),
-      ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    },
+    backend: backendOverrides(options),
     autoencoder: {
       ...(options.epochs !== undefined ? { maxEpochs: options.epochs } : {}),
       ...(options.learningRate !== undefined ? { learningRate: options.learningRate } : {}),
@@ -243,13 +248,7 @@ export function buildProgram(): Command {
     .action(async (directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number }) => {
       const { run, config } = directory ? await openRun(directory) : await startRun({ ...options, json: options.json, overwrite: false });
       await guarded(run, async () => {
-        const backend = {
-          ...config.backend,
-          ...(options.backend ? { name: options.backend } : {}),
-          ...(options.threads !== undefined ? { threads: options.threads } : {}),
-          ...(options.workers !== undefined ? { workers: options.workers } : {}),
-        };
-        const context = await contextFor(run, validateConfig({ ...config, backend }), options.json);
+        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options.json);
         const result = await runSweep(context, { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}) });
         for (const entry of result.summary) {
           process.stderr.write(`  ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`);

@@ -132,8 +132,9 @@ export interface ClassifierJob {
 export async function classify(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<ClassifierResult[]> {
   const { run, config } = context;
   const subsets = labelSubsets(data.train, config.classifier.labelFractions, config.seed);
-  const done = new Map<string, ClassifierResult>();
-  const pending: ClassifierJob[] = [];
+  // One slot per run in config order: filled from the run folder, or by training (pending holds the slot).
+  const results: (ClassifierResult | undefined)[] = [];
+  const pending: { job: ClassifierJob; slot: number }[] = [];
   for (const fraction of config.classifier.labelFractions) {
     // The same rounding labelSubsets keyed its subsets by.
     const count = countForFraction(data.train.count, fraction);
@@ -145,28 +146,27 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
     });
     for (const mode of config.classifier.encoders) {
       const file = classifierFile(mode, count);
-      if (await run.exists(file)) done.set(file, (await run.readJson<{ result: ClassifierResult }>(file)).result);
-      else pending.push({ labelFraction: fraction, mode });
+      if (await run.exists(file)) {
+        results.push((await run.readJson<{ result: ClassifierResult }>(file)).result);
+      } else {
+        pending.push({ job: { labelFraction: fraction, mode }, slot: results.length });
+        results.push(undefined);
+      }
     }
   }
   const workers = classifierWorkerCount(context, pending.length);
   if (workers > 1) {
     // Longest first: whole-network runs before frozen ones, most labels first.
-    const planned = pending.map((job) => ({ job: { kind: 'classifier' as const, job }, work: plannedWork(job.mode, job.labelFraction) }));
-    const results = await runInWorkers<ClassifierResult>(context, data, planned, workers);
-    pending.forEach((job, index) => done.set(classifierFile(job.mode, countForFraction(data.train.count, job.labelFraction)), results[index]!));
+    const planned = pending.map(({ job }) => ({ job: { kind: 'classifier' as const, job }, work: plannedWork(job.mode, job.labelFraction) }));
+    await runInWorkers<ClassifierResult>(context, data, planned, workers, (result, index) => { results[pending[index]!.slot] = result; });
   } else {
-    for (const job of pending) {
-      const result = await classifierRun(context, data, autoencoder, subsets, job);
-      done.set(classifierFile(job.mode, result.labels), result);
-    }
+    for (const { job, slot } of pending) results[slot] = await classifierRun(context, data, autoencoder, subsets, job);
   }
   // The most runs this folder has trained at once (a report or a resume that trains nothing keeps the record).
   if (pending.length > 0 || !run.isStageDone('classify')) {
     await run.markStageDone('classify', { workers: Math.max(workers, run.isStageDone('classify') ? classifierWorkersUsed(run) : 1) });
   }
-  return config.classifier.labelFractions.flatMap((fraction) => config.classifier.encoders.map((mode) =>
-    done.get(classifierFile(mode, countForFraction(data.train.count, fraction)))!));
+  return results as ClassifierResult[];
 }
 
 const classifierFile = (mode: EncoderMode, labels: number) => `classifiers/${mode}-${labels}.json`;

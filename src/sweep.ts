@@ -127,8 +127,9 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
   // Planned work of a cell: the images it may train on.
   const plannedImages = (encoder: EncoderMode, labels: number) =>
     plannedWork(encoder, epochsFor(cellBudget(config.classifier, labels, options.minimumSteps), encoder, labels) * labels);
-  const cells: SweepCell[] = [];
-  const pending: { job: SweepCellJob; work: number }[] = [];
+  // One slot per cell in loop order (seed, labels, variant): filled from the run folder, or by training.
+  const cells: (SweepCell | undefined)[] = [];
+  const pending: { job: SweepCellJob; work: number; slot: number }[] = [];
   for (const seed of seeds) {
     // Nested per seed: the smaller subsets are inside the larger ones, and every variant sees the same labels.
     const partial = labelCounts.filter((count) => count < data.train.count);
@@ -150,35 +151,33 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
             continue;
           }
         }
-        pending.push({ job: { encoder, labels, seed, budget, indices, validationIndices }, work: plannedImages(encoder, labels) });
+        pending.push({ job: { encoder, labels, seed, budget, indices, validationIndices }, work: plannedImages(encoder, labels), slot: cells.length });
+        cells.push(undefined);
       }
     }
   }
   // Planned work of the cells left: the ETA scales the time spent so far by the work left.
   let remainingWork = pending.reduce((sum, cell) => sum + cell.work, 0);
   let trainedSeconds = 0, trainedWork = 0;
-  const finished = (cell: SweepCell, work: number) => {
-    cells.push(cell);
+  let done = cells.length - pending.length;
+  const finished = (cell: SweepCell, { work, slot }: (typeof pending)[number]) => {
+    cells[slot] = cell;
+    done += 1;
     trainedSeconds += cell.seconds;
     trainedWork += work;
     remainingWork -= work;
     const eta = (trainedSeconds / trainedWork) * remainingWork / workers;
-    reporter({ type: 'message', stage: 'sweep', text: `cell ${cells.length}/${total} done (${cell.encoder}, ${cell.labels} labels, seed ${cell.seed}: ${(100 * cell.accuracy).toFixed(2)}%); about ${Math.round(eta / 60)} min to go` });
+    reporter({ type: 'message', stage: 'sweep', text: `cell ${done}/${total} done (${cell.encoder}, ${cell.labels} labels, seed ${cell.seed}: ${(100 * cell.accuracy).toFixed(2)}%); about ${Math.round(eta / 60)} min to go` });
   };
   const workers = classifierWorkerCount(context, pending.length);
   if (workers > 1) {
     await runInWorkers<SweepCell>(context, data, pending.map(({ job, work }) => ({ job: { kind: 'sweep-cell', job }, work })), workers,
-      (cell, index) => finished(cell, pending[index]!.work));
+      (cell, index) => finished(cell, pending[index]!));
   } else {
-    for (const { job, work } of pending) finished(await sweepCell(context, data, autoencoder, job), work);
+    for (const entry of pending) finished(await sweepCell(context, data, autoencoder, entry.job), entry);
   }
-  // Cells in the order of the loops above, however they finished: sums over seeds repeat bit for bit.
-  const position = (cell: SweepCell) => [seeds.indexOf(cell.seed), labelCounts.indexOf(cell.labels), options.encoders.indexOf(cell.encoder)];
-  cells.sort((a, b) => {
-    const [pa, pb] = [position(a), position(b)];
-    return pa[0]! - pb[0]! || pa[1]! - pb[1]! || pa[2]! - pb[2]!;
-  });
-  const result = summariseSweep(labelCounts, seeds, cells, validationPolicy);
+  // In loop order however they finished, so the sums over seeds repeat bit for bit.
+  const result = summariseSweep(labelCounts, seeds, cells as SweepCell[], validationPolicy);
   await run.writeJson('sweep/sweep.json', result);
   const chart = await labelSweepChart(result.summary.map((entry) => ({ variant: entry.encoder, labels: entry.labels, mean: entry.accuracy.mean, std: entry.accuracy.std })),
     { title: 'Test accuracy against the number of labels' });

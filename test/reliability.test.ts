@@ -10,20 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { Random } from '../src/data/random.js';
 import { loadModel } from '../src/io/model-files.js';
 import { useBackend } from '../src/backend/index.js';
+import { comparableMetrics } from './support/comparable-metrics.js';
 
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
-const timingKeys = new Set(['seconds', 'trainSeconds', 'totalSeconds', 'classifierWorkers']);
-
 /** metrics.json without its wall-clock fields, which no two runs share, and the classifier worker count. */
 async function metricsWithoutTimings(directory: string): Promise<unknown> {
-  const strip = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(strip);
-    if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).filter(([key]) => !timingKeys.has(key)).map(([key, inner]) => [key, strip(inner)]));
-    }
-    return value;
-  };
-  return strip(JSON.parse(await readFile(join(directory, 'metrics.json'), 'utf8')));
+  return comparableMetrics(JSON.parse(await readFile(join(directory, 'metrics.json'), 'utf8')));
 }
 
 function runToEnd(...args: string[]) {

@@ -10,23 +10,9 @@ import { useBackend } from '../src/backend/index.js';
 import { resolveConfig } from '../src/config.js';
 import { runExperiment } from '../src/experiment.js';
 import { RunFolder } from '../src/io/run-folder.js';
-import type { Metrics } from '../src/metrics.js';
 import { InterruptedError } from '../src/train/events.js';
-import type { Reporter, TrainingEvent } from '../src/train/events.js';
-
-const executionKeys = new Set(['seconds', 'trainSeconds', 'totalSeconds', 'classifierWorkers']);
-
-/** Metrics without wall-clock times and the worker count, which are all that may differ. */
-function results(metrics: Metrics): unknown {
-  const strip = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(strip);
-    if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).filter(([key]) => !executionKeys.has(key)).map(([key, inner]) => [key, strip(inner)]));
-    }
-    return value;
-  };
-  return strip(metrics);
-}
+import type { Reporter } from '../src/train/events.js';
+import { comparableMetrics } from './support/comparable-metrics.js';
 
 test('two classifier workers give the metrics of one run at a time, stop when asked, and resume to the same end', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'dae-workers-'));
@@ -42,9 +28,7 @@ test('two classifier workers give the metrics of one run at a time, stop when as
     const parallelDirectory = join(directory, 'side-by-side');
     let stop = false;
     const started = new Set<string>();
-    const events: TrainingEvent[] = [];
     const stopping: Reporter = (event) => {
-      events.push(event);
       if (event.type === 'batch-end' && event.stage.startsWith('classify')) started.add(event.stage);
       if (started.size >= 2) stop = true;
     };
@@ -56,7 +40,7 @@ test('two classifier workers give the metrics of one run at a time, stop when as
 
     const resumed = await runExperiment({ run: await RunFolder.open(parallelDirectory), config: config(2), backend, reporter: () => {} });
     assert.equal(resumed.backend.classifierWorkers, 2);
-    assert.deepEqual(results(resumed), results(sequential));
+    assert.deepEqual(comparableMetrics(resumed), comparableMetrics(sequential));
     assert.equal((await RunFolder.open(parallelDirectory)).status, 'complete');
     // Going over the finished folder again (as `dae report` does) trains nothing and keeps the record.
     const again = await runExperiment({ run: await RunFolder.open(parallelDirectory), config: config(1), backend, reporter: () => {} });
