@@ -9,7 +9,8 @@
         "native/conv.cc",
         "native/conv_single_channel.cc",
         "native/elementwise.cc",
-        "native/adam.cc"
+        "native/adam.cc",
+        "native/training_step.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],

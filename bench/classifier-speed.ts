@@ -1,31 +1,41 @@
 // Training speed of the study's classifier (scratch, batch 128) on the native backend, for `npm run bench`:
-// measureClassifier() in the calling thread; run as a worker thread (workerData: the number of batches), it
+// measureClassifier() in the calling thread; run as a worker thread (workerData: the seconds to measure), it
 // measures on one kernel thread and posts its images/s to the parent.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs-core';
 
 import { useBackend } from '../src/backend/index.js';
 import { Random } from '../src/data/random.js';
 import { buildClassifier } from '../src/model/classifier.js';
 import { adam } from '../src/train/adam.js';
+import { trainingStep } from '../src/train/training-step.js';
 import { initializeWeights } from '../src/train/weights.js';
 
-/** Images/s of `batches` training steps after 5 to warm up, with `threads` kernel threads (0 = every core). */
-export async function measureClassifier(threads: number, batches: number): Promise<number> {
+/**
+ * Images/s of training steps as the study runs them (the native whole step), for `seconds` after 5 steps to
+ * warm up, with `threads` kernel threads (0 = every core).
+ */
+export async function measureClassifier(threads: number, seconds: number): Promise<number> {
   await useBackend('native', { threads });
   const random = new Random(3);
   const { model } = buildClassifier('scratch', { height: 28, width: 28, codingUnits: 32 }, 10, null);
   initializeWeights(model, random);
-  model.compile({ optimizer: adam(2e-3), loss: 'categoricalCrossentropy' });
-  const x = tf.tensor4d(Float32Array.from({ length: 128 * 784 }, () => random.next()), [128, 28, 28, 1]);
-  const y = tf.cast(tf.oneHot(tf.tensor1d(Array.from({ length: 128 }, (_, index) => index % 10), 'int32'), 10), 'float32');
-  for (let step = 0; step < 5; step += 1) await model.trainOnBatch(x, y);
+  const optimizer = adam(2e-3);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+  const step = trainingStep(model, optimizer, 'categoricalCrossentropy');
+  const x = Float32Array.from({ length: 128 * 784 }, () => random.next());
+  const y = new Float32Array(128 * 10);
+  for (let row = 0; row < 128; row += 1) y[row * 10 + (row % 10)] = 1;
+  for (let index = 0; index < 5; index += 1) await step(x, y, 128);
+  let images = 0;
   const started = performance.now();
-  for (let step = 0; step < batches; step += 1) await model.trainOnBatch(x, y);
-  const seconds = (performance.now() - started) / 1000;
-  tf.dispose([x, y]);
+  while (performance.now() - started < seconds * 1000) {
+    await step(x, y, 128);
+    images += 128;
+  }
+  const elapsed = (performance.now() - started) / 1000;
   model.dispose();
-  return (batches * 128) / seconds;
+  optimizer.dispose();
+  return images / elapsed;
 }
 
 if (!isMainThread && parentPort) {

@@ -1,7 +1,9 @@
-// `npm run bench`: training speed of the reference autoencoder on each backend, a per-kernel GFLOP/s table, a
-// profile of one training step, the classifier's speed as one run against runs side by side in worker threads,
-// and the PyTorch peer measured in the same run.
-//   npm run bench -- [--json] [--batches N] [--threads N] [--peer-seconds S] [--no-cpu]   (--help for more)
+// `npm run bench`: training speed of the reference autoencoder and the study's classifier against the PyTorch
+// peer (../shared/peers/torch-peer: the newest PyTorch pip can install, at its best memory format), ours and
+// the peer's interleaved over several rounds of at least 10 s a side, with the median ratio per model; then a
+// per-kernel GFLOP/s table, the classifier as one run against runs side by side in worker threads, and the wasm
+// and cpu backends.
+//   npm run bench -- [--json] [--seconds S] [--rounds N] [--threads N] [--peer PATH] [--no-cpu]   (--help for more)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,9 +18,10 @@ import { buildAutoencoder } from '../src/model/autoencoder.js';
 import { corrupt } from '../src/data/noise.js';
 import { Random } from '../src/data/random.js';
 import { adam } from '../src/train/adam.js';
+import { trainingStep } from '../src/train/training-step.js';
 import { measureClassifier } from './classifier-speed.js';
 
-const usage = 'usage: npm run bench -- [--json] [--batches N] [--threads N] [--peer-seconds S] [--no-cpu]';
+const usage = 'usage: npm run bench -- [--json] [--seconds S] [--rounds N] [--threads N] [--peer PATH] [--no-cpu]';
 
 /** Bad flags end the run with one line that names the flag and shows the usage, and exit code 2. */
 function refuse(problem: string): never {
@@ -32,9 +35,10 @@ function parseFlags() {
       options: {
         help: { type: 'boolean', short: 'h', default: false },
         json: { type: 'boolean', default: false },
-        batches: { type: 'string', default: '20' },
+        seconds: { type: 'string', default: '10' },
+        rounds: { type: 'string', default: '3' },
         threads: { type: 'string', default: '0' },
-        'peer-seconds': { type: 'string', default: '10' },
+        peer: { type: 'string', default: join(projectRoot, '..', 'shared', 'peers', 'torch-peer') },
         'no-cpu': { type: 'boolean', default: false },
       },
     }).values;
@@ -50,9 +54,12 @@ function wholeNumber(flag: string, text: string, minimum: number): number {
   return value;
 }
 
+const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const flags = parseFlags();
 if (flags.help) {
-  process.stdout.write(`${usage}\n  --threads 0 uses every core; --peer-seconds 0 skips the PyTorch peer\n`);
+  process.stdout.write(`${usage}\n  --seconds S: each measurement, ours and the peer's, lasts S seconds (default 10)\n` +
+    '  --rounds N: interleaved rounds of ours and the peer (default 3; the ratios are their medians)\n' +
+    '  --threads 0 uses every core; --peer none skips the PyTorch peer\n');
   process.exit(0);
 }
 const batchSize = 128;
@@ -76,48 +83,32 @@ function syntheticImages(count: number, random: Random): Float32Array {
 
 interface Measurement { backend: ConcreteBackendName; threads: number; batches: number; batchSize: number; imagesPerSecond: number }
 
-async function measureTraining(backend: ConcreteBackendName, batches: number, size: number): Promise<Measurement> {
+/**
+ * Training steps as the study runs them (the native whole step on `native`, trainOnBatch elsewhere) for at
+ * least `seconds` and `minimumBatches`, after two to warm up.
+ */
+async function measureTraining(backend: ConcreteBackendName, seconds: number, size: number, minimumBatches = 1): Promise<Measurement> {
   const info = await useBackend(backend, { threads });
   const random = new Random(1);
   const clean = syntheticImages(size, random);
   const { autoencoder } = buildAutoencoder();
-  autoencoder.compile({ optimizer: adam(1e-3), loss: 'meanSquaredError' });
-  const step = async () => {
-    // A fresh corruption every step, as in training (and in the peer).
-    const noisy = corrupt(clean, { kind: 'salt-and-pepper', amount: 0.2 }, random);
-    const x = tf.tensor4d(noisy, [size, 28, 28, 1]);
-    const y = tf.tensor4d(clean, [size, 28, 28, 1]);
-    await autoencoder.trainOnBatch(x, y);
-    tf.dispose([x, y]);
-  };
+  const optimizer = adam(1e-3);
+  autoencoder.compile({ optimizer, loss: 'meanSquaredError' });
+  const train = trainingStep(autoencoder, optimizer, 'meanSquaredError');
+  // A fresh corruption every step, as in training (and in the peer).
+  const step = () => train(corrupt(clean, { kind: 'salt-and-pepper', amount: 0.2 }, random), clean, size);
   const warmup = backend === 'cpu' ? 0 : 2;
   for (let i = 0; i < warmup; i += 1) await step();
+  let batches = 0;
   const start = performance.now();
-  for (let i = 0; i < batches; i += 1) await step();
-  const seconds = (performance.now() - start) / 1000;
-  autoencoder.dispose();
-  return { backend, threads: info.threads, batches, batchSize: size, imagesPerSecond: (batches * size) / seconds };
-}
-
-/** Share of one training step's kernel time per kernel, on the current backend. */
-async function profileStep(): Promise<{ name: string; milliseconds: number }[]> {
-  const random = new Random(2);
-  const clean = syntheticImages(batchSize, random);
-  const { autoencoder } = buildAutoencoder();
-  autoencoder.compile({ optimizer: adam(1e-3), loss: 'meanSquaredError' });
-  const x = tf.tensor4d(corrupt(clean, { kind: 'salt-and-pepper', amount: 0.2 }, random), [batchSize, 28, 28, 1]);
-  const y = tf.tensor4d(clean, [batchSize, 28, 28, 1]);
-  for (let i = 0; i < 3; i += 1) await autoencoder.trainOnBatch(x, y);
-  const profile = await tf.profile(async () => {
-    await autoencoder.trainOnBatch(x, y);
-  });
-  const totals = new Map<string, number>();
-  for (const kernel of profile.kernels) {
-    totals.set(kernel.name, (totals.get(kernel.name) ?? 0) + Number(await kernel.kernelTimeMs));
+  while (batches < minimumBatches || performance.now() - start < seconds * 1000) {
+    await step();
+    batches += 1;
   }
-  tf.dispose([x, y]);
+  const elapsed = (performance.now() - start) / 1000;
   autoencoder.dispose();
-  return [...totals].map(([name, milliseconds]) => ({ name, milliseconds })).sort((a, b) => b.milliseconds - a.milliseconds);
+  optimizer.dispose();
+  return { backend, threads: info.threads, batches, batchSize: size, imagesPerSecond: (batches * size) / elapsed };
 }
 
 interface KernelCase { name: string; flops: number; run: () => tf.Tensor }
@@ -164,23 +155,71 @@ function timeKernel(run: () => tf.Tensor, budgetMilliseconds: number): number {
   return (performance.now() - start) / count;
 }
 
-function runPeer(seconds: number): { name: string; imagesPerSecond: number; blas: string } | null {
-  const python = '/usr/bin/python3';
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const script = join(root, '..', 'shared', 'peers', 'torch_ae_bench.py');
-  if (seconds === 0 || !existsSync(python) || !existsSync(script)) return null;
-  if (spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) return null;
-  const result = spawnSync(python, [script, '--seconds', String(seconds), '--batch', String(batchSize)], { encoding: 'utf8' });
-  const line = result.stdout.trim().split('\n').pop();
-  if (result.status !== 0 || !line) return null;
-  const parsed = JSON.parse(line) as { name: string; imagesPerSecond: number; blas: string };
-  return { name: parsed.name, imagesPerSecond: parsed.imagesPerSecond, blas: parsed.blas };
+interface PeerMeasurement { name: string; imagesPerSecond: number; memoryFormat: string; blas: string }
+
+/** One peer measurement of `model` lasting `seconds` at its best memory format, or why there is none. */
+function runPeer(model: 'autoencoder' | 'classifier', seconds: number): PeerMeasurement | { unavailable: string } {
+  if (flags.peer === 'none') return { unavailable: '--peer none' };
+  if (!existsSync(flags.peer)) return { unavailable: `${flags.peer} does not exist` };
+  // The peer splits its time between the two memory formats and reports the faster: give each the full time.
+  const result = spawnSync(flags.peer, ['--model', model, '--seconds', String(2 * seconds), '--batch', String(batchSize)],
+    { encoding: 'utf8' });
+  const line = result.stdout?.trim().split('\n').pop();
+  if (result.status === 3) return { unavailable: 'no PyTorch could be installed or found (torch-peer exit 3)' };
+  if (result.status !== 0 || !line) return { unavailable: `the peer failed (exit ${result.status}): ${result.stderr?.trim().split('\n').pop() ?? ''}` };
+  const parsed = JSON.parse(line) as PeerMeasurement;
+  return { name: parsed.name, imagesPerSecond: parsed.imagesPerSecond, memoryFormat: parsed.memoryFormat, blas: parsed.blas };
 }
 
-const batches = wholeNumber('batches', flags.batches, 1);
-print(`Reference autoencoder (encoder 119,200 + decoder 159,169 params), batch ${batchSize}, Adam, MSE, 20% salt-and-pepper`);
-const native = await measureTraining('native', batches, batchSize);
-print(`native  ${native.imagesPerSecond.toFixed(1).padStart(8)} images/s  (${native.threads} threads, ${batches} batches of ${batchSize})`);
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+const seconds = Number(flags.seconds);
+if (!(seconds > 0)) refuse(`--seconds ${JSON.stringify(flags.seconds)}: expected a number of seconds > 0`);
+const rounds = wholeNumber('rounds', flags.rounds, 1);
+print(`Training speed, batch ${batchSize}: ours (native whole step) and the PyTorch peer in turn, ${rounds} rounds of ${seconds} s a side`);
+print('  autoencoder: reference DAE (encoder 119,200 + decoder 159,169 params), Adam, MSE, fresh 20% salt-and-pepper');
+print('  classifier: encoder + 16-16-10 head (120,170 params), the whole network trains, Adam, cross-entropy');
+type Model = 'autoencoder' | 'classifier';
+const ours: Record<Model, number[]> = { autoencoder: [], classifier: [] };
+const peers: Record<Model, PeerMeasurement[]> = { autoencoder: [], classifier: [] };
+let peerUnavailable: string | null = null;
+let native: Measurement | null = null;
+for (let round = 1; round <= rounds; round += 1) {
+  for (const model of ['autoencoder', 'classifier'] as const) {
+    const rate = model === 'autoencoder'
+      ? (native = await measureTraining('native', seconds, batchSize)).imagesPerSecond
+      : await measureClassifier(threads, seconds);
+    ours[model].push(rate);
+    let line = `round ${round}  ${model.padEnd(11)}  ours ${rate.toFixed(0).padStart(6)} images/s`;
+    if (!peerUnavailable) {
+      const peer = runPeer(model, seconds);
+      if ('unavailable' in peer) {
+        peerUnavailable = peer.unavailable;
+      } else {
+        peers[model].push(peer);
+        line += `   peer ${peer.imagesPerSecond.toFixed(0).padStart(6)} images/s (${peer.memoryFormat})   ratio ${(rate / peer.imagesPerSecond).toFixed(2)}`;
+      }
+    }
+    print(line);
+  }
+}
+const ratios = (model: Model) => peers[model].map((peer, index) => ours[model][index]! / peer.imagesPerSecond);
+const summary = (['autoencoder', 'classifier'] as const).map((model) => ({
+  model,
+  ourMedian: median(ours[model]),
+  peerMedian: peers[model].length > 0 ? median(peers[model].map((peer) => peer.imagesPerSecond)) : null,
+  medianRatio: peers[model].length > 0 ? median(ratios(model)) : null,
+}));
+const peerName = peers.autoencoder[0]?.name ?? peers.classifier[0]?.name ?? null;
+for (const row of summary) {
+  print(`median ${row.model.padEnd(11)}  ours ${row.ourMedian.toFixed(0).padStart(6)} images/s` + (row.medianRatio === null ? ''
+    : `   peer ${row.peerMedian!.toFixed(0).padStart(6)} images/s   ratio ours/peer ${row.medianRatio.toFixed(2)} (median of ${ratios(row.model).length} rounds)`));
+}
+print(peerUnavailable ? `peer not measured: ${peerUnavailable}` : `peer: ${peerName}, ${peers.autoencoder[0]?.blas ?? ''} BLAS, measured in this run`);
 
 print('\nPer-kernel speed at the model\'s shapes (batch 128):');
 print(`${'kernel'.padEnd(58)} ${'MFLOP'.padStart(7)} ${'native GFLOP/s'.padStart(15)} ${'wasm GFLOP/s'.padStart(13)}`);
@@ -190,7 +229,6 @@ const kernelRates = new Map<string, { native: number; wasm: number; flops: numbe
   for (const c of cases) kernelRates.set(c.name, { native: c.flops / timeKernel(c.run, 300) / 1e6, wasm: 0, flops: c.flops });
   tf.dispose(inputs);
 }
-const profile = await profileStep();
 await useBackend('wasm');
 {
   const { cases, inputs } = kernelCases();
@@ -201,47 +239,47 @@ for (const [name, rate] of kernelRates) {
   print(`${name.padEnd(58)} ${(rate.flops / 1e6).toFixed(1).padStart(7)} ${rate.native.toFixed(1).padStart(15)} ${rate.wasm.toFixed(1).padStart(13)}`);
 }
 
-const total = profile.reduce((sum, k) => sum + k.milliseconds, 0);
-print(`\nProfile of one native training step (${total.toFixed(1)} ms of kernel time; tf.profile adds overhead):`);
-for (const kernel of profile.filter((k) => k.milliseconds / total >= 0.005)) {
-  print(`  ${kernel.name.padEnd(24)} ${kernel.milliseconds.toFixed(2).padStart(8)} ms ${((100 * kernel.milliseconds) / total).toFixed(1).padStart(6)}%`);
-}
-
 // The classifier's kernels are small: one run keeps a second thread mostly waiting. The study trains its runs
 // side by side in worker threads (--workers), one kernel thread each; this is the comparison behind that.
-const classifierBatches = Math.max(10, batches * 2);
-const oneRun = await measureClassifier(threads, classifierBatches);
-const sideBySide = await Promise.all(Array.from({ length: native.threads }, () => new Promise<number>((resolve, reject) => {
-  const worker = new Worker(new URL('./classifier-speed.js', import.meta.url), { workerData: classifierBatches });
+const nativeThreads = native?.threads ?? 1;
+const oneRun = median(ours.classifier);
+const sideBySide = await Promise.all(Array.from({ length: nativeThreads }, () => new Promise<number>((resolve, reject) => {
+  const worker = new Worker(new URL('./classifier-speed.js', import.meta.url), { workerData: seconds });
   worker.once('message', (rate: number) => { void worker.terminate(); resolve(rate); });
   worker.once('error', reject);
 })));
 await useBackend('native', { threads });
 const sideBySideTotal = sideBySide.reduce((sum, rate) => sum + rate, 0);
-print(`\nClassifier (scratch, batch 128): one run on ${native.threads} threads ${oneRun.toFixed(0)} images/s; ` +
-  `${native.threads} runs side by side on one thread each ${sideBySide.map((rate) => rate.toFixed(0)).join(' + ')} = ` +
+print(`\nClassifier (scratch, batch 128): one run on ${nativeThreads} threads ${oneRun.toFixed(0)} images/s (median above); ` +
+  `${nativeThreads} runs side by side on one thread each ${sideBySide.map((rate) => rate.toFixed(0)).join(' + ')} = ` +
   `${sideBySideTotal.toFixed(0)} images/s (${(sideBySideTotal / oneRun).toFixed(2)}×)`);
 
-const wasm = await measureTraining('wasm', Math.max(2, Math.round(batches / 4)), batchSize);
-print(`\nwasm    ${wasm.imagesPerSecond.toFixed(1).padStart(8)} images/s  (${wasm.batches} batches of ${batchSize})`);
+const wasm = await measureTraining('wasm', seconds / 2, batchSize, 2);
+print(`\nwasm    ${wasm.imagesPerSecond.toFixed(1).padStart(8)} images/s  (autoencoder, ${wasm.batches} batches of ${batchSize})`);
 let cpu: Measurement | null = null;
 if (!flags['no-cpu']) {
-  cpu = await measureTraining('cpu', 1, 16);
+  cpu = await measureTraining('cpu', 0, 16);
   print(`cpu     ${cpu.imagesPerSecond.toFixed(1).padStart(8)} images/s  (1 batch of 16: the stock tfjs cpu backend is too slow for more)`);
-}
-const peer = runPeer(wholeNumber('peer-seconds', flags['peer-seconds'], 0));
-if (peer) {
-  print(`peer    ${peer.imagesPerSecond.toFixed(1).padStart(8)} images/s  (${peer.name}, ${peer.blas} BLAS, measured in this run)`);
-  print(`ratio native / peer: ${(native.imagesPerSecond / peer.imagesPerSecond).toFixed(2)}`);
-} else {
-  print('peer    not measured: /usr/bin/python3 with torch is not installed (apt-get install -y python3-torch libopenblas0-pthread)');
 }
 if (flags.json) {
   print(JSON.stringify({
-    backend: 'native', threads: native.threads, imagesPerSecond: Number(native.imagesPerSecond.toFixed(1)),
-    wasmImagesPerSecond: Number(wasm.imagesPerSecond.toFixed(1)),
-    classifier: { oneRunImagesPerSecond: Number(oneRun.toFixed(1)), sideBySideImagesPerSecond: Number(sideBySideTotal.toFixed(1)), runs: native.threads },
+    backend: 'native', threads: nativeThreads, batch: batchSize, seconds, rounds,
+    autoencoder: { imagesPerSecond: ours.autoencoder.map(round1), peerImagesPerSecond: peers.autoencoder.map((peer) => peer.imagesPerSecond),
+      peerMemoryFormat: peers.autoencoder.map((peer) => peer.memoryFormat), medianRatio: ratioOf('autoencoder') },
+    classifier: { imagesPerSecond: ours.classifier.map(round1), peerImagesPerSecond: peers.classifier.map((peer) => peer.imagesPerSecond),
+      peerMemoryFormat: peers.classifier.map((peer) => peer.memoryFormat), medianRatio: ratioOf('classifier'),
+      sideBySideImagesPerSecond: round1(sideBySideTotal), runs: nativeThreads },
+    peer: peerName ? { name: peerName, blas: peers.autoencoder[0]?.blas ?? null } : { unavailable: peerUnavailable },
+    wasmImagesPerSecond: round1(wasm.imagesPerSecond),
     cpuImagesPerSecond: cpu ? Number(cpu.imagesPerSecond.toFixed(2)) : null,
-    peer: peer ? { name: peer.name, imagesPerSecond: peer.imagesPerSecond } : null,
   }));
+}
+
+function round1(value: number): number {
+  return Number(value.toFixed(1));
+}
+
+function ratioOf(model: Model): number | null {
+  const row = summary.find((entry) => entry.model === model);
+  return row?.medianRatio == null ? null : Number(row.medianRatio.toFixed(3));
 }

@@ -13,6 +13,7 @@
 #include "elementwise.h"
 #include "gemm.h"
 #include "thread_pool.h"
+#include "training_step.h"
 
 namespace {
 
@@ -209,6 +210,71 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// createTrainingStep(layers, loss): layers is an Int32Array of 21 values per layer: kind, activation, trainable,
+// hasBias, inSize, outSize and the 15 geometry values (see geometry above; N is ignored). Returns a handle.
+Napi::Value CreateTrainingStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[0].As<Napi::Int32Array>().ElementLength() % 21 != 0 || info[0].As<Napi::Int32Array>().ElementLength() == 0) {
+    NAPI_THROW(Napi::TypeError::New(env, "createTrainingStep: layers must be an Int32Array of 21 values per layer"), {});
+  }
+  const int32_t* v = info[0].As<Napi::Int32Array>().Data();
+  size_t count = info[0].As<Napi::Int32Array>().ElementLength() / 21;
+  int loss = info[1].As<Napi::Number>().Int32Value();
+  if (loss < 0 || loss > 1) NAPI_THROW(Napi::RangeError::New(env, "createTrainingStep: loss code must be 0 or 1"), {});
+  std::vector<dae::LayerSpec> layers;
+  for (size_t l = 0; l < count; ++l) {
+    const int32_t* s = v + l * 21;
+    if (s[0] < 0 || s[0] > 2 || s[1] < 0 || s[1] > 3 || s[4] <= 0 || s[5] <= 0) {
+      NAPI_THROW(Napi::RangeError::New(env, "createTrainingStep: layer " + std::to_string(l) + " is out of range"), {});
+    }
+    const int32_t* g = s + 6;
+    layers.push_back({static_cast<dae::LayerKind>(s[0]), static_cast<dae::StepActivation>(s[1]), s[2] != 0, s[3] != 0,
+                      s[4], s[5], ConvGeometry{1, g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12],
+                                               g[13], g[14]}});
+  }
+  auto* step = new dae::TrainingStep(std::move(layers), static_cast<dae::StepLoss>(loss));
+  return Napi::External<dae::TrainingStep>::New(env, step, [](Napi::Env, dae::TrainingStep* s) { delete s; });
+}
+
+// trainingStep(handle, parameters, x, target, count, adam): parameters holds 6 entries per layer (kernel, bias,
+// kernel m, kernel v, bias m, bias v; null where absent); adam as for adamUpdate. Returns the loss.
+Napi::Value TrainingStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsExternal()) NAPI_THROW(Napi::TypeError::New(env, "trainingStep: handle must come from createTrainingStep"), {});
+  auto* step = info[0].As<Napi::External<dae::TrainingStep>>().Data();
+  const std::vector<dae::LayerSpec>& specs = step->layers();
+  if (!info[1].IsArray()) NAPI_THROW(Napi::TypeError::New(env, "trainingStep: parameters must be an array"), {});
+  Napi::Array parameters = info[1].As<Napi::Array>();
+  int count = info[4].As<Napi::Number>().Int32Value();
+  if (count <= 0 || parameters.Length() != specs.size() * 6) {
+    NAPI_THROW(Napi::RangeError::New(env, "trainingStep: needs a positive count and 6 parameter entries per layer"), {});
+  }
+  std::vector<dae::LayerParameters> layers(specs.size());
+  for (size_t l = 0; l < specs.size(); ++l) {
+    const dae::LayerSpec& s = specs[l];
+    const ConvGeometry& g = s.geometry;
+    size_t kernelSize = s.kind == dae::LayerKind::dense ? static_cast<size_t>(s.inSize) * s.outSize
+                                                        : static_cast<size_t>(g.KH) * g.KW * g.C * g.F;
+    size_t biasSize = s.kind == dae::LayerKind::dense ? s.outSize : s.kind == dae::LayerKind::conv ? g.F : g.C;
+    float* arrays[6] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+    const size_t sizes[6] = {kernelSize, biasSize, kernelSize, kernelSize, biasSize, biasSize};
+    const bool needed[6] = {true, s.hasBias, s.trainable, s.trainable, s.trainable && s.hasBias, s.trainable && s.hasBias};
+    for (int i = 0; i < 6; ++i) {
+      if (!needed[i]) continue;
+      arrays[i] = floats(parameters.Get(l * 6 + i), sizes[i], "trainingStep parameter");
+      if (!arrays[i]) return {};
+    }
+    layers[l] = {arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5]};
+  }
+  const float* x = floats(info[2], static_cast<size_t>(count) * specs.front().inSize, "x");
+  const float* target = floats(info[3], static_cast<size_t>(count) * specs.back().outSize, "target");
+  const float* a = floats(info[5], 8, "adam parameters");
+  if (!x || !target || !a) return {};
+  dae::AdamParameters adam{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]};
+  return Napi::Number::New(env, step->run(layers, x, target, count, adam));
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   dae::set_threads(info[0].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), dae::thread_count());
@@ -254,6 +320,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
   exports.Set("meanColumns", Napi::Function::New(env, MeanColumns));
   exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("createTrainingStep", Napi::Function::New(env, CreateTrainingStep));
+  exports.Set("trainingStep", Napi::Function::New(env, TrainingStep));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("target", Napi::Function::New(env, Target));

@@ -1,6 +1,5 @@
 // Pretraining: the autoencoder learns to map a freshly corrupted image back to the clean one (MSE, Adam),
 // with early stopping on the loss over a fixed corrupted validation set. The labels are never read.
-import * as tf from '@tensorflow/tfjs-core';
 
 import type { ExperimentConfig } from '../config.js';
 import type { ImageSet } from '../data/dataset.js';
@@ -12,6 +11,7 @@ import { gatherImages, predictInBatches, shuffledOrder } from './batches.js';
 import type { CheckpointStore, TrainingState } from './checkpoint.js';
 import { optimizerState, restoreOptimizerState } from './checkpoint.js';
 import { adam } from './adam.js';
+import { trainingStep } from './training-step.js';
 import { DivergenceError, InterruptedError } from './events.js';
 import type { Reporter } from './events.js';
 import { restoreWeights, snapshotWeights } from './weights.js';
@@ -51,6 +51,7 @@ export async function trainAutoencoder(options: AutoencoderTrainingOptions): Pro
   const pixels = train.height * train.width;
   const optimizer = adam(config.learningRate);
   autoencoder.compile({ optimizer, loss: 'meanSquaredError' });
+  const step = trainingStep(autoencoder, optimizer, 'meanSquaredError');
   // One fixed corruption of the validation images, so validation losses compare across epochs.
   const noisyValidation = corrupt(validation.images, config.noise, new Random(seed).fork('autoencoder-validation-noise'));
 
@@ -79,10 +80,7 @@ export async function trainAutoencoder(options: AutoencoderTrainingOptions): Pro
       const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
       const clean = gatherImages(train.images, pixels, indices);
       const noisy = corrupt(clean, config.noise, random);
-      const x = tf.tensor4d(noisy, [indices.length, train.height, train.width, 1]);
-      const y = tf.tensor4d(clean, [indices.length, train.height, train.width, 1]);
-      const loss = (await autoencoder.trainOnBatch(x, y)) as number;
-      tf.dispose([x, y]);
+      const loss = await step(noisy, clean, indices.length);
       if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);
       lossSum += loss * indices.length;
       reporter({ type: 'batch-end', stage, epoch, batch: batch + 1, batches, loss });

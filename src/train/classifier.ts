@@ -2,7 +2,6 @@
 // accuracy and the best epoch's weights restored. While the encoder is frozen (frozen runs, and fine-tuning's
 // warm-up) the head trains on precomputed codes (frozen runs: also those of distorted copies of the images); then,
 // for fine-tuning, the whole network at its own rate.
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
@@ -15,6 +14,8 @@ import type { EncoderMode, EpochRecord } from '../metrics.js';
 import type { Classifier } from '../model/classifier.js';
 import { gatherImages, predictInBatches, predictRows, shuffledOrder } from './batches.js';
 import { adam, cosineDecay } from './adam.js';
+import { trainingStep } from './training-step.js';
+import type { TrainingStep } from './training-step.js';
 import type { FusedAdamOptimizer } from './adam.js';
 import { DivergenceError, InterruptedError } from './events.js';
 import type { Reporter } from './events.js';
@@ -179,6 +180,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
   }
 
   let optimizer: FusedAdamOptimizer | null = null;
+  let step: TrainingStep | null = null;
   const history: EpochRecord[] = [];
   let best = { accuracy: -1, epoch: 0, weights: snapshotWeights(model) };
   let staleEpochs = 0;
@@ -190,6 +192,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
       optimizer?.dispose();
       optimizer = adam(phase.learningRate);
       phase.model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+      step = trainingStep(phase.model, optimizer, 'categoricalCrossentropy');
       plateauFactor = 1;
       // Early stopping starts over in a new phase: its first epochs may dip before they improve.
       staleEpochs = 0;
@@ -212,10 +215,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
         ? gatherRows(phase.train, rowSize, indices, random)
         : augmentImages(gatherRows(phase.train, rowSize, indices, random), indices.length, train.height, train.width, phase.augmentation, random);
       const labels = Uint8Array.from(indices, (index) => train.labels[index] as number);
-      const x = tf.tensor(rows, [indices.length, ...phase.rowShape]);
-      const y = tf.tensor2d(oneHot(labels, train.classes, config.labelSmoothing), [indices.length, train.classes]);
-      const loss = (await phase.model.trainOnBatch(x, y)) as number;
-      tf.dispose([x, y]);
+      const loss = await step!(rows, oneHot(labels, train.classes, config.labelSmoothing), indices.length);
       if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);
       lossSum += loss * indices.length;
       reporter({ type: 'batch-end', stage, epoch, batch: batch + 1, batches, loss });

@@ -33,11 +33,26 @@ export interface NativeAddon {
   /** One Adam step: parameters = [beta1, beta2, 1-beta1, 1-beta2, 1-accBeta1, 1-accBeta2, epsilon, -learningRate]. */
   adamUpdate(value: Float32Array, m: Float32Array, v: Float32Array, gradient: Float32Array,
     newValue: Float32Array, newM: Float32Array, newV: Float32Array, parameters: Float32Array): void;
+  /**
+   * A whole training step of a layer chain (native/training_step.h): `layers` holds 21 values per layer (kind
+   * 0 dense / 1 conv / 2 transposed conv, activation 0 linear / 1 relu / 2 sigmoid / 3 softmax, trainable, has
+   * bias, in size, out size, geometry); loss 0 is mean squared error, 1 categorical cross-entropy.
+   */
+  createTrainingStep(layers: Int32Array, loss: number): NativeTrainingStep;
+  /**
+   * Trains on `count` rows: `parameters` holds per layer its kernel, bias, and the kernel's and bias's Adam
+   * moments (null where absent), updated in place; `adam` as for adamUpdate. Returns the mean loss.
+   */
+  trainingStep(step: NativeTrainingStep, parameters: (Float32Array | null)[], x: Float32Array, target: Float32Array,
+    count: number, adam: Float32Array): number;
   setThreads(threads: number): number;
   threads(): number;
   /** The instruction set the addon was compiled for: avx512, avx2, avx, neon or generic. */
   target(): string;
 }
+
+/** An opaque handle to a compiled training step; freed when garbage-collected. */
+export type NativeTrainingStep = { readonly __brand: 'NativeTrainingStep' };
 
 export type AddonLoadResult = { addon: NativeAddon; reason?: undefined } | { addon: null; reason: string };
 

@@ -1,0 +1,233 @@
+// One training step of a layer chain (training_step.h). The oracle is tfjs itself: test/training-step.test.ts
+// runs the same step through tfjs-layers' trainOnBatch on the stock cpu backend and compares loss and weights.
+// Every sum splits its work by item count, as the kernels it calls do, so a step repeats bit for bit on any
+// number of threads.
+#include "training_step.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "elementwise.h"
+#include "gemm.h"
+#include "thread_pool.h"
+
+namespace dae {
+namespace {
+
+constexpr long kBlock = 1 << 14;
+
+// body(begin, end) over [0, size) in blocks of kBlock, spread over the pool.
+template <typename Body>
+void parallel_blocks(long size, Body body) {
+  const int blocks = static_cast<int>((size + kBlock - 1) / kBlock);
+  if (blocks <= 1) return body(0L, size);
+  parallel_for(blocks, [&](int block, int) {
+    long begin = block * kBlock;
+    body(begin, std::min(size, begin + kBlock));
+  });
+}
+
+// out = activation(out + bias) over [rows, columns], in parallel (the transposed convolution's epilogue).
+void apply_epilogue_parallel(float* out, long rows, int columns, const Epilogue& epilogue) {
+  if (epilogue.bias == nullptr && epilogue.activation == Activation::linear) return;
+  const long rowsPerBlock = std::max<long>(1, kBlock / columns);
+  const int blocks = static_cast<int>((rows + rowsPerBlock - 1) / rowsPerBlock);
+  parallel_for(blocks, [&](int block, int) {
+    long begin = block * rowsPerBlock, end = std::min(rows, begin + rowsPerBlock);
+    apply_epilogue(out + static_cast<size_t>(begin) * columns, static_cast<int>(end - begin), columns, columns, epilogue);
+  });
+}
+
+// gradient *= activation'(output), where output = activation(z): relu 1 where output > 0, sigmoid output(1 - output).
+void multiply_activation_gradient(float* gradient, const float* output, long size, StepActivation activation) {
+  if (activation == StepActivation::linear) return;
+  parallel_blocks(size, [&](long begin, long end) {
+    if (activation == StepActivation::relu) {
+      for (long i = begin; i < end; ++i) gradient[i] = output[i] > 0.0f ? gradient[i] : 0.0f;
+    } else {
+      for (long i = begin; i < end; ++i) gradient[i] *= output[i] * (1.0f - output[i]);
+    }
+  });
+}
+
+// Row-wise softmax in place, as tfjs's cpu kernel computes it: exp(x - max), divided by the row's sum.
+void softmax_rows(float* x, int rows, int columns) {
+  for (int r = 0; r < rows; ++r) {
+    float* row = x + static_cast<size_t>(r) * columns;
+    float largest = *std::max_element(row, row + columns);
+    float sum = 0.0f;
+    for (int c = 0; c < columns; ++c) {
+      row[c] = std::exp(row[c] - largest);
+      sum += row[c];
+    }
+    for (int c = 0; c < columns; ++c) row[c] /= sum;
+  }
+}
+
+Activation epilogue_activation(StepActivation activation) {
+  switch (activation) {
+    case StepActivation::relu:
+      return Activation::relu;
+    case StepActivation::sigmoid:
+      return Activation::sigmoid;
+    default:
+      return Activation::linear;
+  }
+}
+
+// The channels a layer's bias runs along: the last axis of its output.
+int bias_channels(const LayerSpec& layer) {
+  switch (layer.kind) {
+    case LayerKind::conv:
+      return layer.geometry.F;
+    case LayerKind::conv_transpose:
+      return layer.geometry.C;
+    default:
+      return layer.outSize;
+  }
+}
+
+}  // namespace
+
+TrainingStep::TrainingStep(std::vector<LayerSpec> layers, StepLoss loss)
+    : layers_(std::move(layers)), loss_(loss), firstTrainable_(static_cast<int>(layers_.size())) {
+  for (int l = 0; l < static_cast<int>(layers_.size()); ++l)
+    if (layers_[l].trainable) {
+      firstTrainable_ = l;
+      break;
+    }
+  activations_.resize(layers_.size());
+  kernelGradients_.resize(layers_.size());
+  biasGradients_.resize(layers_.size());
+}
+
+void TrainingStep::forward(const std::vector<LayerParameters>& parameters, const float* x, int count) {
+  const float* in = x;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const LayerSpec& layer = layers_[l];
+    std::vector<float>& output = activations_[l];
+    output.resize(static_cast<size_t>(count) * layer.outSize);
+    float* out = output.data();
+    Epilogue epilogue{parameters[l].bias, epilogue_activation(layer.activation)};
+    ConvGeometry g = layer.geometry;
+    g.N = count;
+    switch (layer.kind) {
+      case LayerKind::dense:
+        gemm(false, false, count, layer.outSize, layer.inSize, in, layer.inSize, parameters[l].kernel, layer.outSize, out,
+             layer.outSize, epilogue);
+        break;
+      case LayerKind::conv:
+        conv2d(g, in, parameters[l].kernel, out, epilogue);
+        break;
+      case LayerKind::conv_transpose:
+        conv2d_backprop_input(g, in, parameters[l].kernel, out);
+        apply_epilogue_parallel(out, static_cast<long>(count) * g.H * g.W, g.C, epilogue);
+        break;
+    }
+    if (layer.activation == StepActivation::softmax) softmax_rows(out, count, layer.outSize);
+    in = out;
+  }
+}
+
+double TrainingStep::loss_and_gradient(const float* target, int count) {
+  const LayerSpec& last = layers_.back();
+  const float* output = activations_.back().data();
+  const long size = static_cast<long>(count) * last.outSize;
+  gradient_.resize(size);
+  double loss = 0.0;
+  if (loss_ == StepLoss::categorical_crossentropy) {
+    // Softmax and cross-entropy together: d loss / d logits = (p - t) / count for target rows that sum to 1.
+    // The loss clips p to [1e-7, 1 - 1e-7] as tfjs-layers does.
+    const float scale = 1.0f / static_cast<float>(count);
+    for (long i = 0; i < size; ++i) {
+      float p = output[i], t = target[i];
+      if (t != 0.0f) loss -= static_cast<double>(t) * std::log(std::min(std::max(p, 1e-7f), 1.0f - 1e-7f));
+      gradient_[i] = (p - t) * scale;
+    }
+    return loss / count;
+  }
+  // Mean squared error over every output value, and its gradient through the last activation.
+  const float scale = 2.0f / static_cast<float>(size);
+  for (long i = 0; i < size; ++i) {
+    float difference = output[i] - target[i];
+    loss += static_cast<double>(difference) * difference;
+    gradient_[i] = difference * scale;
+  }
+  multiply_activation_gradient(gradient_.data(), output, size, last.activation);
+  return loss / static_cast<double>(size);
+}
+
+void TrainingStep::backward(const std::vector<LayerParameters>& parameters, const float* x, int count) {
+  for (int l = static_cast<int>(layers_.size()) - 1; l >= firstTrainable_; --l) {
+    const LayerSpec& layer = layers_[l];
+    const float* in = l == 0 ? x : activations_[l - 1].data();
+    const float* dz = gradient_.data();
+    ConvGeometry g = layer.geometry;
+    g.N = count;
+    if (layer.trainable) {
+      std::vector<float>& dw = kernelGradients_[l];
+      const int channels = bias_channels(layer);
+      switch (layer.kind) {
+        case LayerKind::dense:
+          dw.resize(static_cast<size_t>(layer.inSize) * layer.outSize);
+          gemm(true, false, layer.inSize, layer.outSize, count, in, layer.inSize, dz, layer.outSize, dw.data(),
+               layer.outSize, Epilogue{});
+          break;
+        case LayerKind::conv:
+          dw.resize(static_cast<size_t>(g.KH) * g.KW * g.C * g.F);
+          conv2d_backprop_filter(g, in, dz, dw.data());
+          break;
+        case LayerKind::conv_transpose:
+          dw.resize(static_cast<size_t>(g.KH) * g.KW * g.C * g.F);
+          conv2d_backprop_filter(g, dz, in, dw.data());
+          break;
+      }
+      if (layer.hasBias) {
+        biasGradients_[l].resize(channels);
+        sum_rows(dz, static_cast<long>(count) * layer.outSize / channels, channels, biasGradients_[l].data());
+      }
+    }
+    if (l == firstTrainable_) break;
+    nextGradient_.resize(static_cast<size_t>(count) * layer.inSize);
+    float* dx = nextGradient_.data();
+    switch (layer.kind) {
+      case LayerKind::dense:
+        gemm(false, true, count, layer.inSize, layer.outSize, dz, layer.outSize, parameters[l].kernel, layer.outSize, dx,
+             layer.inSize, Epilogue{});
+        break;
+      case LayerKind::conv:
+        conv2d_backprop_input(g, dz, parameters[l].kernel, dx);
+        break;
+      case LayerKind::conv_transpose:
+        conv2d(g, dz, parameters[l].kernel, dx, Epilogue{});
+        break;
+    }
+    multiply_activation_gradient(dx, in, static_cast<long>(count) * layer.inSize, layers_[l - 1].activation);
+    std::swap(gradient_, nextGradient_);
+  }
+}
+
+double TrainingStep::run(const std::vector<LayerParameters>& parameters, const float* x, const float* target, int count,
+                         const AdamParameters& adam) {
+  forward(parameters, x, count);
+  double loss = loss_and_gradient(target, count);
+  backward(parameters, x, count);
+  // Adam after every gradient is known, as tfjs applies it: the backward pass reads the weights before the update.
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const LayerSpec& layer = layers_[l];
+    const LayerParameters& p = parameters[l];
+    if (!layer.trainable) continue;
+    const std::vector<float>& dw = kernelGradients_[l];
+    adam_update(adam, p.kernel, p.kernelFirstMoment, p.kernelSecondMoment, dw.data(), p.kernel, p.kernelFirstMoment,
+                p.kernelSecondMoment, dw.size());
+    if (layer.hasBias) {
+      const std::vector<float>& db = biasGradients_[l];
+      adam_update(adam, p.bias, p.biasFirstMoment, p.biasSecondMoment, db.data(), p.bias, p.biasFirstMoment,
+                  p.biasSecondMoment, db.size());
+    }
+  }
+  return loss;
+}
+
+}  // namespace dae

@@ -1,0 +1,57 @@
+// A whole training step of a chain of layers in one call: forward, loss, backward and Adam, on the same kernels
+// as the per-kernel path (conv.cc, gemm.cc, adam.cc) but without tfjs's graph between them, with bias and
+// activation fused into each layer's output and the activation's gradient into the loss or the layer above.
+// N = batch; a layer maps [N, inSize] to [N, outSize] (NHWC images flattened per example).
+#pragma once
+#include <vector>
+
+#include "adam.h"
+#include "conv.h"
+
+namespace dae {
+
+enum class LayerKind { dense = 0, conv = 1, conv_transpose = 2 };
+enum class StepActivation { linear = 0, relu = 1, sigmoid = 2, softmax = 3 };
+enum class StepLoss { mean_squared_error = 0, categorical_crossentropy = 1 };
+
+struct LayerSpec {
+  LayerKind kind;
+  StepActivation activation;
+  bool trainable;
+  bool hasBias;
+  int inSize, outSize;  // per example
+  // conv: the convolution itself; conv_transpose: the convolution whose input gradient it is (its "input" is the
+  // transposed layer's output). N is set per step.
+  ConvGeometry geometry;
+};
+
+// Per layer: kernel, bias (null without one); their gradients and Adam moments only for trainable layers.
+struct LayerParameters {
+  float* kernel;
+  float* bias;
+  float *kernelFirstMoment, *kernelSecondMoment, *biasFirstMoment, *biasSecondMoment;
+};
+
+class TrainingStep {
+ public:
+  TrainingStep(std::vector<LayerSpec> layers, StepLoss loss);
+  // Trains on x[count, inSize of layer 0] against target[count, outSize of the last layer]; returns the loss
+  // (mean over the batch, as tfjs-layers reports it). Weights and moments are updated in place.
+  double run(const std::vector<LayerParameters>& parameters, const float* x, const float* target, int count,
+             const AdamParameters& adam);
+  const std::vector<LayerSpec>& layers() const { return layers_; }
+
+ private:
+  void forward(const std::vector<LayerParameters>& parameters, const float* x, int count);
+  double loss_and_gradient(const float* target, int count);
+  void backward(const std::vector<LayerParameters>& parameters, const float* x, int count);
+
+  std::vector<LayerSpec> layers_;
+  StepLoss loss_;
+  int firstTrainable_;
+  std::vector<std::vector<float>> activations_;  // output of each layer
+  std::vector<float> gradient_, nextGradient_;   // d loss / d (pre-activation) of the current layer, and below
+  std::vector<std::vector<float>> kernelGradients_, biasGradients_;
+};
+
+}  // namespace dae
