@@ -8,6 +8,7 @@
         "native/gemm.cc",
         "native/conv.cc",
         "native/conv_single_channel.cc",
+        "native/conv_phases.cc",
         "native/elementwise.cc",
         "native/adam.cc",
         "native/training_step.cc"

@@ -90,7 +90,11 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   float* dx = floats(info[3], input_size(g), "dx");
   if (!dy || !w || !dx) return {};
   bool reference = info.Length() > 4 && info[4].ToBoolean();
-  (reference ? dae::conv2d_backprop_input_reference : dae::conv2d_backprop_input)(g, dy, w, dx);
+  if (reference) {
+    dae::conv2d_backprop_input_reference(g, dy, w, dx);
+  } else {
+    dae::conv2d_backprop_input(g, dy, w, dx);
+  }
   return info.Env().Undefined();
 }
 

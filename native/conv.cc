@@ -110,8 +110,9 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, con
   });
 }
 
-void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
-  if (single_channel_applies(g)) return conv2d_backprop_input_single_channel(g, dy, w, dx);
+void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx, const Epilogue& epilogue) {
+  if (single_channel_applies(g)) return conv2d_backprop_input_single_channel(g, dy, w, dx, epilogue);
+  if (phases_apply(g)) return conv2d_backprop_input_phases(g, dy, w, dx, epilogue);
   const int K = g.KH * g.KW * g.C;
   const int perImage = g.OH * g.OW;
   std::vector<float> packedWT(packed_b_floats(g.F, K));
@@ -130,6 +131,7 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
                   false, Epilogue{}, s.a.data());
       col2im_add(g, s.col.data(), pixel0, P, dx);
     }
+    apply_epilogue(dx + static_cast<size_t>(n) * g.H * g.W * g.C, g.H * g.W, g.C, g.C, epilogue);
   });
 }
 

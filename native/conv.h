@@ -18,8 +18,10 @@ struct ConvGeometry {
 
 // y[N,OH,OW,F] = epilogue(conv(x[N,H,W,C], w[KH,KW,C,F]))
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue);
-// dx[N,H,W,C] = gradient of conv2d with respect to x, given dy[N,OH,OW,F]
-void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx);
+// dx[N,H,W,C] = epilogue(gradient of conv2d with respect to x, given dy[N,OH,OW,F]): a transposed convolution
+// with its bias and activation when the epilogue has them (bias over C).
+void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx,
+                           const Epilogue& epilogue = Epilogue{});
 // dw[KH,KW,C,F] = gradient of conv2d with respect to w, given x and dy
 void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw);
 
@@ -27,7 +29,14 @@ void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* 
 // (conv_single_channel.cc); the three above call them when single_channel_applies.
 bool single_channel_applies(const ConvGeometry& g);
 void conv2d_single_channel(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue);
-void conv2d_backprop_input_single_channel(const ConvGeometry& g, const float* dy, const float* w, float* dx);
+void conv2d_backprop_input_single_channel(const ConvGeometry& g, const float* dy, const float* w, float* dx,
+                                          const Epilogue& epilogue);
+// The input gradient of a strided convolution, one stride phase of dx at a time (conv_phases.cc): for stride 2, dx's
+// even/odd rows and columns each receive a fixed subset of the taps, so each phase is a plain multiply of gathered
+// dy rows by those taps' weights, written once, with no overlapping scatter-add and no zeroing of dx.
+bool phases_apply(const ConvGeometry& g);
+void conv2d_backprop_input_phases(const ConvGeometry& g, const float* dy, const float* w, float* dx,
+                                  const Epilogue& epilogue);
 void conv2d_backprop_filter_single_channel(const ConvGeometry& g, const float* x, const float* dy, float* dw);
 
 // Direct loops over the definition: the oracle for the three above.

@@ -66,7 +66,7 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y, co
 }
 
 template <int NV>
-void backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+void backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx, const Epilogue& epilogue) {
   constexpr int F = NV * kVector;
   const auto rows = backward_taps(g.OH, g.H, g.KH, g.strideH, g.padTop, g.dilationH);
   const auto columns = backward_taps(g.OW, g.W, g.KW, g.strideW, g.padLeft, g.dilationW);
@@ -85,6 +85,7 @@ void backprop_input(const ConvGeometry& g, const float* dy, const float* w, floa
         for (int v = 1; v < NV; ++v) sum[0] += sum[v];
         out[iy * g.W + ix] = lane_sum(sum[0]);
       }
+    apply_epilogue(out, g.H * g.W, 1, 1, epilogue);
   });
 }
 
@@ -140,8 +141,9 @@ void conv2d_single_channel(const ConvGeometry& g, const float* x, const float* w
   with_vectors(g.F, [&]<int NV>() { forward<NV>(g, x, w, y, epilogue); });
 }
 
-void conv2d_backprop_input_single_channel(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
-  with_vectors(g.F, [&]<int NV>() { backprop_input<NV>(g, dy, w, dx); });
+void conv2d_backprop_input_single_channel(const ConvGeometry& g, const float* dy, const float* w, float* dx,
+                                          const Epilogue& epilogue) {
+  with_vectors(g.F, [&]<int NV>() { backprop_input<NV>(g, dy, w, dx, epilogue); });
 }
 
 void conv2d_backprop_filter_single_channel(const ConvGeometry& g, const float* x, const float* dy, float* dw) {

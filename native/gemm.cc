@@ -24,8 +24,11 @@ constexpr int kNR = kVector * kVectorsPerRow;
 constexpr int kKC = 256;  // K block: an A panel (kMR x kKC) and a B panel (kKC x kNR) stay in L1/L2.
 constexpr int kMC = 96;   // rows of A packed at a time (a multiple of kMR for every kMR above).
 
-// acc[MR][NR] = sum_k a[k][MR] * b[k][NR] (+ c when accumulate); writes the valid mr x nr corner of c.
-void micro_kernel(int kc, const float* a, const float* b, float* c, int ldc, int mr, int nr, bool accumulate) {
+// acc[MR][NR] = sum_k a[k][MR] * b[k][NR] (+ c when accumulate); writes the valid mr x nr corner of c. With
+// kDirect, A is read where it lies (row i at a + i * lda) instead of from a packed panel: the caller then skips
+// packing A, which for the narrow B of a convolution (F = 32 or 64 columns) cost a sixth of the multiply.
+template <bool kDirect>
+void micro_kernel(int kc, const float* a, int lda, const float* b, float* c, int ldc, int mr, int nr, bool accumulate) {
   vfloat acc[kMR][kVectorsPerRow];
   for (int i = 0; i < kMR; ++i)
     for (int j = 0; j < kVectorsPerRow; ++j) acc[i][j] = vfloat{};
@@ -34,11 +37,10 @@ void micro_kernel(int kc, const float* a, const float* b, float* c, int ldc, int
     vfloat b1 = load(b + kVector);
 #pragma GCC unroll 16
     for (int i = 0; i < kMR; ++i) {
-      float ai = a[i];
+      float ai = kDirect ? a[static_cast<size_t>(i) * lda + k] : a[k * kMR + i];
       acc[i][0] += b0 * ai;
       acc[i][1] += b1 * ai;
     }
-    a += kMR;
     b += kNR;
   }
   if (mr == kMR && nr == kNR) {
@@ -140,16 +142,23 @@ void gemm_packed(bool transA, int M, int N, int K, const float* A, int lda, cons
     int mc = std::min(kMC, M - m0);
     if (K == 0 && !accumulate)
       for (int i = 0; i < mc; ++i) std::fill_n(C + static_cast<size_t>(m0 + i) * ldc, N, 0.0f);
+    // Untransposed A is read in place for whole kMR-row tiles; only a last partial tile (and transposed A) is packed.
+    const int directRows = transA ? 0 : mc / kMR * kMR;
     for (int k0 = 0; k0 < K; k0 += kKC) {
       int kc = std::min(kKC, K - k0);
-      pack_a(transA, mc, kc, A, lda, m0, k0, a_scratch);
+      if (directRows < mc) pack_a(transA, mc - directRows, kc, A, lda, m0 + directRows, k0, a_scratch);
       bool add = accumulate || k0 > 0;
       for (int panel = 0; panel < panels; ++panel) {
         const float* b = packedB + static_cast<size_t>(panel) * K * kNR + static_cast<size_t>(k0) * kNR;
         int nr = std::min(kNR, N - panel * kNR);
         for (int i = 0; i < mc; i += kMR) {
-          micro_kernel(kc, a_scratch + static_cast<size_t>(i) * kc, b,
-                       C + static_cast<size_t>(m0 + i) * ldc + panel * kNR, ldc, std::min(kMR, mc - i), nr, add);
+          float* c = C + static_cast<size_t>(m0 + i) * ldc + panel * kNR;
+          if (i < directRows) {
+            micro_kernel<true>(kc, A + static_cast<size_t>(m0 + i) * lda + k0, lda, b, c, ldc, kMR, nr, add);
+          } else {
+            micro_kernel<false>(kc, a_scratch + static_cast<size_t>(i - directRows) * kc, 0, b, c, ldc,
+                                std::min(kMR, mc - i), nr, add);
+          }
         }
       }
     }

@@ -28,17 +28,6 @@ void parallel_blocks(long size, Body body) {
   });
 }
 
-// out = activation(out + bias) over [rows, columns], in parallel (the transposed convolution's epilogue).
-void apply_epilogue_parallel(float* out, long rows, int columns, const Epilogue& epilogue) {
-  if (epilogue.bias == nullptr && epilogue.activation == Activation::linear) return;
-  const long rowsPerBlock = std::max<long>(1, kBlock / columns);
-  const int blocks = static_cast<int>((rows + rowsPerBlock - 1) / rowsPerBlock);
-  parallel_for(blocks, [&](int block, int) {
-    long begin = block * rowsPerBlock, end = std::min(rows, begin + rowsPerBlock);
-    apply_epilogue(out + static_cast<size_t>(begin) * columns, static_cast<int>(end - begin), columns, columns, epilogue);
-  });
-}
-
 // gradient *= activation'(output), where output = activation(z): relu 1 where output > 0, sigmoid output(1 - output).
 void multiply_activation_gradient(float* gradient, const float* output, long size, StepActivation activation) {
   if (activation == StepActivation::linear) return;
@@ -121,8 +110,7 @@ void TrainingStep::forward(const std::vector<LayerParameters>& parameters, const
         conv2d(g, in, parameters[l].kernel, out, epilogue);
         break;
       case LayerKind::conv_transpose:
-        conv2d_backprop_input(g, in, parameters[l].kernel, out);
-        apply_epilogue_parallel(out, static_cast<long>(count) * g.H * g.W, g.C, epilogue);
+        conv2d_backprop_input(g, in, parameters[l].kernel, out, epilogue);
         break;
     }
     if (layer.activation == StepActivation::softmax) softmax_rows(out, count, layer.outSize);

@@ -1,0 +1,118 @@
+// The input gradient of a strided convolution (equally: a strided transposed convolution) by stride phases.
+// N = batch, H/W/C = dx's spatial size and channels, OH/OW/F = dy's, KH/KW = filter, sH/sW = strides.
+// dx pixel (iy, ix) receives dy pixel (oy, ox) through tap (ky, kx) when iy = oy * sH - padTop + ky. For the
+// pixels of one phase (iy % sH, ix % sW) = (ry, rx), the taps that reach them are fixed (ky = ry + padTop mod sH),
+// and each tap reads dy at a fixed offset from the phase-grid position (qy, qx) = (iy / sH, ix / sW). So a phase
+// is a gather of T taps x F values per pixel (a [pixels, T*F] matrix) times those taps' weights [T*F, C], written
+// straight into dx with the epilogue: no col2im scatter-add over overlapping taps, and dx is never zeroed.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "conv.h"
+#include "thread_pool.h"
+
+namespace dae {
+namespace {
+
+constexpr int kChunkFloats = 48 * 1024;  // gathered rows of a chunk (~192 KB), as conv.cc's im2col chunks
+
+struct Phase {
+  int ry, rx;      // the phase: dx rows ry, ry + sH, ... and columns rx, rx + sW, ...
+  int rows, columns;  // its grid size
+  std::vector<int> offsetY, offsetX;  // per tap: dy position = grid position + offset
+  std::vector<float> packed;           // the taps' weights [T*F, C], packed for gemm_packed
+};
+
+struct Scratch {
+  std::vector<float> gathered, out, a;
+};
+
+Scratch& scratch_of_this_thread() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+// Floor division for a divisor > 0 (C++'s / truncates toward zero).
+int floor_divide(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+std::vector<Phase> phases_of(const ConvGeometry& g, const float* w) {
+  std::vector<Phase> phases;
+  for (int ry = 0; ry < g.strideH; ++ry)
+    for (int rx = 0; rx < g.strideW; ++rx) {
+      Phase p{ry, rx, (g.H - ry + g.strideH - 1) / g.strideH, (g.W - rx + g.strideW - 1) / g.strideW, {}, {}, {}};
+      if (p.rows <= 0 || p.columns <= 0) continue;
+      std::vector<float> weights;  // [T*F, C]: row t*F + f is w[ky, kx, :, f]
+      for (int ky = 0; ky < g.KH; ++ky) {
+        int shiftY = ry + g.padTop - ky;
+        if (floor_divide(shiftY, g.strideH) * g.strideH != shiftY) continue;
+        for (int kx = 0; kx < g.KW; ++kx) {
+          int shiftX = rx + g.padLeft - kx;
+          if (floor_divide(shiftX, g.strideW) * g.strideW != shiftX) continue;
+          p.offsetY.push_back(shiftY / g.strideH);
+          p.offsetX.push_back(shiftX / g.strideW);
+          const float* tap = w + static_cast<size_t>(ky * g.KW + kx) * g.C * g.F;
+          for (int f = 0; f < g.F; ++f)
+            for (int c = 0; c < g.C; ++c) weights.push_back(tap[static_cast<size_t>(c) * g.F + f]);
+        }
+      }
+      const int K = static_cast<int>(p.offsetY.size()) * g.F;
+      p.packed.resize(packed_b_floats(K, g.C));
+      if (K > 0) pack_b(false, K, g.C, weights.data(), g.C, p.packed.data());
+      phases.push_back(std::move(p));
+    }
+  return phases;
+}
+
+}  // namespace
+
+bool phases_apply(const ConvGeometry& g) {
+  return (g.strideH > 1 || g.strideW > 1) && g.dilationH == 1 && g.dilationW == 1;
+}
+
+void conv2d_backprop_input_phases(const ConvGeometry& g, const float* dy, const float* w, float* dx,
+                                  const Epilogue& epilogue) {
+  const std::vector<Phase> phases = phases_of(g, w);
+  const int count = static_cast<int>(phases.size());
+  // One (image, phase) per item: each writes its own dx pixels, so the result does not depend on the threads.
+  parallel_for(g.N * count, [&](int item, int) {
+    const int n = item / count;
+    const Phase& p = phases[item % count];
+    const int taps = static_cast<int>(p.offsetY.size());
+    const int K = taps * g.F;
+    Scratch& s = scratch_of_this_thread();
+    const int gridRowsPerChunk = std::max(1, kChunkFloats / std::max(1, K * p.columns));
+    const float* image = dy + static_cast<size_t>(n) * g.OH * g.OW * g.F;
+    float* target = dx + static_cast<size_t>(n) * g.H * g.W * g.C;
+    for (int qy0 = 0; qy0 < p.rows; qy0 += gridRowsPerChunk) {
+      const int gridRows = std::min(gridRowsPerChunk, p.rows - qy0);
+      const int M = gridRows * p.columns;
+      if (s.gathered.size() < static_cast<size_t>(M) * K) s.gathered.resize(static_cast<size_t>(M) * K);
+      if (s.out.size() < static_cast<size_t>(M) * g.C) s.out.resize(static_cast<size_t>(M) * g.C);
+      if (s.a.size() < gemm_a_scratch_floats()) s.a.resize(gemm_a_scratch_floats());
+      // [M, T*F]: for each phase pixel, the dy values each tap reads (zero outside dy).
+      for (int qy = qy0; qy < qy0 + gridRows; ++qy)
+        for (int qx = 0; qx < p.columns; ++qx) {
+          float* row = s.gathered.data() + (static_cast<size_t>(qy - qy0) * p.columns + qx) * K;
+          for (int t = 0; t < taps; ++t) {
+            int oy = qy + p.offsetY[t], ox = qx + p.offsetX[t];
+            if (oy < 0 || oy >= g.OH || ox < 0 || ox >= g.OW) {
+              std::fill_n(row + t * g.F, g.F, 0.0f);
+            } else {
+              std::memcpy(row + t * g.F, image + (static_cast<size_t>(oy) * g.OW + ox) * g.F, sizeof(float) * g.F);
+            }
+          }
+        }
+      gemm_packed(false, M, g.C, K, s.gathered.data(), K, p.packed.data(), s.out.data(), g.C, false, epilogue,
+                  s.a.data());
+      for (int qy = qy0; qy < qy0 + gridRows; ++qy)
+        for (int qx = 0; qx < p.columns; ++qx) {
+          const int iy = p.ry + qy * g.strideH, ix = p.rx + qx * g.strideW;
+          std::memcpy(target + (static_cast<size_t>(iy) * g.W + ix) * g.C,
+                      s.out.data() + (static_cast<size_t>(qy - qy0) * p.columns + qx) * g.C, sizeof(float) * g.C);
+        }
+    }
+  });
+}
+
+}  // namespace dae
