@@ -56,7 +56,8 @@ async function requireModel(run: RunFolder, name: string): Promise<void> {
 
 /** Opens a complete run folder and gathers what the page needs. Throws RunFolderError naming the missing piece. */
 export async function loadRunData(directory: string): Promise<RunData> {
-  const run = await RunFolder.open(directory);
+  // Read only: serving takes no lock, so a folder another process is writing (a sweep, say) can still be shown.
+  const run = await RunFolder.open(directory, { readOnly: true });
   if (run.status !== 'complete') {
     throw new RunFolderError(directory, 'the run is incomplete, so it has no classifiers to show yet',
       `finish it with \`dae experiment --resume ${directory}\``);
@@ -129,7 +130,7 @@ export async function newestCompleteRun(parent: string): Promise<string | undefi
   for (const entry of entries) {
     if (!entry.isDirectory()) continue;
     const directory = join(parent, entry.name);
-    const record = await RunFolder.open(directory).then((run) => run.runRecord).catch(() => undefined);
+    const record = await RunFolder.open(directory, { readOnly: true }).then((run) => run.runRecord).catch(() => undefined);
     if (record?.status !== 'complete') continue;
     const finishedAt = record.finishedAt ?? record.startedAt;
     if (!newest || finishedAt > newest.finishedAt) newest = { directory, finishedAt };
