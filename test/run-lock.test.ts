@@ -174,3 +174,32 @@ test('a second process is refused while the first trains and writes nothing; --r
     await rm(directory, { recursive: true, force: true });
   }
 });
+
+test('the lock is released when a command fails and when Ctrl-C stops it', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'dae-lock-release-'));
+  const out = join(directory, 'run');
+  const failed = dae('experiment', '--preset', 'tiny', '--data', join(directory, 'no-such-dataset'), '--out', out);
+  assert.equal(failed.status, 1, failed.stderr);
+  assert.equal(existsSync(join(out, runLockName)), false, 'a failed command releases its lock');
+
+  const interrupted = join(directory, 'interrupted');
+  const stopped = spawn(process.execPath, [cli, 'experiment', '--preset', 'tiny', '--backend', 'native', '--json', '--out', interrupted],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    // Ctrl-C at the first training batch: the run stops at the next safe point and exits with 130.
+    const lines = createInterface({ input: stopped.stderr! });
+    lines.on('line', (line) => {
+      if (line.startsWith('{') && (JSON.parse(line) as { type: string }).type === 'batch-end') {
+        stopped.kill('SIGINT');
+        lines.close();
+      }
+    });
+    await exited(stopped);
+    assert.equal(stopped.exitCode, 130);
+    assert.equal(existsSync(join(interrupted, runLockName)), false, 'Ctrl-C releases the lock');
+  } finally {
+    stopped.kill('SIGKILL');
+    await exited(stopped);
+    await rm(directory, { recursive: true, force: true });
+  }
+});
