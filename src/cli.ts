@@ -8,6 +8,7 @@ import type { BackendInfo, BackendName } from './backend/index.js';
 import { ConfigError, presetNames, resolveConfig, savedConfig, validateConfig } from './config.js';
 import type { DeepPartial, ExperimentConfig, PresetName } from './config.js';
 import { DatasetError } from './data/dataset.js';
+import { DatasetDescriptionError } from './data/description.js';
 import { IdxFormatError } from './data/idx.js';
 import { NoiseSpecError } from './data/noise.js';
 import { prepareData } from './data/prepare.js';
@@ -24,7 +25,7 @@ import { defaultSweep, runSweep } from './sweep.js';
 import { DivergenceError, InterruptedError } from './train/events.js';
 import { WorkerJobError } from './workers/classifier-pool.js';
 
-const knownErrors = [ConfigError, BackendError, DatasetError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
+const knownErrors = [ConfigError, BackendError, DatasetError, DatasetDescriptionError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
   RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError];
 
 const integer = (flag: string, minimum: number) => (value: string) => {
@@ -43,6 +44,8 @@ interface RunOptions {
   threads?: number;
   workers?: number;
   data?: string;
+  datasetName?: string;
+  classNames?: string[];
   epochs?: number;
   learningRate?: number;
   json: boolean;
@@ -57,7 +60,10 @@ function withRunOptions(command: Command): Command {
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
     .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
     .option('--workers <n>', 'classifier runs trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
-    .option('--data <dir>', 'folder with the four MNIST-layout IDX files (default: embedded MNIST)')
+    .option('--data <dir>', 'folder with the four MNIST-layout IDX files, and optionally dataset.json naming the dataset and its classes (default: embedded MNIST)')
+    .option('--dataset-name <name>', 'the dataset\'s name in the report and the page (default: dataset.json\'s name, else the --data folder\'s name)')
+    .option('--class-names <list>', 'comma-separated class names, label 0 first (default: dataset.json\'s classNames, else the label numbers)',
+      (value: string) => value.split(',').map((name) => name.trim()))
     .option('--epochs <n>', 'maximum autoencoder epochs', integer('--epochs', 1))
     .option('--learning-rate <x>', 'autoencoder learning rate (Adam)', (value: string) => {
       const parsed = Number(value);
@@ -80,7 +86,11 @@ function backendOverrides(options: Pick<RunOptions, 'backend' | 'threads' | 'wor
 function overridesFrom(options: RunOptions): DeepPartial<ExperimentConfig> {
   return {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    data: options.data !== undefined ? { directory: options.data } : {},
+    data: {
+      ...(options.data !== undefined ? { directory: options.data } : {}),
+      ...(options.datasetName !== undefined ? { name: options.datasetName } : {}),
+      ...(options.classNames !== undefined ? { classNames: options.classNames } : {}),
+    },
     backend: backendOverrides(options),
     autoencoder: {
       ...(options.epochs !== undefined ? { maxEpochs: options.epochs } : {}),
@@ -172,7 +182,7 @@ async function guarded(run: RunFolder, action: () => Promise<void>): Promise<voi
 
 export function buildProgram(): Command {
   const program = new Command('dae')
-    .description('Pretrain an MNIST classifier with a deep denoising autoencoder, inspect it, and compare 10% vs 100% of the labels.')
+    .description('Pretrain an image classifier (MNIST, or any dataset in its layout) with a deep denoising autoencoder, inspect it, and compare 10% vs 100% of the labels.')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`dae: ${text.replace(/^error: /, '').trim()} (see dae --help)\n`) });
 

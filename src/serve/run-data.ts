@@ -6,9 +6,12 @@ import { basename, join, resolve } from 'node:path';
 
 import type { ExperimentConfig } from '../config.js';
 import { loadDataset } from '../data/dataset.js';
+import { datasetNaming } from '../data/prepare.js';
 import { modelJsonName, weightsName } from '../io/model-files.js';
+import { readMetrics } from '../io/metrics-file.js';
 import { RunFolder, RunFolderError } from '../io/run-folder.js';
-import type { ClassifierResult, Metrics } from '../metrics.js';
+import type { ClassifierResult } from '../metrics.js';
+import { itemNoun } from '../report/format.js';
 import { apiFormatVersion } from './api.js';
 import type { RunSummary, ServedClassifier, ServedCodingUnit } from './api.js';
 
@@ -63,7 +66,7 @@ export async function loadRunData(directory: string): Promise<RunData> {
       `finish it with \`dae experiment --resume ${directory}\``);
   }
   const config = run.config as ExperimentConfig;
-  const metrics = await run.readJson<Metrics>('metrics.json');
+  const metrics = await readMetrics(run);
   const inspection = await run.readJson<{ codingUnits?: ServedCodingUnit[] }>('stages/inspect.json');
   if (!Array.isArray(inspection.codingUnits) || inspection.codingUnits.length === 0) {
     throw new RunFolderError(run.path('stages', 'inspect.json'), 'has no codingUnits', `re-run \`dae inspect ${directory}\``);
@@ -75,7 +78,7 @@ export async function loadRunData(directory: string): Promise<RunData> {
   const modelNames = new Set(['encoder', 'decoder', ...classifiers.map(classifierFolder)]);
   for (const name of modelNames) await requireModel(run, name);
 
-  const dataset = await loadDataset(config.data.directory ? { directory: config.data.directory } : {});
+  const dataset = await loadDataset(datasetNaming(config));
   const test = dataset.test;
   const testCount = Math.min(test.count, config.data.testLimit ?? test.count);
   const codingUnits = inspection.codingUnits.map(({ unit, indices, values }) => ({ unit, indices, values }));
@@ -102,10 +105,12 @@ export async function loadRunData(directory: string): Promise<RunData> {
     formatVersion: apiFormatVersion,
     name: basename(resolve(directory)),
     preset: config.preset,
-    dataset: dataset.name,
+    dataset: metrics.dataset.name,
+    itemName: itemNoun(metrics.dataset.name).singular,
     height: test.height,
     width: test.width,
-    classes: test.classes,
+    classes: metrics.dataset.classNames.length,
+    classNames: metrics.dataset.classNames,
     trainingNoise: config.autoencoder.noise,
     encoderUrl: 'models/encoder/model.json',
     decoderUrl: 'models/decoder/model.json',
