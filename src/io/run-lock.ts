@@ -211,7 +211,7 @@ async function takeFile(directory: string, file: string): Promise<HeldLock | 'bo
       // Being written this instant, or left half-written by a process killed between create and write.
       const age = await stat(file).then((info) => Date.now() - info.mtimeMs, () => 0);
       if (age > unreadableGraceMs) await removeStale(file, existing);
-      else await pause(50);
+      else await pause(unreadableGraceMs - age + 10);
       continue;
     }
     const state = holderState(holder);
