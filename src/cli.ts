@@ -8,6 +8,7 @@ import type { BackendInfo, BackendName } from './backend/index.js';
 import { ConfigError, presetNames, resolveConfig, savedConfig, validateConfig } from './config.js';
 import type { DeepPartial, ExperimentConfig, PresetName } from './config.js';
 import { DatasetError } from './data/dataset.js';
+import { DatasetDescriptionError } from './data/description.js';
 import { IdxFormatError } from './data/idx.js';
 import { NoiseSpecError } from './data/noise.js';
 import { prepareData } from './data/prepare.js';
@@ -18,13 +19,14 @@ import { FileWriteError } from './io/atomic.js';
 import { CheckpointError } from './io/checkpoint-files.js';
 import { ModelFileError } from './io/model-files.js';
 import { RunFolder, RunFolderError } from './io/run-folder.js';
+import { RunLockedError } from './io/run-lock.js';
 import { consoleReporter } from './cli/reporter.js';
 import { defaultSweep, runSweep } from './sweep.js';
 import { DivergenceError, InterruptedError } from './train/events.js';
 import { WorkerJobError } from './workers/classifier-pool.js';
 
-const knownErrors = [ConfigError, BackendError, DatasetError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
-  RunFolderError, CheckpointError, DivergenceError, FileWriteError];
+const knownErrors = [ConfigError, BackendError, DatasetError, DatasetDescriptionError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
+  RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError];
 
 const integer = (flag: string, minimum: number) => (value: string) => {
   const parsed = Number(value);
@@ -42,6 +44,8 @@ interface RunOptions {
   threads?: number;
   workers?: number;
   data?: string;
+  datasetName?: string;
+  classNames?: string[];
   epochs?: number;
   learningRate?: number;
   json: boolean;
@@ -56,7 +60,10 @@ function withRunOptions(command: Command): Command {
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
     .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
     .option('--workers <n>', 'classifier runs trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
-    .option('--data <dir>', 'folder with the four MNIST-layout IDX files (default: embedded MNIST)')
+    .option('--data <dir>', 'folder with the four MNIST-layout IDX files, and optionally dataset.json naming the dataset and its classes (default: embedded MNIST)')
+    .option('--dataset-name <name>', 'the dataset\'s name in the report and the page (default: dataset.json\'s name, else the --data folder\'s name)')
+    .option('--class-names <list>', 'comma-separated class names, label 0 first (default: dataset.json\'s classNames, else the label numbers)',
+      (value: string) => value.split(',').map((name) => name.trim()))
     .option('--epochs <n>', 'maximum autoencoder epochs', integer('--epochs', 1))
     .option('--learning-rate <x>', 'autoencoder learning rate (Adam)', (value: string) => {
       const parsed = Number(value);
@@ -79,7 +86,11 @@ function backendOverrides(options: Pick<RunOptions, 'backend' | 'threads' | 'wor
 function overridesFrom(options: RunOptions): DeepPartial<ExperimentConfig> {
   return {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    data: options.data !== undefined ? { directory: options.data } : {},
+    data: {
+      ...(options.data !== undefined ? { directory: options.data } : {}),
+      ...(options.datasetName !== undefined ? { name: options.datasetName } : {}),
+      ...(options.classNames !== undefined ? { classNames: options.classNames } : {}),
+    },
     backend: backendOverrides(options),
     autoencoder: {
       ...(options.epochs !== undefined ? { maxEpochs: options.epochs } : {}),
@@ -122,23 +133,45 @@ async function writeMemoryRecord(run: RunFolder): Promise<void> {
   process.stderr.write(`dae: peak resident memory ${mebibytes(peakRssBytes)} MiB\n`);
 }
 
-async function startRun(options: RunOptions): Promise<{ run: RunFolder; config: ExperimentConfig }> {
+interface OpenedRun { run: RunFolder; config: ExperimentConfig }
+
+/** A new run folder, locked by this process (RunFolder.create refuses one that another process holds). */
+async function startRun(options: RunOptions): Promise<OpenedRun> {
   const config = resolveConfig(options.preset, overridesFrom(options));
   const directory = options.out ?? `runs/${options.preset}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
   return { run: await RunFolder.create(directory, config, { overwrite: options.overwrite }), config };
 }
 
-async function openRun(directory: string): Promise<{ run: RunFolder; config: ExperimentConfig }> {
+/** An existing run folder, locked by this process, with its saved config. */
+async function openRun(directory: string): Promise<OpenedRun> {
   const run = await RunFolder.open(directory);
-  return { run, config: savedConfig(run.config, `${directory}/run.json`) };
+  try {
+    return { run, config: savedConfig(run.config, `${directory}/run.json`) };
+  } catch (error) {
+    await run.release();
+    throw error;
+  }
 }
 
-async function guarded(run: RunFolder | null, action: () => Promise<void>): Promise<void> {
+/**
+ * Runs `body` on a run folder this process has locked, and gives the lock back however the body ends: done, failed,
+ * or stopped by Ctrl-C at a safe point. (A second Ctrl-C exits at once; the lock's exit hook removes it then.)
+ */
+async function holding(opening: Promise<OpenedRun>, body: (opened: OpenedRun) => Promise<void>): Promise<void> {
+  const opened = await opening;
+  try {
+    await body(opened);
+  } finally {
+    await opened.run.release();
+  }
+}
+
+async function guarded(run: RunFolder, action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (error) {
-    if (run && run.status !== 'complete') await run.markIncomplete(error instanceof Error ? error.message : String(error)).catch(() => {});
-    if (error instanceof InterruptedError && run) {
+    if (run.status !== 'complete') await run.markIncomplete(error instanceof Error ? error.message : String(error)).catch(() => {});
+    if (error instanceof InterruptedError) {
       process.stderr.write(`dae: ${error.message}\ndae: continue with: dae experiment --resume ${run.directory}\n`);
       process.exitCode = 130;
       return;
@@ -149,33 +182,28 @@ async function guarded(run: RunFolder | null, action: () => Promise<void>): Prom
 
 export function buildProgram(): Command {
   const program = new Command('dae')
-    .description('Pretrain an MNIST classifier with a deep denoising autoencoder, inspect it, and compare 10% vs 100% of the labels.')
+    .description('Pretrain an image classifier (MNIST, or any dataset in its layout) with a deep denoising autoencoder, inspect it, and compare 10% vs 100% of the labels.')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`dae: ${text.replace(/^error: /, '').trim()} (see dae --help)\n`) });
 
   withRunOptions(program.command('experiment').description('run the whole study and write a run folder with models, figures, metrics.json and report.html'))
     .option('--resume <dir>', 'continue an interrupted run folder from its last checkpoint')
-    .action(async (options: RunOptions & { resume?: string }) => {
-      const { run, config } = options.resume ? await openRun(options.resume) : await startRun(options);
-      await guarded(run, async () => {
+    .action((options: RunOptions & { resume?: string }) => holding(options.resume ? openRun(options.resume) : startRun(options),
+      ({ run, config }) => guarded(run, async () => {
         const metrics = await runExperiment(await contextFor(run, config, options.json));
         await writeMemoryRecord(run);
         process.stdout.write(`${run.path('report.html')}\n`);
         for (const c of metrics.classifiers) {
           process.stderr.write(`  ${c.encoder.padEnd(9)} ${String(c.labels).padStart(6)} labels  test accuracy ${(100 * c.test.accuracy).toFixed(2)}%\n`);
         }
-      });
-    });
+      })));
 
   withRunOptions(program.command('pretrain').description('train the denoising autoencoder only (the first stage of a run folder)'))
-    .action(async (options: RunOptions) => {
-      const { run, config } = await startRun(options);
-      await guarded(run, async () => {
-        const context = await contextFor(run, config, options.json);
-        await pretrain(context, await prepareData(config));
-        await run.markIncomplete('only the pretrain stage was run; continue with `dae inspect`, `dae classify`, `dae report`');
-      });
-    });
+    .action((options: RunOptions) => holding(startRun(options), ({ run, config }) => guarded(run, async () => {
+      const context = await contextFor(run, config, options.json);
+      await pretrain(context, await prepareData(config));
+      await run.markIncomplete('only the pretrain stage was run; continue with `dae inspect`, `dae classify`, `dae report`');
+    })));
 
   for (const [name, description] of [
     ['inspect', 'score the denoising and draw what the autoencoder learned, for a pretrained run folder'],
@@ -183,8 +211,7 @@ export function buildProgram(): Command {
     ['report', 'write metrics.json and report.html from a run folder'],
   ] as const) {
     program.command(name).description(description).argument('<run-dir>', 'run folder').option('--json', 'progress as JSON lines', false)
-      .action(async (directory: string, options: { json: boolean }) => {
-        const { run, config } = await openRun(directory);
+      .action((directory: string, options: { json: boolean }) => holding(openRun(directory), async ({ run, config }) => {
         if (name === 'report') {
           // A report never trains: it is written only for a run whose every stage has finished.
           const missing = ['pretrain', 'denoise', 'inspect', 'classify'].filter((stage) => !run.isStageDone(stage));
@@ -208,7 +235,7 @@ export function buildProgram(): Command {
             process.stdout.write(`${run.path('report.html')}\n`);
           }
         });
-      });
+      }));
   }
 
   // `dae serve`: the interactive page, on 127.0.0.1 only. Imported on demand, so the other commands never load node:http.
@@ -245,17 +272,15 @@ export function buildProgram(): Command {
     .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
     .option('--workers <n>', 'cells trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
     .option('--json', 'progress as JSON lines', false)
-    .action(async (directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number }) => {
-      const { run, config } = directory ? await openRun(directory) : await startRun({ ...options, json: options.json, overwrite: false });
-      await guarded(run, async () => {
+    .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number }) => holding(
+      directory ? openRun(directory) : startRun({ ...options, json: options.json, overwrite: false }), ({ run, config }) => guarded(run, async () => {
         const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options.json);
         const result = await runSweep(context, { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}) });
         for (const entry of result.summary) {
           process.stderr.write(`  ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`);
         }
         process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
-      });
-    });
+      })));
   return program;
 }
 

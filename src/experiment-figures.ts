@@ -2,12 +2,13 @@
 // full-sentence caption in figures/<stage>.json for the report.
 import type { ExperimentConfig } from './config.js';
 import type { ImageSet } from './data/dataset.js';
+import type { PreparedData } from './data/prepare.js';
 import type { DenoisingResult } from './eval/denoising.js';
 import type { Inspection } from './eval/inspection.js';
 import type { RunFolder } from './io/run-folder.js';
 import type { ClassifierResult, EpochRecord, Metrics } from './metrics.js';
 import type { ReportFigure } from './report/types.js';
-import { describeNoise, ENCODER_NAMES } from './report/format.js';
+import { describeNoise, ENCODER_NAMES, itemNoun } from './report/format.js';
 import { trainingCurvesChart } from './viz/charts.js';
 import {
   confusionMatrixFigure, convFiltersFigure, featureMapsFigure, reconstructionFigure, topActivatingFigure,
@@ -29,15 +30,18 @@ export async function pretrainFigures(run: RunFolder, history: EpochRecord[]): P
   }, chart)];
 }
 
-export async function denoisingFigures(run: RunFolder, result: DenoisingResult, test: ImageSet, config: ExperimentConfig): Promise<FigureEntry[]> {
+export async function denoisingFigures(run: RunFolder, result: DenoisingResult, data: PreparedData, config: ExperimentConfig): Promise<FigureEntry[]> {
+  const { test } = data;
+  const items = itemNoun(data.name).plural;
   const svg = reconstructionFigure({ ...result.examples, height: test.height, width: test.width });
   return [await save(run, {
-    id: 'reconstructions', section: 'reconstruction', title: 'Denoising test digits',
-    caption: `The first ${result.examples.count} test digits (top row), the same digits with ${describeNoise(config.autoencoder.noise)} (middle row), and what the autoencoder makes of the corrupted digits (bottom row); none of these images was seen in training.`,
+    id: 'reconstructions', section: 'reconstruction', title: `Denoising test ${items}`,
+    caption: `The first ${result.examples.count} test ${items} (top row), the same ${items} with ${describeNoise(config.autoencoder.noise)} (middle row), and what the autoencoder makes of the corrupted ${items} (bottom row); none of these images was seen in training.`,
   }, svg)];
 }
 
-export async function inspectionFigures(run: RunFolder, inspection: Inspection, test: ImageSet): Promise<FigureEntry[]> {
+export async function inspectionFigures(run: RunFolder, inspection: Inspection, data: PreparedData): Promise<FigureEntry[]> {
+  const { test } = data;
   const entries: FigureEntry[] = [];
   const [conv1, conv2] = inspection.filters;
   if (conv1) {
@@ -54,7 +58,7 @@ export async function inspectionFigures(run: RunFolder, inspection: Inspection, 
   }
   entries.push(await save(run, {
     id: 'feature-maps', section: 'representation', title: 'Feature maps',
-    caption: `For ${inspection.featureMaps.count} test digits, the 32 feature maps of the first convolution (14×14) and the 64 of the second (7×7), bright where a filter responds.`,
+    caption: `For ${inspection.featureMaps.count} test ${itemNoun(data.name).plural}, the 32 feature maps of the first convolution (14×14) and the 64 of the second (7×7), bright where a filter responds.`,
   }, featureMapsFigure({ images: inspection.featureMaps.images, count: inspection.featureMaps.count, height: test.height, width: test.width, layers: inspection.featureMaps.layers })));
   entries.push(await save(run, {
     id: 'coding-units', section: 'representation', title: 'What each coding unit responds to',
@@ -69,12 +73,12 @@ export async function inspectionFigures(run: RunFolder, inspection: Inspection, 
   return entries;
 }
 
-export async function classifierFigures(run: RunFolder, result: ClassifierResult, name: string): Promise<FigureEntry[]> {
+export async function classifierFigures(run: RunFolder, result: ClassifierResult, name: string, classNames: readonly string[]): Promise<FigureEntry[]> {
   const title = `${ENCODER_NAMES[result.encoder]}, ${result.labels.toLocaleString('en-US')} labels`;
   return [await save(run, {
     id: `confusion-${name}`, section: 'classification', title: `Confusion matrix: ${title}`,
-    caption: `Test-set confusion matrix of the classifier with the ${ENCODER_NAMES[result.encoder].toLowerCase()} trained on ${result.labels.toLocaleString('en-US')} labels (rows: true digit, columns: predicted); accuracy ${(100 * result.test.accuracy).toFixed(2)}%.`,
-  }, await confusionMatrixFigure(result.test.confusion, { title }))];
+    caption: `Test-set confusion matrix of the classifier with the ${ENCODER_NAMES[result.encoder].toLowerCase()} trained on ${result.labels.toLocaleString('en-US')} labels (rows: true class, columns: predicted); accuracy ${(100 * result.test.accuracy).toFixed(2)}%.`,
+  }, await confusionMatrixFigure(result.test.confusion, { title, classNames }))];
 }
 
 export async function trainingFigures(run: RunFolder, metrics: Metrics): Promise<FigureEntry[]> {

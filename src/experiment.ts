@@ -15,6 +15,8 @@ import { inspect } from './eval/inspection.js';
 import { fileCheckpointStore } from './io/checkpoint-files.js';
 import { loadModel, saveModel } from './io/model-files.js';
 import type { RunFolder } from './io/run-folder.js';
+import { readMetrics } from './io/metrics-file.js';
+import { metricsFormatVersion } from './metrics.js';
 import type { ClassifierResult, EncoderMode, Metrics } from './metrics.js';
 import { buildAutoencoder, joinAutoencoder, referenceShape } from './model/autoencoder.js';
 import type { Autoencoder } from './model/autoencoder.js';
@@ -102,7 +104,7 @@ export async function checkDenoising(context: ExperimentContext, data: PreparedD
   const result = evaluateDenoising(autoencoder.autoencoder, data.test, config.autoencoder.noise, config.autoencoder.evaluationNoise,
     config.seed, config.inspection.reconstructionDigits);
   await run.writeJson(stageFile('denoise'), { test: result.test, noiseLevels: result.noiseLevels });
-  await run.writeJson('figures/denoise.json', await denoisingFigures(run, result, data.test, config));
+  await run.writeJson('figures/denoise.json', await denoisingFigures(run, result, data, config));
   await run.markStageDone('denoise');
   reporter({ type: 'stage-end', stage: 'denoise', seconds: (performance.now() - started) / 1000,
     summary: `PSNR noisy ${result.test.noisy.psnr.toFixed(2)} dB -> denoised ${result.test.denoised.psnr.toFixed(2)} dB` });
@@ -118,7 +120,7 @@ export async function inspectRepresentation(context: ExperimentContext, data: Pr
     codingUnits: inspection.codingUnits.map(({ unit, indices, values }) => ({ unit, indices, values })),
     convChannels: inspection.convChannels,
   });
-  await run.writeJson('figures/inspect.json', await inspectionFigures(run, inspection, data.test));
+  await run.writeJson('figures/inspect.json', await inspectionFigures(run, inspection, data));
   await run.markStageDone('inspect');
   reporter({ type: 'stage-end', stage: 'inspect', seconds: (performance.now() - started) / 1000, summary: `${inspection.codingUnits.length} coding units inspected` });
 }
@@ -203,10 +205,11 @@ export async function classifierRun(context: ExperimentContext, data: PreparedDa
     stage, name, seed: config.seed, labelFraction: fraction,
   });
   const test = result.test;
-  await saveModel(classifier.model, run.path('models', `classifier-${name}`), { seed: config.seed, encoder: mode, labels: count, labelFraction: fraction });
+  await saveModel(classifier.model, run.path('models', `classifier-${name}`),
+    { seed: config.seed, encoder: mode, labels: count, labelFraction: fraction, dataset: data.name, classNames: data.classNames });
   if (!(await run.exists('models/classifier-summary.txt'))) await run.writeFile('models/classifier-summary.txt', modelSummary(classifier.model));
-  await run.writeJson(`figures/classifier-${name}.json`, await classifierFigures(run, result, name));
-  await run.writeJson(classifierFile(mode, count), { result, report: formatClassificationReport(test) });
+  await run.writeJson(`figures/classifier-${name}.json`, await classifierFigures(run, result, name, data.classNames));
+  await run.writeJson(classifierFile(mode, count), { result, report: formatClassificationReport(test, data.classNames) });
   reporter({ type: 'message', stage, text: `test accuracy ${(100 * test.accuracy).toFixed(2)}%, macro-F1 ${test.macroF1.toFixed(4)}` });
   classifier.model.dispose();
   return result;
@@ -246,10 +249,10 @@ export async function assembleMetrics(context: ExperimentContext, data: Prepared
   const { run, config, backend } = context;
   const pretrainSummary = await run.readJson<PretrainResult['summary']>(stageFile('pretrain'));
   const denoise = await run.readJson<Pick<Metrics['autoencoder'], 'test' | 'noiseLevels'>>(stageFile('denoise'));
-  const previous = (await run.exists('metrics.json')) ? await run.readJson<Metrics>('metrics.json') : null;
+  const previous = (await run.exists('metrics.json')) ? await readMetrics(run) : null;
   const metrics: Metrics = {
-    formatVersion: 1,
-    dataset: { name: data.name, train: data.train.count, validation: data.validation.count, test: data.test.count, height: data.train.height, width: data.train.width },
+    formatVersion: metricsFormatVersion,
+    dataset: { name: data.name, classNames: data.classNames, train: data.train.count, validation: data.validation.count, test: data.test.count, height: data.train.height, width: data.train.width },
     backend: { name: backend.name, threads: backend.threads, classifierWorkers: classifierWorkersUsed(run) },
     autoencoder: { ...pretrainSummary, noise: config.autoencoder.noise, test: denoise.test, noiseLevels: denoise.noiseLevels },
     classifiers,
@@ -270,7 +273,7 @@ function classifierWorkersUsed(run: RunFolder): number {
 
 export async function writeReport(context: ExperimentContext): Promise<void> {
   const { run } = context;
-  const metrics = await run.readJson<Metrics>('metrics.json');
+  const metrics = await readMetrics(run);
   const figureLists = ['pretrain', 'training', 'denoise', 'inspect', ...metrics.classifiers.map((c) => `classifier-${c.encoder}-${c.labels}`), 'sweep'];
   const figures: ReportFigure[] = [];
   for (const list of figureLists) {

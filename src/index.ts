@@ -4,6 +4,8 @@ export type { BackendName, BackendInfo, BackendOptions } from './backend/index.j
 export { resolveConfig, validateConfig, presets, presetNames, ConfigError } from './config.js';
 export type { ExperimentConfig, PresetName, DeepPartial } from './config.js';
 export { loadDataset, subsetImageSet, DatasetError } from './data/dataset.js';
+export { parseDatasetDescription, readDatasetDescription, DatasetDescriptionError } from './data/description.js';
+export type { DatasetDescription, DatasetNaming } from './data/description.js';
 export type { Dataset, ImageSet } from './data/dataset.js';
 export { parseIdx, readIdxFile, IdxFormatError } from './data/idx.js';
 export { corrupt, NoiseSpecError } from './data/noise.js';
@@ -25,12 +27,17 @@ export { classificationMetrics, formatClassificationReport } from './eval/classi
 export { evaluateDenoising } from './eval/denoising.js';
 export { inspect } from './eval/inspection.js';
 export { saveModel, loadModel, ModelFileError } from './io/model-files.js';
+export { readMetrics, upgradeMetrics } from './io/metrics-file.js';
 export { RunFolder, RunFolderError } from './io/run-folder.js';
-export { renderReport, buildConclusion } from './report/html.js';
+export type { CreateOptions, OpenOptions } from './io/run-folder.js';
+export { RunLockedError } from './io/run-lock.js';
+export type { LockHolder } from './io/run-lock.js';
+export { renderReport, reportTitle, buildConclusion } from './report/html.js';
 export { runExperiment, pretrain, checkDenoising, inspectRepresentation, classify, classifierRun, classifierWorkerCount, assembleMetrics, writeReport } from './experiment.js';
 export type { ExperimentContext, ClassifierJob } from './experiment.js';
 export { runSweep, sweepCell, defaultSweep } from './sweep.js';
 export type { SweepOptions, SweepCellJob } from './sweep.js';
 export { runInWorkers, WorkerJobError } from './workers/classifier-pool.js';
 export { fileCheckpointStore, CheckpointError } from './io/checkpoint-files.js';
+export { metricsFormatVersion } from './metrics.js';
 export type * from './metrics.js';

@@ -83,9 +83,13 @@ export interface SweepResult {
   gain: ({ labels: number } & MeanAndSpread)[];
 }
 
+/** metrics.json's format version; io/metrics-file.ts reads the older ones. */
+export const metricsFormatVersion = 2;
+
 export interface Metrics {
-  formatVersion: 1;
-  dataset: { name: string; train: number; validation: number; test: number; height: number; width: number };
+  formatVersion: typeof metricsFormatVersion;
+  /** classNames: one per class, label 0 first, as the confusion matrices and per-class scores are ordered. */
+  dataset: { name: string; classNames: string[]; train: number; validation: number; test: number; height: number; width: number };
   /** classifierWorkers: classifier runs trained at once, each on one kernel thread when more than 1. */
   backend: { name: string; threads: number; classifierWorkers: number };
   autoencoder: {

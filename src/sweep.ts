@@ -9,7 +9,9 @@ import { classifierWorkerCount, plannedWork, pretrain, trainAndEvaluate, writeRe
 import type { ExperimentContext } from './experiment.js';
 import type { ExperimentConfig } from './config.js';
 import { epochsFor } from './train/classifier.js';
-import type { EncoderMode, MeanAndSpread, Metrics, SweepCell, SweepResult } from './metrics.js';
+import { readMetrics } from './io/metrics-file.js';
+import { metricsFormatVersion } from './metrics.js';
+import type { EncoderMode, MeanAndSpread, SweepCell, SweepResult } from './metrics.js';
 import type { Autoencoder } from './model/autoencoder.js';
 import { labelSweepChart } from './viz/charts.js';
 import { runInWorkers } from './workers/classifier-pool.js';
@@ -187,11 +189,11 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
     caption: `Test accuracy of the three classifier variants against the number of labelled training images (log scale), mean over ${seeds.length} seeds with a ±1 standard deviation band; the subsets are nested and stratified, and every variant sees the same labels.`,
   }]);
   if (await run.exists('metrics.json')) {
-    const metrics = await run.readJson<Metrics>('metrics.json');
+    const metrics = await readMetrics(run);
     await run.writeJson('metrics.json', { ...metrics, sweep: result });
     if (run.isStageDone('classify')) await writeReport(context);
   } else {
-    await run.writeJson('metrics.json', { formatVersion: 1, sweep: result });
+    await run.writeJson('metrics.json', { formatVersion: metricsFormatVersion, sweep: result });
   }
   return result;
 }

@@ -52,7 +52,7 @@ test('a small preset of the pipeline writes a complete run folder and clears its
       `test accuracy ${metrics.classifiers.map((c) => `${c.encoder}@${c.labels} ${(100 * c.test.accuracy).toFixed(1)}%`).join(', ')}\n`);
     assert.equal(metrics.autoencoder.encoderParams, 119_200);
     assert.equal(metrics.autoencoder.decoderParams, 159_169);
-    assert.deepEqual(metrics.dataset, { name: metrics.dataset.name, train: 2500, validation: 500, test: 500, height: 28, width: 28 });
+    assert.deepEqual(metrics.dataset, { name: 'MNIST', classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], train: 2500, validation: 500, test: 500, height: 28, width: 28 });
     assert.ok(metrics.autoencoder.test.denoised.psnr > metrics.autoencoder.test.noisy.psnr + minimumPsnrGain,
       `denoising should gain > ${minimumPsnrGain} dB: noisy ${metrics.autoencoder.test.noisy.psnr}, denoised ${metrics.autoencoder.test.denoised.psnr}`);
     assert.equal(metrics.classifiers.length, 6);

@@ -16,6 +16,8 @@ export interface GalleryOptions {
   width: number;
   height: number;
   digit: (testIndex: number) => TestDigit | undefined;
+  /** One per class, label 0 first. */
+  classNames: readonly string[];
   onSelect: (unit: number) => void;
   onPickDigit: (testIndex: number) => void;
 }
@@ -56,9 +58,10 @@ export class UnitGallery {
       const button = element('button', 'top-image');
       button.type = 'button';
       button.dataset['testIndex'] = String(testIndex);
+      const className = this.options.classNames[digit.label] ?? String(digit.label);
       button.dataset['label'] = String(digit.label);
-      button.title = `test image #${testIndex}, label ${digit.label}, activation ${(entry.values[rank] ?? 0).toFixed(2)}`;
-      button.append(digitCanvas(digit.pixels, width, height), element('span', '', `${digit.label} · ${(entry.values[rank] ?? 0).toFixed(1)}`));
+      button.title = `test image #${testIndex}, label ${className}, activation ${(entry.values[rank] ?? 0).toFixed(2)}`;
+      button.append(digitCanvas(digit.pixels, width, height), element('span', '', `${className} · ${(entry.values[rank] ?? 0).toFixed(1)}`));
       button.addEventListener('click', () => this.options.onPickDigit(testIndex));
       images.append(button);
     });

@@ -52,8 +52,21 @@ function describeNoise(noise: NoiseSpec): string {
   return `${noise.kind.replace(/-/g, ' ')} ${formatAmount(noise)}`;
 }
 
+/** The page's words for the run's images ("digit" for MNIST, "image" otherwise), in the heading, button and captions. */
+function nameTheItems(summary: RunSummary): { name: string; withArticle: string } {
+  const name = summary.itemName;
+  const withArticle = `${/^[aeiou]/.test(name) ? 'an' : 'a'} ${name}`;
+  const heading = `Draw ${withArticle}, watch it denoised, encoded and classified`;
+  byId('page-title').textContent = heading;
+  document.title = `dae · ${summary.dataset} · denoise, encode, classify`;
+  byId('random-digit').textContent = `Random test ${name}`;
+  byId('pad').setAttribute('aria-label', `${summary.width} by ${summary.height} drawing canvas: draw ${withArticle} with the mouse or a finger`);
+  return { name, withArticle };
+}
+
 function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): void {
   const { width, height } = summary;
+  const item = nameTheItems(summary);
   const digitByIndex = new Map(digits.map((digit) => [digit.testIndex, digit]));
   const noiseKind = byId<HTMLSelectElement>('noise-kind');
   const noiseAmount = byId<HTMLInputElement>('noise-amount');
@@ -78,7 +91,7 @@ function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): vo
     gallery.select(unit);
   };
   const bars = new CodingBars(byId('coding'), summary.codingUnits.length, scale, selectUnit);
-  const probabilities = new ProbabilityPanel(byId('probabilities'), summary.classifiers, summary.classes);
+  const probabilities = new ProbabilityPanel(byId('probabilities'), summary.classifiers, summary.classNames);
   const prototypeValues = summary.codingUnits.map((unit) => unit.values.reduce((total, value) => total + value, 0) / Math.max(1, unit.values.length));
   const gallery = new UnitGallery(byId('prototypes'), byId('unit-detail'), {
     units: summary.codingUnits,
@@ -86,14 +99,15 @@ function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): vo
     width,
     height,
     digit: (testIndex) => digitByIndex.get(testIndex),
+    classNames: summary.classNames,
     onSelect: selectUnit,
     onPickDigit: (testIndex) => showTestDigit(testIndex),
   });
 
   function describeSource(): string {
-    if (source.kind === 'drawing') return pad.pixels.some((value) => value > 0) ? 'Your drawing.' : 'Empty: draw a digit in the box.';
+    if (source.kind === 'drawing') return pad.pixels.some((value) => value > 0) ? 'Your drawing.' : `Empty: draw ${item.withArticle} in the box.`;
     const { testIndex, label } = source.digit;
-    return `Test digit #${testIndex}, label ${label}${source.edited ? ', with your strokes on top' : ''}.`;
+    return `Test ${item.name} #${testIndex}, label ${summary.classNames[label] ?? label}${source.edited ? ', with your strokes on top' : ''}.`;
   }
 
   function update(): void {
@@ -123,7 +137,7 @@ function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): vo
   function showTestDigit(testIndex: number): void {
     const digit = digitByIndex.get(testIndex);
     if (!digit) {
-      setStatus(`Test digit #${testIndex} is not among the ${digits.length} digits this server ships.`);
+      setStatus(`Test ${item.name} #${testIndex} is not among the ${digits.length} ${item.name}s this server ships.`);
       return;
     }
     source = { kind: 'test', digit, edited: false };

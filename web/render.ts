@@ -71,11 +71,11 @@ export class CodingBars {
   }
 }
 
-/** One block per classifier: ten bars, the top class highlighted. */
+/** One block per classifier: a bar per class (by name), the top class highlighted. */
 export class ProbabilityPanel {
   private readonly blocks: { block: HTMLElement; rows: { row: HTMLElement; fill: HTMLElement; value: HTMLElement }[] }[] = [];
 
-  constructor(container: HTMLElement, classifiers: readonly ServedClassifier[], classes: number) {
+  constructor(container: HTMLElement, classifiers: readonly ServedClassifier[], private readonly classNames: readonly string[]) {
     container.replaceChildren();
     classifiers.forEach((classifier, index) => {
       const block = element('div', 'classifier');
@@ -85,14 +85,15 @@ export class ProbabilityPanel {
       const heading = element('h3', '', classifier.title);
       const meta = element('p', 'muted small', `${classifier.labels.toLocaleString('en-US')} labels · test accuracy ${(100 * classifier.testAccuracy).toFixed(1)}%`);
       const list = element('ol', 'bars');
-      const rows = Array.from({ length: classes }, (_, digit) => {
+      const rows = classNames.map((className, digit) => {
         const row = element('li', 'row');
         row.dataset['class'] = String(digit);
+        row.dataset['className'] = className;
         const track = element('span', 'track');
         const fill = element('span', 'fill');
         track.append(fill);
         const value = element('span', 'value');
-        row.append(element('span', 'class-label', String(digit)), track, value);
+        row.append(element('span', 'class-label', className), track, value);
         list.append(row);
         return { row, fill, value };
       });
@@ -110,7 +111,7 @@ export class ProbabilityPanel {
       values.forEach((value, digit) => (top = value > (values[top] ?? 0) ? digit : top));
       block.dataset['topClass'] = String(top);
       const prediction = block.querySelector('.prediction');
-      if (prediction) prediction.textContent = `says ${top} (${(100 * (values[top] ?? 0)).toFixed(0)}%)`;
+      if (prediction) prediction.textContent = `says ${this.classNames[top] ?? top} (${(100 * (values[top] ?? 0)).toFixed(0)}%)`;
       rows.forEach(({ row, fill, value }, digit) => {
         const probability = values[digit] ?? 0;
         fill.style.width = `${100 * probability}%`;

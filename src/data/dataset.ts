@@ -5,6 +5,8 @@
 import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
+import { datasetNames } from './description.js';
+import type { DatasetNaming } from './description.js';
 import { readIdxFile, type IdxArray } from './idx.js';
 
 /** A set of single-channel images with one integer label each. */
@@ -22,6 +24,8 @@ export interface ImageSet {
 
 export interface Dataset {
   name: string;
+  /** One per class, label 0 first: from the flags, dataset.json, or the label numbers. */
+  classNames: string[];
   train: ImageSet;
   test: ImageSet;
 }
@@ -93,13 +97,14 @@ export type DatasetFiles = Record<FileRole, SourcedIdx>;
 
 /**
  * Reads the four IDX files of `options.directory` (default: the bundled MNIST) and checks that they
- * fit together. Throws IdxFormatError for a malformed file and DatasetError for a missing file or
- * files that disagree.
+ * fit together, and names the dataset and its classes (description.ts). Throws IdxFormatError for a
+ * malformed file, DatasetDescriptionError for a bad dataset.json, and DatasetError for a missing file,
+ * files that disagree, or class names that do not fit the labels.
  */
-export async function loadDataset(options: { directory?: string } = {}): Promise<Dataset> {
+export async function loadDataset(options: DatasetNaming = {}): Promise<Dataset> {
   const directory = options.directory === undefined ? defaultDatasetDirectory() : resolve(options.directory);
-  const name = options.directory === undefined ? 'MNIST' : basename(directory);
   await requireDirectory(directory);
+  const names = await datasetNames({ ...options, ...(options.directory === undefined ? {} : { directory }) });
   // Locate all four before reading any, so a missing file is reported the same way every time.
   const paths: string[] = [];
   for (const expected of EXPECTED_FILES) paths.push(await findFile(directory, expected));
@@ -109,7 +114,8 @@ export async function loadDataset(options: { directory?: string } = {}): Promise
       return [expected.role, { path, array: await readIdxFile(path) }] as const;
     }),
   );
-  return buildDataset(name, Object.fromEntries(entries) as DatasetFiles);
+  return buildDataset(names.name, Object.fromEntries(entries) as DatasetFiles, names.classNames === null ? undefined
+    : { names: names.classNames, source: names.classNamesSource });
 }
 
 async function requireDirectory(directory: string): Promise<void> {
@@ -154,9 +160,11 @@ async function findFile(directory: string, expected: ExpectedFile): Promise<stri
 
 /**
  * Checks that parsed IDX files form a dataset and converts them. Pure: the file-reading half is
- * loadDataset, so tests can feed this arrays directly.
+ * loadDataset, so tests can feed this arrays directly. Without class names the classes are numbered,
+ * as many as the largest training label says; with them, there are as many classes as names (`source`
+ * says where the names came from, for the error when a label has none).
  */
-export function buildDataset(name: string, files: DatasetFiles): Dataset {
+export function buildDataset(name: string, files: DatasetFiles, classNames?: { names: readonly string[]; source: string }): Dataset {
   const train = pairImagesWithLabels(files.trainImages, files.trainLabels);
   const test = pairImagesWithLabels(files.testImages, files.testLabels);
   if (train.height !== test.height || train.width !== test.width) {
@@ -166,16 +174,24 @@ export function buildDataset(name: string, files: DatasetFiles): Dataset {
       'use training and test files from the same dataset',
     );
   }
-  const classes = Math.max(2, maximum(train.labels) + 1);
+  const trainMaximum = maximum(train.labels);
+  if (classNames !== undefined && trainMaximum >= classNames.names.length) {
+    throw new DatasetError(files.trainLabels.path,
+      `training label ${trainMaximum} has no class name: ${classNames.source} names ${classNames.names.length} classes (labels 0..${classNames.names.length - 1})`,
+      `give every label from 0 to ${trainMaximum} a name in ${classNames.source}`);
+  }
+  const classes = classNames?.names.length ?? Math.max(2, trainMaximum + 1);
   const testMaximum = maximum(test.labels);
   if (testMaximum >= classes) {
     throw new DatasetError(
       files.testLabels.path,
-      `test label ${testMaximum} is not among the ${classes} classes (0..${classes - 1}) seen in training`,
+      `test label ${testMaximum} is not among the ${classes} classes (0..${classes - 1}) ` +
+        (classNames === undefined ? 'seen in training' : `that ${classNames.source} names`),
       'use training and test labels from the same dataset',
     );
   }
-  return { name, train: toImageSet(train, classes), test: toImageSet(test, classes) };
+  const names = classNames === undefined ? Array.from({ length: classes }, (_, label) => String(label)) : [...classNames.names];
+  return { name, classNames: names, train: toImageSet(train, classes), test: toImageSet(test, classes) };
 }
 
 function toImageSet(arrays: PairedArrays, classes: number): ImageSet {

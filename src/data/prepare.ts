@@ -3,10 +3,13 @@
 import type { ExperimentConfig } from '../config.js';
 import { loadDataset, subsetImageSet } from './dataset.js';
 import type { ImageSet } from './dataset.js';
+import type { DatasetNaming } from './description.js';
 import { countForFraction, splitTrainValidation, stratifiedSubsets } from './split.js';
 
 export interface PreparedData {
   name: string;
+  /** One per class, label 0 first. */
+  classNames: string[];
   train: ImageSet;
   validation: ImageSet;
   test: ImageSet;
@@ -14,8 +17,13 @@ export interface PreparedData {
   trainSourceIndices: Int32Array;
 }
 
+/** Where config's dataset is and what it is called, for loadDataset. */
+export function datasetNaming(config: ExperimentConfig): DatasetNaming {
+  return { ...(config.data.directory ? { directory: config.data.directory } : {}), name: config.data.name, classNames: config.data.classNames };
+}
+
 export async function prepareData(config: ExperimentConfig): Promise<PreparedData> {
-  const dataset = await loadDataset(config.data.directory ? { directory: config.data.directory } : {});
+  const dataset = await loadDataset(datasetNaming(config));
   const all = Int32Array.from({ length: dataset.train.count }, (_, index) => index);
   const pool = config.data.trainLimit !== null && config.data.trainLimit < dataset.train.count
     ? stratifiedSubsets(dataset.train.labels, all, [config.data.trainLimit], config.seed)[0]!
@@ -27,6 +35,7 @@ export async function prepareData(config: ExperimentConfig): Promise<PreparedDat
   const testCount = Math.min(dataset.test.count, config.data.testLimit ?? dataset.test.count);
   return {
     name: dataset.name,
+    classNames: dataset.classNames,
     train: subsetImageSet(dataset.train, trainSourceIndices),
     validation: subsetImageSet(dataset.train, validationSourceIndices),
     test: testCount === dataset.test.count ? dataset.test : subsetImageSet(dataset.test, Int32Array.from({ length: testCount }, (_, i) => i)),

@@ -1,13 +1,18 @@
 // One experiment's output folder. run.json at its root says what the folder is (format version), what produced it
 // (the resolved config), how far it got (stages done, with their summaries) and whether it finished:
 //   run.json        { formatVersion, status, startedAt, finishedAt?, reason?, config, stages: { name: { finishedAt, summary? } } }
+//   run.lock        the process writing the folder (./run-lock.ts); one at a time
 //   checkpoints/    resumable training state, one folder per name
 //   ...             whatever the stages write through writeJson / writeFile
 // Every run.json update is an atomic rewrite, so an interrupted run leaves a readable record of what was done.
+// create and open take the folder's lock before they read or write anything, and hold it until release() (or the
+// process's exit); a folder opened read-only takes no lock and refuses writes.
 import { access, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 
 import { ensureDirectory, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { lockRunFolder, RunLockedError } from './run-lock.js';
+import type { RunLock } from './run-lock.js';
 
 export const runFormatVersion = 1;
 export const supportedRunFormatVersions: readonly number[] = [1];
@@ -34,6 +39,11 @@ export interface RunRecord {
 export interface CreateOptions {
   /** Start afresh even if the folder holds a complete run (its files are overwritten as stages rewrite them). */
   overwrite?: boolean;
+}
+
+export interface OpenOptions {
+  /** Read only: take no lock (another process may be writing the folder) and refuse every write. */
+  readOnly?: boolean;
 }
 
 export class RunFolderError extends Error {
@@ -90,18 +100,46 @@ async function readRunRecord(file: string): Promise<RunRecord> {
   return parsed as unknown as RunRecord;
 }
 
+/** Takes the folder's lock; a held lock is thrown as RunLockedError, any other failure as RunFolderError. */
+async function lock(directory: string): Promise<RunLock> {
+  try {
+    return await lockRunFolder(directory);
+  } catch (error) {
+    if (error instanceof RunLockedError) throw error;
+    throw new RunFolderError(directory, `cannot take the run folder's lock (${String(error)})`, 'choose another --out or fix permissions', { cause: error });
+  }
+}
+
+/** Runs `body` holding `held`, and gives the lock back if it throws. */
+async function releasingOnFailure<T>(held: RunLock, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    await held.release();
+    throw error;
+  }
+}
+
 export class RunFolder {
   readonly directory: string;
   private record: RunRecord;
+  /** null for a folder opened read-only, or after release(). */
+  private lock: RunLock | null;
+  private readonly readOnly: boolean;
   /** run.json rewrites, chained so they land in the order they were asked for. */
   private pendingWrite: Promise<void> = Promise.resolve();
 
-  private constructor(directory: string, record: RunRecord) {
+  private constructor(directory: string, record: RunRecord, held: RunLock | null) {
     this.directory = directory;
     this.record = record;
+    this.lock = held;
+    this.readOnly = held === null;
   }
 
-  /** Makes the folder (mkdir -p) and starts a fresh run.json. Refuses a folder holding a complete run unless `overwrite`. */
+  /**
+   * Makes the folder (mkdir -p), takes its lock, and starts a fresh run.json. Refuses a folder another process holds
+   * (RunLockedError), and one holding a complete run unless `overwrite`.
+   */
   static async create(directory: string, config: unknown, options: CreateOptions = {}): Promise<RunFolder> {
     const file = join(directory, runRecordName);
     try {
@@ -109,24 +147,48 @@ export class RunFolder {
     } catch (error) {
       throw new RunFolderError(directory, 'cannot create the run folder', 'choose another --out or fix permissions', { cause: error });
     }
-    if (!options.overwrite) {
-      const existing = await readRunRecord(file).catch(() => undefined);
-      if (existing?.status === 'complete') {
-        throw new RunFolderError(directory, 'already holds a complete run', 'choose another --out, or pass --overwrite to replace it');
+    const held = await lock(directory);
+    return releasingOnFailure(held, async () => {
+      if (!options.overwrite) {
+        const existing = await readRunRecord(file).catch(() => undefined);
+        if (existing?.status === 'complete') {
+          throw new RunFolderError(directory, 'already holds a complete run', 'choose another --out, or pass --overwrite to replace it');
+        }
       }
-    }
-    const folder = new RunFolder(directory, { formatVersion: runFormatVersion, status: 'incomplete', startedAt: now(), config, stages: {} });
-    try {
-      await folder.save(folder.record);
-    } catch (error) {
-      throw new RunFolderError(directory, `cannot write ${runRecordName}`, 'choose another --out or fix permissions', { cause: error });
-    }
-    return folder;
+      const folder = new RunFolder(directory, { formatVersion: runFormatVersion, status: 'incomplete', startedAt: now(), config, stages: {} }, held);
+      try {
+        await folder.save(folder.record);
+      } catch (error) {
+        throw new RunFolderError(directory, `cannot write ${runRecordName}`, 'choose another --out or fix permissions', { cause: error });
+      }
+      return folder;
+    });
   }
 
-  /** Opens an existing run folder, checking its run.json format version. */
-  static async open(directory: string): Promise<RunFolder> {
-    return new RunFolder(directory, await readRunRecord(join(directory, runRecordName)));
+  /**
+   * Opens an existing run folder, checking its run.json format version, and takes its lock (RunLockedError when
+   * another process holds it). `readOnly` takes no lock and refuses writes: for readers such as `dae serve`.
+   */
+  static async open(directory: string, options: OpenOptions = {}): Promise<RunFolder> {
+    const file = join(directory, runRecordName);
+    // Read first, so that a folder that is no run folder gets no lock file; read again under the lock, so that the
+    // record is the last one its previous writer left.
+    const record = await readRunRecord(file);
+    if (options.readOnly) return new RunFolder(directory, record, null);
+    const held = await lock(directory);
+    return releasingOnFailure(held, async () => new RunFolder(directory, await readRunRecord(file), held));
+  }
+
+  /**
+   * Gives up the folder's lock; writes through this object are refused afterwards. The lock also goes when the
+   * process exits, and a lock left by a killed process is taken over by the next one, so a forgotten release
+   * blocks no one after this process ends.
+   */
+  async release(): Promise<void> {
+    const held = this.lock;
+    this.lock = null;
+    await this.pendingWrite;
+    await held?.release();
   }
 
   get status(): RunStatus {
@@ -159,8 +221,17 @@ export class RunFolder {
     return this.path('checkpoints', name);
   }
 
+  /** Writes need the folder's lock: a folder opened read-only, or released, refuses them. */
+  private requireLock(): void {
+    if (this.lock === null) {
+      throw new RunFolderError(this.directory, this.readOnly ? 'was opened read-only' : 'was released by this process',
+        'open it with RunFolder.open (which takes its lock) to write it');
+    }
+  }
+
   /** Atomically writes pretty JSON, creating subdirectories. Throws FileWriteError. */
   async writeJson(relativePath: string, value: unknown): Promise<void> {
+    this.requireLock();
     const file = this.path(relativePath);
     await ensureDirectory(dirname(file));
     await writeJsonAtomic(file, value);
@@ -168,6 +239,7 @@ export class RunFolder {
 
   /** Atomically writes bytes or text, creating subdirectories. Throws FileWriteError. */
   async writeFile(relativePath: string, data: string | Uint8Array): Promise<void> {
+    this.requireLock();
     const file = this.path(relativePath);
     await ensureDirectory(dirname(file));
     await writeFileAtomic(file, data);
@@ -239,6 +311,7 @@ export class RunFolder {
 
   /** Applies `change` to the latest record and rewrites run.json; the in-memory record follows only a successful write. */
   private update(change: (record: RunRecord) => RunRecord): Promise<void> {
+    this.requireLock();
     const write = this.pendingWrite.then(async () => {
       const next = change(this.record);
       await this.save(next);

@@ -23,7 +23,7 @@ export function buildClassifier(mode: EncoderMode, shape: AutoencoderShape, clas
     if (!pretrained) throw new Error(`buildClassifier: the ${mode} classifier needs the pretrained encoder`);
     encoder.setWeights(pretrained.getWeights());
   }
-  const input = tfl.input({ shape: [shape.height, shape.width, 1], name: 'digit' });
+  const input = tfl.input({ shape: [shape.height, shape.width, 1], name: 'input_image' });
   const code = encoder.apply(input) as tfl.SymbolicTensor;
   const hidden1 = tfl.layers.dense({ name: 'head_dense1', units: 16, activation: 'relu' }).apply(code);
   const hidden2 = tfl.layers.dense({ name: 'head_dense2', units: 16, activation: 'relu' }).apply(hidden1);

@@ -2,7 +2,7 @@
 // the same classifier on all of them?
 
 import type { ClassifierResult, EncoderMode, Metrics } from '../metrics.js';
-import { ENCODER_NAMES, ENCODER_ORDER, describeNoise, formatFixed, formatFraction, formatInteger, formatPercent, formatPoints } from './format.js';
+import { ENCODER_NAMES, ENCODER_ORDER, describeNoise, itemNoun, formatFixed, formatFraction, formatInteger, formatPercent, formatPoints } from './format.js';
 
 interface RunSummary {
   encoder: EncoderMode;
@@ -56,7 +56,7 @@ export function buildConclusion(metrics: Metrics): string {
   const { noisy, denoised } = metrics.autoencoder.test;
   if (metrics.autoencoder.epochs > 0) {
     sentences.push(
-      `On test digits corrupted with ${describeNoise(metrics.autoencoder.noise)}, the denoising autoencoder raised the PSNR ` +
+      `On test ${itemNoun(metrics.dataset.name).plural} corrupted with ${describeNoise(metrics.autoencoder.noise)}, the denoising autoencoder raised the PSNR ` +
         `from ${formatFixed(noisy.psnr, 2)} dB to ${formatFixed(denoised.psnr, 2)} dB and the SSIM from ` +
         `${formatFixed(noisy.ssim, 3)} to ${formatFixed(denoised.ssim, 3)}.`,
     );

@@ -22,6 +22,21 @@ export const ENCODER_SHORT_NAMES: Record<EncoderMode, string> = {
 /** The order encoders are listed in: the two pretrained variants, then the baseline. */
 export const ENCODER_ORDER: readonly EncoderMode[] = ['finetuned', 'frozen', 'scratch'];
 
+/** What one image of a dataset is called in prose: MNIST's are digits, other datasets' images. */
+export function itemNoun(datasetName: string): { singular: string; plural: string } {
+  return datasetName === 'MNIST' ? { singular: 'digit', plural: 'digits' } : { singular: 'image', plural: 'images' };
+}
+
+/**
+ * "a" or "an" before a dataset's name, by how it is read: an acronym by its first letter's name ("an MNIST", "an
+ * SVHN", "a CIFAR-10"), a word by its first letter ("a Fashion-MNIST", "an Omniglot").
+ */
+export function articleFor(name: string): 'a' | 'an' {
+  const first = name.charAt(0);
+  const acronym = /^[A-Z0-9]{2,}\b/.test(name) || /^[A-Z]{2}/.test(name);
+  return (acronym ? 'AEFHILMNORSX8' : 'AEIOUaeiou8').includes(first) ? 'an' : 'a';
+}
+
 export function formatInteger(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }

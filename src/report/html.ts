@@ -6,13 +6,16 @@ import { isIdentity } from '../data/augment.js';
 import type { ExperimentConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { buildConclusion } from './conclusion.js';
-import { describeNoise, escapeHtml, formatFixed, formatInteger, formatSeconds } from './format.js';
+import { articleFor, describeNoise, escapeHtml, formatFixed, formatInteger, formatSeconds, itemNoun } from './format.js';
 import { classDetails, comparisonTable, noiseLevelTable, perClassF1Table, reconstructionTable, sweepTable } from './tables.js';
 import type { ReportFigure, ReportInput, ReportSection } from './types.js';
 
 export { buildConclusion } from './conclusion.js';
 
-export const REPORT_TITLE = 'Pretraining an MNIST classifier with a deep denoising autoencoder';
+/** "Pretraining an MNIST classifier with a deep denoising autoencoder", with the run's dataset. */
+export function reportTitle(datasetName: string): string {
+  return `Pretraining ${articleFor(datasetName)} ${datasetName} classifier with a deep denoising autoencoder`;
+}
 export const REPORT_QUESTION =
   'How does a classifier pretrained with a denoising autoencoder and trained on 10% of the labels compare with the same classifier trained on all of them?';
 
@@ -97,13 +100,13 @@ export function renderReport(input: ReportInput): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(REPORT_TITLE)}</title>
+<title>${escapeHtml(reportTitle(metrics.dataset.name))}</title>
 <style>${STYLE}</style>
 </head>
 <body>
 <main>
 <header>
-<h1>${escapeHtml(REPORT_TITLE)}</h1>
+<h1>${escapeHtml(reportTitle(metrics.dataset.name))}</h1>
 <p class="lede">${escapeHtml(metrics.dataset.name)} · ${escapeHtml(metrics.backend.name)} backend · ${escapeHtml(formatSeconds(metrics.totalSeconds))} in total</p>
 ${banner}
 <nav aria-label="Sections">${nav}</nav>
@@ -144,7 +147,7 @@ function renderFigure(figure: ReportFigure, number: number): string {
 function introduction(metrics: Metrics): string {
   return `<p class="question">${escapeHtml(REPORT_QUESTION)}</p>
 ${paragraphs(
-  `A deep convolutional denoising autoencoder learns to restore ${metrics.dataset.name} digits from corrupted copies ` +
+  `A deep convolutional denoising autoencoder learns to restore ${metrics.dataset.name} ${itemNoun(metrics.dataset.name).plural} from corrupted copies ` +
     `(${describeNoise(metrics.autoencoder.noise)}). It needs no labels, so it can use every training image. Its encoder ` +
     'then becomes the feature extractor of a classifier that sees only some of the labels.\n\n' +
     'The classifier is trained three ways: with the pretrained encoder frozen (only the new head learns), with the ' +
@@ -181,6 +184,7 @@ function data(metrics: Metrics): string {
     ['Validation images', formatInteger(dataset.validation)],
     ['Test images', formatInteger(dataset.test)],
     ['Image size', `${dataset.height} × ${dataset.width}, one channel`],
+    ['Classes', `${dataset.classNames.length}: ${dataset.classNames.join(', ')}`],
     ['Corruption', describeNoise(metrics.autoencoder.noise)],
   ])}
 ${paragraphs(

@@ -76,7 +76,7 @@ export function perClassF1Table(metrics: Metrics): string {
   const classCount = Math.max(0, ...runs.map((run) => run.test.perClass.length));
   const classes = Array.from({ length: classCount }, (_, index) => index);
   const columns: Column<number>[] = [
-    { header: 'Class', cell: (index) => String(index) },
+    { header: 'Class', cell: (index) => metrics.dataset.classNames[index] ?? String(index) },
     ...runs.map(
       (run): Column<number> => ({
         header: `${ENCODER_SHORT_NAMES[run.encoder]} ${formatFraction(run.labelFraction)}`,
@@ -91,11 +91,11 @@ export function perClassF1Table(metrics: Metrics): string {
   return htmlTable(columns, classes);
 }
 
-/** One run's classification report: precision, recall, F1 and support per class, then the averages. */
-export function classDetailTable(result: ClassifierResult): string {
+/** One run's classification report: precision, recall, F1 and support per class (by name), then the averages. */
+export function classDetailTable(result: ClassifierResult, classNames: readonly string[] = []): string {
   type Row = { name: string; scores: ClassMetrics };
   const rows: Row[] = [
-    ...result.test.perClass.map((scores, index) => ({ name: String(index), scores })),
+    ...result.test.perClass.map((scores, index) => ({ name: classNames[index] ?? String(index), scores })),
     { name: 'macro avg', scores: result.test.macro },
     { name: 'weighted avg', scores: result.test.weighted },
   ];
@@ -112,7 +112,7 @@ export function classDetailTable(result: ClassifierResult): string {
 /** Per-run details, folded away: the full classification report of every run. */
 export function classDetails(metrics: Metrics): string {
   return sortedClassifiers(metrics.classifiers)
-    .map((result) => `<details><summary>${escapeHtml(classifierName(result))}</summary>\n${classDetailTable(result)}\n</details>`)
+    .map((result) => `<details><summary>${escapeHtml(classifierName(result))}</summary>\n${classDetailTable(result, metrics.dataset.classNames)}\n</details>`)
     .join('\n');
 }
 

@@ -5,7 +5,8 @@
 //   GET /models/<name>/model.json, /models/<name>/weights.bin   the run's saved models, for tf.loadLayersModel
 import type { NoiseSpec } from '../metrics.js';
 
-export const apiFormatVersion = 1;
+/** 2: the run's class names and what one of its images is called. */
+export const apiFormatVersion = 2;
 
 /** One classifier the page runs, and what the run measured for it. */
 export interface ServedClassifier {
@@ -32,9 +33,13 @@ export interface RunSummary {
   name: string;
   preset: string;
   dataset: string;
+  /** What the page calls one image of the dataset: "digit" for MNIST, else "image". */
+  itemName: string;
   height: number;
   width: number;
   classes: number;
+  /** One per class, label 0 first, as the run named them. */
+  classNames: string[];
   /** The corruption the autoencoder was trained with: the page's default noise. */
   trainingNoise: NoiseSpec;
   encoderUrl: string;

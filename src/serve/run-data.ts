@@ -6,9 +6,12 @@ import { basename, join, resolve } from 'node:path';
 
 import type { ExperimentConfig } from '../config.js';
 import { loadDataset } from '../data/dataset.js';
+import { datasetNaming } from '../data/prepare.js';
 import { modelJsonName, weightsName } from '../io/model-files.js';
+import { readMetrics } from '../io/metrics-file.js';
 import { RunFolder, RunFolderError } from '../io/run-folder.js';
-import type { ClassifierResult, Metrics } from '../metrics.js';
+import type { ClassifierResult } from '../metrics.js';
+import { itemNoun } from '../report/format.js';
 import { apiFormatVersion } from './api.js';
 import type { RunSummary, ServedClassifier, ServedCodingUnit } from './api.js';
 
@@ -56,13 +59,14 @@ async function requireModel(run: RunFolder, name: string): Promise<void> {
 
 /** Opens a complete run folder and gathers what the page needs. Throws RunFolderError naming the missing piece. */
 export async function loadRunData(directory: string): Promise<RunData> {
-  const run = await RunFolder.open(directory);
+  // Read only: serving takes no lock, so a folder another process is writing (a sweep, say) can still be shown.
+  const run = await RunFolder.open(directory, { readOnly: true });
   if (run.status !== 'complete') {
     throw new RunFolderError(directory, 'the run is incomplete, so it has no classifiers to show yet',
       `finish it with \`dae experiment --resume ${directory}\``);
   }
   const config = run.config as ExperimentConfig;
-  const metrics = await run.readJson<Metrics>('metrics.json');
+  const metrics = await readMetrics(run);
   const inspection = await run.readJson<{ codingUnits?: ServedCodingUnit[] }>('stages/inspect.json');
   if (!Array.isArray(inspection.codingUnits) || inspection.codingUnits.length === 0) {
     throw new RunFolderError(run.path('stages', 'inspect.json'), 'has no codingUnits', `re-run \`dae inspect ${directory}\``);
@@ -74,7 +78,7 @@ export async function loadRunData(directory: string): Promise<RunData> {
   const modelNames = new Set(['encoder', 'decoder', ...classifiers.map(classifierFolder)]);
   for (const name of modelNames) await requireModel(run, name);
 
-  const dataset = await loadDataset(config.data.directory ? { directory: config.data.directory } : {});
+  const dataset = await loadDataset(datasetNaming(config));
   const test = dataset.test;
   const testCount = Math.min(test.count, config.data.testLimit ?? test.count);
   const codingUnits = inspection.codingUnits.map(({ unit, indices, values }) => ({ unit, indices, values }));
@@ -101,10 +105,12 @@ export async function loadRunData(directory: string): Promise<RunData> {
     formatVersion: apiFormatVersion,
     name: basename(resolve(directory)),
     preset: config.preset,
-    dataset: dataset.name,
+    dataset: metrics.dataset.name,
+    itemName: itemNoun(metrics.dataset.name).singular,
     height: test.height,
     width: test.width,
-    classes: test.classes,
+    classes: metrics.dataset.classNames.length,
+    classNames: metrics.dataset.classNames,
     trainingNoise: config.autoencoder.noise,
     encoderUrl: 'models/encoder/model.json',
     decoderUrl: 'models/decoder/model.json',
@@ -129,7 +135,7 @@ export async function newestCompleteRun(parent: string): Promise<string | undefi
   for (const entry of entries) {
     if (!entry.isDirectory()) continue;
     const directory = join(parent, entry.name);
-    const record = await RunFolder.open(directory).then((run) => run.runRecord).catch(() => undefined);
+    const record = await RunFolder.open(directory, { readOnly: true }).then((run) => run.runRecord).catch(() => undefined);
     if (record?.status !== 'complete') continue;
     const finishedAt = record.finishedAt ?? record.startedAt;
     if (!newest || finishedAt > newest.finishedAt) newest = { directory, finishedAt };

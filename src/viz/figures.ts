@@ -301,13 +301,15 @@ export async function confusionMatrixFigure(matrix: readonly (readonly number[])
   });
   const axisOrder = [...names];
   const cell = 38;
+  // Names wider than a cell (Fashion-MNIST's "T-shirt/top") are slanted so that they do not run into each other.
+  const labelAngle = names.some((name) => name.length > 3) ? -40 : 0;
   return renderVegaLite({
     title: options.title,
     width: cell * names.length,
     height: cell * names.length,
     data: { values },
     encoding: {
-      x: { field: 'predicted', type: 'ordinal', sort: axisOrder, title: 'Predicted class', axis: { labelAngle: 0, orient: 'top' } },
+      x: { field: 'predicted', type: 'ordinal', sort: axisOrder, title: 'Predicted class', axis: { labelAngle, orient: 'top' } },
       y: { field: 'actual', type: 'ordinal', sort: axisOrder, title: 'True class' },
     },
     layer: [

@@ -100,7 +100,7 @@ function sharedImageSet(set: ImageSet): ImageSet {
 
 function sharedData(data: PreparedData): PreparedData {
   return {
-    name: data.name, train: sharedImageSet(data.train), validation: sharedImageSet(data.validation), test: sharedImageSet(data.test),
+    name: data.name, classNames: data.classNames, train: sharedImageSet(data.train), validation: sharedImageSet(data.validation), test: sharedImageSet(data.test),
     trainSourceIndices: shared(data.trainSourceIndices),
   };
 }

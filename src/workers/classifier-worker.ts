@@ -36,6 +36,7 @@ function serialize(error: unknown): SerializedError {
 try {
   const { config } = setup;
   const backend = await useBackend('native', { threads: 1 });
+  // The main thread of this process holds the folder's lock; open finds this process named in it and shares it.
   const run = await RunFolder.open(setup.directory);
   const { data } = setup;
   const autoencoder = joinAutoencoder(await loadModel(run.path('models', 'encoder')), await loadModel(run.path('models', 'decoder')));

@@ -1,0 +1,107 @@
+// What a dataset is called and what its classes are called. A folder given with --data may hold a dataset.json
+// beside its four IDX files:
+//   { "name": "Fashion-MNIST", "classNames": ["T-shirt/top", "Trouser", ...] }
+// Both fields are optional; --dataset-name and --class-names override them. Without either, the dataset is named
+// after its folder and its classes after their label numbers; the embedded MNIST is "MNIST" with classes "0".."9".
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+
+import { classNamesProblem, maxDatasetNameLength } from '../config.js';
+
+export const datasetDescriptionName = 'dataset.json';
+export const embeddedDatasetName = 'MNIST';
+
+/** The optional fields of dataset.json. */
+export interface DatasetDescription {
+  name?: string;
+  classNames?: string[];
+}
+
+/** A dataset.json that cannot be used: the message names the file and the field. */
+export class DatasetDescriptionError extends Error {
+  override readonly name = 'DatasetDescriptionError';
+  readonly file: string;
+  /** What the user can do about it. */
+  readonly hint: string;
+
+  constructor(file: string, problem: string, hint: string) {
+    super(`${file}: ${problem} — ${hint}`);
+    this.file = file;
+    this.hint = hint;
+  }
+}
+
+const knownFields = ['name', 'classNames'];
+const FIX_HINT = `fix the field, or remove ${datasetDescriptionName} to name the dataset after its folder and its classes by number`;
+
+/** Checks dataset.json's text; throws DatasetDescriptionError naming the file and the field. Pure, for tests. */
+export function parseDatasetDescription(text: string, file: string): DatasetDescription {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new DatasetDescriptionError(file, `is not valid JSON (${error instanceof Error ? error.message : String(error)})`, FIX_HINT);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new DatasetDescriptionError(file, 'must hold a JSON object such as {"name": "Fashion-MNIST", "classNames": ["T-shirt/top", ...]}', FIX_HINT);
+  }
+  const fields = parsed as Record<string, unknown>;
+  const unknown = Object.keys(fields).find((key) => !knownFields.includes(key));
+  if (unknown !== undefined) throw new DatasetDescriptionError(file, `unknown field '${unknown}' (known: ${knownFields.join(', ')})`, FIX_HINT);
+  const description: DatasetDescription = {};
+  if ('name' in fields) {
+    const name = fields['name'];
+    if (typeof name !== 'string' || name.trim() === '' || name.length > maxDatasetNameLength) {
+      throw new DatasetDescriptionError(file, `field 'name' must be a string of 1..${maxDatasetNameLength} characters, got ${JSON.stringify(name)}`, FIX_HINT);
+    }
+    description.name = name;
+  }
+  if ('classNames' in fields) {
+    const problem = classNamesProblem(fields['classNames']);
+    if (problem !== null) throw new DatasetDescriptionError(file, `field 'classNames' ${problem}`, FIX_HINT);
+    description.classNames = [...(fields['classNames'] as string[])];
+  }
+  return description;
+}
+
+/** dataset.json of a dataset folder, or an empty description when there is none. */
+export async function readDatasetDescription(directory: string): Promise<DatasetDescription> {
+  const file = join(directory, datasetDescriptionName);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT') return {};
+    throw new DatasetDescriptionError(file, `cannot read (${String(error)})`, FIX_HINT);
+  }
+  return parseDatasetDescription(text, file);
+}
+
+/** Where a dataset's names come from, strongest first: the flags, then dataset.json, then the defaults. */
+export interface DatasetNaming {
+  /** The dataset folder; undefined = the embedded MNIST. */
+  directory?: string;
+  /** From --dataset-name / --class-names (config.data.name / classNames). */
+  name?: string | null;
+  classNames?: readonly string[] | null;
+}
+
+export interface DatasetNames {
+  name: string;
+  /** null = number the classes by label once their count is known. */
+  classNames: string[] | null;
+  /** Where classNames came from, for error messages about them. */
+  classNamesSource: string;
+}
+
+/** Resolves the dataset's name and class names (flags > dataset.json > folder name and label numbers). */
+export async function datasetNames(naming: DatasetNaming): Promise<DatasetNames> {
+  const description = naming.directory === undefined ? {} : await readDatasetDescription(naming.directory);
+  const fromFlag = naming.classNames !== undefined && naming.classNames !== null;
+  const classNames = fromFlag ? [...naming.classNames!] : description.classNames ?? null;
+  return {
+    name: naming.name ?? description.name ?? (naming.directory === undefined ? embeddedDatasetName : basename(naming.directory)),
+    classNames,
+    classNamesSource: fromFlag ? '--class-names' : `${join(naming.directory ?? '.', datasetDescriptionName)} field 'classNames'`,
+  };
+}
