@@ -18,7 +18,7 @@ import { buildAutoencoder } from '../src/model/autoencoder.js';
 import { corrupt } from '../src/data/noise.js';
 import { Random } from '../src/data/random.js';
 import { adam } from '../src/train/adam.js';
-import { trainingStep } from '../src/train/training-step.js';
+import { trainBatches, trainingStep } from '../src/train/training-step.js';
 import { measureClassifier } from './classifier-speed.js';
 
 const usage = 'usage: npm run bench -- [--json] [--seconds S] [--rounds N] [--threads N] [--peer PATH] [--no-cpu]';
@@ -94,16 +94,18 @@ async function measureTraining(backend: ConcreteBackendName, seconds: number, si
   const { autoencoder } = buildAutoencoder();
   const optimizer = adam(1e-3);
   autoencoder.compile({ optimizer, loss: 'meanSquaredError' });
-  const train = trainingStep(autoencoder, optimizer, 'meanSquaredError');
-  // A fresh corruption every step, as in training (and in the peer).
-  const step = () => train(corrupt(clean, { kind: 'salt-and-pepper', amount: 0.2 }, random), clean, size);
-  const warmup = backend === 'cpu' ? 0 : 2;
-  for (let i = 0; i < warmup; i += 1) await step();
+  const step = trainingStep(autoencoder, optimizer, 'meanSquaredError');
+  // A fresh corruption every step, as in training (and in the peer), made while the previous step runs, as the
+  // training loop makes it.
+  const run = (count: number) => trainBatches(step, count,
+    () => ({ x: corrupt(clean, { kind: 'salt-and-pepper', amount: 0.2 }, random), target: clean, count: size }), () => undefined);
+  if (backend !== 'cpu') await run(2);
   let batches = 0;
   const start = performance.now();
   while (batches < minimumBatches || performance.now() - start < seconds * 1000) {
-    await step();
-    batches += 1;
+    const chunk = backend === 'cpu' ? 1 : 5;
+    await run(chunk);
+    batches += chunk;
   }
   const elapsed = (performance.now() - start) / 1000;
   autoencoder.dispose();

@@ -241,8 +241,52 @@ Napi::Value CreateTrainingStep(const Napi::CallbackInfo& info) {
   return Napi::External<dae::TrainingStep>::New(env, step, [](Napi::Env, dae::TrainingStep* s) { delete s; });
 }
 
-// trainingStep(handle, parameters, x, target, count, adam): parameters holds 6 entries per layer (kernel, bias,
-// kernel m, kernel v, bias m, bias v; null where absent); adam as for adamUpdate. Returns the loss.
+// Runs one training step off the JavaScript thread (on libuv's pool; the kernels still use their own threads), so
+// the caller prepares the next batch meanwhile. The arrays it reads and writes are held until it is done.
+class TrainingStepWorker : public Napi::AsyncWorker {
+ public:
+  TrainingStepWorker(Napi::Env env, dae::TrainingStep* step, std::vector<dae::LayerParameters> layers, const float* x,
+                     const float* target, int count, dae::AdamParameters adam, std::vector<Napi::ObjectReference> held)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        step_(step),
+        layers_(std::move(layers)),
+        x_(x),
+        target_(target),
+        count_(count),
+        adam_(adam),
+        held_(std::move(held)) {}
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override { loss_ = step_->run(layers_, x_, target_, count_, adam_); }
+
+  void OnOK() override {
+    step_->release();
+    held_.clear();
+    deferred_.Resolve(Napi::Number::New(Env(), loss_));
+  }
+
+  void OnError(const Napi::Error& error) override {
+    step_->release();
+    held_.clear();
+    deferred_.Reject(error.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  dae::TrainingStep* step_;
+  std::vector<dae::LayerParameters> layers_;
+  const float* x_;
+  const float* target_;
+  int count_;
+  dae::AdamParameters adam_;
+  std::vector<Napi::ObjectReference> held_;
+  double loss_ = 0.0;
+};
+
+// trainingStep(handle, parameters, x, target, count, adam) -> Promise<loss>: parameters holds 6 entries per layer
+// (kernel, bias, kernel m, kernel v, bias m, bias v; null where absent); adam as for adamUpdate.
 Napi::Value TrainingStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsExternal()) NAPI_THROW(Napi::TypeError::New(env, "trainingStep: handle must come from createTrainingStep"), {});
@@ -254,6 +298,7 @@ Napi::Value TrainingStep(const Napi::CallbackInfo& info) {
   if (count <= 0 || parameters.Length() != specs.size() * 6) {
     NAPI_THROW(Napi::RangeError::New(env, "trainingStep: needs a positive count and 6 parameter entries per layer"), {});
   }
+  std::vector<Napi::ObjectReference> held;
   std::vector<dae::LayerParameters> layers(specs.size());
   for (size_t l = 0; l < specs.size(); ++l) {
     const dae::LayerSpec& s = specs[l];
@@ -266,8 +311,10 @@ Napi::Value TrainingStep(const Napi::CallbackInfo& info) {
     const bool needed[6] = {true, s.hasBias, s.trainable, s.trainable, s.trainable && s.hasBias, s.trainable && s.hasBias};
     for (int i = 0; i < 6; ++i) {
       if (!needed[i]) continue;
-      arrays[i] = floats(parameters.Get(l * 6 + i), sizes[i], "trainingStep parameter");
+      Napi::Value value = parameters.Get(l * 6 + i);
+      arrays[i] = floats(value, sizes[i], "trainingStep parameter");
       if (!arrays[i]) return {};
+      held.push_back(Napi::Persistent(value.As<Napi::Object>()));
     }
     layers[l] = {arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5]};
   }
@@ -275,8 +322,16 @@ Napi::Value TrainingStep(const Napi::CallbackInfo& info) {
   const float* target = floats(info[3], static_cast<size_t>(count) * specs.back().outSize, "target");
   const float* a = floats(info[5], 8, "adam parameters");
   if (!x || !target || !a) return {};
+  held.push_back(Napi::Persistent(info[2].As<Napi::Object>()));
+  held.push_back(Napi::Persistent(info[3].As<Napi::Object>()));
   dae::AdamParameters adam{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]};
-  return Napi::Number::New(env, step->run(layers, x, target, count, adam));
+  if (!step->try_acquire()) {
+    NAPI_THROW(Napi::Error::New(env, "trainingStep: the previous step of this model has not finished; await it first"), {});
+  }
+  auto* worker = new TrainingStepWorker(env, step, std::move(layers), x, target, count, adam, std::move(held));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {

@@ -105,7 +105,8 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, con
       A = s.col.data();
     }
     ensure(s.a, gemm_a_scratch_floats());
-    gemm_packed(false, P, g.F, K, A, K, packedW.data(), y + static_cast<size_t>(pixel0) * g.F, g.F, false, epilogue,
+    gemm_packed(false, P, g.F, K, A, K, packedW.data(), y + static_cast<size_t>(pixel0) * g.F, g.F, false,
+                offset(epilogue, static_cast<size_t>(pixel0) * g.F, 0),
                 s.a.data());
   });
 }
@@ -131,7 +132,8 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
                   false, Epilogue{}, s.a.data());
       col2im_add(g, s.col.data(), pixel0, P, dx);
     }
-    apply_epilogue(dx + static_cast<size_t>(n) * g.H * g.W * g.C, g.H * g.W, g.C, g.C, epilogue);
+    const size_t image = static_cast<size_t>(n) * g.H * g.W * g.C;
+    apply_epilogue(dx + image, g.H * g.W, g.C, g.C, offset(epilogue, image, 0));
   });
 }
 

@@ -83,7 +83,6 @@ void conv2d_backprop_input_phases(const ConvGeometry& g, const float* dy, const 
     Scratch& s = scratch_of_this_thread();
     const int gridRowsPerChunk = std::max(1, kChunkFloats / std::max(1, K * p.columns));
     const float* image = dy + static_cast<size_t>(n) * g.OH * g.OW * g.F;
-    float* target = dx + static_cast<size_t>(n) * g.H * g.W * g.C;
     for (int qy0 = 0; qy0 < p.rows; qy0 += gridRowsPerChunk) {
       const int gridRows = std::min(gridRowsPerChunk, p.rows - qy0);
       const int M = gridRows * p.columns;
@@ -103,13 +102,20 @@ void conv2d_backprop_input_phases(const ConvGeometry& g, const float* dy, const 
             }
           }
         }
-      gemm_packed(false, M, g.C, K, s.gathered.data(), K, p.packed.data(), s.out.data(), g.C, false, epilogue,
-                  s.a.data());
+      // Bias and activation on the phase's rows; the derivative, which is laid out as dx, as they are written.
+      Epilogue rows = epilogue;
+      rows.derivativeOf = nullptr;
+      gemm_packed(false, M, g.C, K, s.gathered.data(), K, p.packed.data(), s.out.data(), g.C, false, rows, s.a.data());
       for (int qy = qy0; qy < qy0 + gridRows; ++qy)
         for (int qx = 0; qx < p.columns; ++qx) {
           const int iy = p.ry + qy * g.strideH, ix = p.rx + qx * g.strideW;
-          std::memcpy(target + (static_cast<size_t>(iy) * g.W + ix) * g.C,
-                      s.out.data() + (static_cast<size_t>(qy - qy0) * p.columns + qx) * g.C, sizeof(float) * g.C);
+          const size_t pixel = static_cast<size_t>(n) * g.H * g.W + static_cast<size_t>(iy) * g.W + ix;
+          float* out = dx + pixel * g.C;
+          std::memcpy(out, s.out.data() + (static_cast<size_t>(qy - qy0) * p.columns + qx) * g.C, sizeof(float) * g.C);
+          if (epilogue.derivativeOf != nullptr) {
+            Epilogue derivative{nullptr, Activation::linear, epilogue.derivativeOf + pixel * g.C, epilogue.derivative};
+            apply_epilogue(out, 1, g.C, g.C, derivative);
+          }
         }
     }
   });

@@ -61,7 +61,7 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y, co
         float* pixel = out + (static_cast<size_t>(oy) * g.OW + ox) * F;
         for (int v = 0; v < NV; ++v) store(pixel + v * kVector, sum[v]);
       }
-    apply_epilogue(out, g.OH * g.OW, F, F, epilogue);
+    apply_epilogue(out, g.OH * g.OW, F, F, offset(epilogue, static_cast<size_t>(n) * g.OH * g.OW * F, 0));
   });
 }
 
@@ -85,7 +85,7 @@ void backprop_input(const ConvGeometry& g, const float* dy, const float* w, floa
         for (int v = 1; v < NV; ++v) sum[0] += sum[v];
         out[iy * g.W + ix] = lane_sum(sum[0]);
       }
-    apply_epilogue(out, g.H * g.W, 1, 1, epilogue);
+    apply_epilogue(out, g.H * g.W, 1, 1, offset(epilogue, static_cast<size_t>(n) * g.H * g.W, 0));
   });
 }
 

@@ -122,7 +122,8 @@ void pack_b(bool transB, int K, int N, const float* B, int ldb, float* packed) {
 size_t gemm_a_scratch_floats() { return static_cast<size_t>(kMC) * kKC; }
 
 void apply_epilogue(float* C, int rows, int columns, int ldc, const Epilogue& epilogue) {
-  if (epilogue.bias == nullptr && epilogue.activation == Activation::linear) return;
+  const bool derivative = epilogue.derivativeOf != nullptr && epilogue.derivative != Activation::linear;
+  if (epilogue.bias == nullptr && epilogue.activation == Activation::linear && !derivative) return;
   for (int i = 0; i < rows; ++i) {
     float* row = C + static_cast<size_t>(i) * ldc;
     if (epilogue.bias != nullptr)
@@ -131,6 +132,13 @@ void apply_epilogue(float* C, int rows, int columns, int ldc, const Epilogue& ep
       for (int j = 0; j < columns; ++j) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
     } else if (epilogue.activation == Activation::sigmoid) {
       for (int j = 0; j < columns; ++j) row[j] = activate(row[j], Activation::sigmoid);
+    }
+    if (!derivative) continue;
+    const float* output = epilogue.derivativeOf + static_cast<size_t>(i) * ldc;
+    if (epilogue.derivative == Activation::relu) {
+      for (int j = 0; j < columns; ++j) row[j] = output[j] > 0.0f ? row[j] : 0.0f;
+    } else {
+      for (int j = 0; j < columns; ++j) row[j] *= output[j] * (1.0f - output[j]);
     }
   }
 }
@@ -162,7 +170,7 @@ void gemm_packed(bool transA, int M, int N, int K, const float* A, int lda, cons
         }
       }
     }
-    apply_epilogue(C + static_cast<size_t>(m0) * ldc, mc, N, ldc, epilogue);
+    apply_epilogue(C + static_cast<size_t>(m0) * ldc, mc, N, ldc, offset(epilogue, static_cast<size_t>(m0) * ldc, 0));
   }
 }
 
@@ -188,8 +196,7 @@ void gemm(bool transA, bool transB, int M, int N, int K, const float* A, int lda
     int columns = std::min(N, column0 + panelsPerGroup * kNR) - column0;
     if (columns <= 0) return;
     const float* rows = transA ? A + m0 : A + static_cast<size_t>(m0) * lda;
-    Epilogue part = epilogue;
-    if (part.bias != nullptr) part.bias += column0;
+    Epilogue part = offset(epilogue, static_cast<size_t>(m0) * ldc, column0);
     gemm_packed(transA, mc, columns, K, rows, lda, packed.data() + static_cast<size_t>(column0) * K,
                 C + static_cast<size_t>(m0) * ldc + column0, ldc, false, part, a.data());
   });

@@ -8,11 +8,24 @@ namespace dae {
 
 enum class Activation { linear = 0, relu = 1, sigmoid = 2 };
 
-// Epilogue applied to each finished tile of C: C = activation(C + bias[column]). bias may be null.
+// Epilogue applied to each finished tile of C: C = activation(C + bias[column]), then, in a backward pass,
+// C *= derivative'(derivativeOf): the gradient through the activation of the layer below, whose output
+// derivativeOf is (laid out as C, same row stride; relu: 1 where it is > 0, sigmoid: out (1 - out)). Null
+// pointers skip their part.
 struct Epilogue {
   const float* bias = nullptr;
   Activation activation = Activation::linear;
+  const float* derivativeOf = nullptr;
+  Activation derivative = Activation::linear;
 };
+
+// The epilogue for the part of C that starts `elements` floats and `column0` columns further on.
+inline Epilogue offset(const Epilogue& epilogue, size_t elements, int column0) {
+  Epilogue part = epilogue;
+  if (part.bias != nullptr) part.bias += column0;
+  if (part.derivativeOf != nullptr) part.derivativeOf += elements + column0;
+  return part;
+}
 
 // B packed into column panels of gemm_panel_width(): panel p holds columns [p*NR, p*NR+NR), K rows of NR.
 int gemm_panel_width();

@@ -179,19 +179,20 @@ void TrainingStep::backward(const std::vector<LayerParameters>& parameters, cons
     if (l == firstTrainable_) break;
     nextGradient_.resize(static_cast<size_t>(count) * layer.inSize);
     float* dx = nextGradient_.data();
+    // The input gradient goes straight on through the activation of the layer below, in the kernel's epilogue.
+    const Epilogue below{nullptr, Activation::linear, in, epilogue_activation(layers_[l - 1].activation)};
     switch (layer.kind) {
       case LayerKind::dense:
         gemm(false, true, count, layer.inSize, layer.outSize, dz, layer.outSize, parameters[l].kernel, layer.outSize, dx,
-             layer.inSize, Epilogue{});
+             layer.inSize, below);
         break;
       case LayerKind::conv:
-        conv2d_backprop_input(g, dz, parameters[l].kernel, dx);
+        conv2d_backprop_input(g, dz, parameters[l].kernel, dx, below);
         break;
       case LayerKind::conv_transpose:
-        conv2d(g, dz, parameters[l].kernel, dx, Epilogue{});
+        conv2d(g, dz, parameters[l].kernel, dx, below);
         break;
     }
-    multiply_activation_gradient(dx, in, static_cast<long>(count) * layer.inSize, layers_[l - 1].activation);
     std::swap(gradient_, nextGradient_);
   }
 }

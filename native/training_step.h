@@ -3,6 +3,7 @@
 // activation fused into each layer's output and the activation's gradient into the loss or the layer above.
 // N = batch; a layer maps [N, inSize] to [N, outSize] (NHWC images flattened per example).
 #pragma once
+#include <atomic>
 #include <vector>
 
 #include "adam.h"
@@ -40,6 +41,9 @@ class TrainingStep {
   double run(const std::vector<LayerParameters>& parameters, const float* x, const float* target, int count,
              const AdamParameters& adam);
   const std::vector<LayerSpec>& layers() const { return layers_; }
+  // One step at a time per instance (its buffers are shared by the phases of a step): true if it was free.
+  bool try_acquire() { return !busy_.exchange(true); }
+  void release() { busy_.store(false); }
 
  private:
   void forward(const std::vector<LayerParameters>& parameters, const float* x, int count);
@@ -52,6 +56,7 @@ class TrainingStep {
   std::vector<std::vector<float>> activations_;  // output of each layer
   std::vector<float> gradient_, nextGradient_;   // d loss / d (pre-activation) of the current layer, and below
   std::vector<std::vector<float>> kernelGradients_, biasGradients_;
+  std::atomic<bool> busy_{false};
 };
 
 }  // namespace dae

@@ -11,7 +11,7 @@ import { gatherImages, predictInBatches, shuffledOrder } from './batches.js';
 import type { CheckpointStore, TrainingState } from './checkpoint.js';
 import { optimizerState, restoreOptimizerState } from './checkpoint.js';
 import { adam } from './adam.js';
-import { trainingStep } from './training-step.js';
+import { trainBatches, trainingStep } from './training-step.js';
 import { DivergenceError, InterruptedError } from './events.js';
 import type { Reporter } from './events.js';
 import { restoreWeights, snapshotWeights } from './weights.js';
@@ -75,16 +75,17 @@ export async function trainAutoencoder(options: AutoencoderTrainingOptions): Pro
     const random = new Random(seed).fork(`autoencoder-epoch-${epoch}`);
     const order = shuffledOrder(train.count, random);
     let lossSum = 0;
-    for (let batch = 0; batch < batches; batch += 1) {
-      if (options.shouldStop?.()) throw new InterruptedError(stage, epoch);
+    await trainBatches(step, batches, (batch) => {
       const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
       const clean = gatherImages(train.images, pixels, indices);
-      const noisy = corrupt(clean, config.noise, random);
-      const loss = await step(noisy, clean, indices.length);
+      return { x: corrupt(clean, config.noise, random), target: clean, count: indices.length };
+    }, (batch, loss, count) => {
       if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);
-      lossSum += loss * indices.length;
+      lossSum += loss * count;
       reporter({ type: 'batch-end', stage, epoch, batch: batch + 1, batches, loss });
-    }
+    }, () => {
+      if (options.shouldStop?.()) throw new InterruptedError(stage, epoch);
+    });
     const denoised = predictInBatches(autoencoder, noisyValidation, validation.count, validation.height, validation.width);
     const validationLoss = meanSquaredError(denoised, validation.images);
     if (!Number.isFinite(validationLoss)) throw new DivergenceError(stage, epoch, batches, validationLoss);

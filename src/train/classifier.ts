@@ -14,7 +14,7 @@ import type { EncoderMode, EpochRecord } from '../metrics.js';
 import type { Classifier } from '../model/classifier.js';
 import { gatherImages, predictInBatches, predictRows, shuffledOrder } from './batches.js';
 import { adam, cosineDecay } from './adam.js';
-import { trainingStep } from './training-step.js';
+import { trainBatches, trainingStep } from './training-step.js';
 import type { TrainingStep } from './training-step.js';
 import type { FusedAdamOptimizer } from './adam.js';
 import { DivergenceError, InterruptedError } from './events.js';
@@ -208,18 +208,20 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     const order = shuffledOrder(train.count, random);
     const rowSize = phase.rowShape.reduce((product, dimension) => product * dimension, 1);
     let lossSum = 0;
-    for (let batch = 0; batch < batches; batch += 1) {
-      if (options.shouldStop?.()) throw new InterruptedError(stage, epoch);
+    await trainBatches(step!, batches, (batch) => {
       const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
       const rows = phase.augmentation === noAugmentation
         ? gatherRows(phase.train, rowSize, indices, random)
         : augmentImages(gatherRows(phase.train, rowSize, indices, random), indices.length, train.height, train.width, phase.augmentation, random);
       const labels = Uint8Array.from(indices, (index) => train.labels[index] as number);
-      const loss = await step!(rows, oneHot(labels, train.classes, config.labelSmoothing), indices.length);
+      return { x: rows, target: oneHot(labels, train.classes, config.labelSmoothing), count: indices.length };
+    }, (batch, loss, count) => {
       if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);
-      lossSum += loss * indices.length;
+      lossSum += loss * count;
       reporter({ type: 'batch-end', stage, epoch, batch: batch + 1, batches, loss });
-    }
+    }, () => {
+      if (options.shouldStop?.()) throw new InterruptedError(stage, epoch);
+    });
     const probabilities = predictRows(phase.model, phase.validation, validation.count, phase.rowShape);
     const scores = accuracyAndLoss(probabilities, validation.labels, validation.classes);
     const record: EpochRecord = {

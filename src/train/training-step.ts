@@ -15,7 +15,11 @@ import type { FusedAdamOptimizer } from './adam.js';
 export type StepLoss = 'meanSquaredError' | 'categoricalCrossentropy';
 
 export interface TrainingStep {
-  /** Trains on `count` rows of `x` against `target`; returns the batch's mean loss. */
+  /**
+   * Trains on `count` rows of `x` against `target`; resolves to the batch's mean loss. On the native engine the
+   * step runs off the JavaScript thread: prepare the next batch before awaiting it, and touch neither the model
+   * nor these arrays until it has resolved.
+   */
   (x: Float32Array, target: Float32Array, count: number): Promise<number>;
   /** 'native' when the step runs in the addon, 'tfjs' when it runs through trainOnBatch. */
   readonly engine: 'native' | 'tfjs';
@@ -197,11 +201,11 @@ function nativeStep(addon: NativeAddon, model: LayersModel, optimizer: FusedAdam
     // Each value rounded to float32 as tfjs's scalars are; 1 - accBeta in float32, as the stock optimizer has it.
     const adamParameters = Float32Array.of(state.beta1, state.beta2, 1 - state.beta1, 1 - state.beta2,
       Math.fround(1 - accBeta1[0]!), Math.fround(1 - accBeta2[0]!), state.epsilon, -state.learningRate);
-    const lossValue = addon.trainingStep(handle, parameters, x, target, count, adamParameters);
+    const pending = addon.trainingStep(handle, parameters, x, target, count, adamParameters);
     accBeta1[0] = Math.fround(accBeta1[0]! * Math.fround(state.beta1));
     accBeta2[0] = Math.fround(accBeta2[0]! * Math.fround(state.beta2));
     state.incrementIterations();
-    return lossValue;
+    return pending;
   };
   return Object.assign(step, { engine: 'native' as const });
 }
@@ -224,4 +228,39 @@ export function trainingStep(model: LayersModel, optimizer: FusedAdamOptimizer, 
     return lossValue;
   };
   return Object.assign(step, { engine: 'tfjs' as const });
+}
+
+/** One batch as a training step takes it. */
+export interface Batch {
+  x: Float32Array;
+  target: Float32Array;
+  count: number;
+}
+
+/**
+ * Trains on batches 0 … batches − 1 in order, preparing batch b + 1 on this thread while the step on batch b runs
+ * (on the native engine, off this thread), and hands each batch's loss to `done` in order. `beforeBatch` runs
+ * before each batch is prepared (a stop check may throw there); whatever throws, no step is left running.
+ */
+export async function trainBatches(step: TrainingStep, batches: number, prepare: (batch: number) => Batch,
+  done: (batch: number, loss: number, count: number) => void, beforeBatch?: () => void): Promise<void> {
+  let pending: { batch: number; count: number; loss: Promise<number> } | null = null;
+  const settle = async () => {
+    if (!pending) return;
+    const { batch, count, loss } = pending;
+    pending = null;
+    done(batch, await loss, count);
+  };
+  try {
+    for (let batch = 0; batch < batches; batch += 1) {
+      beforeBatch?.();
+      const { x, target, count } = prepare(batch);
+      await settle();
+      pending = { batch, count, loss: step(x, target, count) };
+    }
+    await settle();
+  } finally {
+    // Only reached with a step pending when something threw: let it finish before the model is touched again.
+    if (pending) await (pending as { loss: Promise<number> }).loss.catch(() => undefined);
+  }
 }

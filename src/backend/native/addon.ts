@@ -41,10 +41,11 @@ export interface NativeAddon {
   createTrainingStep(layers: Int32Array, loss: number): NativeTrainingStep;
   /**
    * Trains on `count` rows: `parameters` holds per layer its kernel, bias, and the kernel's and bias's Adam
-   * moments (null where absent), updated in place; `adam` as for adamUpdate. Returns the mean loss.
+   * moments (null where absent), updated in place; `adam` as for adamUpdate. Runs off the JavaScript thread and
+   * resolves to the mean loss; the arrays must not be touched until it has.
    */
   trainingStep(step: NativeTrainingStep, parameters: (Float32Array | null)[], x: Float32Array, target: Float32Array,
-    count: number, adam: Float32Array): number;
+    count: number, adam: Float32Array): Promise<number>;
   setThreads(threads: number): number;
   threads(): number;
   /** The instruction set the addon was compiled for: avx512, avx2, avx, neon or generic. */
