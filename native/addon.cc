@@ -285,21 +285,16 @@ class TrainingStepWorker : public Napi::AsyncWorker {
   double loss_ = 0.0;
 };
 
-// trainingStep(handle, parameters, x, target, count, adam) -> Promise<loss>: parameters holds 6 entries per layer
-// (kernel, bias, kernel m, kernel v, bias m, bias v; null where absent); adam as for adamUpdate.
-Napi::Value TrainingStep(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsExternal()) NAPI_THROW(Napi::TypeError::New(env, "trainingStep: handle must come from createTrainingStep"), {});
-  auto* step = info[0].As<Napi::External<dae::TrainingStep>>().Data();
+// The per-layer arrays of a training step's parameters (6 entries per layer: kernel, bias, kernel m, kernel v, bias
+// m, bias v; null where absent), checked against the layers' sizes; each one read is also appended to `held`.
+bool read_parameters(Napi::Env env, dae::TrainingStep* step, const Napi::Value& value, std::vector<dae::LayerParameters>& layers,
+                     std::vector<Napi::ObjectReference>* held) {
   const std::vector<dae::LayerSpec>& specs = step->layers();
-  if (!info[1].IsArray()) NAPI_THROW(Napi::TypeError::New(env, "trainingStep: parameters must be an array"), {});
-  Napi::Array parameters = info[1].As<Napi::Array>();
-  int count = info[4].As<Napi::Number>().Int32Value();
-  if (count <= 0 || parameters.Length() != specs.size() * 6) {
-    NAPI_THROW(Napi::RangeError::New(env, "trainingStep: needs a positive count and 6 parameter entries per layer"), {});
+  if (!value.IsArray() || value.As<Napi::Array>().Length() != specs.size() * 6) {
+    NAPI_THROW(Napi::TypeError::New(env, "trainingStep: parameters must be an array of 6 entries per layer"), false);
   }
-  std::vector<Napi::ObjectReference> held;
-  std::vector<dae::LayerParameters> layers(specs.size());
+  Napi::Array parameters = value.As<Napi::Array>();
+  layers.assign(specs.size(), dae::LayerParameters{});
   for (size_t l = 0; l < specs.size(); ++l) {
     const dae::LayerSpec& s = specs[l];
     const ConvGeometry& g = s.geometry;
@@ -311,15 +306,36 @@ Napi::Value TrainingStep(const Napi::CallbackInfo& info) {
     const bool needed[6] = {true, s.hasBias, s.trainable, s.trainable, s.trainable && s.hasBias, s.trainable && s.hasBias};
     for (int i = 0; i < 6; ++i) {
       if (!needed[i]) continue;
-      Napi::Value value = parameters.Get(l * 6 + i);
-      arrays[i] = floats(value, sizes[i], "trainingStep parameter");
-      if (!arrays[i]) return {};
-      held.push_back(Napi::Persistent(value.As<Napi::Object>()));
+      Napi::Value entry = parameters.Get(l * 6 + i);
+      arrays[i] = floats(entry, sizes[i], "trainingStep parameter");
+      if (!arrays[i]) return false;
+      if (held) held->push_back(Napi::Persistent(entry.As<Napi::Object>()));
     }
     layers[l] = {arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5]};
   }
-  const float* x = floats(info[2], static_cast<size_t>(count) * specs.front().inSize, "x");
-  const float* target = floats(info[3], static_cast<size_t>(count) * specs.back().outSize, "target");
+  return true;
+}
+
+dae::TrainingStep* step_of(const Napi::Value& value) {
+  if (!value.IsExternal()) {
+    NAPI_THROW(Napi::TypeError::New(value.Env(), "trainingStep: handle must come from createTrainingStep"), nullptr);
+  }
+  return value.As<Napi::External<dae::TrainingStep>>().Data();
+}
+
+// trainingStep(handle, parameters, x, target, count, adam) -> Promise<loss>: parameters as read_parameters reads
+// them; adam as for adamUpdate.
+Napi::Value TrainingStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  dae::TrainingStep* step = step_of(info[0]);
+  if (!step) return {};
+  int count = info[4].As<Napi::Number>().Int32Value();
+  if (count <= 0) NAPI_THROW(Napi::RangeError::New(env, "trainingStep: count must be positive"), {});
+  std::vector<Napi::ObjectReference> held;
+  std::vector<dae::LayerParameters> layers;
+  if (!read_parameters(env, step, info[1], layers, &held)) return {};
+  const float* x = floats(info[2], static_cast<size_t>(count) * step->layers().front().inSize, "x");
+  const float* target = floats(info[3], static_cast<size_t>(count) * step->layers().back().outSize, "target");
   const float* a = floats(info[5], 8, "adam parameters");
   if (!x || !target || !a) return {};
   held.push_back(Napi::Persistent(info[2].As<Napi::Object>()));
@@ -332,6 +348,24 @@ Napi::Value TrainingStep(const Napi::CallbackInfo& info) {
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
+}
+
+// predict(handle, parameters, x, count, out): the forward pass of a layer chain into out, on this thread.
+Napi::Value Predict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  dae::TrainingStep* step = step_of(info[0]);
+  if (!step) return {};
+  int count = info[3].As<Napi::Number>().Int32Value();
+  if (count <= 0) NAPI_THROW(Napi::RangeError::New(env, "predict: count must be positive"), {});
+  std::vector<dae::LayerParameters> layers;
+  if (!read_parameters(env, step, info[1], layers, nullptr)) return {};
+  const float* x = floats(info[2], static_cast<size_t>(count) * step->layers().front().inSize, "x");
+  float* out = floats(info[4], static_cast<size_t>(count) * step->layers().back().outSize, "out");
+  if (!x || !out) return {};
+  if (!step->try_acquire()) NAPI_THROW(Napi::Error::New(env, "predict: a step of this model is still running"), {});
+  step->predict(layers, x, count, out);
+  step->release();
+  return env.Undefined();
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -381,6 +415,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("createTrainingStep", Napi::Function::New(env, CreateTrainingStep));
   exports.Set("trainingStep", Napi::Function::New(env, TrainingStep));
+  exports.Set("predict", Napi::Function::New(env, Predict));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("target", Napi::Function::New(env, Target));

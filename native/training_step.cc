@@ -197,6 +197,12 @@ void TrainingStep::backward(const std::vector<LayerParameters>& parameters, cons
   }
 }
 
+void TrainingStep::predict(const std::vector<LayerParameters>& parameters, const float* x, int count, float* out) {
+  forward(parameters, x, count);
+  const std::vector<float>& last = activations_.back();
+  std::copy(last.begin(), last.begin() + static_cast<long>(count) * layers_.back().outSize, out);
+}
+
 double TrainingStep::run(const std::vector<LayerParameters>& parameters, const float* x, const float* target, int count,
                          const AdamParameters& adam) {
   forward(parameters, x, count);

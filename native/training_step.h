@@ -40,6 +40,8 @@ class TrainingStep {
   // (mean over the batch, as tfjs-layers reports it). Weights and moments are updated in place.
   double run(const std::vector<LayerParameters>& parameters, const float* x, const float* target, int count,
              const AdamParameters& adam);
+  // The forward pass alone: out[count, outSize of the last layer] (no gradient, no update).
+  void predict(const std::vector<LayerParameters>& parameters, const float* x, int count, float* out);
   const std::vector<LayerSpec>& layers() const { return layers_; }
   // One step at a time per instance (its buffers are shared by the phases of a step): true if it was free.
   bool try_acquire() { return !busy_.exchange(true); }

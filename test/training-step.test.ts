@@ -16,7 +16,8 @@ import { buildAutoencoder } from '../src/model/autoencoder.js';
 import { buildClassifier } from '../src/model/classifier.js';
 import { adam } from '../src/train/adam.js';
 import { optimizerState } from '../src/train/checkpoint.js';
-import { trainingStep } from '../src/train/training-step.js';
+import { predictRows } from '../src/train/batches.js';
+import { nativePredictor, trainingStep } from '../src/train/training-step.js';
 import type { StepLoss } from '../src/train/training-step.js';
 import { initializeWeights } from '../src/train/weights.js';
 
@@ -175,4 +176,23 @@ test('a model with a layer the native step does not run trains through trainOnBa
   assert.ok(Number.isFinite(loss));
   model.dispose();
   optimizer.dispose();
+});
+
+test('predictions on the addon equal tfjs predict for the autoencoder, encoder and classifier', async () => {
+  await useBackend('native');
+  const { autoencoder, encoder } = buildAutoencoder();
+  initializeWeights(autoencoder, new Random(8));
+  const { model: classifier } = buildClassifier('finetuned', { height: 28, width: 28, codingUnits: 32 }, 10, encoder);
+  const { x } = batchOf('autoencoder', 9);
+  for (const model of [autoencoder, encoder, classifier]) {
+    const fromTfjs = tf.tidy(() => (model.predict(tf.tensor4d(x, [batch, 28, 28, 1])) as tf.Tensor).dataSync().slice());
+    const fromAddon = predictRows(model, x, batch, [28, 28, 1]);
+    assert.equal(fromAddon.length, fromTfjs.length, model.name);
+    let largest = 0;
+    fromAddon.forEach((value, index) => { largest = Math.max(largest, Math.abs(value - fromTfjs[index]!)); });
+    assert.ok(largest < 1e-5, `${model.name}: outputs differ by ${largest}`);
+  }
+  assert.ok(nativePredictor(autoencoder), 'the autoencoder predicts on the addon');
+  autoencoder.dispose();
+  classifier.dispose();
 });

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import type { Random } from '../data/random.js';
+import { nativePredictor } from './training-step.js';
 
 /** Gathers images[indices] ([count, height*width] rows) into one new array. */
 export function gatherImages(images: Float32Array, pixels: number, indices: ArrayLike<number>): Float32Array {
@@ -30,6 +31,19 @@ export function predictInBatches(model: LayersModel, images: Float32Array, count
 export function predictRows(model: LayersModel, rows: Float32Array, count: number, rowShape: readonly number[],
   batchSize = 500): Float32Array {
   const rowSize = rowShape.reduce((product, dimension) => product * dimension, 1);
+  const native = nativePredictor(model);
+  if (native && count > 0) {
+    // On the addon each row's output does not depend on the batch it is in; batches of 128 keep the buffers small.
+    const parts: Float32Array[] = [];
+    for (let start = 0; start < count; start += 128) {
+      const size = Math.min(128, count - start);
+      parts.push(native(rows.subarray(start * rowSize, (start + size) * rowSize), size));
+    }
+    const outputSize = parts[0]!.length / Math.min(128, count);
+    const out = new Float32Array(count * outputSize);
+    parts.forEach((part, index) => out.set(part, index * 128 * outputSize));
+    return out;
+  }
   let out: Float32Array | null = null;
   let outputSize = 0;
   for (let start = 0; start < count; start += batchSize) {

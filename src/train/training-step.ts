@@ -68,12 +68,13 @@ function convGeometry(inShape: number[], kernel: number[], stride: number[]): nu
 /**
  * The layer chain of `model` as the addon's specs, or null when some layer is not one the native step handles
  * (then the caller trains through tfjs). Shapes are followed from the model's input: [H, W, C] or [features].
+ * With no loss, the plan is for inference: every layer frozen.
  */
-function planLayers(model: LayersModel, loss: StepLoss): PlannedLayer[] | null {
+function planLayers(model: LayersModel, loss: StepLoss | null): PlannedLayer[] | null {
   const inputShape = model.inputs[0]?.shape.slice(1);
   if (model.inputs.length !== 1 || model.outputs.length !== 1 || !inputShape || inputShape.some((d) => d == null)) return null;
   let shape = inputShape as number[];
-  const trainable = new Set(model.trainableWeights.map((weight) => weight.read()));
+  const trainable = new Set(loss === null ? [] : model.trainableWeights.map((weight) => weight.read()));
   const planned: PlannedLayer[] = [];
   for (const layer of (model.layers as unknown as AnyLayer[]).flatMap((l) => chainOf(l) ?? [null as unknown as AnyLayer])) {
     if (!layer) return null;
@@ -139,6 +140,7 @@ function planLayers(model: LayersModel, loss: StepLoss): PlannedLayer[] | null {
   const softmaxAt = planned.findIndex((layer) => layer.spec[1] === activations.softmax);
   const lastIsSoftmax = softmaxAt === planned.length - 1;
   if (softmaxAt !== -1 && !lastIsSoftmax) return null;
+  if (loss === null) return planned;
   if ((loss === 'categoricalCrossentropy') !== lastIsSoftmax) return null;
   if (!planned.some((layer) => layer.trainable)) return null;
   return planned;
@@ -228,6 +230,26 @@ export function trainingStep(model: LayersModel, optimizer: FusedAdamOptimizer, 
     return lossValue;
   };
   return Object.assign(step, { engine: 'tfjs' as const });
+}
+
+/**
+ * The model's forward pass on the addon, for a chain the native step can run: `predict(rows, count)` returns the
+ * outputs of `count` rows. Null on another backend or for another model (then predict through tfjs).
+ */
+export function nativePredictor(model: LayersModel): ((rows: Float32Array, count: number) => Float32Array) | null {
+  const addon = tf.getBackend() === 'native' ? loadNativeAddon().addon : null;
+  const planned = addon ? planLayers(model, null) : null;
+  if (!addon || !planned) return null;
+  const handle = addon.createTrainingStep(Int32Array.from(planned.flatMap((layer) => layer.spec)), losses.meanSquaredError);
+  const outputSize = planned[planned.length - 1]!.spec[5]!;
+  return (rows, count) => {
+    const backend = tf.backend() as MathBackendCPU;
+    const values = (variable: tf.Variable) => (backend.data.get(variable.dataId) as { values: Float32Array }).values;
+    const parameters = planned.flatMap((layer) => [values(layer.kernel), layer.bias ? values(layer.bias) : null, null, null, null, null]);
+    const out = new Float32Array(count * outputSize);
+    addon.predict(handle, parameters, rows, count, out);
+    return out;
+  };
 }
 
 /** One batch as a training step takes it. */

@@ -46,6 +46,8 @@ export interface NativeAddon {
    */
   trainingStep(step: NativeTrainingStep, parameters: (Float32Array | null)[], x: Float32Array, target: Float32Array,
     count: number, adam: Float32Array): Promise<number>;
+  /** The forward pass of a training step's layer chain over `count` rows of x into out, on this thread. */
+  predict(step: NativeTrainingStep, parameters: (Float32Array | null)[], x: Float32Array, count: number, out: Float32Array): void;
   setThreads(threads: number): number;
   threads(): number;
   /** The instruction set the addon was compiled for: avx512, avx2, avx, neon or generic. */
