@@ -52,12 +52,21 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y, co
     for (int oy = 0; oy < g.OH; ++oy)
       for (int ox = 0; ox < g.OW; ++ox) {
         vfloat sum[NV] = {};
-        for (const Tap& row : rows[oy])
-          for (const Tap& column : columns[ox]) {
-            vfloat value = splat(image[row.position * g.W + column.position]);
-            const float* weights = w + static_cast<size_t>(row.kernel * g.KW + column.kernel) * F;
-            for (int v = 0; v < NV; ++v) sum[v] += value * load(weights + v * kVector);
-          }
+        auto tap = [&](const Tap& row, const Tap& column) {
+          vfloat value = splat(image[row.position * g.W + column.position]);
+          const float* weights = w + static_cast<size_t>(row.kernel * g.KW + column.kernel) * F;
+          for (int v = 0; v < NV; ++v) sum[v] += value * load(weights + v * kVector);
+        };
+        if (rows[oy].size() == 3 && columns[ox].size() == 3) {
+          // Every tap of a 3x3 filter in bounds (most pixels): the same taps in the same order, unrolled.
+#pragma GCC unroll 3
+          for (int a = 0; a < 3; ++a)
+#pragma GCC unroll 3
+            for (int b = 0; b < 3; ++b) tap(rows[oy][a], columns[ox][b]);
+        } else {
+          for (const Tap& row : rows[oy])
+            for (const Tap& column : columns[ox]) tap(row, column);
+        }
         float* pixel = out + (static_cast<size_t>(oy) * g.OW + ox) * F;
         for (int v = 0; v < NV; ++v) store(pixel + v * kVector, sum[v]);
       }
@@ -76,12 +85,20 @@ void backprop_input(const ConvGeometry& g, const float* dy, const float* w, floa
     for (int iy = 0; iy < g.H; ++iy)
       for (int ix = 0; ix < g.W; ++ix) {
         vfloat sum[NV] = {};
-        for (const Tap& row : rows[iy])
-          for (const Tap& column : columns[ix]) {
-            const float* source = gradient + (static_cast<size_t>(row.position) * g.OW + column.position) * F;
-            const float* weights = w + static_cast<size_t>(row.kernel * g.KW + column.kernel) * F;
-            for (int v = 0; v < NV; ++v) sum[v] += load(source + v * kVector) * load(weights + v * kVector);
-          }
+        auto tap = [&](const Tap& row, const Tap& column) {
+          const float* source = gradient + (static_cast<size_t>(row.position) * g.OW + column.position) * F;
+          const float* weights = w + static_cast<size_t>(row.kernel * g.KW + column.kernel) * F;
+          for (int v = 0; v < NV; ++v) sum[v] += load(source + v * kVector) * load(weights + v * kVector);
+        };
+        if (rows[iy].size() == 3 && columns[ix].size() == 3) {
+#pragma GCC unroll 3
+          for (int a = 0; a < 3; ++a)
+#pragma GCC unroll 3
+            for (int b = 0; b < 3; ++b) tap(rows[iy][a], columns[ix][b]);
+        } else {
+          for (const Tap& row : rows[iy])
+            for (const Tap& column : columns[ix]) tap(row, column);
+        }
         for (int v = 1; v < NV; ++v) sum[0] += sum[v];
         out[iy * g.W + ix] = lane_sum(sum[0]);
       }
@@ -95,7 +112,11 @@ void backprop_filter(const ConvGeometry& g, const float* x, const float* dy, flo
   const int taps = g.KH * g.KW;
   const auto rows = forward_taps(g.OH, g.H, g.KH, g.strideH, g.padTop, g.dilationH);
   const auto columns = forward_taps(g.OW, g.W, g.KW, g.strideW, g.padLeft, g.dilationW);
+  // A 3x3 filter's pixels with every tap in bounds (most of them) add into accumulators held in registers (9 x NV
+  // vectors) for the whole range, the others into the range's partial sums; both are added up in a fixed order.
+  const bool threeByThree = g.KH == 3 && g.KW == 3;
   ordered_partial_sums(g.N, static_cast<size_t>(taps) * F, dw, [&](int first, int last, float* sums, int) {
+    vfloat inner[9][NV] = {};
     for (int n = first; n < last; ++n) {
       const float* image = x + static_cast<size_t>(n) * g.H * g.W;
       const float* gradient = dy + static_cast<size_t>(n) * g.OH * g.OW * F;
@@ -103,6 +124,18 @@ void backprop_filter(const ConvGeometry& g, const float* x, const float* dy, flo
         for (int ox = 0; ox < g.OW; ++ox) {
           vfloat d[NV];
           for (int v = 0; v < NV; ++v) d[v] = load(gradient + (static_cast<size_t>(oy) * g.OW + ox) * F + v * kVector);
+          if (threeByThree && rows[oy].size() == 3 && columns[ox].size() == 3) {
+#pragma GCC unroll 3
+            for (int a = 0; a < 3; ++a)
+#pragma GCC unroll 3
+              for (int b = 0; b < 3; ++b) {
+                const Tap& row = rows[oy][a];
+                const Tap& column = columns[ox][b];
+                vfloat value = splat(image[row.position * g.W + column.position]);
+                for (int v = 0; v < NV; ++v) inner[row.kernel * 3 + column.kernel][v] += value * d[v];
+              }
+            continue;
+          }
           for (const Tap& row : rows[oy])
             for (const Tap& column : columns[ox]) {
               vfloat value = splat(image[row.position * g.W + column.position]);
@@ -111,6 +144,9 @@ void backprop_filter(const ConvGeometry& g, const float* x, const float* dy, flo
             }
         }
     }
+    if (!threeByThree) return;
+    for (int t = 0; t < 9; ++t)
+      for (int v = 0; v < NV; ++v) store(sums + t * F + v * kVector, load(sums + t * F + v * kVector) + inner[t][v]);
   });
 }
 

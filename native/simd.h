@@ -22,13 +22,26 @@ inline vfloat load(const float* p) {
 }
 inline void store(float* p, vfloat v) { std::memcpy(p, &v, sizeof v); }
 inline vfloat splat(float value) { return vfloat{} + value; }
-// The sum of the lanes as a tree (log2(kVector) dependent adds, not kVector).
-inline float lane_sum(vfloat v) {
-  float lanes[kVector];
-  store(lanes, v);
-  for (int width = kVector / 2; width >= 1; width /= 2)
-    for (int i = 0; i < width; ++i) lanes[i] += lanes[i + width];
-  return lanes[0];
+// The sum of the lanes as a tree: the upper half added onto the lower, log2(kVector) times, in registers. The
+// order of the adds is the same as the scalar tree it replaced (lanes[i] += lanes[i + width]).
+typedef float vfloat4 __attribute__((vector_size(4 * sizeof(float))));
+inline float lane_sum4(vfloat4 v) {
+  vfloat4 pair = v + __builtin_shufflevector(v, v, 2, 3, 2, 3);
+  return pair[0] + pair[1];
 }
+#if defined(__AVX512F__)
+typedef float vfloat8 __attribute__((vector_size(8 * sizeof(float))));
+inline float lane_sum(vfloat v) {
+  vfloat8 half = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                 __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  return lane_sum4(__builtin_shufflevector(half, half, 0, 1, 2, 3) + __builtin_shufflevector(half, half, 4, 5, 6, 7));
+}
+#elif defined(__AVX__)
+inline float lane_sum(vfloat v) {
+  return lane_sum4(__builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7));
+}
+#else
+inline float lane_sum(vfloat v) { return lane_sum4(v); }
+#endif
 
 }  // namespace dae
