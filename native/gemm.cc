@@ -87,7 +87,7 @@ void pack_a(bool transA, int mc, int kc, const float* A, int lda, int row0, int 
 inline float activate(float value, Activation activation) {
   switch (activation) {
     case Activation::relu:
-      return value > 0.0f ? value : 0.0f;
+      return relu(value);
     case Activation::sigmoid:
       return 1.0f / (1.0f + std::exp(-value));
     case Activation::linear:
@@ -129,14 +129,14 @@ void apply_epilogue(float* C, int rows, int columns, int ldc, const Epilogue& ep
     if (epilogue.bias != nullptr)
       for (int j = 0; j < columns; ++j) row[j] += epilogue.bias[j];
     if (epilogue.activation == Activation::relu) {
-      for (int j = 0; j < columns; ++j) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+      for (int j = 0; j < columns; ++j) row[j] = relu(row[j]);
     } else if (epilogue.activation == Activation::sigmoid) {
       for (int j = 0; j < columns; ++j) row[j] = activate(row[j], Activation::sigmoid);
     }
     if (!derivative) continue;
     const float* output = epilogue.derivativeOf + static_cast<size_t>(i) * ldc;
     if (epilogue.derivative == Activation::relu) {
-      for (int j = 0; j < columns; ++j) row[j] = output[j] > 0.0f ? row[j] : 0.0f;
+      for (int j = 0; j < columns; ++j) row[j] = relu_gradient(row[j], output[j]);
     } else {
       for (int j = 0; j < columns; ++j) row[j] *= output[j] * (1.0f - output[j]);
     }

@@ -19,6 +19,13 @@ struct Epilogue {
   Activation derivative = Activation::linear;
 };
 
+// relu as tfjs computes it (Math.max(0, x)): a NaN stays NaN, so a diverging run shows in its loss.
+inline float relu(float x) { return x > 0.0f ? x : (x != x ? x : 0.0f); }
+// dy * step(output) as tfjs computes relu's gradient (elementwise.cc's relu_gradient): NaN where the output is NaN.
+inline float relu_gradient(float dy, float output) {
+  return dy * (output > 0.0f ? 1.0f : (output <= 0.0f ? 0.0f : output));
+}
+
 // The epilogue for the part of C that starts `elements` floats and `column0` columns further on.
 inline Epilogue offset(const Epilogue& epilogue, size_t elements, int column0) {
   Epilogue part = epilogue;

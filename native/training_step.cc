@@ -33,7 +33,7 @@ void multiply_activation_gradient(float* gradient, const float* output, long siz
   if (activation == StepActivation::linear) return;
   parallel_blocks(size, [&](long begin, long end) {
     if (activation == StepActivation::relu) {
-      for (long i = begin; i < end; ++i) gradient[i] = output[i] > 0.0f ? gradient[i] : 0.0f;
+      for (long i = begin; i < end; ++i) gradient[i] = relu_gradient(gradient[i], output[i]);
     } else {
       for (long i = begin; i < end; ++i) gradient[i] *= output[i] * (1.0f - output[i]);
     }
