@@ -115,7 +115,9 @@ const plannedKills: PlannedKill[] = [
     stages: ['pretrain'], checkpointEpoch: 2 },
   { point: 'during the inspection', event: { type: 'saved', stage: 'inspect', file: 'stages/inspect.json' },
     stages: ['denoise', 'pretrain'], checkpointEpoch: 2 },
-  // Classifier runs train two at a time in worker threads (on two kernel threads); SIGSTOP stops both at once.
+  // With two kernel threads, classifier runs train two at a time in worker threads. A worker's event reaches the
+  // main thread, which prints it and stops the whole process, every worker with it; the run that sent the event
+  // then still has three epochs, its test scores and its files ahead of it.
   { point: 'in a classifier run, after its first epoch', event: { type: 'epoch-end', stage: 'classify finetuned 100%', record: { epoch: 1 } },
     stages: ['denoise', 'inspect', 'pretrain'], checkpointEpoch: 2, classifierFiles: { 'finetuned-1000': false } },
   { point: 'between classifier runs, one result saved', event: { type: 'saved', stage: 'classify finetuned 100%', file: 'classifiers/finetuned-1000.json' },
