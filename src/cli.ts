@@ -21,6 +21,7 @@ import { ModelFileError } from './io/model-files.js';
 import { RunFolder, RunFolderError } from './io/run-folder.js';
 import { RunLockedError } from './io/run-lock.js';
 import { consoleReporter } from './cli/reporter.js';
+import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from './cli/stop-after-event.js';
 import { defaultSweep, runSweep } from './sweep.js';
 import { DivergenceError, InterruptedError } from './train/events.js';
 import { WorkerJobError } from './workers/classifier-pool.js';
@@ -113,7 +114,11 @@ async function contextFor(run: RunFolder, config: ExperimentConfig, json: boolea
   say(`dae: backend ${backend.name} (${backend.detail}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}); run folder ${run.directory}`);
   for (const reason of backend.fallbackReasons) say(`dae: slower path in use because ${reason}`);
   setInterval(() => { peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss()); }, 1000).unref();
-  const terminal = consoleReporter({ json, stream: process.stderr });
+  // Crash tests set DAE_STOP_AFTER_EVENT: progress is then written synchronously, and the process stops itself after
+  // the event they name (see cli/stop-after-event.ts).
+  const stopPattern = stopAfterEventPattern(process.env);
+  const terminal = consoleReporter({ json, stream: stopPattern ? synchronousStream(process.stderr.fd) : process.stderr });
+  const stopHere = stopPattern ? stopAfterEvent(stopPattern) : () => {};
   const reporter: ExperimentContext['reporter'] = (event) => {
     terminal(event);
     if (event.type === 'epoch-end') {
@@ -123,6 +128,7 @@ async function contextFor(run: RunFolder, config: ExperimentConfig, json: boolea
       memorySamples.push({ stage: event.stage, epoch: event.record.epoch, rssMiB: mebibytes(usage.rss), heapMiB: mebibytes(usage.heapUsed),
         externalMiB: mebibytes(usage.external + usage.arrayBuffers), tensors: tensors.numTensors, tensorMiB: mebibytes(tensors.numBytes) });
     }
+    stopHere(event);
   };
   return { run, config, backend, reporter, shouldStop: () => stopRequested };
 }

@@ -86,6 +86,7 @@ export async function pretrain(context: ExperimentContext, data: PreparedData): 
   await saveModel(autoencoder.encoder, run.path('models', 'encoder'), { ...metadata, role: 'encoder' });
   await saveModel(autoencoder.decoder, run.path('models', 'decoder'), { ...metadata, role: 'decoder' });
   await saveModel(autoencoder.autoencoder, run.path('models', 'autoencoder'), { ...metadata, role: 'autoencoder' });
+  reporter({ type: 'saved', stage: 'pretrain', file: 'models/autoencoder' });
   await run.writeJson('models/summaries.json', [
     { name: 'Encoder', text: modelSummary(autoencoder.encoder) },
     { name: 'Decoder', text: modelSummary(autoencoder.decoder) },
@@ -104,6 +105,7 @@ export async function checkDenoising(context: ExperimentContext, data: PreparedD
   const result = evaluateDenoising(autoencoder.autoencoder, data.test, config.autoencoder.noise, config.autoencoder.evaluationNoise,
     config.seed, config.inspection.reconstructionDigits);
   await run.writeJson(stageFile('denoise'), { test: result.test, noiseLevels: result.noiseLevels });
+  reporter({ type: 'saved', stage: 'denoise', file: stageFile('denoise') });
   await run.writeJson('figures/denoise.json', await denoisingFigures(run, result, data, config));
   await run.markStageDone('denoise');
   reporter({ type: 'stage-end', stage: 'denoise', seconds: (performance.now() - started) / 1000,
@@ -116,10 +118,11 @@ export async function inspectRepresentation(context: ExperimentContext, data: Pr
   reporter({ type: 'stage-start', stage: 'inspect', description: 'filters, feature maps and top-activating test images' });
   const started = performance.now();
   const inspection = inspect(autoencoder.encoder, autoencoder.decoder, data.test, config.inspection);
-  await run.writeJson('stages/inspect.json', {
+  await run.writeJson(stageFile('inspect'), {
     codingUnits: inspection.codingUnits.map(({ unit, indices, values }) => ({ unit, indices, values })),
     convChannels: inspection.convChannels,
   });
+  reporter({ type: 'saved', stage: 'inspect', file: stageFile('inspect') });
   await run.writeJson('figures/inspect.json', await inspectionFigures(run, inspection, data));
   await run.markStageDone('inspect');
   reporter({ type: 'stage-end', stage: 'inspect', seconds: (performance.now() - started) / 1000, summary: `${inspection.codingUnits.length} coding units inspected` });
@@ -210,6 +213,7 @@ export async function classifierRun(context: ExperimentContext, data: PreparedDa
   if (!(await run.exists('models/classifier-summary.txt'))) await run.writeFile('models/classifier-summary.txt', modelSummary(classifier.model));
   await run.writeJson(`figures/classifier-${name}.json`, await classifierFigures(run, result, name, data.classNames));
   await run.writeJson(classifierFile(mode, count), { result, report: formatClassificationReport(test, data.classNames) });
+  reporter({ type: 'saved', stage, file: classifierFile(mode, count) });
   reporter({ type: 'message', stage, text: `test accuracy ${(100 * test.accuracy).toFixed(2)}%, macro-F1 ${test.macroF1.toFixed(4)}` });
   classifier.model.dispose();
   return result;
@@ -261,6 +265,7 @@ export async function assembleMetrics(context: ExperimentContext, data: Prepared
     totalSeconds: seconds + (previous?.totalSeconds ?? 0),
   };
   await run.writeJson('metrics.json', metrics);
+  context.reporter({ type: 'saved', stage: 'report', file: 'metrics.json' });
   await run.writeJson('figures/training.json', await trainingFigures(run, metrics));
   return metrics;
 }
@@ -295,6 +300,7 @@ export async function writeReport(context: ExperimentContext): Promise<void> {
     status: run.status === 'complete' || run.isStageDone('classify') ? 'complete' : 'incomplete',
   });
   await run.writeFile('report.html', html);
+  context.reporter({ type: 'saved', stage: 'report', file: 'report.html' });
   await run.markComplete();
 }
 

@@ -1,13 +1,20 @@
 // Interrupted runs continue, diverging runs stop cleanly, and the same seed gives the same metrics.
+//
+// The interruptions happen at points chosen from the run's own progress (its --json events), never after a delay:
+// the test names an event in DAE_STOP_AFTER_EVENT, the CLI stops itself (SIGSTOP) right after printing it, and the
+// test, having read that event, sends the signal. So every kill lands exactly where it is meant to, on a fast
+// machine or a slow one (see src/cli/stop-after-event.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { Random } from '../src/data/random.js';
+import { matchesPattern, stopAfterEventVariable } from '../src/cli/stop-after-event.js';
 import { loadModel } from '../src/io/model-files.js';
 import { useBackend } from '../src/backend/index.js';
 import { comparableMetrics } from './support/comparable-metrics.js';
@@ -24,52 +31,125 @@ function runToEnd(...args: string[]) {
   return result;
 }
 
-/** Starts the command, sends `signal` after `delay` ms; resolves with its exit code and stderr. */
-function runAndSignal(args: string[], delay: number, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    const timer = setTimeout(() => child.kill(signal), delay);
-    child.on('exit', (code, exitSignal) => {
-      clearTimeout(timer);
-      resolve({ code, signal: exitSignal, stderr });
+type EventPattern = Record<string, unknown>;
+
+interface SignalledRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Whether the process printed an event matching the pattern (and was then signalled). */
+  reached: boolean;
+  /** The last progress event the process printed. */
+  lastEvent: unknown;
+  stderr: string;
+}
+
+/** Resolves once the process is stopped (state T in /proc/<pid>/stat); a SIGCONT sent before that would be lost. */
+async function stoppedProcess(pid: number): Promise<void> {
+  while (!/^\d+ \(.*\) T/s.test(await readFile(`/proc/${pid}/stat`, 'utf8'))) await new Promise(setImmediate);
+}
+
+/**
+ * Starts `dae <args> --json`, which stops itself after printing the first event matching `pattern`. On reading that
+ * event, `kill` sends SIGKILL; `interrupt` waits until the process has stopped, then sends SIGINT (Ctrl-C) and lets it
+ * go on (SIGCONT), so that the interruption arrives exactly there.
+ */
+function signalAtEvent(args: string[], pattern: EventPattern, action: 'kill' | 'interrupt'): Promise<SignalledRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args, '--json'], {
+      stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [stopAfterEventVariable]: JSON.stringify(pattern) },
     });
+    let stderr = '';
+    let reached = false;
+    let lastEvent: unknown;
+    const interrupt = async (pid: number) => {
+      await stoppedProcess(pid);
+      child.kill('SIGINT');
+      child.kill('SIGCONT');
+    };
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      stderr = (stderr + line + '\n').slice(-8000);
+      if (!line.startsWith('{')) return;
+      lastEvent = JSON.parse(line);
+      if (!reached && matchesPattern(pattern, lastEvent)) {
+        reached = true;
+        if (action === 'kill') child.kill('SIGKILL');
+        else interrupt(child.pid!).catch(reject);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, reached, lastEvent, stderr }));
   });
 }
 
-const tiny = ['--preset', 'tiny', '--backend', 'native'];
-/** The tiny preset with more autoencoder epochs, so that ten kills fit into one run. */
-const longerTiny = [...tiny, '--epochs', '12'];
+/** The run folder's record: the stages it has finished, and the epoch of its autoencoder checkpoint (0 for none). */
+async function folderState(directory: string) {
+  const record = JSON.parse(await readFile(join(directory, 'run.json'), 'utf8')) as { status: string; stages: Record<string, unknown> };
+  const statePath = join(directory, 'checkpoints', 'autoencoder', 'state.json');
+  const checkpoint = existsSync(statePath) ? (JSON.parse(await readFile(statePath, 'utf8')) as { state: { epoch: number } }).state.epoch : 0;
+  return { status: record.status, stages: Object.keys(record.stages).sort(), checkpointEpoch: checkpoint };
+}
 
-test('SIGKILL at 10 random moments, resumed each time, ends with the metrics of an uninterrupted run', async () => {
+const tiny = ['--preset', 'tiny', '--backend', 'native'];
+
+/** Where the run is killed, in the order the run gets there, and what its folder must hold at that moment. */
+interface PlannedKill {
+  point: string;
+  event: EventPattern;
+  stages: string[];
+  checkpointEpoch: number;
+  /** Classifier result files that must (true) or must not (false) exist yet. */
+  classifierFiles?: Record<string, boolean>;
+}
+
+const allStages = ['classify', 'denoise', 'inspect', 'pretrain'];
+const plannedKills: PlannedKill[] = [
+  { point: 'mid-epoch in pretraining, before the first checkpoint', event: { type: 'batch-end', stage: 'pretrain', epoch: 1, batch: 4 },
+    stages: [], checkpointEpoch: 0 },
+  { point: 'between two epochs, the first checkpoint written', event: { type: 'epoch-end', stage: 'pretrain', record: { epoch: 1 } },
+    stages: [], checkpointEpoch: 1 },
+  { point: 'mid-epoch in pretraining, resumed from that checkpoint', event: { type: 'batch-end', stage: 'pretrain', epoch: 2, batch: 4 },
+    stages: [], checkpointEpoch: 1 },
+  { point: 'after pretraining, its models saved but the stage not marked done', event: { type: 'saved', stage: 'pretrain', file: 'models/autoencoder' },
+    stages: [], checkpointEpoch: 2 },
+  { point: 'during the denoising check, its scores saved and its figures not', event: { type: 'saved', stage: 'denoise', file: 'stages/denoise.json' },
+    stages: ['pretrain'], checkpointEpoch: 2 },
+  { point: 'during the inspection', event: { type: 'saved', stage: 'inspect', file: 'stages/inspect.json' },
+    stages: ['denoise', 'pretrain'], checkpointEpoch: 2 },
+  // With two kernel threads, classifier runs train two at a time in worker threads. A worker's event reaches the
+  // main thread, which prints it and stops the whole process, every worker with it; the run that sent the event
+  // then still has three epochs, its test scores and its files ahead of it.
+  { point: 'in a classifier run, after its first epoch', event: { type: 'epoch-end', stage: 'classify finetuned 100%', record: { epoch: 1 } },
+    stages: ['denoise', 'inspect', 'pretrain'], checkpointEpoch: 2, classifierFiles: { 'finetuned-1000': false } },
+  { point: 'between classifier runs, one result saved', event: { type: 'saved', stage: 'classify finetuned 100%', file: 'classifiers/finetuned-1000.json' },
+    stages: ['denoise', 'inspect', 'pretrain'], checkpointEpoch: 2, classifierFiles: { 'finetuned-1000': true } },
+  { point: 'while the report is written, metrics.json saved and report.html not', event: { type: 'saved', stage: 'report', file: 'metrics.json' },
+    stages: allStages, checkpointEpoch: 2 },
+];
+
+test('SIGKILL at chosen points of a run, resumed each time, ends with the metrics of an uninterrupted run', { timeout: 600_000 }, async () => {
   const directory = await mkdtemp(join(tmpdir(), 'dae-kill-'));
   try {
-    // The reference trains its classifiers one at a time; the other runs two at a time in worker threads.
+    // The reference trains its classifiers one at a time; the killed run two at a time in worker threads (the
+    // results are the same bit for bit: test/workers.test.ts).
     const reference = join(directory, 'reference');
-    runToEnd('experiment', ...longerTiny, '--workers', '1', '--out', reference);
-    const again = join(directory, 'again');
-    runToEnd('experiment', ...longerTiny, '--out', again);
-    assert.deepEqual(await metricsWithoutTimings(again), await metricsWithoutTimings(reference), 'two runs with one seed differ');
+    runToEnd('experiment', ...tiny, '--workers', '1', '--out', reference);
 
     const killed = join(directory, 'killed');
-    const random = new Random(42);
-    let kills = 0;
-    let finished = false;
-    // Delays of 1–4 s against a run of ~20 s of work (the process needs ~1.3 s to start): every kill lands
-    // somewhere new, some during start-up, most inside a training epoch or a write.
-    for (let attempt = 0; attempt < 30 && kills < 10; attempt += 1) {
-      const args = attempt === 0 ? ['experiment', ...longerTiny, '--out', killed] : ['experiment', '--resume', killed];
-      const result = await runAndSignal(args, 1000 + random.next() * 3000, 'SIGKILL');
-      if (result.signal === 'SIGKILL') kills += 1;
-      else {
-        assert.equal(result.code, 0, result.stderr);
-        finished = true;
-        break;
+    for (const [index, kill] of plannedKills.entries()) {
+      const args = index === 0 ? ['experiment', ...tiny, '--out', killed] : ['experiment', '--resume', killed];
+      const result = await signalAtEvent(args, kill.event, 'kill');
+      assert.ok(result.reached, `kill ${index + 1} (${kill.point}): the run ended (exit ${result.code}) without printing ${JSON.stringify(kill.event)}:\n${result.stderr}`);
+      assert.equal(result.signal, 'SIGKILL', `kill ${index + 1} (${kill.point}) did not land:\n${result.stderr}`);
+      assert.ok(matchesPattern(kill.event, result.lastEvent), `kill ${index + 1} (${kill.point}): the run went on to ${JSON.stringify(result.lastEvent)}`);
+      const { status, stages, checkpointEpoch } = await folderState(killed);
+      assert.deepEqual({ status, stages, checkpointEpoch }, { status: 'incomplete', stages: kill.stages, checkpointEpoch: kill.checkpointEpoch },
+        `kill ${index + 1} (${kill.point}): the run folder's record`);
+      for (const [name, present] of Object.entries(kill.classifierFiles ?? {})) {
+        assert.equal(existsSync(join(killed, 'classifiers', `${name}.json`)), present, `kill ${index + 1} (${kill.point}): classifiers/${name}.json`);
       }
     }
-    if (!finished) runToEnd('experiment', '--resume', killed);
-    assert.equal(kills, 10, `only ${kills} kills landed before the run finished; the test needs a longer run or shorter delays`);
+    process.stdout.write(`# all ${plannedKills.length} kills landed at their events: ${plannedKills.map((kill) => kill.point).join('; ')}\n`);
+    runToEnd('experiment', '--resume', killed);
     assert.deepEqual(await metricsWithoutTimings(killed), await metricsWithoutTimings(reference));
     const record = JSON.parse(await readFile(join(killed, 'run.json'), 'utf8')) as { status: string };
     assert.equal(record.status, 'complete');
@@ -86,8 +166,13 @@ test('Ctrl-C stops at a safe point, says how to continue, exits non-zero, and --
   const directory = await mkdtemp(join(tmpdir(), 'dae-sigint-'));
   try {
     const out = join(directory, 'run');
-    const interrupted = await runAndSignal(['experiment', ...tiny, '--out', out], 3500, 'SIGINT');
+    // Ctrl-C while the process waits after the second batch of pretraining. Its handler runs when the event loop
+    // next turns, at the latest while the first checkpoint is written, and the run stops at the batch after that.
+    const interrupted = await signalAtEvent(['experiment', ...tiny, '--out', out], { type: 'batch-end', stage: 'pretrain', epoch: 1, batch: 2 },
+      'interrupt');
+    assert.ok(interrupted.reached, interrupted.stderr);
     assert.equal(interrupted.code, 130, interrupted.stderr);
+    assert.match(interrupted.stderr, /pretrain: interrupted during epoch \d/);
     assert.match(interrupted.stderr, /dae experiment --resume /);
     const record = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')) as { status: string };
     assert.equal(record.status, 'incomplete');

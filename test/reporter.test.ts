@@ -3,13 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { ConfigError } from '../src/config.js';
 import { consoleReporter } from '../src/cli/reporter.js';
+import { matchesPattern, stopAfterEventPattern, stopAfterEventVariable } from '../src/cli/stop-after-event.js';
 import type { TrainingEvent } from '../src/train/events.js';
 
-function capture(events: TrainingEvent[]): string[] {
+function capture(events: TrainingEvent[], json = false): string[] {
   let text = '';
   const stream = { isTTY: false, write: (chunk: string) => { text += chunk; return true; } } as unknown as NodeJS.WriteStream;
-  const reporter = consoleReporter({ json: false, stream });
+  const reporter = consoleReporter({ json, stream });
   for (const event of events) reporter(event);
   return text.split('\n').filter((line) => line !== '');
 }
@@ -47,4 +49,24 @@ test('one stage at a time prints no extra headers', () => {
   ]);
   assert.equal(lines.filter((line) => line.startsWith('▸')).length, 1);
   assert.equal(lines.length, 4);
+});
+
+test('a saved file is a JSON line for machines and no line for people', () => {
+  const saved: TrainingEvent = { type: 'saved', stage: 'report', file: 'metrics.json' };
+  assert.deepEqual(capture([saved], true).map((line) => JSON.parse(line) as unknown), [saved]);
+  assert.deepEqual(capture([saved]), []);
+});
+
+test('the crash tests\' stop pattern matches events field by field, and a malformed one is refused in one line', () => {
+  const epochEnd: TrainingEvent = { type: 'epoch-end', stage: 'pretrain', record: record(2), improved: true };
+  assert.ok(matchesPattern({ type: 'epoch-end', record: { epoch: 2 } }, epochEnd));
+  assert.ok(!matchesPattern({ type: 'epoch-end', record: { epoch: 1 } }, epochEnd));
+  assert.ok(!matchesPattern({ type: 'epoch-end', stage: 'classify' }, epochEnd));
+  assert.ok(!matchesPattern({ record: { epoch: 2, missing: 1 } }, epochEnd));
+  assert.equal(stopAfterEventPattern({}), null);
+  assert.deepEqual(stopAfterEventPattern({ [stopAfterEventVariable]: '{"type":"saved"}' }), { type: 'saved' });
+  for (const text of ['{"type":', '[1]', '"saved"', 'null']) {
+    assert.throws(() => stopAfterEventPattern({ [stopAfterEventVariable]: text }),
+      (error: unknown) => error instanceof ConfigError && error.message.includes(stopAfterEventVariable) && !error.message.includes('\n'));
+  }
 });

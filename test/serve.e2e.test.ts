@@ -1,10 +1,11 @@
 // `dae serve` end to end: a tiny run folder is trained for real, served on 127.0.0.1, and the page is driven in
-// headless Chromium (Debian's `chromium` package through playwright-core): draw a stroke, load a test digit whose
-// label the 100%-label classifier gets right (found here in Node with the same saved model), use the gallery and
-// the noise controls, check that no request leaves the machine, and save screenshots a person can look at.
+// headless Chromium (the build that the devDependency @sparticuz/chromium ships, through playwright-core; see
+// support/chromium.ts): draw a stroke, load a test digit whose label the 100%-label classifier gets right (found
+// here in Node with the same saved model), use the gallery and the noise controls, check that no request leaves
+// the machine, and save screenshots a person can look at.
 //
 // Environment:
-//   CHROMIUM_PATH           the browser (default /usr/bin/chromium; the test fails, not skips, without it)
+//   CHROMIUM_PATH           another browser to use (say /usr/bin/chromium; default: the one the devDependencies bring)
 //   DAE_SERVE_RUN           serve this complete run folder instead of training a tiny one (~30 s)
 //   DAE_SERVE_SCREENSHOT    where the desktop screenshot goes (default dist/screenshots/serve-page.png)
 // The README's docs/serve-screenshot.png is made this way from a quick-preset run:
@@ -19,7 +20,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 
 import { useBackend } from '../src/backend/index.js';
@@ -28,6 +28,7 @@ import { RunFolderError } from '../src/io/run-folder.js';
 import type { RunSummary } from '../src/serve/api.js';
 import { safeSegments, serveRun } from '../src/serve/server.js';
 import type { RunningServer } from '../src/serve/server.js';
+import { launchChromium } from './support/chromium.js';
 
 /** The package root: the first folder above this file (test/ or dist/test/) with a package.json. */
 function packageRoot(): string {
@@ -37,9 +38,6 @@ function packageRoot(): string {
 }
 
 const root = packageRoot();
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
 const screenshotPath = resolve(root, process.env['DAE_SERVE_SCREENSHOT'] ?? join('dist', 'screenshots', 'serve-page.png'));
 
 /** Trains the tiny preset into `directory` with the real CLI, as a user would. */
@@ -140,15 +138,12 @@ describe('dae serve', { timeout: 240_000 }, () => {
   let knownTestIndex = 0;
 
   before(async () => {
-    assert.ok(existsSync(chromiumPath),
-      `no Chromium at ${chromiumPath}: install Debian's package (apt-get install -y chromium; .ci/run does) or set CHROMIUM_PATH`);
     workDirectory = await mkdtemp(join(tmpdir(), 'dae-serve-test-'));
     runDirectory = process.env['DAE_SERVE_RUN'] ?? join(workDirectory, 'run');
     if (process.env['DAE_SERVE_RUN'] === undefined) await trainTinyRun(runDirectory);
     server = await serveRun(runDirectory, { port: 0 });
-    context = await chromium.launchPersistentContext(join(workDirectory, 'profile'), {
-      executablePath: chromiumPath, headless: true, args: chromiumArgs, viewport: { width: 1280, height: 900 },
-    });
+    const browser = await launchChromium(root, workDirectory, { width: 1280, height: 900 });
+    context = browser.context;
     page = context.pages()[0] ?? await context.newPage();
     page.on('request', (outgoing) => requests.push(outgoing.url()));
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -159,6 +154,8 @@ describe('dae serve', { timeout: 240_000 }, () => {
     await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 60_000 });
     assert.equal(await page.getAttribute('body', 'data-state'), 'ready', `the page did not start: ${await page.textContent('#status')}`);
     await page.waitForFunction(() => Number(document.body.dataset['updates'] ?? 0) >= 1);
+    const userAgent = await page.evaluate(() => navigator.userAgent);
+    process.stdout.write(`# browser: ${browser.description}; ${/HeadlessChrome\/\S+|Chrome\/\S+/.exec(userAgent)?.[0] ?? userAgent}\n`);
   });
 
   after(async () => {

@@ -7,7 +7,7 @@ import type { Reporter, TrainingEvent } from '../train/events.js';
 
 interface BarOwner { stage: string; epoch: number; maxEpochs: number; batches: number }
 
-export function consoleReporter(options: { json: boolean; stream: NodeJS.WriteStream }): Reporter {
+export function consoleReporter(options: { json: boolean; stream: NodeJS.WritableStream & { isTTY?: boolean } }): Reporter {
   const { stream } = options;
   const write = (line: string) => stream.write(`${line}\n`);
   if (options.json) return (event: TrainingEvent) => write(JSON.stringify(event));

@@ -8,7 +8,12 @@ export type TrainingEvent =
   | { type: 'batch-end'; stage: string; epoch: number; batch: number; batches: number; loss: number }
   | { type: 'epoch-end'; stage: string; record: EpochRecord; improved: boolean }
   | { type: 'stage-end'; stage: string; seconds: number; summary: string }
-  | { type: 'message'; stage: string; text: string };
+  | { type: 'message'; stage: string; text: string }
+  /**
+   * A stage wrote one of its results into the run folder (`file` relative to it). Between two of these a stage has
+   * written some of its files and not yet been marked done, which is where crash tests interrupt it.
+   */
+  | { type: 'saved'; stage: string; file: string };
 
 export type Reporter = (event: TrainingEvent) => void;
 
