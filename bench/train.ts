@@ -74,7 +74,8 @@ function syntheticImages(count: number, random: Random): Float32Array {
   return images;
 }
 
-interface Measurement { backend: ConcreteBackendName; threads: number; batches: number; batchSize: number; imagesPerSecond: number }
+/** detail: what ran the kernels (for native, the x86-64 build the loader chose and where it came from). */
+interface Measurement { backend: ConcreteBackendName; detail: string; threads: number; batches: number; batchSize: number; imagesPerSecond: number }
 
 async function measureTraining(backend: ConcreteBackendName, batches: number, size: number): Promise<Measurement> {
   const info = await useBackend(backend, { threads });
@@ -96,7 +97,7 @@ async function measureTraining(backend: ConcreteBackendName, batches: number, si
   for (let i = 0; i < batches; i += 1) await step();
   const seconds = (performance.now() - start) / 1000;
   autoencoder.dispose();
-  return { backend, threads: info.threads, batches, batchSize: size, imagesPerSecond: (batches * size) / seconds };
+  return { backend, detail: info.detail, threads: info.threads, batches, batchSize: size, imagesPerSecond: (batches * size) / seconds };
 }
 
 /** Share of one training step's kernel time per kernel, on the current backend. */
@@ -180,7 +181,7 @@ function runPeer(seconds: number): { name: string; imagesPerSecond: number; blas
 const batches = wholeNumber('batches', flags.batches, 1);
 print(`Reference autoencoder (encoder 119,200 + decoder 159,169 params), batch ${batchSize}, Adam, MSE, 20% salt-and-pepper`);
 const native = await measureTraining('native', batches, batchSize);
-print(`native  ${native.imagesPerSecond.toFixed(1).padStart(8)} images/s  (${native.threads} threads, ${batches} batches of ${batchSize})`);
+print(`native  ${native.imagesPerSecond.toFixed(1).padStart(8)} images/s  (${native.detail}; ${native.threads} threads, ${batches} batches of ${batchSize})`);
 
 print('\nPer-kernel speed at the model\'s shapes (batch 128):');
 print(`${'kernel'.padEnd(58)} ${'MFLOP'.padStart(7)} ${'native GFLOP/s'.padStart(15)} ${'wasm GFLOP/s'.padStart(13)}`);
@@ -238,7 +239,7 @@ if (peer) {
 }
 if (flags.json) {
   print(JSON.stringify({
-    backend: 'native', threads: native.threads, imagesPerSecond: Number(native.imagesPerSecond.toFixed(1)),
+    backend: 'native', build: native.detail, threads: native.threads, imagesPerSecond: Number(native.imagesPerSecond.toFixed(1)),
     wasmImagesPerSecond: Number(wasm.imagesPerSecond.toFixed(1)),
     classifier: { oneRunImagesPerSecond: Number(oneRun.toFixed(1)), sideBySideImagesPerSecond: Number(sideBySideTotal.toFixed(1)), runs: native.threads },
     cpuImagesPerSecond: cpu ? Number(cpu.imagesPerSecond.toFixed(2)) : null,
