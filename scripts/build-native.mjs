@@ -73,7 +73,8 @@ function main() {
   const fromSource = process.env.npm_config_build_from_source === 'true' || existsSync(join(root, '.git'));
   const loadable = fromSource ? null : loadableWithoutBuilding();
   if (loadable) {
-    console.log(`dae-pretrain: using the ${loadable.origin} native kernels (${loadable.variant} build); nothing to compile.`);
+    const which = loadable.origin === 'prebuilt' ? 'prebuilt native kernels' : 'native kernels compiled here before';
+    console.log(`dae-pretrain: using the ${which} (${loadable.variant} build); nothing to compile.`);
     return;
   }
 
