@@ -81,7 +81,8 @@ function syntheticImages(count: number, random: Random): Float32Array {
   return images;
 }
 
-interface Measurement { backend: ConcreteBackendName; threads: number; batches: number; batchSize: number; imagesPerSecond: number }
+/** detail: what ran the kernels (for native, the x86-64 build the loader chose and where it came from). */
+interface Measurement { backend: ConcreteBackendName; detail: string; threads: number; batches: number; batchSize: number; imagesPerSecond: number }
 
 /**
  * Training steps as the study runs them (the native whole step on `native`, trainOnBatch elsewhere) for at
@@ -110,7 +111,7 @@ async function measureTraining(backend: ConcreteBackendName, seconds: number, si
   const elapsed = (performance.now() - start) / 1000;
   autoencoder.dispose();
   optimizer.dispose();
-  return { backend, threads: info.threads, batches, batchSize: size, imagesPerSecond: (batches * size) / elapsed };
+  return { backend, detail: info.detail, threads: info.threads, batches, batchSize: size, imagesPerSecond: (batches * size) / elapsed };
 }
 
 interface KernelCase { name: string; flops: number; run: () => tf.Tensor }
@@ -221,6 +222,7 @@ for (const row of summary) {
   print(`median ${row.model.padEnd(11)}  ours ${row.ourMedian.toFixed(0).padStart(6)} images/s` + (row.medianRatio === null ? ''
     : `   peer ${row.peerMedian!.toFixed(0).padStart(6)} images/s   ratio ours/peer ${row.medianRatio.toFixed(2)} (median of ${ratios(row.model).length} rounds)`));
 }
+print(`ours: native backend, ${native?.detail ?? ''}, ${native?.threads ?? ''} threads`);
 print(peerUnavailable ? `peer not measured: ${peerUnavailable}` : `peer: ${peerName}, ${peers.autoencoder[0]?.blas ?? ''} BLAS, measured in this run`);
 
 print('\nPer-kernel speed at the model\'s shapes (batch 128):');
@@ -265,7 +267,7 @@ if (!flags['no-cpu']) {
 }
 if (flags.json) {
   print(JSON.stringify({
-    backend: 'native', threads: nativeThreads, batch: batchSize, seconds, rounds,
+    backend: 'native', detail: native?.detail ?? null, threads: nativeThreads, batch: batchSize, seconds, rounds,
     autoencoder: { imagesPerSecond: ours.autoencoder.map(round1), peerImagesPerSecond: peers.autoencoder.map((peer) => peer.imagesPerSecond),
       peerMemoryFormat: peers.autoencoder.map((peer) => peer.memoryFormat), medianRatio: ratioOf('autoencoder') },
     classifier: { imagesPerSecond: ours.classifier.map(round1), peerImagesPerSecond: peers.classifier.map((peer) => peer.imagesPerSecond),

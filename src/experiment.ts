@@ -257,7 +257,7 @@ export async function assembleMetrics(context: ExperimentContext, data: Prepared
   const metrics: Metrics = {
     formatVersion: metricsFormatVersion,
     dataset: { name: data.name, classNames: data.classNames, train: data.train.count, validation: data.validation.count, test: data.test.count, height: data.train.height, width: data.train.width },
-    backend: { name: backend.name, threads: backend.threads, classifierWorkers: classifierWorkersUsed(run) },
+    backend: { name: backend.name, detail: backend.detail, threads: backend.threads, classifierWorkers: classifierWorkersUsed(run) },
     autoencoder: { ...pretrainSummary, noise: config.autoencoder.noise, test: denoise.test, noiseLevels: denoise.noiseLevels },
     classifiers,
     ...(previous?.sweep ? { sweep: previous.sweep } : {}),

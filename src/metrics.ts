@@ -90,8 +90,11 @@ export interface Metrics {
   formatVersion: typeof metricsFormatVersion;
   /** classNames: one per class, label 0 first, as the confusion matrices and per-class scores are ordered. */
   dataset: { name: string; classNames: string[]; train: number; validation: number; test: number; height: number; width: number };
-  /** classifierWorkers: classifier runs trained at once, each on one kernel thread when more than 1. */
-  backend: { name: string; threads: number; classifierWorkers: number };
+  /**
+   * classifierWorkers: classifier runs trained at once, each on one kernel thread when more than 1. detail: what ran
+   * the kernels (for native, e.g. "avx2 kernels, x86-64-v3 build, prebuilt"; absent in files written before it was).
+   */
+  backend: { name: string; detail?: string; threads: number; classifierWorkers: number };
   autoencoder: {
     encoderParams: number;
     decoderParams: number;

@@ -25,7 +25,10 @@ export interface BackendOptions {
 export interface BackendInfo {
   name: ConcreteBackendName;
   threads: number;
-  /** e.g. the instruction set the native kernels were compiled for. */
+  /**
+   * What runs the kernels: for native, the instruction set, the build the loader chose for this CPU and where it came
+   * from (e.g. "avx2 kernels, x86-64-v3 build, prebuilt").
+   */
   detail: string;
   /** Why a faster backend was not used, when `auto` had to skip one. */
   fallbackReasons: string[];
@@ -65,7 +68,8 @@ async function activate(name: ConcreteBackendName, options: BackendOptions): Pro
       registerNativeBackend(loaded.addon);
       const used = loaded.addon.setThreads(threads);
       await tf.setBackend('native');
-      return { name, threads: used, detail: loaded.addon.target(), fallbackReasons: [] };
+      const build = loaded.variant === 'native' ? 'built for this machine' : `${loaded.variant} build`;
+      return { name, threads: used, detail: `${loaded.addon.target()} kernels, ${build}, ${loaded.origin}`, fallbackReasons: [] };
     }
     case 'wasm': {
       const { registerWasmBackend } = await import('./wasm/register.js');

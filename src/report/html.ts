@@ -159,7 +159,7 @@ ${paragraphs(
 function setup(input: ReportInput): string {
   const { metrics } = input;
   return `${facts([
-    ['Backend', `${metrics.backend.name}, ${metrics.backend.threads} thread${metrics.backend.threads === 1 ? '' : 's'}${(metrics.backend.classifierWorkers ?? 1) > 1 ? `; classifier runs ${metrics.backend.classifierWorkers} at a time, one thread each` : ''}`],
+    ['Backend', `${metrics.backend.name}${metrics.backend.detail ? ` (${metrics.backend.detail})` : ''}, ${metrics.backend.threads} thread${metrics.backend.threads === 1 ? '' : 's'}${(metrics.backend.classifierWorkers ?? 1) > 1 ? `; classifier runs ${metrics.backend.classifierWorkers} at a time, one thread each` : ''}`],
     ['Total run time', formatSeconds(metrics.totalSeconds)],
     ['Status', input.status === 'complete' ? 'complete' : 'incomplete: the run stopped early'],
   ])}

@@ -1,7 +1,12 @@
-// Loads the compiled kernel addon (build/Release/dae_native.node), built from native/ during `npm ci`.
-import { existsSync, readFileSync } from 'node:fs';
+// Loads the compiled kernel addon. Two places may hold it: build/Release, compiled from native/ by the install script,
+// and prebuilds/<platform>-<arch>, shipped in the package and chosen by node-gyp-build's file-name tags (libc, N-API);
+// a build compiled here comes first, as node-gyp-build does. On x86-64 each place holds the kernels three times,
+// compiled for the microarchitecture levels x86-64-v4 (AVX-512), x86-64-v3 (AVX2 + FMA) and x86-64 (SSE2), and
+// dae_cpu, compiled for the baseline, says which level this CPU runs: the loader takes the best build it can run,
+// as oneDNN and XNNPACK pick their kernels at run time. Elsewhere one build for the machine it was compiled on.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Activation codes the addon fuses into a convolution or matmul epilogue. */
@@ -57,8 +62,38 @@ export interface NativeAddon {
 /** An opaque handle to a compiled training step; freed when garbage-collected. */
 export type NativeTrainingStep = { readonly __brand: 'NativeTrainingStep' };
 
-export type AddonLoadResult = { addon: NativeAddon; reason?: undefined } | { addon: null; reason: string };
+/** The builds of the kernels, best first; `native` is the one build of a machine that is not x86-64. */
+export const nativeVariants = ['x86-64-v4', 'x86-64-v3', 'x86-64', 'native'] as const;
+export type NativeVariant = (typeof nativeVariants)[number];
+/** The addon file (without its tags and .node) of each build, as binding.gyp names its targets. */
+const variantAddons: Record<NativeVariant, string> = {
+  'x86-64-v4': 'dae_native_v4', 'x86-64-v3': 'dae_native_v3', 'x86-64': 'dae_native_v1', native: 'dae_native',
+};
+const cpuLevelAddon = 'dae_cpu';
+/** Caps the x86-64 build the loader takes (to compare builds, or to rule one out): a level from nativeVariants. */
+export const variantOverrideVariable = 'DAE_NATIVE_VARIANT';
 
+/** Where the loaded addon came from: compiled from source at install, or the prebuilt binary in the package. */
+export type NativeOrigin = 'from source' | 'prebuilt';
+
+export type AddonLoadResult =
+  | { addon: NativeAddon; variant: NativeVariant; origin: NativeOrigin; path: string; reason?: undefined }
+  | { addon: null; reason: string };
+
+/** One place's addon files, by name: build/Release/<name>.node, or prebuilds/<platform>-<arch>/<name>.<tags>.node. */
+interface AddonFiles { origin: NativeOrigin; where: string; files: Map<string, string> }
+
+/** The part of node-gyp-build this loader uses: its parsing and matching of prebuild folder and file names. */
+interface NodeGypBuild {
+  parseTuple(name: string): { name: string; platform: string; architectures: string[] } | undefined;
+  matchTuple(platform: string, arch: string): (tuple: ReturnType<NodeGypBuild['parseTuple']>) => boolean;
+  compareTuples(a: { architectures: string[] }, b: { architectures: string[] }): number;
+  parseTags(file: string): { file: string } | undefined;
+  matchTags(runtime: string, abi: string): (tags: ReturnType<NodeGypBuild['parseTags']>) => boolean;
+  compareTags(runtime: string): (a: { file: string }, b: { file: string }) => number;
+}
+
+const require = createRequire(import.meta.url);
 let cached: AddonLoadResult | undefined;
 
 function packageRoot(): string {
@@ -71,26 +106,104 @@ function packageRoot(): string {
   return directory;
 }
 
-/** Loads the addon once; when it is missing, says why (from the install step's status file). */
+function listDirectory(directory: string): string[] {
+  try {
+    return readdirSync(directory);
+  } catch {
+    return [];
+  }
+}
+
+function compiledAddons(root: string): AddonFiles {
+  const release = join(root, 'build', 'Release');
+  const files = new Map(listDirectory(release).filter((file) => file.endsWith('.node')).map((file) => [basename(file, '.node'), join(release, file)]));
+  return { origin: 'from source', where: 'build/Release', files };
+}
+
+/** The prebuilt addons that fit this platform, architecture, libc and Node, chosen as node-gyp-build chooses. */
+function prebuiltAddons(root: string): AddonFiles {
+  const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
+  const prebuilds = join(root, 'prebuilds');
+  const tuple = listDirectory(prebuilds).map((name) => nodeGypBuild.parseTuple(name))
+    .filter(nodeGypBuild.matchTuple(process.platform, process.arch))
+    .sort((a, b) => nodeGypBuild.compareTuples(a!, b!))[0];
+  const files = new Map<string, string>();
+  if (!tuple) return { origin: 'prebuilt', where: 'prebuilds', files };
+  const candidates = listDirectory(join(prebuilds, tuple.name)).map((file) => nodeGypBuild.parseTags(file))
+    .filter(nodeGypBuild.matchTags('node', process.versions.modules))
+    .sort((a, b) => nodeGypBuild.compareTags('node')(a!, b!));
+  for (const tags of candidates) {
+    const name = tags!.file.split('.')[0]!;
+    if (!files.has(name)) files.set(name, join(prebuilds, tuple.name, tags!.file));
+  }
+  return { origin: 'prebuilt', where: `prebuilds/${tuple.name}`, files };
+}
+
+/** The builds to try, best first: those of x86-64 levels this CPU runs (and the override allows), or `native`. */
+function variantsToTry(found: AddonFiles): NativeVariant[] | string {
+  const cpuAddon = found.files.get(cpuLevelAddon);
+  if (!cpuAddon) return found.files.has(variantAddons.native) ? ['native'] : 'no kernel build in it';
+  const level = (require(cpuAddon) as { level(): NativeVariant }).level();
+  const override = process.env[variantOverrideVariable];
+  let best = nativeVariants.indexOf(level);
+  if (override) {
+    const wanted = nativeVariants.indexOf(override as NativeVariant);
+    if (wanted < 0 || override === 'native') return `${variantOverrideVariable}=${override} is not an x86-64 level: use x86-64-v4, x86-64-v3 or x86-64`;
+    if (wanted < best) return `${variantOverrideVariable}=${override} but this CPU runs ${level} at best: unset it or name a lower level`;
+    best = wanted;
+  }
+  return nativeVariants.slice(best, nativeVariants.indexOf('native'));
+}
+
+function loadFrom(found: AddonFiles): AddonLoadResult {
+  let variants: NativeVariant[] | string;
+  try {
+    variants = variantsToTry(found);
+  } catch (error) {
+    return { addon: null, reason: `${found.where}/${cpuLevelAddon} did not load: ${(error as Error).message.split('\n')[0]}` };
+  }
+  if (typeof variants === 'string') return { addon: null, reason: `${found.where}: ${variants}` };
+  const failures: string[] = [];
+  for (const variant of variants) {
+    const path = found.files.get(variantAddons[variant]);
+    if (!path) continue;
+    try {
+      return { addon: require(path) as NativeAddon, variant, origin: found.origin, path };
+    } catch (error) {
+      failures.push(`${variant}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  const tried = failures.length > 0 ? failures.join('; ') : `none of ${variants.join(', ')} is there`;
+  return { addon: null, reason: `the native addon in ${found.where} did not load (${tried})` };
+}
+
+/** Why nothing was compiled from source, from the install step's status file. */
+function buildReason(root: string): string {
+  const statusPath = join(root, 'build', 'native-status.json');
+  if (existsSync(statusPath)) {
+    const status = JSON.parse(readFileSync(statusPath, 'utf8')) as { built: boolean; reason?: string };
+    if (!status.built && status.reason) return `the native addon did not build: ${status.reason}`;
+  }
+  return 'the native addon was not built (run `npm rebuild dae-pretrain --build-from-source` or `node scripts/build-native.mjs`)';
+}
+
+/**
+ * Loads the addon once: the build compiled here if there is one, else the prebuilt one; on x86-64 the best of
+ * its three builds this CPU runs. When none loads, says why.
+ */
 export function loadNativeAddon(): AddonLoadResult {
   if (cached) return cached;
   const root = packageRoot();
-  const path = join(root, 'build', 'Release', 'dae_native.node');
-  if (!existsSync(path)) {
-    const statusPath = join(root, 'build', 'native-status.json');
-    let reason = 'the native addon was not built (run `npm rebuild dae-pretrain` or `node scripts/build-native.mjs`)';
-    if (existsSync(statusPath)) {
-      const status = JSON.parse(readFileSync(statusPath, 'utf8')) as { built: boolean; reason?: string };
-      if (!status.built && status.reason) reason = `the native addon did not build: ${status.reason}`;
+  const reasons: string[] = [];
+  for (const found of [compiledAddons(root), prebuiltAddons(root)]) {
+    if (found.files.size === 0) {
+      reasons.push(found.origin === 'from source' ? buildReason(root) : `no prebuilt addon fits ${process.platform}-${process.arch} here`);
+      continue;
     }
-    cached = { addon: null, reason };
-    return cached;
+    const loaded = loadFrom(found);
+    if (loaded.addon) return (cached = loaded);
+    reasons.push(loaded.reason);
   }
-  try {
-    const require = createRequire(import.meta.url);
-    cached = { addon: require(path) as NativeAddon };
-  } catch (error) {
-    cached = { addon: null, reason: `the native addon did not load: ${(error as Error).message.split('\n')[0]}` };
-  }
+  cached = { addon: null, reason: reasons.join('; ') };
   return cached;
 }
