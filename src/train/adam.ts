@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FusedAdam } from '../backend/fused-adam.js';
 import type { FusedAdamAttrs } from '../backend/fused-adam.js';
 
-/** The stock optimizer's private fields this class reads and writes. */
-interface AdamState {
+/** The stock optimizer's private fields this class (and the native training step) reads and writes. */
+export interface AdamState {
   beta1: number;
   beta2: number;
   epsilon: number;

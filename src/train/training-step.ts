@@ -10,7 +10,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import { loadNativeAddon } from '../backend/native/addon.js';
 import type { NativeAddon, NativeTrainingStep } from '../backend/native/addon.js';
-import type { FusedAdamOptimizer } from './adam.js';
+import type { AdamState, FusedAdamOptimizer } from './adam.js';
 
 export type StepLoss = 'meanSquaredError' | 'categoricalCrossentropy';
 
@@ -146,16 +146,9 @@ function planLayers(model: LayersModel, loss: StepLoss | null): PlannedLayer[] |
   return planned;
 }
 
-/** The stock AdamOptimizer's private state this module reads and writes (as FusedAdamOptimizer does). */
-interface AdamState {
-  beta1: number;
-  beta2: number;
-  epsilon: number;
+/** The stock AdamOptimizer's private state the step reads and writes: FusedAdamOptimizer's, and two more. */
+interface StepAdamState extends AdamState {
   learningRate: number;
-  accBeta1: tf.Variable;
-  accBeta2: tf.Variable;
-  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
-  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
   incrementIterations(): void;
 }
 
@@ -175,7 +168,7 @@ function ownValues(backend: MathBackendCPU, variable: tf.Variable): Float32Array
 function nativeStep(addon: NativeAddon, model: LayersModel, optimizer: FusedAdamOptimizer, loss: StepLoss,
   planned: PlannedLayer[]): TrainingStep {
   const handle: NativeTrainingStep = addon.createTrainingStep(Int32Array.from(planned.flatMap((layer) => layer.spec)), losses[loss]);
-  const state = optimizer as unknown as AdamState;
+  const state = optimizer as unknown as StepAdamState;
   // Moments are indexed as the stock optimizer indexes them: by the position in the model's trainable weights.
   const trainableOrder = model.trainableWeights.map((weight) => weight.read());
   const moments = (variable: tf.Variable) => {
