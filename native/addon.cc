@@ -297,10 +297,7 @@ bool read_parameters(Napi::Env env, dae::TrainingStep* step, const Napi::Value& 
   layers.assign(specs.size(), dae::LayerParameters{});
   for (size_t l = 0; l < specs.size(); ++l) {
     const dae::LayerSpec& s = specs[l];
-    const ConvGeometry& g = s.geometry;
-    size_t kernelSize = s.kind == dae::LayerKind::dense ? static_cast<size_t>(s.inSize) * s.outSize
-                                                        : static_cast<size_t>(g.KH) * g.KW * g.C * g.F;
-    size_t biasSize = s.kind == dae::LayerKind::dense ? s.outSize : s.kind == dae::LayerKind::conv ? g.F : g.C;
+    const size_t kernelSize = dae::kernel_size(s), biasSize = dae::bias_channels(s);
     float* arrays[6] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
     const size_t sizes[6] = {kernelSize, biasSize, kernelSize, kernelSize, biasSize, biasSize};
     const bool needed[6] = {true, s.hasBias, s.trainable, s.trainable, s.trainable && s.hasBias, s.trainable && s.hasBias};

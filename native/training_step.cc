@@ -28,18 +28,6 @@ void parallel_blocks(long size, Body body) {
   });
 }
 
-// gradient *= activation'(output), where output = activation(z): relu 1 where output > 0, sigmoid output(1 - output).
-void multiply_activation_gradient(float* gradient, const float* output, long size, StepActivation activation) {
-  if (activation == StepActivation::linear) return;
-  parallel_blocks(size, [&](long begin, long end) {
-    if (activation == StepActivation::relu) {
-      for (long i = begin; i < end; ++i) gradient[i] = relu_gradient(gradient[i], output[i]);
-    } else {
-      for (long i = begin; i < end; ++i) gradient[i] *= output[i] * (1.0f - output[i]);
-    }
-  });
-}
-
 // Row-wise softmax in place, as tfjs's cpu kernel computes it: exp(x - max), divided by the row's sum.
 void softmax_rows(float* x, int rows, int columns) {
   for (int r = 0; r < rows; ++r) {
@@ -65,7 +53,24 @@ Activation epilogue_activation(StepActivation activation) {
   }
 }
 
-// The channels a layer's bias runs along: the last axis of its output.
+// gradient *= activation'(output), where output = activation(z), in blocks over the pool: the same derivative the
+// kernels' epilogues apply to an input gradient (apply_epilogue).
+void multiply_activation_gradient(float* gradient, const float* output, long size, StepActivation activation) {
+  const Epilogue derivative{nullptr, Activation::linear, output, epilogue_activation(activation)};
+  parallel_blocks(size, [&](long begin, long end) {
+    apply_epilogue(gradient + begin, 1, static_cast<int>(end - begin), static_cast<int>(end - begin),
+                   offset(derivative, static_cast<size_t>(begin), 0));
+  });
+}
+
+}  // namespace
+
+size_t kernel_size(const LayerSpec& layer) {
+  const ConvGeometry& g = layer.geometry;
+  return layer.kind == LayerKind::dense ? static_cast<size_t>(layer.inSize) * layer.outSize
+                                        : static_cast<size_t>(g.KH) * g.KW * g.C * g.F;
+}
+
 int bias_channels(const LayerSpec& layer) {
   switch (layer.kind) {
     case LayerKind::conv:
@@ -76,8 +81,6 @@ int bias_channels(const LayerSpec& layer) {
       return layer.outSize;
   }
 }
-
-}  // namespace
 
 TrainingStep::TrainingStep(std::vector<LayerSpec> layers, StepLoss loss)
     : layers_(std::move(layers)), loss_(loss), firstTrainable_(static_cast<int>(layers_.size())) {
@@ -156,18 +159,16 @@ void TrainingStep::backward(const std::vector<LayerParameters>& parameters, cons
     if (layer.trainable) {
       std::vector<float>& dw = kernelGradients_[l];
       const int channels = bias_channels(layer);
+      dw.resize(kernel_size(layer));
       switch (layer.kind) {
         case LayerKind::dense:
-          dw.resize(static_cast<size_t>(layer.inSize) * layer.outSize);
           gemm(true, false, layer.inSize, layer.outSize, count, in, layer.inSize, dz, layer.outSize, dw.data(),
                layer.outSize, Epilogue{});
           break;
         case LayerKind::conv:
-          dw.resize(static_cast<size_t>(g.KH) * g.KW * g.C * g.F);
           conv2d_backprop_filter(g, in, dz, dw.data());
           break;
         case LayerKind::conv_transpose:
-          dw.resize(static_cast<size_t>(g.KH) * g.KW * g.C * g.F);
           conv2d_backprop_filter(g, dz, in, dw.data());
           break;
       }

@@ -26,6 +26,10 @@ struct LayerSpec {
   ConvGeometry geometry;
 };
 
+// The floats of a layer's kernel, and the channels its bias runs along (the last axis of its output).
+size_t kernel_size(const LayerSpec& layer);
+int bias_channels(const LayerSpec& layer);
+
 // Per layer: kernel, bias (null without one); their gradients and Adam moments only for trainable layers.
 struct LayerParameters {
   float* kernel;

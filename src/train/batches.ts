@@ -32,16 +32,14 @@ export function predictRows(model: LayersModel, rows: Float32Array, count: numbe
   batchSize = 500): Float32Array {
   const rowSize = rowShape.reduce((product, dimension) => product * dimension, 1);
   const native = nativePredictor(model);
-  if (native && count > 0) {
+  if (native) {
     // On the addon each row's output does not depend on the batch it is in; batches of 128 keep the buffers small.
-    const parts: Float32Array[] = [];
+    const out = new Float32Array(count * native.outputSize);
     for (let start = 0; start < count; start += 128) {
       const size = Math.min(128, count - start);
-      parts.push(native(rows.subarray(start * rowSize, (start + size) * rowSize), size));
+      native.predict(rows.subarray(start * rowSize, (start + size) * rowSize), size,
+        out.subarray(start * native.outputSize, (start + size) * native.outputSize));
     }
-    const outputSize = parts[0]!.length / Math.min(128, count);
-    const out = new Float32Array(count * outputSize);
-    parts.forEach((part, index) => out.set(part, index * 128 * outputSize));
     return out;
   }
   let out: Float32Array | null = null;

@@ -46,16 +46,9 @@ interface PlannedLayer {
   trainable: boolean;
 }
 
-/** The layers of `model` in order, nested models flattened; null when one is not a plain chain link. */
-function chainOf(layer: AnyLayer): AnyLayer[] | null {
-  if (!layer.layers) return [layer];
-  const out: AnyLayer[] = [];
-  for (const inner of layer.layers) {
-    const flat = chainOf(inner);
-    if (!flat) return null;
-    out.push(...flat);
-  }
-  return out;
+/** The layers of a model in order, nested models flattened (planLayers follows the shapes from one to the next). */
+function chainOf(layer: AnyLayer): AnyLayer[] {
+  return layer.layers ? layer.layers.flatMap(chainOf) : [layer];
 }
 
 function convGeometry(inShape: number[], kernel: number[], stride: number[]): number[] {
@@ -76,8 +69,7 @@ function planLayers(model: LayersModel, loss: StepLoss | null): PlannedLayer[] |
   let shape = inputShape as number[];
   const trainable = new Set(loss === null ? [] : model.trainableWeights.map((weight) => weight.read()));
   const planned: PlannedLayer[] = [];
-  for (const layer of (model.layers as unknown as AnyLayer[]).flatMap((l) => chainOf(l) ?? [null as unknown as AnyLayer])) {
-    if (!layer) return null;
+  for (const layer of chainOf(model as unknown as AnyLayer)) {
     const className = layer.getClassName();
     if (className === 'InputLayer') continue;
     const config = layer.getConfig();
@@ -225,23 +217,27 @@ export function trainingStep(model: LayersModel, optimizer: FusedAdamOptimizer, 
   return Object.assign(step, { engine: 'tfjs' as const });
 }
 
-/**
- * The model's forward pass on the addon, for a chain the native step can run: `predict(rows, count)` returns the
- * outputs of `count` rows. Null on another backend or for another model (then predict through tfjs).
- */
-export function nativePredictor(model: LayersModel): ((rows: Float32Array, count: number) => Float32Array) | null {
+/** The model's forward pass on the addon: `predict` writes the outputs of `count` rows into `out`. */
+export interface NativePredictor {
+  /** Output values per row. */
+  outputSize: number;
+  predict(rows: Float32Array, count: number, out: Float32Array): void;
+}
+
+/** The forward pass on the addon for a chain the native step can run; null on another backend or for another model. */
+export function nativePredictor(model: LayersModel): NativePredictor | null {
   const addon = tf.getBackend() === 'native' ? loadNativeAddon().addon : null;
   const planned = addon ? planLayers(model, null) : null;
   if (!addon || !planned) return null;
   const handle = addon.createTrainingStep(Int32Array.from(planned.flatMap((layer) => layer.spec)), losses.meanSquaredError);
-  const outputSize = planned[planned.length - 1]!.spec[5]!;
-  return (rows, count) => {
-    const backend = tf.backend() as MathBackendCPU;
-    const values = (variable: tf.Variable) => (backend.data.get(variable.dataId) as { values: Float32Array }).values;
-    const parameters = planned.flatMap((layer) => [values(layer.kernel), layer.bias ? values(layer.bias) : null, null, null, null, null]);
-    const out = new Float32Array(count * outputSize);
-    addon.predict(handle, parameters, rows, count, out);
-    return out;
+  return {
+    outputSize: planned[planned.length - 1]!.spec[5]!,
+    predict: (rows, count, out) => {
+      const backend = tf.backend() as MathBackendCPU;
+      const values = (variable: tf.Variable) => (backend.data.get(variable.dataId) as { values: Float32Array }).values;
+      const parameters = planned.flatMap((layer) => [values(layer.kernel), layer.bias ? values(layer.bias) : null, null, null, null, null]);
+      addon.predict(handle, parameters, rows, count, out);
+    },
   };
 }
 
