@@ -121,24 +121,40 @@ void pack_b(bool transB, int K, int N, const float* B, int ldb, float* packed) {
 
 size_t gemm_a_scratch_floats() { return static_cast<size_t>(kMC) * kKC; }
 
+// The epilogue's arithmetic in vectors, then the same in scalars for the last columns: each element gets the same
+// operations either way (relu keeps NaN, its gradient multiplies by 1, 0 or the NaN), so results do not depend on
+// where a row's vector part ends.
 void apply_epilogue(float* C, int rows, int columns, int ldc, const Epilogue& epilogue) {
   const bool derivative = epilogue.derivativeOf != nullptr && epilogue.derivative != Activation::linear;
   if (epilogue.bias == nullptr && epilogue.activation == Activation::linear && !derivative) return;
+  const int vectorColumns = columns / kVector * kVector;
+  const vfloat zero{}, one = splat(1.0f);
   for (int i = 0; i < rows; ++i) {
     float* row = C + static_cast<size_t>(i) * ldc;
-    if (epilogue.bias != nullptr)
-      for (int j = 0; j < columns; ++j) row[j] += epilogue.bias[j];
-    if (epilogue.activation == Activation::relu) {
-      for (int j = 0; j < columns; ++j) row[j] = relu(row[j]);
-    } else if (epilogue.activation == Activation::sigmoid) {
-      for (int j = 0; j < columns; ++j) row[j] = activate(row[j], Activation::sigmoid);
+    const float* output = derivative ? epilogue.derivativeOf + static_cast<size_t>(i) * ldc : nullptr;
+    if (epilogue.activation != Activation::sigmoid) {
+      for (int j = 0; j < vectorColumns; j += kVector) {
+        vfloat value = load(row + j);
+        if (epilogue.bias != nullptr) value += load(epilogue.bias + j);
+        if (epilogue.activation == Activation::relu) value = (value > zero || value != value) ? value : zero;
+        if (output != nullptr && epilogue.derivative == Activation::relu) {
+          vfloat out = load(output + j);
+          value *= out > zero ? one : (out <= zero ? zero : out);
+        } else if (output != nullptr) {
+          vfloat out = load(output + j);
+          value *= out * (one - out);
+        }
+        store(row + j, value);
+      }
     }
-    if (!derivative) continue;
-    const float* output = epilogue.derivativeOf + static_cast<size_t>(i) * ldc;
-    if (epilogue.derivative == Activation::relu) {
-      for (int j = 0; j < columns; ++j) row[j] = relu_gradient(row[j], output[j]);
-    } else {
-      for (int j = 0; j < columns; ++j) row[j] *= output[j] * (1.0f - output[j]);
+    for (int j = epilogue.activation == Activation::sigmoid ? 0 : vectorColumns; j < columns; ++j) {
+      float value = row[j];
+      if (epilogue.bias != nullptr) value += epilogue.bias[j];
+      value = activate(value, epilogue.activation);
+      if (output != nullptr)
+        value = epilogue.derivative == Activation::relu ? relu_gradient(value, output[j])
+                                                        : value * (output[j] * (1.0f - output[j]));
+      row[j] = value;
     }
   }
 }
