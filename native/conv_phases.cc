@@ -106,17 +106,18 @@ void conv2d_backprop_input_phases(const ConvGeometry& g, const float* dy, const 
       Epilogue rows = epilogue;
       rows.derivativeOf = nullptr;
       gemm_packed(false, M, g.C, K, s.gathered.data(), K, p.packed.data(), s.out.data(), g.C, false, rows, s.a.data());
-      for (int qy = qy0; qy < qy0 + gridRows; ++qy)
-        for (int qx = 0; qx < p.columns; ++qx) {
-          const int iy = p.ry + qy * g.strideH, ix = p.rx + qx * g.strideW;
-          const size_t pixel = static_cast<size_t>(n) * g.H * g.W + static_cast<size_t>(iy) * g.W + ix;
-          float* out = dx + pixel * g.C;
-          std::memcpy(out, s.out.data() + (static_cast<size_t>(qy - qy0) * p.columns + qx) * g.C, sizeof(float) * g.C);
-          if (epilogue.derivativeOf != nullptr) {
-            Epilogue derivative{nullptr, Activation::linear, epilogue.derivativeOf + pixel * g.C, epilogue.derivative};
-            apply_epilogue(out, 1, g.C, g.C, derivative);
-          }
+      for (int qy = qy0; qy < qy0 + gridRows; ++qy) {
+        const int iy = p.ry + qy * g.strideH;
+        const size_t first = static_cast<size_t>(n) * g.H * g.W + static_cast<size_t>(iy) * g.W + p.rx;
+        for (int qx = 0; qx < p.columns; ++qx)
+          std::memcpy(dx + (first + static_cast<size_t>(qx) * g.strideW) * g.C,
+                      s.out.data() + (static_cast<size_t>(qy - qy0) * p.columns + qx) * g.C, sizeof(float) * g.C);
+        // The derivative over the row's pixels at once: they lie strideW pixels apart, as a matrix with that stride.
+        if (epilogue.derivativeOf != nullptr) {
+          Epilogue derivative{nullptr, Activation::linear, epilogue.derivativeOf + first * g.C, epilogue.derivative};
+          apply_epilogue(dx + first * g.C, p.columns, g.C, g.strideW * g.C, derivative);
         }
+      }
     }
   });
 }

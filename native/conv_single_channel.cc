@@ -41,35 +41,90 @@ std::vector<std::vector<Tap>> backward_taps(int outputs, int inputs, int kernel,
   return taps;
 }
 
+// The outputs of one axis whose taps are all in bounds: [begin, end), a contiguous run (empty when none are).
+struct Interior {
+  int begin, end;
+};
+
+Interior interior_of(const std::vector<std::vector<Tap>>& taps, int kernel) {
+  const int count = static_cast<int>(taps.size());
+  int begin = 0;
+  while (begin < count && static_cast<int>(taps[begin].size()) != kernel) ++begin;
+  int end = begin;
+  while (end < count && static_cast<int>(taps[end].size()) == kernel) ++end;
+  return {begin, end};
+}
+
+// Registers: 16 vectors with AVX2 and below, 32 with AVX-512. The 3x3 loops below keep several independent sums
+// in flight (an FMA's result is ready about four cycles later, and two issue per cycle), as many as fit, and
+// handle the pixels whose taps are all in bounds (most of them) apart from the border, with no bounds checks.
+// Each lane of each sum adds the same products in the same order as the plain per-pixel loop.
+#if defined(__AVX512F__)
+constexpr int kRegisters = 32;
+#else
+constexpr int kRegisters = 16;
+#endif
+
+// Output pixels per block in forward and backprop_input: PX x NV sums plus the NV weight vectors they share.
+template <int NV>
+constexpr int pixels_per_block() {
+  int pixels = (kRegisters - 2 - NV) / NV;
+  return pixels < 1 ? 1 : (pixels > 4 ? 4 : pixels);
+}
+
 template <int NV>
 void forward(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {
   constexpr int F = NV * kVector;
+  constexpr int PX = pixels_per_block<NV>();
   const auto rows = forward_taps(g.OH, g.H, g.KH, g.strideH, g.padTop, g.dilationH);
   const auto columns = forward_taps(g.OW, g.W, g.KW, g.strideW, g.padLeft, g.dilationW);
+  const bool threeByThree = g.KH == 3 && g.KW == 3;
+  const Interior inside = threeByThree ? interior_of(columns, 3) : Interior{0, 0};
   parallel_for(g.N, [&](int n, int) {
     const float* image = x + static_cast<size_t>(n) * g.H * g.W;
     float* out = y + static_cast<size_t>(n) * g.OH * g.OW * F;
-    for (int oy = 0; oy < g.OH; ++oy)
-      for (int ox = 0; ox < g.OW; ++ox) {
-        vfloat sum[NV] = {};
-        auto tap = [&](const Tap& row, const Tap& column) {
+    auto plain = [&](int oy, int ox) {
+      vfloat sum[NV] = {};
+      for (const Tap& row : rows[oy])
+        for (const Tap& column : columns[ox]) {
           vfloat value = splat(image[row.position * g.W + column.position]);
           const float* weights = w + static_cast<size_t>(row.kernel * g.KW + column.kernel) * F;
           for (int v = 0; v < NV; ++v) sum[v] += value * load(weights + v * kVector);
-        };
-        if (rows[oy].size() == 3 && columns[ox].size() == 3) {
-          // Every tap of a 3x3 filter in bounds (most pixels): the same taps in the same order, unrolled.
-#pragma GCC unroll 3
-          for (int a = 0; a < 3; ++a)
-#pragma GCC unroll 3
-            for (int b = 0; b < 3; ++b) tap(rows[oy][a], columns[ox][b]);
-        } else {
-          for (const Tap& row : rows[oy])
-            for (const Tap& column : columns[ox]) tap(row, column);
         }
-        float* pixel = out + (static_cast<size_t>(oy) * g.OW + ox) * F;
-        for (int v = 0; v < NV; ++v) store(pixel + v * kVector, sum[v]);
+      float* pixel = out + (static_cast<size_t>(oy) * g.OW + ox) * F;
+      for (int v = 0; v < NV; ++v) store(pixel + v * kVector, sum[v]);
+    };
+    for (int oy = 0; oy < g.OH; ++oy) {
+      if (!threeByThree || rows[oy].size() != 3) {
+        for (int ox = 0; ox < g.OW; ++ox) plain(oy, ox);
+        continue;
       }
+      for (int ox = 0; ox < inside.begin; ++ox) plain(oy, ox);
+      int ox = inside.begin;
+      // PX pixels at a time share each tap's weight vectors; tap (a, b) of pixel ox reads corner[a, b].
+      for (; ox + PX <= inside.end; ox += PX) {
+        const float* corner = image + (oy * g.strideH - g.padTop) * g.W + ox * g.strideW - g.padLeft;
+        vfloat sum[PX][NV] = {};
+#pragma GCC unroll 3
+        for (int a = 0; a < 3; ++a)
+#pragma GCC unroll 3
+          for (int b = 0; b < 3; ++b) {
+            vfloat weight[NV];
+            for (int v = 0; v < NV; ++v) weight[v] = load(w + (a * 3 + b) * F + v * kVector);
+            const float* input = corner + a * g.dilationH * g.W + b * g.dilationW;
+#pragma GCC unroll 4
+            for (int p = 0; p < PX; ++p) {
+              vfloat value = splat(input[p * g.strideW]);
+              for (int v = 0; v < NV; ++v) sum[p][v] += value * weight[v];
+            }
+          }
+        for (int p = 0; p < PX; ++p) {
+          float* pixel = out + (static_cast<size_t>(oy) * g.OW + ox + p) * F;
+          for (int v = 0; v < NV; ++v) store(pixel + v * kVector, sum[p][v]);
+        }
+      }
+      for (; ox < g.OW; ++ox) plain(oy, ox);
+    }
     apply_epilogue(out, g.OH * g.OW, F, F, offset(epilogue, static_cast<size_t>(n) * g.OH * g.OW * F, 0));
   });
 }
@@ -77,65 +132,119 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y, co
 template <int NV>
 void backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx, const Epilogue& epilogue) {
   constexpr int F = NV * kVector;
+  constexpr int PX = pixels_per_block<NV>();
   const auto rows = backward_taps(g.OH, g.H, g.KH, g.strideH, g.padTop, g.dilationH);
   const auto columns = backward_taps(g.OW, g.W, g.KW, g.strideW, g.padLeft, g.dilationW);
+  // Blocks only for stride 1, where every pixel has the same taps: backward_taps lists them by output position,
+  // so entry a reads kernel row 2 - a at dy row iy + padTop - (2 - a) * dilation (likewise for columns).
+  const bool blocks = g.KH == 3 && g.KW == 3 && g.strideH == 1 && g.strideW == 1;
+  const Interior inside = blocks ? interior_of(columns, 3) : Interior{0, 0};
   parallel_for(g.N, [&](int n, int) {
     const float* gradient = dy + static_cast<size_t>(n) * g.OH * g.OW * F;
     float* out = dx + static_cast<size_t>(n) * g.H * g.W;
-    for (int iy = 0; iy < g.H; ++iy)
-      for (int ix = 0; ix < g.W; ++ix) {
-        vfloat sum[NV] = {};
-        auto tap = [&](const Tap& row, const Tap& column) {
+    auto plain = [&](int iy, int ix) {
+      vfloat sum[NV] = {};
+      for (const Tap& row : rows[iy])
+        for (const Tap& column : columns[ix]) {
           const float* source = gradient + (static_cast<size_t>(row.position) * g.OW + column.position) * F;
           const float* weights = w + static_cast<size_t>(row.kernel * g.KW + column.kernel) * F;
           for (int v = 0; v < NV; ++v) sum[v] += load(source + v * kVector) * load(weights + v * kVector);
-        };
-        if (rows[iy].size() == 3 && columns[ix].size() == 3) {
-#pragma GCC unroll 3
-          for (int a = 0; a < 3; ++a)
-#pragma GCC unroll 3
-            for (int b = 0; b < 3; ++b) tap(rows[iy][a], columns[ix][b]);
-        } else {
-          for (const Tap& row : rows[iy])
-            for (const Tap& column : columns[ix]) tap(row, column);
         }
-        for (int v = 1; v < NV; ++v) sum[0] += sum[v];
-        out[iy * g.W + ix] = lane_sum(sum[0]);
+      for (int v = 1; v < NV; ++v) sum[0] += sum[v];
+      out[iy * g.W + ix] = lane_sum(sum[0]);
+    };
+    for (int iy = 0; iy < g.H; ++iy) {
+      if (!blocks || rows[iy].size() != 3) {
+        for (int ix = 0; ix < g.W; ++ix) plain(iy, ix);
+        continue;
       }
+      for (int ix = 0; ix < inside.begin; ++ix) plain(iy, ix);
+      int ix = inside.begin;
+      for (; ix + PX <= inside.end; ix += PX) {
+        // dy pixel of tap (a, b) for pixel ix: corner + a * dilationH rows + b * dilationW columns.
+        const float* corner =
+            gradient + (static_cast<size_t>(iy + g.padTop - 2 * g.dilationH) * g.OW + ix + g.padLeft - 2 * g.dilationW) * F;
+        vfloat sum[PX][NV] = {};
+#pragma GCC unroll 3
+        for (int a = 0; a < 3; ++a)
+#pragma GCC unroll 3
+          for (int b = 0; b < 3; ++b) {
+            vfloat weight[NV];
+            for (int v = 0; v < NV; ++v) weight[v] = load(w + ((2 - a) * 3 + (2 - b)) * F + v * kVector);
+            const float* source = corner + (static_cast<size_t>(a) * g.dilationH * g.OW + b * g.dilationW) * F;
+#pragma GCC unroll 4
+            for (int p = 0; p < PX; ++p)
+              for (int v = 0; v < NV; ++v) sum[p][v] += load(source + p * F + v * kVector) * weight[v];
+          }
+        for (int p = 0; p < PX; ++p) {
+          for (int v = 1; v < NV; ++v) sum[p][0] += sum[p][v];
+          out[iy * g.W + ix + p] = lane_sum(sum[p][0]);
+        }
+      }
+      for (; ix < g.W; ++ix) plain(iy, ix);
+    }
     apply_epilogue(out, g.H * g.W, 1, 1, offset(epilogue, static_cast<size_t>(n) * g.H * g.W, 0));
   });
+}
+
+// Vectors of F per pass over the interior in backprop_filter: 9 x VG sums, VG gradient vectors and a splat.
+template <int NV>
+constexpr int vectors_per_pass() {
+  int vectors = (kRegisters - 1) / 10;
+  vectors = vectors < 1 ? 1 : vectors;
+  while (NV % vectors != 0) --vectors;
+  return vectors;
 }
 
 template <int NV>
 void backprop_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
   constexpr int F = NV * kVector;
+  constexpr int VG = vectors_per_pass<NV>();
   const int taps = g.KH * g.KW;
   const auto rows = forward_taps(g.OH, g.H, g.KH, g.strideH, g.padTop, g.dilationH);
   const auto columns = forward_taps(g.OW, g.W, g.KW, g.strideW, g.padLeft, g.dilationW);
-  // A 3x3 filter's pixels with every tap in bounds (most of them) add into accumulators held in registers (9 x NV
-  // vectors) for the whole range, the others into the range's partial sums; both are added up in a fixed order.
+  // A 3x3 filter's interior pixels (every tap in bounds) add into accumulators (9 x NV vectors) kept for the
+  // whole range, VG vectors of them per pass so that they stay in registers; the border pixels add into the
+  // range's partial sums. Each accumulator adds its pixels in order, and the two are added up in a fixed order.
   const bool threeByThree = g.KH == 3 && g.KW == 3;
+  const Interior insideRows = threeByThree ? interior_of(rows, 3) : Interior{0, 0};
+  const Interior insideColumns = threeByThree ? interior_of(columns, 3) : Interior{0, 0};
+  auto interior = [&](int oy, int ox) {
+    return oy >= insideRows.begin && oy < insideRows.end && ox >= insideColumns.begin && ox < insideColumns.end;
+  };
   ordered_partial_sums(g.N, static_cast<size_t>(taps) * F, dw, [&](int first, int last, float* sums, int) {
     vfloat inner[9][NV] = {};
     for (int n = first; n < last; ++n) {
       const float* image = x + static_cast<size_t>(n) * g.H * g.W;
       const float* gradient = dy + static_cast<size_t>(n) * g.OH * g.OW * F;
-      for (int oy = 0; oy < g.OH; ++oy)
-        for (int ox = 0; ox < g.OW; ++ox) {
-          vfloat d[NV];
-          for (int v = 0; v < NV; ++v) d[v] = load(gradient + (static_cast<size_t>(oy) * g.OW + ox) * F + v * kVector);
-          if (threeByThree && rows[oy].size() == 3 && columns[ox].size() == 3) {
+      for (int v0 = 0; threeByThree && v0 < NV; v0 += VG) {
+        vfloat held[9][VG];
+        for (int t = 0; t < 9; ++t)
+          for (int v = 0; v < VG; ++v) held[t][v] = inner[t][v0 + v];
+        for (int oy = insideRows.begin; oy < insideRows.end; ++oy) {
+          const float* row = image + (oy * g.strideH - g.padTop) * g.W - g.padLeft;
+          const float* d = gradient + static_cast<size_t>(oy) * g.OW * F + v0 * kVector;
+          for (int ox = insideColumns.begin; ox < insideColumns.end; ++ox) {
+            const float* corner = row + ox * g.strideW;
+            vfloat gradientVectors[VG];
+            for (int v = 0; v < VG; ++v) gradientVectors[v] = load(d + static_cast<size_t>(ox) * F + v * kVector);
 #pragma GCC unroll 3
             for (int a = 0; a < 3; ++a)
 #pragma GCC unroll 3
               for (int b = 0; b < 3; ++b) {
-                const Tap& row = rows[oy][a];
-                const Tap& column = columns[ox][b];
-                vfloat value = splat(image[row.position * g.W + column.position]);
-                for (int v = 0; v < NV; ++v) inner[row.kernel * 3 + column.kernel][v] += value * d[v];
+                vfloat value = splat(corner[a * g.dilationH * g.W + b * g.dilationW]);
+                for (int v = 0; v < VG; ++v) held[a * 3 + b][v] += value * gradientVectors[v];
               }
-            continue;
           }
+        }
+        for (int t = 0; t < 9; ++t)
+          for (int v = 0; v < VG; ++v) inner[t][v0 + v] = held[t][v];
+      }
+      for (int oy = 0; oy < g.OH; ++oy)
+        for (int ox = 0; ox < g.OW; ++ox) {
+          if (interior(oy, ox)) continue;
+          vfloat d[NV];
+          for (int v = 0; v < NV; ++v) d[v] = load(gradient + (static_cast<size_t>(oy) * g.OW + ox) * F + v * kVector);
           for (const Tap& row : rows[oy])
             for (const Tap& column : columns[ox]) {
               vfloat value = splat(image[row.position * g.W + column.position]);

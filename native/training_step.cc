@@ -17,6 +17,13 @@ namespace {
 
 constexpr long kBlock = 1 << 14;
 
+// Grows a buffer to at least `floats` and never shrinks it: resizing a std::vector up fills the new part with zeros,
+// and the gradient buffers change size layer by layer, so a plain resize zeroed megabytes every step for nothing.
+float* at_least(std::vector<float>& buffer, size_t floats) {
+  if (buffer.size() < floats) buffer.resize(floats);
+  return buffer.data();
+}
+
 // body(begin, end) over [0, size) in blocks of kBlock, spread over the pool.
 template <typename Body>
 void parallel_blocks(long size, Body body) {
@@ -98,9 +105,7 @@ void TrainingStep::forward(const std::vector<LayerParameters>& parameters, const
   const float* in = x;
   for (size_t l = 0; l < layers_.size(); ++l) {
     const LayerSpec& layer = layers_[l];
-    std::vector<float>& output = activations_[l];
-    output.resize(static_cast<size_t>(count) * layer.outSize);
-    float* out = output.data();
+    float* out = at_least(activations_[l], static_cast<size_t>(count) * layer.outSize);
     Epilogue epilogue{parameters[l].bias, epilogue_activation(layer.activation)};
     ConvGeometry g = layer.geometry;
     g.N = count;
@@ -125,7 +130,7 @@ double TrainingStep::loss_and_gradient(const float* target, int count) {
   const LayerSpec& last = layers_.back();
   const float* output = activations_.back().data();
   const long size = static_cast<long>(count) * last.outSize;
-  gradient_.resize(size);
+  at_least(gradient_, size);
   double loss = 0.0;
   if (loss_ == StepLoss::categorical_crossentropy) {
     // Softmax and cross-entropy together: d loss / d logits = (p - t) / count for target rows that sum to 1.
@@ -178,8 +183,7 @@ void TrainingStep::backward(const std::vector<LayerParameters>& parameters, cons
       }
     }
     if (l == firstTrainable_) break;
-    nextGradient_.resize(static_cast<size_t>(count) * layer.inSize);
-    float* dx = nextGradient_.data();
+    float* dx = at_least(nextGradient_, static_cast<size_t>(count) * layer.inSize);
     // The input gradient goes straight on through the activation of the layer below, in the kernel's epilogue.
     const Epilogue below{nullptr, Activation::linear, in, epilogue_activation(layers_[l - 1].activation)};
     switch (layer.kind) {
