@@ -6,6 +6,7 @@
 // images are the dataset's test images scaled to [0, 1], [N, H, W, 1]; the decoder's input is the encoder's codes.
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -71,7 +72,7 @@ function npy(values, shape, descr) {
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
   const prefix = new Uint8Array(10);
-  prefix.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0]);
+  prefix.set([0x93, ...Buffer.from('NUMPY', 'latin1'), 1, 0]);
   new DataView(prefix.buffer).setUint16(8, header.length, true);
   return Buffer.concat([prefix, Buffer.from(header, 'latin1'), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
 }
