@@ -217,6 +217,13 @@ test('bad requests get a one-line error and a non-zero exit, and leave no file b
     await assert.rejects(exportRun(runDirectory, { format: 'onnx', out }), ExportError);
     await assert.rejects(exportRun(runDirectory, { format: 'tflite' as 'onnx', out }), /--format tflite: is not a format dae exports — use one of onnx, keras/);
     assert.equal(existsSync(out), false);
+
+    // A finished run folder without models (made by hand) has nothing to export, and says so.
+    const empty = await RunFolder.create(join(directory, 'empty-run'), { preset: 'test' });
+    await empty.markComplete();
+    await empty.release();
+    await assert.rejects(exportRun(join(directory, 'empty-run'), { format: 'keras', out }), /empty-run\/models: holds no saved model/);
+    assert.equal(existsSync(out), false);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

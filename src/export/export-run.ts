@@ -87,10 +87,13 @@ export async function exportRun(runDirectory: string, options: ExportOptions): P
         `finish it with \`dae experiment --resume ${runDirectory}\` first`);
     }
     const available = await savedModels(run);
+    if (available.length === 0) {
+      throw new ExportError(run.path('models'), 'holds no saved model', 'export a run folder that `dae experiment` finished');
+    }
     const requested = options.model === undefined || options.model === 'all' ? available : [options.model];
     for (const name of requested) {
       if (!available.includes(name)) {
-        throw new ExportError(`--model ${name}`, `${run.path('models')} holds no such model (it has ${available.join(', ') || 'none'})`,
+        throw new ExportError(`--model ${name}`, `${run.path('models')} holds no such model (it has ${available.join(', ')})`,
           'name one of them, or all');
       }
     }
