@@ -15,6 +15,9 @@ import { prepareData } from './data/prepare.js';
 import { SplitError } from './data/split.js';
 import { assembleMetrics, checkDenoising, classify, inspectRepresentation, pretrain, runExperiment, writeReport } from './experiment.js';
 import type { ExperimentContext } from './experiment.js';
+import { exportFormats, exportRun } from './export/export-run.js';
+import type { ExportFormat } from './export/export-run.js';
+import { ExportError } from './export/model-tree.js';
 import { FileWriteError } from './io/atomic.js';
 import { CheckpointError } from './io/checkpoint-files.js';
 import { ModelFileError } from './io/model-files.js';
@@ -27,7 +30,7 @@ import { DivergenceError, InterruptedError } from './train/events.js';
 import { WorkerJobError } from './workers/classifier-pool.js';
 
 const knownErrors = [ConfigError, BackendError, DatasetError, DatasetDescriptionError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
-  RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError];
+  RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError, ExportError];
 
 const integer = (flag: string, minimum: number) => (value: string) => {
   const parsed = Number(value);
@@ -261,6 +264,21 @@ export function buildProgram(): Command {
         if (!(error instanceof ServeError)) throw error;
         process.stderr.write(`dae: ${error.message}\n`);
         process.exitCode = 1;
+      }
+    });
+  program.command('export').description('write a finished run\'s models as ONNX or Keras 3 files, for runtimes other than tfjs')
+    .argument('<run-dir>', 'complete run folder')
+    .addOption(new Option('--format <name>', 'onnx: one .onnx file per model (opset 17, NHWC input, dynamic batch); keras: one .keras file per model (Keras 3)')
+      .choices(exportFormats).makeOptionMandatory())
+    .option('--model <name>', 'a folder name under the run\'s models/ (autoencoder, encoder, decoder, classifier-frozen-5500, ...), or all', 'all')
+    .option('--out <dir>', 'folder for the files (default <run-dir>/export/<format>)')
+    .action(async (directory: string, options: { format: ExportFormat; model: string; out?: string }) => {
+      // Only weights are read; any engine will do, and the default one prints nothing.
+      await useBackend('auto', { threads: 1 });
+      const exported = await exportRun(directory, { format: options.format, model: options.model, ...(options.out !== undefined ? { out: options.out } : {}) });
+      for (const item of exported) {
+        process.stderr.write(`  ${item.model.padEnd(24)} ${item.inputName} [batch, ${item.inputShape.join(', ')}] -> ${item.outputName} [batch, ${item.outputShape.join(', ')}]  ${(item.bytes / 1024).toFixed(0)} KiB\n`);
+        process.stdout.write(`${item.file}\n`);
       }
     });
   program.command('sweep').description('label-efficiency sweep: the three variants on nested label subsets, several seeds each, on a run folder\'s pretrained autoencoder')

@@ -27,6 +27,12 @@ export { classificationMetrics, formatClassificationReport } from './eval/classi
 export { evaluateDenoising } from './eval/denoising.js';
 export { inspect } from './eval/inspection.js';
 export { saveModel, loadModel, ModelFileError } from './io/model-files.js';
+export { exportRun, exportFormats } from './export/export-run.js';
+export type { ExportFormat, ExportOptions, ExportedModel } from './export/export-run.js';
+export { modelTree, flattenTree, ExportError } from './export/model-tree.js';
+export type { ModelNode, TreeLayer } from './export/model-tree.js';
+export { onnxModel, onnxOpset } from './export/onnx.js';
+export { kerasModel, kerasConfig } from './export/keras.js';
 export { readMetrics, upgradeMetrics } from './io/metrics-file.js';
 export { RunFolder, RunFolderError } from './io/run-folder.js';
 export type { CreateOptions, OpenOptions } from './io/run-folder.js';

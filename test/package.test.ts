@@ -104,7 +104,7 @@ test('the packed tarball installs offline without install scripts and runs on it
     const listing = run('tar', ['-tzf', tarball], directory).stdout.split('\n').filter((line) => line.length > 0);
     const platform = `${process.platform}-${process.arch}`;
     for (const expected of ['package/dist/src/index.js', 'package/dist/src/index.d.ts', 'package/dist/src/cli.js', 'package/bin/dae.js',
-      'package/web/dist/index.html', 'package/binding.gyp', 'package/native/addon.cc', 'package/scripts/build-native.mjs']) {
+      'package/web/dist/index.html', 'package/binding.gyp', 'package/native/addon.cc', 'package/scripts/build-native.mjs', 'package/proto/onnx.proto']) {
       assert.ok(listing.includes(expected), `the tarball lacks ${expected}`);
     }
     const prebuilt = listing.filter((path) => path.startsWith(`package/prebuilds/${platform}/`) && path.endsWith('.node'));
@@ -125,6 +125,13 @@ test('the packed tarball installs offline without install scripts and runs on it
     assert.match(metrics.backend.detail ?? '', /build, prebuilt$/);
     assert.ok(metrics.classifiers.length > 0);
     t.diagnostic(`backend: native (${metrics.backend.detail})`);
+
+    // The exporters find ONNX's schema and h5wasm's module inside the installed package.
+    for (const format of ['onnx', 'keras']) {
+      const exported = run(npx, ['--offline', 'dae', 'export', 'run', '--format', format, '--model', 'autoencoder'], project);
+      assert.equal(exported.stdout.trim(), join('run', 'export', format, `autoencoder.${format}`));
+      assert.ok(statSync(join(project, exported.stdout.trim())).size > 100_000);
+    }
 
     const script = "import { runExperiment, useBackend } from 'dae-pretrain'; " +
       "const backend = await useBackend('native'); console.log(typeof runExperiment, backend.detail);";

@@ -1,0 +1,130 @@
+// `dae export`: the saved models of a finished run folder as ONNX or Keras 3 files, one per model:
+//   <out>/<model>.onnx    or    <out>/<model>.keras        (default out: <run>/export/<format>)
+// Every requested model is loaded and converted before the first file is written, and each file is written
+// atomically, so a refused request (no such model, unfinished run, a layer the formats cannot hold) writes nothing.
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { ensureDirectory, writeFileAtomic } from '../io/atomic.js';
+import { loadModel, modelJsonName, readModelMetadata } from '../io/model-files.js';
+import { RunFolder } from '../io/run-folder.js';
+import { kerasModel } from './keras.js';
+import { ExportError, flattenTree, modelTree } from './model-tree.js';
+import { onnxModel } from './onnx.js';
+
+export const exportFormats = ['onnx', 'keras'] as const;
+export type ExportFormat = (typeof exportFormats)[number];
+const extensions: Record<ExportFormat, string> = { onnx: '.onnx', keras: '.keras' };
+
+export interface ExportOptions {
+  format: ExportFormat;
+  /** A folder name under the run's models/, or 'all' (the default). */
+  model?: string;
+  /** Where the files go; default <run>/export/<format>. */
+  out?: string;
+}
+
+export interface ExportedModel {
+  model: string;
+  file: string;
+  bytes: number;
+  inputName: string;
+  outputName: string;
+  /** Without the batch axis. */
+  inputShape: number[];
+  outputShape: number[];
+}
+
+/** The package's name and version, for the files' producer fields: the package.json above this module. */
+async function producer(): Promise<{ name: string; version: string }> {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(directory, 'package.json')) && dirname(directory) !== directory) directory = dirname(directory);
+  try {
+    const parsed = JSON.parse(await readFile(join(directory, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+    return { name: String(parsed.name ?? 'dae-pretrain'), version: String(parsed.version ?? '') };
+  } catch {
+    return { name: 'dae-pretrain', version: '' };
+  }
+}
+
+/** Folder names under models/ that hold a saved model (saveModel writes model.json last, so these are complete). */
+async function savedModels(run: RunFolder): Promise<string[]> {
+  const entries = await readdir(run.path('models'), { withFileTypes: true }).catch(() => []);
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (entry.isDirectory() && await run.exists(join('models', entry.name, modelJsonName))) names.push(entry.name);
+  }
+  return names.sort();
+}
+
+function describe(metadata: Record<string, unknown>, inputShape: number[]): string {
+  const role = typeof metadata['role'] === 'string' ? metadata['role']
+    : typeof metadata['encoder'] === 'string' ? `classifier (encoder ${metadata['encoder']}, ${String(metadata['labels'])} labels)` : 'model';
+  const input = inputShape.length === 3 ? `images [batch, ${inputShape.join(', ')}] (NHWC), pixel values scaled from 0..255 to [0, 1]`
+    : `vectors [batch, ${inputShape.join(', ')}]`;
+  const dataset = typeof metadata['dataset'] === 'string' ? ` on ${metadata['dataset']}` : '';
+  return `dae-pretrain ${role}${dataset}; input: ${input}`;
+}
+
+/**
+ * Exports the saved models of the complete run folder `runDirectory`. Refuses (ExportError, RunFolderError) an
+ * unfinished run, an unknown model name or format, before anything is written. Needs a tfjs backend (any).
+ */
+export async function exportRun(runDirectory: string, options: ExportOptions): Promise<ExportedModel[]> {
+  if (!exportFormats.includes(options.format)) {
+    throw new ExportError(`--format ${String(options.format)}`, 'is not a format dae exports', `use one of ${exportFormats.join(', ')}`);
+  }
+  const out = options.out ?? join(runDirectory, 'export', options.format);
+  // Reading takes no lock; writing inside the run folder does, so that no other process is rewriting it meanwhile.
+  const inside = relative(resolve(runDirectory), resolve(out));
+  const writesInside = !inside.startsWith('..') && !isAbsolute(inside);
+  const run = await RunFolder.open(runDirectory, { readOnly: !writesInside });
+  try {
+    if (run.status !== 'complete') {
+      throw new ExportError(run.path('run.json'), `the run has not finished (status ${run.status}), so its models may be missing or mid-training`,
+        `finish it with \`dae experiment --resume ${runDirectory}\` first`);
+    }
+    const available = await savedModels(run);
+    if (available.length === 0) {
+      throw new ExportError(run.path('models'), 'holds no saved model', 'export a run folder that `dae experiment` finished');
+    }
+    const requested = options.model === undefined || options.model === 'all' ? available : [options.model];
+    for (const name of requested) {
+      if (!available.includes(name)) {
+        throw new ExportError(`--model ${name}`, `${run.path('models')} holds no such model (it has ${available.join(', ')})`,
+          'name one of them, or all');
+      }
+    }
+    const by = await producer();
+    const converted: { name: string; file: string; bytes: Uint8Array; signature: Omit<ExportedModel, 'model' | 'file' | 'bytes'> }[] = [];
+    for (const name of requested) {
+      const directory = run.path('models', name);
+      const model = await loadModel(directory);
+      try {
+        const tree = modelTree(model, directory);
+        const metadata = await readModelMetadata(directory);
+        const file = join(out, `${name}${extensions[options.format]}`);
+        const signature = { inputName: tree.inputName, outputName: flattenTree(tree).at(-1)?.name ?? '', inputShape: tree.inputShape, outputShape: tree.outputShape };
+        if (options.format === 'onnx') {
+          const encoded = onnxModel(tree, {
+            producer: by, description: describe(metadata, tree.inputShape),
+            metadata: { daePretrain: JSON.stringify(metadata), layout: 'NHWC' },
+          });
+          converted.push({ name, file, bytes: encoded.bytes, signature: encoded.signature });
+        } else {
+          const bytes = await kerasModel(tree, { producer: `${by.name} ${by.version}`.trim() });
+          converted.push({ name, file, bytes, signature });
+        }
+      } finally {
+        model.dispose();
+      }
+    }
+    await ensureDirectory(out);
+    for (const item of converted) await writeFileAtomic(item.file, item.bytes);
+    return converted.map((item) => ({ model: item.name, file: item.file, bytes: item.bytes.byteLength, ...item.signature }));
+  } finally {
+    await run.release();
+  }
+}

@@ -1,0 +1,230 @@
+// `dae export`: every model of a run folder, as ONNX, run in onnxruntime-node on real test digits, must give tfjs's
+// outputs to 1e-5 with the same argmax on every image; the Keras 3 files must hold tfjs's weights where Keras looks
+// for them (Keras itself is checked by scripts/check-keras.py, outside npm test); and bad requests are refused in
+// one line with nothing written. The run folder is made here from the project's own builders and saveModel, with
+// seeded weights, exactly as `dae experiment` saves them; one extra model has the shapes the study does not use.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import ort from 'onnxruntime-node';
+import protobuf from 'protobufjs';
+import { unzipSync, strFromU8 } from 'fflate';
+
+import { useBackend } from '../src/backend/index.js';
+import { loadDataset } from '../src/data/dataset.js';
+import { Random } from '../src/data/random.js';
+import { exportRun } from '../src/export/export-run.js';
+import { ExportError } from '../src/export/model-tree.js';
+import { weightGroups } from '../src/export/keras.js';
+import { modelTree } from '../src/export/model-tree.js';
+import { saveModel, loadModel } from '../src/io/model-files.js';
+import { RunFolder } from '../src/io/run-folder.js';
+import { buildAutoencoder, referenceShape } from '../src/model/autoencoder.js';
+import { buildClassifier } from '../src/model/classifier.js';
+import { initializeWeights } from '../src/train/weights.js';
+
+const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
+const schema = fileURLToPath(new URL('../../proto/onnx.proto', import.meta.url));
+const testImages = 300;
+
+/** Shapes the study's models do not have: 'valid' padding, a kernel smaller than its stride, a Dense without bias. */
+function oddShapes(): LayersModel {
+  return tfl.sequential({
+    name: 'odd_shapes',
+    layers: [
+      tfl.layers.conv2d({ name: 'odd_conv', inputShape: [28, 28, 1], filters: 4, kernelSize: [3, 5], strides: [2, 3], padding: 'valid', activation: 'relu' }),
+      tfl.layers.conv2dTranspose({ name: 'odd_deconv', filters: 3, kernelSize: 1, strides: 2, padding: 'same', activation: 'sigmoid' }),
+      tfl.layers.flatten({ name: 'odd_flatten' }),
+      tfl.layers.dense({ name: 'odd_dense', units: 12, useBias: false }),
+      tfl.layers.reshape({ name: 'odd_reshape', targetShape: [2, 2, 3] }),
+      tfl.layers.conv2d({ name: 'odd_conv2', filters: 5, kernelSize: 2, strides: 1, padding: 'same', activation: 'softmax' }),
+    ],
+  });
+}
+
+/** A complete run folder holding the study's nine kinds of model (six classifiers as three) plus oddShapes. */
+async function makeRun(directory: string): Promise<string[]> {
+  const random = new Random(11);
+  const run = await RunFolder.create(directory, { preset: 'test' });
+  const { encoder, decoder, autoencoder } = buildAutoencoder(referenceShape);
+  initializeWeights(autoencoder, random);
+  const metadata = { seed: 11, dataset: 'MNIST' };
+  await saveModel(encoder, run.path('models', 'encoder'), { ...metadata, role: 'encoder' });
+  await saveModel(decoder, run.path('models', 'decoder'), { ...metadata, role: 'decoder' });
+  await saveModel(autoencoder, run.path('models', 'autoencoder'), { ...metadata, role: 'autoencoder' });
+  for (const mode of ['frozen', 'finetuned', 'scratch'] as const) {
+    const classifier = buildClassifier(mode, referenceShape, 10, encoder);
+    initializeWeights(classifier.model, random);
+    await saveModel(classifier.model, run.path('models', `classifier-${mode}-100`), { ...metadata, encoder: mode, labels: 100 });
+  }
+  const odd = oddShapes();
+  initializeWeights(odd, random);
+  await saveModel(odd, run.path('models', 'odd-shapes'), { ...metadata, role: 'test' });
+  await run.markComplete();
+  await run.release();
+  return ['autoencoder', 'classifier-finetuned-100', 'classifier-frozen-100', 'classifier-scratch-100', 'decoder', 'encoder', 'odd-shapes'];
+}
+
+function argmaxRows(values: Float32Array, rows: number): number[] {
+  const size = values.length / rows;
+  return Array.from({ length: rows }, (_, row) => {
+    let best = 0;
+    for (let index = 1; index < size; index += 1) if (values[row * size + index]! > values[row * size + best]!) best = index;
+    return best;
+  });
+}
+
+function dae(...args: string[]) {
+  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const lines = result.stderr.trim().split('\n').filter((line) => line.length > 0);
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, lastLine: lines[lines.length - 1] ?? '' };
+}
+
+test('every exported ONNX model gives tfjs\'s outputs in onnxruntime, to 1e-5 and the same argmax on every image', async () => {
+  await useBackend('native');
+  const directory = await mkdtemp(join(tmpdir(), 'dae-export-'));
+  try {
+    const names = await makeRun(directory);
+    const exported = await exportRun(directory, { format: 'onnx' });
+    assert.deepEqual(exported.map((item) => item.model), names);
+    assert.deepEqual((await readdir(join(directory, 'export', 'onnx'))).sort(), names.map((name) => `${name}.onnx`));
+
+    const mnist = await loadDataset();
+    const images = mnist.test.images.slice(0, testImages * 28 * 28);
+    const modelProto = protobuf.parse(await readFile(schema, 'utf8'), { keepCase: true }).root.lookupType('onnx.ModelProto');
+    let codes: Float32Array | null = null;
+    for (const item of ['encoder', ...names.filter((name) => name !== 'encoder')].map((name) => exported.find((entry) => entry.model === name)!)) {
+      const bytes = await readFile(item.file);
+      // The file says what it is: opset 17, IR 8, a named input with a dynamic batch axis.
+      const decoded = modelProto.toObject(modelProto.decode(bytes), { longs: Number }) as {
+        ir_version: number; opset_import: { version: number }[];
+        graph: { input: { name: string; type: { tensor_type: { shape: { dim: { dim_param?: string; dim_value?: number }[] } } } }[]; output: { name: string }[] };
+      };
+      assert.equal(decoded.ir_version, 8);
+      assert.deepEqual(decoded.opset_import.map((entry) => entry.version), [17]);
+      assert.equal(decoded.graph.input[0]?.type.tensor_type.shape.dim[0]?.dim_param, 'batch', `${item.model}: batch axis`);
+
+      const model = await loadModel(join(directory, 'models', item.model));
+      const input: Float32Array = item.inputShape.length === 1 ? codes! : images;
+      const shape = [testImages, ...item.inputShape];
+      const expected = tf.tidy(() => (model.predict(tf.tensor(input, shape)) as tf.Tensor).dataSync() as Float32Array);
+      if (item.model === 'encoder') codes = expected;
+      model.dispose();
+
+      const session = await ort.InferenceSession.create(bytes);
+      assert.deepEqual([session.inputNames, session.outputNames], [[item.inputName], [item.outputName]]);
+      const result: ort.Tensor = (await session.run({ [item.inputName]: new ort.Tensor('float32', input, shape) }))[item.outputName]!;
+      assert.deepEqual(result.dims, [testImages, ...item.outputShape], `${item.model}: output shape`);
+      const actual = result.data as Float32Array;
+      let largest = 0;
+      for (let index = 0; index < actual.length; index += 1) largest = Math.max(largest, Math.abs(actual[index]! - expected[index]!));
+      assert.ok(largest <= 1e-5, `${item.model}: max |onnxruntime - tfjs| = ${largest}`);
+      assert.deepEqual(argmaxRows(actual, testImages), argmaxRows(expected, testImages), `${item.model}: argmax`);
+      // Not vacuous: the outputs vary from image to image.
+      assert.notDeepEqual(Array.from(actual.subarray(0, actual.length / testImages)), Array.from(actual.subarray(actual.length / testImages, 2 * actual.length / testImages)));
+      // A batch of one runs too (the batch axis is dynamic).
+      const one = (await session.run({ [item.inputName]: new ort.Tensor('float32', input.slice(0, input.length / testImages), [1, ...item.inputShape]) }))[item.outputName]!;
+      assert.deepEqual(one.dims, [1, ...item.outputShape]);
+      await session.release();
+    }
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+test('the Keras 3 files hold config.json, metadata.json and tfjs\'s weights where Keras reads them', async () => {
+  await useBackend('native');
+  const directory = await mkdtemp(join(tmpdir(), 'dae-export-'));
+  try {
+    await makeRun(directory);
+    const out = join(directory, 'keras-files');
+    const exported = await exportRun(directory, { format: 'keras', model: 'autoencoder', out });
+    assert.deepEqual(exported.map((item) => item.file), [join(out, 'autoencoder.keras')]);
+    const files = unzipSync(new Uint8Array(await readFile(join(out, 'autoencoder.keras'))));
+    assert.deepEqual(Object.keys(files).sort(), ['config.json', 'metadata.json', 'model.weights.h5']);
+    const config = JSON.parse(strFromU8(files['config.json']!)) as { class_name: string; config: { layers: { class_name: string; name: string; inbound_nodes: { args: { config: { keras_history: unknown[] } }[] }[] }[] } };
+    // The three fixes Keras 3 needs over tfjs's model.json: class names, node index 0 of nested models, an input layer for the Sequential.
+    assert.equal(config.class_name, 'Functional');
+    assert.deepEqual(config.config.layers.map((layer) => [layer.class_name, layer.name]), [['InputLayer', 'noisy_image'], ['Functional', 'encoder'], ['Sequential', 'decoder']]);
+    assert.deepEqual(config.config.layers[2]?.inbound_nodes[0]?.args[0]?.config.keras_history, ['encoder', 0, 0]);
+    assert.match(strFromU8(files['config.json']!), /"class_name":"InputLayer","registered_name":null,"config":\{"batch_shape":\[null,32\]/);
+
+    const h5wasm = (await import('h5wasm/node')).default;
+    await h5wasm.ready;
+    const h5Path = join(directory, 'weights.h5');
+    await import('node:fs/promises').then((fs) => fs.writeFile(h5Path, files['model.weights.h5']!));
+    const h5 = new h5wasm.File(h5Path, 'r');
+    try {
+      const model = await loadModel(join(directory, 'models', 'autoencoder'));
+      const groups = weightGroups(modelTree(model, 'autoencoder'));
+      assert.ok(groups.some((group) => group.path === 'layers/functional/layers/conv2d_1/vars'), 'encoder_conv2 where Keras looks for it');
+      assert.ok(groups.some((group) => group.path === 'layers/sequential/layers/conv2d_transpose_2/vars'), 'decoder_output where Keras looks for it');
+      let checked = 0;
+      for (const group of groups) {
+        group.variables.forEach((variable, index) => {
+          const dataset = h5.get(`${group.path}/${index}`) as InstanceType<typeof h5wasm.Dataset>;
+          assert.deepEqual(dataset.shape, variable.shape);
+          assert.deepEqual(dataset.value, variable.values, `${group.path}/${index}`);
+          checked += 1;
+        });
+      }
+      assert.equal(checked, model.weights.length);
+      model.dispose();
+    } finally {
+      h5.close();
+    }
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+test('bad requests get a one-line error and a non-zero exit, and leave no file behind', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'dae-export-'));
+  try {
+    const runDirectory = join(directory, 'run');
+    await useBackend('native');
+    await makeRun(runDirectory);
+    const out = join(directory, 'out');
+    const refused = (result: ReturnType<typeof dae>, pattern: RegExp) => {
+      assert.notEqual(result.status, 0, result.stderr);
+      assert.match(result.lastLine, pattern);
+      assert.doesNotMatch(result.stderr, /^\s+at /m, `no stack trace expected:\n${result.stderr}`);
+      assert.equal(result.stdout, '');
+      assert.equal(existsSync(out), false, 'nothing written');
+    };
+    refused(dae('export', runDirectory, '--format', 'onnx', '--model', 'classifier-frozen-5500', '--out', out),
+      /^dae: --model classifier-frozen-5500: .*models holds no such model \(it has autoencoder, .*\) — name one of them, or all$/);
+    refused(dae('export', runDirectory, '--format', 'tflite', '--out', out), /^dae: .*'tflite' is invalid. Allowed choices are onnx, keras/);
+    refused(dae('export', runDirectory, '--out', out), /^dae: required option '--format <name>' not specified/);
+    refused(dae('export', join(directory, 'no-run'), '--format', 'onnx', '--out', out), /^dae: .*no-run: not a dae run folder/);
+
+    // A model the formats cannot hold stops the whole export before any file is written.
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ name: 'dense_in', inputShape: [4], units: 3 }), tfl.layers.dropout({ name: 'drop', rate: 0.5 })] });
+    await saveModel(model, join(runDirectory, 'models', 'with-dropout'));
+    refused(dae('export', runDirectory, '--format', 'keras', '--out', out), /^dae: .*with-dropout: layer 'drop' is a Dropout — only chains of Dense/);
+
+    const record = JSON.parse(await readFile(join(runDirectory, 'run.json'), 'utf8')) as Record<string, unknown>;
+    await import('node:fs/promises').then((fs) => fs.writeFile(join(runDirectory, 'run.json'), JSON.stringify({ ...record, status: 'incomplete' })));
+    refused(dae('export', runDirectory, '--format', 'onnx', '--model', 'encoder', '--out', out), /^dae: .*run\.json: the run has not finished .*dae experiment --resume/);
+    await assert.rejects(exportRun(runDirectory, { format: 'onnx', out }), ExportError);
+    await assert.rejects(exportRun(runDirectory, { format: 'tflite' as 'onnx', out }), /--format tflite: is not a format dae exports — use one of onnx, keras/);
+    assert.equal(existsSync(out), false);
+
+    // A finished run folder without models (made by hand) has nothing to export, and says so.
+    const empty = await RunFolder.create(join(directory, 'empty-run'), { preset: 'test' });
+    await empty.markComplete();
+    await empty.release();
+    await assert.rejects(exportRun(join(directory, 'empty-run'), { format: 'keras', out }), /empty-run\/models: holds no saved model/);
+    assert.equal(existsSync(out), false);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
