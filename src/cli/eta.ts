@@ -1,0 +1,326 @@
+// How long a study or a sweep has left, from its plan (the most work each stage and run may do) and the measured
+// speed of the work done so far. Pure: fed events and the time they arrived, it never reads a clock itself.
+//
+// Speed is measured per kind of epoch (autoencoder, whole classifier, head alone on codes) and for work outside
+// epochs (images passed forward: codes, test predictions, scores), as cost units per second of one run. A run
+// in progress uses its own epochs' times for the rest of its phase. How many epochs a run will take is learned
+// from the runs that finished (early stopping), and bounded by the run's own patience once it trains. Runs in the
+// worker pool are laid out on its workers in the order the pool hands them out; the rest run in turn.
+import type { EpochKind, PlannedEpochs, PlannedRun, TrainingEvent } from '../train/events.js';
+
+/** Epochs of each kind, and images passed forward through the encoder or the whole autoencoder outside epochs. */
+type WorkKind = EpochKind | 'encoder-forward' | 'autoencoder-forward';
+
+/**
+ * Cost units of one epoch of a kind. Images are the unit; a validation image (forward only) costs about a third
+ * of a training image; a step of the whole classifier costs a few images more than its images (Adam's update,
+ * the step's dispatch); the head alone is counted in steps, which cost about the same whatever their size.
+ */
+export function epochCost(epochs: Pick<PlannedEpochs, 'kind' | 'images' | 'batches' | 'validationImages'>): number {
+  switch (epochs.kind) {
+    case 'autoencoder': return epochs.images + epochs.validationImages / 3;
+    case 'classifier': return epochs.images + epochs.validationImages / 3 + epochs.batches * classifierStepImages;
+    case 'head': return epochs.batches + epochs.validationImages / 1000;
+  }
+}
+
+/** A step of the whole classifier costs this many images on top of its own (measured: see README, ETA). */
+export const classifierStepImages = 8;
+
+/**
+ * Speeds before any is measured, as multiples of the autoencoder's, for one run alone on the machine (cost units
+ * per second). From a seed-1 study on a 2-core machine (README, Results): the autoencoder 1,630 images/s; beside
+ * another run, a whole-network classifier run 5,050 cost units/s and its head alone 2,700 steps/s; the denoising
+ * scores 3,100 images/s.
+ */
+const priorSpeedRatio: Record<WorkKind, number> = { autoencoder: 1, classifier: 5.3, head: 2.9, 'encoder-forward': 8, 'autoencoder-forward': 1.9 };
+/** Before anything is measured at all: the autoencoder's speed on a 2-core machine. */
+const priorAutoencoderSpeed = 1500;
+/**
+ * The share of the machine one of `workers` runs side by side gets, relative to a run alone: two runs side by
+ * side train 1.16 times as fast as one on both threads (README, Training speed).
+ */
+const poolShare = (workers: number) => (workers <= 1 ? 1 : 1.16 / workers);
+
+type RunState = 'pending' | 'running' | 'done';
+
+interface TrackedRun {
+  plan: PlannedRun;
+  state: RunState;
+  startedAt: number;
+  /** Seconds and cost of each finished epoch, with its kind. */
+  epochs: { epoch: number; kind: EpochKind; seconds: number; improved: boolean }[];
+  /** The epoch in progress: its number, when it started, how many of its batches are done. */
+  current: { epoch: number; startedAt: number; batch: number; batches: number } | null;
+  /** Epochs done before this process (a resumed autoencoder). */
+  epochsBefore: number;
+  lastImproved: number;
+  trainingEndedAt: number | null;
+  /** Epochs the run trained, once it stopped. */
+  finalEpochs: number | null;
+  endedAt: number | null;
+}
+
+export interface RunEstimate {
+  stage: string;
+  label: string;
+  step: string;
+  /** Classifier runs and sweep cells: their encoder variant. */
+  variant?: string;
+  state: RunState;
+  /** The epoch in progress (or the last one), 0 before the first. */
+  epoch: number;
+  maxEpochs: number;
+  expectedEpochs: number;
+  remainingSeconds: number;
+}
+
+export interface Estimate {
+  title: string;
+  elapsedSeconds: number;
+  /** Seconds left; null before a plan arrived. */
+  remainingSeconds: number | null;
+  /** The step in progress, 1-based, of `steps` (pretrain, denoise, ...). */
+  step: { index: number; count: number; name: string } | null;
+  runs: RunEstimate[];
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
+function maxEpochsOf(plan: PlannedRun): number {
+  return sum(plan.epochs.map((phase) => phase.count));
+}
+
+/** The planned phase of epoch `epoch` (1-based). */
+function phaseOf(plan: PlannedRun, epoch: number): PlannedEpochs | undefined {
+  let last = 0;
+  for (const phase of plan.epochs) {
+    last += phase.count;
+    if (epoch <= last) return phase;
+  }
+  return undefined;
+}
+
+const isForward = (kind: WorkKind) => kind === 'encoder-forward' || kind === 'autoencoder-forward';
+
+/** A run's work outside epochs: its kind and its images. */
+function forwardWork(plan: PlannedRun): [WorkKind, number] {
+  return plan.epochs.length === 0 ? ['autoencoder-forward', plan.autoencoderImages] : ['encoder-forward', plan.encoderImages.before + plan.encoderImages.after];
+}
+
+const labelsOf = (plan: PlannedRun) => plan.epochs.at(-1)?.images ?? 1;
+const canStopEarly = (plan: PlannedRun) => plan.patience !== null && plan.firstStoppingEpoch - 1 + plan.patience < maxEpochsOf(plan);
+
+export class EtaModel {
+  private title = '';
+  private workers = 1;
+  private readonly runs = new Map<string, TrackedRun>();
+  private readonly order: TrackedRun[] = [];
+  private readonly steps: string[] = [];
+  /** Measured work: cost units and seconds per kind, summed over finished epochs and finished stages. */
+  private readonly measured = new Map<WorkKind, { cost: number; seconds: number }>();
+
+  constructor(private readonly startedAt: number) {}
+
+  get hasPlan(): boolean {
+    return this.order.length > 0;
+  }
+
+  /** Takes in one event that arrived at `now` (seconds, any origin shared with the constructor's). */
+  observe(event: TrainingEvent, now: number): void {
+    if (event.type === 'plan') {
+      this.title = event.title;
+      this.workers = Math.max(1, event.workers);
+      this.runs.clear();
+      this.order.length = 0;
+      this.steps.length = 0;
+      for (const plan of event.runs) {
+        const run: TrackedRun = {
+          plan, state: plan.done ? 'done' : 'pending', startedAt: now, epochs: [], current: null, epochsBefore: 0, lastImproved: 0,
+          trainingEndedAt: plan.done ? now : null, finalEpochs: plan.done ? maxEpochsOf(plan) : null, endedAt: plan.done ? now : null,
+        };
+        this.runs.set(plan.stage, run);
+        this.order.push(run);
+        if (!this.steps.includes(plan.step)) this.steps.push(plan.step);
+      }
+      return;
+    }
+    const run = this.runs.get(event.stage);
+    if (!run) return;
+    switch (event.type) {
+      case 'stage-start':
+        run.state = 'running';
+        run.startedAt = now;
+        break;
+      case 'epoch-start':
+        if (run.state !== 'running') {
+          run.state = 'running';
+          run.startedAt = now;
+        }
+        if (run.epochs.length === 0 && run.current === null) {
+          run.epochsBefore = event.epoch - 1;
+          run.lastImproved = event.epoch - 1;
+        }
+        run.current = { epoch: event.epoch, startedAt: now, batch: 0, batches: event.batches };
+        break;
+      case 'batch-end':
+        if (run.current) run.current.batch = event.batch;
+        break;
+      case 'epoch-end': {
+        const phase = phaseOf(run.plan, event.record.epoch);
+        if (phase) {
+          run.epochs.push({ epoch: event.record.epoch, kind: phase.kind, seconds: event.record.seconds, improved: event.improved });
+          this.add(phase.kind, epochCost(phase), event.record.seconds);
+        }
+        if (event.improved) run.lastImproved = event.record.epoch;
+        run.current = null;
+        break;
+      }
+      case 'stage-end':
+        run.trainingEndedAt = now;
+        run.finalEpochs = run.epochsBefore + run.epochs.length;
+        // Classifier runs still score the test set (their run-end follows); the other stages are done.
+        if (run.plan.variant === undefined) this.finish(run, now);
+        break;
+      case 'run-end':
+        run.trainingEndedAt ??= now;
+        run.finalEpochs = event.epochs;
+        this.finish(run, now);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private finish(run: TrackedRun, now: number): void {
+    if (run.state === 'done') return;
+    run.state = 'done';
+    run.endedAt = now;
+    run.current = null;
+    // Time outside the epochs measures the forward work (codes, test predictions, scores, figures).
+    const outside = now - run.startedAt - sum(run.epochs.map((epoch) => epoch.seconds));
+    const [kind, images] = forwardWork(run.plan);
+    if (images > 0 && outside > 0) this.add(kind, images, run.plan.parallel ? outside * poolShare(this.workers) : outside);
+  }
+
+  /** Measured work of `kind`; forward work as if alone (measured alone and in the pool, it is used in both). */
+  private add(kind: WorkKind, cost: number, seconds: number): void {
+    const entry = this.measured.get(kind) ?? { cost: 0, seconds: 0 };
+    entry.cost += cost;
+    entry.seconds += seconds;
+    this.measured.set(kind, entry);
+  }
+
+  /**
+   * Cost units per second of one run of `kind`, alone (`parallel` false) or beside the pool's other runs. The
+   * pool's kinds (classifier, head) are used as measured: they are measured where they are used.
+   */
+  private speed(kind: WorkKind, parallel: boolean, now: number): number {
+    const share = parallel ? poolShare(this.workers) : 1;
+    const measured = this.measured.get(kind);
+    if (measured && measured.seconds > 0) return measured.cost / measured.seconds * (isForward(kind) ? share : 1);
+    return priorSpeedRatio[kind] * this.autoencoderSpeed(now) * share;
+  }
+
+  private autoencoderSpeed(now: number): number {
+    const measured = this.measured.get('autoencoder');
+    if (measured && measured.seconds > 0) return measured.cost / measured.seconds;
+    // The first epoch in progress: its batches so far.
+    for (const run of this.order) {
+      const phase = run.current ? phaseOf(run.plan, run.current.epoch) : undefined;
+      if (run.current && phase?.kind === 'autoencoder' && run.current.batch > 0 && now > run.current.startedAt) {
+        return (phase.images * run.current.batch / run.current.batches) / (now - run.current.startedAt);
+      }
+    }
+    return priorAutoencoderSpeed;
+  }
+
+  /** The share of its maximum epochs a run like `plan` is expected to train, from finished runs of its variant. */
+  private expectedShare(plan: PlannedRun): number {
+    if (!canStopEarly(plan)) return 1;
+    let weighted = 0, weights = 0;
+    for (const other of this.order) {
+      if (other.state !== 'done' || other.finalEpochs === null || other.plan.variant !== plan.variant || !canStopEarly(other.plan) || other === this.runs.get(plan.stage)) continue;
+      if (other.plan.done) continue;
+      const weight = 1 / (1 + Math.abs(Math.log(labelsOf(other.plan) / labelsOf(plan)))) ** 2;
+      weighted += weight * other.finalEpochs / maxEpochsOf(other.plan);
+      weights += weight;
+    }
+    return weights > 0 ? weighted / weights : 1;
+  }
+
+  private expectedEpochs(run: TrackedRun): number {
+    const maxEpochs = maxEpochsOf(run.plan);
+    if (run.finalEpochs !== null) return run.finalEpochs;
+    const done = run.epochsBefore + run.epochs.length;
+    const inProgress = run.current ? run.current.epoch : done;
+    let expected = Math.round(this.expectedShare(run.plan) * maxEpochs);
+    if (run.plan.patience !== null && run.state === 'running') {
+      // Training goes on at least until `patience` epochs pass without a better one.
+      expected = Math.max(expected, Math.max(run.lastImproved, run.plan.firstStoppingEpoch - 1) + run.plan.patience);
+    }
+    return Math.min(maxEpochs, Math.max(expected, inProgress, 1));
+  }
+
+  /** Seconds a run has left: its remaining epochs at its own pace (or its kind's), and its forward work. */
+  private remainingSeconds(run: TrackedRun, now: number): number {
+    if (run.state === 'done') return 0;
+    const expected = this.expectedEpochs(run);
+    const parallel = run.plan.parallel;
+    let seconds = 0;
+    const doneEpochs = run.epochsBefore + run.epochs.length;
+    for (let epoch = doneEpochs + 1; epoch <= expected; epoch += 1) {
+      const phase = phaseOf(run.plan, epoch);
+      if (!phase) break;
+      const own = run.epochs.filter((record) => record.kind === phase.kind).slice(-3);
+      const perEpoch = own.length > 0 ? sum(own.map((record) => record.seconds)) / own.length : epochCost(phase) / this.speed(phase.kind, parallel, now);
+      if (run.current && epoch === run.current.epoch) {
+        const elapsed = now - run.current.startedAt;
+        const fraction = run.current.batch / Math.max(1, run.current.batches);
+        // Past the predicted time, extrapolate from the batches done.
+        seconds += elapsed < perEpoch ? perEpoch - elapsed : fraction > 0 ? elapsed * (1 - fraction) / fraction : perEpoch;
+      } else {
+        seconds += perEpoch;
+      }
+    }
+    // Forward work: codes before the first epoch, test predictions (or a stage's whole work) after the last.
+    const [kind, images] = forwardWork(run.plan);
+    const forwardSeconds = (count: number) => count / this.speed(kind, parallel, now);
+    // Stages without epochs do all their work "after".
+    const { before, after } = run.plan.epochs.length === 0 ? { before: 0, after: images } : run.plan.encoderImages;
+    if (run.state === 'pending') {
+      seconds += forwardSeconds(before + after);
+    } else if (run.trainingEndedAt !== null) {
+      seconds += Math.max(0, forwardSeconds(after) - (now - run.trainingEndedAt));
+    } else if (run.epochs.length === 0 && run.current === null) {
+      seconds += Math.max(0, forwardSeconds(before + after) - (now - run.startedAt));
+    } else {
+      seconds += forwardSeconds(after);
+    }
+    return seconds;
+  }
+
+  estimate(now: number): Estimate {
+    const elapsedSeconds = now - this.startedAt;
+    if (this.order.length === 0) return { title: this.title, elapsedSeconds, remainingSeconds: null, step: null, runs: [] };
+    const runs: RunEstimate[] = this.order.map((run) => ({
+      stage: run.plan.stage, label: run.plan.label, step: run.plan.step, ...(run.plan.variant === undefined ? {} : { variant: run.plan.variant }), state: run.state,
+      epoch: run.current?.epoch ?? run.epochsBefore + run.epochs.length,
+      maxEpochs: maxEpochsOf(run.plan), expectedEpochs: this.expectedEpochs(run), remainingSeconds: this.remainingSeconds(run, now),
+    }));
+    // Runs in turn add up; the pool's runs are laid out on its workers: those in progress first, then the
+    // pending ones in the order the plan lists them, each to the worker that is free first.
+    let remainingSeconds = 0;
+    const freeAt = Array.from({ length: this.workers }, () => 0);
+    const parallel = runs.filter((_, index) => this.order[index]!.plan.parallel);
+    for (const run of [...parallel.filter((r) => r.state === 'running'), ...parallel.filter((r) => r.state === 'pending')]) {
+      const slot = freeAt.indexOf(Math.min(...freeAt));
+      freeAt[slot] = (freeAt[slot] ?? 0) + run.remainingSeconds;
+    }
+    remainingSeconds += Math.max(...freeAt);
+    for (const [index, run] of runs.entries()) if (!this.order[index]!.plan.parallel) remainingSeconds += run.remainingSeconds;
+    const current = runs.find((run) => run.state === 'running') ?? runs.find((run) => run.state === 'pending') ?? runs.at(-1)!;
+    const stepIndex = this.steps.indexOf(current.step);
+    return { title: this.title, elapsedSeconds, remainingSeconds, step: { index: stepIndex + 1, count: this.steps.length, name: current.step }, runs };
+  }
+}
