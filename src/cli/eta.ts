@@ -2,10 +2,12 @@
 // speed of the work done so far. Pure: fed events and the time they arrived, it never reads a clock itself.
 //
 // Speed is measured per kind of epoch (autoencoder, whole classifier, head alone on codes) and for work outside
-// epochs (images passed forward: codes, test predictions, scores), as cost units per second of one run. A run
-// in progress uses its own epochs' times for the rest of its phase. How many epochs a run will take is learned
-// from the runs that finished (early stopping), and bounded by the run's own patience once it trains. Runs in the
-// worker pool are laid out on its workers in the order the pool hands them out; the rest run in turn.
+// epochs (images passed forward through the encoder or the autoencoder), in cost units per second of one run
+// alone on the machine: a run of the worker pool beside k - 1 others goes at `poolShare(k)` of that. A run in
+// progress uses its own epochs' times for the rest of its phase. How many epochs a run will take is learned from
+// the runs that finished (early stopping) and bounded by the run's own patience once it trains. The pool's runs
+// are played out on its workers, in the order the pool hands them out, each going faster when fewer run at once;
+// the other stages run in turn.
 import type { EpochKind, PlannedEpochs, PlannedRun, TrainingEvent } from '../train/events.js';
 
 /** Epochs of each kind, and images passed forward through the encoder or the whole autoencoder outside epochs. */
@@ -33,14 +35,14 @@ export const classifierStepImages = 8;
  * another run, a whole-network classifier run 5,050 cost units/s and its head alone 2,700 steps/s; the denoising
  * scores 3,100 images/s.
  */
-const priorSpeedRatio: Record<WorkKind, number> = { autoencoder: 1, classifier: 5.3, head: 2.9, 'encoder-forward': 8, 'autoencoder-forward': 1.9 };
+const priorSpeedRatio: Record<WorkKind, number> = { autoencoder: 1, classifier: 5.3, head: 2.9, 'encoder-forward': 15, 'autoencoder-forward': 1.9 };
 /** Before anything is measured at all: the autoencoder's speed on a 2-core machine. */
 const priorAutoencoderSpeed = 1500;
 /**
- * The share of the machine one of `workers` runs side by side gets, relative to a run alone: two runs side by
- * side train 1.16 times as fast as one on both threads (README, Training speed).
+ * The speed of one of `running` runs side by side, relative to a run alone: two runs side by side train 1.16
+ * times as fast as one on both threads (README, Training speed).
  */
-const poolShare = (workers: number) => (workers <= 1 ? 1 : 1.16 / workers);
+export const poolShare = (running: number) => (running <= 1 ? 1 : 1.16 / running);
 
 type RunState = 'pending' | 'running' | 'done';
 
@@ -48,16 +50,19 @@ interface TrackedRun {
   plan: PlannedRun;
   state: RunState;
   startedAt: number;
-  /** Seconds and cost of each finished epoch, with its kind. */
-  epochs: { epoch: number; kind: EpochKind; seconds: number; improved: boolean }[];
+  /** Each finished epoch: its kind and its time as if the run had been alone on the machine. */
+  epochs: { epoch: number; kind: EpochKind; aloneSeconds: number }[];
   /** The epoch in progress: its number, when it started, how many of its batches are done. */
   current: { epoch: number; startedAt: number; batch: number; batches: number } | null;
+  /** Seconds of the run's wall time spent in its epochs. */
+  epochSeconds: number;
   /** Epochs done before this process (a resumed autoencoder). */
   epochsBefore: number;
   lastImproved: number;
   trainingEndedAt: number | null;
-  /** Epochs the run trained, once it stopped. */
+  /** Epochs the run trained, and its best one, once it stopped. */
   finalEpochs: number | null;
+  bestEpoch: number | null;
   endedAt: number | null;
 }
 
@@ -101,8 +106,6 @@ function phaseOf(plan: PlannedRun, epoch: number): PlannedEpochs | undefined {
   return undefined;
 }
 
-const isForward = (kind: WorkKind) => kind === 'encoder-forward' || kind === 'autoencoder-forward';
-
 /** A run's work outside epochs: its kind and its images. */
 function forwardWork(plan: PlannedRun): [WorkKind, number] {
   return plan.epochs.length === 0 ? ['autoencoder-forward', plan.autoencoderImages] : ['encoder-forward', plan.encoderImages.before + plan.encoderImages.after];
@@ -117,7 +120,7 @@ export class EtaModel {
   private readonly runs = new Map<string, TrackedRun>();
   private readonly order: TrackedRun[] = [];
   private readonly steps: string[] = [];
-  /** Measured work: cost units and seconds per kind, summed over finished epochs and finished stages. */
+  /** Measured work: cost units and seconds alone per kind, summed over finished epochs and finished runs. */
   private readonly measured = new Map<WorkKind, { cost: number; seconds: number }>();
 
   constructor(private readonly startedAt: number) {}
@@ -136,8 +139,8 @@ export class EtaModel {
       this.steps.length = 0;
       for (const plan of event.runs) {
         const run: TrackedRun = {
-          plan, state: plan.done ? 'done' : 'pending', startedAt: now, epochs: [], current: null, epochsBefore: 0, lastImproved: 0,
-          trainingEndedAt: plan.done ? now : null, finalEpochs: plan.done ? maxEpochsOf(plan) : null, endedAt: plan.done ? now : null,
+          plan, state: plan.done ? 'done' : 'pending', startedAt: now, epochs: [], current: null, epochSeconds: 0, epochsBefore: 0, lastImproved: 0,
+          trainingEndedAt: plan.done ? now : null, finalEpochs: plan.done ? maxEpochsOf(plan) : null, bestEpoch: null, endedAt: plan.done ? now : null,
         };
         this.runs.set(plan.stage, run);
         this.order.push(run);
@@ -168,9 +171,11 @@ export class EtaModel {
         break;
       case 'epoch-end': {
         const phase = phaseOf(run.plan, event.record.epoch);
+        const aloneSeconds = event.record.seconds * this.shareOf(run);
+        run.epochSeconds += event.record.seconds;
         if (phase) {
-          run.epochs.push({ epoch: event.record.epoch, kind: phase.kind, seconds: event.record.seconds, improved: event.improved });
-          this.add(phase.kind, epochCost(phase), event.record.seconds);
+          run.epochs.push({ epoch: event.record.epoch, kind: phase.kind, aloneSeconds });
+          this.add(phase.kind, epochCost(phase), aloneSeconds);
         }
         if (event.improved) run.lastImproved = event.record.epoch;
         run.current = null;
@@ -179,12 +184,14 @@ export class EtaModel {
       case 'stage-end':
         run.trainingEndedAt = now;
         run.finalEpochs = run.epochsBefore + run.epochs.length;
+        run.bestEpoch = run.lastImproved;
         // Classifier runs still score the test set (their run-end follows); the other stages are done.
         if (run.plan.variant === undefined) this.finish(run, now);
         break;
       case 'run-end':
         run.trainingEndedAt ??= now;
         run.finalEpochs = event.epochs;
+        run.bestEpoch = event.bestEpoch;
         this.finish(run, now);
         break;
       default:
@@ -192,34 +199,34 @@ export class EtaModel {
     }
   }
 
+  /** How fast `run` goes now relative to alone: the pool's runs share the machine. */
+  private shareOf(run: TrackedRun): number {
+    return run.plan.parallel ? poolShare(this.order.filter((other) => other.plan.parallel && other.state === 'running').length) : 1;
+  }
+
   private finish(run: TrackedRun, now: number): void {
     if (run.state === 'done') return;
+    // Time outside the epochs measures the forward work (codes, test predictions, scores, figures).
+    const outside = now - run.startedAt - run.epochSeconds;
+    const [kind, images] = forwardWork(run.plan);
+    if (images > 0 && outside > 0) this.add(kind, images, outside * this.shareOf(run));
     run.state = 'done';
     run.endedAt = now;
     run.current = null;
-    // Time outside the epochs measures the forward work (codes, test predictions, scores, figures).
-    const outside = now - run.startedAt - sum(run.epochs.map((epoch) => epoch.seconds));
-    const [kind, images] = forwardWork(run.plan);
-    if (images > 0 && outside > 0) this.add(kind, images, run.plan.parallel ? outside * poolShare(this.workers) : outside);
   }
 
-  /** Measured work of `kind`; forward work as if alone (measured alone and in the pool, it is used in both). */
-  private add(kind: WorkKind, cost: number, seconds: number): void {
+  private add(kind: WorkKind, cost: number, aloneSeconds: number): void {
     const entry = this.measured.get(kind) ?? { cost: 0, seconds: 0 };
     entry.cost += cost;
-    entry.seconds += seconds;
+    entry.seconds += aloneSeconds;
     this.measured.set(kind, entry);
   }
 
-  /**
-   * Cost units per second of one run of `kind`, alone (`parallel` false) or beside the pool's other runs. The
-   * pool's kinds (classifier, head) are used as measured: they are measured where they are used.
-   */
-  private speed(kind: WorkKind, parallel: boolean, now: number): number {
-    const share = parallel ? poolShare(this.workers) : 1;
+  /** Cost units per second of one run of `kind` alone on the machine. */
+  private speed(kind: WorkKind, now: number): number {
     const measured = this.measured.get(kind);
-    if (measured && measured.seconds > 0) return measured.cost / measured.seconds * (isForward(kind) ? share : 1);
-    return priorSpeedRatio[kind] * this.autoencoderSpeed(now) * share;
+    if (measured && measured.seconds > 0) return measured.cost / measured.seconds;
+    return priorSpeedRatio[kind] * this.autoencoderSpeed(now);
   }
 
   private autoencoderSpeed(now: number): number {
@@ -235,47 +242,50 @@ export class EtaModel {
     return priorAutoencoderSpeed;
   }
 
-  /** The share of its maximum epochs a run like `plan` is expected to train, from finished runs of its variant. */
-  private expectedShare(plan: PlannedRun): number {
-    if (!canStopEarly(plan)) return 1;
+  /**
+   * Where a run like `plan` is expected to reach its best epoch, as a share of its maximum epochs: learned from the
+   * finished runs of its variant, the closer their label counts the more; 1 (the last epoch) before any finished.
+   */
+  private expectedBestShare(plan: PlannedRun): number {
     let weighted = 0, weights = 0;
     for (const other of this.order) {
-      if (other.state !== 'done' || other.finalEpochs === null || other.plan.variant !== plan.variant || !canStopEarly(other.plan) || other === this.runs.get(plan.stage)) continue;
-      if (other.plan.done) continue;
+      if (other.state !== 'done' || other.bestEpoch === null || other.plan.done || other.plan.variant !== plan.variant || other.plan.patience === null) continue;
       const weight = 1 / (1 + Math.abs(Math.log(labelsOf(other.plan) / labelsOf(plan)))) ** 2;
-      weighted += weight * other.finalEpochs / maxEpochsOf(other.plan);
+      weighted += weight * other.bestEpoch / maxEpochsOf(other.plan);
       weights += weight;
     }
     return weights > 0 ? weighted / weights : 1;
   }
 
+  /**
+   * Epochs a run is expected to train: early stopping ends it `patience` epochs after its best one, which is
+   * expected where similar runs had theirs, and is no sooner than its last improvement so far.
+   */
   private expectedEpochs(run: TrackedRun): number {
     const maxEpochs = maxEpochsOf(run.plan);
     if (run.finalEpochs !== null) return run.finalEpochs;
     const done = run.epochsBefore + run.epochs.length;
     const inProgress = run.current ? run.current.epoch : done;
-    let expected = Math.round(this.expectedShare(run.plan) * maxEpochs);
-    if (run.plan.patience !== null && run.state === 'running') {
-      // Training goes on at least until `patience` epochs pass without a better one.
-      expected = Math.max(expected, Math.max(run.lastImproved, run.plan.firstStoppingEpoch - 1) + run.plan.patience);
-    }
-    return Math.min(maxEpochs, Math.max(expected, inProgress, 1));
+    const { patience } = run.plan;
+    if (patience === null || !canStopEarly(run.plan)) return maxEpochs;
+    const best = Math.max(Math.round(this.expectedBestShare(run.plan) * maxEpochs), run.lastImproved, run.plan.firstStoppingEpoch - 1);
+    return Math.min(maxEpochs, Math.max(best + patience, inProgress, 1));
   }
 
-  /** Seconds a run has left: its remaining epochs at its own pace (or its kind's), and its forward work. */
-  private remainingSeconds(run: TrackedRun, now: number): number {
+  /** Seconds a run has left if it were alone on the machine: its remaining epochs at its own pace (or its kind's), and its forward work. */
+  private remainingAloneSeconds(run: TrackedRun, now: number): number {
     if (run.state === 'done') return 0;
     const expected = this.expectedEpochs(run);
-    const parallel = run.plan.parallel;
+    const share = this.shareOf(run);
     let seconds = 0;
     const doneEpochs = run.epochsBefore + run.epochs.length;
     for (let epoch = doneEpochs + 1; epoch <= expected; epoch += 1) {
       const phase = phaseOf(run.plan, epoch);
       if (!phase) break;
       const own = run.epochs.filter((record) => record.kind === phase.kind).slice(-3);
-      const perEpoch = own.length > 0 ? sum(own.map((record) => record.seconds)) / own.length : epochCost(phase) / this.speed(phase.kind, parallel, now);
+      const perEpoch = own.length > 0 ? sum(own.map((record) => record.aloneSeconds)) / own.length : epochCost(phase) / this.speed(phase.kind, now);
       if (run.current && epoch === run.current.epoch) {
-        const elapsed = now - run.current.startedAt;
+        const elapsed = (now - run.current.startedAt) * share;
         const fraction = run.current.batch / Math.max(1, run.current.batches);
         // Past the predicted time, extrapolate from the batches done.
         seconds += elapsed < perEpoch ? perEpoch - elapsed : fraction > 0 ? elapsed * (1 - fraction) / fraction : perEpoch;
@@ -285,42 +295,76 @@ export class EtaModel {
     }
     // Forward work: codes before the first epoch, test predictions (or a stage's whole work) after the last.
     const [kind, images] = forwardWork(run.plan);
-    const forwardSeconds = (count: number) => count / this.speed(kind, parallel, now);
-    // Stages without epochs do all their work "after".
+    const forwardSeconds = (count: number) => count / this.speed(kind, now);
     const { before, after } = run.plan.epochs.length === 0 ? { before: 0, after: images } : run.plan.encoderImages;
     if (run.state === 'pending') {
       seconds += forwardSeconds(before + after);
     } else if (run.trainingEndedAt !== null) {
-      seconds += Math.max(0, forwardSeconds(after) - (now - run.trainingEndedAt));
+      seconds += Math.max(0, forwardSeconds(after) - (now - run.trainingEndedAt) * share);
     } else if (run.epochs.length === 0 && run.current === null) {
-      seconds += Math.max(0, forwardSeconds(before + after) - (now - run.startedAt));
+      seconds += Math.max(0, forwardSeconds(before + after) - (now - run.startedAt) * share);
     } else {
       seconds += forwardSeconds(after);
     }
     return seconds;
   }
 
+  /**
+   * The pool played out: the runs in progress, then the pending ones in the order the plan lists them as workers
+   * come free, each going at `poolShare` of the runs going at once. Returns when each run ends, from now.
+   */
+  private playPool(work: { run: TrackedRun; aloneSeconds: number }[]): Map<TrackedRun, number> {
+    const ends = new Map<TrackedRun, number>();
+    const queue = [...work.filter((entry) => entry.run.state === 'running'), ...work.filter((entry) => entry.run.state === 'pending')];
+    const active: { run: TrackedRun; left: number }[] = [];
+    let time = 0;
+    while (queue.length > 0 || active.length > 0) {
+      while (active.length < this.workers && queue.length > 0) {
+        const next = queue.shift()!;
+        active.push({ run: next.run, left: next.aloneSeconds });
+      }
+      const share = poolShare(active.length);
+      const step = Math.min(...active.map((entry) => entry.left)) / share;
+      time += step;
+      for (const entry of active) entry.left -= step * share;
+      for (let index = active.length - 1; index >= 0; index -= 1) {
+        if (active[index]!.left <= 1e-9) {
+          ends.set(active[index]!.run, time);
+          active.splice(index, 1);
+        }
+      }
+    }
+    return ends;
+  }
+
   estimate(now: number): Estimate {
     const elapsedSeconds = now - this.startedAt;
     if (this.order.length === 0) return { title: this.title, elapsedSeconds, remainingSeconds: null, step: null, runs: [] };
+    const alone = new Map(this.order.map((run) => [run, this.remainingAloneSeconds(run, now)]));
+    // Stages in turn add up, and the pool's runs start after those before them; a run's time left is when it ends.
+    const pool = this.order.filter((run) => run.plan.parallel);
+    const poolEnds = this.playPool(pool.filter((run) => run.state !== 'done').map((run) => ({ run, aloneSeconds: alone.get(run)! })));
+    const poolSeconds = Math.max(0, ...poolEnds.values());
+    const ends = new Map<TrackedRun, number>();
+    let time = 0;
+    let poolDone = false;
+    for (const run of this.order) {
+      if (run.plan.parallel) {
+        if (!poolDone) time += poolSeconds;
+        poolDone = true;
+        ends.set(run, run.state === 'done' ? 0 : time - poolSeconds + (poolEnds.get(run) ?? 0));
+      } else {
+        time += alone.get(run)!;
+        ends.set(run, run.state === 'done' ? 0 : time);
+      }
+    }
     const runs: RunEstimate[] = this.order.map((run) => ({
       stage: run.plan.stage, label: run.plan.label, step: run.plan.step, ...(run.plan.variant === undefined ? {} : { variant: run.plan.variant }), state: run.state,
       epoch: run.current?.epoch ?? run.epochsBefore + run.epochs.length,
-      maxEpochs: maxEpochsOf(run.plan), expectedEpochs: this.expectedEpochs(run), remainingSeconds: this.remainingSeconds(run, now),
+      maxEpochs: maxEpochsOf(run.plan), expectedEpochs: this.expectedEpochs(run), remainingSeconds: ends.get(run) ?? 0,
     }));
-    // Runs in turn add up; the pool's runs are laid out on its workers: those in progress first, then the
-    // pending ones in the order the plan lists them, each to the worker that is free first.
-    let remainingSeconds = 0;
-    const freeAt = Array.from({ length: this.workers }, () => 0);
-    const parallel = runs.filter((_, index) => this.order[index]!.plan.parallel);
-    for (const run of [...parallel.filter((r) => r.state === 'running'), ...parallel.filter((r) => r.state === 'pending')]) {
-      const slot = freeAt.indexOf(Math.min(...freeAt));
-      freeAt[slot] = (freeAt[slot] ?? 0) + run.remainingSeconds;
-    }
-    remainingSeconds += Math.max(...freeAt);
-    for (const [index, run] of runs.entries()) if (!this.order[index]!.plan.parallel) remainingSeconds += run.remainingSeconds;
     const current = runs.find((run) => run.state === 'running') ?? runs.find((run) => run.state === 'pending') ?? runs.at(-1)!;
     const stepIndex = this.steps.indexOf(current.step);
-    return { title: this.title, elapsedSeconds, remainingSeconds, step: { index: stepIndex + 1, count: this.steps.length, name: current.step }, runs };
+    return { title: this.title, elapsedSeconds, remainingSeconds: time, step: { index: stepIndex + 1, count: this.steps.length, name: current.step }, runs };
   }
 }
