@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 
 import { EtaModel, epochCost } from '../src/cli/eta.js';
 import { presets } from '../src/config.js';
@@ -14,7 +15,7 @@ import type { TrainingEvent } from '../src/train/events.js';
 interface Recorded { t: number; event: TrainingEvent }
 
 function recording(name: string): Recorded[] {
-  const text = readFileSync(fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url)), 'utf8');
+  const text = gunzipSync(readFileSync(fileURLToPath(new URL(`../../test/fixtures/${name}.gz`, import.meta.url)))).toString('utf8');
   return text.trimEnd().split('\n').map((line) => JSON.parse(line) as Recorded);
 }
 

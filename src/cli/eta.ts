@@ -36,6 +36,11 @@ export const classifierStepImages = 8;
  * scores 3,100 images/s.
  */
 const priorSpeedRatio: Record<WorkKind, number> = { autoencoder: 1, classifier: 5.3, head: 2.9, 'encoder-forward': 15, 'autoencoder-forward': 1.9 };
+/**
+ * Before a similar run has finished, a classifier run's best epoch is expected halfway through its maximum: its
+ * budget is an upper bound for early stopping to cut short. The prior counts as much as one finished run with e (2.7) times or a third as many labels.
+ */
+const priorBestShare = { share: 0.5, weight: 0.25 };
 /** Before anything is measured at all: the autoencoder's speed on a 2-core machine. */
 const priorAutoencoderSpeed = 1500;
 /**
@@ -111,6 +116,7 @@ function forwardWork(plan: PlannedRun): [WorkKind, number] {
   return plan.epochs.length === 0 ? ['autoencoder-forward', plan.autoencoderImages] : ['encoder-forward', plan.encoderImages.before + plan.encoderImages.after];
 }
 
+const trainsWholeNetwork = (plan: PlannedRun) => plan.epochs.some((phase) => phase.kind === 'classifier');
 const labelsOf = (plan: PlannedRun) => plan.epochs.at(-1)?.images ?? 1;
 const canStopEarly = (plan: PlannedRun) => plan.patience !== null && plan.firstStoppingEpoch - 1 + plan.patience < maxEpochsOf(plan);
 
@@ -222,39 +228,50 @@ export class EtaModel {
     this.measured.set(kind, entry);
   }
 
-  /** Cost units per second of one run of `kind` alone on the machine. */
+  /**
+   * Cost units per second of one run of `kind` alone on the machine: measured over finished epochs (and finished
+   * runs, for forward work); before the first, from the batches of an epoch in progress; before any, a multiple of
+   * the autoencoder's.
+   */
   private speed(kind: WorkKind, now: number): number {
     const measured = this.measured.get(kind);
     if (measured && measured.seconds > 0) return measured.cost / measured.seconds;
-    return priorSpeedRatio[kind] * this.autoencoderSpeed(now);
+    const partial = this.partialSpeed(kind, now);
+    if (partial !== null) return partial;
+    if (kind === 'autoencoder') return priorAutoencoderSpeed;
+    return priorSpeedRatio[kind] * this.speed('autoencoder', now);
   }
 
-  private autoencoderSpeed(now: number): number {
-    const measured = this.measured.get('autoencoder');
-    if (measured && measured.seconds > 0) return measured.cost / measured.seconds;
-    // The first epoch in progress: its batches so far.
+  /** The speed of the first epoch of `kind` in progress, from its batches so far (null before its first batch). */
+  private partialSpeed(kind: WorkKind, now: number): number | null {
     for (const run of this.order) {
       const phase = run.current ? phaseOf(run.plan, run.current.epoch) : undefined;
-      if (run.current && phase?.kind === 'autoencoder' && run.current.batch > 0 && now > run.current.startedAt) {
-        return (phase.images * run.current.batch / run.current.batches) / (now - run.current.startedAt);
-      }
+      if (!run.current || phase?.kind !== kind || run.current.batch === 0 || now <= run.current.startedAt) continue;
+      const trained = epochCost({ ...phase, validationImages: 0 }) * run.current.batch / run.current.batches;
+      return trained / ((now - run.current.startedAt) * this.shareOf(run));
     }
-    return priorAutoencoderSpeed;
+    return null;
   }
 
   /**
    * Where a run like `plan` is expected to reach its best epoch, as a share of its maximum epochs: learned from the
-   * finished runs of its variant, the closer their label counts the more; 1 (the last epoch) before any finished.
+   * finished runs like it that early stopping could have ended, the closer their label counts the more,
+   * drawn towards halfway (`priorBestShare`) while few and distant runs have finished.
    */
   private expectedBestShare(plan: PlannedRun): number {
-    let weighted = 0, weights = 0;
+    // The autoencoder is one run with nothing like it to learn from, and its budget is what it is meant to train
+    // (the full preset's 8 epochs improve to the last): expected to use it all.
+    if (plan.variant === undefined) return 1;
+    let weighted = priorBestShare.share * priorBestShare.weight, weights = priorBestShare.weight;
     for (const other of this.order) {
-      if (other.state !== 'done' || other.bestEpoch === null || other.plan.done || other.plan.variant !== plan.variant || other.plan.patience === null) continue;
-      const weight = 1 / (1 + Math.abs(Math.log(labelsOf(other.plan) / labelsOf(plan)))) ** 2;
+      if (other.state !== 'done' || other.bestEpoch === null || other.plan.done || other.plan.variant === undefined || !canStopEarly(other.plan)) continue;
+      // The other variant that trains the whole network (fine-tuned, scratch) counts half as much as the same one.
+      const kinship = other.plan.variant === plan.variant ? 1 : trainsWholeNetwork(other.plan) === trainsWholeNetwork(plan) ? 0.5 : 0;
+      const weight = kinship / (1 + Math.abs(Math.log(labelsOf(other.plan) / labelsOf(plan)))) ** 2;
       weighted += weight * other.bestEpoch / maxEpochsOf(other.plan);
       weights += weight;
     }
-    return weights > 0 ? weighted / weights : 1;
+    return weighted / weights;
   }
 
   /**
