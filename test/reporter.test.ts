@@ -101,7 +101,7 @@ test('where output is not a terminal, a study renders to the same plain lines ev
 test('in a terminal the view is redrawn in place and ends with the command\'s line; epochs are only in --verbose', () => {
   const text = render(syntheticStudy(), { tty: true });
   assert.ok(text.includes('\u001b['), 'no cursor movement in a terminal');
-  assert.match(text, /study · step 5\/5 report · 6 of 6 runs done/);
+  assert.match(text, /study · step 5\/5 report · 6 of 6 runs done · 2:52 elapsed · done/);
   assert.match(text, /✓ scratch 100% · best epoch 4 of 4 · test 90\.00% · macro-F1 0\.8900/);
   assert.doesNotMatch(text, / · epoch \d+\/\d+ · loss/, 'epoch lines without --verbose');
 });

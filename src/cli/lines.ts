@@ -25,7 +25,8 @@ export function commandLine(estimate: Estimate): string {
   const runs = estimate.runs.filter((run) => run.variant !== undefined);
   if (runs.length > 0) parts.push(`${runs.filter((run) => run.state === 'done').length} of ${runs.length} ${estimate.title === 'sweep' ? 'cells' : 'runs'} done`);
   parts.push(`${formatDuration(estimate.elapsedSeconds)} elapsed`);
-  if (estimate.remainingSeconds !== null) parts.push(formatTimeLeft(estimate.remainingSeconds));
+  if (estimate.runs.length > 0 && estimate.runs.every((run) => run.state === 'done')) parts.push('done');
+  else if (estimate.remainingSeconds !== null) parts.push(formatTimeLeft(estimate.remainingSeconds));
   return parts.join(' · ');
 }
 

@@ -110,7 +110,8 @@ export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporte
         view.log(finishedRunLine(labelOf(event.stage), event));
         break;
       case 'message':
-        view.log(`  ${labelOf(event.stage)} · ${event.text}`);
+        // A run's messages (its learning rate halved) are epoch-level detail; a step's (a checkpoint resumed) are not.
+        if (verbose || !isRun(event.stage)) view.log(`  ${labelOf(event.stage)} · ${event.text}`);
         break;
       case 'saved':
         break;
@@ -152,6 +153,8 @@ function plainView(stream: ProgressStream): View {
 function liveView(stream: ProgressStream): View {
   const multibar = new cliProgress.MultiBar({
     stream, hideCursor: true, fps: 5, clearOnComplete: false, linewrap: false, autopadding: false, barsize: 16,
+    // Every redraw draws every line: a logged line takes the place of the first, which must then be drawn again.
+    forceRedraw: true,
     format: (options, params, payload: { line?: (bar: string | null) => string; text?: string }) =>
       payload.line ? payload.line(cliProgress.Format.BarFormat(params.progress, options)) : payload.text ?? '',
   }, cliProgress.Presets.shades_classic);
