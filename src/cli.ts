@@ -24,6 +24,8 @@ import { ModelFileError } from './io/model-files.js';
 import { RunFolder, RunFolderError } from './io/run-folder.js';
 import { RunLockedError } from './io/run-lock.js';
 import { consoleReporter } from './cli/reporter.js';
+import type { ConsoleReporter } from './cli/reporter.js';
+import { studySummary, sweepSummary } from './cli/summary.js';
 import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from './cli/stop-after-event.js';
 import { defaultSweep, runSweep } from './sweep.js';
 import { DivergenceError, InterruptedError } from './train/events.js';
@@ -53,6 +55,7 @@ interface RunOptions {
   epochs?: number;
   learningRate?: number;
   json: boolean;
+  verbose: boolean;
   overwrite: boolean;
 }
 
@@ -75,7 +78,8 @@ function withRunOptions(command: Command): Command {
       return parsed;
     })
     .option('--overwrite', 'reuse an --out folder that holds a finished run', false)
-    .option('--json', 'progress as JSON lines', false);
+    .option('--json', 'progress as JSON lines', false)
+    .option('--verbose', 'in a terminal, also a line per finished epoch', false);
 }
 
 /** The backend flags the user gave, to lay over a preset's or a saved run's backend settings. */
@@ -111,7 +115,17 @@ const memorySamples: MemorySample[] = [];
 let peakRssBytes = 0;
 const mebibytes = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
-async function contextFor(run: RunFolder, config: ExperimentConfig, json: boolean): Promise<ExperimentContext> {
+/** The progress display in use, closed (its last redraw, the cursor given back) before anything else is printed. */
+let progressDisplay: ConsoleReporter | null = null;
+function closeProgress(): void {
+  progressDisplay?.close();
+  progressDisplay = null;
+}
+const commandStarted = performance.now();
+
+interface ProgressOptions { json: boolean; verbose: boolean }
+
+async function contextFor(run: RunFolder, config: ExperimentConfig, progress: ProgressOptions): Promise<ExperimentContext> {
   const backend: BackendInfo = await useBackend(config.backend.name, { threads: config.backend.threads });
   const say = (line: string) => process.stderr.write(`${line}\n`);
   say(`dae: backend ${backend.name} (${backend.detail}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}); run folder ${run.directory}`);
@@ -120,7 +134,8 @@ async function contextFor(run: RunFolder, config: ExperimentConfig, json: boolea
   // Crash tests set DAE_STOP_AFTER_EVENT: progress is then written synchronously, and the process stops itself after
   // the event they name (see cli/stop-after-event.ts).
   const stopPattern = stopAfterEventPattern(process.env);
-  const terminal = consoleReporter({ json, stream: stopPattern ? synchronousStream(process.stderr.fd) : process.stderr });
+  const terminal = consoleReporter({ ...progress, stream: stopPattern ? synchronousStream(process.stderr.fd) : process.stderr });
+  progressDisplay = terminal;
   const stopHere = stopPattern ? stopAfterEvent(stopPattern) : () => {};
   const reporter: ExperimentContext['reporter'] = (event) => {
     terminal(event);
@@ -136,11 +151,19 @@ async function contextFor(run: RunFolder, config: ExperimentConfig, json: boolea
   return { run, config, backend, reporter, shouldStop: () => stopRequested };
 }
 
-async function writeMemoryRecord(run: RunFolder): Promise<void> {
+/** Writes memory.json and returns the peak resident memory in MiB. */
+async function writeMemoryRecord(run: RunFolder): Promise<number> {
   peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
   await run.writeJson('memory.json', { peakRssMiB: mebibytes(peakRssBytes), perEpoch: memorySamples });
-  process.stderr.write(`dae: peak resident memory ${mebibytes(peakRssBytes)} MiB\n`);
+  return mebibytes(peakRssBytes);
 }
+
+/** This command's time, peak memory and paths, for the closing summary. */
+function totalsOf(run: RunFolder, peakMemoryMiB: number) {
+  return { seconds: (performance.now() - commandStarted) / 1000, peakMemoryMiB, directory: run.directory, reportPath: run.path('report.html') };
+}
+
+const printLines = (lines: string[]) => process.stderr.write(`${lines.join('\n')}\n`);
 
 interface OpenedRun { run: RunFolder; config: ExperimentConfig }
 
@@ -179,6 +202,7 @@ async function guarded(run: RunFolder, action: () => Promise<void>): Promise<voi
   try {
     await action();
   } catch (error) {
+    closeProgress();
     if (run.status !== 'complete') await run.markIncomplete(error instanceof Error ? error.message : String(error)).catch(() => {});
     if (error instanceof InterruptedError) {
       process.stderr.write(`dae: ${error.message}\ndae: continue with: dae experiment --resume ${run.directory}\n`);
@@ -199,18 +223,18 @@ export function buildProgram(): Command {
     .option('--resume <dir>', 'continue an interrupted run folder from its last checkpoint')
     .action((options: RunOptions & { resume?: string }) => holding(options.resume ? openRun(options.resume) : startRun(options),
       ({ run, config }) => guarded(run, async () => {
-        const metrics = await runExperiment(await contextFor(run, config, options.json));
-        await writeMemoryRecord(run);
+        const metrics = await runExperiment(await contextFor(run, config, options));
+        const peak = await writeMemoryRecord(run);
+        closeProgress();
+        if (!options.json) printLines(studySummary(metrics, totalsOf(run, peak)));
         process.stdout.write(`${run.path('report.html')}\n`);
-        for (const c of metrics.classifiers) {
-          process.stderr.write(`  ${c.encoder.padEnd(9)} ${String(c.labels).padStart(6)} labels  test accuracy ${(100 * c.test.accuracy).toFixed(2)}%\n`);
-        }
       })));
 
   withRunOptions(program.command('pretrain').description('train the denoising autoencoder only (the first stage of a run folder)'))
     .action((options: RunOptions) => holding(startRun(options), ({ run, config }) => guarded(run, async () => {
-      const context = await contextFor(run, config, options.json);
+      const context = await contextFor(run, config, options);
       await pretrain(context, await prepareData(config));
+      closeProgress();
       await run.markIncomplete('only the pretrain stage was run; continue with `dae inspect`, `dae classify`, `dae report`');
     })));
 
@@ -220,7 +244,8 @@ export function buildProgram(): Command {
     ['report', 'write metrics.json and report.html from a run folder'],
   ] as const) {
     program.command(name).description(description).argument('<run-dir>', 'run folder').option('--json', 'progress as JSON lines', false)
-      .action((directory: string, options: { json: boolean }) => holding(openRun(directory), async ({ run, config }) => {
+      .option('--verbose', 'in a terminal, also a line per finished epoch', false)
+      .action((directory: string, options: ProgressOptions) => holding(openRun(directory), async ({ run, config }) => {
         if (name === 'report') {
           // A report never trains: it is written only for a run whose every stage has finished.
           const missing = ['pretrain', 'denoise', 'inspect', 'classify'].filter((stage) => !run.isStageDone(stage));
@@ -230,7 +255,7 @@ export function buildProgram(): Command {
           }
         }
         await guarded(run, async () => {
-          const context = await contextFor(run, config, options.json);
+          const context = await contextFor(run, config, options);
           const data = await prepareData(config);
           const { autoencoder } = await pretrain(context, data);
           if (name === 'inspect') {
@@ -241,8 +266,10 @@ export function buildProgram(): Command {
           } else {
             await assembleMetrics(context, data, await classify(context, data, autoencoder), 0);
             await writeReport(context);
+            closeProgress();
             process.stdout.write(`${run.path('report.html')}\n`);
           }
+          closeProgress();
         });
       }));
   }
@@ -296,13 +323,14 @@ export function buildProgram(): Command {
     .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
     .option('--workers <n>', 'cells trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
     .option('--json', 'progress as JSON lines', false)
+    .option('--verbose', 'in a terminal, also a line per finished epoch', false)
     .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number }) => holding(
-      directory ? openRun(directory) : startRun({ ...options, json: options.json, overwrite: false }), ({ run, config }) => guarded(run, async () => {
-        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options.json);
+      directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) => guarded(run, async () => {
+        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options);
         const result = await runSweep(context, { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}) });
-        for (const entry of result.summary) {
-          process.stderr.write(`  ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`);
-        }
+        closeProgress();
+        if (!options.json) printLines(sweepSummary(result, { ...totalsOf(run, mebibytes(Math.max(peakRssBytes, process.memoryUsage.rss()))),
+          sweepPath: run.path('sweep', 'sweep.json'), reportWritten: run.isStageDone('classify') }));
         process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
       })));
   return program;

@@ -29,7 +29,8 @@ import { predictInBatches } from './train/batches.js';
 import { argmaxRows, trainClassifier } from './train/classifier.js';
 import type { Reporter } from './train/events.js';
 import { initializeWeights } from './train/weights.js';
-import { runInWorkers } from './workers/classifier-pool.js';
+import { handoutOrder, runInWorkers } from './workers/classifier-pool.js';
+import { classifierStage, studyPlan } from './plan.js';
 import { pretrainFigures, classifierFigures, inspectionFigures, denoisingFigures, trainingFigures } from './experiment-figures.js';
 
 export interface ExperimentContext {
@@ -52,13 +53,42 @@ const stageFile = (stage: string) => `stages/${stage}.json`;
 export async function runExperiment(context: ExperimentContext): Promise<Metrics> {
   const started = performance.now();
   const data = await prepareData(context.config);
+  await announcePlan(context, data);
   const pretrained = await pretrain(context, data);
   await checkDenoising(context, data, pretrained.autoencoder);
   await inspectRepresentation(context, data, pretrained.autoencoder);
   const classifiers = await classify(context, data, pretrained.autoencoder);
+  context.reporter({ type: 'stage-start', stage: 'report', description: 'metrics.json and report.html' });
+  const reportStarted = performance.now();
   const metrics = await assembleMetrics(context, data, classifiers, (performance.now() - started) / 1000);
   await writeReport(context);
+  context.reporter({ type: 'stage-end', stage: 'report', seconds: (performance.now() - reportStarted) / 1000, summary: context.run.path('report.html') });
   return metrics;
+}
+
+/** The classifier runs of the study in config order: variant, label fraction and label count. */
+function studyClassifierRuns(config: ExperimentConfig, trainCount: number) {
+  return config.classifier.labelFractions.flatMap((fraction) => config.classifier.encoders.map((mode) => ({
+    mode, fraction, labels: countForFraction(trainCount, fraction),
+  })));
+}
+
+/** Sends the study's plan: what each stage and run may do, and what the run folder already holds. */
+async function announcePlan(context: ExperimentContext, data: PreparedData): Promise<void> {
+  const { run, config } = context;
+  const runs = studyClassifierRuns(config, data.train.count);
+  const classifierRunsDone = new Set<string>();
+  for (const { mode, fraction, labels } of runs) if (await run.exists(classifierFile(mode, labels))) classifierRunsDone.add(classifierStage(mode, fraction));
+  const pending = runs.filter(({ mode, fraction }) => !classifierRunsDone.has(classifierStage(mode, fraction))).length;
+  // By the time the classifier runs start, the folder holds the pretrained models that the workers load.
+  const workers = classifierWorkerCount(context, pending, true);
+  // The pool hands out the longest runs first; runs in turn go in config order.
+  const ordered = workers > 1 ? handoutOrder(runs.map((entry) => ({ ...entry, work: plannedWork(entry.mode, entry.fraction) }))) : runs;
+  context.reporter({
+    type: 'plan', title: 'study', workers,
+    runs: studyPlan(config, { train: data.train.count, validation: data.validation.count, test: data.test.count },
+      { stagesDone: new Set(['pretrain', 'denoise', 'inspect'].filter((stage) => run.isStageDone(stage))), classifierRunsDone }, ordered, workers),
+  });
 }
 
 export async function pretrain(context: ExperimentContext, data: PreparedData): Promise<PretrainResult> {
@@ -189,8 +219,8 @@ export function plannedWork(mode: EncoderMode, images: number): number {
  * there are runs. Parallel runs need the native backend (each worker runs its kernels on one thread) and the
  * pretrained models saved in the run folder, which the workers load.
  */
-export function classifierWorkerCount(context: ExperimentContext, runs: number): number {
-  if (context.backend.name !== 'native' || !context.run.isStageDone('pretrain')) return 1;
+export function classifierWorkerCount(context: ExperimentContext, runs: number, pretrained = context.run.isStageDone('pretrain')): number {
+  if (context.backend.name !== 'native' || !pretrained) return 1;
   const wanted = context.config.backend.workers === 0 ? context.backend.threads : context.config.backend.workers;
   return Math.max(1, Math.min(wanted, runs));
 }
@@ -203,8 +233,8 @@ export async function classifierRun(context: ExperimentContext, data: PreparedDa
   const count = countForFraction(data.train.count, fraction);
   const labelled = subsetImageSet(data.train, subsets.get(count)!);
   const name = `${mode}-${count}`;
-  const stage = `classify ${mode} ${(100 * fraction).toFixed(0)}%`;
-  const { classifier, result } = await trainAndEvaluate(context, data, autoencoder, mode, labelled, data.validation, {
+  const stage = classifierStage(mode, fraction);
+  const { classifier, result, bestEpoch } = await trainAndEvaluate(context, data, autoencoder, mode, labelled, data.validation, {
     stage, name, seed: config.seed, labelFraction: fraction,
   });
   const test = result.test;
@@ -214,7 +244,7 @@ export async function classifierRun(context: ExperimentContext, data: PreparedDa
   await run.writeJson(`figures/classifier-${name}.json`, await classifierFigures(run, result, name, data.classNames));
   await run.writeJson(classifierFile(mode, count), { result, report: formatClassificationReport(test, data.classNames) });
   reporter({ type: 'saved', stage, file: classifierFile(mode, count) });
-  reporter({ type: 'message', stage, text: `test accuracy ${(100 * test.accuracy).toFixed(2)}%, macro-F1 ${test.macroF1.toFixed(4)}` });
+  reporter({ type: 'run-end', stage, bestEpoch, epochs: result.epochs, testAccuracy: test.accuracy, macroF1: test.macroF1, seconds: result.trainSeconds });
   classifier.model.dispose();
   return result;
 }
@@ -237,7 +267,7 @@ export async function trainAndEvaluate(context: ExperimentContext, data: Prepare
     encoder: mode, labelFraction: options.labelFraction, labels: labelled.count, epochs: training.epochs, trainSeconds: training.seconds,
     history: training.history, validation: { accuracy: training.validationAccuracy }, test,
   };
-  return { classifier, result };
+  return { classifier, result, bestEpoch: training.bestEpoch };
 }
 
 /** A stand-in model holding just the head's layers, so seeded initialisation leaves the pretrained encoder alone. */

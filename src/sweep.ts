@@ -14,7 +14,8 @@ import { metricsFormatVersion } from './metrics.js';
 import type { EncoderMode, MeanAndSpread, SweepCell, SweepResult } from './metrics.js';
 import type { Autoencoder } from './model/autoencoder.js';
 import { labelSweepChart } from './viz/charts.js';
-import { runInWorkers } from './workers/classifier-pool.js';
+import { classifierRunPlan, pretrainPlan } from './plan.js';
+import { handoutOrder, runInWorkers } from './workers/classifier-pool.js';
 
 export interface SweepOptions {
   /** Label counts; 'all' is the whole training split. */
@@ -32,6 +33,7 @@ export const defaultSweep: SweepOptions = {
   minimumSteps: 1500,
 };
 
+const cellStage = (cell: Pick<SweepCell, 'encoder' | 'labels' | 'seed'>) => `sweep ${cell.encoder} ${cell.labels} labels seed ${cell.seed}`;
 const cellFile = (cell: Pick<SweepCell, 'encoder' | 'labels' | 'seed'>) => `sweep/cells/${cell.encoder}-${cell.labels}-seed${cell.seed}.json`;
 
 /**
@@ -104,28 +106,27 @@ export async function sweepCell(context: ExperimentContext, data: PreparedData, 
   const { encoder, labels, seed, budget } = job;
   const labelled = subsetImageSet(data.train, job.indices);
   const validation = job.validationIndices === null ? data.validation : subsetImageSet(data.validation, job.validationIndices);
-  const stage = `sweep ${encoder} ${labels} labels seed ${seed}`;
+  const stage = cellStage(job);
   const cellContext = { ...context, config: { ...context.config, classifier: budget } };
-  const { classifier, result } = await trainAndEvaluate(cellContext, data, autoencoder, encoder, labelled, validation, {
+  const { classifier, result, bestEpoch } = await trainAndEvaluate(cellContext, data, autoencoder, encoder, labelled, validation, {
     stage, name: `sweep-${encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
   });
   classifier.model.dispose();
   const cell: SweepCell = { encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds };
   await context.run.writeJson(cellFile(cell), { ...cell, budget });
+  context.reporter({ type: 'run-end', stage, bestEpoch, epochs: result.epochs, testAccuracy: result.test.accuracy, macroF1: result.test.macroF1, seconds: result.trainSeconds });
   return cell;
 }
 
 export async function runSweep(context: ExperimentContext, options: SweepOptions): Promise<SweepResult> {
   const { run, config, reporter } = context;
   const data = await prepareData(config);
-  const { autoencoder } = await pretrain(context, data);
   const labelCounts = [...new Set(options.labelCounts.map((count) => (count === 'all' ? data.train.count : Math.min(count, data.train.count))))]
     .sort((a, b) => a - b);
   const seeds = Array.from({ length: options.seeds }, (_, index) => config.seed + index);
   const everything = Int32Array.from({ length: data.train.count }, (_, index) => index);
   const everyValidation = Int32Array.from({ length: data.validation.count }, (_, index) => index);
   const validationPolicy = 'early stopping on a stratified validation subset of at most as many labelled images as the training subset (capped at the held-out set)';
-  const total = labelCounts.length * seeds.length * options.encoders.length;
   // Planned work of a cell: the images it may train on.
   const plannedImages = (encoder: EncoderMode, labels: number) =>
     plannedWork(encoder, epochsFor(cellBudget(config.classifier, labels, options.minimumSteps), encoder, labels) * labels);
@@ -158,26 +159,34 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
       }
     }
   }
-  // Planned work of the cells left: the ETA scales the time spent so far by the work left.
-  let remainingWork = pending.reduce((sum, cell) => sum + cell.work, 0);
-  let trainedSeconds = 0, trainedWork = 0;
-  let done = cells.length - pending.length;
-  const finished = (cell: SweepCell, { work, slot }: (typeof pending)[number]) => {
+  const finished = (cell: SweepCell, { slot }: (typeof pending)[number]) => {
     cells[slot] = cell;
-    done += 1;
-    trainedSeconds += cell.seconds;
-    trainedWork += work;
-    remainingWork -= work;
-    const eta = (trainedSeconds / trainedWork) * remainingWork / workers;
-    reporter({ type: 'message', stage: 'sweep', text: `cell ${done}/${total} done (${cell.encoder}, ${cell.labels} labels, seed ${cell.seed}: ${(100 * cell.accuracy).toFixed(2)}%); about ${Math.round(eta / 60)} min to go` });
   };
-  const workers = classifierWorkerCount(context, pending.length);
+  // The pool's workers load the pretrained models from the folder, which holds them by the time the cells train.
+  const workers = classifierWorkerCount(context, pending.length, true);
+  const ordered = workers > 1 ? handoutOrder(pending) : pending;
+  const counts = { train: data.train.count, validation: data.validation.count, test: data.test.count };
+  reporter({
+    type: 'plan', title: 'sweep', workers,
+    runs: [
+      pretrainPlan(config, counts, run.isStageDone('pretrain')),
+      ...ordered.map(({ job }) => classifierRunPlan({
+        stage: cellStage(job), step: 'sweep', label: `${job.encoder} ${job.labels} labels seed ${job.seed}`, mode: job.encoder, labels: job.labels,
+        validation: job.validationIndices?.length ?? data.validation.count, test: data.test.count, budget: job.budget, done: false, parallel: workers > 1,
+      })),
+      // sweep.json, the chart, metrics.json and, for a finished study, report.html again.
+      { stage: 'report', step: 'report', label: 'report', done: false, parallel: false, epochs: [], encoderImages: { before: 0, after: 0 }, autoencoderImages: data.test.count, patience: null, firstStoppingEpoch: 1 },
+    ],
+  });
+  const { autoencoder } = await pretrain(context, data);
   if (workers > 1) {
     await runInWorkers<SweepCell>(context, data, pending.map(({ job, work }) => ({ job: { kind: 'sweep-cell', job }, work })), workers,
       (cell, index) => finished(cell, pending[index]!));
   } else {
     for (const entry of pending) finished(await sweepCell(context, data, autoencoder, entry.job), entry);
   }
+  reporter({ type: 'stage-start', stage: 'report', description: 'sweep.json, the chart, metrics.json and report.html' });
+  const reportStarted = performance.now();
   // In loop order however they finished, so the sums over seeds repeat bit for bit.
   const result = summariseSweep(labelCounts, seeds, cells as SweepCell[], validationPolicy);
   await run.writeJson('sweep/sweep.json', result);
@@ -195,6 +204,7 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
   } else {
     await run.writeJson('metrics.json', { formatVersion: metricsFormatVersion, sweep: result });
   }
+  reporter({ type: 'stage-end', stage: 'report', seconds: (performance.now() - reportStarted) / 1000, summary: run.path('sweep', 'sweep.json') });
   return result;
 }
 

@@ -2,13 +2,64 @@
 // reporters. Nothing in train/ writes to the terminal.
 import type { EpochRecord } from '../metrics.js';
 
+/**
+ * Kinds of epoch whose speed differs, measured separately by the ETA: the autoencoder, the whole classifier on
+ * images, and the classifier's head alone on precomputed codes (frozen runs, fine-tuning's warm-up).
+ */
+export const epochKinds = ['autoencoder', 'classifier', 'head'] as const;
+export type EpochKind = (typeof epochKinds)[number];
+
+/** Consecutive epochs of one kind, each training `images` rows in `batches` steps, then a validation pass. */
+export interface PlannedEpochs {
+  kind: EpochKind;
+  count: number;
+  images: number;
+  batches: number;
+  validationImages: number;
+}
+
+/**
+ * One entry of a plan: a stage, or one classifier run or sweep cell, and the most work it may do. Epochs run in
+ * the order of `epochs`; early stopping may end a run sooner (see `patience`).
+ */
+export interface PlannedRun {
+  /** The stage name its events carry, e.g. `pretrain`, `classify scratch 10%`. */
+  stage: string;
+  /** The step of the study it belongs to (`pretrain`, `denoise`, `inspect`, `classify`, `report`, `sweep`). */
+  step: string;
+  /** Found finished in the run folder: nothing to do. */
+  done: boolean;
+  epochs: PlannedEpochs[];
+  /**
+   * Images passed forward through the encoder outside the epochs: before the first (codes of the labelled and
+   * validation images) and after the last (test predictions).
+   */
+  encoderImages: { before: number; after: number };
+  /** Stages without epochs: images passed through the whole autoencoder (the denoising scores, the inspection). */
+  autoencoderImages: number;
+  /** Early stopping: epochs without improvement before the run stops; null = every epoch runs. */
+  patience: number | null;
+  /** No early stop before this epoch (fine-tuning's warm-up). */
+  firstStoppingEpoch: number;
+  /** What the run's line is called, e.g. `scratch 10%`, `finetuned 300 labels seed 2`. */
+  label: string;
+  /** Classifier runs: the encoder variant, so that runs of one variant learn from each other how soon they stop. */
+  variant?: string;
+  /** Trained in the pool of worker threads, `workers` at once; otherwise in turn on the main thread. */
+  parallel: boolean;
+}
+
 export type TrainingEvent =
+  /** What the command will do, sent before any of it: the ETA's planned amounts. Steps run in the order given. */
+  | { type: 'plan'; title: string; workers: number; runs: PlannedRun[] }
   | { type: 'stage-start'; stage: string; description: string }
   | { type: 'epoch-start'; stage: string; epoch: number; maxEpochs: number; batches: number }
   | { type: 'batch-end'; stage: string; epoch: number; batch: number; batches: number; loss: number }
   | { type: 'epoch-end'; stage: string; record: EpochRecord; improved: boolean }
   | { type: 'stage-end'; stage: string; seconds: number; summary: string }
   | { type: 'message'; stage: string; text: string }
+  /** A classifier run or sweep cell was scored on the test set: its line's summary. */
+  | { type: 'run-end'; stage: string; bestEpoch: number; epochs: number; testAccuracy: number; macroF1: number; seconds: number }
   /**
    * A stage wrote one of its results into the run folder (`file` relative to it). Between two of these a stage has
    * written some of its files and not yet been marked done, which is where crash tests interrupt it.

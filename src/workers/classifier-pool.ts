@@ -111,6 +111,11 @@ export interface PlannedJob<Job extends WorkerJob> {
   work: number;
 }
 
+/** The order in which the pool hands out jobs: the most planned work first, ties in the order given. */
+export function handoutOrder<Entry extends { work: number }>(entries: Entry[]): Entry[] {
+  return [...entries].sort((a, b) => b.work - a.work);
+}
+
 /**
  * Trains `jobs` on `workers` worker threads and returns their results in the order of `jobs`, calling
  * `onResult` as each one arrives. The longest jobs go first, so that the last to finish is a short one. The
@@ -121,7 +126,7 @@ export async function runInWorkers<Result extends WorkerResult>(context: Experim
   onResult: (result: Result, index: number) => void = () => {}): Promise<Result[]> {
   const stop = new SharedArrayBuffer(4);
   const stopFlag = new Int32Array(stop);
-  const queue = jobs.map((planned, index) => ({ ...planned, index })).sort((a, b) => b.work - a.work);
+  const queue = handoutOrder(jobs.map((planned, index) => ({ ...planned, index })));
   const results: Result[] = new Array<Result>(jobs.length);
   let failure: Error | null = null;
   const halt = (error: Error) => {

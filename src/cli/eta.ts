@@ -1,0 +1,392 @@
+// How long a study or a sweep has left, from its plan (the most work each stage and run may do) and the measured
+// speed of the work done so far. Pure: fed events and the time they arrived, it never reads a clock itself.
+//
+// Speed is measured per kind of epoch (autoencoder, whole classifier, head alone on codes) and for work outside
+// epochs (images passed forward through the encoder or the autoencoder), in cost units per second of one run
+// alone on the machine: a run of the worker pool beside k - 1 others goes at `poolShare(k)` of that. A run in
+// progress uses its own epochs' times for the rest of its phase. How many epochs a run will take is learned from
+// the runs that finished (early stopping) and bounded by the run's own patience once it trains. The pool's runs
+// are played out on its workers, in the order the pool hands them out, each going faster when fewer run at once;
+// the other stages run in turn.
+import type { EpochKind, PlannedEpochs, PlannedRun, TrainingEvent } from '../train/events.js';
+
+/** Epochs of each kind, and images passed forward through the encoder or the whole autoencoder outside epochs. */
+type WorkKind = EpochKind | 'encoder-forward' | 'autoencoder-forward';
+
+/**
+ * Cost units of one epoch of a kind. Images are the unit; a validation image (forward only) costs about a third
+ * of a training image; a step of the whole classifier costs a few images more than its images (Adam's update,
+ * the step's dispatch); the head alone is counted in steps, which cost about the same whatever their size.
+ */
+export function epochCost(epochs: Pick<PlannedEpochs, 'kind' | 'images' | 'batches' | 'validationImages'>): number {
+  switch (epochs.kind) {
+    case 'autoencoder': return epochs.images + epochs.validationImages / 3;
+    case 'classifier': return epochs.images + epochs.validationImages / 3 + epochs.batches * classifierStepImages;
+    case 'head': return epochs.batches + epochs.validationImages / 1000;
+  }
+}
+
+/**
+ * A step of the whole classifier costs this many images on top of its own: an estimate. With it, the epochs of a
+ * recorded sweep (batches of 16 to 128) went at 1,700 to 3,200 cost units per second, under a changing load.
+ */
+export const classifierStepImages = 8;
+
+/**
+ * Speeds before any is measured, as multiples of the autoencoder's, for one run alone on the machine (cost units
+ * per second). From a seed-1 study on a 2-core machine (README, Results): the autoencoder 1,630 images/s; beside
+ * another run, a whole-network classifier run 5,050 cost units/s and its head alone 2,700 steps/s; the denoising
+ * scores 3,100 images/s. Encoder passes: from the recorded study (test/fixtures), where a frozen run's codes
+ * went at about 18 times the autoencoder's training speed.
+ */
+const priorSpeedRatio: Record<WorkKind, number> = { autoencoder: 1, classifier: 5.3, head: 2.9, 'encoder-forward': 15, 'autoencoder-forward': 1.9 };
+/**
+ * Before a similar run has finished, a classifier run's best epoch is expected halfway through its maximum: its
+ * budget is an upper bound for early stopping to cut short. The prior counts as much as one finished run with
+ * e (2.7) times as many labels, or 1/e as many.
+ */
+const priorBestShare = { share: 0.5, weight: 0.25 };
+/** Before anything is measured at all: the autoencoder's speed on a 2-core machine. */
+const priorAutoencoderSpeed = 1500;
+/**
+ * The speed of one of `running` runs side by side, relative to a run alone: two runs side by side train 1.16
+ * times as fast as one on both threads (README, Training speed).
+ */
+export const poolShare = (running: number) => (running <= 1 ? 1 : 1.16 / running);
+
+type RunState = 'pending' | 'running' | 'done';
+
+interface TrackedRun {
+  plan: PlannedRun;
+  state: RunState;
+  startedAt: number;
+  /** Each finished epoch: its kind and its time as if the run had been alone on the machine. */
+  epochs: { epoch: number; kind: EpochKind; aloneSeconds: number }[];
+  /** The epoch in progress: its number, when it started, how many of its batches are done. */
+  current: { epoch: number; startedAt: number; batch: number; batches: number } | null;
+  /** Seconds of the run's wall time spent in its epochs. */
+  epochSeconds: number;
+  /** Epochs done before this process (a resumed autoencoder). */
+  epochsBefore: number;
+  lastImproved: number;
+  trainingEndedAt: number | null;
+  /** Epochs the run trained, and its best one, once it stopped. */
+  finalEpochs: number | null;
+  bestEpoch: number | null;
+  endedAt: number | null;
+}
+
+export interface RunEstimate {
+  stage: string;
+  label: string;
+  step: string;
+  /** Classifier runs and sweep cells: their encoder variant. */
+  variant?: string;
+  state: RunState;
+  /** The epoch in progress (or the last one), 0 before the first. */
+  epoch: number;
+  maxEpochs: number;
+  expectedEpochs: number;
+  remainingSeconds: number;
+}
+
+export interface Estimate {
+  title: string;
+  elapsedSeconds: number;
+  /** Seconds left; null before a plan arrived. */
+  remainingSeconds: number | null;
+  /** The step in progress, 1-based, of `steps` (pretrain, denoise, ...). */
+  step: { index: number; count: number; name: string } | null;
+  runs: RunEstimate[];
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
+function maxEpochsOf(plan: PlannedRun): number {
+  return sum(plan.epochs.map((phase) => phase.count));
+}
+
+/** The planned phase of epoch `epoch` (1-based). */
+function phaseOf(plan: PlannedRun, epoch: number): PlannedEpochs | undefined {
+  let last = 0;
+  for (const phase of plan.epochs) {
+    last += phase.count;
+    if (epoch <= last) return phase;
+  }
+  return undefined;
+}
+
+/** A run's work outside epochs: its kind and its images. */
+function forwardWork(plan: PlannedRun): [WorkKind, number] {
+  return plan.epochs.length === 0 ? ['autoencoder-forward', plan.autoencoderImages] : ['encoder-forward', plan.encoderImages.before + plan.encoderImages.after];
+}
+
+const trainsWholeNetwork = (plan: PlannedRun) => plan.epochs.some((phase) => phase.kind === 'classifier');
+const labelsOf = (plan: PlannedRun) => plan.epochs.at(-1)?.images ?? 1;
+const canStopEarly = (plan: PlannedRun) => plan.patience !== null && plan.firstStoppingEpoch - 1 + plan.patience < maxEpochsOf(plan);
+
+export class EtaModel {
+  private title = '';
+  private workers = 1;
+  private readonly runs = new Map<string, TrackedRun>();
+  private readonly order: TrackedRun[] = [];
+  private readonly steps: string[] = [];
+  /** Measured work: cost units and seconds alone per kind, summed over finished epochs and finished runs. */
+  private readonly measured = new Map<WorkKind, { cost: number; seconds: number }>();
+
+  constructor(private readonly startedAt: number) {}
+
+  get hasPlan(): boolean {
+    return this.order.length > 0;
+  }
+
+  /** Takes in one event that arrived at `now` (seconds, any origin shared with the constructor's). */
+  observe(event: TrainingEvent, now: number): void {
+    if (event.type === 'plan') {
+      this.title = event.title;
+      this.workers = Math.max(1, event.workers);
+      this.runs.clear();
+      this.order.length = 0;
+      this.steps.length = 0;
+      for (const plan of event.runs) {
+        const run: TrackedRun = {
+          plan, state: plan.done ? 'done' : 'pending', startedAt: now, epochs: [], current: null, epochSeconds: 0, epochsBefore: 0, lastImproved: 0,
+          trainingEndedAt: plan.done ? now : null, finalEpochs: plan.done ? maxEpochsOf(plan) : null, bestEpoch: null, endedAt: plan.done ? now : null,
+        };
+        this.runs.set(plan.stage, run);
+        this.order.push(run);
+        if (!this.steps.includes(plan.step)) this.steps.push(plan.step);
+      }
+      return;
+    }
+    const run = this.runs.get(event.stage);
+    if (!run) return;
+    switch (event.type) {
+      case 'stage-start':
+        run.state = 'running';
+        run.startedAt = now;
+        break;
+      case 'epoch-start':
+        if (run.state !== 'running') {
+          run.state = 'running';
+          run.startedAt = now;
+        }
+        if (run.epochs.length === 0 && run.current === null) {
+          run.epochsBefore = event.epoch - 1;
+          run.lastImproved = event.epoch - 1;
+        }
+        run.current = { epoch: event.epoch, startedAt: now, batch: 0, batches: event.batches };
+        break;
+      case 'batch-end':
+        if (run.current) run.current.batch = event.batch;
+        break;
+      case 'epoch-end': {
+        const phase = phaseOf(run.plan, event.record.epoch);
+        const aloneSeconds = event.record.seconds * this.shareOf(run);
+        run.epochSeconds += event.record.seconds;
+        if (phase) {
+          run.epochs.push({ epoch: event.record.epoch, kind: phase.kind, aloneSeconds });
+          this.add(phase.kind, epochCost(phase), aloneSeconds);
+        }
+        if (event.improved) run.lastImproved = event.record.epoch;
+        run.current = null;
+        break;
+      }
+      case 'stage-end':
+        run.trainingEndedAt = now;
+        run.finalEpochs = run.epochsBefore + run.epochs.length;
+        run.bestEpoch = run.lastImproved;
+        // Classifier runs still score the test set (their run-end follows); the other stages are done.
+        if (run.plan.variant === undefined) this.finish(run, now);
+        break;
+      case 'run-end':
+        run.trainingEndedAt ??= now;
+        run.finalEpochs = event.epochs;
+        run.bestEpoch = event.bestEpoch;
+        this.finish(run, now);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** How fast `run` goes now relative to alone: the pool's runs share the machine. */
+  private shareOf(run: TrackedRun): number {
+    return run.plan.parallel ? poolShare(this.order.filter((other) => other.plan.parallel && other.state === 'running').length) : 1;
+  }
+
+  private finish(run: TrackedRun, now: number): void {
+    if (run.state === 'done') return;
+    // Time outside the epochs measures the forward work (codes, test predictions, scores, figures).
+    const outside = now - run.startedAt - run.epochSeconds;
+    const [kind, images] = forwardWork(run.plan);
+    if (images > 0 && outside > 0) this.add(kind, images, outside * this.shareOf(run));
+    run.state = 'done';
+    run.endedAt = now;
+    run.current = null;
+  }
+
+  private add(kind: WorkKind, cost: number, aloneSeconds: number): void {
+    const entry = this.measured.get(kind) ?? { cost: 0, seconds: 0 };
+    entry.cost += cost;
+    entry.seconds += aloneSeconds;
+    this.measured.set(kind, entry);
+  }
+
+  /**
+   * Cost units per second of one run of `kind` alone on the machine: measured over finished epochs (and finished
+   * runs, for forward work); before the first, from the batches of an epoch in progress; before any, a multiple of
+   * the autoencoder's.
+   */
+  private speed(kind: WorkKind, now: number): number {
+    const measured = this.measured.get(kind);
+    if (measured && measured.seconds > 0) return measured.cost / measured.seconds;
+    const partial = this.partialSpeed(kind, now);
+    if (partial !== null) return partial;
+    if (kind === 'autoencoder') return priorAutoencoderSpeed;
+    return priorSpeedRatio[kind] * this.speed('autoencoder', now);
+  }
+
+  /** The speed of the first epoch of `kind` in progress, from its batches so far (null before its first batch). */
+  private partialSpeed(kind: WorkKind, now: number): number | null {
+    for (const run of this.order) {
+      const phase = run.current ? phaseOf(run.plan, run.current.epoch) : undefined;
+      if (!run.current || phase?.kind !== kind || run.current.batch === 0 || now <= run.current.startedAt) continue;
+      const trained = epochCost({ ...phase, validationImages: 0 }) * run.current.batch / run.current.batches;
+      return trained / ((now - run.current.startedAt) * this.shareOf(run));
+    }
+    return null;
+  }
+
+  /**
+   * Where a run like `plan` is expected to reach its best epoch, as a share of its maximum epochs: learned from the
+   * finished runs like it that early stopping could have ended, the closer their label counts the more,
+   * drawn towards halfway (`priorBestShare`) while few and distant runs have finished.
+   */
+  private expectedBestShare(plan: PlannedRun): number {
+    // The autoencoder is one run with nothing like it to learn from, and its budget is what it is meant to train
+    // (the full preset's 8 epochs improve to the last): expected to use it all.
+    if (plan.variant === undefined) return 1;
+    let weighted = priorBestShare.share * priorBestShare.weight, weights = priorBestShare.weight;
+    for (const other of this.order) {
+      if (other.state !== 'done' || other.bestEpoch === null || other.plan.done || other.plan.variant === undefined || !canStopEarly(other.plan)) continue;
+      // The other variant that trains the whole network (fine-tuned, scratch) counts half as much as the same one.
+      const kinship = other.plan.variant === plan.variant ? 1 : trainsWholeNetwork(other.plan) === trainsWholeNetwork(plan) ? 0.5 : 0;
+      const weight = kinship / (1 + Math.abs(Math.log(labelsOf(other.plan) / labelsOf(plan)))) ** 2;
+      weighted += weight * other.bestEpoch / maxEpochsOf(other.plan);
+      weights += weight;
+    }
+    return weighted / weights;
+  }
+
+  /**
+   * Epochs a run is expected to train: early stopping ends it `patience` epochs after its best one, which is
+   * expected where similar runs had theirs, and is no sooner than its last improvement so far.
+   */
+  private expectedEpochs(run: TrackedRun): number {
+    const maxEpochs = maxEpochsOf(run.plan);
+    if (run.finalEpochs !== null) return run.finalEpochs;
+    const done = run.epochsBefore + run.epochs.length;
+    const inProgress = run.current ? run.current.epoch : done;
+    const { patience } = run.plan;
+    if (patience === null || !canStopEarly(run.plan)) return maxEpochs;
+    const best = Math.max(Math.round(this.expectedBestShare(run.plan) * maxEpochs), run.lastImproved, run.plan.firstStoppingEpoch - 1);
+    return Math.min(maxEpochs, Math.max(best + patience, inProgress, 1));
+  }
+
+  /** Seconds a run has left if it were alone on the machine: its remaining epochs at its own pace (or its kind's), and its forward work. */
+  private remainingAloneSeconds(run: TrackedRun, now: number): number {
+    if (run.state === 'done') return 0;
+    const expected = this.expectedEpochs(run);
+    const share = this.shareOf(run);
+    let seconds = 0;
+    const doneEpochs = run.epochsBefore + run.epochs.length;
+    for (let epoch = doneEpochs + 1; epoch <= expected; epoch += 1) {
+      const phase = phaseOf(run.plan, epoch);
+      if (!phase) break;
+      const own = run.epochs.filter((record) => record.kind === phase.kind).slice(-3);
+      const perEpoch = own.length > 0 ? sum(own.map((record) => record.aloneSeconds)) / own.length : epochCost(phase) / this.speed(phase.kind, now);
+      if (run.current && epoch === run.current.epoch) {
+        const elapsed = (now - run.current.startedAt) * share;
+        const fraction = run.current.batch / Math.max(1, run.current.batches);
+        // Past the predicted time, extrapolate from the batches done.
+        seconds += elapsed < perEpoch ? perEpoch - elapsed : fraction > 0 ? elapsed * (1 - fraction) / fraction : perEpoch;
+      } else {
+        seconds += perEpoch;
+      }
+    }
+    // Forward work: codes before the first epoch, test predictions (or a stage's whole work) after the last.
+    const [kind, images] = forwardWork(run.plan);
+    const forwardSeconds = (count: number) => count / this.speed(kind, now);
+    const { before, after } = run.plan.epochs.length === 0 ? { before: 0, after: images } : run.plan.encoderImages;
+    if (run.state === 'pending') {
+      seconds += forwardSeconds(before + after);
+    } else if (run.trainingEndedAt !== null) {
+      seconds += Math.max(0, forwardSeconds(after) - (now - run.trainingEndedAt) * share);
+    } else if (run.epochs.length === 0 && run.current === null) {
+      seconds += Math.max(0, forwardSeconds(before + after) - (now - run.startedAt) * share);
+    } else {
+      seconds += forwardSeconds(after);
+    }
+    return seconds;
+  }
+
+  /**
+   * The pool played out: the runs in progress, then the pending ones in the order the plan lists them as workers
+   * come free, each going at `poolShare` of the runs going at once. Returns when each run ends, from now.
+   */
+  private playPool(work: { run: TrackedRun; aloneSeconds: number }[]): Map<TrackedRun, number> {
+    const ends = new Map<TrackedRun, number>();
+    const queue = [...work.filter((entry) => entry.run.state === 'running'), ...work.filter((entry) => entry.run.state === 'pending')];
+    const active: { run: TrackedRun; left: number }[] = [];
+    let time = 0;
+    while (queue.length > 0 || active.length > 0) {
+      while (active.length < this.workers && queue.length > 0) {
+        const next = queue.shift()!;
+        active.push({ run: next.run, left: next.aloneSeconds });
+      }
+      const share = poolShare(active.length);
+      const step = Math.min(...active.map((entry) => entry.left)) / share;
+      time += step;
+      for (const entry of active) entry.left -= step * share;
+      for (let index = active.length - 1; index >= 0; index -= 1) {
+        if (active[index]!.left <= 1e-9) {
+          ends.set(active[index]!.run, time);
+          active.splice(index, 1);
+        }
+      }
+    }
+    return ends;
+  }
+
+  estimate(now: number): Estimate {
+    const elapsedSeconds = now - this.startedAt;
+    if (this.order.length === 0) return { title: this.title, elapsedSeconds, remainingSeconds: null, step: null, runs: [] };
+    const alone = new Map(this.order.map((run) => [run, this.remainingAloneSeconds(run, now)]));
+    // Stages in turn add up, and the pool's runs start after those before them; a run's time left is when it ends.
+    const pool = this.order.filter((run) => run.plan.parallel);
+    const poolEnds = this.playPool(pool.filter((run) => run.state !== 'done').map((run) => ({ run, aloneSeconds: alone.get(run)! })));
+    const poolSeconds = Math.max(0, ...poolEnds.values());
+    const ends = new Map<TrackedRun, number>();
+    let time = 0;
+    let poolDone = false;
+    for (const run of this.order) {
+      if (run.plan.parallel) {
+        if (!poolDone) time += poolSeconds;
+        poolDone = true;
+        ends.set(run, run.state === 'done' ? 0 : time - poolSeconds + (poolEnds.get(run) ?? 0));
+      } else {
+        time += alone.get(run)!;
+        ends.set(run, run.state === 'done' ? 0 : time);
+      }
+    }
+    const runs: RunEstimate[] = this.order.map((run) => ({
+      stage: run.plan.stage, label: run.plan.label, step: run.plan.step, ...(run.plan.variant === undefined ? {} : { variant: run.plan.variant }), state: run.state,
+      epoch: run.current?.epoch ?? run.epochsBefore + run.epochs.length,
+      maxEpochs: maxEpochsOf(run.plan), expectedEpochs: this.expectedEpochs(run), remainingSeconds: ends.get(run) ?? 0,
+    }));
+    const current = runs.find((run) => run.state === 'running') ?? runs.find((run) => run.state === 'pending') ?? runs.at(-1)!;
+    const stepIndex = this.steps.indexOf(current.step);
+    return { title: this.title, elapsedSeconds, remainingSeconds: time, step: { index: stepIndex + 1, count: this.steps.length, name: current.step }, runs };
+  }
+}
