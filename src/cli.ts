@@ -20,22 +20,20 @@ import { CheckpointError } from './io/checkpoint-files.js';
 import { ModelFileError } from './io/model-files.js';
 import { RunFolder, RunFolderError } from './io/run-folder.js';
 import { RunLockedError } from './io/run-lock.js';
+import { integer } from './cli/flags.js';
 import { consoleReporter } from './cli/reporter.js';
+import { addWorkerCommand, queueOption } from './cli/worker-command.js';
+import { QueueError } from './queue/address.js';
 import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from './cli/stop-after-event.js';
 import { defaultSweep, runSweep } from './sweep.js';
+import { queueCellRunner } from './queue/coordinator.js';
+import { openQueue } from './queue/open.js';
 import { DivergenceError, InterruptedError } from './train/events.js';
 import { WorkerJobError } from './workers/classifier-pool.js';
 
 const knownErrors = [ConfigError, BackendError, DatasetError, DatasetDescriptionError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
-  RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError];
+  RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError, QueueError];
 
-const integer = (flag: string, minimum: number) => (value: string) => {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < minimum) {
-    throw new InvalidArgumentError(`${flag} takes a whole number ≥ ${minimum}, got '${value}'`);
-  }
-  return parsed;
-};
 
 interface RunOptions {
   preset: PresetName;
@@ -274,19 +272,33 @@ export function buildProgram(): Command {
       return count;
     }))
     .option('--seeds <n>', 'seeds per cell', integer('--seeds', 1))
+    .option('--min-steps <n>', `optimiser steps every cell takes at least, however few its labels (default ${defaultSweep.minimumSteps})`, integer('--min-steps', 1))
+    .addOption(queueOption())
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
     .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
     .option('--workers <n>', 'cells trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
     .option('--json', 'progress as JSON lines', false)
-    .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number }) => holding(
+    .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; minSteps?: number; queue?: string }) => holding(
       directory ? openRun(directory) : startRun({ ...options, json: options.json, overwrite: false }), ({ run, config }) => guarded(run, async () => {
         const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options.json);
-        const result = await runSweep(context, { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}) });
+        const sweepOptions = { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}),
+          ...(options.minSteps ? { minimumSteps: options.minSteps } : {}) };
+        // With --queue the cells are trained by `dae worker` processes, here or on other machines.
+        const queue = options.queue === undefined ? null : await openQueue(options.queue, 'coordinator',
+          (error) => process.stderr.write(`dae: ${error.message}\n`));
+        let result;
+        try {
+          if (queue) process.stderr.write(`dae: cells go to the job queue at ${queue.store.address}; train them with \`dae worker --queue ${queue.workerAddress === 'embedded' ? 'embedded' : 'URL'}\`\n`);
+          result = await runSweep(context, sweepOptions, queue ? queueCellRunner(queue.store, { grid: 'sweep' }) : undefined);
+        } finally {
+          await queue?.close();
+        }
         for (const entry of result.summary) {
           process.stderr.write(`  ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`);
         }
         process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
       })));
+  addWorkerCommand(program, () => stopRequested);
   return program;
 }
 

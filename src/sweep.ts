@@ -5,11 +5,16 @@ import { subsetImageSet } from './data/dataset.js';
 import { prepareData } from './data/prepare.js';
 import { stratifiedSubsets } from './data/split.js';
 import type { PreparedData } from './data/prepare.js';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+
 import { classifierWorkerCount, plannedWork, pretrain, trainAndEvaluate, writeReport } from './experiment.js';
-import type { ExperimentContext } from './experiment.js';
+import type { ExperimentContext, TrainingContext } from './experiment.js';
 import type { ExperimentConfig } from './config.js';
 import { epochsFor } from './train/classifier.js';
+import type { RunFolder } from './io/run-folder.js';
 import { readMetrics } from './io/metrics-file.js';
+import { cellName } from './jobs/cell-job.js';
+import type { CellJob } from './jobs/cell-job.js';
 import { metricsFormatVersion } from './metrics.js';
 import type { EncoderMode, MeanAndSpread, SweepCell, SweepResult } from './metrics.js';
 import type { Autoencoder } from './model/autoencoder.js';
@@ -32,7 +37,7 @@ export const defaultSweep: SweepOptions = {
   minimumSteps: 1500,
 };
 
-const cellFile = (cell: Pick<SweepCell, 'encoder' | 'labels' | 'seed'>) => `sweep/cells/${cell.encoder}-${cell.labels}-seed${cell.seed}.json`;
+const cellFile = (cell: Pick<SweepCell, 'encoder' | 'labels' | 'seed'>) => `sweep/cells/${cellName(cell)}.json`;
 
 /**
  * The classifier budget for a cell of `labels` labelled images. The experiment's budget is set for 5,500 and
@@ -88,34 +93,54 @@ export function summariseSweep(labelCounts: number[], seeds: number[], cells: Sw
 }
 
 /** One cell of the sweep: a variant, a label subset and a seed, with the budget for its size. */
-export interface SweepCellJob {
-  encoder: EncoderMode;
-  labels: number;
-  seed: number;
-  budget: ExperimentConfig['classifier'];
-  /** The labelled images: indices into the training split. */
-  indices: Int32Array;
-  /** The validation subset for early stopping; null = the whole validation split. */
-  validationIndices: Int32Array | null;
+export type SweepCellJob = CellJob;
+
+/**
+ * Trains and scores one cell, touching no files: the same in this thread, a worker thread or a queue's worker on
+ * another machine. `encoder` is the pretrained encoder (unused by scratch cells).
+ */
+export async function trainCell(context: TrainingContext, data: PreparedData, encoder: LayersModel | null, job: CellJob): Promise<SweepCell> {
+  const { labels, seed, budget } = job;
+  const labelled = subsetImageSet(data.train, job.indices);
+  const validation = job.validationIndices === null ? data.validation : subsetImageSet(data.validation, job.validationIndices);
+  const stage = `sweep ${job.encoder} ${labels} labels seed ${seed}`;
+  const cellContext = { ...context, config: { ...context.config, classifier: budget } };
+  const { classifier, result } = await trainAndEvaluate(cellContext, data, encoder, job.encoder, labelled, validation, {
+    stage, name: `sweep-${job.encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
+  });
+  classifier.model.dispose();
+  return { encoder: job.encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds };
+}
+
+/** Writes a finished cell to `sweep/cells/` (atomically), with the budget a rerun checks before skipping it. */
+export async function saveCell(run: RunFolder, cell: SweepCell, budget: CellJob['budget']): Promise<void> {
+  await run.writeJson(cellFile(cell), { ...cell, budget });
 }
 
 /** Trains and scores one cell and writes it to `sweep/cells/`. */
 export async function sweepCell(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder, job: SweepCellJob): Promise<SweepCell> {
-  const { encoder, labels, seed, budget } = job;
-  const labelled = subsetImageSet(data.train, job.indices);
-  const validation = job.validationIndices === null ? data.validation : subsetImageSet(data.validation, job.validationIndices);
-  const stage = `sweep ${encoder} ${labels} labels seed ${seed}`;
-  const cellContext = { ...context, config: { ...context.config, classifier: budget } };
-  const { classifier, result } = await trainAndEvaluate(cellContext, data, autoencoder, encoder, labelled, validation, {
-    stage, name: `sweep-${encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
-  });
-  classifier.model.dispose();
-  const cell: SweepCell = { encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds };
-  await context.run.writeJson(cellFile(cell), { ...cell, budget });
+  const cell = await trainCell(context, data, autoencoder.encoder, job);
+  await saveCell(context.run, cell, job.budget);
   return cell;
 }
 
-export async function runSweep(context: ExperimentContext, options: SweepOptions): Promise<SweepResult> {
+/** A cell to train, its planned work (images it may train on) and the encoder it starts from. */
+export interface GridCell {
+  job: CellJob;
+  work: number;
+  encoder: LayersModel | null;
+}
+
+/**
+ * Trains a grid's cells somewhere else (on a job queue's workers) and calls `onResult` as each arrives, with the
+ * time left as the runner sees it; the caller writes the results. Any grid of cells (the sweep's, an ablation's)
+ * can be run this way.
+ */
+export type CellRunner = (context: ExperimentContext, data: PreparedData, cells: readonly GridCell[],
+  onResult: (cell: SweepCell, index: number, etaSeconds: number) => Promise<void>) => Promise<void>;
+
+/** Runs the sweep's cells that are not done yet: here, in worker threads, or through `runner` (a job queue). */
+export async function runSweep(context: ExperimentContext, options: SweepOptions, runner?: CellRunner): Promise<SweepResult> {
   const { run, config, reporter } = context;
   const data = await prepareData(config);
   const { autoencoder } = await pretrain(context, data);
@@ -162,17 +187,23 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
   let remainingWork = pending.reduce((sum, cell) => sum + cell.work, 0);
   let trainedSeconds = 0, trainedWork = 0;
   let done = cells.length - pending.length;
-  const finished = (cell: SweepCell, { work, slot }: (typeof pending)[number]) => {
+  const finished = (cell: SweepCell, { work, slot }: (typeof pending)[number], etaSeconds?: number) => {
     cells[slot] = cell;
     done += 1;
     trainedSeconds += cell.seconds;
     trainedWork += work;
     remainingWork -= work;
-    const eta = (trainedSeconds / trainedWork) * remainingWork / workers;
-    reporter({ type: 'message', stage: 'sweep', text: `cell ${done}/${total} done (${cell.encoder}, ${cell.labels} labels, seed ${cell.seed}: ${(100 * cell.accuracy).toFixed(2)}%); about ${Math.round(eta / 60)} min to go` });
+    const eta = etaSeconds ?? (trainedSeconds / trainedWork) * remainingWork / workers;
+    reporter({ type: 'message', stage: 'sweep', text: `cell ${done}/${total} done (${cell.encoder}, ${cell.labels} labels, seed ${cell.seed}: ${(100 * cell.accuracy).toFixed(2)}%); ${Number.isFinite(eta) ? `about ${Math.round(eta / 60)} min to go` : 'time left not known yet'}` });
   };
-  const workers = classifierWorkerCount(context, pending.length);
-  if (workers > 1) {
+  const workers = runner ? 1 : classifierWorkerCount(context, pending.length);
+  if (runner) {
+    await runner(context, data, pending.map(({ job, work }) => ({ job, work, encoder: job.encoder === 'scratch' ? null : autoencoder.encoder })),
+      async (cell, index, etaSeconds) => {
+        await saveCell(run, cell, pending[index]!.job.budget);
+        finished(cell, pending[index]!, etaSeconds);
+      });
+  } else if (workers > 1) {
     await runInWorkers<SweepCell>(context, data, pending.map(({ job, work }) => ({ job: { kind: 'sweep-cell', job }, work })), workers,
       (cell, index) => finished(cell, pending[index]!));
   } else {
