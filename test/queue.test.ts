@@ -113,7 +113,7 @@ after(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-test('a coordinator and two workers match the local sweep bit for bit, and a second coordinator of the grid adds no jobs', async () => {
+test('a coordinator and two workers match the local sweep bit for bit, and a second coordinator of the grid adds no jobs', { timeout: 240_000 }, async () => {
   const url = databaseUrl('two_workers');
   for (const copy of ['queued', 'queued-again']) await cp(join(directory, 'base'), join(directory, copy), { recursive: true });
   const coordinator = dae(['sweep', join(directory, 'queued'), ...grid], url);
@@ -146,7 +146,7 @@ test('a coordinator and two workers match the local sweep bit for bit, and a sec
   for (const process of [coordinator, again, ...workers]) assert.ok(!process.lines.some((line) => line.includes(password)));
 });
 
-test('a worker killed mid-cell loses only that cell: another trains it after the heartbeat runs out, and the grid matches', async () => {
+test('a worker killed mid-cell loses only that cell: another trains it after the heartbeat runs out, and the grid matches', { timeout: 240_000 }, async () => {
   const url = databaseUrl('killed_worker');
   await cp(join(directory, 'base'), join(directory, 'killed'), { recursive: true });
   const coordinator = dae(['sweep', join(directory, 'killed'), ...grid], url);
@@ -178,7 +178,7 @@ test('a worker killed mid-cell loses only that cell: another trains it after the
   }
 });
 
-test('a wrong password or an unreachable database gets one line that names the address without credentials', async () => {
+test('a wrong password or an unreachable database gets one line that names the address without credentials', { timeout: 240_000 }, async () => {
   const wrong = new URL(postgres!.url);
   wrong.password = 'not-the-password';
   const closedPort = await freeLoopbackPort();

@@ -58,7 +58,7 @@ export function queueCellRunner(store: QueueStore, options: QueueRunnerOptions):
     const failed = (await jobStates(store, ids)).filter((row) => row.state === 'failed').map((row) => row.id);
     for (const id of failed) await store.boss.retry(cellQueueName, id);
     say(`${cells.length} cells on the job queue at ${store.address}: ${created} enqueued now, ${cells.length - created} there already`
-      + `${failed.length > 0 ? ` (${failed.length} failed before, retried)` : ''}; workers: dae worker --queue URL`);
+      + `${failed.length > 0 ? ` (${failed.length} failed before, retried)` : ''}`);
 
     const pending = new Set(ids);
     const started = performance.now();

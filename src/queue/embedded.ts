@@ -33,10 +33,11 @@ export interface EmbeddedOptions {
 
 const isRoot = () => userInfo().uid === 0;
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export async function freeLoopbackPort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now: `wanted` if it is free, else any. */
+export async function freeLoopbackPort(wanted = 0): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const listening = (port: number) => new Promise<boolean>((resolve) => server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => resolve(true)));
+  if (!(await listening(wanted)) && !(await listening(0))) throw new Error('freeLoopbackPort: no port on 127.0.0.1 is free');
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === 'string') throw new Error('freeLoopbackPort: no port was assigned');
@@ -140,7 +141,9 @@ export async function openEmbeddedQueue(reachable: (url: string) => Promise<bool
   // Without its password a database from before is of no use: its contents are a cache, so start afresh.
   if (known === null) await rm(join(home, 'postgres'), { recursive: true, force: true });
   const password = known?.password ?? randomBytes(18).toString('base64url');
-  const running = await startEmbeddedPostgres({ directory: join(home, 'postgres'), password });
+  // The same port as before where it is free, so that workers waiting on this machine find the queue again.
+  const port = await freeLoopbackPort(known?.port ?? 0);
+  const running = await startEmbeddedPostgres({ directory: join(home, 'postgres'), password, port });
   await mkdir(home, { recursive: true });
   await writeFile(file, JSON.stringify({ port: running.port, password }), { mode: 0o600 });
   await chmod(file, 0o600);

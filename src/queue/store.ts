@@ -14,6 +14,8 @@ export interface QueueStore {
   boss: PgBoss;
   /** The address with its credentials removed, for messages. */
   address: string;
+  /** The full URL, credentials included: for connections of this process's own threads only, never to be shown. */
+  connectionString: string;
   sql<Row>(text: string, values?: unknown[]): Promise<Row[]>;
   close(): Promise<void>;
 }
@@ -62,7 +64,7 @@ export async function openQueueStore(url: string, options: { onError?: (error: Q
     throw error instanceof QueueError ? error : queueErrorFor(address, error);
   }
   return {
-    boss, address,
+    boss, address, connectionString: url,
     sql: async <Row>(text: string, values: unknown[] = []) => (await boss.getDb().executeSql(text, values)).rows as Row[],
     close: () => boss.stop({ graceful: false, wait: true, close: true }),
   };

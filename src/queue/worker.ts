@@ -1,7 +1,8 @@
 // A queue worker: takes one cell at a time from the job queue, fetches what it names (the encoder's weights and
 // the label subsets, by content hash), checks its own copy of the dataset against the job's hash, trains the cell
-// exactly as a local sweep would, and stores the result. While it trains it renews a heartbeat; if it dies, the
-// heartbeat runs out and the job goes back to the queue for another worker. Needs no shared filesystem.
+// exactly as a local sweep would, and stores the result. While it trains, a thread of its own renews a heartbeat;
+// if the worker dies, the heartbeat runs out and the job goes back to the queue for another worker. Needs no
+// shared filesystem.
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type PgBoss from 'pg-boss';
 
@@ -14,6 +15,7 @@ import { trainCell } from '../sweep.js';
 import type { Reporter } from '../train/events.js';
 import { InterruptedError } from '../train/events.js';
 import { QueueError } from './address.js';
+import { Heartbeat } from './heartbeat.js';
 import { dataFingerprint, indicesFromBlob, modelFromBlob, payloadFormat } from './payload.js';
 import type { CellPayload } from './payload.js';
 import { cellQueueName, getBlob, queueErrorFor, reapStaleJobs } from './store.js';
@@ -48,6 +50,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<numbe
   let data: { key: string; prepared: PreparedData; hash: string } | null = null;
   const models = new Map<string, LayersModel>();
   let finished = 0, waiting = false, lost = false;
+  const heartbeat = new Heartbeat({ url: store.connectionString, worker: options.name, seconds: options.heartbeatSeconds });
 
   const dataFor = async (payload: CellPayload): Promise<PreparedData> => {
     const dataConfig = { ...payload.config.data, directory: payload.config.data.directory === null ? null : (options.dataDirectory ?? payload.config.data.directory) };
@@ -106,11 +109,9 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<numbe
     }
     waiting = false;
     const payload = job.data;
-    const beat = () => store.sql(`INSERT INTO dae.heartbeats (job_id, worker, expires_at) VALUES ($1, $2, now() + $3 * interval '1 second')
-      ON CONFLICT (job_id) DO UPDATE SET worker = $2, expires_at = now() + $3 * interval '1 second'`, [job.id, options.name, 3 * options.heartbeatSeconds]);
-    await beat();
-    const heartbeat = setInterval(() => { beat().catch(() => {}); }, options.heartbeatSeconds * 1000);
+    const fetched = performance.now();
     try {
+      await heartbeat.start(job.id);
       if (payload.format !== payloadFormat) {
         throw new QueueError(`job ${job.id} has payload format ${payload.format}, and this worker reads format ${payloadFormat}: run the same version of dae-pretrain everywhere`);
       }
@@ -122,13 +123,17 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<numbe
       };
       const encoder = payload.blobs.encoder === null ? null : await modelFor(payload.blobs.encoder);
       say(`training ${payload.name} (job ${job.id.slice(0, 8)}${job.retryCount > 0 ? `, try ${job.retryCount + 1}` : ''})`);
+      const trainingStarted = performance.now();
       const cell: SweepCell = await trainCell({ config: { ...payload.config, backend: options.backend }, reporter: options.reporter, shouldStop: options.shouldStop },
         prepared, encoder, cellJob);
+      const training = (performance.now() - trainingStarted) / 1000;
       await store.sql('INSERT INTO dae.results (job_id, name, result, worker) VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING',
         [job.id, payload.name, JSON.stringify(cell), options.name]);
       await store.boss.complete(cellQueueName, job.id, { worker: options.name });
       finished += 1;
-      say(`done ${payload.name}: ${(100 * cell.accuracy).toFixed(2)}% in ${cell.seconds.toFixed(1)} s (${finished} cell${finished === 1 ? '' : 's'} so far)`);
+      // The queue's own work for this cell: fetching the blobs, checking the data, storing the result.
+      const queueWork = (performance.now() - fetched) / 1000 - training;
+      say(`done ${payload.name}: ${(100 * cell.accuracy).toFixed(2)}% in ${training.toFixed(2)} s, queue work ${queueWork.toFixed(3)} s (${finished} cell${finished === 1 ? '' : 's'} so far)`);
     } catch (error) {
       // Put the job back (or, after its last try, mark it failed with the reason) before stopping or going on.
       const message = error instanceof Error ? error.message : String(error);
@@ -136,10 +141,10 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<numbe
       if (error instanceof InterruptedError || error instanceof QueueError) throw error;
       say(`${payload.name} failed: ${message}`);
     } finally {
-      clearInterval(heartbeat);
-      await store.sql('DELETE FROM dae.heartbeats WHERE job_id = $1 AND worker = $2', [job.id, options.name]).catch(() => {});
+      await heartbeat.stop().catch(() => {});
     }
   }
+  await heartbeat.close();
   for (const model of models.values()) model.dispose();
   return finished;
 }
