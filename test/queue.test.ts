@@ -31,9 +31,10 @@ const databaseUrl = (name: string) => postgres!.url.replace(/\/dae$/, `/${name}`
 
 interface Dae { child: ChildProcess; lines: string[]; exited: Promise<number | null>; waitFor(predicate: (line: string) => boolean): Promise<string> }
 
-/** Starts `dae ...args` with the queue's URL in the environment (never on the command line); collects its stderr lines. */
-function dae(args: string[], queueUrl: string, environment: Record<string, string> = {}): Dae {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DAE_QUEUE: queueUrl, ...environment } });
+/** Starts `dae ...args`, with the queue's URL in the environment if given (else on the command line); collects its stderr lines. */
+function dae(args: string[], queueUrl: string | null, environment: Record<string, string> = {}): Dae {
+  const env = { ...process.env, ...(queueUrl === null ? {} : { DAE_QUEUE: queueUrl }), ...environment };
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
   children.push(child);
   const lines: string[] = [];
   const waiting: { predicate: (line: string) => boolean; resolve: (line: string) => void }[] = [];
@@ -118,9 +119,12 @@ test('a coordinator and two workers match the local sweep bit for bit, and a sec
   for (const copy of ['queued', 'queued-again']) await cp(join(directory, 'base'), join(directory, copy), { recursive: true });
   const coordinator = dae(['sweep', join(directory, 'queued'), ...grid], url);
   assert.match(await coordinator.waitFor((line) => /enqueued now/.test(line)), new RegExp(`${cellCount} enqueued now, 0 there already`));
-  // The same grid from a copy of the same run folder: the same job ids, so nothing new.
-  const again = dae(['sweep', join(directory, 'queued-again'), ...grid], url);
+  // The same grid from a copy of the same run folder: the same job ids, so nothing new. This one has the URL on its
+  // command line, which the run folder's lock records without the credentials.
+  const again = dae(['sweep', join(directory, 'queued-again'), ...grid, '--queue', url], null);
   assert.match(await again.waitFor((line) => /enqueued now/.test(line)), new RegExp(`0 enqueued now, ${cellCount} there already`));
+  const lock = await readFile(join(directory, 'queued-again', 'run.lock'), 'utf8');
+  assert.match(lock, /--queue postgres:\/\/\*\*\*@127\.0\.0\.1/);
   const workers = [0, 1].map(() => dae(['worker', '--threads', '1', '--poll', '1', '--json'], url));
   assert.equal(await coordinator.exited, 0, coordinator.lines.slice(-10).join('\n'));
   assert.equal(await again.exited, 0, again.lines.slice(-10).join('\n'));
@@ -141,9 +145,15 @@ test('a coordinator and two workers match the local sweep bit for bit, and a sec
   } finally {
     await store.close();
   }
-  // The password is in no line any process printed.
+  // The password is in no line any process printed, and in no file of the run folders.
   const password = decodeURIComponent(new URL(url).password);
+  assert.ok(!lock.includes(password));
   for (const process of [coordinator, again, ...workers]) assert.ok(!process.lines.some((line) => line.includes(password)));
+  for (const run of ['queued', 'queued-again']) {
+    for (const file of await readdir(join(directory, run), { recursive: true, withFileTypes: true })) {
+      if (file.isFile()) assert.ok(!(await readFile(join(file.parentPath, file.name), 'utf8')).includes(password), `${file.name} holds the password`);
+    }
+  }
 });
 
 test('a worker killed mid-cell loses only that cell: another trains it after the heartbeat runs out, and the grid matches', { timeout: 240_000 }, async () => {
