@@ -1,6 +1,8 @@
 // The whole study, top to bottom: load -> corrupt -> pretrain -> check the denoising -> inspect -> classify with
 // 10% and 100% of the labels -> compare -> report. Each stage leaves its results in the run folder and is skipped
 // when a resumed run finds them there; only the run folder's writers touch the filesystem.
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+
 import type { BackendInfo } from './backend/index.js';
 import type { ExperimentConfig } from './config.js';
 import { subsetImageSet } from './data/dataset.js';
@@ -20,7 +22,6 @@ import { metricsFormatVersion } from './metrics.js';
 import type { ClassifierResult, EncoderMode, Metrics } from './metrics.js';
 import { buildAutoencoder, joinAutoencoder, referenceShape } from './model/autoencoder.js';
 import type { Autoencoder } from './model/autoencoder.js';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { ClassifierJob } from './jobs/cell-job.js';
 import { buildClassifier } from './model/classifier.js';
 import { modelSummary } from './model/summary.js';

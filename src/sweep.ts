@@ -1,12 +1,13 @@
 // The label-efficiency sweep: the three classifier variants on nested, stratified label subsets of growing size,
 // several seeds each, all on one pretrained autoencoder. Each finished cell is written at once, so a killed
-// sweep loses at most the cell in progress and a rerun skips what is done.
+// sweep loses at most the cell in progress and a rerun skips what is done. The cells train here, in worker threads,
+// or through a job queue on any number of machines (src/queue, `dae sweep --queue`).
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+
 import { subsetImageSet } from './data/dataset.js';
 import { prepareData } from './data/prepare.js';
 import { stratifiedSubsets } from './data/split.js';
 import type { PreparedData } from './data/prepare.js';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
-
 import { classifierWorkerCount, plannedWork, pretrain, trainAndEvaluate, writeReport } from './experiment.js';
 import type { ExperimentContext, TrainingContext } from './experiment.js';
 import type { ExperimentConfig } from './config.js';

@@ -1,6 +1,7 @@
 // `dae worker --queue URL`: trains cells from a job queue until it is stopped, on any machine that can reach the
 // queue's database. `--concurrency N` runs N such workers as child processes, so that a killed one loses one cell.
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 
 import { Option } from 'commander';
@@ -34,8 +35,10 @@ export const queueOption = () => new Option('--queue <url>', 'job queue: "embedd
 /** Runs `count` copies of this command with --concurrency 1 and waits for them; their lines are prefixed. */
 async function runChildren(count: number): Promise<void> {
   const args = process.argv.slice(2).flatMap((arg, index, all) => (arg === '--concurrency' || all[index - 1] === '--concurrency' || arg.startsWith('--concurrency=') ? [] : [arg]));
+  const spawned: ChildProcess[] = [];
   const children = Array.from({ length: count }, (_, index) => {
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--concurrency', '1'], { stdio: ['ignore', 'inherit', 'pipe'] });
+    spawned.push(child);
     let pending = '';
     child.stderr.on('data', (chunk: Buffer) => {
       const lines = (pending + chunk.toString('utf8')).split('\n');
@@ -44,7 +47,9 @@ async function runChildren(count: number): Promise<void> {
     });
     return new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
   });
-  process.stderr.write(`dae worker: ${count} worker processes (pids shown in their lines); Ctrl-C stops them at their next safe point\n`);
+  // Ctrl-C in a terminal reaches the whole process group, children included; a SIGTERM to this process is passed on.
+  process.on('SIGTERM', () => { for (const child of spawned) child.kill('SIGTERM'); });
+  process.stderr.write(`dae worker: ${count} worker processes, their lines marked [1] to [${count}]; Ctrl-C stops them at their next safe point\n`);
   const codes = await Promise.all(children);
   process.exitCode = Math.max(...codes);
 }
