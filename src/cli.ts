@@ -23,24 +23,22 @@ import { CheckpointError } from './io/checkpoint-files.js';
 import { ModelFileError } from './io/model-files.js';
 import { RunFolder, RunFolderError } from './io/run-folder.js';
 import { RunLockedError } from './io/run-lock.js';
+import { integer } from './cli/flags.js';
 import { consoleReporter } from './cli/reporter.js';
 import type { ConsoleReporter } from './cli/reporter.js';
 import { studySummary, sweepSummary } from './cli/summary.js';
+import { addWorkerCommand, queueOption } from './cli/worker-command.js';
+import { QueueError } from './queue/address.js';
 import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from './cli/stop-after-event.js';
 import { defaultSweep, runSweep } from './sweep.js';
+import { queueCellRunner } from './queue/coordinator.js';
+import { openQueue } from './queue/open.js';
 import { DivergenceError, InterruptedError } from './train/events.js';
 import { WorkerJobError } from './workers/classifier-pool.js';
 
 const knownErrors = [ConfigError, BackendError, DatasetError, DatasetDescriptionError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
-  RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError, ExportError];
+  RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError, ExportError, QueueError];
 
-const integer = (flag: string, minimum: number) => (value: string) => {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < minimum) {
-    throw new InvalidArgumentError(`${flag} takes a whole number ≥ ${minimum}, got '${value}'`);
-  }
-  return parsed;
-};
 
 interface RunOptions {
   preset: PresetName;
@@ -319,20 +317,34 @@ export function buildProgram(): Command {
       return count;
     }))
     .option('--seeds <n>', 'seeds per cell', integer('--seeds', 1))
+    .option('--min-steps <n>', `optimiser steps every cell takes at least, however few its labels (default ${defaultSweep.minimumSteps})`, integer('--min-steps', 1))
+    .addOption(queueOption())
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
     .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
     .option('--workers <n>', 'cells trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
     .option('--json', 'progress as JSON lines', false)
     .option('--verbose', 'in a terminal, also a line per finished epoch', false)
-    .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number }) => holding(
+    .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; minSteps?: number; queue?: string }) => holding(
       directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) => guarded(run, async () => {
         const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options);
-        const result = await runSweep(context, { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}) });
+        const sweepOptions = { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}),
+          ...(options.minSteps ? { minimumSteps: options.minSteps } : {}) };
+        // With --queue the cells are trained by `dae worker` processes, here or on other machines.
+        const queue = options.queue === undefined ? null : await openQueue(options.queue, 'coordinator',
+          (error) => process.stderr.write(`dae: ${error.message}\n`));
+        let result;
+        try {
+          if (queue) process.stderr.write(`dae: cells go to the job queue at ${queue.store.address}; train them with \`dae worker --queue ${queue.workerAddress === 'embedded' ? 'embedded' : 'URL'}\`\n`);
+          result = await runSweep(context, sweepOptions, queue ? queueCellRunner(queue.store, { grid: 'sweep' }) : undefined);
+        } finally {
+          await queue?.close();
+        }
         closeProgress();
         if (!options.json) printLines(sweepSummary(result, { ...totalsOf(run, mebibytes(Math.max(peakRssBytes, process.memoryUsage.rss()))),
           sweepPath: run.path('sweep', 'sweep.json'), reportWritten: run.isStageDone('classify') }));
         process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
       })));
+  addWorkerCommand(program, () => stopRequested);
   return program;
 }
 

@@ -1,6 +1,8 @@
 // The whole study, top to bottom: load -> corrupt -> pretrain -> check the denoising -> inspect -> classify with
 // 10% and 100% of the labels -> compare -> report. Each stage leaves its results in the run folder and is skipped
 // when a resumed run finds them there; only the run folder's writers touch the filesystem.
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+
 import type { BackendInfo } from './backend/index.js';
 import type { ExperimentConfig } from './config.js';
 import { subsetImageSet } from './data/dataset.js';
@@ -20,6 +22,7 @@ import { metricsFormatVersion } from './metrics.js';
 import type { ClassifierResult, EncoderMode, Metrics } from './metrics.js';
 import { buildAutoencoder, joinAutoencoder, referenceShape } from './model/autoencoder.js';
 import type { Autoencoder } from './model/autoencoder.js';
+import type { ClassifierJob } from './jobs/cell-job.js';
 import { buildClassifier } from './model/classifier.js';
 import { modelSummary } from './model/summary.js';
 import type { ReportFigure } from './report/types.js';
@@ -40,6 +43,9 @@ export interface ExperimentContext {
   reporter: Reporter;
   shouldStop?: () => boolean;
 }
+
+/** What training a classifier needs of the context: no run folder, so a queue's worker can train without one. */
+export type TrainingContext = Pick<ExperimentContext, 'config' | 'reporter' | 'shouldStop'>;
 
 export interface PretrainResult {
   autoencoder: Autoencoder;
@@ -158,11 +164,7 @@ export async function inspectRepresentation(context: ExperimentContext, data: Pr
   reporter({ type: 'stage-end', stage: 'inspect', seconds: (performance.now() - started) / 1000, summary: `${inspection.codingUnits.length} coding units inspected` });
 }
 
-/** One classifier run of the study, named `<mode>-<labels>`, e.g. `finetuned-5500`. */
-export interface ClassifierJob {
-  labelFraction: number;
-  mode: EncoderMode;
-}
+export type { ClassifierJob } from './jobs/cell-job.js';
 
 export async function classify(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<ClassifierResult[]> {
   const { run, config } = context;
@@ -234,7 +236,7 @@ export async function classifierRun(context: ExperimentContext, data: PreparedDa
   const labelled = subsetImageSet(data.train, subsets.get(count)!);
   const name = `${mode}-${count}`;
   const stage = classifierStage(mode, fraction);
-  const { classifier, result, bestEpoch } = await trainAndEvaluate(context, data, autoencoder, mode, labelled, data.validation, {
+  const { classifier, result, bestEpoch } = await trainAndEvaluate(context, data, autoencoder.encoder, mode, labelled, data.validation, {
     stage, name, seed: config.seed, labelFraction: fraction,
   });
   const test = result.test;
@@ -250,11 +252,11 @@ export async function classifierRun(context: ExperimentContext, data: PreparedDa
 }
 
 /** Trains one classifier variant on `labelled` and scores it on the test set. */
-export async function trainAndEvaluate(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder, mode: EncoderMode,
+export async function trainAndEvaluate(context: TrainingContext, data: PreparedData, encoder: LayersModel | null, mode: EncoderMode,
   labelled: ImageSet, validation: ImageSet, options: { stage: string; name: string; seed: number; labelFraction: number }) {
   const { config, reporter } = context;
   reporter({ type: 'stage-start', stage: options.stage, description: `${mode} encoder, ${labelled.count} labels` });
-  const classifier = buildClassifier(mode, shapeOf(data.train), data.train.classes, autoencoder.encoder);
+  const classifier = buildClassifier(mode, shapeOf(data.train), data.train.classes, encoder);
   const weightsRandom = new Random(options.seed).fork(`classifier-weights-${options.name}`);
   initializeWeights(mode === 'scratch' ? classifier.model : headOnly(classifier), weightsRandom);
   const training = await trainClassifier({

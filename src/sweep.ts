@@ -1,15 +1,21 @@
 // The label-efficiency sweep: the three classifier variants on nested, stratified label subsets of growing size,
 // several seeds each, all on one pretrained autoencoder. Each finished cell is written at once, so a killed
-// sweep loses at most the cell in progress and a rerun skips what is done.
+// sweep loses at most the cell in progress and a rerun skips what is done. The cells train here, in worker threads,
+// or through a job queue on any number of machines (src/queue, `dae sweep --queue`).
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+
 import { subsetImageSet } from './data/dataset.js';
 import { prepareData } from './data/prepare.js';
 import { stratifiedSubsets } from './data/split.js';
 import type { PreparedData } from './data/prepare.js';
 import { classifierWorkerCount, plannedWork, pretrain, trainAndEvaluate, writeReport } from './experiment.js';
-import type { ExperimentContext } from './experiment.js';
+import type { ExperimentContext, TrainingContext } from './experiment.js';
 import type { ExperimentConfig } from './config.js';
 import { epochsFor } from './train/classifier.js';
+import type { RunFolder } from './io/run-folder.js';
 import { readMetrics } from './io/metrics-file.js';
+import { cellName } from './jobs/cell-job.js';
+import type { CellJob } from './jobs/cell-job.js';
 import { metricsFormatVersion } from './metrics.js';
 import type { EncoderMode, MeanAndSpread, SweepCell, SweepResult } from './metrics.js';
 import type { Autoencoder } from './model/autoencoder.js';
@@ -34,7 +40,7 @@ export const defaultSweep: SweepOptions = {
 };
 
 const cellStage = (cell: Pick<SweepCell, 'encoder' | 'labels' | 'seed'>) => `sweep ${cell.encoder} ${cell.labels} labels seed ${cell.seed}`;
-const cellFile = (cell: Pick<SweepCell, 'encoder' | 'labels' | 'seed'>) => `sweep/cells/${cell.encoder}-${cell.labels}-seed${cell.seed}.json`;
+const cellFile = (cell: Pick<SweepCell, 'encoder' | 'labels' | 'seed'>) => `sweep/cells/${cellName(cell)}.json`;
 
 /**
  * The classifier budget for a cell of `labels` labelled images. The experiment's budget is set for 5,500 and
@@ -90,35 +96,55 @@ export function summariseSweep(labelCounts: number[], seeds: number[], cells: Sw
 }
 
 /** One cell of the sweep: a variant, a label subset and a seed, with the budget for its size. */
-export interface SweepCellJob {
-  encoder: EncoderMode;
-  labels: number;
-  seed: number;
-  budget: ExperimentConfig['classifier'];
-  /** The labelled images: indices into the training split. */
-  indices: Int32Array;
-  /** The validation subset for early stopping; null = the whole validation split. */
-  validationIndices: Int32Array | null;
-}
+export type SweepCellJob = CellJob;
 
-/** Trains and scores one cell and writes it to `sweep/cells/`. */
-export async function sweepCell(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder, job: SweepCellJob): Promise<SweepCell> {
-  const { encoder, labels, seed, budget } = job;
+/**
+ * Trains and scores one cell, touching no files: the same in this thread, a worker thread or a queue's worker on
+ * another machine. `encoder` is the pretrained encoder (unused by scratch cells).
+ */
+export async function trainCell(context: TrainingContext, data: PreparedData, encoder: LayersModel | null, job: CellJob): Promise<SweepCell> {
+  const { labels, seed, budget } = job;
   const labelled = subsetImageSet(data.train, job.indices);
   const validation = job.validationIndices === null ? data.validation : subsetImageSet(data.validation, job.validationIndices);
   const stage = cellStage(job);
   const cellContext = { ...context, config: { ...context.config, classifier: budget } };
-  const { classifier, result, bestEpoch } = await trainAndEvaluate(cellContext, data, autoencoder, encoder, labelled, validation, {
-    stage, name: `sweep-${encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
+  const { classifier, result, bestEpoch } = await trainAndEvaluate(cellContext, data, encoder, job.encoder, labelled, validation, {
+    stage, name: `sweep-${job.encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
   });
   classifier.model.dispose();
-  const cell: SweepCell = { encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds };
-  await context.run.writeJson(cellFile(cell), { ...cell, budget });
   context.reporter({ type: 'run-end', stage, bestEpoch, epochs: result.epochs, testAccuracy: result.test.accuracy, macroF1: result.test.macroF1, seconds: result.trainSeconds });
+  return { encoder: job.encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds };
+}
+
+/** Writes a finished cell to `sweep/cells/` (atomically), with the budget a rerun checks before skipping it. */
+export async function saveCell(run: RunFolder, cell: SweepCell, budget: CellJob['budget']): Promise<void> {
+  await run.writeJson(cellFile(cell), { ...cell, budget });
+}
+
+/** Trains and scores one cell and writes it to `sweep/cells/`. */
+export async function sweepCell(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder, job: SweepCellJob): Promise<SweepCell> {
+  const cell = await trainCell(context, data, autoencoder.encoder, job);
+  await saveCell(context.run, cell, job.budget);
   return cell;
 }
 
-export async function runSweep(context: ExperimentContext, options: SweepOptions): Promise<SweepResult> {
+/** A cell to train, its planned work (images it may train on) and the encoder it starts from. */
+export interface GridCell {
+  job: CellJob;
+  work: number;
+  encoder: LayersModel | null;
+}
+
+/**
+ * Trains a grid's cells somewhere else (on a job queue's workers) and calls `onResult` as each arrives, with the
+ * time left as the runner sees it; the caller writes the results. Any grid of cells (the sweep's, an ablation's)
+ * can be run this way.
+ */
+export type CellRunner = (context: ExperimentContext, data: PreparedData, cells: readonly GridCell[],
+  onResult: (cell: SweepCell, index: number, etaSeconds: number) => Promise<void>) => Promise<void>;
+
+/** Runs the sweep's cells that are not done yet: here, in worker threads, or through `runner` (a job queue). */
+export async function runSweep(context: ExperimentContext, options: SweepOptions, runner?: CellRunner): Promise<SweepResult> {
   const { run, config, reporter } = context;
   const data = await prepareData(config);
   const labelCounts = [...new Set(options.labelCounts.map((count) => (count === 'all' ? data.train.count : Math.min(count, data.train.count))))]
@@ -163,7 +189,8 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
     cells[slot] = cell;
   };
   // The pool's workers load the pretrained models from the folder, which holds them by the time the cells train.
-  const workers = classifierWorkerCount(context, pending.length, true);
+  // With a job queue (`runner`), the cells train elsewhere and only their results come back here.
+  const workers = runner ? 1 : classifierWorkerCount(context, pending.length, true);
   const ordered = workers > 1 ? handoutOrder(pending) : pending;
   const counts = { train: data.train.count, validation: data.validation.count, test: data.test.count };
   reporter({
@@ -179,7 +206,17 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
     ],
   });
   const { autoencoder } = await pretrain(context, data);
-  if (workers > 1) {
+  if (runner) {
+    // The queue's own count and time left: its workers' epochs never reach this process's display.
+    let done = cells.length - pending.length;
+    await runner(context, data, pending.map(({ job, work }) => ({ job, work, encoder: job.encoder === 'scratch' ? null : autoencoder.encoder })),
+      async (cell, index, etaSeconds) => {
+        await saveCell(run, cell, pending[index]!.job.budget);
+        finished(cell, pending[index]!);
+        done += 1;
+        reporter({ type: 'message', stage: 'sweep', text: `cell ${done}/${cells.length} done (${cell.encoder}, ${cell.labels} labels, seed ${cell.seed}: ${(100 * cell.accuracy).toFixed(2)}%); ${Number.isFinite(etaSeconds) ? `about ${Math.round(etaSeconds / 60)} min to go` : 'time left not known yet'}` });
+      });
+  } else if (workers > 1) {
     await runInWorkers<SweepCell>(context, data, pending.map(({ job, work }) => ({ job: { kind: 'sweep-cell', job }, work })), workers,
       (cell, index) => finished(cell, pending[index]!));
   } else {

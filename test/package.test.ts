@@ -40,7 +40,7 @@ async function writeUserProject(directory: string, tarball: string): Promise<voi
     '': { name: 'user-project', version: '1.0.0', dependencies: { 'dae-pretrain': dependency } },
     'node_modules/dae-pretrain': {
       version: manifest['version'], resolved: dependency, hasInstallScript: true, license: manifest['license'],
-      dependencies: manifest['dependencies'], bin: manifest['bin'], engines: manifest['engines'],
+      dependencies: manifest['dependencies'], optionalDependencies: manifest['optionalDependencies'], bin: manifest['bin'], engines: manifest['engines'],
     },
   };
   for (const [path, entry] of Object.entries(lock.packages)) {
@@ -137,6 +137,17 @@ test('the packed tarball installs offline without install scripts and runs on it
       "const backend = await useBackend('native'); console.log(typeof runExperiment, backend.detail);";
     const imported = run(process.execPath, ['--input-type=module', '-e', script], project);
     assert.match(imported.stdout, /^function .*prebuilt/);
+
+    // The embedded PostgreSQL of `--queue embedded` starts although the install scripts that link its libraries did
+    // not run (startEmbeddedPostgres restores the links), and answers on loopback.
+    const database = join(directory, 'postgres');
+    const postgresScript = "import { chmodSync } from 'node:fs'; import { startEmbeddedPostgres, openQueueStore } from 'dae-pretrain'; "
+      + `chmodSync(${JSON.stringify(directory)}, 0o755); `
+      + `const server = await startEmbeddedPostgres({ directory: ${JSON.stringify(database)}, persistent: false }); `
+      + "const store = await openQueueStore(server.url); const [row] = await store.sql('SELECT 1 AS one'); await store.close(); await server.stop(); "
+      + 'console.log(row.one);';
+    const postgres = run(process.execPath, ['--input-type=module', '-e', postgresScript], project);
+    assert.equal(postgres.stdout.trim(), '1', postgres.stderr);
 
     const server = await startServe(project, 'run');
     try {

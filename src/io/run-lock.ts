@@ -100,9 +100,12 @@ function thisProcess(): LockHolder {
     processStart: procStat('self')?.start ?? null,
     host: hostname(),
     lockedAt: new Date().toISOString(),
-    command: [script, ...process.argv.slice(2)].join(' '),
+    command: [script, ...process.argv.slice(2)].map(withoutCredentials).join(' '),
   };
 }
+
+/** An argument with the user and password of any URL in it replaced (`--queue postgres://user:secret@host/db`). */
+const withoutCredentials = (argument: string) => argument.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1***@');
 
 function parseHolder(text: string): LockHolder | null {
   try {

@@ -1,9 +1,8 @@
 // What the main thread and a classifier worker say to each other.
 import type { ExperimentConfig } from '../config.js';
 import type { PreparedData } from '../data/prepare.js';
-import type { ClassifierJob } from '../experiment.js';
+import type { CellJob, ClassifierJob } from '../jobs/cell-job.js';
 import type { ClassifierResult, SweepCell } from '../metrics.js';
-import type { SweepCellJob } from '../sweep.js';
 import type { TrainingEvent } from '../train/events.js';
 
 export interface WorkerSetup {
@@ -30,7 +29,7 @@ export interface SerializedError {
 /** A job for a worker: one classifier run of the study, or one cell of the label sweep. */
 export type WorkerJob =
   | { kind: 'classifier'; job: ClassifierJob }
-  | { kind: 'sweep-cell'; job: SweepCellJob };
+  | { kind: 'sweep-cell'; job: CellJob };
 
 export type WorkerResult = ClassifierResult | SweepCell;
 

@@ -1,0 +1,26 @@
+// What one unit of classifier work is, below everything that runs it: the study's classifier runs, the label
+// sweep's cells, the worker threads that train them side by side and the job queue that sends them to other
+// machines all speak these types. This module imports nothing but the config's and the metrics' types.
+import type { ExperimentConfig } from '../config.js';
+import type { EncoderMode } from '../metrics.js';
+
+/** One classifier run of the study, named `<mode>-<labels>`, e.g. `finetuned-5500`. */
+export interface ClassifierJob {
+  labelFraction: number;
+  mode: EncoderMode;
+}
+
+/** One cell of a grid of classifiers (the label sweep's): a variant, a label subset and a seed, with its budget. */
+export interface CellJob {
+  encoder: EncoderMode;
+  labels: number;
+  seed: number;
+  budget: ExperimentConfig['classifier'];
+  /** The labelled images: indices into the training split. */
+  indices: Int32Array;
+  /** The validation subset for early stopping; null = the whole validation split. */
+  validationIndices: Int32Array | null;
+}
+
+/** A cell's name within its grid, e.g. `finetuned-300-seed2`: also the name of its result file. */
+export const cellName = (cell: Pick<CellJob, 'encoder' | 'labels' | 'seed'>): string => `${cell.encoder}-${cell.labels}-seed${cell.seed}`;

