@@ -65,6 +65,18 @@ constexpr int kRegisters = 32;
 constexpr int kRegisters = 16;
 #endif
 
+// One row of pixels [0, width): block(x) for PX pixels at a time inside `inside` when the row is blocked, plain(x)
+// for every other pixel (the border, a last partial block, or the whole row when it is not blocked).
+template <int PX, typename Plain, typename Block>
+void walk_row(int width, bool blocked, Interior inside, Plain&& plain, Block&& block) {
+  int x = 0;
+  if (blocked) {
+    for (; x < inside.begin; ++x) plain(x);
+    for (; x + PX <= inside.end; x += PX) block(x);
+  }
+  for (; x < width; ++x) plain(x);
+}
+
 // Output pixels per block in forward and backprop_input: PX x NV sums plus the NV weight vectors they share.
 template <int NV>
 constexpr int pixels_per_block() {
@@ -95,14 +107,8 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y, co
       for (int v = 0; v < NV; ++v) store(pixel + v * kVector, sum[v]);
     };
     for (int oy = 0; oy < g.OH; ++oy) {
-      if (!threeByThree || rows[oy].size() != 3) {
-        for (int ox = 0; ox < g.OW; ++ox) plain(oy, ox);
-        continue;
-      }
-      for (int ox = 0; ox < inside.begin; ++ox) plain(oy, ox);
-      int ox = inside.begin;
       // PX pixels at a time share each tap's weight vectors; tap (a, b) of pixel ox reads corner[a, b].
-      for (; ox + PX <= inside.end; ox += PX) {
+      walk_row<PX>(g.OW, threeByThree && rows[oy].size() == 3, inside, [&](int ox) { plain(oy, ox); }, [&](int ox) {
         const float* corner = image + (oy * g.strideH - g.padTop) * g.W + ox * g.strideW - g.padLeft;
         vfloat sum[PX][NV] = {};
 #pragma GCC unroll 3
@@ -122,8 +128,7 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y, co
           float* pixel = out + (static_cast<size_t>(oy) * g.OW + ox + p) * F;
           for (int v = 0; v < NV; ++v) store(pixel + v * kVector, sum[p][v]);
         }
-      }
-      for (; ox < g.OW; ++ox) plain(oy, ox);
+      });
     }
     apply_epilogue(out, g.OH * g.OW, F, F, offset(epilogue, static_cast<size_t>(n) * g.OH * g.OW * F, 0));
   });
@@ -154,13 +159,7 @@ void backprop_input(const ConvGeometry& g, const float* dy, const float* w, floa
       out[iy * g.W + ix] = lane_sum(sum[0]);
     };
     for (int iy = 0; iy < g.H; ++iy) {
-      if (!blocks || rows[iy].size() != 3) {
-        for (int ix = 0; ix < g.W; ++ix) plain(iy, ix);
-        continue;
-      }
-      for (int ix = 0; ix < inside.begin; ++ix) plain(iy, ix);
-      int ix = inside.begin;
-      for (; ix + PX <= inside.end; ix += PX) {
+      walk_row<PX>(g.W, blocks && rows[iy].size() == 3, inside, [&](int ix) { plain(iy, ix); }, [&](int ix) {
         // dy pixel of tap (a, b) for pixel ix: corner + a * dilationH rows + b * dilationW columns.
         const float* corner =
             gradient + (static_cast<size_t>(iy + g.padTop - 2 * g.dilationH) * g.OW + ix + g.padLeft - 2 * g.dilationW) * F;
@@ -180,8 +179,7 @@ void backprop_input(const ConvGeometry& g, const float* dy, const float* w, floa
           for (int v = 1; v < NV; ++v) sum[p][0] += sum[p][v];
           out[iy * g.W + ix + p] = lane_sum(sum[p][0]);
         }
-      }
-      for (; ix < g.W; ++ix) plain(iy, ix);
+      });
     }
     apply_epilogue(out, g.H * g.W, 1, 1, offset(epilogue, static_cast<size_t>(n) * g.H * g.W, 0));
   });
