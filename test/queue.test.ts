@@ -3,7 +3,7 @@
 // second coordinator of the same grid adds no jobs; a worker SIGKILLed mid-cell (at an event it printed, never
 // after a delay) loses only that cell, which another worker trains once the heartbeat runs out; a wrong or
 // unreachable database gets a one-line error that does not show the password.
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -89,6 +89,18 @@ async function stopWorker(worker: Dae): Promise<void> {
   worker.child.kill('SIGINT');
   assert.equal(await worker.exited, 0, worker.lines.slice(-10).join('\n'));
 }
+
+// A process that ends before its tests have run (a library calling process.exit(0) when the event loop runs dry
+// did that once) would pass with no tests: fail it instead.
+const testCount = 3;
+let testsFinished = 0;
+afterEach(() => { testsFinished += 1; });
+process.on('exit', () => {
+  if (testsFinished < testCount) {
+    process.stderr.write(`queue.test: the process ended after ${testsFinished} of ${testCount} tests\n`);
+    process.exitCode = 1;
+  }
+});
 
 before(async () => {
   directory = await mkdtemp(join(tmpdir(), 'dae-queue-'));

