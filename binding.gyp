@@ -11,6 +11,7 @@
       "native/conv.cc",
       "native/conv_single_channel.cc",
       "native/conv_phases.cc",
+      "native/conv_filter_gradient.cc",
       "native/elementwise.cc",
       "native/adam.cc",
       "native/training_step.cc"

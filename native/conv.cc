@@ -142,6 +142,7 @@ void conv2d_backprop_filter(const ConvGeometry& g, const float* x, const float* 
   const int K = g.KH * g.KW * g.C;
   const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
   const int rows = chunk_rows(K);
+  if (filter_gradient_direct_applies(g)) return conv2d_backprop_filter_direct(g, x, dy, dw, rows);
   const int chunks = static_cast<int>((pixels + rows - 1) / rows);
   ordered_partial_sums(chunks, static_cast<size_t>(K) * g.F, dw, [&](int first, int last, float* partial, int) {
     Scratch& s = scratch_of_this_thread();

@@ -38,6 +38,11 @@ bool phases_apply(const ConvGeometry& g);
 void conv2d_backprop_input_phases(const ConvGeometry& g, const float* dy, const float* w, float* dx,
                                   const Epilogue& epilogue);
 void conv2d_backprop_filter_single_channel(const ConvGeometry& g, const float* x, const float* dy, float* dw);
+// The filter gradient without im2col, reading x and dy where they lie (conv_filter_gradient.cc), over the same
+// chunks of chunkPixels output pixels as the im2col path, so with the same result bit for bit. Applies when F is
+// a whole number of its register tile's columns.
+bool filter_gradient_direct_applies(const ConvGeometry& g);
+void conv2d_backprop_filter_direct(const ConvGeometry& g, const float* x, const float* dy, float* dw, int chunkPixels);
 
 // Direct loops over the definition: the oracle for the three above.
 void conv2d_reference(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue);

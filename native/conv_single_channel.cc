@@ -201,28 +201,51 @@ void backprop_filter(const ConvGeometry& g, const float* x, const float* dy, flo
   const int taps = g.KH * g.KW;
   const auto rows = forward_taps(g.OH, g.H, g.KH, g.strideH, g.padTop, g.dilationH);
   const auto columns = forward_taps(g.OW, g.W, g.KW, g.strideW, g.padLeft, g.dilationW);
-  // A 3x3 filter's interior pixels (every tap in bounds) add into accumulators (9 x NV vectors) kept for the
-  // whole range, VG vectors of them per pass so that they stay in registers; the border pixels add into the
-  // range's partial sums. Each accumulator adds its pixels in order, and the two are added up in a fixed order.
+  // A 3x3 filter: each image is first copied into a zero-bordered frame that every tap of every output pixel
+  // reads inside, so all pixels take the fast loop (the border pixels' taps outside x add zeros). Its 9 x NV
+  // accumulators are kept for the whole range, VG vectors of them per pass so that they stay in registers. Each
+  // accumulator adds its pixels in order. Other filters: every pixel through the bounds-checked taps.
   const bool threeByThree = g.KH == 3 && g.KW == 3;
-  const Interior insideRows = threeByThree ? interior_of(rows, 3) : Interior{0, 0};
-  const Interior insideColumns = threeByThree ? interior_of(columns, 3) : Interior{0, 0};
-  auto interior = [&](int oy, int ox) {
-    return oy >= insideRows.begin && oy < insideRows.end && ox >= insideColumns.begin && ox < insideColumns.end;
-  };
+  const int frameRows = (g.OH - 1) * g.strideH + 2 * g.dilationH + 1;
+  const int frameColumns = (g.OW - 1) * g.strideW + 2 * g.dilationW + 1;
   ordered_partial_sums(g.N, static_cast<size_t>(taps) * F, dw, [&](int first, int last, float* sums, int) {
+    thread_local std::vector<float> frame;
     vfloat inner[9][NV] = {};
     for (int n = first; n < last; ++n) {
       const float* image = x + static_cast<size_t>(n) * g.H * g.W;
       const float* gradient = dy + static_cast<size_t>(n) * g.OH * g.OW * F;
-      for (int v0 = 0; threeByThree && v0 < NV; v0 += VG) {
+      if (!threeByThree) {
+        for (int oy = 0; oy < g.OH; ++oy)
+          for (int ox = 0; ox < g.OW; ++ox) {
+            vfloat d[NV];
+            for (int v = 0; v < NV; ++v) d[v] = load(gradient + (static_cast<size_t>(oy) * g.OW + ox) * F + v * kVector);
+            for (const Tap& row : rows[oy])
+              for (const Tap& column : columns[ox]) {
+                vfloat value = splat(image[row.position * g.W + column.position]);
+                float* sum = sums + static_cast<size_t>(row.kernel * g.KW + column.kernel) * F;
+                for (int v = 0; v < NV; ++v) store(sum + v * kVector, load(sum + v * kVector) + value * d[v]);
+              }
+          }
+        continue;
+      }
+      // frame[r, c] = x[r - padTop, c - padLeft], zero outside x.
+      frame.resize(static_cast<size_t>(frameRows) * frameColumns);
+      for (int r = 0; r < frameRows; ++r) {
+        const int iy = r - g.padTop;
+        float* line = frame.data() + static_cast<size_t>(r) * frameColumns;
+        for (int c = 0; c < frameColumns; ++c) {
+          const int ix = c - g.padLeft;
+          line[c] = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W ? image[iy * g.W + ix] : 0.0f;
+        }
+      }
+      for (int v0 = 0; v0 < NV; v0 += VG) {
         vfloat held[9][VG];
         for (int t = 0; t < 9; ++t)
           for (int v = 0; v < VG; ++v) held[t][v] = inner[t][v0 + v];
-        for (int oy = insideRows.begin; oy < insideRows.end; ++oy) {
-          const float* row = image + (oy * g.strideH - g.padTop) * g.W - g.padLeft;
+        for (int oy = 0; oy < g.OH; ++oy) {
+          const float* row = frame.data() + static_cast<size_t>(oy) * g.strideH * frameColumns;
           const float* d = gradient + static_cast<size_t>(oy) * g.OW * F + v0 * kVector;
-          for (int ox = insideColumns.begin; ox < insideColumns.end; ++ox) {
+          for (int ox = 0; ox < g.OW; ++ox) {
             const float* corner = row + ox * g.strideW;
             vfloat gradientVectors[VG];
             for (int v = 0; v < VG; ++v) gradientVectors[v] = load(d + static_cast<size_t>(ox) * F + v * kVector);
@@ -230,7 +253,7 @@ void backprop_filter(const ConvGeometry& g, const float* x, const float* dy, flo
             for (int a = 0; a < 3; ++a)
 #pragma GCC unroll 3
               for (int b = 0; b < 3; ++b) {
-                vfloat value = splat(corner[a * g.dilationH * g.W + b * g.dilationW]);
+                vfloat value = splat(corner[a * g.dilationH * frameColumns + b * g.dilationW]);
                 for (int v = 0; v < VG; ++v) held[a * 3 + b][v] += value * gradientVectors[v];
               }
           }
@@ -238,22 +261,10 @@ void backprop_filter(const ConvGeometry& g, const float* x, const float* dy, flo
         for (int t = 0; t < 9; ++t)
           for (int v = 0; v < VG; ++v) inner[t][v0 + v] = held[t][v];
       }
-      for (int oy = 0; oy < g.OH; ++oy)
-        for (int ox = 0; ox < g.OW; ++ox) {
-          if (interior(oy, ox)) continue;
-          vfloat d[NV];
-          for (int v = 0; v < NV; ++v) d[v] = load(gradient + (static_cast<size_t>(oy) * g.OW + ox) * F + v * kVector);
-          for (const Tap& row : rows[oy])
-            for (const Tap& column : columns[ox]) {
-              vfloat value = splat(image[row.position * g.W + column.position]);
-              float* sum = sums + static_cast<size_t>(row.kernel * g.KW + column.kernel) * F;
-              for (int v = 0; v < NV; ++v) store(sum + v * kVector, load(sum + v * kVector) + value * d[v]);
-            }
-        }
     }
     if (!threeByThree) return;
     for (int t = 0; t < 9; ++t)
-      for (int v = 0; v < NV; ++v) store(sums + t * F + v * kVector, load(sums + t * F + v * kVector) + inner[t][v]);
+      for (int v = 0; v < NV; ++v) store(sums + t * F + v * kVector, inner[t][v]);
   });
 }
 

@@ -72,6 +72,10 @@ void pack_a(bool transA, int mc, int kc, const float* A, int lda, int row0, int 
         const float* source = A + static_cast<size_t>(row0 + panel + i) * lda + k0;
         for (int k = 0; k < kc; ++k) packed[k * kMR + i] = source[k];
       }
+    } else if (rows == kMR) {
+      // A whole panel: kMR contiguous floats per k, copied as one fixed-size block (not an element loop).
+      for (int k = 0; k < kc; ++k)
+        std::memcpy(packed + k * kMR, A + static_cast<size_t>(k0 + k) * lda + row0 + panel, sizeof(float) * kMR);
     } else {
       for (int k = 0; k < kc; ++k) {
         const float* source = A + static_cast<size_t>(k0 + k) * lda + row0 + panel;
@@ -99,6 +103,7 @@ inline float activate(float value, Activation activation) {
 }  // namespace
 
 int gemm_panel_width() { return kNR; }
+int gemm_tile_height() { return kMR; }
 
 size_t packed_b_floats(int K, int N) { return static_cast<size_t>(K) * ((N + kNR - 1) / kNR) * kNR; }
 

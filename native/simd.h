@@ -21,7 +21,9 @@ inline vfloat load(const float* p) {
   return v;
 }
 inline void store(float* p, vfloat v) { std::memcpy(p, &v, sizeof v); }
-inline vfloat splat(float value) { return vfloat{} + value; }
+// value in every lane. (vfloat{} + value is not the same: +0 + -0 is +0, so the compiler had to add before it
+// broadcast; x - 0 is x for every x, -0 included, and compiles to the broadcast alone.)
+inline vfloat splat(float value) { return value - vfloat{}; }
 // The sum of the lanes as a tree: the upper half added onto the lower, log2(kVector) times, in registers. The
 // order of the adds is the same as the scalar tree it replaced (lanes[i] += lanes[i + width]).
 typedef float vfloat4 __attribute__((vector_size(4 * sizeof(float))));

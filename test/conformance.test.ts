@@ -201,6 +201,11 @@ test('native fast path matches its plain reference loops', () => {
     [1, 9, 9, 5, 3, 3, 7, 9, 9, 1, 1, 1, 1, 1, 1],
     [2, 11, 9, 3, 5, 5, 6, 4, 3, 2, 2, 1, 2, 1, 1],
     [1, 12, 12, 4, 3, 3, 5, 8, 8, 1, 1, 0, 0, 2, 2],
+    // Channels a whole number of vectors (the filter gradient that reads x and dy in place, conv_filter_gradient.cc):
+    // filters not a whole register tile, padding with stride 2, a 3x2 kernel, dilation.
+    [2, 9, 10, 16, 3, 3, 13, 5, 5, 2, 2, 1, 1, 1, 1],
+    [1, 12, 11, 32, 3, 2, 7, 12, 11, 1, 1, 1, 0, 1, 1],
+    [1, 12, 12, 32, 3, 3, 6, 8, 8, 1, 1, 0, 0, 2, 2],
     // One input channel (the direct loops of conv_single_channel.cc): F past one 16-lane block, padding with
     // stride 2, and dilation.
     [2, 13, 11, 1, 3, 3, 19, 7, 6, 2, 2, 1, 1, 1, 1],
