@@ -21,11 +21,7 @@
 namespace dae {
 namespace {
 
-#if defined(__AVX512F__)
-constexpr int kRows = 12;  // 12 x 2 zmm accumulators + 2 dy vectors + 1 broadcast of the 32 registers
-#else
-constexpr int kRows = 6;   // 6 x 2 accumulators + 2 dy vectors + 1 broadcast of the 16 registers
-#endif
+constexpr int kRows = kTileRows;  // filters per register tile (simd.h)
 constexpr int kVectorsPerTile = 2;
 constexpr int kColumns = kVector * kVectorsPerTile;
 

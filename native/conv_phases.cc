@@ -5,11 +5,18 @@
 // and each tap reads dy at a fixed offset from the phase-grid position (qy, qx) = (iy / sH, ix / sW). So a phase
 // is a gather of T taps x F values per pixel (a [pixels, T*F] matrix) times those taps' weights [T*F, C], written
 // straight into dx with the epilogue: no col2im scatter-add over overlapping taps, and dx is never zeroed.
+//
+// When C is a whole number of 2-vector panels, nothing is gathered either: each image's dy is copied once into a
+// zero-bordered frame, and a register tile of R phase pixels reads each tap's F values where they lie in the frame
+// (a pointer per pixel; a tap is a fixed offset from it), so the multiply sees the same rows, zeros included, in
+// the same order as the gathered matrix, and writes dx bit for bit as before. The gathered path stays for other C.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "conv.h"
+#include "simd.h"
 #include "thread_pool.h"
 
 namespace dae {
@@ -64,6 +71,101 @@ std::vector<Phase> phases_of(const ConvGeometry& g, const float* w) {
   return phases;
 }
 
+constexpr int kVectorsPerTile = 2;
+constexpr int kColumns = kVector * kVectorsPerTile;
+
+// c_i[0 .. kColumns) = sum over taps t and k < F of a_i[tapOffsets[t] + k] * b[t * F + k][0 .. kColumns), for the
+// tile's kTileRows pixels i (b: a packed panel, kColumns floats per row); stores the first `rows`.
+void phase_tile(const float* const* a, const long* tapOffsets, int taps, int F, const float* b, float* const* c,
+                int rows) {
+  vfloat acc[kTileRows][kVectorsPerTile];
+  for (int i = 0; i < kTileRows; ++i)
+    for (int j = 0; j < kVectorsPerTile; ++j) acc[i][j] = vfloat{};
+  for (int t = 0; t < taps; ++t) {
+    const float* at[kTileRows];
+    for (int i = 0; i < kTileRows; ++i) at[i] = a[i] + tapOffsets[t];
+    for (int k = 0; k < F; ++k) {
+      vfloat b0 = load(b);
+      vfloat b1 = load(b + kVector);
+#pragma GCC unroll 16
+      for (int i = 0; i < kTileRows; ++i) {
+        float ai = at[i][k];
+        acc[i][0] += b0 * ai;
+        acc[i][1] += b1 * ai;
+      }
+      b += kColumns;
+    }
+  }
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < kVectorsPerTile; ++j) store(c[i] + j * kVector, acc[i][j]);
+}
+
+// The in-place path: one image per item (its frame is built once for all of its phases).
+void phases_in_place(const ConvGeometry& g, const std::vector<Phase>& phases, const float* dy, float* dx,
+                     const Epilogue& epilogue) {
+  // The frame spans every dy position any tap of any phase reads: rows [top, OH + bottom), likewise columns.
+  int top = 0, bottom = 0, left = 0, right = 0;
+  for (const Phase& p : phases)
+    for (size_t t = 0; t < p.offsetY.size(); ++t) {
+      top = std::max(top, -p.offsetY[t]);
+      left = std::max(left, -p.offsetX[t]);
+      bottom = std::max(bottom, p.rows - 1 + p.offsetY[t] - (g.OH - 1));
+      right = std::max(right, p.columns - 1 + p.offsetX[t] - (g.OW - 1));
+    }
+  const int frameRows = top + g.OH + bottom, frameColumns = left + g.OW + right;
+  const size_t frameFloats = static_cast<size_t>(frameRows) * frameColumns * g.F;
+  parallel_for(g.N, [&](int n, int) {
+    thread_local std::vector<float> frame;
+    if (frame.size() < frameFloats) frame.resize(frameFloats);
+    std::fill_n(frame.data(), frameFloats, 0.0f);
+    const float* image = dy + static_cast<size_t>(n) * g.OH * g.OW * g.F;
+    for (int oy = 0; oy < g.OH; ++oy)
+      std::memcpy(frame.data() + (static_cast<size_t>(top + oy) * frameColumns + left) * g.F,
+                  image + static_cast<size_t>(oy) * g.OW * g.F, sizeof(float) * g.OW * g.F);
+    for (const Phase& p : phases) {
+      const int taps = static_cast<int>(p.offsetY.size());
+      long tapOffsets[64];
+      if (taps > 64) std::abort();
+      for (int t = 0; t < taps; ++t) tapOffsets[t] = (static_cast<long>(p.offsetY[t]) * frameColumns + p.offsetX[t]) * g.F;
+      const int pixels = p.rows * p.columns;
+      const int panels = g.C / kColumns;
+      const size_t panelFloats = static_cast<size_t>(taps) * g.F * kColumns;
+      // dx pixel of phase position q (row-major over the phase grid) and its frame position at offset 0.
+      auto target = [&](int q) {
+        const int qy = q / p.columns, qx = q % p.columns;
+        return dx + ((static_cast<size_t>(n) * g.H + p.ry + qy * g.strideH) * g.W + p.rx + qx * g.strideW) * g.C;
+      };
+      auto source = [&](int q) {
+        const int qy = q / p.columns, qx = q % p.columns;
+        return frame.data() + (static_cast<size_t>(top + qy) * frameColumns + left + qx) * g.F;
+      };
+      if (taps > 0) {
+        for (int q0 = 0; q0 < pixels; q0 += kTileRows) {
+          const int rows = std::min(kTileRows, pixels - q0);
+          const float* a[kTileRows];
+          float* c[kTileRows];
+          for (int i = 0; i < kTileRows; ++i) {
+            const int q = q0 + std::min(i, rows - 1);  // rows past the end repeat the last (not stored)
+            a[i] = source(q);
+            c[i] = target(q);
+          }
+          for (int panel = 0; panel < panels; ++panel) {
+            phase_tile(a, tapOffsets, taps, g.F, p.packed.data() + panel * panelFloats, c, rows);
+            for (int i = 0; i < kTileRows; ++i) c[i] += kColumns;
+          }
+        }
+      } else {
+        for (int q = 0; q < pixels; ++q) std::fill_n(target(q), g.C, 0.0f);
+      }
+      // Bias, activation and the derivative over each phase row: its pixels lie strideW pixels apart.
+      for (int qy = 0; qy < p.rows; ++qy) {
+        const size_t first = static_cast<size_t>(target(qy * p.columns) - dx);
+        apply_epilogue(dx + first, p.columns, g.C, g.strideW * g.C, offset(epilogue, first, 0));
+      }
+    }
+  });
+}
+
 }  // namespace
 
 bool phases_apply(const ConvGeometry& g) {
@@ -73,6 +175,7 @@ bool phases_apply(const ConvGeometry& g) {
 void conv2d_backprop_input_phases(const ConvGeometry& g, const float* dy, const float* w, float* dx,
                                   const Epilogue& epilogue) {
   const std::vector<Phase> phases = phases_of(g, w);
+  if (g.C % kColumns == 0 && gemm_panel_width() == kColumns) return phases_in_place(g, phases, dy, dx, epilogue);
   const int count = static_cast<int>(phases.size());
   // One (image, phase) per item: each writes its own dx pixels, so the result does not depend on the threads.
   parallel_for(g.N * count, [&](int item, int) {

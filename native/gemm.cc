@@ -14,11 +14,7 @@
 namespace dae {
 namespace {
 
-#if defined(__AVX512F__)
-constexpr int kMR = 12;  // 12 x 2 zmm accumulators + 2 B vectors + 1 broadcast fit the 32 registers.
-#else
-constexpr int kMR = 6;   // 6 x 2 accumulators + 2 B vectors + 1 broadcast fit the 16 registers.
-#endif
+constexpr int kMR = kTileRows;  // kMR x 2 accumulators + 2 B vectors + 1 broadcast fit the registers (simd.h)
 constexpr int kVectorsPerRow = 2;
 constexpr int kNR = kVector * kVectorsPerRow;
 constexpr int kKC = 256;  // K block: an A panel (kMR x kKC) and a B panel (kKC x kNR) stay in L1/L2.

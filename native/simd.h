@@ -15,6 +15,14 @@ constexpr int kVector = 4;
 
 typedef float vfloat __attribute__((vector_size(kVector * sizeof(float))));
 
+// Rows of a register tile of two vectors per row: kTileRows x 2 accumulators, 2 vectors of the other operand and
+// one broadcast fit the registers (32 with AVX-512, 16 otherwise).
+#if defined(__AVX512F__)
+constexpr int kTileRows = 12;
+#else
+constexpr int kTileRows = 6;
+#endif
+
 inline vfloat load(const float* p) {
   vfloat v;
   std::memcpy(&v, p, sizeof v);
