@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "conv.h"
-#include "simd.h"
+#include "pointer_tile.h"
 #include "thread_pool.h"
 
 namespace dae {
@@ -71,35 +71,6 @@ std::vector<Phase> phases_of(const ConvGeometry& g, const float* w) {
   return phases;
 }
 
-constexpr int kVectorsPerTile = 2;
-constexpr int kColumns = kVector * kVectorsPerTile;
-
-// c_i[0 .. kColumns) = sum over taps t and k < F of a_i[tapOffsets[t] + k] * b[t * F + k][0 .. kColumns), for the
-// tile's kTileRows pixels i (b: a packed panel, kColumns floats per row); stores the first `rows`.
-void phase_tile(const float* const* a, const long* tapOffsets, int taps, int F, const float* b, float* const* c,
-                int rows) {
-  vfloat acc[kTileRows][kVectorsPerTile];
-  for (int i = 0; i < kTileRows; ++i)
-    for (int j = 0; j < kVectorsPerTile; ++j) acc[i][j] = vfloat{};
-  for (int t = 0; t < taps; ++t) {
-    const float* at[kTileRows];
-    for (int i = 0; i < kTileRows; ++i) at[i] = a[i] + tapOffsets[t];
-    for (int k = 0; k < F; ++k) {
-      vfloat b0 = load(b);
-      vfloat b1 = load(b + kVector);
-#pragma GCC unroll 16
-      for (int i = 0; i < kTileRows; ++i) {
-        float ai = at[i][k];
-        acc[i][0] += b0 * ai;
-        acc[i][1] += b1 * ai;
-      }
-      b += kColumns;
-    }
-  }
-  for (int i = 0; i < rows; ++i)
-    for (int j = 0; j < kVectorsPerTile; ++j) store(c[i] + j * kVector, acc[i][j]);
-}
-
 // The in-place path: one image per item (its frame is built once for all of its phases).
 void phases_in_place(const ConvGeometry& g, const std::vector<Phase>& phases, const float* dy, float* dx,
                      const Epilogue& epilogue) {
@@ -128,8 +99,8 @@ void phases_in_place(const ConvGeometry& g, const std::vector<Phase>& phases, co
       if (taps > 64) std::abort();
       for (int t = 0; t < taps; ++t) tapOffsets[t] = (static_cast<long>(p.offsetY[t]) * frameColumns + p.offsetX[t]) * g.F;
       const int pixels = p.rows * p.columns;
-      const int panels = g.C / kColumns;
-      const size_t panelFloats = static_cast<size_t>(taps) * g.F * kColumns;
+      const int panels = g.C / kPointerTileColumns;
+      const size_t panelFloats = static_cast<size_t>(taps) * g.F * kPointerTileColumns;
       // dx pixel of phase position q (row-major over the phase grid) and its frame position at offset 0.
       auto target = [&](int q) {
         const int qy = q / p.columns, qx = q % p.columns;
@@ -150,8 +121,8 @@ void phases_in_place(const ConvGeometry& g, const std::vector<Phase>& phases, co
             c[i] = target(q);
           }
           for (int panel = 0; panel < panels; ++panel) {
-            phase_tile(a, tapOffsets, taps, g.F, p.packed.data() + panel * panelFloats, c, rows);
-            for (int i = 0; i < kTileRows; ++i) c[i] += kColumns;
+            pointer_tile(a, tapOffsets, taps, g.F, p.packed.data() + panel * panelFloats, c, rows, false);
+            for (int i = 0; i < kTileRows; ++i) c[i] += kPointerTileColumns;
           }
         }
       } else {
@@ -175,7 +146,7 @@ bool phases_apply(const ConvGeometry& g) {
 void conv2d_backprop_input_phases(const ConvGeometry& g, const float* dy, const float* w, float* dx,
                                   const Epilogue& epilogue) {
   const std::vector<Phase> phases = phases_of(g, w);
-  if (g.C % kColumns == 0 && gemm_panel_width() == kColumns) return phases_in_place(g, phases, dy, dx, epilogue);
+  if (g.C % kPointerTileColumns == 0 && gemm_panel_width() == kPointerTileColumns) return phases_in_place(g, phases, dy, dx, epilogue);
   const int count = static_cast<int>(phases.size());
   // One (image, phase) per item: each writes its own dx pixels, so the result does not depend on the threads.
   parallel_for(g.N * count, [&](int item, int) {

@@ -1,0 +1,44 @@
+// A register tile whose rows are read through pointers: row i of the tile's A is a_i + tapOffsets[t] for each tap
+// t, `depth` floats each, so the rows of an im2col or gathered matrix are read where they lie in an image
+// (conv.cc's in-place forward, conv_phases.cc) instead of being copied. B is one packed panel of gemm (kColumns
+// floats per row, the taps' rows one after another). The sums run in the same order as gemm's micro-kernel over
+// the copied rows, so the results are the same bit for bit.
+#pragma once
+#include "simd.h"
+
+namespace dae {
+
+constexpr int kPointerTileVectors = 2;
+constexpr int kPointerTileColumns = kVector * kPointerTileVectors;
+
+// c_i[0 .. kPointerTileColumns) = (c_i + when accumulate) sum over taps t and k < depth of a_i[tapOffsets[t] + k] *
+// b[t * depth + k], for the tile's kTileRows rows i; stores the first `rows` of them.
+inline void pointer_tile(const float* const* a, const long* tapOffsets, int taps, int depth, const float* b,
+                         float* const* c, int rows, bool accumulate) {
+  vfloat acc[kTileRows][kPointerTileVectors];
+  for (int i = 0; i < kTileRows; ++i)
+    for (int j = 0; j < kPointerTileVectors; ++j) acc[i][j] = vfloat{};
+  for (int t = 0; t < taps; ++t) {
+    const float* at[kTileRows];
+    for (int i = 0; i < kTileRows; ++i) at[i] = a[i] + tapOffsets[t];
+    for (int k = 0; k < depth; ++k) {
+      vfloat b0 = load(b);
+      vfloat b1 = load(b + kVector);
+#pragma GCC unroll 16
+      for (int i = 0; i < kTileRows; ++i) {
+        float ai = at[i][k];
+        acc[i][0] += b0 * ai;
+        acc[i][1] += b1 * ai;
+      }
+      b += kPointerTileColumns;
+    }
+  }
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < kPointerTileVectors; ++j) {
+      vfloat value = acc[i][j];
+      if (accumulate) value += load(c[i] + j * kVector);
+      store(c[i] + j * kVector, value);
+    }
+}
+
+}  // namespace dae
