@@ -30,6 +30,7 @@ import { argmaxRows, trainClassifier } from './train/classifier.js';
 import type { Reporter } from './train/events.js';
 import { initializeWeights } from './train/weights.js';
 import { runInWorkers } from './workers/classifier-pool.js';
+import { evaluateClassifiers } from './experiment-evaluation.js';
 import { pretrainFigures, classifierFigures, inspectionFigures, denoisingFigures, trainingFigures } from './experiment-figures.js';
 
 export interface ExperimentContext {
@@ -171,7 +172,7 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
   if (pending.length > 0 || !run.isStageDone('classify')) {
     await run.markStageDone('classify', { workers: Math.max(workers, run.isStageDone('classify') ? classifierWorkersUsed(run) : 1) });
   }
-  return results as ClassifierResult[];
+  return evaluateClassifiers(context, data, autoencoder, results as ClassifierResult[]);
 }
 
 const classifierFile = (mode: EncoderMode, labels: number) => `classifiers/${mode}-${labels}.json`;
@@ -279,7 +280,7 @@ function classifierWorkersUsed(run: RunFolder): number {
 export async function writeReport(context: ExperimentContext): Promise<void> {
   const { run } = context;
   const metrics = await readMetrics(run);
-  const figureLists = ['pretrain', 'training', 'denoise', 'inspect', ...metrics.classifiers.map((c) => `classifier-${c.encoder}-${c.labels}`), 'sweep'];
+  const figureLists = ['pretrain', 'training', 'denoise', 'inspect', ...metrics.classifiers.map((c) => `classifier-${c.encoder}-${c.labels}`), 'evaluate', 'sweep', 'ablation'];
   const figures: ReportFigure[] = [];
   for (const list of figureLists) {
     if (!(await run.exists(`figures/${list}.json`))) continue;

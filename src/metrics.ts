@@ -44,6 +44,27 @@ export interface ClassificationMetrics {
   confusion: number[][];
 }
 
+/** A test image the classifier got wrong, with the probability it gave its (wrong) answer. */
+export interface Mistake {
+  testIndex: number;
+  label: number;
+  predicted: number;
+  probability: number;
+}
+
+/**
+ * Test accuracy on corrupted copies of the test images: the classifier on the corrupted images, and ("denoise
+ * first, then classify") on what the autoencoder makes of them. Every classifier of a run sees the same corrupted
+ * pixels (seeded by the run's seed), so the numbers compare pairwise.
+ */
+export interface Robustness {
+  /** How many test images (the first ones of the test set). */
+  images: number;
+  /** Accuracy on those images uncorrupted. */
+  clean: number;
+  corruptions: { noise: NoiseSpec; accuracy: number; denoisedAccuracy?: number }[];
+}
+
 export interface ClassifierResult {
   encoder: EncoderMode;
   labelFraction: number;
@@ -53,6 +74,10 @@ export interface ClassifierResult {
   history: EpochRecord[];
   validation: { accuracy: number };
   test: ClassificationMetrics;
+  /** The most confident mistakes on the test set, most confident first (format 3; absent before). */
+  mistakes?: Mistake[];
+  /** Accuracy on corrupted test images (format 3; absent before). */
+  robustness?: Robustness;
 }
 
 /** One classifier trained in the label-efficiency sweep. */
@@ -64,6 +89,8 @@ export interface SweepCell {
   macroF1: number;
   epochs: number;
   seconds: number;
+  /** On the first test images only, to keep cells cheap (format 3; absent before). */
+  robustness?: Robustness;
 }
 
 export interface MeanAndSpread {
@@ -84,7 +111,7 @@ export interface SweepResult {
 }
 
 /** metrics.json's format version; io/metrics-file.ts reads the older ones. */
-export const metricsFormatVersion = 2;
+export const metricsFormatVersion = 3;
 
 export interface Metrics {
   formatVersion: typeof metricsFormatVersion;

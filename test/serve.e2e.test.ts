@@ -259,6 +259,29 @@ describe('dae serve', { timeout: 240_000 }, () => {
     assert.match(await page.getAttribute('#source', 'data-label') ?? '', /^\d$/);
   });
 
+  it('lists each classifier\'s most confident test mistakes and loads one on click', async () => {
+    const summary = (await (await fetch(new URL('api/run.json', server!.url))).json()) as RunSummary;
+    assert.equal(await page.locator('.mistake-block').count(), summary.classifiers.length);
+    const withMistakes = summary.classifiers.findIndex((classifier) => classifier.mistakes.length > 0);
+    assert.ok(withMistakes >= 0, 'some served classifier has a mistake to show');
+    const mistakes = summary.classifiers[withMistakes]!.mistakes;
+    const shown = await page.$$eval(`.mistake-block[data-classifier="${withMistakes}"] .mistake`,
+      (buttons) => buttons.map((button) => Number((button as HTMLElement).dataset['testIndex'])));
+    assert.deepEqual(shown, mistakes.map((mistake) => mistake.testIndex));
+    for (const mistake of mistakes) {
+      assert.notEqual(mistake.predicted, mistake.label);
+      const position = summary.digits.testIndices.indexOf(mistake.testIndex);
+      assert.equal(summary.digits.labels[position], mistake.label, `test image #${mistake.testIndex} is shipped with its true label`);
+    }
+    assert.ok(mistakes.every((mistake, index) => index === 0 || mistake.probability <= mistakes[index - 1]!.probability), 'most confident first');
+    const first = mistakes[0]!;
+    const count = await updateCount(page);
+    await page.click(`.mistake-block[data-classifier="${withMistakes}"] .mistake[data-test-index="${first.testIndex}"]`);
+    await settled(page, count);
+    assert.match(await page.textContent('#source') ?? '', new RegExp(`#${first.testIndex},`));
+    assert.equal(await page.getAttribute('#source', 'data-label'), String(first.label));
+  });
+
   it('fits a phone-sized screen, draws with a finger, sends no request off this machine, and leaves screenshots', async () => {
     // The known digit again, with the classifiers on the denoised image: the view the README shows.
     await page.check('input[name="classifier-input"][value="denoised"]');

@@ -9,6 +9,7 @@ import { UnitGallery } from './gallery.js';
 import type { TestDigit } from './gallery.js';
 import { decodePrototypes, loadPipeline, psnr, runPass } from './pipeline.js';
 import type { ClassifierInput, Pipeline } from './pipeline.js';
+import { showMistakes } from './mistakes.js';
 import { CodingBars, drawDigit, ProbabilityPanel } from './render.js';
 
 type Source = { kind: 'drawing' } | { kind: 'test'; digit: TestDigit; edited: boolean };
@@ -103,6 +104,9 @@ function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): vo
     onSelect: selectUnit,
     onPickDigit: (testIndex) => showTestDigit(testIndex),
   });
+
+  showMistakes(byId('mistakes'), summary.classifiers, summary.classNames, (testIndex) => digitByIndex.get(testIndex), width, height,
+    (testIndex) => showTestDigit(testIndex));
 
   function describeSource(): string {
     if (source.kind === 'drawing') return pad.pixels.some((value) => value > 0) ? 'Your drawing.' : `Empty: draw ${item.withArticle} in the box.`;

@@ -5,8 +5,8 @@
 //   GET /models/<name>/model.json, /models/<name>/weights.bin   the run's saved models, for tf.loadLayersModel
 import type { NoiseSpec } from '../metrics.js';
 
-/** 2: the run's class names and what one of its images is called. */
-export const apiFormatVersion = 2;
+/** 2: the run's class names and what one of its images is called. 3: the classifiers' mistakes, the code map. */
+export const apiFormatVersion = 3;
 
 /** One classifier the page runs, and what the run measured for it. */
 export interface ServedClassifier {
@@ -18,6 +18,8 @@ export interface ServedClassifier {
   testAccuracy: number;
   /** URL of its model.json, relative to the page. */
   modelUrl: string;
+  /** Its most confident test mistakes, most confident first (all in `digits`); empty for runs from before they were kept. */
+  mistakes: { testIndex: number; label: number; predicted: number; probability: number }[];
 }
 
 export interface ServedCodingUnit {

@@ -92,6 +92,9 @@ export async function loadRunData(directory: string): Promise<RunData> {
       wanted.add(index);
     }
   }
+  for (const classifier of classifiers) {
+    for (const { testIndex } of classifier.mistakes ?? []) if (Number.isInteger(testIndex) && testIndex >= 0 && testIndex < testCount) wanted.add(testIndex);
+  }
   const testIndices = [...wanted].sort((a, b) => a - b);
   const pixels = test.height * test.width;
   const digitBytes = new Uint8Array(testIndices.length * pixels);
@@ -121,6 +124,7 @@ export async function loadRunData(directory: string): Promise<RunData> {
       labels: c.labels,
       testAccuracy: c.test.accuracy,
       modelUrl: `models/${classifierFolder(c)}/model.json`,
+      mistakes: (c.mistakes ?? []).filter((mistake) => mistake.testIndex < testCount),
     })),
     codingUnits,
     digits: { count: testIndices.length, testIndices, labels: testIndices.map((index) => test.labels[index] ?? 0) },

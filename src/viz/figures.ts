@@ -472,3 +472,53 @@ function formatSigned(value: number): string {
   const text = Math.abs(value).toPrecision(2);
   return value < 0 ? `−${text}` : value > 0 ? `+${text}` : '0';
 }
+
+export interface MistakesFigureInput {
+  /** [N, H, W] the images the mistakes' test indices point into, in [0, 1]. */
+  images: Float32Array;
+  height: number;
+  width: number;
+  /** One row per classifier, its mistakes most confident first. */
+  rows: readonly { title: string; mistakes: readonly { testIndex: number; label: number; predicted: number; probability: number }[] }[];
+  /** One per class, label 0 first. */
+  classNames: readonly string[];
+  /** Default 2. */
+  scale?: number;
+}
+
+/** One row per classifier: its most confident test mistakes, each captioned "true → predicted, probability". */
+export function mistakesFigure(input: MistakesFigureInput): string {
+  const { height, width } = input;
+  const scale = input.scale ?? 2;
+  const pixelsPerImage = height * width;
+  const imageCount = Math.floor(input.images.length / pixelsPerImage);
+  const columns = Math.max(1, ...input.rows.map((row) => row.mistakes.length));
+  const cell = Math.max(width * scale + 2, 64);
+  const body: string[] = [];
+  let top = 0;
+  const name = (label: number) => input.classNames[label] ?? String(label);
+  for (const row of input.rows) {
+    body.push(svgText(0, top + 14, row.title, { weight: '600', fill: LABEL_COLOUR }));
+    top += 22;
+    if (row.mistakes.length === 0) {
+      body.push(svgText(0, top + 12, 'No mistakes on the test set.', { fill: MUTED_COLOUR, size: 12 }));
+      top += 24;
+      continue;
+    }
+    row.mistakes.forEach((mistake, position) => {
+      if (!Number.isInteger(mistake.testIndex) || mistake.testIndex < 0 || mistake.testIndex >= imageCount) {
+        throw new ImageShapeError(`Error in mistakesFigure: ${row.title} names test image ${mistake.testIndex}, but there are ${imageCount} images.`);
+      }
+      const picture = tileImages(input.images.subarray(mistake.testIndex * pixelsPerImage, (mistake.testIndex + 1) * pixelsPerImage), 1, height, width,
+        { columns: 1, padding: 1, scale });
+      const left = position * cell;
+      body.push(svgImage(left, top, picture));
+      body.push(svgText(left + picture.width / 2, top + picture.height + 13, `${name(mistake.label)} → ${name(mistake.predicted)}`,
+        { anchor: 'middle', size: 11, weight: '600', fill: HIGHLIGHT_COLOUR }));
+      body.push(svgText(left + picture.width / 2, top + picture.height + 26, `${(100 * mistake.probability).toFixed(mistake.probability > 0.995 ? 1 : 0)}%`,
+        { anchor: 'middle', size: 11, fill: MUTED_COLOUR }));
+    });
+    top += height * scale + 2 + 36;
+  }
+  return svgDocument(columns * cell, Math.max(1, top), body);
+}
