@@ -259,6 +259,30 @@ describe('dae serve', { timeout: 240_000 }, () => {
     assert.match(await page.getAttribute('#source', 'data-label') ?? '', /^\d$/);
   });
 
+  it('draws the map of the codes and places the current input on it, the same spot for the same image', async () => {
+    const summary = (await (await fetch(new URL('api/run.json', server!.url))).json()) as RunSummary;
+    assert.ok(summary.codeMap, 'the run has a code map');
+    assert.equal(await page.getAttribute('#codemap', 'data-points'), String(summary.codeMap.positions.length));
+    const xs = summary.codeMap.positions.map(([x]) => x), ys = summary.codeMap.positions.map(([, y]) => y);
+    const placed = async () => [Number(await page.getAttribute('#codemap', 'data-x')), Number(await page.getAttribute('#codemap', 'data-y'))];
+    const show = async (hash: string) => {
+      const count = await updateCount(page);
+      await page.evaluate((value) => { location.hash = ''; location.hash = value; }, hash);
+      await settled(page, count);
+      return placed();
+    };
+    const first = await show(`#digit=${summary.digits.testIndices[0]}`);
+    const second = await show(`#digit=${summary.digits.testIndices[1]}`);
+    const firstAgain = await show(`#digit=${summary.digits.testIndices[0]}`);
+    const span = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
+    for (const [x, y] of [first, second]) {
+      assert.ok(Number.isFinite(x!) && Number.isFinite(y!), 'a finite position');
+      assert.ok(x! > Math.min(...xs) - span && x! < Math.max(...xs) + span && y! > Math.min(...ys) - span && y! < Math.max(...ys) + span, 'on the map');
+    }
+    assert.notDeepEqual(first, second, 'another image lands elsewhere');
+    assert.deepEqual(firstAgain, first, 'the same image lands on the same spot');
+  });
+
   it('lists each classifier\'s most confident test mistakes and loads one on click', async () => {
     const summary = (await (await fetch(new URL('api/run.json', server!.url))).json()) as RunSummary;
     assert.equal(await page.locator('.mistake-block').count(), summary.classifiers.length);

@@ -3,6 +3,7 @@
 //   GET /api/run.json     RunSummary
 //   GET /api/digits.bin   uint8 pixels of the shipped test digits, [digits.count, height, width] row-major, 0..255
 //   GET /models/<name>/model.json, /models/<name>/weights.bin   the run's saved models, for tf.loadLayersModel
+import type { CodeMap } from '../eval/code-map.js';
 import type { NoiseSpec } from '../metrics.js';
 
 /** 2: the run's class names and what one of its images is called. 3: the classifiers' mistakes, the code map. */
@@ -49,6 +50,8 @@ export interface RunSummary {
   /** In the order the page shows them: 10% fine-tuned, 10% frozen, then the best 100% classifier. */
   classifiers: ServedClassifier[];
   codingUnits: ServedCodingUnit[];
+  /** The test images' codes on a 2-D map (the run's codemap.json), or null for runs from before it was made. */
+  codeMap: CodeMap | null;
   /** The test digits shipped in /api/digits.bin, in that file's order. */
   digits: { count: number; testIndices: number[]; labels: number[] };
 }

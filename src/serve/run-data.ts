@@ -5,6 +5,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 
 import type { ExperimentConfig } from '../config.js';
+import type { CodeMap } from '../eval/code-map.js';
 import { loadDataset } from '../data/dataset.js';
 import { datasetNaming } from '../data/prepare.js';
 import { modelJsonName, weightsName } from '../io/model-files.js';
@@ -127,6 +128,7 @@ export async function loadRunData(directory: string): Promise<RunData> {
       mistakes: (c.mistakes ?? []).filter((mistake) => mistake.testIndex < testCount),
     })),
     codingUnits,
+    codeMap: (await run.exists('codemap.json')) ? await run.readJson<CodeMap>('codemap.json') : null,
     digits: { count: testIndices.length, testIndices, labels: testIndices.map((index) => test.labels[index] ?? 0) },
   };
   return { directory, summary, digitBytes, modelNames };

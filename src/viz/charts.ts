@@ -155,3 +155,22 @@ export async function labelSweepChart(
     ],
   });
 }
+
+/** A scatter of 2-D points coloured by class (tableau10, classes in label order), axes left unlabelled: UMAP's units mean nothing. */
+export async function codeMapChart(points: readonly { x: number; y: number; label: number }[], classNames: readonly string[],
+  options: { title?: string; size?: number } = {}): Promise<string> {
+  const names = classNames.length > 0 ? classNames : [...new Set(points.map((point) => String(point.label)))];
+  const axis = { title: null, labels: false, ticks: false, grid: false, domain: false } as const;
+  return renderVegaLite({
+    ...(options.title === undefined ? {} : { title: options.title }),
+    width: options.size ?? 520,
+    height: options.size ?? 520,
+    data: { values: points.map((point) => ({ x: point.x, y: point.y, className: names[point.label] ?? String(point.label) })) },
+    mark: { type: 'circle', size: 14, opacity: 0.75 },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', scale: { zero: false }, axis },
+      y: { field: 'y', type: 'quantitative', scale: { zero: false }, axis },
+      color: { field: 'className', type: 'nominal', sort: [...names], title: 'Class', legend: { symbolOpacity: 1 } },
+    },
+  });
+}
