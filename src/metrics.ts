@@ -105,7 +105,11 @@ export interface SweepResult {
   /** How early stopping was validated in each cell. */
   validationPolicy: string;
   cells: SweepCell[];
-  summary: { encoder: EncoderMode; labels: number; seeds: number; accuracy: MeanAndSpread; macroF1: MeanAndSpread }[];
+  summary: {
+    encoder: EncoderMode; labels: number; seeds: number; accuracy: MeanAndSpread; macroF1: MeanAndSpread;
+    /** Mean accuracy over the corruptions per seed, then mean ± std over seeds: on the corrupted and on the denoised images (format 3). */
+    corrupted?: MeanAndSpread; denoised?: MeanAndSpread;
+  }[];
   /** Fine-tuned minus scratch test accuracy, paired by seed: mean and spread of the differences. */
   gain: ({ labels: number } & MeanAndSpread)[];
 }

@@ -6,6 +6,9 @@ import { prepareData } from './data/prepare.js';
 import { stratifiedSubsets } from './data/split.js';
 import type { PreparedData } from './data/prepare.js';
 import { classifierWorkerCount, plannedWork, pretrain, trainAndEvaluate, writeReport } from './experiment.js';
+import { robustnessCorruptions } from './experiment-evaluation.js';
+import { robustnessOf, robustnessSets } from './eval/robustness.js';
+import type { RobustnessSets } from './eval/robustness.js';
 import type { ExperimentContext } from './experiment.js';
 import type { ExperimentConfig } from './config.js';
 import { epochsFor } from './train/classifier.js';
@@ -62,10 +65,39 @@ export function cellBudget(base: ExperimentConfig['classifier'], labels: number,
   };
 }
 
+/**
+ * Cells score robustness on the first 2,000 test images only (the study's classifiers on all of them): the seven
+ * corruptions on the corrupted and the denoised images cost a cell about 28,000 forward passes this way.
+ */
+export const cellRobustnessImages = 2000;
+
+/** The corrupted and denoised test images per autoencoder, made once per thread and reused by every cell on it. */
+const robustnessCache = new WeakMap<Autoencoder['autoencoder'], RobustnessSets>();
+
+function cellRobustnessSets(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): RobustnessSets {
+  let sets = robustnessCache.get(autoencoder.autoencoder);
+  if (!sets) {
+    sets = robustnessSets(data.test, robustnessCorruptions(context.config), context.config.seed, cellRobustnessImages, autoencoder.autoencoder);
+    robustnessCache.set(autoencoder.autoencoder, sets);
+  }
+  return sets;
+}
+
 export function meanAndSpread(values: readonly number[]): MeanAndSpread {
   const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
   const variance = values.length < 2 ? 0 : values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1);
   return { mean, std: Math.sqrt(variance) };
+}
+
+/** Mean ± std over cells of each cell's mean accuracy over the corruptions, when every cell measured them. */
+export function robustnessSummary(cells: readonly Pick<SweepCell, 'robustness'>[]): { corrupted?: MeanAndSpread; denoised?: MeanAndSpread } {
+  if (cells.length === 0 || cells.some((cell) => cell.robustness === undefined)) return {};
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  const corrupted = meanAndSpread(cells.map((cell) => mean(cell.robustness!.corruptions.map((entry) => entry.accuracy))));
+  const complete = cells.every((cell) => cell.robustness!.corruptions.every((entry) => entry.denoisedAccuracy !== undefined));
+  return complete
+    ? { corrupted, denoised: meanAndSpread(cells.map((cell) => mean(cell.robustness!.corruptions.map((entry) => entry.denoisedAccuracy!)))) }
+    : { corrupted };
 }
 
 /** Mean ± std per (variant, label count), and the paired fine-tuned − scratch gain per label count. */
@@ -75,7 +107,8 @@ export function summariseSweep(labelCounts: number[], seeds: number[], cells: Sw
   const encoders = [...new Set(cells.map((cell) => cell.encoder))];
   const summary = labelCounts.flatMap((labels) => encoders.map((encoder) => {
     const runs = cells.filter((cell) => cell.encoder === encoder && cell.labels === labels);
-    return { encoder, labels, seeds: runs.length, accuracy: meanAndSpread(runs.map((r) => r.accuracy)), macroF1: meanAndSpread(runs.map((r) => r.macroF1)) };
+    return { encoder, labels, seeds: runs.length, accuracy: meanAndSpread(runs.map((r) => r.accuracy)), macroF1: meanAndSpread(runs.map((r) => r.macroF1)),
+      ...robustnessSummary(runs) };
   })).filter((entry) => entry.seeds > 0);
   const gain = labelCounts.flatMap((labels) => {
     const differences = seeds.flatMap((seed) => {
@@ -109,8 +142,11 @@ export async function sweepCell(context: ExperimentContext, data: PreparedData, 
   const { classifier, result } = await trainAndEvaluate(cellContext, data, autoencoder, encoder, labelled, validation, {
     stage, name: `sweep-${encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
   });
+  const robustness = robustnessOf(classifier.model, cellRobustnessSets(context, data, autoencoder), data.test.classes);
   classifier.model.dispose();
-  const cell: SweepCell = { encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds };
+  const cell: SweepCell = {
+    encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds, robustness,
+  };
   await context.run.writeJson(cellFile(cell), { ...cell, budget });
   return cell;
 }
@@ -149,7 +185,9 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
           // A finished cell counts only if it was trained with the budget this sweep would give it.
           const saved = await run.readJson<SweepCell & { budget?: unknown }>(file);
           if (JSON.stringify(saved.budget) === JSON.stringify(budget)) {
-            cells.push({ encoder: saved.encoder, labels: saved.labels, seed: saved.seed, accuracy: saved.accuracy, macroF1: saved.macroF1, epochs: saved.epochs, seconds: saved.seconds });
+            const cell = { ...saved };
+            delete cell.budget;
+            cells.push(cell);
             continue;
           }
         }
