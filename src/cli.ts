@@ -23,6 +23,7 @@ import { RunLockedError } from './io/run-lock.js';
 import { consoleReporter } from './cli/reporter.js';
 import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from './cli/stop-after-event.js';
 import { defaultSweep, runSweep } from './sweep.js';
+import { defaultAblation, pretrainingSpecs, runAblation } from './ablation.js';
 import { DivergenceError, InterruptedError } from './train/events.js';
 import { WorkerJobError } from './workers/classifier-pool.js';
 
@@ -286,6 +287,44 @@ export function buildProgram(): Command {
           process.stderr.write(`  ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`);
         }
         process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
+      })));
+
+  // `dae ablate`: which pretraining pretrains best (plain, salt and pepper, Gaussian, masking), scratch as the baseline.
+  program.command('ablate').description('pretraining ablation: autoencoders pretrained with each corruption (and none) on the same budget, their frozen and fine-tuned classifiers against scratch')
+    .argument('[run-dir]', 'a run folder to add the ablation to (its metrics.json and report gain it)')
+    .addOption(new Option('--preset <name>', 'preset for a new run folder').choices(presetNames).default('full'))
+    .option('--out <dir>', 'new run folder when no run-dir is given')
+    .option('--labels <list>', 'comma-separated label counts, "all" for the whole split', (value: string) => value.split(',').map((item) => {
+      if (item.trim() === 'all') return 'all' as const;
+      const count = Number(item);
+      if (!Number.isInteger(count) || count <= 0) throw new InvalidArgumentError(`--labels takes whole numbers > 0 or "all", got '${item}'`);
+      return count;
+    }))
+    .option('--seeds <n>', 'seeds per cell', integer('--seeds', 1))
+    .option('--pretrainings <list>', `comma-separated pretrainings (default all: ${pretrainingSpecs.map((spec) => spec.name).join(', ')})`, (value: string) => value.split(',').map((name) => {
+      const spec = pretrainingSpecs.find((candidate) => candidate.name === name.trim());
+      if (!spec) throw new InvalidArgumentError(`--pretrainings: unknown pretraining '${name}'; use ${pretrainingSpecs.map((candidate) => candidate.name).join(', ')}`);
+      return spec;
+    }))
+    .option('--pretrain-epochs <n>', `epochs of every pretraining (default ${defaultAblation.pretrainEpochs})`, integer('--pretrain-epochs', 1))
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
+    .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
+    .option('--workers <n>', 'cells trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
+    .option('--json', 'progress as JSON lines', false)
+    .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; pretrainings?: typeof pretrainingSpecs; pretrainEpochs?: number }) => holding(
+      directory ? openRun(directory) : startRun({ ...options, json: options.json, overwrite: false }), ({ run, config }) => guarded(run, async () => {
+        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options.json);
+        const result = await runAblation(context, {
+          ...defaultAblation,
+          ...(options.labels ? { labelCounts: options.labels } : {}),
+          ...(options.seeds ? { seeds: options.seeds } : {}),
+          ...(options.pretrainings ? { pretrainings: options.pretrainings } : {}),
+          ...(options.pretrainEpochs ? { pretrainEpochs: options.pretrainEpochs } : {}),
+        });
+        for (const entry of result.summary) {
+          process.stderr.write(`  ${entry.pretraining.padEnd(20)} ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`);
+        }
+        process.stdout.write(`${run.path('ablation', 'ablation.json')}\n`);
       })));
   return program;
 }

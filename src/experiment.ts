@@ -188,10 +188,10 @@ export function plannedWork(mode: EncoderMode, images: number): number {
 /**
  * How many classifier runs to train at once: the configured number, or one per kernel thread, never more than
  * there are runs. Parallel runs need the native backend (each worker runs its kernels on one thread) and the
- * pretrained models saved in the run folder, which the workers load.
+ * pretrained models saved in the run folder, which the workers load (the study's, unless `modelsSaved` says others are).
  */
-export function classifierWorkerCount(context: ExperimentContext, runs: number): number {
-  if (context.backend.name !== 'native' || !context.run.isStageDone('pretrain')) return 1;
+export function classifierWorkerCount(context: ExperimentContext, runs: number, modelsSaved = context.run.isStageDone('pretrain')): number {
+  if (context.backend.name !== 'native' || !modelsSaved) return 1;
   const wanted = context.config.backend.workers === 0 ? context.backend.threads : context.config.backend.workers;
   return Math.max(1, Math.min(wanted, runs));
 }

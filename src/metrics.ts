@@ -114,6 +114,55 @@ export interface SweepResult {
   gain: ({ labels: number } & MeanAndSpread)[];
 }
 
+/** One autoencoder of the pretraining ablation: its corruption, its budget, and how well it reconstructs. */
+export interface AblationPretraining {
+  name: string;
+  title: string;
+  noise: NoiseSpec;
+  epochs: number;
+  /** Unlabelled training images per epoch. */
+  images: number;
+  trainSeconds: number;
+  /** Best validation loss: MSE of the output for validation images under its own corruption, against the clean ones. */
+  validationLoss: number;
+  /** MSE of the output for clean validation images. */
+  cleanValidationMse: number;
+  /** MSE of the output for validation images under 20% salt and pepper (the study's corruption): one yardstick for all. */
+  referenceValidationMse: number;
+}
+
+/** A cell of the ablation: a sweep cell on the named pretraining's encoder ('scratch' for the baseline). */
+export interface AblationCell extends SweepCell {
+  pretraining: string;
+}
+
+export interface AblationSummaryEntry {
+  pretraining: string;
+  encoder: EncoderMode;
+  labels: number;
+  seeds: number;
+  accuracy: MeanAndSpread;
+  corrupted?: MeanAndSpread;
+  denoised?: MeanAndSpread;
+  /** This cell minus the plain autoencoder's cell of the same variant, labels and seed: mean ± std over seeds. */
+  versusPlain?: MeanAndSpread;
+  /** This cell minus scratch's cell of the same labels and seed. */
+  versusScratch?: MeanAndSpread;
+}
+
+/** The pretraining ablation (`dae ablate`). */
+export interface AblationResult {
+  /** The budget every pretraining and cell had. */
+  budget: { pretrainEpochs: number; pretrainImages: number; minimumSteps: number; imagesPerCell: number };
+  labelCounts: number[];
+  seeds: number[];
+  pretrainings: AblationPretraining[];
+  cells: AblationCell[];
+  summary: AblationSummaryEntry[];
+  /** Wall time of the sessions that wrote it, pretraining included. */
+  totalSeconds: number;
+}
+
 /** metrics.json's format version; io/metrics-file.ts reads the older ones. */
 export const metricsFormatVersion = 3;
 
@@ -140,5 +189,7 @@ export interface Metrics {
   classifiers: ClassifierResult[];
   /** The label-efficiency sweep (`dae sweep`), when it has been run on this folder. */
   sweep?: SweepResult;
+  /** The pretraining ablation (`dae ablate`), when it has been run on this folder (format 3). */
+  ablation?: AblationResult;
   totalSeconds: number;
 }

@@ -7,6 +7,7 @@ import type { ExperimentConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { buildConclusion } from './conclusion.js';
 import { articleFor, describeNoise, escapeHtml, formatFixed, formatInteger, formatSeconds, itemNoun } from './format.js';
+import { ablationIntroduction, ablationTables } from './ablation.js';
 import { robustnessTable, sweepRobustnessTable } from './robustness.js';
 import { classDetails, comparisonTable, noiseLevelTable, perClassF1Table, reconstructionTable, sweepTable } from './tables.js';
 import type { ReportFigure, ReportInput, ReportSection } from './types.js';
@@ -290,6 +291,7 @@ ${figuresIn('representation') || '<p>No figures of the learned features were mad
 <h3>Classification</h3>
 ${classification}
 ${metrics.sweep ? `<h3>Label efficiency</h3>\n<p>${escapeHtml(sweepIntroduction(metrics))}</p>\n${sweepTable(metrics)}\n${sweepRobustnessTable(metrics)}` : ''}
+${metrics.ablation ? `<h3>Which pretraining</h3>\n<p>${escapeHtml(ablationIntroduction(metrics.ablation))}</p>\n${ablationTables(metrics)}` : ''}
 ${figuresIn('classification')}
 ${figuresIn(undefined)}`;
 }

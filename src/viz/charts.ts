@@ -174,3 +174,34 @@ export async function codeMapChart(points: readonly { x: number; y: number; labe
     },
   });
 }
+
+export interface AblationPoint {
+  /** The pretraining, e.g. 'masking 30%', or 'none (scratch)'. */
+  pretraining: string;
+  /** 'fine-tuned', 'frozen' or 'scratch'. */
+  variant: string;
+  /** Facet title, e.g. '1,000 labels'. */
+  panel: string;
+  mean: number;
+  std: number;
+}
+
+/** One panel per label count: mean accuracy per pretraining and variant with ±1 std bars, each panel on its own scale. */
+export async function ablationChart(points: readonly AblationPoint[], order: { pretrainings: string[]; panels: string[] }): Promise<string> {
+  const values = points.map((point) => ({ ...point, lower: point.mean - point.std, upper: point.mean + point.std }));
+  const x = { field: 'pretraining', type: 'nominal', sort: order.pretrainings, title: null, axis: { labelAngle: -35, labelLimit: 300 } } as const;
+  const color = { field: 'variant', type: 'nominal', title: 'Encoder' } as const;
+  return renderVegaLite({
+    data: { values },
+    facet: { column: { field: 'panel', type: 'nominal', sort: order.panels, title: null, header: { labelFontSize: 13, labelFontWeight: 600 } } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 230,
+      height: 260,
+      layer: [
+        { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { field: 'lower', type: 'quantitative', scale: { zero: false }, title: 'Test accuracy', axis: { format: '.1%' } }, y2: { field: 'upper' }, color, xOffset: { field: 'variant' } } },
+        { mark: { type: 'point', filled: true, size: 45 }, encoding: { x, y: { field: 'mean', type: 'quantitative' }, color, xOffset: { field: 'variant' } } },
+      ],
+    },
+  });
+}

@@ -3,7 +3,7 @@ import type { ExperimentConfig } from '../config.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { ClassifierJob } from '../experiment.js';
 import type { ClassifierResult, SweepCell } from '../metrics.js';
-import type { SweepCellJob } from '../sweep.js';
+import type { SweepCellJob } from '../cells.js';
 import type { TrainingEvent } from '../train/events.js';
 
 export interface WorkerSetup {
