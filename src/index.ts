@@ -37,6 +37,12 @@ export { runExperiment, pretrain, checkDenoising, inspectRepresentation, classif
 export type { ExperimentContext, ClassifierJob } from './experiment.js';
 export { runSweep, sweepCell, defaultSweep } from './sweep.js';
 export type { SweepOptions, SweepCellJob } from './sweep.js';
+export { runAblation, defaultAblation, pretrainingSpecs } from './ablation.js';
+export type { AblationOptions, PretrainingSpec } from './ablation.js';
+export { fitCodeMap, CodeMapPlacer } from './eval/code-map.js';
+export type { CodeMap } from './eval/code-map.js';
+export { robustnessSets, robustnessOf } from './eval/robustness.js';
+export { confidentMistakes } from './eval/mistakes.js';
 export { runInWorkers, WorkerJobError } from './workers/classifier-pool.js';
 export { fileCheckpointStore, CheckpointError } from './io/checkpoint-files.js';
 export { metricsFormatVersion } from './metrics.js';

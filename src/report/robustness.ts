@@ -67,7 +67,13 @@ export function robustnessSentence(metrics: Metrics): string {
       : denoised.gain > 0
         ? `; denoising first raises the ${denoised.name} classifier's average most, by ${formatPoints(denoised.gain)} points to ${formatPercent(meanCorruptedAccuracy(denoised.result.robustness!, 'denoised'))}`
         : `; denoising first helps none of them (the ${denoised.name} classifier loses least: ${formatPoints(denoised.gain)} points)`;
-    return `with ${formatFraction(fraction)} of the labels, ${listed}${denoiseText}`;
+    const pipelines = [
+      ...direct.map((entry) => ({ name: entry.name, value: entry.value })),
+      ...here.filter((result) => result.robustness!.corruptions.every((entry) => entry.denoisedAccuracy !== undefined))
+        .map((result) => ({ name: `denoise first → ${ENCODER_SHORT_NAMES[result.encoder]}`, value: meanCorruptedAccuracy(result.robustness!, 'denoised') })),
+    ].sort((a, b) => b.value - a.value);
+    const bestText = pipelines[0] && pipelines[0].name.startsWith('denoise') ? `; the best pipeline is ${pipelines[0].name} (${formatPercent(pipelines[0].value)})` : '';
+    return `with ${formatFraction(fraction)} of the labels, ${listed}${denoiseText}${bestText}`;
   });
   return `Averaged over the ${count} corruptions of the test images, the classifiers score: ${parts.join('; ')}.`;
 }
