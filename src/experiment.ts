@@ -262,6 +262,7 @@ export async function assembleMetrics(context: ExperimentContext, data: Prepared
     autoencoder: { ...pretrainSummary, noise: config.autoencoder.noise, test: denoise.test, noiseLevels: denoise.noiseLevels },
     classifiers,
     ...(previous?.sweep ? { sweep: previous.sweep } : {}),
+    ...(previous?.ablation ? { ablation: previous.ablation } : {}),
     // A resumed run adds the time of this session to the time already spent.
     totalSeconds: seconds + (previous?.totalSeconds ?? 0),
   };
