@@ -13,7 +13,8 @@ import { readMetrics } from '../src/io/metrics-file.js';
 import { RunFolder } from '../src/io/run-folder.js';
 import type { Metrics } from '../src/metrics.js';
 import { ablationConclusion, ablationTables } from '../src/report/ablation.js';
-import { silentReporter } from '../src/train/events.js';
+import { EtaModel } from '../src/cli/eta.js';
+import type { TrainingEvent } from '../src/train/events.js';
 
 test('a tiny ablation pretrains each corruption, trains every cell, pairs the differences and resumes to the same summary', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'dae-ablation-'));
@@ -21,10 +22,36 @@ test('a tiny ablation pretrains each corruption, trains every cell, pairs the di
     const config = resolveConfig('tiny', { classifier: { maxEpochs: 3, warmupEpochs: 1 }, backend: { threads: 2, workers: 2 } });
     const backend = await useBackend('native', { threads: 2 });
     const run = await RunFolder.create(directory, config);
-    const context = { run, config, backend, reporter: silentReporter };
+    const events: TrainingEvent[] = [];
+    const context = { run, config, backend, reporter: (event: TrainingEvent) => { events.push(event); } };
     const pretrainings = pretrainingSpecs.filter((spec) => spec.name === 'plain' || spec.name === 'masking-50');
     const options = { ...defaultAblation, pretrainings, labelCounts: [40, 100], seeds: 2, minimumSteps: 20, imagesPerCell: 2000, pretrainEpochs: 1 };
     const first = await runAblation(context, options);
+
+    // The plan comes first and names every pretraining and every cell, so that the display gives each a line and the
+    // ETA counts its work; every event (from the worker threads too) belongs to a planned run. The ETA, fed the
+    // events one per second of a made-up clock, has time left in the middle and none at the end.
+    assert.equal(events[0]?.type, 'plan');
+    assert.equal(events.filter((event) => event.type === 'plan').length, 1);
+    const plan = events[0] as Extract<TrainingEvent, { type: 'plan' }>;
+    assert.equal(plan.title, 'ablation');
+    assert.deepEqual(plan.runs.filter((entry) => entry.step === 'pretrain').map((entry) => entry.stage), ['ablate pretrain plain', 'ablate pretrain masking-50']);
+    assert.equal(plan.runs.filter((entry) => entry.step === 'ablate').length, 20);
+    assert.equal(plan.runs.at(-1)?.stage, 'report');
+    const planned = new Set(plan.runs.map((entry) => entry.stage));
+    const unplanned = events.filter((event) => 'stage' in event && !planned.has(event.stage)).map((event) => `${event.type} ${(event as { stage: string }).stage}`);
+    assert.deepEqual([...new Set(unplanned)], []);
+    assert.equal(events.filter((event) => event.type === 'run-end').length, 20);
+    const eta = new EtaModel(0);
+    let middle: number | null = null;
+    events.forEach((event, index) => {
+      eta.observe(event, index);
+      if (event.type === 'run-end' && middle === null) middle = eta.estimate(index).remainingSeconds;
+    });
+    assert.ok(middle !== null && Number.isFinite(middle) && middle > 0, `time left after the first cell: ${middle}`);
+    const end = eta.estimate(events.length);
+    assert.equal(end.remainingSeconds, 0);
+    assert.ok(end.runs.every((entry) => entry.state === 'done'), JSON.stringify(end.runs.filter((entry) => entry.state !== 'done')));
 
     assert.deepEqual(first.pretrainings.map((entry) => entry.name), ['plain', 'masking-50']);
     for (const entry of first.pretrainings) {

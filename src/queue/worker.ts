@@ -1,12 +1,11 @@
 // A queue worker: takes one cell at a time from the job queue, fetches what it names (the autoencoder's weights and
 // the label subsets, by content hash), checks its own copy of the dataset against the job's hash, trains the cell
-// exactly as a local sweep would, and stores the result. While it trains, a thread of its own renews a heartbeat;
+// exactly as a local sweep or ablation would (cells.ts), and stores the result. While it trains, a thread of its own renews a heartbeat;
 // if the worker dies, the heartbeat runs out and the job goes back to the queue for another worker. Needs no
 // shared filesystem.
 import type PgBoss from 'pg-boss';
 
 import { trainCell } from '../cells.js';
-
 import type { ExperimentConfig } from '../config.js';
 import { prepareData } from '../data/prepare.js';
 import type { PreparedData } from '../data/prepare.js';

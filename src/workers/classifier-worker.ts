@@ -1,6 +1,6 @@
 // A worker thread of the classifier pool: reads the main thread's data in shared memory and loads the run
 // folder's pretrained autoencoders as its jobs name them (once each), on the native backend with one kernel thread, then trains each job it is sent (a classifier run of the study or a
-// cell of the label sweep) and answers with the result.
+// cell of the label sweep or the ablation, written to its file here) and answers with the result.
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { useBackend } from '../backend/index.js';
