@@ -163,7 +163,8 @@ export async function runAblation(context: ExperimentContext, options: AblationO
       const budget = cellBudget(config.classifier, labels, options.minimumSteps, options.imagesPerCell);
       const cell = (encoder: EncoderMode, pretraining: string, models: string): PlannedCell => ({
         job: { encoder, labels, seed, budget, indices, validationIndices, extra: { pretraining },
-          stage: `ablate ${pretraining === encoder ? '' : `${pretraining} `}${encoder} ${labels} labels seed ${seed}` },
+          // The stage also seeds each epoch's batch order and distortions (train/classifier.ts): it must not change.
+          stage: `ablate ${pretraining} ${encoder} ${labels} labels seed ${seed}` },
         file: `ablation/cells/${pretraining}-${cellName({ encoder, labels, seed })}.json`, models,
         work: plannedWork(encoder, epochsFor(budget, encoder, labels) * labels),
       });

@@ -23,7 +23,10 @@ export interface CellJob {
   indices: Int32Array;
   /** The validation subset for early stopping; null = the whole validation split. */
   validationIndices: Int32Array | null;
-  /** The progress events' stage, e.g. `sweep finetuned 100 labels seed 1`. */
+  /**
+   * The progress events' stage, e.g. `sweep finetuned 100 labels seed 1`. It also seeds the cell's batch order and
+   * distortions per epoch (train/classifier.ts), so it is part of what the cell is: renaming it changes results.
+   */
   stage: string;
   /** Written into the cell's result beside the scores, e.g. the pretraining an ablation cell stands for. */
   extra?: Record<string, string>;
