@@ -32,7 +32,9 @@ import { QueueError } from './queue/address.js';
 import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from './cli/stop-after-event.js';
 import { defaultSweep, runSweep } from './sweep.js';
 import { queueCellRunner } from './queue/coordinator.js';
+import type { CellRunner } from './cells.js';
 import { openQueue } from './queue/open.js';
+import { defaultAblation, pretrainingSpecs, runAblation } from './ablation.js';
 import { DivergenceError, InterruptedError } from './train/events.js';
 import { WorkerJobError } from './workers/classifier-pool.js';
 
@@ -211,6 +213,31 @@ async function guarded(run: RunFolder, action: () => Promise<void>): Promise<voi
   }
 }
 
+/** `--labels 100,1000,all`: label counts, "all" for the whole training split. */
+function labelList(value: string): (number | 'all')[] {
+  return value.split(',').map((item) => {
+    if (item.trim() === 'all') return 'all' as const;
+    const count = Number(item);
+    if (!Number.isInteger(count) || count <= 0) throw new InvalidArgumentError(`--labels takes whole numbers > 0 or "all", got '${item}'`);
+    return count;
+  });
+}
+
+/**
+ * Runs a grid of cells (`dae sweep`, `dae ablate`): in this process, or with `--queue` through the job queue, whose
+ * `dae worker` processes train the cells here or on other machines.
+ */
+async function withCellRunner<Result>(queueAddress: string | undefined, grid: string, body: (runner: CellRunner | undefined) => Promise<Result>): Promise<Result> {
+  if (queueAddress === undefined) return body(undefined);
+  const queue = await openQueue(queueAddress, 'coordinator', (error) => process.stderr.write(`dae: ${error.message}\n`));
+  try {
+    process.stderr.write(`dae: cells go to the job queue at ${queue.store.address}; train them with \`dae worker --queue ${queue.workerAddress === 'embedded' ? 'embedded' : 'URL'}\`\n`);
+    return await body(queueCellRunner(queue.store, { grid }));
+  } finally {
+    await queue.close();
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('dae')
     .description('Pretrain an image classifier (MNIST, or any dataset in its layout) with a deep denoising autoencoder, inspect it, and compare 10% vs 100% of the labels.')
@@ -310,12 +337,7 @@ export function buildProgram(): Command {
     .argument('[run-dir]', 'a run folder to add the sweep to (pretrained first if it is not yet)')
     .addOption(new Option('--preset <name>', 'preset for a new run folder').choices(presetNames).default('full'))
     .option('--out <dir>', 'new run folder when no run-dir is given')
-    .option('--labels <list>', 'comma-separated label counts, "all" for the whole split', (value: string) => value.split(',').map((item) => {
-      if (item.trim() === 'all') return 'all' as const;
-      const count = Number(item);
-      if (!Number.isInteger(count) || count <= 0) throw new InvalidArgumentError(`--labels takes whole numbers > 0 or "all", got '${item}'`);
-      return count;
-    }))
+    .option('--labels <list>', 'comma-separated label counts, "all" for the whole split', labelList)
     .option('--seeds <n>', 'seeds per cell', integer('--seeds', 1))
     .option('--min-steps <n>', `optimiser steps every cell takes at least, however few its labels (default ${defaultSweep.minimumSteps})`, integer('--min-steps', 1))
     .addOption(queueOption())
@@ -329,20 +351,48 @@ export function buildProgram(): Command {
         const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options);
         const sweepOptions = { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}),
           ...(options.minSteps ? { minimumSteps: options.minSteps } : {}) };
-        // With --queue the cells are trained by `dae worker` processes, here or on other machines.
-        const queue = options.queue === undefined ? null : await openQueue(options.queue, 'coordinator',
-          (error) => process.stderr.write(`dae: ${error.message}\n`));
-        let result;
-        try {
-          if (queue) process.stderr.write(`dae: cells go to the job queue at ${queue.store.address}; train them with \`dae worker --queue ${queue.workerAddress === 'embedded' ? 'embedded' : 'URL'}\`\n`);
-          result = await runSweep(context, sweepOptions, queue ? queueCellRunner(queue.store, { grid: 'sweep' }) : undefined);
-        } finally {
-          await queue?.close();
-        }
+        const result = await withCellRunner(options.queue, 'sweep', (runner) => runSweep(context, sweepOptions, runner));
         closeProgress();
         if (!options.json) printLines(sweepSummary(result, { ...totalsOf(run, mebibytes(Math.max(peakRssBytes, process.memoryUsage.rss()))),
           sweepPath: run.path('sweep', 'sweep.json'), reportWritten: run.isStageDone('classify') }));
         process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
+      })));
+
+  // `dae ablate`: which pretraining pretrains best (plain, salt and pepper, Gaussian, masking), scratch as the baseline.
+  program.command('ablate').description('pretraining ablation: autoencoders pretrained with each corruption (and none) on the same budget, their frozen and fine-tuned classifiers against scratch')
+    .argument('[run-dir]', 'a run folder to add the ablation to (its metrics.json and report gain it)')
+    .addOption(new Option('--preset <name>', 'preset for a new run folder').choices(presetNames).default('full'))
+    .option('--out <dir>', 'new run folder when no run-dir is given')
+    .option('--labels <list>', 'comma-separated label counts, "all" for the whole split', labelList)
+    .option('--seeds <n>', 'seeds per cell', integer('--seeds', 1))
+    .option('--pretrainings <list>', `comma-separated pretrainings (default all: ${pretrainingSpecs.map((spec) => spec.name).join(', ')})`, (value: string) => value.split(',').map((name) => {
+      const spec = pretrainingSpecs.find((candidate) => candidate.name === name.trim());
+      if (!spec) throw new InvalidArgumentError(`--pretrainings: unknown pretraining '${name}'; use ${pretrainingSpecs.map((candidate) => candidate.name).join(', ')}`);
+      return spec;
+    }))
+    .option('--pretrain-epochs <n>', `epochs of every pretraining (default ${defaultAblation.pretrainEpochs})`, integer('--pretrain-epochs', 1))
+    .addOption(queueOption())
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
+    .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
+    .option('--workers <n>', 'cells trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
+    .option('--json', 'progress as JSON lines', false)
+    .option('--verbose', 'in a terminal, also a line per finished epoch', false)
+    .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; pretrainings?: typeof pretrainingSpecs; pretrainEpochs?: number; queue?: string }) => holding(
+      directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) => guarded(run, async () => {
+        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options);
+        const ablationOptions = {
+          ...defaultAblation,
+          ...(options.labels ? { labelCounts: options.labels } : {}),
+          ...(options.seeds ? { seeds: options.seeds } : {}),
+          ...(options.pretrainings ? { pretrainings: options.pretrainings } : {}),
+          ...(options.pretrainEpochs ? { pretrainEpochs: options.pretrainEpochs } : {}),
+        };
+        const result = await withCellRunner(options.queue, 'ablation', (runner) => runAblation(context, ablationOptions, runner));
+        closeProgress();
+        for (const entry of result.summary) {
+          process.stderr.write(`  ${entry.pretraining.padEnd(20)} ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`);
+        }
+        process.stdout.write(`${run.path('ablation', 'ablation.json')}\n`);
       })));
   addWorkerCommand(program, () => stopRequested);
   return program;

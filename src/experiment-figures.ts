@@ -1,7 +1,6 @@
 // The figures of each stage: drawn by viz/, written to the run folder's figures/, and listed with a title and a
 // full-sentence caption in figures/<stage>.json for the report.
 import type { ExperimentConfig } from './config.js';
-import type { ImageSet } from './data/dataset.js';
 import type { PreparedData } from './data/prepare.js';
 import type { DenoisingResult } from './eval/denoising.js';
 import type { Inspection } from './eval/inspection.js';
@@ -11,7 +10,7 @@ import type { ReportFigure } from './report/types.js';
 import { describeNoise, ENCODER_NAMES, itemNoun } from './report/format.js';
 import { trainingCurvesChart } from './viz/charts.js';
 import {
-  confusionMatrixFigure, convFiltersFigure, featureMapsFigure, reconstructionFigure, topActivatingFigure,
+  confusionMatrixFigure, convFiltersFigure, featureMapsFigure, receptiveFieldFigure, reconstructionFigure, topActivatingFigure,
 } from './viz/figures.js';
 
 export type FigureEntry = Omit<ReportFigure, 'data'> & { file: string };
@@ -65,10 +64,11 @@ export async function inspectionFigures(run: RunFolder, inspection: Inspection, 
     caption: `One row per unit of the 32-unit coding layer: the ${inspection.codingUnits[0]?.indices.length ?? 0} test images that drive the unit highest, and at the end of the row (outlined) what the decoder draws when only that unit is active.`,
   }, topActivatingFigure({ images: test.images, height: test.height, width: test.width, units: inspection.codingUnits, unitLabel: 'Unit' })));
   for (const layer of inspection.convChannels) {
+    const size = layer.receptiveField.size;
     entries.push(await save(run, {
       id: `channels-${layer.name}`, section: 'representation', title: `Top images per channel of ${layer.name}`,
-      caption: `One row per channel of ${layer.name}: the test images with the strongest response of that channel anywhere in the image, and at the end of the row (outlined) their pixel-wise mean.`,
-    }, topActivatingFigure({ images: test.images, height: test.height, width: test.width, units: layer.units.map((unit) => ({ ...unit, prototype: meanImage(test, unit.indices) })), unitLabel: 'Channel' })));
+      caption: `One row per channel of ${layer.name}: the test images with the strongest response of that channel anywhere in the image, with the ${size}×${size} pixels that response sees outlined on each; then those patches magnified, and at the end of the row (outlined) their pixel-wise mean, the stroke the channel detects.`,
+    }, receptiveFieldFigure({ images: test.images, height: test.height, width: test.width, fieldSize: size, units: layer.units })));
   }
   return entries;
 }
@@ -91,11 +91,3 @@ export async function trainingFigures(run: RunFolder, metrics: Metrics): Promise
   }, chart)];
 }
 
-function meanImage(set: ImageSet, indices: readonly number[]): Float32Array {
-  const pixels = set.height * set.width;
-  const mean = new Float32Array(pixels);
-  for (const index of indices) {
-    for (let p = 0; p < pixels; p += 1) mean[p] = (mean[p] as number) + (set.images[index * pixels + p] as number) / indices.length;
-  }
-  return mean;
-}

@@ -34,6 +34,7 @@ import type { Reporter } from './train/events.js';
 import { initializeWeights } from './train/weights.js';
 import { handoutOrder, runInWorkers } from './workers/classifier-pool.js';
 import { classifierStage, studyPlan } from './plan.js';
+import { evaluateClassifiers } from './experiment-evaluation.js';
 import { pretrainFigures, classifierFigures, inspectionFigures, denoisingFigures, trainingFigures } from './experiment-figures.js';
 
 export interface ExperimentContext {
@@ -93,7 +94,7 @@ async function announcePlan(context: ExperimentContext, data: PreparedData): Pro
   context.reporter({
     type: 'plan', title: 'study', workers,
     runs: studyPlan(config, { train: data.train.count, validation: data.validation.count, test: data.test.count },
-      { stagesDone: new Set(['pretrain', 'denoise', 'inspect'].filter((stage) => run.isStageDone(stage))), classifierRunsDone }, ordered, workers),
+      { stagesDone: new Set(['pretrain', 'denoise', 'inspect', 'evaluate'].filter((stage) => run.isStageDone(stage))), classifierRunsDone }, ordered, workers),
   });
 }
 
@@ -203,7 +204,7 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
   if (pending.length > 0 || !run.isStageDone('classify')) {
     await run.markStageDone('classify', { workers: Math.max(workers, run.isStageDone('classify') ? classifierWorkersUsed(run) : 1) });
   }
-  return results as ClassifierResult[];
+  return evaluateClassifiers(context, data, autoencoder, results as ClassifierResult[]);
 }
 
 const classifierFile = (mode: EncoderMode, labels: number) => `classifiers/${mode}-${labels}.json`;
@@ -219,10 +220,10 @@ export function plannedWork(mode: EncoderMode, images: number): number {
 /**
  * How many classifier runs to train at once: the configured number, or one per kernel thread, never more than
  * there are runs. Parallel runs need the native backend (each worker runs its kernels on one thread) and the
- * pretrained models saved in the run folder, which the workers load.
+ * pretrained models saved in the run folder, which the workers load (the study's, unless `modelsSaved` says others are).
  */
-export function classifierWorkerCount(context: ExperimentContext, runs: number, pretrained = context.run.isStageDone('pretrain')): number {
-  if (context.backend.name !== 'native' || !pretrained) return 1;
+export function classifierWorkerCount(context: ExperimentContext, runs: number, modelsSaved = context.run.isStageDone('pretrain')): number {
+  if (context.backend.name !== 'native' || !modelsSaved) return 1;
   const wanted = context.config.backend.workers === 0 ? context.backend.threads : context.config.backend.workers;
   return Math.max(1, Math.min(wanted, runs));
 }
@@ -293,6 +294,7 @@ export async function assembleMetrics(context: ExperimentContext, data: Prepared
     autoencoder: { ...pretrainSummary, noise: config.autoencoder.noise, test: denoise.test, noiseLevels: denoise.noiseLevels },
     classifiers,
     ...(previous?.sweep ? { sweep: previous.sweep } : {}),
+    ...(previous?.ablation ? { ablation: previous.ablation } : {}),
     // A resumed run adds the time of this session to the time already spent.
     totalSeconds: seconds + (previous?.totalSeconds ?? 0),
   };
@@ -311,7 +313,7 @@ function classifierWorkersUsed(run: RunFolder): number {
 export async function writeReport(context: ExperimentContext): Promise<void> {
   const { run } = context;
   const metrics = await readMetrics(run);
-  const figureLists = ['pretrain', 'training', 'denoise', 'inspect', ...metrics.classifiers.map((c) => `classifier-${c.encoder}-${c.labels}`), 'sweep'];
+  const figureLists = ['pretrain', 'training', 'denoise', 'inspect', ...metrics.classifiers.map((c) => `classifier-${c.encoder}-${c.labels}`), 'evaluate', 'sweep', 'ablation'];
   const figures: ReportFigure[] = [];
   for (const list of figureLists) {
     if (!(await run.exists(`figures/${list}.json`))) continue;

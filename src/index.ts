@@ -45,7 +45,15 @@ export { runExperiment, pretrain, checkDenoising, inspectRepresentation, classif
 export type { ExperimentContext, ClassifierJob } from './experiment.js';
 export { runSweep, sweepCell, trainCell, saveCell, defaultSweep } from './sweep.js';
 export type { SweepOptions, SweepCellJob, CellRunner, GridCell } from './sweep.js';
+export { runCells, resumeCells, cellBudget } from './cells.js';
+export type { CellGrid, PlannedCell } from './cells.js';
 export type { CellJob } from './jobs/cell-job.js';
+export { runAblation, defaultAblation, pretrainingSpecs } from './ablation.js';
+export type { AblationOptions, PretrainingSpec } from './ablation.js';
+export { fitCodeMap, CodeMapPlacer } from './eval/code-map.js';
+export type { CodeMap } from './eval/code-map.js';
+export { robustnessSets, robustnessOf } from './eval/robustness.js';
+export { confidentMistakes } from './eval/mistakes.js';
 export { QueueError, parseQueueAddress, redactedAddress } from './queue/address.js';
 export { startEmbeddedPostgres, freeLoopbackPort } from './queue/embedded.js';
 export type { RunningPostgres } from './queue/embedded.js';

@@ -133,11 +133,14 @@ test('the config takes the names as flags, and a run folder saved before them lo
 test('metrics.json of format version 1 reads with numbered classes; unknown versions are refused', () => {
   const version1 = { formatVersion: 1, dataset: { name: 'MNIST', train: 9, validation: 1, test: 5, height: 28, width: 28 }, classifiers: [] };
   const upgraded = upgradeMetrics(version1, 'metrics.json');
-  assert.equal(upgraded.formatVersion, 2);
+  assert.equal(upgraded.formatVersion, 3);
   assert.deepEqual(upgraded.dataset.classNames, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-  assert.deepEqual(upgradeMetrics({ formatVersion: 1, sweep: {} }, 'metrics.json'), { formatVersion: 2, sweep: {} });
-  assert.throws(() => upgradeMetrics({ formatVersion: 3 }, 'runs/x/metrics.json'), (error: unknown) => error instanceof RunFolderError
-    && /^runs\/x\/metrics\.json: metrics format version 3 is not supported \(this dae reads 1, 2\)/.test(error.message));
+  assert.deepEqual(upgradeMetrics({ formatVersion: 1, sweep: {} }, 'metrics.json'), { formatVersion: 3, sweep: {} });
+  // Version 2 (before mistakes, robustness, the code map and the ablation) reads as a run that measured none of them.
+  const version2 = { ...version1, formatVersion: 2, dataset: { ...version1.dataset, classNames: ['a', 'b'] } };
+  assert.deepEqual(upgradeMetrics(version2, 'metrics.json'), { ...version2, formatVersion: 3 });
+  assert.throws(() => upgradeMetrics({ formatVersion: 4 }, 'runs/x/metrics.json'), (error: unknown) => error instanceof RunFolderError
+    && /^runs\/x\/metrics\.json: metrics format version 4 is not supported \(this dae reads 1, 2, 3\)/.test(error.message));
 });
 
 test('the report title reads right for any dataset name', () => {
@@ -163,7 +166,7 @@ test('a run on a dataset with dataset.json names it and its classes in metrics.j
     assert.equal(run.status, 0, run.stderr);
 
     const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as Metrics;
-    assert.equal(metrics.formatVersion, 2);
+    assert.equal(metrics.formatVersion, 3);
     assert.deepEqual([metrics.dataset.name, metrics.dataset.classNames], ['Toy Shapes', classNames]);
     for (const result of metrics.classifiers) assert.equal(result.test.confusion.length, 3);
 
@@ -195,7 +198,7 @@ test('a run on a dataset with dataset.json names it and its classes in metrics.j
     const report = dae('report', out);
     assert.equal(report.status, 0, report.stderr);
     const rewritten = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as Metrics;
-    assert.deepEqual([rewritten.formatVersion, rewritten.dataset.name, rewritten.dataset.classNames], [2, 'Toy Shapes', classNames]);
+    assert.deepEqual([rewritten.formatVersion, rewritten.dataset.name, rewritten.dataset.classNames], [3, 'Toy Shapes', classNames]);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

@@ -86,5 +86,5 @@ test('a run in progress is estimated from its own epochs, a finished one leaves 
   assert.equal(estimate.runs.find((entry) => entry.stage === 'pretrain')?.remainingSeconds, 0);
   assert.ok(epochCost({ kind: 'classifier', images: 100, batches: 10, validationImages: 30 }) > epochCost({ kind: 'classifier', images: 100, batches: 1, validationImages: 30 }));
   assert.equal(studyPlan(config, counts, { stagesDone: new Set(), classifierRunsDone: new Set() }, [], 2).map((entry) => entry.step).join(),
-    'pretrain,denoise,inspect,report');
+    'pretrain,denoise,inspect,evaluate,report');
 });

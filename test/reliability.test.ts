@@ -122,8 +122,10 @@ const plannedKills: PlannedKill[] = [
     stages: ['denoise', 'inspect', 'pretrain'], checkpointEpoch: 2, classifierFiles: { 'finetuned-1000': false } },
   { point: 'between classifier runs, one result saved', event: { type: 'saved', stage: 'classify finetuned 100%', file: 'classifiers/finetuned-1000.json' },
     stages: ['denoise', 'inspect', 'pretrain'], checkpointEpoch: 2, classifierFiles: { 'finetuned-1000': true } },
-  { point: 'while the report is written, metrics.json saved and report.html not', event: { type: 'saved', stage: 'report', file: 'metrics.json' },
+  { point: 'during the evaluation, the mistakes and robustness saved and the code map not', event: { type: 'saved', stage: 'evaluate', file: 'stages/evaluate.json' },
     stages: allStages, checkpointEpoch: 2 },
+  { point: 'while the report is written, metrics.json saved and report.html not', event: { type: 'saved', stage: 'report', file: 'metrics.json' },
+    stages: [...allStages, 'evaluate'].sort(), checkpointEpoch: 2 },
 ];
 
 test('SIGKILL at chosen points of a run, resumed each time, ends with the metrics of an uninterrupted run', { timeout: 600_000 }, async () => {

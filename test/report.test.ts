@@ -33,7 +33,7 @@ function classifier(encoder: EncoderMode, labelFraction: number, accuracy: numbe
 function fabricatedMetrics(): Metrics {
   const scores = (mse: number, psnr: number, ssim: number) => ({ mse, psnr, ssim });
   return {
-    formatVersion: 2,
+    formatVersion: 3,
     dataset: { name: 'MNIST', classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], train: 900, validation: 100, test: 500, height: 28, width: 28 },
     backend: { name: 'cpu', threads: 1, classifierWorkers: 1 },
     autoencoder: {

@@ -60,6 +60,11 @@ function syntheticStudy(): { time: number; event: TrainingEvent }[] {
       at(0, { type: 'run-end', stage, bestEpoch: 4, epochs: 4, testAccuracy: 0.9 - index / 100, macroF1: 0.89 - index / 100, seconds: 16 + 4 * index });
     }
   }
+  // The evaluation of the saved classifiers: mistakes, robustness, the map of the codes.
+  at(0.5, { type: 'stage-start', stage: 'evaluate', description: 'mistakes and robustness of 6 classifiers on 300 test images, a map of the codes' });
+  at(8, { type: 'saved', stage: 'evaluate', file: 'stages/evaluate.json' });
+  at(4, { type: 'saved', stage: 'evaluate', file: 'codemap.json' });
+  at(0.5, { type: 'stage-end', stage: 'evaluate', seconds: 12.5, summary: '6 classifiers evaluated' });
   at(0.5, { type: 'stage-start', stage: 'report', description: 'metrics.json and report.html' });
   at(2, { type: 'saved', stage: 'report', file: 'metrics.json' });
   at(1, { type: 'stage-end', stage: 'report', seconds: 3, summary: 'runs/tiny/report.html' });
@@ -89,9 +94,9 @@ test('where output is not a terminal, a study renders to the same plain lines ev
   }
   assert.equal(text, readFileSync(snapshotPath, 'utf8'));
   const lines = text.trimEnd().split('\n');
-  // One line per finished epoch (2 + 6 x 4) and per finished stage or run (4 + 6), and none per batch.
+  // One line per finished epoch (2 + 6 x 4) and per finished stage or run (5 + 6), and none per batch.
   assert.equal(lines.filter((line) => / · epoch \d+\/\d+ · loss/.test(line)).length, 26);
-  assert.equal(lines.filter((line) => line.startsWith('✓ ')).length, 10);
+  assert.equal(lines.filter((line) => line.startsWith('✓ ')).length, 11);
   // The command's line comes at every new step and at intervals, with the time left.
   const estimates = lines.filter((line) => line.startsWith('⏱ study · step'));
   assert.ok(estimates.length >= 6, `expected ETA lines at every step and in between, got ${estimates.length}`);
@@ -101,7 +106,7 @@ test('where output is not a terminal, a study renders to the same plain lines ev
 test('in a terminal the view is redrawn in place and ends with the command\'s line; epochs are only in --verbose', () => {
   const text = render(syntheticStudy(), { tty: true });
   assert.ok(text.includes('\u001b['), 'no cursor movement in a terminal');
-  assert.match(text, /study · step 5\/5 report · 6 of 6 runs done · 2:52 elapsed · done/);
+  assert.match(text, /study · step 6\/6 report · 6 of 6 runs done · 3:05 elapsed · done/);
   assert.match(text, /✓ scratch 100% · best epoch 4 of 4 · test 90\.00% · macro-F1 0\.8900/);
   assert.doesNotMatch(text, / · epoch \d+\/\d+ · loss/, 'epoch lines without --verbose');
 });

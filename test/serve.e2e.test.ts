@@ -8,8 +8,8 @@
 //   CHROMIUM_PATH           another browser to use (say /usr/bin/chromium; default: the one the devDependencies bring)
 //   DAE_SERVE_RUN           serve this complete run folder instead of training a tiny one (~30 s)
 //   DAE_SERVE_SCREENSHOT    where the desktop screenshot goes (default dist/screenshots/serve-page.png)
-// The README's docs/serve-screenshot.png is made this way from a quick-preset run:
-//   DAE_SERVE_RUN=runs/<quick run> DAE_SERVE_SCREENSHOT=docs/serve-screenshot.png node --test dist/test/serve.e2e.test.js
+// The README's docs/serve-screenshot.png is made this way from a full-preset run (the seed-1 study, after `dae report`):
+//   DAE_SERVE_RUN=runs/<full run> DAE_SERVE_SCREENSHOT=docs/serve-screenshot.png node --test dist/test/serve.e2e.test.js
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -257,6 +257,53 @@ describe('dae serve', { timeout: 240_000 }, () => {
     await page.click('#random-digit');
     await settled(page, randomCount);
     assert.match(await page.getAttribute('#source', 'data-label') ?? '', /^\d$/);
+  });
+
+  it('draws the map of the codes and places the current input on it, the same spot for the same image', async () => {
+    const summary = (await (await fetch(new URL('api/run.json', server!.url))).json()) as RunSummary;
+    assert.ok(summary.codeMap, 'the run has a code map');
+    assert.equal(await page.getAttribute('#codemap', 'data-points'), String(summary.codeMap.positions.length));
+    const xs = summary.codeMap.positions.map(([x]) => x), ys = summary.codeMap.positions.map(([, y]) => y);
+    const placed = async () => [Number(await page.getAttribute('#codemap', 'data-x')), Number(await page.getAttribute('#codemap', 'data-y'))];
+    const show = async (hash: string) => {
+      const count = await updateCount(page);
+      await page.evaluate((value) => { location.hash = ''; location.hash = value; }, hash);
+      await settled(page, count);
+      return placed();
+    };
+    const first = await show(`#digit=${summary.digits.testIndices[0]}`);
+    const second = await show(`#digit=${summary.digits.testIndices[1]}`);
+    const firstAgain = await show(`#digit=${summary.digits.testIndices[0]}`);
+    const span = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
+    for (const [x, y] of [first, second]) {
+      assert.ok(Number.isFinite(x!) && Number.isFinite(y!), 'a finite position');
+      assert.ok(x! > Math.min(...xs) - span && x! < Math.max(...xs) + span && y! > Math.min(...ys) - span && y! < Math.max(...ys) + span, 'on the map');
+    }
+    assert.notDeepEqual(first, second, 'another image lands elsewhere');
+    assert.deepEqual(firstAgain, first, 'the same image lands on the same spot');
+  });
+
+  it('lists each classifier\'s most confident test mistakes and loads one on click', async () => {
+    const summary = (await (await fetch(new URL('api/run.json', server!.url))).json()) as RunSummary;
+    assert.equal(await page.locator('.mistake-block').count(), summary.classifiers.length);
+    const withMistakes = summary.classifiers.findIndex((classifier) => classifier.mistakes.length > 0);
+    assert.ok(withMistakes >= 0, 'some served classifier has a mistake to show');
+    const mistakes = summary.classifiers[withMistakes]!.mistakes;
+    const shown = await page.$$eval(`.mistake-block[data-classifier="${withMistakes}"] .mistake`,
+      (buttons) => buttons.map((button) => Number((button as HTMLElement).dataset['testIndex'])));
+    assert.deepEqual(shown, mistakes.map((mistake) => mistake.testIndex));
+    for (const mistake of mistakes) {
+      assert.notEqual(mistake.predicted, mistake.label);
+      const position = summary.digits.testIndices.indexOf(mistake.testIndex);
+      assert.equal(summary.digits.labels[position], mistake.label, `test image #${mistake.testIndex} is shipped with its true label`);
+    }
+    assert.ok(mistakes.every((mistake, index) => index === 0 || mistake.probability <= mistakes[index - 1]!.probability), 'most confident first');
+    const first = mistakes[0]!;
+    const count = await updateCount(page);
+    await page.click(`.mistake-block[data-classifier="${withMistakes}"] .mistake[data-test-index="${first.testIndex}"]`);
+    await settled(page, count);
+    assert.match(await page.textContent('#source') ?? '', new RegExp(`#${first.testIndex},`));
+    assert.equal(await page.getAttribute('#source', 'data-label'), String(first.label));
   });
 
   it('fits a phone-sized screen, draws with a finger, sends no request off this machine, and leaves screenshots', async () => {

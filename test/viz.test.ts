@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
 import { labelSweepChart, trainingCurvesChart } from '../src/viz/charts.js';
-import { confusionMatrixFigure, convFiltersFigure, featureMapsFigure, reconstructionFigure, topActivatingFigure } from '../src/viz/figures.js';
+import { confusionMatrixFigure, convFiltersFigure, cropPatch, featureMapsFigure, receptiveFieldFigure, reconstructionFigure, topActivatingFigure } from '../src/viz/figures.js';
+import { receptiveFields } from '../src/eval/inspection.js';
 import { ImageShapeError, encodeGrayscalePng, encodeImagePng, encodeRgbPng, tileImages, tiledSize } from '../src/viz/png.js';
 import type { RgbImage } from '../src/viz/png.js';
 
@@ -248,4 +249,45 @@ test('labelSweepChart renders a line and a band per variant on a log axis', asyn
   assert.equal((svg.match(/class="mark-area/g) ?? []).length, 2);
   assert.equal((svg.match(/class="mark-line/g) ?? []).length, 2);
   assertNoRemoteReferences(svg);
+});
+
+test('receptiveFields: the reference encoder sees 3×3 pixels at conv1 and 7×7 at conv2, from the top-left corner', () => {
+  const [conv1, conv2] = receptiveFields([
+    { kernel: 3, stride: 2, inputSize: 28, outputSize: 14 },
+    { kernel: 3, stride: 2, inputSize: 14, outputSize: 7 },
+  ]);
+  assert.deepEqual(conv1, { size: 3, stride: 2, start: 0 });
+  assert.deepEqual(conv2, { size: 7, stride: 4, start: 0 });
+  // Odd input sides put the padding before the first row too: 'same' with stride 1 on 5 pixels pads 1 each side.
+  assert.deepEqual(receptiveFields([{ kernel: 3, stride: 1, inputSize: 5, outputSize: 5 }])[0], { size: 3, stride: 1, start: -1 });
+});
+
+test('receptiveFieldFigure outlines the field, magnifies the patch, labels every row in full and heads the last column Mean', () => {
+  const images = new Float32Array(2 * 28 * 28);
+  images[28 * 10 + 12] = 1;  // image 0: one bright pixel at row 10, column 12
+  const svg = receptiveFieldFigure({ images, height: 28, width: 28, fieldSize: 7, units: [
+    { unit: 63, indices: [0, 1], corners: [[8, 8], [-1, 26]] },
+  ] });
+  assert.match(svg, />Channel 63</);
+  assert.match(svg, />Mean</);
+  assert.doesNotMatch(svg, />Decoder</);
+  assert.match(svg, /7×7 receptive fields/);
+  // The label is anchored at its end inside a column wide enough for "Channel 63" (≥ 10 characters at 8 px).
+  const anchor = /<text x="(\d+)"[^>]*text-anchor="end"[^>]*>Channel 63</.exec(svg);
+  assert.ok(anchor && Number(anchor[1]) >= 80, `label column too narrow: ${anchor?.[1]}`);
+  // Two outlines on the digits (one clipped at the right edge: 2 columns of 7 inside the image) and one round the mean.
+  const rects = [...svg.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/g)].map((match) => match.slice(1).map(Number));
+  assert.equal(rects.length, 3);
+  assert.deepEqual(rects[0]!.slice(2), [14, 14]);
+  assert.deepEqual(rects[1]!.slice(2), [4, 12]);
+  const patch = cropPatch(images, 28, 28, 0, 8, 8, 7);
+  assert.equal(patch[2 * 7 + 4], 1);
+  assert.equal(patch.reduce((sum, value) => sum + value, 0), 1);
+});
+
+test('topActivatingFigure names its last column as told', () => {
+  const svg = topActivatingFigure({ images: new Float32Array(784), height: 28, width: 28, units: [{ unit: 10, indices: [0], prototype: new Float32Array(784) }], unitLabel: 'Channel', prototypeLabel: 'Mean' });
+  assert.match(svg, />Mean</);
+  const anchor = /<text x="(\d+)"[^>]*text-anchor="end"[^>]*>Channel 10</.exec(svg);
+  assert.ok(anchor && Number(anchor[1]) >= 80);
 });

@@ -9,6 +9,8 @@ import { UnitGallery } from './gallery.js';
 import type { TestDigit } from './gallery.js';
 import { decodePrototypes, loadPipeline, psnr, runPass } from './pipeline.js';
 import type { ClassifierInput, Pipeline } from './pipeline.js';
+import { CodeMapView } from './code-map.js';
+import { showMistakes } from './mistakes.js';
 import { CodingBars, drawDigit, ProbabilityPanel } from './render.js';
 
 type Source = { kind: 'drawing' } | { kind: 'test'; digit: TestDigit; edited: boolean };
@@ -104,6 +106,11 @@ function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): vo
     onPickDigit: (testIndex) => showTestDigit(testIndex),
   });
 
+  const codeMap = summary.codeMap ? new CodeMapView(byId('codemap'), summary.codeMap, summary.classNames) : null;
+  if (!codeMap) byId('codemap-note').textContent = 'This run has no map of the codes (it was made before maps were); `dae report` on it adds one.';
+  showMistakes(byId('mistakes'), summary.classifiers, summary.classNames, (testIndex) => digitByIndex.get(testIndex), width, height,
+    (testIndex) => showTestDigit(testIndex));
+
   function describeSource(): string {
     if (source.kind === 'drawing') return pad.pixels.some((value) => value > 0) ? 'Your drawing.' : `Empty: draw ${item.withArticle} in the box.`;
     const { testIndex, label } = source.digit;
@@ -120,6 +127,7 @@ function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): vo
     byId('corrupted-psnr').textContent = formatDecibels(psnr(clean, result.corrupted));
     byId('denoised-psnr').textContent = formatDecibels(psnr(clean, result.denoised));
     bars.update(result.code);
+    codeMap?.update(result.code);
     probabilities.update(result.probabilities);
     const caption = byId('source');
     caption.textContent = describeSource();

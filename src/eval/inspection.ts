@@ -31,7 +31,36 @@ export interface Inspection {
   featureMaps: { images: Float32Array; count: number; layers: LayerActivations[] };
   codingUnits: (UnitView & { prototype: Float32Array })[];
   /** Per conv layer: top images per channel, by the channel's strongest response anywhere in the image. */
-  convChannels: { name: string; units: UnitView[] }[];
+  convChannels: ConvChannels[];
+}
+
+/** The input pixels one output position of a conv layer sees: a `size`-square whose corner is `start + stride * position`. */
+export interface ReceptiveField {
+  size: number;
+  stride: number;
+  start: number;
+}
+
+export interface ConvChannels {
+  name: string;
+  receptiveField: ReceptiveField;
+  /** corners: per top image, the input row and column of the receptive field around the channel's strongest response. */
+  units: (UnitView & { corners: [number, number][] })[];
+}
+
+/**
+ * Receptive fields of a chain of 'same'-padded convolutions, by the usual recurrence: each layer widens the field by
+ * (kernel - 1) times the stride so far, and 'same' padding puts floor(total padding / 2) before the first row.
+ */
+export function receptiveFields(layers: readonly { kernel: number; stride: number; inputSize: number; outputSize: number }[]): ReceptiveField[] {
+  let size = 1, stride = 1, start = 0;
+  return layers.map(({ kernel, stride: layerStride, inputSize, outputSize }) => {
+    const padBefore = Math.floor(Math.max((outputSize - 1) * layerStride + kernel - inputSize, 0) / 2);
+    start -= padBefore * stride;
+    size += (kernel - 1) * stride;
+    stride *= layerStride;
+    return { size, stride, start };
+  });
 }
 
 /** Indices of the k largest values of column `column` in a [rows, columns] matrix, largest first. */
@@ -68,18 +97,43 @@ export function inspect(encoder: LayersModel, decoder: LayersModel, test: ImageS
   });
 
   // Strongest response of every conv channel per test image: [N, C] per layer, computed in batches.
+  // And where it is: [N, C] flattened output positions (row * width + column) per layer.
   const channelMaxima = layers.map((layer) => new Float32Array(count * layer.channels));
+  const channelPositions = layers.map((layer) => new Int32Array(count * layer.channels));
   for (let start = 0; start < count; start += 500) {
     const size = Math.min(500, count - start);
     tf.tidy(() => {
       const outputs = convModel.predict(tf.tensor4d(test.images.subarray(start * pixels, (start + size) * pixels), [size, height, width, 1])) as tf.Tensor[];
-      outputs.forEach((output, index) => channelMaxima[index]!.set(tf.max(output, [1, 2]).dataSync(), start * layers[index]!.channels));
+      outputs.forEach((output, index) => {
+        const { channels, height: h, width: w } = layers[index]!;
+        const flat = tf.reshape(output, [size, h * w, channels]);   // [size, H*W, C]
+        channelMaxima[index]!.set(tf.max(flat, 1).dataSync(), start * channels);
+        channelPositions[index]!.set(tf.argMax(flat, 1).dataSync(), start * channels);
+      });
     });
   }
-  const convChannels = layers.map((layer, index) => ({
-    name: layer.name,
-    units: Array.from({ length: layer.channels }, (_, unit) => ({ unit, ...topIndices(channelMaxima[index]!, count, layer.channels, unit, options.topImages) })),
+  let side = height;
+  const fields = receptiveFields(convLayers.map((convLayer, index) => {
+    const { kernelSize, strides } = convLayer.getConfig() as { kernelSize: number[]; strides: number[] };
+    const layer = { kernel: kernelSize[0] ?? 1, stride: strides[0] ?? 1, inputSize: side, outputSize: layers[index]!.height };
+    side = layers[index]!.height;
+    return layer;
   }));
+  const convChannels: ConvChannels[] = layers.map((layer, index) => {
+    const field = fields[index]!;
+    return {
+      name: layer.name,
+      receptiveField: field,
+      units: Array.from({ length: layer.channels }, (_, unit) => {
+        const top = topIndices(channelMaxima[index]!, count, layer.channels, unit, options.topImages);
+        const corners = top.indices.map((image): [number, number] => {
+          const position = channelPositions[index]![image * layer.channels + unit]!;
+          return [field.start + field.stride * Math.floor(position / layer.width), field.start + field.stride * (position % layer.width)];
+        });
+        return { unit, ...top, corners };
+      }),
+    };
+  });
 
   // Coding units: top images, and the decoder's drawing of a code with only that unit on (at the mean of its
   // top activations, so the unit is as active as on the images that excite it most).

@@ -2,13 +2,15 @@
 // shape, the way that version's report showed it.
 //   1  before datasets named their classes: the classes are their label numbers
 //   2  dataset.classNames
+//   3  classifiers' mistakes and robustness, sweep cells' robustness, the code map, the pretraining ablation: all
+//      optional, so a version-2 file reads as a run that measured none of them
 import type { Metrics } from '../metrics.js';
 import { metricsFormatVersion } from '../metrics.js';
 import type { RunFolder } from './run-folder.js';
 import { RunFolderError } from './run-folder.js';
 
 export const metricsFileName = 'metrics.json';
-const readableVersions = [1, metricsFormatVersion];
+const readableVersions = [1, 2, metricsFormatVersion];
 
 /** The label numbers as class names, as many as the classification reports have classes (MNIST's ten by default). */
 function numberedClasses(metrics: Partial<Metrics>): string[] {

@@ -4,8 +4,8 @@
 // writes them into the run folder.
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
+import type { CellRunner } from '../cells.js';
 import type { SweepCell } from '../metrics.js';
-import type { CellRunner } from '../sweep.js';
 import { InterruptedError } from '../train/events.js';
 import { QueueError } from './address.js';
 import { dataFingerprint, indicesBlob, jobId, modelBlob, payloadFor } from './payload.js';
@@ -30,19 +30,18 @@ export function queueCellRunner(store: QueueStore, options: QueueRunnerOptions):
     const say = (text: string) => context.reporter({ type: 'message', stage: 'queue', text });
     if (cells.length === 0) return;
     const dataHash = dataFingerprint(data);
-    // Each distinct encoder and subset once, however many cells share it.
+    // Each distinct encoder, decoder and subset once, however many cells share it.
     const modelBlobs = new Map<LayersModel, Blob>();
     const blobs = new Map<string, Blob>();
     const keep = (blob: Blob) => { blobs.set(blob.hash, blob); return blob.hash; };
+    const keepModel = async (model: LayersModel) => {
+      if (!modelBlobs.has(model)) modelBlobs.set(model, await modelBlob(model));
+      return keep(modelBlobs.get(model)!);
+    };
     const payloads: CellPayload[] = [];
-    for (const { job, encoder } of cells) {
-      let encoderHash: string | null = null;
-      if (encoder !== null) {
-        if (!modelBlobs.has(encoder)) modelBlobs.set(encoder, await modelBlob(encoder));
-        encoderHash = keep(modelBlobs.get(encoder)!);
-      }
+    for (const { job, autoencoder } of cells) {
       payloads.push(payloadFor(options.grid, job, context.config, dataHash, {
-        encoder: encoderHash, indices: keep(indicesBlob(job.indices)),
+        encoder: await keepModel(autoencoder.encoder), decoder: await keepModel(autoencoder.decoder), indices: keep(indicesBlob(job.indices)),
         validationIndices: job.validationIndices === null ? null : keep(indicesBlob(job.validationIndices)),
       }));
     }
@@ -73,7 +72,8 @@ export function queueCellRunner(store: QueueStore, options: QueueRunnerOptions):
       for (const { job_id: id, result } of results) {
         const index = indexOf.get(id)!;
         const { cell } = payloads[index]!;
-        if (result.encoder !== cell.encoder || result.labels !== cell.labels || result.seed !== cell.seed) {
+        const extraDiffers = Object.entries(cell.extra ?? {}).some(([key, value]) => (result as unknown as Record<string, unknown>)[key] !== value);
+        if (result.encoder !== cell.encoder || result.labels !== cell.labels || result.seed !== cell.seed || extraDiffers) {
           throw new QueueError(`the job queue at ${store.address} holds a result for job ${id} that is not cell ${payloads[index]!.name}`);
         }
         pending.delete(id);

@@ -1,5 +1,6 @@
 // A cell as a self-contained job: everything a worker on another machine needs, by value or by content hash. The
-// encoder's weights and the label subsets travel as blobs named by their SHA-256, stored once in the database
+// pretrained autoencoder (its encoder, which frozen and fine-tuned cells start from, and its decoder, which every
+// cell's "denoise first" robustness scores need) and the label subsets travel as blobs named by their SHA-256, stored once in the database
 // however many cells share them; the dataset does not travel at all: the worker reads its own copy and checks it
 // against the hash the job names. The job's id is derived from all of it, so the same cell is enqueued only once.
 import { createHash } from 'node:crypto';
@@ -14,21 +15,22 @@ import type { PreparedData } from '../data/prepare.js';
 import type { CellJob } from '../jobs/cell-job.js';
 import { cellName } from '../jobs/cell-job.js';
 
-/** Bumped when the payload's meaning changes; a worker refuses payloads of another format. */
-export const payloadFormat = 1;
+/** Bumped when the payload's meaning changes; a worker refuses payloads of another format. 2: the decoder, the stage and extra fields. */
+export const payloadFormat = 2;
 
 /** What a queued job holds (as JSON in the database). */
 export interface CellPayload {
   format: number;
-  /** The grid and the cell, e.g. `sweep finetuned-300-seed2`: for people, and for the worker's messages. */
+  /** The grid and the cell, e.g. `sweep finetuned-300-seed2`, `ablation plain-frozen-100-seed1`: for people, and for the worker's messages. */
   name: string;
-  cell: Pick<CellJob, 'encoder' | 'labels' | 'seed'>;
+  cell: Pick<CellJob, 'encoder' | 'labels' | 'seed' | 'stage' | 'extra'>;
   budget: CellJob['budget'];
   /** The resolved configuration of the run (its data section says which dataset; its seed, how it was split). */
   config: ExperimentConfig;
   /** SHA-256 of the prepared data's pixels, labels and split, which the worker's own copy must match. */
   dataHash: string;
-  blobs: { encoder: string | null; indices: string; validationIndices: string | null };
+  /** The pretrained autoencoder's encoder and decoder (every cell has both: scratch cells denoise with it), and the subsets. */
+  blobs: { encoder: string; decoder: string; indices: string; validationIndices: string | null };
 }
 
 const sha256 = (...parts: (string | Uint8Array)[]) => {
@@ -101,7 +103,8 @@ export function jobId(payload: CellPayload): string {
 export function payloadFor(grid: string, job: CellJob, config: ExperimentConfig, dataHash: string,
   blobs: CellPayload['blobs']): CellPayload {
   return {
-    format: payloadFormat, name: `${grid} ${cellName(job)}`, cell: { encoder: job.encoder, labels: job.labels, seed: job.seed },
+    format: payloadFormat, name: `${grid} ${[...Object.values(job.extra ?? {}), cellName(job)].join('-')}`,
+    cell: { encoder: job.encoder, labels: job.labels, seed: job.seed, stage: job.stage, ...(job.extra ? { extra: job.extra } : {}) },
     budget: job.budget, config, dataHash, blobs,
   };
 }

@@ -1,17 +1,18 @@
-// A queue worker: takes one cell at a time from the job queue, fetches what it names (the encoder's weights and
+// A queue worker: takes one cell at a time from the job queue, fetches what it names (the autoencoder's weights and
 // the label subsets, by content hash), checks its own copy of the dataset against the job's hash, trains the cell
-// exactly as a local sweep would, and stores the result. While it trains, a thread of its own renews a heartbeat;
+// exactly as a local sweep or ablation would (cells.ts), and stores the result. While it trains, a thread of its own renews a heartbeat;
 // if the worker dies, the heartbeat runs out and the job goes back to the queue for another worker. Needs no
 // shared filesystem.
-import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type PgBoss from 'pg-boss';
 
+import { trainCell } from '../cells.js';
 import type { ExperimentConfig } from '../config.js';
 import { prepareData } from '../data/prepare.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { CellJob } from '../jobs/cell-job.js';
 import type { SweepCell } from '../metrics.js';
-import { trainCell } from '../sweep.js';
+import { joinAutoencoder } from '../model/autoencoder.js';
+import type { Autoencoder } from '../model/autoencoder.js';
 import type { Reporter } from '../train/events.js';
 import { InterruptedError } from '../train/events.js';
 import { QueueError } from './address.js';
@@ -48,7 +49,7 @@ const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, 
 export async function runQueueWorker(options: QueueWorkerOptions): Promise<number> {
   const { store, say } = options;
   let data: { key: string; prepared: PreparedData; hash: string } | null = null;
-  const models = new Map<string, LayersModel>();
+  const autoencoders = new Map<string, Autoencoder>();
   let finished = 0, waiting = false, lost = false;
   const heartbeat = new Heartbeat({ url: store.connectionString, worker: options.name, seconds: options.heartbeatSeconds });
 
@@ -72,19 +73,20 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<numbe
     }
     return data.prepared;
   };
-  const modelFor = async (hash: string): Promise<LayersModel> => {
-    let model = models.get(hash);
-    if (model === undefined) {
-      // A few encoders at most are in use at once (one per pretraining of an ablation): keep the last four.
-      if (models.size >= 4) {
-        const [oldest] = models;
-        oldest![1].dispose();
-        models.delete(oldest![0]);
+  const autoencoderFor = async (blobs: CellPayload['blobs']): Promise<Autoencoder> => {
+    const key = `${blobs.encoder}:${blobs.decoder}`;
+    let autoencoder = autoencoders.get(key);
+    if (autoencoder === undefined) {
+      // A few autoencoders at most are in use at once (one per pretraining of an ablation): keep the last four.
+      if (autoencoders.size >= 4) {
+        const [oldest] = autoencoders;
+        oldest![1].autoencoder.dispose();
+        autoencoders.delete(oldest![0]);
       }
-      model = await modelFromBlob(await getBlob(store, hash));
-      models.set(hash, model);
+      autoencoder = joinAutoencoder(await modelFromBlob(await getBlob(store, blobs.encoder)), await modelFromBlob(await getBlob(store, blobs.decoder)));
+      autoencoders.set(key, autoencoder);
     }
-    return model;
+    return autoencoder;
   };
 
   while (!options.shouldStop()) {
@@ -121,11 +123,11 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<numbe
         indices: indicesFromBlob(await getBlob(store, payload.blobs.indices)),
         validationIndices: payload.blobs.validationIndices === null ? null : indicesFromBlob(await getBlob(store, payload.blobs.validationIndices)),
       };
-      const encoder = payload.blobs.encoder === null ? null : await modelFor(payload.blobs.encoder);
+      const autoencoder = await autoencoderFor(payload.blobs);
       say(`training ${payload.name} (job ${job.id.slice(0, 8)}${job.retryCount > 0 ? `, try ${job.retryCount + 1}` : ''})`);
       const trainingStarted = performance.now();
       const cell: SweepCell = await trainCell({ config: { ...payload.config, backend: options.backend }, reporter: options.reporter, shouldStop: options.shouldStop },
-        prepared, encoder, cellJob);
+        prepared, autoencoder, cellJob);
       const training = (performance.now() - trainingStarted) / 1000;
       await store.sql('INSERT INTO dae.results (job_id, name, result, worker) VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING',
         [job.id, payload.name, JSON.stringify(cell), options.name]);
@@ -145,6 +147,6 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<numbe
     }
   }
   await heartbeat.close();
-  for (const model of models.values()) model.dispose();
+  for (const autoencoder of autoencoders.values()) autoencoder.autoencoder.dispose();
   return finished;
 }

@@ -1,6 +1,8 @@
 // The conclusion written from the numbers: how does the pretrained classifier on a tenth of the labels compare with
 // the same classifier on all of them?
 
+import { ablationConclusion } from './ablation.js';
+import { robustnessSentence } from './robustness.js';
 import type { ClassifierResult, EncoderMode, Metrics } from '../metrics.js';
 import { ENCODER_NAMES, ENCODER_ORDER, describeNoise, itemNoun, formatFixed, formatFraction, formatInteger, formatPercent, formatPoints } from './format.js';
 
@@ -122,8 +124,7 @@ export function buildConclusion(metrics: Metrics): string {
       );
     }
   }
-  const sweep = sweepSentence(metrics);
-  return sweep ? `${sentences.join(' ')}\n\n${sweep}` : sentences.join(' ');
+  return [sentences.join(' '), robustnessSentence(metrics), sweepSentence(metrics), ablationConclusion(metrics)].filter((text) => text !== '').join('\n\n');
 }
 
 /**

@@ -7,6 +7,8 @@ import type { ExperimentConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { buildConclusion } from './conclusion.js';
 import { articleFor, describeNoise, escapeHtml, formatFixed, formatInteger, formatSeconds, itemNoun } from './format.js';
+import { ablationIntroduction, ablationTables } from './ablation.js';
+import { robustnessTable, sweepRobustnessTable } from './robustness.js';
 import { classDetails, comparisonTable, noiseLevelTable, perClassF1Table, reconstructionTable, sweepTable } from './tables.js';
 import type { ReportFigure, ReportInput, ReportSection } from './types.js';
 
@@ -273,7 +275,8 @@ ${comparisonTable(metrics)}
 <h3>Per-class F1</h3>
 ${perClassF1Table(metrics)}
 ${classDetails(metrics)}
-${reports}`;
+${reports}
+${robustness(metrics)}`;
   const noiseLevels =
     metrics.autoencoder.noiseLevels.length === 0
       ? ''
@@ -287,9 +290,19 @@ ${figuresIn('reconstruction')}
 ${figuresIn('representation') || '<p>No figures of the learned features were made in this run.</p>'}
 <h3>Classification</h3>
 ${classification}
-${metrics.sweep ? `<h3>Label efficiency</h3>\n<p>${escapeHtml(sweepIntroduction(metrics))}</p>\n${sweepTable(metrics)}` : ''}
+${metrics.sweep ? `<h3>Label efficiency</h3>\n<p>${escapeHtml(sweepIntroduction(metrics))}</p>\n${sweepTable(metrics)}\n${sweepRobustnessTable(metrics)}` : ''}
+${metrics.ablation ? `<h3>Which pretraining</h3>\n<p>${escapeHtml(ablationIntroduction(metrics.ablation))}</p>\n${ablationTables(metrics)}` : ''}
 ${figuresIn('classification')}
 ${figuresIn(undefined)}`;
+}
+
+function robustness(metrics: Metrics): string {
+  const table = robustnessTable(metrics);
+  if (table === '') return '';
+  return `<h3>Robustness to corrupted input</h3>
+<p>Every classifier on corrupted copies of the test images, under the corruptions the denoising check uses, and as a fourth
+pipeline beside frozen, fine-tuned and scratch: the autoencoder denoises the corrupted image first and the classifier sees its output.</p>
+${table}`;
 }
 
 function sweepIntroduction(metrics: Metrics): string {

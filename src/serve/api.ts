@@ -3,10 +3,11 @@
 //   GET /api/run.json     RunSummary
 //   GET /api/digits.bin   uint8 pixels of the shipped test digits, [digits.count, height, width] row-major, 0..255
 //   GET /models/<name>/model.json, /models/<name>/weights.bin   the run's saved models, for tf.loadLayersModel
+import type { CodeMap } from '../eval/code-map.js';
 import type { NoiseSpec } from '../metrics.js';
 
-/** 2: the run's class names and what one of its images is called. */
-export const apiFormatVersion = 2;
+/** 2: the run's class names and what one of its images is called. 3: the classifiers' mistakes, the code map. */
+export const apiFormatVersion = 3;
 
 /** One classifier the page runs, and what the run measured for it. */
 export interface ServedClassifier {
@@ -18,6 +19,8 @@ export interface ServedClassifier {
   testAccuracy: number;
   /** URL of its model.json, relative to the page. */
   modelUrl: string;
+  /** Its most confident test mistakes, most confident first (all in `digits`); empty for runs from before they were kept. */
+  mistakes: { testIndex: number; label: number; predicted: number; probability: number }[];
 }
 
 export interface ServedCodingUnit {
@@ -47,6 +50,8 @@ export interface RunSummary {
   /** In the order the page shows them: 10% fine-tuned, 10% frozen, then the best 100% classifier. */
   classifiers: ServedClassifier[];
   codingUnits: ServedCodingUnit[];
+  /** The test images' codes on a 2-D map (the run's codemap.json), or null for runs from before it was made. */
+  codeMap: CodeMap | null;
   /** The test digits shipped in /api/digits.bin, in that file's order. */
   digits: { count: number; testIndices: number[]; labels: number[] };
 }

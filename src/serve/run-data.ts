@@ -5,6 +5,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 
 import type { ExperimentConfig } from '../config.js';
+import type { CodeMap } from '../eval/code-map.js';
 import { loadDataset } from '../data/dataset.js';
 import { datasetNaming } from '../data/prepare.js';
 import { modelJsonName, weightsName } from '../io/model-files.js';
@@ -92,6 +93,9 @@ export async function loadRunData(directory: string): Promise<RunData> {
       wanted.add(index);
     }
   }
+  for (const classifier of classifiers) {
+    for (const { testIndex } of classifier.mistakes ?? []) if (Number.isInteger(testIndex) && testIndex >= 0 && testIndex < testCount) wanted.add(testIndex);
+  }
   const testIndices = [...wanted].sort((a, b) => a - b);
   const pixels = test.height * test.width;
   const digitBytes = new Uint8Array(testIndices.length * pixels);
@@ -121,8 +125,10 @@ export async function loadRunData(directory: string): Promise<RunData> {
       labels: c.labels,
       testAccuracy: c.test.accuracy,
       modelUrl: `models/${classifierFolder(c)}/model.json`,
+      mistakes: (c.mistakes ?? []).filter((mistake) => mistake.testIndex < testCount),
     })),
     codingUnits,
+    codeMap: (await run.exists('codemap.json')) ? await run.readJson<CodeMap>('codemap.json') : null,
     digits: { count: testIndices.length, testIndices, labels: testIndices.map((index) => test.labels[index] ?? 0) },
   };
   return { directory, summary, digitBytes, modelNames };

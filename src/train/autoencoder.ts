@@ -29,6 +29,8 @@ export interface AutoencoderTrainingOptions {
   checkpoint?: CheckpointStore;
   /** Polled between batches; true stops at that safe point with an InterruptedError. */
   shouldStop?: () => boolean;
+  /** The stage its events carry; default `pretrain` (the ablation's pretrainings are `ablate pretrain <name>`). */
+  stage?: string;
 }
 
 export interface AutoencoderTrainingResult {
@@ -38,8 +40,6 @@ export interface AutoencoderTrainingResult {
   seconds: number;
 }
 
-const stage = 'pretrain';
-
 export function meanSquaredError(a: Float32Array, b: Float32Array): number {
   let sum = 0;
   for (let i = 0; i < a.length; i += 1) sum += ((a[i] as number) - (b[i] as number)) ** 2;
@@ -48,6 +48,7 @@ export function meanSquaredError(a: Float32Array, b: Float32Array): number {
 
 export async function trainAutoencoder(options: AutoencoderTrainingOptions): Promise<AutoencoderTrainingResult> {
   const { autoencoder: { autoencoder }, train, validation, config, seed, reporter } = options;
+  const stage = options.stage ?? 'pretrain';
   const pixels = train.height * train.width;
   const optimizer = adam(config.learningRate);
   autoencoder.compile({ optimizer, loss: 'meanSquaredError' });

@@ -235,6 +235,13 @@ export interface TopActivatingFigureInput {
   scale?: number;
   /** Names the layer in the row labels, e.g. 'Unit' or 'Code'. Default 'Unit'. */
   unitLabel?: string;
+  /** Heads the last, outlined column. Default 'Decoder' (the decoder's drawing of the unit alone). */
+  prototypeLabel?: string;
+}
+
+/** Room for the longest row label ("Channel 63") at 13 px, so that none is cut off at the left edge. */
+function rowLabelWidth(labels: readonly string[]): number {
+  return Math.max(76, 18 + 8 * Math.max(0, ...labels.map((label) => label.length)));
 }
 
 /** One row per unit: its top-activating images, then (outlined) the decoder's prototype for that unit. */
@@ -243,7 +250,7 @@ export function topActivatingFigure(input: TopActivatingFigureInput): string {
   const scale = input.scale ?? 2;
   const pixelsPerImage = height * width;
   const imageCount = Math.floor(input.images.length / pixelsPerImage);
-  const labelWidth = 76;
+  const labelWidth = rowLabelWidth(input.units.map(({ unit }) => `${input.unitLabel ?? 'Unit'} ${unit}`));
   const prototypeGap = 18;
   const rowGap = 4;
   const headerHeight = 22;
@@ -274,8 +281,104 @@ export function topActivatingFigure(input: TopActivatingFigureInput): string {
   }
   const k = input.units[0]?.indices.length ?? 0;
   body.push(svgText(labelWidth, 15, `Top ${k} test images`, { fill: MUTED_COLOUR, size: 12 }));
-  body.push(svgText(prototypeLeft, 15, 'Decoder', { fill: HIGHLIGHT_COLOUR, size: 12, weight: '600' }));
+  body.push(svgText(prototypeLeft, 15, input.prototypeLabel ?? 'Decoder', { fill: HIGHLIGHT_COLOUR, size: 12, weight: '600' }));
   return svgDocument(Math.max(rowsWidth, prototypeLeft + 56), top - rowGap + 1, body);
+}
+
+/** Where a conv channel's strongest response sits in the input: the top-left corner of its receptive field. */
+export interface ReceptiveFieldUnit {
+  unit: number;
+  /** Indices into the image stack, strongest first. */
+  indices: readonly number[];
+  /** For each image, the input row and column of the receptive field's top-left corner (may be outside the image). */
+  corners: readonly (readonly [number, number])[];
+}
+
+export interface ReceptiveFieldFigureInput {
+  /** [N, H, W] the images the indices point into, in [0, 1]. */
+  images: Float32Array;
+  height: number;
+  width: number;
+  /** Side of the square receptive field in input pixels (3 for a first 3×3 layer, 7 for a second one at stride 2). */
+  fieldSize: number;
+  units: readonly ReceptiveFieldUnit[];
+  /** Default 2. */
+  scale?: number;
+}
+
+/** The [size, size] patch of image `index` whose top-left corner is (row, column); pixels outside the image are 0. */
+export function cropPatch(images: Float32Array, height: number, width: number, index: number, row: number, column: number, size: number): Float32Array {
+  const patch = new Float32Array(size * size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const inputRow = row + y, inputColumn = column + x;
+      if (inputRow < 0 || inputRow >= height || inputColumn < 0 || inputColumn >= width) continue;
+      patch[y * size + x] = images[index * height * width + inputRow * width + inputColumn] ?? 0;
+    }
+  }
+  return patch;
+}
+
+/**
+ * Conv channels the Zeiler–Fergus way: one row per channel with its top images, the receptive field of the
+ * strongest response outlined on each, then those patches magnified, then (outlined) their pixel-wise mean.
+ */
+export function receptiveFieldFigure(input: ReceptiveFieldFigureInput): string {
+  const { height, width, fieldSize } = input;
+  const scale = input.scale ?? 2;
+  const pixelsPerImage = height * width;
+  const imageCount = Math.floor(input.images.length / pixelsPerImage);
+  const labelWidth = rowLabelWidth(input.units.map(({ unit }) => `Channel ${unit}`));
+  // Patches are drawn about as large as the digits, at a whole multiple of their side.
+  const patchScale = Math.max(1, Math.round((height * scale) / fieldSize));
+  const gap = 18;
+  const rowGap = 4;
+  const body: string[] = [];
+  let top = 22;
+  let patchesLeft = 0, meanLeft = 0, right = 0;
+  for (const { unit, indices, corners } of input.units) {
+    const count = Math.max(1, indices.length);
+    const stack = new Float32Array(indices.length * pixelsPerImage);
+    const patches = new Float32Array(indices.length * fieldSize * fieldSize);
+    const mean = new Float32Array(fieldSize * fieldSize);
+    indices.forEach((imageIndex, position) => {
+      if (!Number.isInteger(imageIndex) || imageIndex < 0 || imageIndex >= imageCount) {
+        throw new ImageShapeError(`Error in receptiveFieldFigure: channel ${unit} points at image ${imageIndex}, but there are ${imageCount} images.`);
+      }
+      stack.set(input.images.subarray(imageIndex * pixelsPerImage, (imageIndex + 1) * pixelsPerImage), position * pixelsPerImage);
+      const [row, column] = corners[position] ?? [0, 0];
+      const patch = cropPatch(input.images, height, width, imageIndex, row, column, fieldSize);
+      patches.set(patch, position * fieldSize * fieldSize);
+      patch.forEach((value, pixel) => (mean[pixel] = (mean[pixel] ?? 0) + value / indices.length));
+    });
+    const digits = tileImages(stack, count, height, width, { columns: count, padding: 1, scale });
+    // Grey separators: a patch's own border is often white stroke.
+    const magnified = tileImages(patches, count, fieldSize, fieldSize, { columns: count, padding: 1, scale: patchScale, background: WEIGHT_SEPARATOR });
+    const meanPicture = tileImages(mean, 1, fieldSize, fieldSize, { columns: 1, padding: 1, scale: patchScale, background: WEIGHT_SEPARATOR });
+    patchesLeft = labelWidth + digits.width + gap;
+    meanLeft = patchesLeft + magnified.width + gap;
+    body.push(svgText(labelWidth - 10, top + digits.height / 2, `Channel ${unit}`, { anchor: 'end', middle: true, weight: '600' }));
+    body.push(svgImage(labelWidth, top, digits));
+    // The outline on each digit: tile n starts at padding + n * (side + padding), in scaled pixels.
+    indices.forEach((_, position) => {
+      const [row, column] = corners[position] ?? [0, 0];
+      const tileLeft = labelWidth + 1 + position * (width * scale + 1);
+      const x = tileLeft + Math.max(0, column) * scale, y = top + 1 + Math.max(0, row) * scale;
+      // Clipped to the image where the field hangs over its edge (the convolution's zero padding).
+      const extent = (start: number, limit: number) => (Math.min(limit, start + fieldSize) - Math.max(0, start)) * scale;
+      body.push(svgRect(x, y, extent(column, width), extent(row, height), HIGHLIGHT_COLOUR, 1));
+    });
+    body.push(svgImage(patchesLeft, top, magnified));
+    body.push(svgImage(meanLeft, top, meanPicture));
+    body.push(svgRect(meanLeft - 1, top - 1, meanPicture.width + 2, meanPicture.height + 2, HIGHLIGHT_COLOUR));
+    right = Math.max(right, meanLeft + meanPicture.width + 2);
+    top += Math.max(digits.height, magnified.height) + rowGap;
+  }
+  const k = input.units[0]?.indices.length ?? 0;
+  body.push(svgText(labelWidth, 15, `Top ${k} test images`, { fill: MUTED_COLOUR, size: 12 }));
+  body.push(svgText(patchesLeft, 15, `${fieldSize}×${fieldSize} receptive fields`, { fill: MUTED_COLOUR, size: 12 }));
+  body.push(svgText(meanLeft, 15, 'Mean', { fill: HIGHLIGHT_COLOUR, size: 12, weight: '600' }));
+  return svgDocument(Math.max(right, meanLeft + 40), top - rowGap + 1, body);
 }
 
 export interface ConfusionMatrixOptions {
@@ -368,4 +471,54 @@ function maxAbs(values: Float32Array): number {
 function formatSigned(value: number): string {
   const text = Math.abs(value).toPrecision(2);
   return value < 0 ? `−${text}` : value > 0 ? `+${text}` : '0';
+}
+
+export interface MistakesFigureInput {
+  /** [N, H, W] the images the mistakes' test indices point into, in [0, 1]. */
+  images: Float32Array;
+  height: number;
+  width: number;
+  /** One row per classifier, its mistakes most confident first. */
+  rows: readonly { title: string; mistakes: readonly { testIndex: number; label: number; predicted: number; probability: number }[] }[];
+  /** One per class, label 0 first. */
+  classNames: readonly string[];
+  /** Default 2. */
+  scale?: number;
+}
+
+/** One row per classifier: its most confident test mistakes, each captioned "true → predicted, probability". */
+export function mistakesFigure(input: MistakesFigureInput): string {
+  const { height, width } = input;
+  const scale = input.scale ?? 2;
+  const pixelsPerImage = height * width;
+  const imageCount = Math.floor(input.images.length / pixelsPerImage);
+  const columns = Math.max(1, ...input.rows.map((row) => row.mistakes.length));
+  const cell = Math.max(width * scale + 2, 64);
+  const body: string[] = [];
+  let top = 0;
+  const name = (label: number) => input.classNames[label] ?? String(label);
+  for (const row of input.rows) {
+    body.push(svgText(0, top + 14, row.title, { weight: '600', fill: LABEL_COLOUR }));
+    top += 22;
+    if (row.mistakes.length === 0) {
+      body.push(svgText(0, top + 12, 'No mistakes on the test set.', { fill: MUTED_COLOUR, size: 12 }));
+      top += 24;
+      continue;
+    }
+    row.mistakes.forEach((mistake, position) => {
+      if (!Number.isInteger(mistake.testIndex) || mistake.testIndex < 0 || mistake.testIndex >= imageCount) {
+        throw new ImageShapeError(`Error in mistakesFigure: ${row.title} names test image ${mistake.testIndex}, but there are ${imageCount} images.`);
+      }
+      const picture = tileImages(input.images.subarray(mistake.testIndex * pixelsPerImage, (mistake.testIndex + 1) * pixelsPerImage), 1, height, width,
+        { columns: 1, padding: 1, scale });
+      const left = position * cell;
+      body.push(svgImage(left, top, picture));
+      body.push(svgText(left + picture.width / 2, top + picture.height + 13, `${name(mistake.label)} → ${name(mistake.predicted)}`,
+        { anchor: 'middle', size: 11, weight: '600', fill: HIGHLIGHT_COLOUR }));
+      body.push(svgText(left + picture.width / 2, top + picture.height + 26, `${(100 * mistake.probability).toFixed(mistake.probability > 0.995 ? 1 : 0)}%`,
+        { anchor: 'middle', size: 11, fill: MUTED_COLOUR }));
+    });
+    top += height * scale + 2 + 36;
+  }
+  return svgDocument(columns * cell, Math.max(1, top), body);
 }

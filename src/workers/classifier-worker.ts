@@ -1,6 +1,6 @@
 // A worker thread of the classifier pool: reads the main thread's data in shared memory and loads the run
-// folder's pretrained autoencoder once, on the native backend with one kernel thread, then trains each job it is sent (a classifier run of the study or a
-// cell of the label sweep) and answers with the result.
+// folder's pretrained autoencoders as its jobs name them (once each), on the native backend with one kernel thread, then trains each job it is sent (a classifier run of the study or a
+// cell of the label sweep or the ablation, written to its file here) and answers with the result.
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { useBackend } from '../backend/index.js';
@@ -9,7 +9,8 @@ import { classifierRun } from '../experiment.js';
 import type { ExperimentContext } from '../experiment.js';
 import { loadModel } from '../io/model-files.js';
 import { RunFolder } from '../io/run-folder.js';
-import { sweepCell } from '../sweep.js';
+import { sweepCell } from '../cells.js';
+import type { Autoencoder } from '../model/autoencoder.js';
 import { joinAutoencoder } from '../model/autoencoder.js';
 import type { SerializedError, WorkerJob, WorkerMessage, WorkerResult, WorkerSetup } from './protocol.js';
 
@@ -39,7 +40,16 @@ try {
   // The main thread of this process holds the folder's lock; open finds this process named in it and shares it.
   const run = await RunFolder.open(setup.directory);
   const { data } = setup;
-  const autoencoder = joinAutoencoder(await loadModel(run.path('models', 'encoder')), await loadModel(run.path('models', 'decoder')));
+  // Autoencoders by folder ('models' for the study's, ablation/<pretraining> for the ablation's), loaded once each.
+  const autoencoders = new Map<string, Promise<Autoencoder>>();
+  const autoencoderIn = (folder: string) => {
+    let loading = autoencoders.get(folder);
+    if (!loading) {
+      loading = (async () => joinAutoencoder(await loadModel(run.path(folder, 'encoder')), await loadModel(run.path(folder, 'decoder'))))();
+      autoencoders.set(folder, loading);
+    }
+    return loading;
+  };
   let subsets: ReturnType<typeof labelSubsets> | undefined;
   const context: ExperimentContext = {
     run, config, backend,
@@ -47,10 +57,10 @@ try {
     shouldStop: () => Atomics.load(stopFlag, 0) === 1,
   };
   // Jobs come one at a time: the pool sends the next only after this one's answer.
-  const train = (work: WorkerJob): Promise<WorkerResult> => {
-    if (work.kind === 'sweep-cell') return sweepCell(context, data, autoencoder, work.job);
+  const train = async (work: WorkerJob): Promise<WorkerResult> => {
+    if (work.kind === 'sweep-cell') return sweepCell(context, data, await autoencoderIn(work.models), work.job, work.file);
     subsets ??= labelSubsets(data.train, config.classifier.labelFractions, config.seed);
-    return classifierRun(context, data, autoencoder, subsets, work.job);
+    return classifierRun(context, data, await autoencoderIn('models'), subsets, work.job);
   };
   port.on('message', (work: WorkerJob) => {
     train(work).then(

@@ -26,10 +26,13 @@ export interface SerializedError {
   loss?: number;
 }
 
-/** A job for a worker: one classifier run of the study, or one cell of the label sweep. */
+/**
+ * A job for a worker: one classifier run of the study, or one cell of a grid (the label sweep's, the ablation's),
+ * with the folder of the autoencoder it starts from and the file its result goes to, both in the run folder.
+ */
 export type WorkerJob =
   | { kind: 'classifier'; job: ClassifierJob }
-  | { kind: 'sweep-cell'; job: CellJob };
+  | { kind: 'sweep-cell'; job: CellJob; file: string; models: string };
 
 export type WorkerResult = ClassifierResult | SweepCell;
 

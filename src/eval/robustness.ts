@@ -1,0 +1,60 @@
+// What a classifier does with corrupted input: its test accuracy on corrupted copies of the test images, and on
+// what the autoencoder makes of them ("denoise first, then classify"). The corrupted copies are drawn once per
+// run (seeded by the run's seed, one stream per corruption), so every classifier of the run sees the same pixels.
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+
+import { corrupt } from '../data/noise.js';
+import { Random } from '../data/random.js';
+import type { ImageSet } from '../data/dataset.js';
+import type { NoiseSpec, Robustness } from '../metrics.js';
+import { predictInBatches } from '../train/batches.js';
+import { argmaxRows } from '../train/classifier.js';
+
+export interface RobustnessSets {
+  /** The first `count` test images: [count, H, W] clean, and per corruption the corrupted and the denoised copies. */
+  count: number;
+  height: number;
+  width: number;
+  labels: Uint8Array;
+  clean: Float32Array;
+  corruptions: { noise: NoiseSpec; corrupted: Float32Array; denoised?: Float32Array }[];
+}
+
+/**
+ * Corrupted copies of the first `limit` test images under each corruption, and (given an autoencoder) their
+ * denoised versions. The pixels depend on `seed`, the corruption's position in the list and the image count only.
+ */
+export function robustnessSets(test: ImageSet, corruptions: readonly NoiseSpec[], seed: number, limit: number,
+  autoencoder?: LayersModel): RobustnessSets {
+  const count = Math.min(limit, test.count);
+  const { height, width } = test;
+  const clean = test.images.subarray(0, count * height * width);
+  return {
+    count, height, width, clean,
+    labels: test.labels.subarray(0, count),
+    corruptions: corruptions.map((noise, index) => {
+      const corrupted = corrupt(clean, noise, new Random(seed).fork(`robustness-${index}`));
+      return { noise, corrupted, ...(autoencoder ? { denoised: predictInBatches(autoencoder, corrupted, count, height, width) } : {}) };
+    }),
+  };
+}
+
+function accuracy(classifier: LayersModel, images: Float32Array, sets: RobustnessSets, classes: number): number {
+  const predicted = argmaxRows(predictInBatches(classifier, images, sets.count, sets.height, sets.width), classes);
+  let right = 0;
+  for (let index = 0; index < sets.count; index += 1) if (predicted[index] === sets.labels[index]) right += 1;
+  return right / sets.count;
+}
+
+/** The classifier's accuracy on the clean, corrupted and (where the sets have them) denoised images. */
+export function robustnessOf(classifier: LayersModel, sets: RobustnessSets, classes: number): Robustness {
+  return {
+    images: sets.count,
+    clean: accuracy(classifier, sets.clean, sets, classes),
+    corruptions: sets.corruptions.map(({ noise, corrupted, denoised }) => ({
+      noise,
+      accuracy: accuracy(classifier, corrupted, sets, classes),
+      ...(denoised ? { denoisedAccuracy: accuracy(classifier, denoised, sets, classes) } : {}),
+    })),
+  };
+}
