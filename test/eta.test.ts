@@ -1,5 +1,5 @@
-// The ETA model against recorded runs: the events of a full study and of a label sweep on this project's 2-core
-// machine (test/fixtures/, batch events left out), each with the time it arrived. Replayed through the model, the
+// The ETA model against recorded runs: the events of a full study, label sweeps and an ablation on this project's
+// 2-core machine (test/fixtures/, batch events left out), each with the time it arrived. Replayed through the model, the
 // estimate at 25%, 50% and 75% of the run's wall time must be within the stated bound of the time that was left.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,18 +41,28 @@ test('recorded study: from 25% of its time on, the time left is estimated within
   const events = recording('eta-study.jsonl');
   assert.equal(events[0]?.event.type, 'plan');
   const rows = replay(events, [0.25, 0.5, 0.75]);
-  // Measured when recorded: -2.8%, -4.4%, +7.8%.
+  // Measured: -5.1%, -3.7%, +10.9% (with the model it was recorded with: -2.8%, -4.4%, +7.8%).
   assert.ok(rows.every((row) => Math.abs(row.error) <= 0.2), describe(rows));
 });
 
-test('recorded sweep: the time left within 20% at a quarter of its time, 25% at half, 60% at three quarters', () => {
+test('recorded sweep: the time left within 10% at a quarter and at half of its time, 25% at three quarters', () => {
   const events = recording('eta-sweep.jsonl');
   assert.equal(events[0]?.event.type, 'plan');
   const rows = replay(events, [0.25, 0.5, 0.75]);
-  // Measured when recorded: +12.8%, +20.0%, +50.6%. The last cells (100 to 1,000 labels) stop after 60 to 73 of
-  // their 150 to 215 epochs, sooner than the larger cells before them suggest: short in seconds (110 left at 75%),
-  // long in share. The bound says how far the model is from the goal there, and catches it getting worse.
-  const bounds = [0.2, 0.25, 0.6];
+  // Measured: -0.0%, -1.2%, +20.2% (before the stopping prior and the machine's pace: +12.8%, +20.0%, +50.6%).
+  // The last cells (100 to 1,000 labels) go faster per image than the larger ones before them, so the last
+  // quarter (110 s) is still overestimated by about 20 s.
+  const bounds = [0.1, 0.1, 0.25];
+  assert.ok(rows.every((row, index) => Math.abs(row.error) <= bounds[index]!), describe(rows));
+});
+
+test('recorded second sweep (a slow machine that sped up): within 20% at a quarter and three quarters of its time, 60% at half', () => {
+  const events = recording('eta-sweep-seed2.jsonl');
+  assert.equal(events[0]?.event.type, 'plan');
+  const rows = replay(events, [0.25, 0.5, 0.75]);
+  // Measured: +13.7%, +55.5%, +16.0% (before: +27.6%, +79.6%, +88.6%). At half its time the machine had gone 2.8 to 5
+  // times slower for the last 250 s and was about to speed up again, which nothing measured so far could tell.
+  const bounds = [0.2, 0.6, 0.2];
   assert.ok(rows.every((row, index) => Math.abs(row.error) <= bounds[index]!), describe(rows));
 });
 

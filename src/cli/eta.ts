@@ -4,11 +4,15 @@
 // Speed is measured per kind of epoch (autoencoder, whole classifier, head alone on codes) and for work outside
 // epochs (images passed forward through the encoder or the autoencoder), in cost units per second of one run
 // alone on the machine: a run of the worker pool beside k - 1 others goes at `poolShare(k)` of that. A run in
-// progress uses its own epochs' times for the rest of its phase. How many epochs a run will take is learned from
-// the runs that finished (early stopping) and bounded by the run's own patience once it trains. The pool's runs
-// are played out on its workers, in the order the pool hands them out, each going faster when fewer run at once;
-// the other stages run in turn.
+// progress uses its own epochs' times for the rest of its phase. The machine's pace of the last minute against
+// those long-run speeds is expected to fade back to them (pace.ts), so that the estimate follows a machine whose
+// other jobs come and go. How many epochs a run will take comes from early stopping: a prior on the best epoch fitted
+// on finished runs offline, corrected by the runs that finished here (stopping.ts), and bounded by the run's own
+// patience once it trains. The pool's runs are played out on its workers, in the order the pool hands them out,
+// each going faster when fewer run at once; the other stages run in turn.
 import type { EpochKind, PlannedEpochs, PlannedRun, TrainingEvent } from '../train/events.js';
+import { machinePace, wallSeconds } from './pace.js';
+import { canStopEarly, expectedBestEpoch, maxEpochsOf } from './stopping.js';
 
 /** Epochs of each kind, and images passed forward through the encoder or the whole autoencoder outside epochs. */
 type WorkKind = EpochKind | 'encoder-forward' | 'autoencoder-forward';
@@ -40,12 +44,6 @@ export const classifierStepImages = 8;
  * went at about 18 times the autoencoder's training speed.
  */
 const priorSpeedRatio: Record<WorkKind, number> = { autoencoder: 1, classifier: 5.3, head: 2.9, 'encoder-forward': 15, 'autoencoder-forward': 1.9 };
-/**
- * Before a similar run has finished, a classifier run's best epoch is expected halfway through its maximum: its
- * budget is an upper bound for early stopping to cut short. The prior counts as much as one finished run with
- * e (2.7) times as many labels, or 1/e as many.
- */
-const priorBestShare = { share: 0.5, weight: 0.25 };
 /** Before anything is measured at all: the autoencoder's speed on a 2-core machine. */
 const priorAutoencoderSpeed = 1500;
 /**
@@ -102,10 +100,6 @@ export interface Estimate {
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 
-function maxEpochsOf(plan: PlannedRun): number {
-  return sum(plan.epochs.map((phase) => phase.count));
-}
-
 /** The planned phase of epoch `epoch` (1-based). */
 function phaseOf(plan: PlannedRun, epoch: number): PlannedEpochs | undefined {
   let last = 0;
@@ -121,9 +115,6 @@ function forwardWork(plan: PlannedRun): [WorkKind, number] {
   return plan.epochs.length === 0 ? ['autoencoder-forward', plan.autoencoderImages] : ['encoder-forward', plan.encoderImages.before + plan.encoderImages.after];
 }
 
-const trainsWholeNetwork = (plan: PlannedRun) => plan.epochs.some((phase) => phase.kind === 'classifier');
-const labelsOf = (plan: PlannedRun) => plan.epochs.at(-1)?.images ?? 1;
-const canStopEarly = (plan: PlannedRun) => plan.patience !== null && plan.firstStoppingEpoch - 1 + plan.patience < maxEpochsOf(plan);
 
 export class EtaModel {
   private title = '';
@@ -132,7 +123,7 @@ export class EtaModel {
   private readonly order: TrackedRun[] = [];
   private readonly steps: string[] = [];
   /** Measured work: cost units and seconds alone per kind, summed over finished epochs and finished runs. */
-  private readonly measured = new Map<WorkKind, { cost: number; seconds: number }>();
+  private readonly measured = new Map<WorkKind, { cost: number; seconds: number; at: number }[]>();
 
   constructor(private readonly startedAt: number) {}
 
@@ -186,7 +177,7 @@ export class EtaModel {
         run.epochSeconds += event.record.seconds;
         if (phase) {
           run.epochs.push({ epoch: event.record.epoch, kind: phase.kind, aloneSeconds });
-          this.add(phase.kind, epochCost(phase), aloneSeconds);
+          this.add(phase.kind, epochCost(phase), aloneSeconds, now);
         }
         if (event.improved) run.lastImproved = event.record.epoch;
         run.current = null;
@@ -220,31 +211,42 @@ export class EtaModel {
     // Time outside the epochs measures the forward work (codes, test predictions, scores, figures).
     const outside = now - run.startedAt - run.epochSeconds;
     const [kind, images] = forwardWork(run.plan);
-    if (images > 0 && outside > 0) this.add(kind, images, outside * this.shareOf(run));
+    if (images > 0 && outside > 0) this.add(kind, images, outside * this.shareOf(run), now);
     run.state = 'done';
     run.endedAt = now;
     run.current = null;
   }
 
-  private add(kind: WorkKind, cost: number, aloneSeconds: number): void {
-    const entry = this.measured.get(kind) ?? { cost: 0, seconds: 0 };
-    entry.cost += cost;
-    entry.seconds += aloneSeconds;
-    this.measured.set(kind, entry);
+  private add(kind: WorkKind, cost: number, aloneSeconds: number, now: number): void {
+    const samples = this.measured.get(kind) ?? [];
+    samples.push({ cost, seconds: aloneSeconds, at: now });
+    this.measured.set(kind, samples);
   }
 
   /**
-   * Cost units per second of one run of `kind` alone on the machine: measured over finished epochs (and finished
-   * runs, for forward work); before the first, from the batches of an epoch in progress; before any, a multiple of
-   * the autoencoder's.
+   * Cost units per second of one run of `kind` alone on the machine over the long run: measured over all finished
+   * epochs (and finished runs, for forward work); before the first, from the batches of an epoch in progress;
+   * before any, a multiple of the autoencoder's.
    */
   private speed(kind: WorkKind, now: number): number {
-    const measured = this.measured.get(kind);
-    if (measured && measured.seconds > 0) return measured.cost / measured.seconds;
+    const samples = this.measured.get(kind);
+    if (samples && samples.length > 0) {
+      const cost = sum(samples.map((sample) => sample.cost)), seconds = sum(samples.map((sample) => sample.seconds));
+      if (seconds > 0) return cost / seconds;
+    }
     const partial = this.partialSpeed(kind, now);
     if (partial !== null) return partial;
     if (kind === 'autoencoder') return priorAutoencoderSpeed;
     return priorSpeedRatio[kind] * this.speed('autoencoder', now);
+  }
+
+  /** How fast the machine goes now against the long-run speeds of its kinds of work (pace.ts). */
+  private machinePace(now: number): number {
+    const samples = [...this.measured].flatMap(([kind, list]) => {
+      const longRun = this.speed(kind, now);
+      return list.map((sample) => ({ ...sample, longRun }));
+    });
+    return machinePace(samples, now);
   }
 
   /** The speed of the first epoch of `kind` in progress, from its batches so far (null before its first batch). */
@@ -258,28 +260,7 @@ export class EtaModel {
     return null;
   }
 
-  /**
-   * Where a run like `plan` is expected to reach its best epoch, as a share of its maximum epochs: learned from the
-   * finished runs like it that early stopping could have ended, the closer their label counts the more,
-   * drawn towards halfway (`priorBestShare`) while few and distant runs have finished.
-   */
-  private expectedBestShare(plan: PlannedRun): number {
-    // The autoencoder is one run with nothing like it to learn from, and its budget is what it is meant to train
-    // (the full preset's 8 epochs improve to the last): expected to use it all.
-    if (plan.variant === undefined) return 1;
-    let weighted = priorBestShare.share * priorBestShare.weight, weights = priorBestShare.weight;
-    for (const other of this.order) {
-      if (other.state !== 'done' || other.bestEpoch === null || other.plan.done || other.plan.variant === undefined || !canStopEarly(other.plan)) continue;
-      // The other variant that trains the whole network (fine-tuned, scratch) counts half as much as the same one.
-      const kinship = other.plan.variant === plan.variant ? 1 : trainsWholeNetwork(other.plan) === trainsWholeNetwork(plan) ? 0.5 : 0;
-      const weight = kinship / (1 + Math.abs(Math.log(labelsOf(other.plan) / labelsOf(plan)))) ** 2;
-      weighted += weight * other.bestEpoch / maxEpochsOf(other.plan);
-      weights += weight;
-    }
-    return weighted / weights;
-  }
-
-  /**
+    /**
    * Epochs a run is expected to train: early stopping ends it `patience` epochs after its best one, which is
    * expected where similar runs had theirs, and is no sooner than its last improvement so far.
    */
@@ -290,12 +271,17 @@ export class EtaModel {
     const inProgress = run.current ? run.current.epoch : done;
     const { patience } = run.plan;
     if (patience === null || !canStopEarly(run.plan)) return maxEpochs;
-    const best = Math.max(Math.round(this.expectedBestShare(run.plan) * maxEpochs), run.lastImproved, run.plan.firstStoppingEpoch - 1);
+    const finished = this.order.filter((other) => other.state === 'done' && other.bestEpoch !== null && other.finalEpochs !== null)
+      .map((other) => ({ plan: other.plan, bestEpoch: other.bestEpoch!, epochs: other.finalEpochs! }));
+    // The autoencoder (null) is one run with nothing like it to learn from, and its budget is what it is meant to
+    // train (the full preset's 8 epochs improve to the last): expected to use it all.
+    const expectedBest = expectedBestEpoch(run.plan, finished) ?? maxEpochs;
+    const best = Math.max(Math.round(expectedBest), run.lastImproved, run.plan.firstStoppingEpoch - 1);
     return Math.min(maxEpochs, Math.max(best + patience, inProgress, 1));
   }
 
   /** Seconds a run has left if it were alone on the machine: its remaining epochs at its own pace (or its kind's), and its forward work. */
-  private remainingAloneSeconds(run: TrackedRun, now: number): number {
+  private remainingAloneSeconds(run: TrackedRun, now: number, machine: number): number {
     if (run.state === 'done') return 0;
     const expected = this.expectedEpochs(run);
     const share = this.shareOf(run);
@@ -305,9 +291,10 @@ export class EtaModel {
       const phase = phaseOf(run.plan, epoch);
       if (!phase) break;
       const own = run.epochs.filter((record) => record.kind === phase.kind).slice(-3);
-      const perEpoch = own.length > 0 ? sum(own.map((record) => record.aloneSeconds)) / own.length : epochCost(phase) / this.speed(phase.kind, now);
+      // The run's own pace is the machine's of now; in long-run terms it is `machine` times that.
+      const perEpoch = own.length > 0 ? machine * sum(own.map((record) => record.aloneSeconds)) / own.length : epochCost(phase) / this.speed(phase.kind, now);
       if (run.current && epoch === run.current.epoch) {
-        const elapsed = (now - run.current.startedAt) * share;
+        const elapsed = (now - run.current.startedAt) * share * machine;
         const fraction = run.current.batch / Math.max(1, run.current.batches);
         // Past the predicted time, extrapolate from the batches done.
         seconds += elapsed < perEpoch ? perEpoch - elapsed : fraction > 0 ? elapsed * (1 - fraction) / fraction : perEpoch;
@@ -322,9 +309,9 @@ export class EtaModel {
     if (run.state === 'pending') {
       seconds += forwardSeconds(before + after);
     } else if (run.trainingEndedAt !== null) {
-      seconds += Math.max(0, forwardSeconds(after) - (now - run.trainingEndedAt) * share);
+      seconds += Math.max(0, forwardSeconds(after) - (now - run.trainingEndedAt) * share * machine);
     } else if (run.epochs.length === 0 && run.current === null) {
-      seconds += Math.max(0, forwardSeconds(before + after) - (now - run.startedAt) * share);
+      seconds += Math.max(0, forwardSeconds(before + after) - (now - run.startedAt) * share * machine);
     } else {
       seconds += forwardSeconds(after);
     }
@@ -362,7 +349,8 @@ export class EtaModel {
   estimate(now: number): Estimate {
     const elapsedSeconds = now - this.startedAt;
     if (this.order.length === 0) return { title: this.title, elapsedSeconds, remainingSeconds: null, step: null, runs: [] };
-    const alone = new Map(this.order.map((run) => [run, this.remainingAloneSeconds(run, now)]));
+    const machine = this.machinePace(now);
+    const alone = new Map(this.order.map((run) => [run, this.remainingAloneSeconds(run, now, machine)]));
     // Stages in turn add up, and the pool's runs start after those before them; a run's time left is when it ends.
     const pool = this.order.filter((run) => run.plan.parallel);
     const poolEnds = this.playPool(pool.filter((run) => run.state !== 'done').map((run) => ({ run, aloneSeconds: alone.get(run)! })));
@@ -380,6 +368,9 @@ export class EtaModel {
         ends.set(run, run.state === 'done' ? 0 : time);
       }
     }
+    // Long-run seconds to wall seconds: the machine goes at `machine` times its long-run pace now and returns to it.
+    for (const [run, end] of ends) ends.set(run, wallSeconds(end, machine));
+    time = wallSeconds(time, machine);
     const runs: RunEstimate[] = this.order.map((run) => ({
       stage: run.plan.stage, label: run.plan.label, step: run.plan.step, ...(run.plan.variant === undefined ? {} : { variant: run.plan.variant }), state: run.state,
       epoch: run.current?.epoch ?? run.epochsBefore + run.epochs.length,

@@ -1,0 +1,73 @@
+// The ETA's parts on made-up numbers: the stopping-epoch prior and what finished runs teach it (cli/stopping.ts), and
+// the machine's pace and how it turns work into wall time (cli/pace.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { machinePace, pace, wallSeconds } from '../src/cli/pace.js';
+import { expectedBestEpoch, frozenBestEpoch, priorBestEpoch } from '../src/cli/stopping.js';
+import { presets } from '../src/config.js';
+import { classifierRunPlan } from '../src/plan.js';
+import type { EncoderMode } from '../src/metrics.js';
+
+const budget = { ...presets.full.classifier, batchSize: 16, maxEpochs: 215, frozenMaxEpochs: 215, maxImagesPerRun: 275_000, patience: 22, warmupEpochs: 14 };
+const cell = (mode: EncoderMode, labels: number, batchSize = budget.batchSize) => classifierRunPlan({
+  stage: `sweep ${mode} ${labels}`, step: 'sweep', label: `${mode} ${labels}`, mode, labels, validation: labels, test: 10_000, budget: { ...budget, batchSize }, done: false, parallel: true,
+});
+
+test('the stopping prior: whole-network runs reach their best sooner in epochs the more steps an epoch has, frozen ones at a constant epoch', () => {
+  // 100 labels in batches of 16: 7 steps an epoch, best near epoch 42 of 215 (a share of the budget would say ~75).
+  const small = priorBestEpoch(cell('scratch', 100))!;
+  assert.ok(small > 38 && small < 46, `${small}`);
+  const large = priorBestEpoch(cell('finetuned', 6000, 128))!;
+  assert.ok(large > 20 && large < 27 && large < small, `${large}`);
+  assert.equal(priorBestEpoch(cell('frozen', 100)), frozenBestEpoch);
+  const autoencoderLike: Partial<ReturnType<typeof cell>> = { ...cell('scratch', 100) };
+  delete autoencoderLike.variant;
+  assert.equal(priorBestEpoch(autoencoderLike as ReturnType<typeof cell>), null);
+  // Nothing finished: the prior itself.
+  assert.equal(expectedBestEpoch(cell('scratch', 100), []), small);
+});
+
+test('finished runs that early stopping ended move the prior towards them, across label counts; runs that used their budget do not', () => {
+  const pending = cell('scratch', 100);
+  const prior = priorBestEpoch(pending)!;
+  // A 1,000-label cell that stopped early at twice its prior's best epoch: the factor carries to 100 labels, drawn
+  // towards 1 by the prior's weight of 3 runs.
+  const thousand = cell('scratch', 1000, 100);
+  const late = { plan: thousand, bestEpoch: 2 * priorBestEpoch(thousand)!, epochs: 2 * priorBestEpoch(thousand)! + 15 };
+  const moved = expectedBestEpoch(pending, [late])!;
+  assert.ok(Math.abs(moved / prior - 2 ** (1 / 4)) < 1e-9, `${moved / prior}`);
+  // The other whole-network variant counts half; frozen runs do not count for whole-network ones.
+  const other = expectedBestEpoch(pending, [{ ...late, plan: cell('finetuned', 1000, 100) }])!;
+  assert.ok(Math.abs(other / prior - 2 ** (0.5 / 3.5)) < 1e-9, `${other / prior}`);
+  assert.equal(expectedBestEpoch(pending, [{ ...late, plan: cell('frozen', 1000, 100) }]), prior);
+  // A run that trained its whole budget only says its best came late: it is not learned from.
+  const budgetEpochs = thousand.epochs.reduce((total, phase) => total + phase.count, 0);
+  assert.equal(expectedBestEpoch(pending, [{ ...late, epochs: budgetEpochs }]), prior);
+});
+
+test('the machine pace follows the recent speed against the long run and fades back to it', () => {
+  // The last minutes at twice the long-run speed: the pace is nearly 2 (the anchor holds it back a little); the same samples 20 minutes later, nearly 1.
+  const samples = Array.from({ length: 30 }, (_, index) => ({ cost: 2000, seconds: 10, at: 10 * index, longRun: 100 }));
+  const now = machinePace(samples, 300);
+  assert.ok(now > 1.8 && now < 2, `${now}`);
+  const later = machinePace(samples, 1500);
+  assert.ok(later > 1 && later < 1.05, `${later}`);
+  assert.equal(machinePace([], 0), 1);
+  // Work into wall time: at the long-run pace one for one; twice as fast now, a short stretch takes half as long, and
+  // a long one about persistence seconds less than at the long-run pace; half as fast, longer; always growing with the work.
+  assert.equal(wallSeconds(500, 1), 500);
+  assert.ok(Math.abs(wallSeconds(1, 2) - 0.5) < 0.01, `${wallSeconds(1, 2)}`);
+  const long = 20 * pace.persistence;
+  assert.ok(Math.abs(wallSeconds(long, 2) - (long - pace.persistence)) < 1e-6 * long, `${wallSeconds(long, 2)}`);
+  assert.ok(wallSeconds(100, 0.5) > 100 && wallSeconds(100, 0.5) < 200, `${wallSeconds(100, 0.5)}`);
+  for (const machine of [0.2, 0.5, 2, 5]) {
+    const times = [1, 10, 100, 1000, 10_000].map((work) => wallSeconds(work, machine));
+    assert.ok(times.every((time, index) => index === 0 || time > times[index - 1]!), `${machine}: ${times.join()}`);
+    for (const [index, work] of [1, 10, 100, 1000, 10_000].entries()) {
+      // The equation holds at the solution.
+      const t = times[index]!;
+      assert.ok(Math.abs(t + (machine - 1) * pace.persistence * (1 - Math.exp(-t / pace.persistence)) - work) < 1e-6 * work, `${machine} ${work}`);
+    }
+  }
+});
