@@ -74,6 +74,16 @@ test('recorded sweep on another study, not seen while tuning: the time left with
   assert.ok(rows.every((row) => Math.abs(row.error) <= 0.1), describe(rows));
 });
 
+test('recorded sweep, its seed-3 cells on the same study, not seen while tuning: 35% at a quarter of its time, 20% at half, 10% at three quarters', () => {
+  const events = recording('eta-sweep-study2-seed3.jsonl');
+  assert.equal(events[0]?.event.type, 'plan');
+  const rows = replay(events, [0.25, 0.5, 0.75]);
+  // Measured: +28.6%, +16.5%, -6.0% (before: +35.9%, +34.6%, +29.4%). A quarter of its 195 s is 49 s in, when three
+  // whole-network epochs had ended: the goal is not met there.
+  const bounds = [0.35, 0.2, 0.1];
+  assert.ok(rows.every((row, index) => Math.abs(row.error) <= bounds[index]!), describe(rows));
+});
+
 test('recorded ablation, not seen while tuning: 40% at a quarter of its time, 65% at half, 15% at three quarters', () => {
   const events = recording('eta-ablation.jsonl');
   assert.equal(events[0]?.event.type, 'plan');
