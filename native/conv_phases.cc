@@ -85,6 +85,7 @@ void phases_in_place(const ConvGeometry& g, const std::vector<Phase>& phases, co
     }
   const int frameRows = top + g.OH + bottom, frameColumns = left + g.OW + right;
   const size_t frameFloats = static_cast<size_t>(frameRows) * frameColumns * g.F;
+  const bool fused = epilogue_fusable(epilogue);
   parallel_for(g.N, [&](int n, int) {
     thread_local std::vector<float> frame;
     if (frame.size() < frameFloats) frame.resize(frameFloats);
@@ -121,15 +122,19 @@ void phases_in_place(const ConvGeometry& g, const std::vector<Phase>& phases, co
             c[i] = target(q);
           }
           for (int panel = 0; panel < panels; ++panel) {
-            pointer_tile(a, tapOffsets, taps, g.F, p.packed.data() + panel * panelFloats, c, rows, false);
+            Epilogue tile = epilogue;  // the bias at the panel's columns; derivativeOf is found from c_i
+            if (tile.bias != nullptr) tile.bias += panel * kPointerTileColumns;
+            pointer_tile(a, tapOffsets, taps, g.F, p.packed.data() + panel * panelFloats, c, rows, false,
+                         fused ? &tile : nullptr, dx);
             for (int i = 0; i < kTileRows; ++i) c[i] += kPointerTileColumns;
           }
         }
       } else {
         for (int q = 0; q < pixels; ++q) std::fill_n(target(q), g.C, 0.0f);
       }
-      // Bias, activation and the derivative over each phase row: its pixels lie strideW pixels apart.
-      for (int qy = 0; qy < p.rows; ++qy) {
+      // Unless fused into the tiles: bias, activation and the derivative over each phase row, whose pixels lie
+      // strideW pixels apart.
+      for (int qy = 0; qy < p.rows && (!fused || taps == 0); ++qy) {
         const size_t first = static_cast<size_t>(target(qy * p.columns) - dx);
         apply_epilogue(dx + first, p.columns, g.C, g.strideW * g.C, offset(epilogue, first, 0));
       }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "epilogue_vector.h"
 #include "simd.h"
 #include "thread_pool.h"
 
@@ -23,8 +24,12 @@ constexpr int kMC = 96;   // rows of A packed at a time (a multiple of kMR for e
 // acc[MR][NR] = sum_k a[k][MR] * b[k][NR] (+ c when accumulate); writes the valid mr x nr corner of c. With
 // kDirect, A is read where it lies (row i at a + i * lda) instead of from a packed panel: the caller then skips
 // packing A, which for the narrow B of a convolution (F = 32 or 64 columns) cost a sixth of the multiply.
+// With `finish` (the last K block of a multiply whose epilogue has no sigmoid activation), the tile's epilogue is
+// applied as it is stored: `finish` is offset to the tile (its bias to the tile's first column, its derivativeOf to
+// the tile's first element).
 template <bool kDirect>
-void micro_kernel(int kc, const float* a, int lda, const float* b, float* c, int ldc, int mr, int nr, bool accumulate) {
+void micro_kernel(int kc, const float* a, int lda, const float* b, float* c, int ldc, int mr, int nr, bool accumulate,
+                  const Epilogue* finish = nullptr) {
   vfloat acc[kMR][kVectorsPerRow];
   for (int i = 0; i < kMR; ++i)
     for (int j = 0; j < kVectorsPerRow; ++j) acc[i][j] = vfloat{};
@@ -40,11 +45,16 @@ void micro_kernel(int kc, const float* a, int lda, const float* b, float* c, int
     b += kNR;
   }
   if (mr == kMR && nr == kNR) {
+    const bool derivative = finish != nullptr && finish->derivativeOf != nullptr && finish->derivative != Activation::linear;
     for (int i = 0; i < kMR; ++i) {
       float* row = c + static_cast<size_t>(i) * ldc;
       for (int j = 0; j < kVectorsPerRow; ++j) {
         vfloat value = acc[i][j];
         if (accumulate) value += load(row + j * kVector);
+        if (finish != nullptr) {
+          value = epilogue_vector(value, *finish, finish->bias == nullptr ? nullptr : finish->bias + j * kVector,
+                                  derivative ? finish->derivativeOf + static_cast<size_t>(i) * ldc + j * kVector : nullptr);
+        }
         store(row + j * kVector, value);
       }
     }
@@ -57,6 +67,7 @@ void micro_kernel(int kc, const float* a, int lda, const float* b, float* c, int
     float* row = c + static_cast<size_t>(i) * ldc;
     for (int j = 0; j < nr; ++j) row[j] = accumulate ? row[j] + tile[i][j] : tile[i][j];
   }
+  if (finish != nullptr) apply_epilogue(c, mr, nr, ldc, *finish);
 }
 
 // Packs rows [0, mc) and columns [k0, k0+kc) of op(A) into kMR-tall panels, zero-padding the last panel.
@@ -163,31 +174,38 @@ void apply_epilogue(float* C, int rows, int columns, int ldc, const Epilogue& ep
 void gemm_packed(bool transA, int M, int N, int K, const float* A, int lda, const float* packedB, float* C, int ldc,
                  bool accumulate, const Epilogue& epilogue, float* a_scratch) {
   const int panels = (N + kNR - 1) / kNR;
+  // The epilogue in the last K block's tiles, as they are stored, unless there is none or it is a sigmoid (whose
+  // exp apply_epilogue computes element by element).
+  const bool fused = epilogue_needed(epilogue) && epilogue_fusable(epilogue);
   for (int m0 = 0; m0 < M; m0 += kMC) {
     int mc = std::min(kMC, M - m0);
     if (K == 0 && !accumulate)
       for (int i = 0; i < mc; ++i) std::fill_n(C + static_cast<size_t>(m0 + i) * ldc, N, 0.0f);
     // Untransposed A is read in place for whole kMR-row tiles; only a last partial tile (and transposed A) is packed.
     const int directRows = transA ? 0 : mc / kMR * kMR;
+    const Epilogue block = offset(epilogue, static_cast<size_t>(m0) * ldc, 0);
     for (int k0 = 0; k0 < K; k0 += kKC) {
       int kc = std::min(kKC, K - k0);
       if (directRows < mc) pack_a(transA, mc - directRows, kc, A, lda, m0 + directRows, k0, a_scratch);
       bool add = accumulate || k0 > 0;
+      const bool last = k0 + kc == K && fused;
       for (int panel = 0; panel < panels; ++panel) {
         const float* b = packedB + static_cast<size_t>(panel) * K * kNR + static_cast<size_t>(k0) * kNR;
         int nr = std::min(kNR, N - panel * kNR);
         for (int i = 0; i < mc; i += kMR) {
           float* c = C + static_cast<size_t>(m0 + i) * ldc + panel * kNR;
+          const Epilogue tile = offset(block, static_cast<size_t>(i) * ldc, panel * kNR);
           if (i < directRows) {
-            micro_kernel<true>(kc, A + static_cast<size_t>(m0 + i) * lda + k0, lda, b, c, ldc, kMR, nr, add);
+            micro_kernel<true>(kc, A + static_cast<size_t>(m0 + i) * lda + k0, lda, b, c, ldc, kMR, nr, add,
+                               last ? &tile : nullptr);
           } else {
             micro_kernel<false>(kc, a_scratch + static_cast<size_t>(i - directRows) * kc, 0, b, c, ldc,
-                                std::min(kMR, mc - i), nr, add);
+                                std::min(kMR, mc - i), nr, add, last ? &tile : nullptr);
           }
         }
       }
     }
-    apply_epilogue(C + static_cast<size_t>(m0) * ldc, mc, N, ldc, offset(epilogue, static_cast<size_t>(m0) * ldc, 0));
+    if (!fused || K == 0) apply_epilogue(C + static_cast<size_t>(m0) * ldc, mc, N, ldc, block);
   }
 }
 

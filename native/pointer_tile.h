@@ -4,6 +4,7 @@
 // floats per row, the taps' rows one after another). The sums run in the same order as gemm's micro-kernel over
 // the copied rows, so the results are the same bit for bit.
 #pragma once
+#include "epilogue_vector.h"
 #include "simd.h"
 
 namespace dae {
@@ -12,9 +13,12 @@ constexpr int kPointerTileVectors = 2;
 constexpr int kPointerTileColumns = kVector * kPointerTileVectors;
 
 // c_i[0 .. kPointerTileColumns) = (c_i + when accumulate) sum over taps t and k < depth of a_i[tapOffsets[t] + k] *
-// b[t * depth + k], for the tile's kTileRows rows i; stores the first `rows` of them.
+// b[t * depth + k], for the tile's kTileRows rows i; stores the first `rows` of them. With `finish` (fusable, see
+// epilogue_vector.h), its epilogue is applied as they are stored: its bias offset to the tile's first column, its
+// derivativeOf laid out as the array the c_i point into, which starts at `base`.
 inline void pointer_tile(const float* const* a, const long* tapOffsets, int taps, int depth, const float* b,
-                         float* const* c, int rows, bool accumulate) {
+                         float* const* c, int rows, bool accumulate, const Epilogue* finish = nullptr,
+                         const float* base = nullptr) {
   vfloat acc[kTileRows][kPointerTileVectors];
   for (int i = 0; i < kTileRows; ++i)
     for (int j = 0; j < kPointerTileVectors; ++j) acc[i][j] = vfloat{};
@@ -33,10 +37,15 @@ inline void pointer_tile(const float* const* a, const long* tapOffsets, int taps
       b += kPointerTileColumns;
     }
   }
+  const bool derivative = finish != nullptr && finish->derivativeOf != nullptr && finish->derivative != Activation::linear;
   for (int i = 0; i < rows; ++i)
     for (int j = 0; j < kPointerTileVectors; ++j) {
       vfloat value = acc[i][j];
       if (accumulate) value += load(c[i] + j * kVector);
+      if (finish != nullptr) {
+        value = epilogue_vector(value, *finish, finish->bias == nullptr ? nullptr : finish->bias + j * kVector,
+                                derivative ? finish->derivativeOf + (c[i] - base) + j * kVector : nullptr);
+      }
       store(c[i] + j * kVector, value);
     }
 }

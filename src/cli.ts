@@ -238,6 +238,25 @@ async function withCellRunner<Result>(queueAddress: string | undefined, grid: st
   }
 }
 
+/** The run folder and grid options `dae sweep` and `dae ablate` share, before their own. */
+function withGridHead(command: Command, runDirectoryHelp: string): Command {
+  return command.argument('[run-dir]', runDirectoryHelp)
+    .addOption(new Option('--preset <name>', 'preset for a new run folder').choices(presetNames).default('full'))
+    .option('--out <dir>', 'new run folder when no run-dir is given')
+    .option('--labels <list>', 'comma-separated label counts, "all" for the whole split', labelList)
+    .option('--seeds <n>', 'seeds per cell', integer('--seeds', 1));
+}
+
+/** Where and how the cells of `dae sweep` and `dae ablate` train, and how progress is shown: after their own options. */
+function withGridTail(command: Command): Command {
+  return command.addOption(queueOption())
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
+    .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
+    .option('--workers <n>', 'cells trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
+    .option('--json', 'progress as JSON lines', false)
+    .option('--verbose', 'in a terminal, also a line per finished epoch', false);
+}
+
 export function buildProgram(): Command {
   const program = new Command('dae')
     .description('Pretrain an image classifier (MNIST, or any dataset in its layout) with a deep denoising autoencoder, inspect it, and compare 10% vs 100% of the labels.')
@@ -333,19 +352,9 @@ export function buildProgram(): Command {
         process.stdout.write(`${item.file}\n`);
       }
     });
-  program.command('sweep').description('label-efficiency sweep: the three variants on nested label subsets, several seeds each, on a run folder\'s pretrained autoencoder')
-    .argument('[run-dir]', 'a run folder to add the sweep to (pretrained first if it is not yet)')
-    .addOption(new Option('--preset <name>', 'preset for a new run folder').choices(presetNames).default('full'))
-    .option('--out <dir>', 'new run folder when no run-dir is given')
-    .option('--labels <list>', 'comma-separated label counts, "all" for the whole split', labelList)
-    .option('--seeds <n>', 'seeds per cell', integer('--seeds', 1))
-    .option('--min-steps <n>', `optimiser steps every cell takes at least, however few its labels (default ${defaultSweep.minimumSteps})`, integer('--min-steps', 1))
-    .addOption(queueOption())
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
-    .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
-    .option('--workers <n>', 'cells trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
-    .option('--json', 'progress as JSON lines', false)
-    .option('--verbose', 'in a terminal, also a line per finished epoch', false)
+  withGridTail(withGridHead(program.command('sweep').description('label-efficiency sweep: the three variants on nested label subsets, several seeds each, on a run folder\'s pretrained autoencoder'),
+    'a run folder to add the sweep to (pretrained first if it is not yet)')
+    .option('--min-steps <n>', `optimiser steps every cell takes at least, however few its labels (default ${defaultSweep.minimumSteps})`, integer('--min-steps', 1)))
     .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; minSteps?: number; queue?: string }) => holding(
       directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) => guarded(run, async () => {
         const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options);
@@ -359,24 +368,14 @@ export function buildProgram(): Command {
       })));
 
   // `dae ablate`: which pretraining pretrains best (plain, salt and pepper, Gaussian, masking), scratch as the baseline.
-  program.command('ablate').description('pretraining ablation: autoencoders pretrained with each corruption (and none) on the same budget, their frozen and fine-tuned classifiers against scratch')
-    .argument('[run-dir]', 'a run folder to add the ablation to (its metrics.json and report gain it)')
-    .addOption(new Option('--preset <name>', 'preset for a new run folder').choices(presetNames).default('full'))
-    .option('--out <dir>', 'new run folder when no run-dir is given')
-    .option('--labels <list>', 'comma-separated label counts, "all" for the whole split', labelList)
-    .option('--seeds <n>', 'seeds per cell', integer('--seeds', 1))
+  withGridTail(withGridHead(program.command('ablate').description('pretraining ablation: autoencoders pretrained with each corruption (and none) on the same budget, their frozen and fine-tuned classifiers against scratch'),
+    'a run folder to add the ablation to (its metrics.json and report gain it)')
     .option('--pretrainings <list>', `comma-separated pretrainings (default all: ${pretrainingSpecs.map((spec) => spec.name).join(', ')})`, (value: string) => value.split(',').map((name) => {
       const spec = pretrainingSpecs.find((candidate) => candidate.name === name.trim());
       if (!spec) throw new InvalidArgumentError(`--pretrainings: unknown pretraining '${name}'; use ${pretrainingSpecs.map((candidate) => candidate.name).join(', ')}`);
       return spec;
     }))
-    .option('--pretrain-epochs <n>', `epochs of every pretraining (default ${defaultAblation.pretrainEpochs})`, integer('--pretrain-epochs', 1))
-    .addOption(queueOption())
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
-    .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
-    .option('--workers <n>', 'cells trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
-    .option('--json', 'progress as JSON lines', false)
-    .option('--verbose', 'in a terminal, also a line per finished epoch', false)
+    .option('--pretrain-epochs <n>', `epochs of every pretraining (default ${defaultAblation.pretrainEpochs})`, integer('--pretrain-epochs', 1)))
     .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; pretrainings?: typeof pretrainingSpecs; pretrainEpochs?: number; queue?: string }) => holding(
       directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) => guarded(run, async () => {
         const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options);

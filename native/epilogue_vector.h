@@ -1,0 +1,33 @@
+// The epilogue (gemm.h) on one vector of a finished register tile, as it is stored: the same arithmetic as
+// apply_epilogue's vector path, element for element, so a fused epilogue gives the same bits as a separate pass.
+#pragma once
+#include "gemm.h"
+#include "simd.h"
+
+namespace dae {
+
+// bias: the value's columns in the bias (null: none); output: derivativeOf at the value's elements (null: none).
+// Not for a sigmoid activation, which apply_epilogue computes element by element.
+inline vfloat epilogue_vector(vfloat value, const Epilogue& epilogue, const float* bias, const float* output) {
+  const vfloat zero{}, one = splat(1.0f);
+  if (bias != nullptr) value += load(bias);
+  if (epilogue.activation == Activation::relu) value = (value > zero || value != value) ? value : zero;
+  if (output != nullptr) {
+    vfloat out = load(output);
+    if (epilogue.derivative == Activation::relu) {
+      value *= out > zero ? one : (out <= zero ? zero : out);
+    } else {
+      value *= out * (one - out);
+    }
+  }
+  return value;
+}
+
+// Whether an epilogue does anything, and whether it can be fused into a tile's store (no sigmoid activation).
+inline bool epilogue_needed(const Epilogue& epilogue) {
+  return epilogue.bias != nullptr || epilogue.activation != Activation::linear ||
+         (epilogue.derivativeOf != nullptr && epilogue.derivative != Activation::linear);
+}
+inline bool epilogue_fusable(const Epilogue& epilogue) { return epilogue.activation != Activation::sigmoid; }
+
+}  // namespace dae
