@@ -37,62 +37,48 @@ function replay(events: Recorded[], fractions: number[]) {
 const describe = (rows: ReturnType<typeof replay>) =>
   rows.map((row) => `${100 * row.fraction}%: ${row.estimate.toFixed(0)} s estimated, ${row.actual.toFixed(0)} s left (${(100 * row.error).toFixed(1)}%)`).join('; ');
 
-test('recorded study: from 25% of its time on, the time left is estimated within 20%', () => {
-  const events = recording('eta-study.jsonl');
+/** A recorded run replayed through the model: the estimate at 25%, 50% and 75% of its time within `bounds` of the truth. */
+function checkRecording(fixture: string, bounds: [number, number, number]): void {
+  const events = recording(fixture);
   assert.equal(events[0]?.event.type, 'plan');
   const rows = replay(events, [0.25, 0.5, 0.75]);
+  assert.ok(rows.every((row, index) => Math.abs(row.error) <= bounds[index]!), describe(rows));
+}
+
+test('recorded study: from 25% of its time on, the time left is estimated within 20%', () => {
   // Measured: -5.1%, -3.7%, +10.9% (with the model it was recorded with: -2.8%, -4.4%, +7.8%).
-  assert.ok(rows.every((row) => Math.abs(row.error) <= 0.2), describe(rows));
+  checkRecording('eta-study.jsonl', [0.2, 0.2, 0.2]);
 });
 
 test('recorded sweep: the time left within 10% at a quarter and at half of its time, 25% at three quarters', () => {
-  const events = recording('eta-sweep.jsonl');
-  assert.equal(events[0]?.event.type, 'plan');
-  const rows = replay(events, [0.25, 0.5, 0.75]);
   // Measured: -0.0%, -1.2%, +20.2% (before the stopping prior and the machine's pace: +12.8%, +20.0%, +50.6%).
   // The last cells (100 to 1,000 labels) go faster per image than the larger ones before them, so the last
   // quarter (110 s) is still overestimated by about 20 s.
-  const bounds = [0.1, 0.1, 0.25];
-  assert.ok(rows.every((row, index) => Math.abs(row.error) <= bounds[index]!), describe(rows));
+  checkRecording('eta-sweep.jsonl', [0.1, 0.1, 0.25]);
 });
 
 test('recorded second sweep (a slow machine that sped up): within 20% at a quarter and three quarters of its time, 60% at half', () => {
-  const events = recording('eta-sweep-seed2.jsonl');
-  assert.equal(events[0]?.event.type, 'plan');
-  const rows = replay(events, [0.25, 0.5, 0.75]);
   // Measured: +13.7%, +55.5%, +16.0% (before: +27.6%, +79.6%, +88.6%). At half its time the machine had gone 2.8 to 5
   // times slower for the last 250 s and was about to speed up again, which nothing measured so far could tell.
-  const bounds = [0.2, 0.6, 0.2];
-  assert.ok(rows.every((row, index) => Math.abs(row.error) <= bounds[index]!), describe(rows));
+  checkRecording('eta-sweep-seed2.jsonl', [0.2, 0.6, 0.2]);
 });
 
 test('recorded sweep on another study, not seen while tuning: the time left within 10% from a quarter of its time on', () => {
-  const events = recording('eta-sweep-study2.jsonl');
-  assert.equal(events[0]?.event.type, 'plan');
-  const rows = replay(events, [0.25, 0.5, 0.75]);
   // Measured: -6.2%, +0.6%, +3.9% (the model before the stopping prior and the machine's pace: +1.4%, +20.9%, +42.5%).
-  assert.ok(rows.every((row) => Math.abs(row.error) <= 0.1), describe(rows));
+  checkRecording('eta-sweep-study2.jsonl', [0.1, 0.1, 0.1]);
 });
 
 test('recorded sweep, its seed-3 cells on the same study, not seen while tuning: 35% at a quarter of its time, 20% at half, 10% at three quarters', () => {
-  const events = recording('eta-sweep-study2-seed3.jsonl');
-  assert.equal(events[0]?.event.type, 'plan');
-  const rows = replay(events, [0.25, 0.5, 0.75]);
   // Measured: +28.6%, +16.5%, -6.0% (before: +35.9%, +34.6%, +29.4%). A quarter of its 195 s is 49 s in, when three
   // whole-network epochs had ended: the goal is not met there.
-  const bounds = [0.35, 0.2, 0.1];
-  assert.ok(rows.every((row, index) => Math.abs(row.error) <= bounds[index]!), describe(rows));
+  checkRecording('eta-sweep-study2-seed3.jsonl', [0.35, 0.2, 0.1]);
 });
 
 test('recorded ablation, not seen while tuning: 40% at a quarter of its time, 65% at half, 15% at three quarters', () => {
-  const events = recording('eta-ablation.jsonl');
-  assert.equal(events[0]?.event.type, 'plan');
-  const rows = replay(events, [0.25, 0.5, 0.75]);
   // Measured: +34.2%, +59.6%, +10.2% (before: +41.4%, +69.6%, +22.4%). Until the first cell ends (about half its
   // time), the cells' speeds are the autoencoder's times fixed ratios from the loaded study (4.5 there between a
   // whole-network cell and the autoencoder; 8.6 in this recording, on a quieter machine): the goal is not met there.
-  const bounds = [0.4, 0.65, 0.15];
-  assert.ok(rows.every((row, index) => Math.abs(row.error) <= bounds[index]!), describe(rows));
+  checkRecording('eta-ablation.jsonl', [0.4, 0.65, 0.15]);
 });
 
 test('a run in progress is estimated from its own epochs, a finished one leaves nothing, and runs in a pool of two overlap', () => {
