@@ -7,6 +7,9 @@
 
 namespace dae {
 
+// Floor division for a divisor > 0 (C++'s / truncates toward zero).
+inline int floor_divide(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
 struct ConvGeometry {
   int N, H, W, C;
   int KH, KW, F;

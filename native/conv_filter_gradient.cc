@@ -70,8 +70,6 @@ constexpr auto tile_table(std::index_sequence<Rows...>) {
 // tiles[r - 1] handles r filters: kRows for whole tiles, fewer for the last one of F.
 constexpr auto tiles = tile_table(std::make_index_sequence<kRows>{});
 
-// Floor division for a divisor > 0.
-int floor_divide(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 // The segments of output pixels [pixel0, pixel0 + P) that tap (ky, kx) reads inside x.
 void segments_of(const ConvGeometry& g, const float* x, const float* dy, long pixel0, int P, int ky, int kx,

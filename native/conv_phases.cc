@@ -11,7 +11,6 @@
 // (a pointer per pixel; a tap is a fixed offset from it), so the multiply sees the same rows, zeros included, in
 // the same order as the gathered matrix, and writes dx bit for bit as before. The gathered path stays for other C.
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -40,8 +39,6 @@ Scratch& scratch_of_this_thread() {
   return scratch;
 }
 
-// Floor division for a divisor > 0 (C++'s / truncates toward zero).
-int floor_divide(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 std::vector<Phase> phases_of(const ConvGeometry& g, const float* w) {
   std::vector<Phase> phases;
@@ -86,19 +83,30 @@ void phases_in_place(const ConvGeometry& g, const std::vector<Phase>& phases, co
   const int frameRows = top + g.OH + bottom, frameColumns = left + g.OW + right;
   const size_t frameFloats = static_cast<size_t>(frameRows) * frameColumns * g.F;
   const bool fused = epilogue_fusable(epilogue);
+  // Per phase, each tap's offset in the frame from the tap at offset 0.
+  std::vector<std::vector<long>> tapOffsets(phases.size());
+  for (size_t index = 0; index < phases.size(); ++index)
+    for (size_t t = 0; t < phases[index].offsetY.size(); ++t)
+      tapOffsets[index].push_back((static_cast<long>(phases[index].offsetY[t]) * frameColumns + phases[index].offsetX[t]) * g.F);
   parallel_for(g.N, [&](int n, int) {
     thread_local std::vector<float> frame;
     if (frame.size() < frameFloats) frame.resize(frameFloats);
-    std::fill_n(frame.data(), frameFloats, 0.0f);
     const float* image = dy + static_cast<size_t>(n) * g.OH * g.OW * g.F;
-    for (int oy = 0; oy < g.OH; ++oy)
-      std::memcpy(frame.data() + (static_cast<size_t>(top + oy) * frameColumns + left) * g.F,
-                  image + static_cast<size_t>(oy) * g.OW * g.F, sizeof(float) * g.OW * g.F);
-    for (const Phase& p : phases) {
+    // The border rows and columns zero, dy's rows copied between them.
+    for (int r = 0; r < frameRows; ++r) {
+      float* line = frame.data() + static_cast<size_t>(r) * frameColumns * g.F;
+      const int oy = r - top;
+      if (oy < 0 || oy >= g.OH) {
+        std::fill_n(line, static_cast<size_t>(frameColumns) * g.F, 0.0f);
+        continue;
+      }
+      std::fill_n(line, static_cast<size_t>(left) * g.F, 0.0f);
+      std::memcpy(line + static_cast<size_t>(left) * g.F, image + static_cast<size_t>(oy) * g.OW * g.F, sizeof(float) * g.OW * g.F);
+      std::fill_n(line + static_cast<size_t>(left + g.OW) * g.F, static_cast<size_t>(right) * g.F, 0.0f);
+    }
+    for (size_t index = 0; index < phases.size(); ++index) {
+      const Phase& p = phases[index];
       const int taps = static_cast<int>(p.offsetY.size());
-      long tapOffsets[64];
-      if (taps > 64) std::abort();
-      for (int t = 0; t < taps; ++t) tapOffsets[t] = (static_cast<long>(p.offsetY[t]) * frameColumns + p.offsetX[t]) * g.F;
       const int pixels = p.rows * p.columns;
       const int panels = g.C / kPointerTileColumns;
       const size_t panelFloats = static_cast<size_t>(taps) * g.F * kPointerTileColumns;
@@ -124,7 +132,7 @@ void phases_in_place(const ConvGeometry& g, const std::vector<Phase>& phases, co
           for (int panel = 0; panel < panels; ++panel) {
             Epilogue tile = epilogue;  // the bias at the panel's columns; derivativeOf is found from c_i
             if (tile.bias != nullptr) tile.bias += panel * kPointerTileColumns;
-            pointer_tile(a, tapOffsets, taps, g.F, p.packed.data() + panel * panelFloats, c, rows, false,
+            pointer_tile(a, tapOffsets[index].data(), taps, g.F, p.packed.data() + panel * panelFloats, c, rows, false,
                          fused ? &tile : nullptr, dx);
             for (int i = 0; i < kTileRows; ++i) c[i] += kPointerTileColumns;
           }

@@ -23,10 +23,13 @@ inline vfloat epilogue_vector(vfloat value, const Epilogue& epilogue, const floa
   return value;
 }
 
-// Whether an epilogue does anything, and whether it can be fused into a tile's store (no sigmoid activation).
+// Whether an epilogue multiplies by an activation's derivative, whether it does anything at all, and whether it can
+// be fused into a tile's store (no sigmoid activation).
+inline bool epilogue_has_derivative(const Epilogue& epilogue) {
+  return epilogue.derivativeOf != nullptr && epilogue.derivative != Activation::linear;
+}
 inline bool epilogue_needed(const Epilogue& epilogue) {
-  return epilogue.bias != nullptr || epilogue.activation != Activation::linear ||
-         (epilogue.derivativeOf != nullptr && epilogue.derivative != Activation::linear);
+  return epilogue.bias != nullptr || epilogue.activation != Activation::linear || epilogue_has_derivative(epilogue);
 }
 inline bool epilogue_fusable(const Epilogue& epilogue) { return epilogue.activation != Activation::sigmoid; }
 

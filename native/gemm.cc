@@ -45,7 +45,7 @@ void micro_kernel(int kc, const float* a, int lda, const float* b, float* c, int
     b += kNR;
   }
   if (mr == kMR && nr == kNR) {
-    const bool derivative = finish != nullptr && finish->derivativeOf != nullptr && finish->derivative != Activation::linear;
+    const bool derivative = finish != nullptr && epilogue_has_derivative(*finish);
     for (int i = 0; i < kMR; ++i) {
       float* row = c + static_cast<size_t>(i) * ldc;
       for (int j = 0; j < kVectorsPerRow; ++j) {
@@ -79,10 +79,6 @@ void pack_a(bool transA, int mc, int kc, const float* A, int lda, int row0, int 
         const float* source = A + static_cast<size_t>(row0 + panel + i) * lda + k0;
         for (int k = 0; k < kc; ++k) packed[k * kMR + i] = source[k];
       }
-    } else if (rows == kMR) {
-      // A whole panel: kMR contiguous floats per k, copied as one fixed-size block (not an element loop).
-      for (int k = 0; k < kc; ++k)
-        std::memcpy(packed + k * kMR, A + static_cast<size_t>(k0 + k) * lda + row0 + panel, sizeof(float) * kMR);
     } else {
       for (int k = 0; k < kc; ++k) {
         const float* source = A + static_cast<size_t>(k0 + k) * lda + row0 + panel;
@@ -110,7 +106,6 @@ inline float activate(float value, Activation activation) {
 }  // namespace
 
 int gemm_panel_width() { return kNR; }
-int gemm_tile_height() { return kMR; }
 
 size_t packed_b_floats(int K, int N) { return static_cast<size_t>(K) * ((N + kNR - 1) / kNR) * kNR; }
 
@@ -137,29 +132,19 @@ size_t gemm_a_scratch_floats() { return static_cast<size_t>(kMC) * kKC; }
 // operations either way (relu keeps NaN, its gradient multiplies by 1, 0 or the NaN), so results do not depend on
 // where a row's vector part ends.
 void apply_epilogue(float* C, int rows, int columns, int ldc, const Epilogue& epilogue) {
-  const bool derivative = epilogue.derivativeOf != nullptr && epilogue.derivative != Activation::linear;
-  if (epilogue.bias == nullptr && epilogue.activation == Activation::linear && !derivative) return;
+  if (!epilogue_needed(epilogue)) return;
+  const bool derivative = epilogue_has_derivative(epilogue);
   const int vectorColumns = columns / kVector * kVector;
-  const vfloat zero{}, one = splat(1.0f);
   for (int i = 0; i < rows; ++i) {
     float* row = C + static_cast<size_t>(i) * ldc;
     const float* output = derivative ? epilogue.derivativeOf + static_cast<size_t>(i) * ldc : nullptr;
-    if (epilogue.activation != Activation::sigmoid) {
+    if (epilogue_fusable(epilogue)) {
       for (int j = 0; j < vectorColumns; j += kVector) {
-        vfloat value = load(row + j);
-        if (epilogue.bias != nullptr) value += load(epilogue.bias + j);
-        if (epilogue.activation == Activation::relu) value = (value > zero || value != value) ? value : zero;
-        if (output != nullptr && epilogue.derivative == Activation::relu) {
-          vfloat out = load(output + j);
-          value *= out > zero ? one : (out <= zero ? zero : out);
-        } else if (output != nullptr) {
-          vfloat out = load(output + j);
-          value *= out * (one - out);
-        }
-        store(row + j, value);
+        store(row + j, epilogue_vector(load(row + j), epilogue, epilogue.bias == nullptr ? nullptr : epilogue.bias + j,
+                                       output == nullptr ? nullptr : output + j));
       }
     }
-    for (int j = epilogue.activation == Activation::sigmoid ? 0 : vectorColumns; j < columns; ++j) {
+    for (int j = epilogue_fusable(epilogue) ? vectorColumns : 0; j < columns; ++j) {
       float value = row[j];
       if (epilogue.bias != nullptr) value += epilogue.bias[j];
       value = activate(value, epilogue.activation);

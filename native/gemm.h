@@ -36,8 +36,6 @@ inline Epilogue offset(const Epilogue& epilogue, size_t elements, int column0) {
 
 // B packed into column panels of gemm_panel_width(): panel p holds columns [p*NR, p*NR+NR), K rows of NR.
 int gemm_panel_width();
-// Rows of the register tile: a multiply's M is computed in multiples of it.
-int gemm_tile_height();
 size_t packed_b_floats(int K, int N);
 void pack_b(bool transB, int K, int N, const float* B, int ldb, float* packed);
 

@@ -37,7 +37,7 @@ inline void pointer_tile(const float* const* a, const long* tapOffsets, int taps
       b += kPointerTileColumns;
     }
   }
-  const bool derivative = finish != nullptr && finish->derivativeOf != nullptr && finish->derivative != Activation::linear;
+  const bool derivative = finish != nullptr && epilogue_has_derivative(*finish);
   for (int i = 0; i < rows; ++i)
     for (int j = 0; j < kPointerTileVectors; ++j) {
       vfloat value = acc[i][j];
