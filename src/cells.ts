@@ -9,7 +9,7 @@ import { stratifiedSubsets } from './data/split.js';
 import { classifierWorkerCount, trainAndEvaluate } from './experiment.js';
 import type { ExperimentContext, TrainingContext } from './experiment.js';
 import { robustnessCorruptions } from './experiment-evaluation.js';
-import { robustnessOf, robustnessSets } from './eval/robustness.js';
+import { meanCorruptedAccuracy, robustnessOf, robustnessSets } from './eval/robustness.js';
 import type { RobustnessSets } from './eval/robustness.js';
 import type { ExperimentConfig } from './config.js';
 import type { CellJob } from './jobs/cell-job.js';
@@ -57,12 +57,9 @@ export function meanAndSpread(values: readonly number[]): MeanAndSpread {
 /** Mean ± std over cells of each cell's mean accuracy over the corruptions, when every cell measured them. */
 export function robustnessSummary(cells: readonly Pick<SweepCell, 'robustness'>[]): { corrupted?: MeanAndSpread; denoised?: MeanAndSpread } {
   if (cells.length === 0 || cells.some((cell) => cell.robustness === undefined)) return {};
-  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
-  const corrupted = meanAndSpread(cells.map((cell) => mean(cell.robustness!.corruptions.map((entry) => entry.accuracy))));
+  const corrupted = meanAndSpread(cells.map((cell) => meanCorruptedAccuracy(cell.robustness!, 'corrupted')));
   const complete = cells.every((cell) => cell.robustness!.corruptions.every((entry) => entry.denoisedAccuracy !== undefined));
-  return complete
-    ? { corrupted, denoised: meanAndSpread(cells.map((cell) => mean(cell.robustness!.corruptions.map((entry) => entry.denoisedAccuracy!)))) }
-    : { corrupted };
+  return complete ? { corrupted, denoised: meanAndSpread(cells.map((cell) => meanCorruptedAccuracy(cell.robustness!, 'denoised'))) } : { corrupted };
 }
 
 /**

@@ -12,7 +12,7 @@
 // each going faster when fewer run at once; the other stages run in turn.
 import type { EpochKind, PlannedEpochs, PlannedRun, TrainingEvent } from '../train/events.js';
 import { machinePace, wallSeconds } from './pace.js';
-import { canStopEarly, expectedBestEpoch, maxEpochsOf } from './stopping.js';
+import { canStopEarly, expectedBestEpoch, maxEpochsOf, sum } from './stopping.js';
 
 /** Epochs of each kind, and images passed forward through the encoder or the whole autoencoder outside epochs. */
 type WorkKind = EpochKind | 'encoder-forward' | 'autoencoder-forward';
@@ -98,7 +98,6 @@ export interface Estimate {
   runs: RunEstimate[];
 }
 
-const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 
 /** The planned phase of epoch `epoch` (1-based). */
 function phaseOf(plan: PlannedRun, epoch: number): PlannedEpochs | undefined {

@@ -10,6 +10,12 @@ import type { NoiseSpec, Robustness } from '../metrics.js';
 import { predictInBatches } from '../train/batches.js';
 import { argmaxRows } from '../train/classifier.js';
 
+/** Mean accuracy over the corruptions, on the corrupted images or on their denoised versions (NaN when absent). */
+export function meanCorruptedAccuracy(robustness: Robustness, pipeline: 'corrupted' | 'denoised'): number {
+  const values = robustness.corruptions.map((entry) => (pipeline === 'corrupted' ? entry.accuracy : entry.denoisedAccuracy ?? Number.NaN));
+  return values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+}
+
 export interface RobustnessSets {
   /** The first `count` test images: [count, H, W] clean, and per corruption the corrupted and the denoised copies. */
   count: number;

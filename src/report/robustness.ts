@@ -1,4 +1,5 @@
 // The report's robustness table (classifier × corruption) and the conclusion's sentence about it, from metrics.json.
+import { meanCorruptedAccuracy } from '../eval/robustness.js';
 import type { ClassifierResult, Metrics, NoiseSpec, Robustness } from '../metrics.js';
 import { ENCODER_ORDER, ENCODER_SHORT_NAMES, formatFixed, formatFraction, formatInteger, formatPercent, formatPoints, htmlTable } from './format.js';
 import type { Column } from './format.js';
@@ -8,12 +9,6 @@ import { sortedClassifiers } from './tables.js';
 export function shortNoiseName(noise: NoiseSpec): string {
   if (noise.kind === 'gaussian') return `Gaussian σ ${noise.amount}`;
   return `${noise.kind === 'salt-and-pepper' ? 'salt & pepper' : 'masking'} ${formatFraction(noise.amount)}`;
-}
-
-/** Mean accuracy over the corruptions, on the corrupted images or on their denoised versions (NaN when absent). */
-export function meanCorruptedAccuracy(robustness: Robustness, pipeline: 'corrupted' | 'denoised'): number {
-  const values = robustness.corruptions.map((entry) => (pipeline === 'corrupted' ? entry.accuracy : entry.denoisedAccuracy ?? Number.NaN));
-  return values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
 }
 
 interface Row { result: ClassifierResult; robustness: Robustness; pipeline: 'corrupted' | 'denoised' }
