@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
 import { labelSweepChart, trainingCurvesChart } from '../src/viz/charts.js';
 import { confusionMatrixFigure, convFiltersFigure, cropPatch, featureMapsFigure, receptiveFieldFigure, reconstructionFigure, topActivatingFigure } from '../src/viz/figures.js';
-import { receptiveFields } from '../src/eval/inspection.js';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { channelMaximaOf, receptiveFields } from '../src/eval/inspection.js';
 import { ImageShapeError, encodeGrayscalePng, encodeImagePng, encodeRgbPng, tileImages, tiledSize } from '../src/viz/png.js';
 import type { RgbImage } from '../src/viz/png.js';
 
@@ -21,6 +23,24 @@ function embeddedPngs(svg: string): PNG[] {
 function assertNoRemoteReferences(svg: string): void {
   assert.doesNotMatch(svg, /(?:src|href)\s*=\s*["']?\s*(?:https?:)?\/\//i);
 }
+
+test('channelMaximaOf gives what tf.max and tf.argMax over positions give, first position on ties', () => {
+  const [images, positions, channels] = [3, 50, 7];
+  // relu-like values: many exact zeros, so ties decide the position often.
+  const activations = Float32Array.from({ length: images * positions * channels }, (_, index) => Math.max(0, Math.sin(index * 12.9898) * 2 - 1.2));
+  activations[(1 * positions + 20) * channels + 3] = 5;
+  activations[(1 * positions + 30) * channels + 3] = 5;
+  for (let position = 0; position < positions; position += 1) activations[(2 * positions + position) * channels + 6] = 0;
+  const maxima = new Float32Array(images * channels);
+  const where = new Int32Array(images * channels);
+  channelMaximaOf(activations, images, positions, channels, maxima, where);
+  const tensor = tf.tensor3d(activations, [images, positions, channels]);
+  assert.deepEqual(Array.from(maxima), Array.from(tf.max(tensor, 1).dataSync()));
+  assert.deepEqual(Array.from(where), Array.from(tf.argMax(tensor, 1).dataSync()));
+  assert.equal(where[channels + 3], 20);
+  assert.equal(maxima[2 * channels + 6], 0);
+  assert.equal(where[2 * channels + 6], 0, 'an all-zero channel keeps position 0');
+});
 
 test('encodeGrayscalePng round-trips bytes through pngjs', () => {
   const pixels = new Uint8Array([0, 128, 255, 10, 20, 30]);
