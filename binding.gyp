@@ -14,6 +14,7 @@
       "native/conv_filter_gradient.cc",
       "native/elementwise.cc",
       "native/adam.cc",
+      "native/augment.cc",
       "native/training_step.cc"
     ],
     "dae_flags": ["-std=c++20", "-O3", "-ffp-contract=fast", "-fno-math-errno", "-pthread"],

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "adam.h"
+#include "augment.h"
 #include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
@@ -365,6 +366,28 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// warpImages(images, count, height, width, maps, out): the bilinear affine warp of each image, on this thread;
+// maps holds four float64 values per image (src/data/augment.ts).
+Napi::Value WarpImages(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int count = info[1].As<Napi::Number>().Int32Value();
+  int height = info[2].As<Napi::Number>().Int32Value();
+  int width = info[3].As<Napi::Number>().Int32Value();
+  if (count <= 0 || height <= 0 || width <= 0) {
+    NAPI_THROW(Napi::RangeError::New(env, "warpImages: count, height and width must be positive"), {});
+  }
+  const size_t size = static_cast<size_t>(count) * height * width;
+  const float* images = floats(info[0], size, "images");
+  float* out = floats(info[5], size, "out");
+  if (!images || !out) return {};
+  if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[4].As<Napi::Float64Array>().ElementLength() < static_cast<size_t>(count) * 4) {
+    NAPI_THROW(Napi::TypeError::New(env, "warpImages: maps must be a Float64Array of 4 values per image"), {});
+  }
+  dae::warp_images(images, count, height, width, info[4].As<Napi::Float64Array>().Data(), out);
+  return env.Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   dae::set_threads(info[0].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), dae::thread_count());
@@ -413,6 +436,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createTrainingStep", Napi::Function::New(env, CreateTrainingStep));
   exports.Set("trainingStep", Napi::Function::New(env, TrainingStep));
   exports.Set("predict", Napi::Function::New(env, Predict));
+  exports.Set("warpImages", Napi::Function::New(env, WarpImages));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("target", Napi::Function::New(env, Target));

@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { useBackend } from '../src/backend/index.js';
 import { loadNativeAddon } from '../src/backend/native/addon.js';
+import { augmentImages, warpCoefficients, warpImages } from '../src/data/augment.js';
+import { Random } from '../src/data/random.js';
 
 type Inputs = Record<string, { shape: number[]; positive?: boolean }>;
 interface Case {
@@ -240,4 +242,32 @@ test('native fast path matches its plain reference loops', () => {
   }
   process.stdout.write(`native fast vs reference: worst relative error ${worst.toExponential(2)}\n`);
   assert.ok(worst <= tolerance, `fast path differs from reference by ${worst}`);
+});
+
+test('native augmentation warp gives the JavaScript warp\'s pixels bit for bit', () => {
+  const loaded = loadNativeAddon();
+  assert.ok(loaded.addon?.warpImages, `native addon missing or without warpImages: ${loaded.reason ?? ''}`);
+  const addon = loaded.addon;
+  const random = new Random(17);
+  for (const [count, height, width] of [[64, 28, 28], [5, 9, 13], [3, 1, 4]] as const) {
+    const images = Float32Array.from({ length: count * height * width }, () => (random.next() < 0.4 ? random.next() : 0));
+    // Small maps as training draws them, whole turns, zooms, and shifts that put an image partly or wholly outside.
+    const maps = Array.from({ length: count }, (_, n) => ({
+      rotationRadians: (random.next() * 2 - 1) * (n % 3 === 0 ? Math.PI : 0.25),
+      scale: n % 4 === 0 ? 0.4 + 2 * random.next() : 0.9 + 0.2 * random.next(),
+      shiftX: (random.next() * 2 - 1) * (n % 5 === 0 ? 40 : 2),
+      shiftY: n === 1 ? 0.5 : (random.next() * 2 - 1) * 2,
+    }));
+    const coefficients = new Float64Array(4 * count);
+    maps.forEach((map, n) => warpCoefficients(map, coefficients, 4 * n));
+    const native = new Float32Array(images.length).fill(Number.NaN), script = new Float32Array(images.length);
+    addon.warpImages!(images, count, height, width, coefficients, native);
+    warpImages(images, count, height, width, coefficients, script);
+    assert.deepEqual(native, script, `${count}x${height}x${width}`);
+    assert.ok(native.some((value, index) => value !== images[index]), 'the maps moved pixels');
+  }
+  const spec = { maxShift: 2, maxRotationDegrees: 12, maxScale: 0.1 };
+  const batch = Float32Array.from({ length: 8 * 784 }, () => random.next());
+  assert.deepEqual(augmentImages(batch, 8, 28, 28, spec, new Random(5), addon.warpImages!.bind(addon)), augmentImages(batch, 8, 28, 28, spec, new Random(5)));
+  assert.throws(() => addon.warpImages!(new Float32Array(2), 2, 1, 1, new Float64Array(4), new Float32Array(2)), /maps must be a Float64Array of 4 values per image/);
 });

@@ -26,17 +26,49 @@ export interface AffineMap {
 }
 
 /**
+ * A map as the warps take it, four numbers per image: cos(rotation) / scale, sin(rotation) / scale, shift x, shift
+ * y. Computed here, in JavaScript, for every warp, so that the native one sees the very same doubles.
+ */
+export function warpCoefficients(map: AffineMap, into: Float64Array, offset: number): void {
+  into[offset] = Math.cos(map.rotationRadians) / map.scale;
+  into[offset + 1] = Math.sin(map.rotationRadians) / map.scale;
+  into[offset + 2] = map.shiftX;
+  into[offset + 3] = map.shiftY;
+}
+
+/**
+ * Warps `count` images ([count, height*width] rows) of `images` into `out`, image n by the coefficients at
+ * 4n of `coefficients` (warpCoefficients). The native backend's addon has one (backend/native/warp.ts).
+ */
+export type BatchWarp = (images: Float32Array, count: number, height: number, width: number, coefficients: Float64Array, out: Float32Array) => void;
+
+/** The batch warp in JavaScript: warpImage on each image. */
+export const warpImages: BatchWarp = (images, count, height, width, coefficients, out) => {
+  const pixels = height * width;
+  for (let n = 0; n < count; n += 1) {
+    warpImageBy(images.subarray(n * pixels, (n + 1) * pixels), out.subarray(n * pixels, (n + 1) * pixels), height, width, coefficients, 4 * n);
+  }
+};
+
+/**
  * Writes `source` ([height, width]) seen through `map` into `target`, which must be the same size. Bilinear
  * sampling with zero outside; the value of every pixel is bit for bit warpImageReference's (same products, same
  * order of addition), without its per-tap bounds tests where all four neighbours are inside.
  */
 export function warpImage(source: Float32Array, target: Float32Array, height: number, width: number, map: AffineMap): void {
+  const coefficients = new Float64Array(4);
+  warpCoefficients(map, coefficients, 0);
+  warpImageBy(source, target, height, width, coefficients, 0);
+}
+
+function warpImageBy(source: Float32Array, target: Float32Array, height: number, width: number, coefficients: Float64Array, at: number): void {
   const centreY = (height - 1) / 2, centreX = (width - 1) / 2;
-  const cos = Math.cos(map.rotationRadians) / map.scale, sin = Math.sin(map.rotationRadians) / map.scale;
+  const cos = coefficients[at] as number, sin = coefficients[at + 1] as number;
+  const shiftX = coefficients[at + 2] as number, shiftY = coefficients[at + 3] as number;
   for (let y = 0; y < height; y += 1) {
-    const offsetY = y - centreY - map.shiftY;
+    const offsetY = y - centreY - shiftY;
     for (let x = 0; x < width; x += 1) {
-      const offsetX = x - centreX - map.shiftX;
+      const offsetX = x - centreX - shiftX;
       const sourceX = centreX + cos * offsetX + sin * offsetY;
       const sourceY = centreY - sin * offsetX + cos * offsetY;
       const left = Math.floor(sourceX), top = Math.floor(sourceY);
@@ -97,12 +129,15 @@ export function warpImageReference(source: Float32Array, target: Float32Array, h
   }
 }
 
-/** A new array with each of the `count` images ([count, height*width] rows) distorted by its own random map. */
+/**
+ * A new array with each of the `count` images ([count, height*width] rows) distorted by its own random map, warped
+ * by `warp` (the same pixels whichever warp it is).
+ */
 export function augmentImages(images: Float32Array, count: number, height: number, width: number, spec: AugmentationSpec,
-  random: Random): Float32Array {
+  random: Random, warp: BatchWarp = warpImages): Float32Array {
   if (isIdentity(spec)) return images;
-  const pixels = height * width;
-  const out = new Float32Array(count * pixels);
+  const out = new Float32Array(count * height * width);
+  const coefficients = new Float64Array(4 * count);
   const between = (limit: number) => (2 * random.next() - 1) * limit;
   for (let n = 0; n < count; n += 1) {
     const map: AffineMap = {
@@ -111,7 +146,8 @@ export function augmentImages(images: Float32Array, count: number, height: numbe
       shiftX: between(spec.maxShift),
       shiftY: between(spec.maxShift),
     };
-    warpImage(images.subarray(n * pixels, (n + 1) * pixels), out.subarray(n * pixels, (n + 1) * pixels), height, width, map);
+    warpCoefficients(map, coefficients, 4 * n);
   }
+  warp(images, count, height, width, coefficients, out);
   return out;
 }

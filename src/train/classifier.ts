@@ -6,7 +6,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import type { ExperimentConfig } from '../config.js';
-import { augmentImages, noAugmentation } from '../data/augment.js';
+import { augmentImages, noAugmentation, warpImages } from '../data/augment.js';
+import { nativeWarp } from '../backend/native/warp.js';
 import type { AugmentationSpec } from '../data/augment.js';
 import type { ImageSet } from '../data/dataset.js';
 import { Random } from '../data/random.js';
@@ -122,6 +123,7 @@ function codeVersions(encoder: LayersModel, images: LabelledImages, copies: numb
   const { count, height, width } = images;
   const pixels = height * width;
   const chunk = 5000;
+  const warp = nativeWarp() ?? warpImages;
   const versions = [predictInBatches(encoder, images.images, count, height, width)];
   const codeSize = versions[0]!.length / count;
   for (let copy = 1; copy <= copies; copy += 1) {
@@ -129,7 +131,7 @@ function codeVersions(encoder: LayersModel, images: LabelledImages, copies: numb
     const codes = new Float32Array(count * codeSize);
     for (let start = 0; start < count; start += chunk) {
       const end = Math.min(count, start + chunk);
-      const distorted = augmentImages(images.images.subarray(start * pixels, end * pixels), end - start, height, width, augmentation, copyRandom);
+      const distorted = augmentImages(images.images.subarray(start * pixels, end * pixels), end - start, height, width, augmentation, copyRandom, warp);
       codes.set(predictInBatches(encoder, distorted, end - start, height, width), start * codeSize);
     }
     versions.push(codes);
@@ -155,6 +157,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
   const patience = mode === 'frozen' ? config.frozenPatience : config.patience;
   const batches = Math.ceil(train.count / config.batchSize);
   const imageShape = [train.height, train.width, 1];
+  const warp = nativeWarp() ?? warpImages;
 
   const phases: Phase[] = [];
   if (frozenEpochs > 0) {
@@ -212,7 +215,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
       const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
       const rows = phase.augmentation === noAugmentation
         ? gatherRows(phase.train, rowSize, indices, random)
-        : augmentImages(gatherRows(phase.train, rowSize, indices, random), indices.length, train.height, train.width, phase.augmentation, random);
+        : augmentImages(gatherRows(phase.train, rowSize, indices, random), indices.length, train.height, train.width, phase.augmentation, random, warp);
       const labels = Uint8Array.from(indices, (index) => train.labels[index] as number);
       return { x: rows, target: oneHot(labels, train.classes, config.labelSmoothing), count: indices.length };
     }, (batch, loss, count) => {

@@ -53,6 +53,11 @@ export interface NativeAddon {
     count: number, adam: Float32Array): Promise<number>;
   /** The forward pass of a training step's layer chain over `count` rows of x into out, on this thread. */
   predict(step: NativeTrainingStep, parameters: (Float32Array | null)[], x: Float32Array, count: number, out: Float32Array): void;
+  /**
+   * The bilinear affine warp of src/data/augment.ts over `count` images into out, on this thread: `maps` holds per
+   * image cos(rotation) / scale, sin(rotation) / scale, shift x and shift y. Absent from addons built before it.
+   */
+  warpImages?(images: Float32Array, count: number, height: number, width: number, maps: Float64Array, out: Float32Array): void;
   setThreads(threads: number): number;
   threads(): number;
   /** The instruction set the addon was compiled for: avx512, avx2, avx, neon or generic. */
