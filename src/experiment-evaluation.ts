@@ -39,9 +39,12 @@ export interface StudyEvaluation {
 const evaluationFile = 'stages/evaluate.json';
 export const codeMapFile = 'codemap.json';
 
-/** The classifiers' results with what the evaluation stage measured added; runs the stage if the folder lacks it. */
+/**
+ * The classifiers' results with what the evaluation stage measured added; runs the stage if the folder lacks it.
+ * `denoised`: the autoencoder's outputs on the corrupted test sets, from the denoising check of this process, if it ran.
+ */
 export async function evaluateClassifiers(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder,
-  classifiers: ClassifierResult[]): Promise<ClassifierResult[]> {
+  classifiers: ClassifierResult[], denoised?: readonly Float32Array[]): Promise<ClassifierResult[]> {
   const { run, config, reporter } = context;
   let evaluation: StudyEvaluation;
   if (run.isStageDone('evaluate')) {
@@ -50,7 +53,7 @@ export async function evaluateClassifiers(context: ExperimentContext, data: Prep
     reporter({ type: 'stage-start', stage: 'evaluate', description: `mistakes and robustness of ${classifiers.length} classifiers on ${data.test.count} test images, a map of the codes` });
     const started = performance.now();
     const { test } = data;
-    const sets = robustnessSets(test, robustnessCorruptions(config), config.seed, test.count, autoencoder.autoencoder);
+    const sets = robustnessSets(test, robustnessCorruptions(config), config.seed, test.count, autoencoder.autoencoder, denoised);
     const evaluated: ClassifierEvaluation[] = [];
     for (const result of classifiers) {
       const model = await loadModel(run.path('models', `classifier-${result.encoder}-${result.labels}`));
@@ -58,7 +61,7 @@ export async function evaluateClassifiers(context: ExperimentContext, data: Prep
       evaluated.push({
         encoder: result.encoder, labels: result.labels,
         mistakes: confidentMistakes(probabilities, test.labels, test.classes, mistakesPerClassifier),
-        robustness: robustnessOf(model, sets, test.classes),
+        robustness: robustnessOf(model, sets, test.classes, probabilities),
       });
       model.dispose();
     }

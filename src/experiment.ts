@@ -62,9 +62,9 @@ export async function runExperiment(context: ExperimentContext): Promise<Metrics
   const data = await prepareData(context.config);
   await announcePlan(context, data);
   const pretrained = await pretrain(context, data);
-  await checkDenoising(context, data, pretrained.autoencoder);
+  const denoised = await checkDenoising(context, data, pretrained.autoencoder);
   await inspectRepresentation(context, data, pretrained.autoencoder);
-  const classifiers = await classify(context, data, pretrained.autoencoder);
+  const classifiers = await classify(context, data, pretrained.autoencoder, denoised ?? undefined);
   context.reporter({ type: 'stage-start', stage: 'report', description: 'metrics.json and report.html' });
   const reportStarted = performance.now();
   const metrics = await assembleMetrics(context, data, classifiers, (performance.now() - started) / 1000);
@@ -134,9 +134,13 @@ export async function pretrain(context: ExperimentContext, data: PreparedData): 
   return { autoencoder, summary };
 }
 
-export async function checkDenoising(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<void> {
+/**
+ * Scores the denoising and draws its figure, unless the folder has them. Returns the autoencoder's outputs on the
+ * corrupted test sets, which the evaluation stage reuses (null when the stage was already done).
+ */
+export async function checkDenoising(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<Float32Array[] | null> {
   const { run, config, reporter } = context;
-  if (run.isStageDone('denoise')) return;
+  if (run.isStageDone('denoise')) return null;
   reporter({ type: 'stage-start', stage: 'denoise', description: `reconstruction scores on ${data.test.count} test images` });
   const started = performance.now();
   const result = evaluateDenoising(autoencoder.autoencoder, data.test, config.autoencoder.noise, config.autoencoder.evaluationNoise,
@@ -147,6 +151,7 @@ export async function checkDenoising(context: ExperimentContext, data: PreparedD
   await run.markStageDone('denoise');
   reporter({ type: 'stage-end', stage: 'denoise', seconds: (performance.now() - started) / 1000,
     summary: `PSNR noisy ${result.test.noisy.psnr.toFixed(2)} dB -> denoised ${result.test.denoised.psnr.toFixed(2)} dB` });
+  return result.denoised;
 }
 
 export async function inspectRepresentation(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<void> {
@@ -167,7 +172,9 @@ export async function inspectRepresentation(context: ExperimentContext, data: Pr
 
 export type { ClassifierJob } from './jobs/cell-job.js';
 
-export async function classify(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<ClassifierResult[]> {
+/** Trains the classifier runs the folder lacks, then evaluates them all; `denoised` as evaluateClassifiers takes it. */
+export async function classify(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder,
+  denoised?: readonly Float32Array[]): Promise<ClassifierResult[]> {
   const { run, config } = context;
   const subsets = labelSubsets(data.train, config.classifier.labelFractions, config.seed);
   // One slot per run in config order: filled from the run folder, or by training (pending holds the slot).
@@ -204,7 +211,7 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
   if (pending.length > 0 || !run.isStageDone('classify')) {
     await run.markStageDone('classify', { workers: Math.max(workers, run.isStageDone('classify') ? classifierWorkersUsed(run) : 1) });
   }
-  return evaluateClassifiers(context, data, autoencoder, results as ClassifierResult[]);
+  return evaluateClassifiers(context, data, autoencoder, results as ClassifierResult[], denoised);
 }
 
 const classifierFile = (mode: EncoderMode, labels: number) => `classifiers/${mode}-${labels}.json`;

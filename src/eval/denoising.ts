@@ -2,36 +2,39 @@
 // of clean input, against the clean test images, at the training noise and at other corruptions.
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
-import { corrupt } from '../data/noise.js';
-import { Random } from '../data/random.js';
 import type { ImageSet } from '../data/dataset.js';
 import type { Metrics, NoiseSpec } from '../metrics.js';
 import { predictInBatches } from '../train/batches.js';
 import { reconstructionScores } from './reconstruction.js';
+import { robustnessSets } from './robustness.js';
 
 export interface DenoisingResult {
   test: Metrics['autoencoder']['test'];
   noiseLevels: Metrics['autoencoder']['noiseLevels'];
   /** The first images of the test set at the training noise, for the figure. */
   examples: { original: Float32Array; corrupted: Float32Array; denoised: Float32Array; count: number };
+  /** The autoencoder's outputs on each corrupted test set (training noise first), for the robustness check to reuse. */
+  denoised: Float32Array[];
 }
 
+/**
+ * Scores at the training noise and at each other corruption. The corrupted test images are the robustness check's
+ * (robustnessSets, with the training noise first), so the evaluation stage can reuse the denoised copies.
+ */
 export function evaluateDenoising(autoencoder: LayersModel, test: ImageSet, noise: NoiseSpec, otherNoise: readonly NoiseSpec[],
   seed: number, exampleCount: number): DenoisingResult {
   const { count, height, width } = test;
   const score = (images: Float32Array) => reconstructionScores(test.images, images, count, height, width);
-  const run = (spec: NoiseSpec, label: string) => {
-    const corrupted = corrupt(test.images, spec, new Random(seed).fork(`test-noise-${label}`));
-    return { corrupted, denoised: predictInBatches(autoencoder, corrupted, count, height, width) };
-  };
-  const main = run(noise, 'training');
+  const sets = robustnessSets(test, [noise, ...otherNoise], seed, count, autoencoder);
+  const runs = sets.corruptions.map(({ corrupted, denoised }) => ({ corrupted, denoised: denoised! }));
+  const main = runs[0]!;
   const clean = predictInBatches(autoencoder, test.images, count, height, width);
   const pixels = height * width;
   const shown = Math.min(exampleCount, count);
   return {
     test: { noisy: score(main.corrupted), denoised: score(main.denoised), clean: score(clean) },
     noiseLevels: otherNoise.map((spec, index) => {
-      const result = run(spec, `level-${index}`);
+      const result = runs[index + 1]!;
       return { noise: spec, noisy: score(result.corrupted), denoised: score(result.denoised) };
     }),
     examples: {
@@ -40,5 +43,6 @@ export function evaluateDenoising(autoencoder: LayersModel, test: ImageSet, nois
       denoised: main.denoised.slice(0, shown * pixels),
       count: shown,
     },
+    denoised: runs.map((run) => run.denoised),
   };
 }

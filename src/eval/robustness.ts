@@ -28,35 +28,50 @@ export interface RobustnessSets {
 
 /**
  * Corrupted copies of the first `limit` test images under each corruption, and (given an autoencoder) their
- * denoised versions. The pixels depend on `seed`, the corruption's position in the list and the image count only.
+ * denoised versions. The pixels depend on `seed`, the corruption's position in the list and the image count only,
+ * so the denoising check and the classifiers' robustness see the same corrupted images.
+ *
+ * `denoised`, when given, are the autoencoder's outputs on these same sets from an earlier call (the denoising
+ * check's), used instead of running it again.
  */
 export function robustnessSets(test: ImageSet, corruptions: readonly NoiseSpec[], seed: number, limit: number,
-  autoencoder?: LayersModel): RobustnessSets {
+  autoencoder?: LayersModel, denoised?: readonly Float32Array[]): RobustnessSets {
   const count = Math.min(limit, test.count);
   const { height, width } = test;
   const clean = test.images.subarray(0, count * height * width);
+  if (denoised && (denoised.length !== corruptions.length || denoised.some((images) => images.length !== clean.length))) {
+    throw new RangeError(`robustnessSets: expected ${corruptions.length} denoised sets of ${count} images`);
+  }
   return {
     count, height, width, clean,
     labels: test.labels.subarray(0, count),
     corruptions: corruptions.map((noise, index) => {
       const corrupted = corrupt(clean, noise, new Random(seed).fork(`robustness-${index}`));
-      return { noise, corrupted, ...(autoencoder ? { denoised: predictInBatches(autoencoder, corrupted, count, height, width) } : {}) };
+      const restored = denoised?.[index] ?? (autoencoder ? predictInBatches(autoencoder, corrupted, count, height, width) : undefined);
+      return { noise, corrupted, ...(restored ? { denoised: restored } : {}) };
     }),
   };
 }
 
 function accuracy(classifier: LayersModel, images: Float32Array, sets: RobustnessSets, classes: number): number {
-  const predicted = argmaxRows(predictInBatches(classifier, images, sets.count, sets.height, sets.width), classes);
+  return accuracyOf(predictInBatches(classifier, images, sets.count, sets.height, sets.width), sets, classes);
+}
+
+function accuracyOf(probabilities: Float32Array, sets: RobustnessSets, classes: number): number {
+  const predicted = argmaxRows(probabilities, classes);
   let right = 0;
   for (let index = 0; index < sets.count; index += 1) if (predicted[index] === sets.labels[index]) right += 1;
   return right / sets.count;
 }
 
-/** The classifier's accuracy on the clean, corrupted and (where the sets have them) denoised images. */
-export function robustnessOf(classifier: LayersModel, sets: RobustnessSets, classes: number): Robustness {
+/**
+ * The classifier's accuracy on the clean, corrupted and (where the sets have them) denoised images. `cleanProbabilities`,
+ * when given, are its outputs on the clean images, already computed.
+ */
+export function robustnessOf(classifier: LayersModel, sets: RobustnessSets, classes: number, cleanProbabilities?: Float32Array): Robustness {
   return {
     images: sets.count,
-    clean: accuracy(classifier, sets.clean, sets, classes),
+    clean: cleanProbabilities ? accuracyOf(cleanProbabilities.subarray(0, sets.count * classes), sets, classes) : accuracy(classifier, sets.clean, sets, classes),
     corruptions: sets.corruptions.map(({ noise, corrupted, denoised }) => ({
       noise,
       accuracy: accuracy(classifier, corrupted, sets, classes),
