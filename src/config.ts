@@ -46,6 +46,11 @@ export interface ExperimentConfig {
     patience: number;
     batchSize: number;
     learningRate: number;
+    /**
+     * 'cosine': the rate follows a cosine from learningRate down to 5% of it over maxEpochs, batch by batch;
+     * 'constant': learningRate throughout.
+     */
+    learningRateSchedule: LearningRateSchedule;
     /** Other corruptions the trained autoencoder is scored on. */
     evaluationNoise: NoiseSpec[];
   };
@@ -91,6 +96,9 @@ export interface ExperimentConfig {
   inspection: { topImages: number; featureMapDigits: number; reconstructionDigits: number };
 }
 
+export const learningRateSchedules = ['cosine', 'constant'] as const;
+export type LearningRateSchedule = (typeof learningRateSchedules)[number];
+
 export const presetNames = ['full', 'quick', 'tiny'] as const;
 export type PresetName = (typeof presetNames)[number];
 
@@ -110,10 +118,11 @@ const full: ExperimentConfig = {
   backend: { name: 'auto', threads: 0, workers: 0 },
   autoencoder: {
     noise: { kind: 'salt-and-pepper', amount: 0.2 },
-    maxEpochs: 8,
+    maxEpochs: 5,
     patience: 2,
     batchSize: 128,
-    learningRate: 2e-3,
+    learningRate: 5e-3,
+    learningRateSchedule: 'cosine',
     evaluationNoise,
   },
   classifier: {
@@ -121,15 +130,15 @@ const full: ExperimentConfig = {
     labelFractions: [0.1, 1],
     batchSize: 128,
     headLearningRate: 2e-3,
-    learningRate: 2e-3,
-    warmupEpochs: 3,
-    fineTuneLearningRate: 2e-3,
-    maxEpochs: 40,
+    learningRate: 3e-3,
+    warmupEpochs: 1,
+    fineTuneLearningRate: 3e-3,
+    maxEpochs: 30,
     patience: 10,
     plateauPatience: 2,
     augmentation: { maxShift: 2, maxRotationDegrees: 12, maxScale: 0.1 },
     labelSmoothing: 0,
-    maxImagesPerRun: 825_000,
+    maxImagesPerRun: 550_000,
     frozenMaxEpochs: 100,
     frozenMaxImagesPerRun: 1_100_000,
     frozenPatience: 20,
@@ -211,6 +220,8 @@ export function validateConfig(config: ExperimentConfig): ExperimentConfig {
   check(isPositiveInteger(ae.batchSize) && ae.batchSize <= 4096, `autoencoder batch size must be 1..4096, got ${ae.batchSize}`);
   check(ae.learningRate > 0 && Number.isFinite(ae.learningRate), `--learning-rate must be a number > 0, got ${ae.learningRate}`);
   check(Number.isInteger(ae.patience) && ae.patience >= 1, `autoencoder patience must be ≥ 1, got ${ae.patience}`);
+  check(learningRateSchedules.includes(ae.learningRateSchedule),
+    `autoencoder learningRateSchedule must be one of ${learningRateSchedules.join(', ')}, got ${String(ae.learningRateSchedule)}`);
   const cl = config.classifier;
   check(cl.encoders.length > 0 && cl.encoders.every((mode) => ['frozen', 'finetuned', 'scratch'].includes(mode)),
     `classifier encoders must be some of frozen, finetuned, scratch; got ${cl.encoders.join(',')}`);
@@ -247,12 +258,14 @@ export function resolveConfig(preset: PresetName, overrides: DeepPartial<Experim
 
 /**
  * Settings added since run folders were first written, with the value that gives an older folder's behaviour: a
- * folder without them reads as if they had been left at their defaults (the dataset names itself; MNIST for the
- * embedded set).
+ * folder without them reads as it was run (the dataset names itself, MNIST for the embedded set; a constant
+ * autoencoder learning rate).
  */
-const addedSettings: { section: 'data'; key: 'name' | 'classNames'; value: null }[] = [
+const addedSettings: { section: 'data' | 'autoencoder'; key: string; value: unknown }[] = [
   { section: 'data', key: 'name', value: null },
   { section: 'data', key: 'classNames', value: null },
+  // Autoencoders were trained at a constant rate before the schedule was added.
+  { section: 'autoencoder', key: 'learningRateSchedule', value: 'constant' },
 ];
 
 /**

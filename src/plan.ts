@@ -72,9 +72,9 @@ export function studyPlan(config: ExperimentConfig, counts: DataCounts, progress
     pretrainPlan(config, counts, progress.stagesDone.has('pretrain')),
     // The denoised and the clean test images at the training noise, and the denoised ones at each other corruption.
     single('denoise', counts.test * (2 + config.autoencoder.evaluationNoise.length)),
-    // Codes of the test images, feature maps, decoded prototypes and their figures: about four passes' worth
-    // (12.4 s against the denoising's 25.5 s for eight passes, README).
-    single('inspect', counts.test * 4),
+    // Codes of the test images, the conv layers' strongest responses, decoded prototypes and their figures: about
+    // two passes' worth (6.9 s against the denoising's 40.8 s for eight passes, both on the same loaded machine).
+    single('inspect', counts.test * 2),
     ...classifierRuns.map(({ mode, fraction, labels }) => {
       const stage = classifierStage(mode, fraction);
       return classifierRunPlan({
@@ -82,11 +82,12 @@ export function studyPlan(config: ExperimentConfig, counts: DataCounts, progress
         budget: config.classifier, done: progress.classifierRunsDone.has(stage), parallel: workers > 1,
       });
     }),
-    // The corrupted test images denoised once, then each classifier's mistakes and its scores on every corruption,
-    // directly and denoised first, and the map of the codes (UMAP). Counted as autoencoder passes with a
-    // classifier's pass as half of one, which also covers the map: 520,000 for the full study, whose stage took
-    // 137.6 s on the loaded 2-core machine (README), i.e. about 3,800 per second against the prior 3,100.
-    single('evaluate', counts.test * (corruptions + classifierRuns.length * (1 + 2 * corruptions) / 2)),
+    // Each classifier's mistakes and its scores on every corruption, directly and denoised first, and the map of the
+    // codes (UMAP); the corrupted test images denoised again only when the denoising check ran in an earlier process
+    // (otherwise its denoised copies are reused). Counted as autoencoder passes with a classifier's pass as half of
+    // one, which also covers the map: 520,000 for the full study when it also denoised, whose stage took 137.6 s on
+    // the loaded 2-core machine (README), i.e. about 3,800 per second against the prior 3,100.
+    single('evaluate', counts.test * ((progress.stagesDone.has('denoise') ? corruptions : 0) + classifierRuns.length * (1 + 2 * corruptions) / 2)),
     // metrics.json and report.html: no passes; reading and embedding the figures takes about as long as one.
     single('report', counts.test),
   ];

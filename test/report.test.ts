@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClassMetrics, ClassifierResult, EncoderMode, Metrics } from '../src/metrics.js';
-import { buildConclusion, classifierRecipe, renderReport } from '../src/report/html.js';
+import { autoencoderRecipe, buildConclusion, classifierRecipe, renderReport } from '../src/report/html.js';
 import { presets } from '../src/config.js';
 import type { ReportInput } from '../src/report/types.js';
 
@@ -217,8 +217,9 @@ test('the report states the classifier recipe from the run config, distortions i
   assert.match(recipe, /rotated by up to ±12°, scaled by up to ±10% and shifted by up to ±2 pixels/);
   assert.match(recipe, /codes are computed once/);
   assert.match(recipe, /16 copies of them, each distorted once \(rotated by up to ±8°, scaled by up to ±5% and shifted by up to ±1 pixel; fewer copies when they would pass 220,000 images\)/);
-  assert.match(recipe, /3 epochs of the head alone/);
-  assert.match(recipe, /at 2×10⁻³ with a cosine decay/);
+  assert.match(recipe, /Fine-tuned<\/strong>: 1 epoch of the head alone/);
+  assert.match(recipe, /up to 100 epochs \(or 1,100,000 images\) at 2×10⁻³ with a cosine decay/);
+  assert.match(recipe, /the whole network at 3×10⁻³/);
   const plain = classifierRecipe({ ...presets.full, classifier: { ...presets.full.classifier, augmentation: { maxShift: 0, maxRotationDegrees: 0, maxScale: 0 } } });
   assert.match(plain, /used as they are/);
   assert.doesNotMatch(plain, /Targets are smoothed/);
@@ -226,4 +227,11 @@ test('the report states the classifier recipe from the run config, distortions i
   assert.match(noCopies, /trains, on the codes of the labelled images, up to/);
   assert.match(noCopies, /Targets are smoothed by 0.1\./);
   assert.equal(classifierRecipe({ something: 'else' }), '');
+});
+
+test('the report states the autoencoder recipe from the run config, its schedule included', () => {
+  assert.match(autoencoderRecipe(presets.full), /Adam at 5×10⁻³, falling batch by batch along a cosine to 5% of that over 5 epochs; batches of 128, .* up to 5 epochs, stopping after 2 epochs without a lower validation loss/);
+  const constant = autoencoderRecipe({ ...presets.full, autoencoder: { ...presets.full.autoencoder, learningRateSchedule: 'constant', patience: 1 } });
+  assert.match(constant, /Adam at 5×10⁻³, throughout; .* stopping after 1 epoch without/);
+  assert.equal(autoencoderRecipe({ something: 'else' }), '');
 });

@@ -1,17 +1,18 @@
-// The classifier recipe's pieces: targets, the cosine decay, and the frozen runs' distorted code copies, which
+// The training recipe's pieces: targets, the cosine decay (the classifiers' and the autoencoder's), and the frozen runs' distorted code copies, which
 // must change what the head sees while keeping a run reproducible for its seed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 
 import { useBackend } from '../src/backend/index.js';
-import { presets, resolveConfig } from '../src/config.js';
+import { presets, resolveConfig, savedConfig } from '../src/config.js';
 import type { ExperimentConfig } from '../src/config.js';
 import type { ImageSet } from '../src/data/dataset.js';
 import { Random } from '../src/data/random.js';
 import { buildAutoencoder } from '../src/model/autoencoder.js';
 import { buildClassifier } from '../src/model/classifier.js';
 import { cosineDecay } from '../src/train/adam.js';
+import { trainAutoencoder } from '../src/train/autoencoder.js';
 import { frozenCopiesFor, oneHot, trainClassifier } from '../src/train/classifier.js';
 import { initializeWeights, snapshotWeights } from '../src/train/weights.js';
 
@@ -78,4 +79,35 @@ test('a frozen run trains its head on the distorted copies, reproducibly', async
   assert.equal(withCopies.losses.length, 3);
   assert.notDeepEqual(withoutCopies.losses, withCopies.losses, 'the copies changed nothing');
   assert.ok(tf.memory().numTensors <= before, `tensors leaked: ${tf.memory().numTensors - before}`);
+});
+
+/** The loss of every batch of a tiny autoencoder run with the given schedule. */
+async function autoencoderLosses(schedule: ExperimentConfig['autoencoder']['learningRateSchedule']): Promise<number[]> {
+  const autoencoder = buildAutoencoder();
+  initializeWeights(autoencoder.autoencoder, new Random(4));
+  const losses: number[] = [];
+  const config = { ...presets.tiny.autoencoder, maxEpochs: 2, batchSize: 16, learningRate: 1e-2, learningRateSchedule: schedule };
+  await trainAutoencoder({
+    autoencoder, train: toyImages(48, 1), validation: toyImages(16, 2), config, seed: 3,
+    reporter: (event) => { if (event.type === 'batch-end') losses.push(event.loss); },
+  });
+  autoencoder.autoencoder.dispose();
+  return losses;
+}
+
+test('the autoencoder\'s cosine schedule starts at the full rate and then lowers it; older run folders read as constant', async () => {
+  await useBackend('native');
+  const constant = await autoencoderLosses('constant');
+  const cosine = await autoencoderLosses('cosine');
+  assert.equal(cosine.length, 6);
+  // The first step runs at the full rate in both, so the second batch's loss agrees; from the second step on they part.
+  assert.deepEqual(cosine.slice(0, 2), constant.slice(0, 2));
+  assert.notEqual(cosine[2], constant[2]);
+  assert.deepEqual(await autoencoderLosses('cosine'), cosine, 'the same seed gave different losses');
+
+  assert.throws(() => resolveConfig('tiny', { autoencoder: { learningRateSchedule: 'linear' as never } }),
+    /autoencoder learningRateSchedule must be one of cosine, constant, got linear/);
+  const older = structuredClone(presets.tiny) as unknown as { autoencoder: Record<string, unknown> };
+  delete older.autoencoder['learningRateSchedule'];
+  assert.equal(savedConfig(older, 'runs/old/run.json').autoencoder.learningRateSchedule, 'constant');
 });

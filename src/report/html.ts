@@ -85,7 +85,7 @@ export function renderReport(input: ReportInput): string {
     ['setup', 'Setup', setup(input)],
     ['data', 'Data', data(metrics) + figuresIn('data')],
     ['model', 'Model', model(input) + figuresIn('model')],
-    ['training', 'Training', training(metrics) + classifierRecipe(input.config) + figuresIn('training')],
+    ['training', 'Training', training(metrics) + autoencoderRecipe(input.config) + classifierRecipe(input.config) + figuresIn('training')],
     ['results', 'Results', results(input, figuresIn)],
     ['conclusion', 'Conclusion', conclusion(input)],
   ];
@@ -233,15 +233,31 @@ function describeDistortion(spec: AugmentationSpec): string {
     `±${spec.maxShift} pixel${spec.maxShift === 1 ? '' : 's'}`;
 }
 
+/** A learning rate as 5×10⁻³. */
+function rate(value: number): string {
+  const superscript = (text: string) => Array.from(text, (character) => '⁰¹²³⁴⁵⁶⁷⁸⁹⁻'['0123456789-'.indexOf(character)] ?? character).join('');
+  const [mantissa, exponent] = value.toExponential(0).split('e') as [string, string];
+  return `${mantissa}×10${superscript(exponent.replace('+', ''))}`;
+}
+
+const epochs = (count: number) => `${count} epoch${count === 1 ? '' : 's'}`;
+
+/** The autoencoder's training recipe in words, from the run's config (nothing when the config has another shape). */
+export function autoencoderRecipe(config: unknown): string {
+  const autoencoder = (config as Partial<ExperimentConfig> | null)?.autoencoder;
+  if (!autoencoder?.learningRateSchedule) return '';
+  const schedule = autoencoder.learningRateSchedule === 'cosine'
+    ? `falling batch by batch along a cosine to 5% of that over ${epochs(autoencoder.maxEpochs)}`
+    : 'throughout';
+  return `<p>How the autoencoder was trained: Adam at ${rate(autoencoder.learningRate)}, ${schedule}; batches of ${autoencoder.batchSize}, ` +
+    `mean squared error against the clean image, up to ${epochs(autoencoder.maxEpochs)}, stopping after ${epochs(autoencoder.patience)} ` +
+    'without a lower validation loss, with the best epoch\'s weights kept.</p>';
+}
+
 /** The classifier training recipe in words, from the run's config (nothing when the config has another shape). */
 export function classifierRecipe(config: unknown): string {
   const classifier = (config as Partial<ExperimentConfig> | null)?.classifier;
   if (!classifier?.augmentation || !classifier.frozenCopyAugmentation) return '';
-  const superscript = (text: string) => Array.from(text, (character) => '⁰¹²³⁴⁵⁶⁷⁸⁹⁻'['0123456789-'.indexOf(character)] ?? character).join('');
-  const rate = (value: number) => {
-    const [mantissa, exponent] = value.toExponential(0).split('e') as [string, string];
-    return `${mantissa}×10${superscript(exponent.replace('+', ''))}`;
-  };
   const frozenData = classifier.frozenCopies === 0
     ? 'the codes of the labelled images'
     : `the codes of the labelled images and of ${classifier.frozenCopies} copies of them, each distorted once ` +
@@ -255,7 +271,7 @@ export function classifierRecipe(config: unknown): string {
   return `<p>How the classifiers were trained: Adam, batches of ${classifier.batchSize}, early stopping on validation accuracy with the best ` +
     `epoch's weights restored. <strong>Frozen</strong>: the encoder's codes are computed once and only the head trains, on ${escapeHtml(frozenData)}, ` +
     `up to ${classifier.frozenMaxEpochs} epochs (or ${formatInteger(classifier.frozenMaxImagesPerRun)} images) at ${rate(classifier.headLearningRate)} ` +
-    `with a cosine decay, patience ${classifier.frozenPatience}. <strong>Fine-tuned</strong>: ${classifier.warmupEpochs} epochs of the head alone ` +
+    `with a cosine decay, patience ${classifier.frozenPatience}. <strong>Fine-tuned</strong>: ${epochs(classifier.warmupEpochs)} of the head alone ` +
     `on the undistorted codes, then the whole network at ${rate(classifier.fineTuneLearningRate)}. <strong>Scratch</strong>: the whole network ` +
     `from seeded random weights at ${rate(classifier.learningRate)}. Whole-network phases run up to ${classifier.maxEpochs} epochs (or ` +
     `${formatInteger(classifier.maxImagesPerRun)} images) with a cosine decay, the rate halved after ${classifier.plateauPatience} epochs ` +

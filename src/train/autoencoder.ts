@@ -10,7 +10,7 @@ import type { Autoencoder } from '../model/autoencoder.js';
 import { gatherImages, predictInBatches, shuffledOrder } from './batches.js';
 import type { CheckpointStore, TrainingState } from './checkpoint.js';
 import { optimizerState, restoreOptimizerState } from './checkpoint.js';
-import { adam } from './adam.js';
+import { adam, cosineDecay } from './adam.js';
 import { trainBatches, trainingStep } from './training-step.js';
 import { DivergenceError, InterruptedError } from './events.js';
 import type { Reporter } from './events.js';
@@ -77,6 +77,10 @@ export async function trainAutoencoder(options: AutoencoderTrainingOptions): Pro
     const order = shuffledOrder(train.count, random);
     let lossSum = 0;
     await trainBatches(step, batches, (batch) => {
+      if (config.learningRateSchedule === 'cosine') {
+        // Set before the batch's step is called, which reads the rate then; the step before has already read its own.
+        optimizer.rate = config.learningRate * cosineDecay(((epoch - 1) * batches + batch) / Math.max(1, config.maxEpochs * batches - 1));
+      }
       const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
       const clean = gatherImages(train.images, pixels, indices);
       return { x: corrupt(clean, config.noise, random), target: clean, count: indices.length };
