@@ -14,6 +14,7 @@ import type { RobustnessSets } from './eval/robustness.js';
 import type { ExperimentConfig } from './config.js';
 import type { CellJob } from './jobs/cell-job.js';
 import type { MeanAndSpread, SweepCell } from './metrics.js';
+import { referenceShape, workArithmetic } from './model/arithmetic.js';
 import type { Autoencoder } from './model/autoencoder.js';
 import { classifierRunPlan } from './plan.js';
 import type { PlannedRun } from './train/events.js';
@@ -200,17 +201,34 @@ export async function resumeCells(context: ExperimentContext, step: string, plan
   return { step, planned, slots, pending, workers, ...(runner ? { runner } : {}) };
 }
 
+/**
+ * The corrupted copies that the first cell of an autoencoder on each thread makes and denoises (cellRobustnessSets),
+ * in the encoder passes they weigh in arithmetic (an autoencoder pass is 6.4, model/arithmetic.ts). Measured in the
+ * recorded sweeps, the first cell on each thread spent 4 to 6 s more (alone) after its last epoch than the others.
+ */
+export function robustnessSetImages(config: ExperimentConfig, testImages: number, classes: number): number {
+  const perImage = workArithmetic(referenceShape, classes);
+  return Math.round(robustnessCorruptions(config).length * Math.min(cellRobustnessImages, testImages) * perImage.autoencoderForward / perImage.encoderForward);
+}
+
 /** The plan's entries for the cells left to train, in the order they will be handed out. */
 export function cellRunPlans(grid: CellGrid, data: PreparedData, config: ExperimentConfig): PlannedRun[] {
   // The robustness scores after the test predictions: every corruption, directly and denoised first.
-  const robustnessImages = 2 * robustnessCorruptions(config).length * Math.min(cellRobustnessImages, data.test.count);
+  const scoredImages = Math.min(cellRobustnessImages, data.test.count);
+  const robustnessImages = 2 * robustnessCorruptions(config).length * scoredImages;
+  const setImages = robustnessSetImages(config, data.test.count, data.train.classes);
+  const firstOnThread = new Map<string, number>();
   const ordered = grid.workers > 1 ? handoutOrder(grid.pending) : grid.pending;
-  return ordered.map(({ job }) => {
+  return ordered.map(({ job, models }) => {
     const plan = classifierRunPlan({
       stage: job.stage, step: grid.step, label: job.stage.startsWith(`${grid.step} `) ? job.stage.slice(grid.step.length + 1) : job.stage, mode: job.encoder,
       labels: job.labels, validation: job.validationIndices?.length ?? data.validation.count, test: data.test.count, budget: job.budget, done: false, parallel: grid.workers > 1,
     });
-    return { ...plan, encoderImages: { ...plan.encoderImages, after: plan.encoderImages.after + robustnessImages } };
+    // The pool hands an autoencoder's first cells to its threads one each, as far as it can tell beforehand.
+    const cellsBefore = firstOnThread.get(models) ?? 0;
+    firstOnThread.set(models, cellsBefore + 1);
+    const firstCellImages = cellsBefore < grid.workers ? setImages : 0;
+    return { ...plan, encoderImages: { ...plan.encoderImages, after: plan.encoderImages.after + robustnessImages + firstCellImages } };
   });
 }
 

@@ -2,50 +2,82 @@
 // speed of the work done so far. Pure: fed events and the time they arrived, it never reads a clock itself.
 //
 // Speed is measured per kind of epoch (autoencoder, whole classifier, head alone on codes) and for work outside
-// epochs (images passed forward through the encoder or the autoencoder), in cost units per second of one run
-// alone on the machine: a run of the worker pool beside k - 1 others goes at `poolShare(k)` of that. A run in
+// epochs (images passed forward through the encoder or the autoencoder), in multiply-adds per second of one run
+// alone on the machine (the layers' arithmetic, model/arithmetic.ts, plus a step's fixed cost): a run of the worker
+// pool beside k - 1 others goes at `poolShare(k)` of that. A kind not measured yet goes at the machine's arithmetic
+// speed on the kinds that are, so the plan's arithmetic, not a ratio fixed on one machine, relates them. A run in
 // progress uses its own epochs' times for the rest of its phase. The machine's pace of the last minute against
 // those long-run speeds is expected to fade back to them (pace.ts), so that the estimate follows a machine whose
 // other jobs come and go. How many epochs a run will take comes from early stopping: a prior on the best epoch fitted
 // on finished runs offline, corrected by the runs that finished here (stopping.ts), and bounded by the run's own
 // patience once it trains. The pool's runs are played out on its workers, in the order the pool hands them out,
 // each going faster when fewer run at once; the other stages run in turn.
+import { epochKinds } from '../train/events.js';
 import type { EpochKind, PlannedEpochs, PlannedRun, TrainingEvent } from '../train/events.js';
 import { machinePace, wallSeconds } from './pace.js';
 import { canStopEarly, expectedBestEpoch, maxEpochsOf, sum } from './stopping.js';
+import { referenceShape, workArithmetic } from '../model/arithmetic.js';
 
 /** Epochs of each kind, and images passed forward through the encoder or the whole autoencoder outside epochs. */
 type WorkKind = EpochKind | 'encoder-forward' | 'autoencoder-forward';
 
 /**
- * Cost units of one epoch of a kind. Images are the unit; a validation image (forward only) costs about a third
- * of a training image; a step of the whole classifier costs a few images more than its images (Adam's update,
- * the step's dispatch); the head alone is counted in steps, which cost about the same whatever their size.
+ * Multiply-adds of one image of each kind of work (model/arithmetic.ts, the reference models on 28x28 images and 10
+ * classes, the only shape the plan's commands train): 20.4 M to train the autoencoder on an image, 6.8 M to pass one
+ * through it, 3.1 M to train the whole classifier, 1.06 M to pass an image through the encoder, 2,272 to train the
+ * head on a code.
+ */
+const perImage = workArithmetic(referenceShape, 10);
+
+/**
+ * A training step's fixed cost, in multiply-adds' worth of time: the optimizer's update over every weight, the
+ * step's dispatch into the kernels and its batch's gathering, which do not grow with the batch. Fitted by
+ * scripts/fit-work-speeds.mjs as seconds = multiply-adds / speed + steps x a step's seconds, over the epochs of the
+ * three recordings made under a light load (two sweeps on the seed-2 study and the ablation, batches of 16 to 128),
+ * a step's seconds times that recording's speed: the whole classifier's step 21 M, 31 M and 41 M (about 10 of its
+ * images at batch 128, 8% of such a step; 40% of a step of 16 images), the head's 3.4 M, 4.3 M and 4.0 M (a step of
+ * 128 codes is 0.3 M of arithmetic: the head's time is almost all fixed cost). In the three recordings under a load of
+ * 6 to 10, the load's swings swamp it (the fit came out negative for the classifier in two of them). The
+ * autoencoder's batches never vary in the recordings, which therefore cannot tell its step's fixed cost; it is
+ * taken as the classifier's (it is about 1% of a step of 128 images).
+ */
+export const stepMultiplyAdds: Record<EpochKind, number> = { autoencoder: 30e6, classifier: 30e6, head: 4e6 };
+
+/**
+ * Cost units of one epoch of a kind: multiply-adds. A training image costs its kind's training arithmetic, a
+ * validation image its forward pass, and each step its fixed cost.
  */
 export function epochCost(epochs: Pick<PlannedEpochs, 'kind' | 'images' | 'batches' | 'validationImages'>): number {
-  switch (epochs.kind) {
-    case 'autoencoder': return epochs.images + epochs.validationImages / 3;
-    case 'classifier': return epochs.images + epochs.validationImages / 3 + epochs.batches * classifierStepImages;
-    case 'head': return epochs.batches + epochs.validationImages / 1000;
-  }
+  const perKind: Record<EpochKind, [training: number, forward: number]> = {
+    autoencoder: [perImage.autoencoderTraining, perImage.autoencoderForward],
+    classifier: [perImage.classifierTraining, perImage.classifierForward],
+    head: [perImage.headTraining, perImage.headForward],
+  };
+  const [training, forward] = perKind[epochs.kind];
+  return epochs.images * training + epochs.validationImages * forward + epochs.batches * stepMultiplyAdds[epochs.kind];
 }
 
-/**
- * A step of the whole classifier costs this many images on top of its own: an estimate. With it, the epochs of a
- * recorded sweep (batches of 16 to 128) went at 1,700 to 3,200 cost units per second, under a changing load.
- */
-export const classifierStepImages = 8;
+/** Multiply-adds of one image passed forward outside epochs. */
+const forwardCost: Record<'encoder-forward' | 'autoencoder-forward', number> = { 'encoder-forward': perImage.encoderForward, 'autoencoder-forward': perImage.autoencoderForward };
 
 /**
- * Speeds before any is measured, as multiples of the autoencoder's, for one run alone on the machine (cost units
- * per second). From a seed-1 study on a 2-core machine (README, Results): the autoencoder 1,630 images/s; beside
- * another run, a whole-network classifier run 5,050 cost units/s and its head alone 2,700 steps/s; the denoising
- * scores 3,100 images/s. Encoder passes: from the recorded study (test/fixtures), where a frozen run's codes
- * went at about 18 times the autoencoder's training speed.
+ * Before anything is measured at all: multiply-adds per second on a 2-core machine, one run alone. The autoencoder
+ * trained at 1,500 images a second (30 G/s) on a lightly loaded one; the first recorded ablation measured 25 G/s for
+ * its autoencoders and 34 G/s for its cells' whole-network epochs (steps included).
  */
-const priorSpeedRatio: Record<WorkKind, number> = { autoencoder: 1, classifier: 5.3, head: 2.9, 'encoder-forward': 15, 'autoencoder-forward': 1.9 };
-/** Before anything is measured at all: the autoencoder's speed on a 2-core machine. */
-const priorAutoencoderSpeed = 1500;
+const priorArithmeticSpeed = 30e9;
+
+/**
+ * A run's own last epochs (up to three) say how long its next ones take, but one epoch scatters about its run's
+ * mean: its kind's speed times the epoch's cost counts as this many of the run's own epochs, and the two are averaged
+ * in log. The weight is the ratio of two variances in the recordings (scripts/fit-work-speeds.mjs on the six made
+ * before it was chosen): the squared scatter of a run's first whole-network epoch about the mean of its later ones
+ * (0.32 rms in log, pooled; 0.28 without the sweep whose machine sped up) over that of the runs' means about their
+ * cost at the recording's speed (0.31; 0.19 without it), 1.1 (2.2 without it); with the ablation recorded since,
+ * 1.4 (3.2). Replayed, any weight from 1 to 3 moves an estimate by at most 3 points.
+ */
+export const kindEpochsWeight = 2;
+
 /**
  * The speed of one of `running` runs side by side, relative to a run alone: two runs side by side train 1.16
  * times as fast as one on both threads (README, Training speed).
@@ -110,7 +142,7 @@ function phaseOf(plan: PlannedRun, epoch: number): PlannedEpochs | undefined {
 }
 
 /** A run's work outside epochs: its kind and its images. */
-function forwardWork(plan: PlannedRun): [WorkKind, number] {
+function forwardWork(plan: PlannedRun): ['encoder-forward' | 'autoencoder-forward', number] {
   return plan.epochs.length === 0 ? ['autoencoder-forward', plan.autoencoderImages] : ['encoder-forward', plan.encoderImages.before + plan.encoderImages.after];
 }
 
@@ -210,7 +242,7 @@ export class EtaModel {
     // Time outside the epochs measures the forward work (codes, test predictions, scores, figures).
     const outside = now - run.startedAt - run.epochSeconds;
     const [kind, images] = forwardWork(run.plan);
-    if (images > 0 && outside > 0) this.add(kind, images, outside * this.shareOf(run), now);
+    if (images > 0 && outside > 0) this.add(kind, images * forwardCost[kind], outside * this.shareOf(run), now);
     run.state = 'done';
     run.endedAt = now;
     run.current = null;
@@ -223,20 +255,38 @@ export class EtaModel {
   }
 
   /**
-   * Cost units per second of one run of `kind` alone on the machine over the long run: measured over all finished
-   * epochs (and finished runs, for forward work); before the first, from the batches of an epoch in progress;
-   * before any, a multiple of the autoencoder's.
+   * Multiply-adds per second of one run of `kind` alone on the machine over the long run: measured over all finished
+   * epochs (and finished runs, for forward work); before the first, from the batches of an epoch in progress; before
+   * any, the machine's arithmetic speed on the other kinds of work.
    */
   private speed(kind: WorkKind, now: number): number {
-    const samples = this.measured.get(kind);
-    if (samples && samples.length > 0) {
-      const cost = sum(samples.map((sample) => sample.cost)), seconds = sum(samples.map((sample) => sample.seconds));
-      if (seconds > 0) return cost / seconds;
+    return this.measuredSpeed([kind]) ?? this.partialSpeed(kind, now) ?? this.arithmeticSpeed(now);
+  }
+
+  /** Multiply-adds per second over the finished work of `kinds` (null before any). */
+  private measuredSpeed(kinds: readonly WorkKind[]): number | null {
+    const samples = kinds.flatMap((kind) => this.measured.get(kind) ?? []);
+    const seconds = sum(samples.map((sample) => sample.seconds));
+    return seconds > 0 ? sum(samples.map((sample) => sample.cost)) / seconds : null;
+  }
+
+  /**
+   * The machine's speed at arithmetic, for a kind of work not measured yet: the multiply-adds per second of all the
+   * work measured so far (an epoch in progress before that; the prior before anything). The layer arithmetic is
+   * taken to go at one speed whatever the kind of work. Against the recordings (scripts/fit-work-speeds.mjs), whole-
+   * network epochs went at 0.70 times the autoencoder's multiply-adds a second in the study (under a load of 6 to
+   * 10), 1.36 in the first ablation (load 2 to 4) and 0.89 in the second (load 4 to 6); the encoder's passes outside
+   * epochs at 0.87 and 1.30 in the study and the first ablation, the autoencoder's passes (denoising scores) at 1.17
+   * in the study.
+   */
+  private arithmeticSpeed(now: number): number {
+    const measured = this.measuredSpeed([...this.measured.keys()]);
+    if (measured !== null) return measured;
+    for (const kind of epochKinds) {
+      const partial = this.partialSpeed(kind, now);
+      if (partial !== null) return partial;
     }
-    const partial = this.partialSpeed(kind, now);
-    if (partial !== null) return partial;
-    if (kind === 'autoencoder') return priorAutoencoderSpeed;
-    return priorSpeedRatio[kind] * this.speed('autoencoder', now);
+    return priorArithmeticSpeed;
   }
 
   /** How fast the machine goes now against the long-run speeds of its kinds of work (pace.ts). */
@@ -290,8 +340,11 @@ export class EtaModel {
       const phase = phaseOf(run.plan, epoch);
       if (!phase) break;
       const own = run.epochs.filter((record) => record.kind === phase.kind).slice(-3);
-      // The run's own pace is the machine's of now; in long-run terms it is `machine` times that.
-      const perEpoch = own.length > 0 ? machine * sum(own.map((record) => record.aloneSeconds)) / own.length : epochCost(phase) / this.speed(phase.kind, now);
+      const modelled = epochCost(phase) / this.speed(phase.kind, now);
+      // The run's own pace is the machine's of now; in long-run terms it is `machine` times that. Its few epochs
+      // are drawn towards its kind's speed (kindEpochsWeight).
+      const perEpoch = own.length === 0 ? modelled
+        : Math.exp((own.length * Math.log(machine * sum(own.map((record) => record.aloneSeconds)) / own.length) + kindEpochsWeight * Math.log(modelled)) / (own.length + kindEpochsWeight));
       if (run.current && epoch === run.current.epoch) {
         const elapsed = (now - run.current.startedAt) * share * machine;
         const fraction = run.current.batch / Math.max(1, run.current.batches);
@@ -303,7 +356,7 @@ export class EtaModel {
     }
     // Forward work: codes before the first epoch, test predictions (or a stage's whole work) after the last.
     const [kind, images] = forwardWork(run.plan);
-    const forwardSeconds = (count: number) => count / this.speed(kind, now);
+    const forwardSeconds = (count: number) => count * forwardCost[kind] / this.speed(kind, now);
     const { before, after } = run.plan.epochs.length === 0 ? { before: 0, after: images } : run.plan.encoderImages;
     if (run.state === 'pending') {
       seconds += forwardSeconds(before + after);

@@ -6,14 +6,11 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
-export interface AutoencoderShape {
-  height: number;
-  width: number;
-  /** Units of the coding layer (the reference uses 32). */
-  codingUnits: number;
-}
+import type { AutoencoderShape } from './arithmetic.js';
+import { referenceShape } from './arithmetic.js';
 
-export const referenceShape: AutoencoderShape = { height: 28, width: 28, codingUnits: 32 };
+export type { AutoencoderShape };
+export { referenceShape };
 
 /** Layer names the inspection stage looks up. */
 export const encoderLayerNames = { conv1: 'encoder_conv1', conv2: 'encoder_conv2', coding: 'coding' } as const;
