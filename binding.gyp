@@ -15,6 +15,7 @@
       "native/elementwise.cc",
       "native/adam.cc",
       "native/augment.cc",
+      "native/reconstruction.cc",
       "native/training_step.cc"
     ],
     "dae_flags": ["-std=c++20", "-O3", "-ffp-contract=fast", "-fno-math-errno", "-pthread"],

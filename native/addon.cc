@@ -10,6 +10,7 @@
 
 #include "adam.h"
 #include "augment.h"
+#include "reconstruction.h"
 #include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
@@ -388,6 +389,40 @@ Napi::Value WarpImages(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+const double* doubles(const Napi::Value& value, size_t minimum, const char* name) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      value.As<Napi::Float64Array>().ElementLength() < minimum) {
+    NAPI_THROW(Napi::TypeError::New(value.Env(), std::string(name) + " must be a Float64Array of at least " +
+                                                     std::to_string(minimum) + " values"),
+               nullptr);
+  }
+  return value.As<Napi::Float64Array>().Data();
+}
+
+// reconstructionScores(clean, other, count, height, width, taps, c1, c2, squaredErrors, ssims): per image, its sum
+// of squared differences and its mean SSIM (src/eval/reconstruction.ts), spread over the pool.
+Napi::Value ReconstructionScores(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int count = info[2].As<Napi::Number>().Int32Value();
+  int height = info[3].As<Napi::Number>().Int32Value();
+  int width = info[4].As<Napi::Number>().Int32Value();
+  const Napi::Value& taps_value = info[5];
+  const int window = taps_value.IsTypedArray() ? static_cast<int>(taps_value.As<Napi::TypedArray>().ElementLength()) : 0;
+  if (count <= 0 || window <= 0 || height < window || width < window) {
+    NAPI_THROW(Napi::RangeError::New(env, "reconstructionScores: need images of at least the window's size, and a window"), {});
+  }
+  const size_t size = static_cast<size_t>(count) * height * width;
+  const float* clean = floats(info[0], size, "clean");
+  const float* other = floats(info[1], size, "other");
+  const double* taps = doubles(info[5], static_cast<size_t>(window), "taps");
+  double* squared_errors = const_cast<double*>(doubles(info[8], static_cast<size_t>(count), "squaredErrors"));
+  double* ssims = const_cast<double*>(doubles(info[9], static_cast<size_t>(count), "ssims"));
+  if (!clean || !other || !taps || !squared_errors || !ssims) return {};
+  dae::reconstruction_scores(clean, other, count, height, width, taps, window, info[6].As<Napi::Number>().DoubleValue(),
+                             info[7].As<Napi::Number>().DoubleValue(), squared_errors, ssims);
+  return env.Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   dae::set_threads(info[0].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), dae::thread_count());
@@ -437,6 +472,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("trainingStep", Napi::Function::New(env, TrainingStep));
   exports.Set("predict", Napi::Function::New(env, Predict));
   exports.Set("warpImages", Napi::Function::New(env, WarpImages));
+  exports.Set("reconstructionScores", Napi::Function::New(env, ReconstructionScores));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("target", Napi::Function::New(env, Target));

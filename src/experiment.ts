@@ -12,6 +12,7 @@ import { countForFraction } from './data/split.js';
 import type { PreparedData } from './data/prepare.js';
 import { Random } from './data/random.js';
 import { classificationMetrics, formatClassificationReport } from './eval/classification.js';
+import { nativeImageScorer } from './backend/native/image-kernels.js';
 import { evaluateDenoising } from './eval/denoising.js';
 import { inspect } from './eval/inspection.js';
 import { fileCheckpointStore } from './io/checkpoint-files.js';
@@ -144,7 +145,7 @@ export async function checkDenoising(context: ExperimentContext, data: PreparedD
   reporter({ type: 'stage-start', stage: 'denoise', description: `reconstruction scores on ${data.test.count} test images` });
   const started = performance.now();
   const result = evaluateDenoising(autoencoder.autoencoder, data.test, config.autoencoder.noise, config.autoencoder.evaluationNoise,
-    config.seed, config.inspection.reconstructionDigits);
+    config.seed, config.inspection.reconstructionDigits, nativeImageScorer() ?? undefined);
   await run.writeJson(stageFile('denoise'), { test: result.test, noiseLevels: result.noiseLevels });
   reporter({ type: 'saved', stage: 'denoise', file: stageFile('denoise') });
   await run.writeJson('figures/denoise.json', await denoisingFigures(run, result, data, config));

@@ -8,6 +8,7 @@ import { useBackend } from '../src/backend/index.js';
 import { loadNativeAddon } from '../src/backend/native/addon.js';
 import { augmentImages, warpCoefficients, warpImages } from '../src/data/augment.js';
 import { Random } from '../src/data/random.js';
+import { reconstructionScores, ssimWindow } from '../src/eval/reconstruction.js';
 
 type Inputs = Record<string, { shape: number[]; positive?: boolean }>;
 interface Case {
@@ -270,4 +271,21 @@ test('native augmentation warp gives the JavaScript warp\'s pixels bit for bit',
   const batch = Float32Array.from({ length: 8 * 784 }, () => random.next());
   assert.deepEqual(augmentImages(batch, 8, 28, 28, spec, new Random(5), addon.warpImages!.bind(addon)), augmentImages(batch, 8, 28, 28, spec, new Random(5)));
   assert.throws(() => addon.warpImages!(new Float32Array(2), 2, 1, 1, new Float64Array(4), new Float32Array(2)), /maps must be a Float64Array of 4 values per image/);
+});
+
+test('native reconstruction scores give the JavaScript scores bit for bit', () => {
+  const loaded = loadNativeAddon();
+  assert.ok(loaded.addon?.reconstructionScores, `native addon missing or without reconstructionScores: ${loaded.reason ?? ''}`);
+  const addon = loaded.addon;
+  const random = new Random(23);
+  for (const [count, height, width] of [[200, 28, 28], [3, 7, 7], [5, 9, 12]] as const) {
+    const clean = Float32Array.from({ length: count * height * width }, () => (random.next() < 0.3 ? random.next() : 0));
+    const other = Float32Array.from(clean, (value) => Math.min(1, Math.max(0, value + (random.next() - 0.5) * 0.4)));
+    other.set(clean.subarray(0, height * width));
+    const native = reconstructionScores(clean, other, count, height, width, addon.reconstructionScores!.bind(addon));
+    assert.deepEqual(native, reconstructionScores(clean, other, count, height, width), `${count}x${height}x${width}`);
+    assert.ok(native.ssim > 0 && native.ssim < 1, `ssim ${native.ssim}`);
+  }
+  assert.throws(() => addon.reconstructionScores!(new Float32Array(9), new Float32Array(9), 1, 3, 3, ssimWindow.taps, 0, 0, new Float64Array(1), new Float64Array(1)),
+    /at least the window's size/);
 });

@@ -6,6 +6,7 @@ import type { ImageSet } from '../data/dataset.js';
 import type { Metrics, NoiseSpec } from '../metrics.js';
 import { predictInBatches } from '../train/batches.js';
 import { reconstructionScores } from './reconstruction.js';
+import type { ImageScorer } from './reconstruction.js';
 import { robustnessSets } from './robustness.js';
 
 export interface DenoisingResult {
@@ -18,13 +19,13 @@ export interface DenoisingResult {
 }
 
 /**
- * Scores at the training noise and at each other corruption. The corrupted test images are the robustness check's
+ * Scores at the training noise and at each other corruption (by `scorer`, the JavaScript one by default). The corrupted test images are the robustness check's
  * (robustnessSets, with the training noise first), so the evaluation stage can reuse the denoised copies.
  */
 export function evaluateDenoising(autoencoder: LayersModel, test: ImageSet, noise: NoiseSpec, otherNoise: readonly NoiseSpec[],
-  seed: number, exampleCount: number): DenoisingResult {
+  seed: number, exampleCount: number, scorer?: ImageScorer): DenoisingResult {
   const { count, height, width } = test;
-  const score = (images: Float32Array) => reconstructionScores(test.images, images, count, height, width);
+  const score = (images: Float32Array) => reconstructionScores(test.images, images, count, height, width, scorer);
   const sets = robustnessSets(test, [noise, ...otherNoise], seed, count, autoencoder);
   const runs = sets.corruptions.map(({ corrupted, denoised }) => ({ corrupted, denoised: denoised! }));
   const main = runs[0]!;

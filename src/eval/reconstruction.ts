@@ -58,20 +58,17 @@ function requireShapes(clean: Float32Array, other: Float32Array, count: number, 
   }
 }
 
-/** MSE over all pixels, mean per-image PSNR and mean per-image SSIM of `other` against `clean`, both [N, H, W]. */
-export function reconstructionScores(
-  clean: Float32Array,
-  other: Float32Array,
-  count: number,
-  height: number,
-  width: number,
-): ReconstructionScores {
-  requireShapes(clean, other, count, height, width);
+/**
+ * Scores each of `count` images of `other` against `clean`: its sum of squared differences into squaredErrors, its
+ * mean SSIM (the window's 1-D `taps`, constants c1 and c2) into ssims. `scoreImages` is the JavaScript one; the
+ * native backend's addon has one that gives the same numbers bit for bit (backend/native/image-kernels.ts).
+ */
+export type ImageScorer = (clean: Float32Array, other: Float32Array, count: number, height: number, width: number,
+  taps: Float64Array, c1: number, c2: number, squaredErrors: Float64Array, ssims: Float64Array) => void;
+
+export const scoreImages: ImageScorer = (clean, other, count, height, width, taps, c1, c2, squaredErrors, ssims) => {
   const pixels = height * width;
-  let squaredErrorSum = 0;
-  let psnrSum = 0;
-  let ssimSum = 0;
-  const ssim = new SsimScratch(height, width);
+  const ssim = new SsimScratch(height, width, taps, c1, c2);
   for (let image = 0; image < count; image += 1) {
     const offset = image * pixels;
     let imageSquaredError = 0;
@@ -79,9 +76,36 @@ export function reconstructionScores(
       const difference = (clean[p] ?? 0) - (other[p] ?? 0);
       imageSquaredError += difference * difference;
     }
+    squaredErrors[image] = imageSquaredError;
+    ssims[image] = ssim.image(clean, other, offset);
+  }
+};
+
+/** The SSIM window's 1-D Gaussian taps and constants, as the scorers take them. */
+export const ssimWindow = { taps: gaussianTaps(), c1: C1, c2: C2 } as const;
+
+/** MSE over all pixels, mean per-image PSNR and mean per-image SSIM of `other` against `clean`, both [N, H, W]. */
+export function reconstructionScores(
+  clean: Float32Array,
+  other: Float32Array,
+  count: number,
+  height: number,
+  width: number,
+  scorer: ImageScorer = scoreImages,
+): ReconstructionScores {
+  requireShapes(clean, other, count, height, width);
+  const pixels = height * width;
+  const squaredErrors = new Float64Array(count);
+  const ssims = new Float64Array(count);
+  scorer(clean, other, count, height, width, ssimWindow.taps, C1, C2, squaredErrors, ssims);
+  let squaredErrorSum = 0;
+  let psnrSum = 0;
+  let ssimSum = 0;
+  for (let image = 0; image < count; image += 1) {
+    const imageSquaredError = squaredErrors[image] as number;
     squaredErrorSum += imageSquaredError;
     psnrSum += 10 * Math.log10(1 / Math.max(imageSquaredError / pixels, MSE_FLOOR));
-    ssimSum += ssim.image(clean, other, offset);
+    ssimSum += ssims[image] as number;
   }
   return { mse: squaredErrorSum / (count * pixels), psnr: psnrSum / count, ssim: ssimSum / count };
 }
@@ -94,7 +118,9 @@ class SsimScratch {
   readonly #height: number;
   readonly #width: number;
   readonly #validWidth: number;
-  readonly #taps = gaussianTaps();
+  readonly #taps: Float64Array;
+  readonly #c1: number;
+  readonly #c2: number;
   // Horizontally filtered x, y, x², y², xy, each [H, W-6].
   readonly #rowX: Float64Array;
   readonly #rowY: Float64Array;
@@ -102,7 +128,10 @@ class SsimScratch {
   readonly #rowYY: Float64Array;
   readonly #rowXY: Float64Array;
 
-  constructor(height: number, width: number) {
+  constructor(height: number, width: number, taps: Float64Array, c1: number, c2: number) {
+    this.#taps = taps;
+    this.#c1 = c1;
+    this.#c2 = c2;
     this.#height = height;
     this.#width = width;
     this.#validWidth = width - 2 * WINDOW_RADIUS;
@@ -175,8 +204,8 @@ class SsimScratch {
         const varianceY = meanYY - meanY * meanY;
         const covariance = meanXY - meanX * meanY;
         total +=
-          ((2 * meanX * meanY + C1) * (2 * covariance + C2)) /
-          ((meanX * meanX + meanY * meanY + C1) * (varianceX + varianceY + C2));
+          ((2 * meanX * meanY + this.#c1) * (2 * covariance + this.#c2)) /
+          ((meanX * meanX + meanY * meanY + this.#c1) * (varianceX + varianceY + this.#c2));
       }
     }
     return total / (VH * VW);

@@ -7,7 +7,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import type { ExperimentConfig } from '../config.js';
 import { augmentImages, noAugmentation, warpImages } from '../data/augment.js';
-import { nativeWarp } from '../backend/native/warp.js';
+import { nativeWarp } from '../backend/native/image-kernels.js';
 import type { AugmentationSpec } from '../data/augment.js';
 import type { ImageSet } from '../data/dataset.js';
 import { Random } from '../data/random.js';

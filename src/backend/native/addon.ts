@@ -58,6 +58,12 @@ export interface NativeAddon {
    * image cos(rotation) / scale, sin(rotation) / scale, shift x and shift y. Absent from addons built before it.
    */
   warpImages?(images: Float32Array, count: number, height: number, width: number, maps: Float64Array, out: Float32Array): void;
+  /**
+   * Per image of `count`, its sum of squared differences and mean SSIM, as src/eval/reconstruction.ts's scoreImages
+   * computes them, spread over the pool. Absent from addons built before it.
+   */
+  reconstructionScores?(clean: Float32Array, other: Float32Array, count: number, height: number, width: number, taps: Float64Array,
+    c1: number, c2: number, squaredErrors: Float64Array, ssims: Float64Array): void;
   setThreads(threads: number): number;
   threads(): number;
   /** The instruction set the addon was compiled for: avx512, avx2, avx, neon or generic. */
