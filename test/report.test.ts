@@ -216,7 +216,7 @@ test('the report states the classifier recipe from the run config, distortions i
   const recipe = classifierRecipe(presets.full);
   assert.match(recipe, /rotated by up to ±12°, scaled by up to ±10% and shifted by up to ±2 pixels/);
   assert.match(recipe, /codes are computed once/);
-  assert.match(recipe, /16 copies of them, each distorted once \(rotated by up to ±8°, scaled by up to ±5% and shifted by up to ±1 pixel; fewer copies when they would pass 220,000 images\)/);
+  assert.match(recipe, /16 copies of them, each distorted once \(rotated by up to ±8°, scaled by up to ±5% and shifted by up to ±1 pixel; fewer copies when they would pass 110,000 images\)/);
   assert.match(recipe, /Fine-tuned<\/strong>: 1 epoch of the head alone/);
   assert.match(recipe, /up to 100 epochs \(or 1,100,000 images\) at 2×10⁻³ with a cosine decay/);
   assert.match(recipe, /the whole network at 3×10⁻³/);

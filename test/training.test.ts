@@ -32,8 +32,9 @@ test('cosineDecay runs from 1 down to 5%, through the midpoint', () => {
 test('frozen runs take the configured copies, fewer when the image budget is reached, none when set to 0', () => {
   const classifier = presets.full.classifier;
   assert.equal(frozenCopiesFor(classifier, 5500), 16);
-  assert.equal(frozenCopiesFor(classifier, 55_000), 4);
-  assert.equal(frozenCopiesFor(classifier, 300_000), 0);
+  assert.equal(frozenCopiesFor(classifier, 55_000), 2);
+  assert.equal(frozenCopiesFor(classifier, 30_000), 3);
+  assert.equal(frozenCopiesFor(classifier, 120_000), 0);
   assert.equal(frozenCopiesFor({ ...classifier, frozenCopies: 0 }, 100), 0);
   assert.throws(() => resolveConfig('full', { classifier: { frozenCopies: 1.5 } }), /classifier\.frozenCopies must be a whole number 0\.\.64, got 1\.5/);
   assert.throws(() => resolveConfig('full', { classifier: { frozenCopyAugmentation: { maxRotationDegrees: 90 } } }),
