@@ -3,6 +3,7 @@
 // Amounts are counts (epochs, images, steps), never times: the ETA measures how fast each kind of work goes.
 import type { ExperimentConfig } from './config.js';
 import type { EncoderMode } from './metrics.js';
+import { referenceShape, workArithmetic } from './model/arithmetic.js';
 import { epochsFor, frozenCopiesFor } from './train/classifier.js';
 import type { PlannedEpochs, PlannedRun } from './train/events.js';
 
@@ -56,6 +57,12 @@ export interface StudyProgress {
   classifierRunsDone: ReadonlySet<string>;
 }
 
+/** A classifier's forward pass in autoencoder passes, by their multiply-adds (about 0.16). */
+const arithmetic = workArithmetic(referenceShape, 10);
+const classifierPassShare = arithmetic.classifierForward / arithmetic.autoencoderForward;
+/** The evaluate stage's map of the codes, in autoencoder passes' worth of time (see studyPlan). */
+const codeMapPasses = 36_000;
+
 /**
  * The whole study, in the order it runs. Classifier runs are listed in the order the pool hands them out
  * (`classifierOrder`), and run `workers` at once.
@@ -82,12 +89,13 @@ export function studyPlan(config: ExperimentConfig, counts: DataCounts, progress
         budget: config.classifier, done: progress.classifierRunsDone.has(stage), parallel: workers > 1,
       });
     }),
-    // Each classifier's mistakes and its scores on every corruption, directly and denoised first, and the map of the
-    // codes (UMAP); the corrupted test images denoised again only when the denoising check ran in an earlier process
-    // (otherwise its denoised copies are reused). Counted as autoencoder passes with a classifier's pass as half of
-    // one, which also covers the map: 520,000 for the full study when it also denoised, whose stage took 137.6 s on
-    // the loaded 2-core machine (README), i.e. about 3,800 per second against the prior 3,100.
-    single('evaluate', counts.test * ((progress.stagesDone.has('denoise') ? corruptions : 0) + classifierRuns.length * (1 + 2 * corruptions) / 2)),
+    // Each classifier's mistakes and its scores on every corruption, directly and denoised first (the clean scores
+    // come from the mistakes' pass), and the map of the codes (UMAP); the corrupted test images are denoised again
+    // only when the denoising check ran in an earlier process (otherwise its denoised copies are reused). Counted in
+    // autoencoder passes: a classifier's pass costs its multiply-adds' share of one (0.16), and the map of 2,000
+    // codes about 36,000 passes' worth (4.7 s in the seed-2 study, whose autoencoder passes went at 7,700 a second).
+    single('evaluate', counts.test * ((progress.stagesDone.has('denoise') ? corruptions : 0)
+      + classifierRuns.length * (1 + 2 * corruptions) * classifierPassShare) + codeMapPasses),
     // metrics.json and report.html: no passes; reading and embedding the figures takes about as long as one.
     single('report', counts.test),
   ];
