@@ -1,11 +1,7 @@
 // The affine warp in double precision with the same products and the same order of addition as warpImage in
 // src/data/augment.ts (its reference, warpImageReference, is the plain definition), so the pixels are the same bit
-// for bit. Fused multiply-adds would round differently, so contraction is off in this file.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+// for bit. Fused multiply-adds would round differently (no_contraction.h).
+#include "no_contraction.h"
 
 #include "augment.h"
 

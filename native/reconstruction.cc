@@ -1,12 +1,8 @@
 // Per-image squared error and SSIM in double precision with the same products and the same order of addition as
 // src/eval/reconstruction.ts (reconstructionScores and SsimScratch), so the scores are the same bit for bit; fused
-// multiply-adds would round differently, so contraction is off in this file. The logarithm of the PSNR and the sums
+// multiply-adds would round differently (no_contraction.h). The logarithm of the PSNR and the sums
 // over images stay in JavaScript.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
+#include "no_contraction.h"
 
 #include "reconstruction.h"
 
