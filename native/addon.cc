@@ -367,6 +367,16 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+double* doubles(const Napi::Value& value, size_t minimum, const char* name) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      value.As<Napi::Float64Array>().ElementLength() < minimum) {
+    NAPI_THROW(Napi::TypeError::New(value.Env(), std::string(name) + " must be a Float64Array of at least " +
+                                                     std::to_string(minimum) + " values"),
+               nullptr);
+  }
+  return value.As<Napi::Float64Array>().Data();
+}
+
 // warpImages(images, count, height, width, maps, out): the bilinear affine warp of each image, on this thread;
 // maps holds four float64 values per image (src/data/augment.ts).
 Napi::Value WarpImages(const Napi::CallbackInfo& info) {
@@ -380,23 +390,10 @@ Napi::Value WarpImages(const Napi::CallbackInfo& info) {
   const size_t size = static_cast<size_t>(count) * height * width;
   const float* images = floats(info[0], size, "images");
   float* out = floats(info[5], size, "out");
-  if (!images || !out) return {};
-  if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[4].As<Napi::Float64Array>().ElementLength() < static_cast<size_t>(count) * 4) {
-    NAPI_THROW(Napi::TypeError::New(env, "warpImages: maps must be a Float64Array of 4 values per image"), {});
-  }
-  dae::warp_images(images, count, height, width, info[4].As<Napi::Float64Array>().Data(), out);
+  const double* maps = doubles(info[4], static_cast<size_t>(count) * 4, "warpImages: maps (4 values per image)");
+  if (!images || !out || !maps) return {};
+  dae::warp_images(images, count, height, width, maps, out);
   return env.Undefined();
-}
-
-const double* doubles(const Napi::Value& value, size_t minimum, const char* name) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      value.As<Napi::Float64Array>().ElementLength() < minimum) {
-    NAPI_THROW(Napi::TypeError::New(value.Env(), std::string(name) + " must be a Float64Array of at least " +
-                                                     std::to_string(minimum) + " values"),
-               nullptr);
-  }
-  return value.As<Napi::Float64Array>().Data();
 }
 
 // reconstructionScores(clean, other, count, height, width, taps, c1, c2, squaredErrors, ssims): per image, its sum
@@ -415,8 +412,8 @@ Napi::Value ReconstructionScores(const Napi::CallbackInfo& info) {
   const float* clean = floats(info[0], size, "clean");
   const float* other = floats(info[1], size, "other");
   const double* taps = doubles(info[5], static_cast<size_t>(window), "taps");
-  double* squared_errors = const_cast<double*>(doubles(info[8], static_cast<size_t>(count), "squaredErrors"));
-  double* ssims = const_cast<double*>(doubles(info[9], static_cast<size_t>(count), "ssims"));
+  double* squared_errors = doubles(info[8], static_cast<size_t>(count), "squaredErrors");
+  double* ssims = doubles(info[9], static_cast<size_t>(count), "ssims");
   if (!clean || !other || !taps || !squared_errors || !ssims) return {};
   dae::reconstruction_scores(clean, other, count, height, width, taps, window, info[6].As<Napi::Number>().DoubleValue(),
                              info[7].As<Napi::Number>().DoubleValue(), squared_errors, ssims);

@@ -12,7 +12,7 @@ import { countForFraction } from './data/split.js';
 import type { PreparedData } from './data/prepare.js';
 import { Random } from './data/random.js';
 import { classificationMetrics, formatClassificationReport } from './eval/classification.js';
-import { nativeImageScorer } from './backend/native/image-kernels.js';
+import { imageScorer } from './backend/native/image-kernels.js';
 import { evaluateDenoising } from './eval/denoising.js';
 import { inspect } from './eval/inspection.js';
 import { fileCheckpointStore } from './io/checkpoint-files.js';
@@ -65,7 +65,7 @@ export async function runExperiment(context: ExperimentContext): Promise<Metrics
   const pretrained = await pretrain(context, data);
   const denoised = await checkDenoising(context, data, pretrained.autoencoder);
   await inspectRepresentation(context, data, pretrained.autoencoder);
-  const classifiers = await classify(context, data, pretrained.autoencoder, denoised ?? undefined);
+  const classifiers = await classify(context, data, pretrained.autoencoder, denoised);
   context.reporter({ type: 'stage-start', stage: 'report', description: 'metrics.json and report.html' });
   const reportStarted = performance.now();
   const metrics = await assembleMetrics(context, data, classifiers, (performance.now() - started) / 1000);
@@ -137,15 +137,15 @@ export async function pretrain(context: ExperimentContext, data: PreparedData): 
 
 /**
  * Scores the denoising and draws its figure, unless the folder has them. Returns the autoencoder's outputs on the
- * corrupted test sets, which the evaluation stage reuses (null when the stage was already done).
+ * corrupted test sets, which the evaluation stage reuses (none when the stage was already done).
  */
-export async function checkDenoising(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<Float32Array[] | null> {
+export async function checkDenoising(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<Float32Array[] | undefined> {
   const { run, config, reporter } = context;
-  if (run.isStageDone('denoise')) return null;
+  if (run.isStageDone('denoise')) return undefined;
   reporter({ type: 'stage-start', stage: 'denoise', description: `reconstruction scores on ${data.test.count} test images` });
   const started = performance.now();
   const result = evaluateDenoising(autoencoder.autoencoder, data.test, config.autoencoder.noise, config.autoencoder.evaluationNoise,
-    config.seed, config.inspection.reconstructionDigits, nativeImageScorer() ?? undefined);
+    config.seed, config.inspection.reconstructionDigits, imageScorer());
   await run.writeJson(stageFile('denoise'), { test: result.test, noiseLevels: result.noiseLevels });
   reporter({ type: 'saved', stage: 'denoise', file: stageFile('denoise') });
   await run.writeJson('figures/denoise.json', await denoisingFigures(run, result, data, config));

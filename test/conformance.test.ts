@@ -270,7 +270,7 @@ test('native augmentation warp gives the JavaScript warp\'s pixels bit for bit',
   const spec = { maxShift: 2, maxRotationDegrees: 12, maxScale: 0.1 };
   const batch = Float32Array.from({ length: 8 * 784 }, () => random.next());
   assert.deepEqual(augmentImages(batch, 8, 28, 28, spec, new Random(5), addon.warpImages!.bind(addon)), augmentImages(batch, 8, 28, 28, spec, new Random(5)));
-  assert.throws(() => addon.warpImages!(new Float32Array(2), 2, 1, 1, new Float64Array(4), new Float32Array(2)), /maps must be a Float64Array of 4 values per image/);
+  assert.throws(() => addon.warpImages!(new Float32Array(2), 2, 1, 1, new Float64Array(4), new Float32Array(2)), /warpImages: maps \(4 values per image\) must be a Float64Array of at least 8 values/);
 });
 
 test('native reconstruction scores give the JavaScript scores bit for bit', () => {

@@ -38,7 +38,7 @@ export function warpCoefficients(map: AffineMap, into: Float64Array, offset: num
 
 /**
  * Warps `count` images ([count, height*width] rows) of `images` into `out`, image n by the coefficients at
- * 4n of `coefficients` (warpCoefficients). The native backend's addon has one (backend/native/warp.ts).
+ * 4n of `coefficients` (warpCoefficients). The native backend's addon has one (backend/native/image-kernels.ts).
  */
 export type BatchWarp = (images: Float32Array, count: number, height: number, width: number, coefficients: Float64Array, out: Float32Array) => void;
 

@@ -19,8 +19,9 @@ export interface DenoisingResult {
 }
 
 /**
- * Scores at the training noise and at each other corruption (by `scorer`, the JavaScript one by default). The corrupted test images are the robustness check's
- * (robustnessSets, with the training noise first), so the evaluation stage can reuse the denoised copies.
+ * Scores at the training noise and at each other corruption (by `scorer`, the JavaScript one by default). The
+ * corrupted test images are the robustness check's (robustnessSets, with the training noise first), so the
+ * evaluation stage can reuse the denoised copies.
  */
 export function evaluateDenoising(autoencoder: LayersModel, test: ImageSet, noise: NoiseSpec, otherNoise: readonly NoiseSpec[],
   seed: number, exampleCount: number, scorer?: ImageScorer): DenoisingResult {

@@ -97,7 +97,7 @@ export function reconstructionScores(
   const pixels = height * width;
   const squaredErrors = new Float64Array(count);
   const ssims = new Float64Array(count);
-  scorer(clean, other, count, height, width, ssimWindow.taps, C1, C2, squaredErrors, ssims);
+  scorer(clean, other, count, height, width, ssimWindow.taps, ssimWindow.c1, ssimWindow.c2, squaredErrors, ssims);
   let squaredErrorSum = 0;
   let psnrSum = 0;
   let ssimSum = 0;

@@ -6,8 +6,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import type { ExperimentConfig } from '../config.js';
-import { augmentImages, noAugmentation, warpImages } from '../data/augment.js';
-import { nativeWarp } from '../backend/native/image-kernels.js';
+import { augmentImages, noAugmentation } from '../data/augment.js';
+import { batchWarp } from '../backend/native/image-kernels.js';
 import type { AugmentationSpec } from '../data/augment.js';
 import type { ImageSet } from '../data/dataset.js';
 import { Random } from '../data/random.js';
@@ -123,7 +123,7 @@ function codeVersions(encoder: LayersModel, images: LabelledImages, copies: numb
   const { count, height, width } = images;
   const pixels = height * width;
   const chunk = 5000;
-  const warp = nativeWarp() ?? warpImages;
+  const warp = batchWarp();
   const versions = [predictInBatches(encoder, images.images, count, height, width)];
   const codeSize = versions[0]!.length / count;
   for (let copy = 1; copy <= copies; copy += 1) {
@@ -157,7 +157,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
   const patience = mode === 'frozen' ? config.frozenPatience : config.patience;
   const batches = Math.ceil(train.count / config.batchSize);
   const imageShape = [train.height, train.width, 1];
-  const warp = nativeWarp() ?? warpImages;
+  const warp = batchWarp();
 
   const phases: Phase[] = [];
   if (frozenEpochs > 0) {

@@ -3,7 +3,9 @@
 // in a fraction of the time.
 import * as tf from '@tensorflow/tfjs-core';
 
+import { warpImages } from '../../data/augment.js';
 import type { BatchWarp } from '../../data/augment.js';
+import { scoreImages } from '../../eval/reconstruction.js';
 import type { ImageScorer } from '../../eval/reconstruction.js';
 import { loadNativeAddon } from './addon.js';
 
@@ -12,14 +14,14 @@ function nativeAddon() {
   return tf.getBackend() === 'native' ? loadNativeAddon().addon : null;
 }
 
-/** The addon's warp on the native backend; null on another backend or with an addon built before it had one. */
-export function nativeWarp(): BatchWarp | null {
+/** The batch warp to use: the addon's on the native backend, else (or with an addon built before it) JavaScript's. */
+export function batchWarp(): BatchWarp {
   const addon = nativeAddon();
-  return addon?.warpImages?.bind(addon) ?? null;
+  return addon?.warpImages?.bind(addon) ?? warpImages;
 }
 
-/** The addon's per-image scores on the native backend; null on another backend or with an addon without them. */
-export function nativeImageScorer(): ImageScorer | null {
+/** The per-image scorer to use: the addon's on the native backend, else (or with an addon without it) JavaScript's. */
+export function imageScorer(): ImageScorer {
   const addon = nativeAddon();
-  return addon?.reconstructionScores?.bind(addon) ?? null;
+  return addon?.reconstructionScores?.bind(addon) ?? scoreImages;
 }
