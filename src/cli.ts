@@ -26,7 +26,8 @@ import { RunLockedError } from './io/run-lock.js';
 import { integer } from './cli/flags.js';
 import { consoleReporter } from './cli/reporter.js';
 import type { ConsoleReporter } from './cli/reporter.js';
-import { studySummary, sweepSummary } from './cli/summary.js';
+import { estimateCheckLines, studySummary, sweepSummary } from './cli/summary.js';
+import type { EstimateRecord } from './cli/estimate-log.js';
 import { addWorkerCommand, queueOption } from './cli/worker-command.js';
 import { QueueError } from './queue/address.js';
 import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from './cli/stop-after-event.js';
@@ -117,9 +118,19 @@ const mebibytes = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 /** The progress display in use, closed (its last redraw, the cursor given back) before anything else is printed. */
 let progressDisplay: ConsoleReporter | null = null;
-function closeProgress(): void {
+/** Closes the display; returns how its time-left estimates held (null before a plan). */
+function closeProgress(): EstimateRecord | null {
+  const record = progressDisplay?.estimateRecord() ?? null;
   progressDisplay?.close();
   progressDisplay = null;
+  return record;
+}
+
+/** Saves how the time-left estimates held beside the command's results, and returns the summary's lines on them. */
+async function saveEstimates(run: RunFolder, relativePath: string, record: EstimateRecord | null): Promise<string[]> {
+  if (record === null) return [];
+  await run.writeJson(relativePath, record);
+  return estimateCheckLines(record);
 }
 const commandStarted = performance.now();
 
@@ -269,8 +280,8 @@ export function buildProgram(): Command {
       ({ run, config }) => guarded(run, async () => {
         const metrics = await runExperiment(await contextFor(run, config, options));
         const peak = await writeMemoryRecord(run);
-        closeProgress();
-        if (!options.json) printLines(studySummary(metrics, totalsOf(run, peak)));
+        const estimateLines = await saveEstimates(run, 'time-estimates.json', closeProgress());
+        if (!options.json) printLines(studySummary(metrics, { ...totalsOf(run, peak), estimateLines }));
         process.stdout.write(`${run.path('report.html')}\n`);
       })));
 
@@ -361,8 +372,8 @@ export function buildProgram(): Command {
         const sweepOptions = { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}),
           ...(options.minSteps ? { minimumSteps: options.minSteps } : {}) };
         const result = await withCellRunner(options.queue, 'sweep', (runner) => runSweep(context, sweepOptions, runner));
-        closeProgress();
-        if (!options.json) printLines(sweepSummary(result, { ...totalsOf(run, mebibytes(Math.max(peakRssBytes, process.memoryUsage.rss()))),
+        const estimateLines = await saveEstimates(run, 'sweep/time-estimates.json', closeProgress());
+        if (!options.json) printLines(sweepSummary(result, { ...totalsOf(run, mebibytes(Math.max(peakRssBytes, process.memoryUsage.rss()))), estimateLines,
           sweepPath: run.path('sweep', 'sweep.json'), reportWritten: run.isStageDone('classify') }));
         process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
       })));
@@ -387,10 +398,11 @@ export function buildProgram(): Command {
           ...(options.pretrainEpochs ? { pretrainEpochs: options.pretrainEpochs } : {}),
         };
         const result = await withCellRunner(options.queue, 'ablation', (runner) => runAblation(context, ablationOptions, runner));
-        closeProgress();
+        const estimateLines = await saveEstimates(run, 'ablation/time-estimates.json', closeProgress());
         for (const entry of result.summary) {
           process.stderr.write(`  ${entry.pretraining.padEnd(20)} ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`);
         }
+        if (!options.json && estimateLines.length > 0) printLines(estimateLines);
         process.stdout.write(`${run.path('ablation', 'ablation.json')}\n`);
       })));
   addWorkerCommand(program, () => stopRequested);

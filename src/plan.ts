@@ -3,6 +3,7 @@
 // Amounts are counts (epochs, images, steps), never times: the ETA measures how fast each kind of work goes.
 import type { ExperimentConfig } from './config.js';
 import type { EncoderMode } from './metrics.js';
+import { codeMapImages } from './eval/code-map.js';
 import { referenceShape, workArithmetic } from './model/arithmetic.js';
 import { epochsFor, frozenCopiesFor } from './train/classifier.js';
 import type { PlannedEpochs, PlannedRun } from './train/events.js';
@@ -60,8 +61,12 @@ export interface StudyProgress {
 /** A classifier's forward pass in autoencoder passes, by their multiply-adds (about 0.16). */
 const arithmetic = workArithmetic(referenceShape, 10);
 const classifierPassShare = arithmetic.classifierForward / arithmetic.autoencoderForward;
-/** The evaluate stage's map of the codes, in autoencoder passes' worth of time (see studyPlan). */
-const codeMapPasses = 36_000;
+/**
+ * The evaluate stage's map of the codes of `test` test images (at most codeMapImages), in autoencoder passes' worth
+ * of time: about 36,000 for 2,000 codes (see studyPlan), and in proportion to the codes mapped (UMAP's epochs go
+ * over every code's neighbours).
+ */
+const codeMapPasses = (test: number) => 36_000 * Math.min(codeMapImages, test) / codeMapImages;
 
 /**
  * The whole study, in the order it runs. Classifier runs are listed in the order the pool hands them out
@@ -95,7 +100,7 @@ export function studyPlan(config: ExperimentConfig, counts: DataCounts, progress
     // autoencoder passes: a classifier's pass costs its multiply-adds' share of one (0.16), and the map of 2,000
     // codes about 36,000 passes' worth (4.7 s in the seed-2 study, whose autoencoder passes went at 7,700 a second).
     single('evaluate', counts.test * ((progress.stagesDone.has('denoise') ? corruptions : 0)
-      + classifierRuns.length * (1 + 2 * corruptions) * classifierPassShare) + codeMapPasses),
+      + classifierRuns.length * (1 + 2 * corruptions) * classifierPassShare) + codeMapPasses(counts.test)),
     // metrics.json and report.html: no passes; reading and embedding the figures takes about as long as one.
     single('report', counts.test),
   ];

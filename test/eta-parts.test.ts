@@ -1,8 +1,10 @@
 // The ETA's parts on made-up numbers: the stopping-epoch prior and what finished runs teach it (cli/stopping.ts), and
-// the machine's pace and how it turns work into wall time (cli/pace.ts).
+// the machine's pace and how it turns work into wall time (cli/pace.ts), and the log that checks a command's estimates
+// once it has ended (cli/estimate-log.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { EstimateLog } from '../src/cli/estimate-log.js';
 import { machinePace, pace, wallSeconds } from '../src/cli/pace.js';
 import { expectedBestEpoch, frozenBestEpoch, priorBestEpoch } from '../src/cli/stopping.js';
 import { presets } from '../src/config.js';
@@ -70,4 +72,25 @@ test('the machine pace follows the recent speed against the long run and fades b
       assert.ok(Math.abs(t + (machine - 1) * pace.persistence * (1 - Math.exp(-t / pace.persistence)) - work) < 1e-6 * work, `${machine} ${work}`);
     }
   }
+});
+
+test('the estimate log keeps an estimate every second early on, then every 1/400 of the time so far, and checks the last one before each fraction', () => {
+  const log = new EstimateLog();
+  assert.ok(log.due(0));
+  log.record(0, 100);
+  assert.ok(!log.due(0.5) && log.due(1));
+  log.record(1, 90);
+  // 800 s in, the next is due about 2 s later (1/400 of 802 s).
+  log.record(800, 50);
+  assert.ok(!log.due(802) && log.due(802.1));
+  // A command that took 200 s, estimated as 10 s per second too long, except at 60 s.
+  const fresh = new EstimateLog();
+  for (let elapsed = 5; elapsed < 200; elapsed += 10) fresh.record(elapsed, elapsed === 45 ? 200 - elapsed : 1.1 * (200 - elapsed));
+  const checks = fresh.check(200);
+  assert.deepEqual(checks.map((check) => [check.fraction, check.atSeconds, check.actualSeconds]), [[0.1, 15, 185], [0.25, 45, 155], [0.5, 95, 105], [0.75, 145, 55]]);
+  assert.deepEqual(checks.map((check) => Math.round(1000 * check.error) / 1000), [0.1, 0, 0.1, 0.1]);
+  // Nothing estimated before a fraction: no row for it.
+  const late = new EstimateLog();
+  late.record(30, 70);
+  assert.deepEqual(late.check(100).map((check) => check.fraction), [0.5, 0.75]);
 });

@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { EstimateRecord } from '../src/cli/estimate-log.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -125,6 +126,13 @@ test('the packed tarball installs offline without install scripts and runs on it
     assert.match(metrics.backend.detail ?? '', /build, prebuilt$/);
     assert.ok(metrics.classifiers.length > 0);
     t.diagnostic(`backend: native (${metrics.backend.detail})`);
+    // The command checks its time-left estimates once it has ended and saves them beside its results (it prints them
+    // only when it took a minute or more). Training takes most of a run, so the estimates made from its plan on cover
+    // at least the last three quarters of it.
+    const estimates = JSON.parse(await readFile(join(project, 'run', 'time-estimates.json'), 'utf8')) as EstimateRecord;
+    assert.equal(estimates.command, 'study');
+    assert.deepEqual(estimates.checks.slice(-3).map((check) => check.fraction), [0.25, 0.5, 0.75]);
+    t.diagnostic(`time left estimated at 25/50/75%: ${estimates.checks.slice(-3).map((check) => `${(100 * check.error).toFixed(1)}%`).join(' / ')}`);
 
     // The exporters find ONNX's schema and h5wasm's module inside the installed package.
     for (const format of ['onnx', 'keras']) {

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 import { ConfigError, presets } from '../src/config.js';
 import { consoleReporter } from '../src/cli/reporter.js';
+import type { EstimateRecord } from '../src/cli/estimate-log.js';
+import { estimateCheckLines } from '../src/cli/summary.js';
 import { matchesPattern, stopAfterEventPattern, stopAfterEventVariable } from '../src/cli/stop-after-event.js';
 import { classifierStage, studyPlan } from '../src/plan.js';
 import type { EpochRecord, EncoderMode } from '../src/metrics.js';
@@ -72,6 +74,11 @@ function syntheticStudy(): { time: number; event: TrainingEvent }[] {
 }
 
 function render(events: { time: number; event: TrainingEvent }[], options: { json?: boolean; tty?: boolean } = {}): string {
+  return renderWithEstimates(events, options).text;
+}
+
+/** The rendering, and how the reporter's time-left estimates held once the last event had arrived. */
+function renderWithEstimates(events: { time: number; event: TrainingEvent }[], options: { json?: boolean; tty?: boolean } = {}): { text: string; record: EstimateRecord | null } {
   let text = '';
   let clock = 0;
   const stream = { isTTY: options.tty === true, columns: 120, write: (chunk: string) => { text += chunk; return true; } } as unknown as NodeJS.WriteStream;
@@ -80,8 +87,9 @@ function render(events: { time: number; event: TrainingEvent }[], options: { jso
     clock = time;
     reporter(event);
   }
+  const record = reporter.estimateRecord();
   reporter.close();
-  return text;
+  return { text, record };
 }
 
 test('where output is not a terminal, a study renders to the same plain lines every time (snapshot)', () => {
@@ -115,6 +123,31 @@ test('--json writes every event as one JSON line, and nothing else', () => {
   const events = syntheticStudy();
   const lines = render(events, { json: true }).trimEnd().split('\n');
   assert.deepEqual(lines.map((line) => JSON.parse(line) as unknown), events.map(({ event }) => event));
+});
+
+test('every mode keeps the time-left estimates and checks them at 10, 25, 50 and 75% of the time taken', () => {
+  const events = syntheticStudy();
+  const total = events.at(-1)!.time;
+  const { record } = renderWithEstimates(events);
+  assert.ok(record);
+  assert.equal(record.command, 'study');
+  assert.equal(record.totalSeconds, total);
+  assert.deepEqual(record.checks.map((check) => check.fraction), [0.1, 0.25, 0.5, 0.75]);
+  for (const check of record.checks) {
+    // The last estimate at or before its fraction: the synthetic events are at most 8 s apart.
+    assert.ok(check.atSeconds <= check.fraction * total && check.atSeconds > check.fraction * total - 8, JSON.stringify(check));
+    assert.equal(check.actualSeconds, total - check.atSeconds);
+    assert.ok(check.estimatedSeconds > 0);
+    assert.ok(Math.abs(check.error - (check.estimatedSeconds - check.actualSeconds) / check.actualSeconds) < 1e-12);
+  }
+  assert.deepEqual(renderWithEstimates(events, { json: true }).record, record, '--json checks the same estimates');
+  assert.deepEqual(renderWithEstimates(events, { tty: true }).record, record, 'a terminal checks the same estimates');
+  // The synthetic study takes 185 s: long enough for its summary to print the check.
+  const lines = estimateCheckLines(record);
+  assert.equal(lines.length, 6);
+  assert.match(lines[2]!, /^ {2}10% +\d+ s +[\d:]+ +[\d:]+ +[+−]\d+\.\d%$/);
+  assert.deepEqual(estimateCheckLines(null), []);
+  assert.deepEqual(estimateCheckLines({ ...record, totalSeconds: 59 }), [], 'a command under a minute prints no check');
 });
 
 test('the crash tests\' stop pattern matches events field by field, and a malformed one is refused in one line', () => {

@@ -174,6 +174,11 @@ export class EtaModel {
     return this.order.length > 0;
   }
 
+  /** Seconds since the model began, at `now`. */
+  elapsedSeconds(now: number): number {
+    return now - this.startedAt;
+  }
+
   /** Takes in one event that arrived at `now` (seconds, any origin shared with the constructor's). */
   observe(event: TrainingEvent, now: number): void {
     if (event.type === 'plan') {
@@ -413,7 +418,7 @@ export class EtaModel {
   }
 
   estimate(now: number): Estimate {
-    const elapsedSeconds = now - this.startedAt;
+    const elapsedSeconds = this.elapsedSeconds(now);
     if (this.order.length === 0) return { title: this.title, elapsedSeconds, remainingSeconds: null, step: null, runs: [] };
     const machine = this.machinePace(now);
     const alone = new Map(this.order.map((run) => [run, this.remainingAloneSeconds(run, now, machine)]));

@@ -2,10 +2,13 @@
 // left) and one line per run in progress (epoch, batch bar, validation score, time left), redrawn in place; a
 // finished run leaves one summary line above it. Elsewhere (a pipe, a file, CI): no bars and no cursor movement,
 // one line per finished epoch and per finished run, and the command's line at intervals. Or JSON lines for
-// machines, every event. The time left comes from the ETA model (eta.ts), fed the same events.
+// machines, every event. The time left comes from the ETA model (eta.ts), fed the same events; in every mode the
+// estimates are kept (estimate-log.ts), so that the command can check them against the time it took once it ends.
 import cliProgress from 'cli-progress';
 
 import type { Reporter, TrainingEvent } from '../train/events.js';
+import { EstimateLog } from './estimate-log.js';
+import type { EstimateRecord } from './estimate-log.js';
 import { EtaModel } from './eta.js';
 import { commandLine, epochLine, finishedRunLine, finishedStageLine, runLine, scoreOf } from './lines.js';
 import type { RunProgress } from './lines.js';
@@ -23,16 +26,40 @@ export interface ConsoleReporterOptions {
   estimateInterval?: number;
 }
 
-/** A reporter that may hold the terminal: `close` redraws the view a last time and gives the cursor back. */
-export type ConsoleReporter = Reporter & { close: () => void };
+/**
+ * A reporter that may hold the terminal: `close` redraws the view a last time and gives the cursor back.
+ * `estimateRecord` checks the time-left estimates made so far against the time taken until now (null before a plan).
+ */
+export type ConsoleReporter = Reporter & { close: () => void; estimateRecord: () => EstimateRecord | null };
 
 const wallClock = () => performance.now() / 1000;
 
 export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporter {
   const { stream } = options;
-  if (options.json) return Object.assign((event: TrainingEvent) => { stream.write(`${JSON.stringify(event)}\n`); }, { close: () => {} });
   const now = options.now ?? wallClock;
   const eta = new EtaModel(now());
+  const estimates = new EstimateLog();
+  let title: string | null = null;
+  /** Feeds the model, and keeps its estimate when one is due. */
+  const observe = (event: TrainingEvent, time: number) => {
+    eta.observe(event, time);
+    if (event.type === 'plan') title = event.title;
+    const elapsed = eta.elapsedSeconds(time);
+    if (!eta.hasPlan || !estimates.due(elapsed)) return;
+    const { remainingSeconds } = eta.estimate(time);
+    if (remainingSeconds !== null) estimates.record(elapsed, remainingSeconds);
+  };
+  const estimateRecord = (): EstimateRecord | null => {
+    if (title === null) return null;
+    const totalSeconds = eta.elapsedSeconds(now());
+    return { command: title, totalSeconds, checks: estimates.check(totalSeconds) };
+  };
+  if (options.json) {
+    return Object.assign((event: TrainingEvent) => {
+      stream.write(`${JSON.stringify(event)}\n`);
+      observe(event, now());
+    }, { close: () => {}, estimateRecord });
+  }
   const view = stream.isTTY === true ? liveView(stream) : plainView(stream);
   const verbose = options.verbose === true || stream.isTTY !== true;
   const interval = options.estimateInterval ?? 30;
@@ -68,7 +95,7 @@ export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporte
 
   const reporter = (event: TrainingEvent) => {
     const time = now();
-    eta.observe(event, time);
+    observe(event, time);
     switch (event.type) {
       case 'plan':
         for (const run of event.runs) {
@@ -128,6 +155,7 @@ export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporte
       if (view.live) redraw(now());
       view.close();
     },
+    estimateRecord,
   });
 }
 
