@@ -1,15 +1,17 @@
 // Refits the ETA's stopping-epoch prior (src/cli/stopping.ts) from finished run folders:
 //   node scripts/fit-stopping.mjs RUN_DIR...
 // reads every ablation cell (ablation/cells/*.json, with its budget) and sweep cell (sweep/cells/*.json) and the
-// study's classifiers (classifiers/*.json, full preset), keeps the runs that early stopping ended before their
+// study's classifiers (classifiers/*.json), keeps the runs that early stopping ended before their
 // budget, and prints the least-squares fit of log(best epoch) against log(steps per epoch) for whole-network runs,
-// the geometric mean best epoch of frozen ones, and each fit's rms in log. The constants in stopping.ts came from the
-// ablation's default grid (135 cells) and four studies' classifiers: 54 whole-network runs, 76.2 / steps^0.312, and
-// 41 frozen ones, 63.5. Given that ablation's run folder (which holds a study's six classifiers too) and the four
-// study folders, this prints 56 runs, 76.2 / steps^0.313, and 42, 63.6.
+// the geometric mean best epoch of frozen ones, and each fit's rms in log. A study's classifiers are read with the
+// budget its run.json saved. The constants in stopping.ts came from this round's recipe: the run folders of a study
+// with its default sweep and ablation, and of another study with its default sweep, print 98 runs, 110.2 /
+// steps^0.443, and 63, 59.3. (The earlier recipe's, from its ablation's default grid and four studies: 76.2 /
+// steps^0.312 and 63.5.)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** The earlier full preset's budget, for a study folder whose run.json holds no config. */
 const full = { batchSize: 128, maxEpochs: 40, maxImagesPerRun: 825_000, frozenMaxEpochs: 100, frozenMaxImagesPerRun: 1_100_000, patience: 10, frozenPatience: 20, warmupEpochs: 3 };
 
 /** Epochs, patience and steps per epoch of a run on `labels` labels with `budget` (as src/train/classifier.ts's epochsFor). */
@@ -36,9 +38,12 @@ for (const folder of process.argv.slice(2)) {
   }
   const classifiers = join(folder, 'classifiers');
   if (!existsSync(classifiers)) continue;
+  // The study's budget as its run folder saved it (folders from before run.json kept the config: the old preset's).
+  const record = join(folder, 'run.json');
+  const budget = (existsSync(record) && JSON.parse(readFileSync(record, 'utf8')).config?.classifier) || full;
   for (const name of readdirSync(classifiers).filter((file) => file.endsWith('.json'))) {
     const { result } = JSON.parse(readFileSync(join(classifiers, name), 'utf8'));
-    const { maxEpochs, steps } = shape(full, result.encoder, result.labels);
+    const { maxEpochs, steps } = shape(budget, result.encoder, result.labels);
     const accuracies = result.history.map((record) => record.validationAccuracy);
     if (result.epochs < maxEpochs) runs.push({ encoder: result.encoder, steps, best: 1 + accuracies.indexOf(Math.max(...accuracies)) });
   }

@@ -17,11 +17,12 @@ const cell = (mode: EncoderMode, labels: number, batchSize = budget.batchSize) =
 });
 
 test('the stopping prior: whole-network runs reach their best sooner in epochs the more steps an epoch has, frozen ones at a constant epoch', () => {
-  // 100 labels in batches of 16: 7 steps an epoch, best near epoch 42 of 215 (a share of the budget would say ~75).
+  // 100 labels in batches of 16: 7 steps an epoch, best near epoch 47 of 215 (a share of the budget would say ~75).
   const small = priorBestEpoch(cell('scratch', 100))!;
-  assert.ok(small > 38 && small < 46, `${small}`);
+  assert.ok(small > 43 && small < 51, `${small}`);
+  // 6,000 labels in batches of 128: 47 steps an epoch, best near epoch 20.
   const large = priorBestEpoch(cell('finetuned', 6000, 128))!;
-  assert.ok(large > 20 && large < 27 && large < small, `${large}`);
+  assert.ok(large > 17 && large < 23 && large < small, `${large}`);
   assert.equal(priorBestEpoch(cell('frozen', 100)), frozenBestEpoch);
   const autoencoderLike: Partial<ReturnType<typeof cell>> = { ...cell('scratch', 100) };
   delete autoencoderLike.variant;
