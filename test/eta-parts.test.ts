@@ -31,7 +31,7 @@ test('the stopping prior: whole-network runs reach their best sooner in epochs t
   assert.equal(expectedBestEpoch(cell('scratch', 100), []), small);
 });
 
-test('finished runs that early stopping ended move the prior towards them, across label counts; runs that used their budget do not', () => {
+test('finished runs move the prior towards them across label counts; runs that used their budget only when their best was past the prior', () => {
   const pending = cell('scratch', 100);
   const prior = priorBestEpoch(pending)!;
   // A 1,000-label cell that stopped early at twice its prior's best epoch: the factor carries to 100 labels, drawn
@@ -44,9 +44,12 @@ test('finished runs that early stopping ended move the prior towards them, acros
   const other = expectedBestEpoch(pending, [{ ...late, plan: cell('finetuned', 1000, 100) }])!;
   assert.ok(Math.abs(other / prior - 2 ** (0.5 / 3.5)) < 1e-9, `${other / prior}`);
   assert.equal(expectedBestEpoch(pending, [{ ...late, plan: cell('frozen', 1000, 100) }]), prior);
-  // A run that trained its whole budget only says its best came late: it is not learned from.
+  // A run that trained its whole budget only says its best came no sooner than the best it had: learned from when
+  // that is past its prior's, as if it were its best; not otherwise.
   const budgetEpochs = thousand.epochs.reduce((total, phase) => total + phase.count, 0);
-  assert.equal(expectedBestEpoch(pending, [{ ...late, epochs: budgetEpochs }]), prior);
+  assert.equal(expectedBestEpoch(pending, [{ ...late, epochs: budgetEpochs }]), moved);
+  const early = { ...late, bestEpoch: Math.floor(priorBestEpoch(thousand)! / 2), epochs: budgetEpochs };
+  assert.equal(expectedBestEpoch(pending, [early]), prior);
 });
 
 test('the machine pace follows the recent speed against the long run and fades back to it', () => {

@@ -96,6 +96,9 @@ const efficiencyOf = (kind: WorkKind) => arithmeticEfficiency[kind] ?? 1;
  */
 export const poolShare = (running: number) => (running <= 1 ? 1 : 1.16 / running);
 
+/** Batches past an epoch's first that its speed is measured on, before any epoch of its kind has finished. */
+const partialBatches = 3;
+
 type RunState = 'pending' | 'running' | 'done';
 
 interface TrackedRun {
@@ -104,8 +107,11 @@ interface TrackedRun {
   startedAt: number;
   /** Each finished epoch: its kind and its time as if the run had been alone on the machine. */
   epochs: { epoch: number; kind: EpochKind; aloneSeconds: number }[];
-  /** The epoch in progress: its number, when it started, how many of its batches are done. */
-  current: { epoch: number; startedAt: number; batch: number; batches: number } | null;
+  /**
+   * The epoch in progress: its number, when it started, how many of its batches are done, and its first batch's
+   * end (the first batch of a run also pays for its start: buffers allocated, a worker's kernels warmed).
+   */
+  current: { epoch: number; startedAt: number; batch: number; batches: number; firstBatch: { batch: number; at: number } | null } | null;
   /** Seconds of the run's wall time spent in its epochs. */
   epochSeconds: number;
   /** Epochs done before this process (a resumed autoencoder). */
@@ -214,10 +220,13 @@ export class EtaModel {
           run.epochsBefore = event.epoch - 1;
           run.lastImproved = event.epoch - 1;
         }
-        run.current = { epoch: event.epoch, startedAt: now, batch: 0, batches: event.batches };
+        run.current = { epoch: event.epoch, startedAt: now, batch: 0, batches: event.batches, firstBatch: null };
         break;
       case 'batch-end':
-        if (run.current) run.current.batch = event.batch;
+        if (run.current) {
+          run.current.firstBatch ??= { batch: event.batch, at: now };
+          run.current.batch = event.batch;
+        }
         break;
       case 'epoch-end': {
         const phase = phaseOf(run.plan, event.record.epoch);
@@ -317,13 +326,17 @@ export class EtaModel {
     return machinePace(samples, now);
   }
 
-  /** The speed of the first epoch of `kind` in progress, from its batches so far (null before its first batch). */
+  /**
+   * The speed of the first epoch of `kind` in progress, from its batches since its first one (null before
+   * `partialBatches` more have ended): the first batch is left out, since it also pays for the run's start.
+   */
   private partialSpeed(kind: WorkKind, now: number): number | null {
     for (const run of this.order) {
       const phase = run.current ? phaseOf(run.plan, run.current.epoch) : undefined;
-      if (!run.current || phase?.kind !== kind || run.current.batch === 0 || now <= run.current.startedAt) continue;
-      const trained = epochCost({ ...phase, validationImages: 0 }) * run.current.batch / run.current.batches;
-      return trained / ((now - run.current.startedAt) * this.shareOf(run));
+      const first = run.current?.firstBatch;
+      if (!run.current || !first || phase?.kind !== kind || run.current.batch - first.batch < partialBatches || now <= first.at) continue;
+      const trained = epochCost({ ...phase, validationImages: 0 }) * (run.current.batch - first.batch) / run.current.batches;
+      return trained / ((now - first.at) * this.shareOf(run));
     }
     return null;
   }

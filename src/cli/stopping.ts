@@ -52,16 +52,19 @@ export function priorBestEpoch(plan: PlannedRun): number | null {
  */
 export const learnedFactorPriorWeight = 3;
 
-/** A finished run the prior can learn from: its plan, and its best epoch once early stopping ended it before its budget. */
+/** A finished run the prior can learn from: its plan, its best epoch and the epochs it trained. */
 export interface FinishedRun { plan: PlannedRun; bestEpoch: number; epochs: number }
 
 /**
  * How much finished runs count for `plan`: the same variant fully, the other whole-network variant (fine-tuned,
- * scratch) half, frozen and whole-network runs not at all for each other. Only runs that early stopping ended
- * before their budget count: a run that used its budget says only that its best came late.
+ * scratch) half, frozen and whole-network runs not at all for each other. A run that used its budget says only that
+ * its best came no sooner than the best it had: it counts when that is past its prior's (the cells of a grid's
+ * largest label counts often run out of budget while still improving, and leaving them out leant the correction
+ * early), and not otherwise.
  */
 function kinship(plan: PlannedRun, other: FinishedRun): number {
-  if (other.plan.done || !canStopEarly(other.plan) || other.epochs >= maxEpochsOf(other.plan) || other.bestEpoch < 1) return 0;
+  if (other.plan.done || !canStopEarly(other.plan) || other.bestEpoch < 1) return 0;
+  if (other.epochs >= maxEpochsOf(other.plan) && other.bestEpoch <= (priorBestEpoch(other.plan) ?? Infinity)) return 0;
   if (other.plan.variant === plan.variant) return 1;
   return other.plan.variant !== 'frozen' && plan.variant !== 'frozen' && other.plan.variant !== undefined ? 0.5 : 0;
 }
