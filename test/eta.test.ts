@@ -192,14 +192,8 @@ test('recorded sweep on a seed-5 study (held out): within 15% at a quarter and h
   checkRecording(t, 'eta-sweep-seed5.jsonl', [0.15, 0.15, 0.1]);
 });
 
-test('a study recorded with its batch events: the estimate stays within 12% of the time left at every quarter-percent from 25% to 75% of its time', (t) => {
-  // Seed 5 again, 5 min 16 s, every event kept (batch losses rounded), so that an epoch in progress is measured from
-  // its batches as the live display measures it. The same seed's first study had said +20.5% at half its time, a
-  // few seconds into the classifiers: the speed of the first classifier epoch then came from its first batches,
-  // which pay for the run's start. Scanned here, the worst error from 25% to 75% was +16.8% (at 51.5%) with the
-  // first batch counted and +11.0% (at 53.25%) now that it is left out; its run's own check: -0.9%, +2.2%, +3.6%.
-  checkRecording(t, 'eta-study-batches.jsonl', [0.05, 0.05, 0.05]);
-  const events = recording('eta-study-batches.jsonl');
+/** The worst error of the estimate at every 1/400 of a recording's time from 25% to 75%, and where it was. */
+function worstFromQuarterToThreeQuarters(events: Recorded[]): { error: number; fraction: number } {
   const end = events.at(-1)!.t;
   const model = new EtaModel(0);
   let next = 0, worst = { error: 0, fraction: 0 };
@@ -209,8 +203,32 @@ test('a study recorded with its batch events: the estimate stays within 12% of t
     const error = (model.estimate(at).remainingSeconds! - (end - at)) / (end - at);
     if (Math.abs(error) > Math.abs(worst.error)) worst = { error, fraction: step / 400 };
   }
-  t.diagnostic(`worst: ${(100 * worst.error).toFixed(1)}% at ${(100 * worst.fraction).toFixed(2)}% of its time`);
-  assert.ok(Math.abs(worst.error) <= 0.12, `${(100 * worst.error).toFixed(1)}% at ${(100 * worst.fraction).toFixed(2)}% of its time`);
+  return worst;
+}
+
+function checkEveryQuarterPercent(t: TestContext, fixture: string, bound: number): void {
+  const worst = worstFromQuarterToThreeQuarters(recording(fixture));
+  const text = `worst: ${(100 * worst.error).toFixed(1)}% at ${(100 * worst.fraction).toFixed(2)}% of its time`;
+  t.diagnostic(text);
+  assert.ok(Math.abs(worst.error) <= bound, text);
+}
+
+test('a study recorded with its batch events: the estimate stays within 12% of the time left at every quarter-percent from 25% to 75% of its time', (t) => {
+  // Seed 5 again, 5 min 17 s, every event kept (batch losses rounded), so that an epoch in progress is measured from
+  // its batches as the live display measures it. The same seed's first study had said +20.5% at half its time, a
+  // few seconds into the classifiers: the speed of the first classifier epoch then came from its first batches,
+  // which pay for the run's start. Scanned here, the worst error from 25% to 75% was +16.8% (at 51.5%) with the
+  // first batch counted and +11.0% (at 53.25%) now that it is left out; its run's own check: -0.9%, +2.2%, +3.6%.
+  checkRecording(t, 'eta-study-batches.jsonl', [0.05, 0.05, 0.05]);
+  checkEveryQuarterPercent(t, 'eta-study-batches.jsonl', 0.12);
+});
+
+test('a study recorded with its batch events after the model was final (held out): within 20% at every quarter-percent from 25% to 75% of its time', (t) => {
+  // Seed 7, 5 min 4 s. Its run's own check: +5.6% at a tenth of its time, +3.8%, +15.6%, +1.7%. Scanned, the worst
+  // error was +18.7% at 49.5%, in the classifiers' first epochs, which went slower than their later ones: the
+  // estimate says too long until those end, then comes within 12%.
+  checkRecording(t, 'eta-study-batches-held-out.jsonl', [0.05, 0.2, 0.05]);
+  checkEveryQuarterPercent(t, 'eta-study-batches-held-out.jsonl', 0.2);
 });
 
 test('a run in progress is estimated from its own epochs, a finished one leaves nothing, and runs in a pool of two overlap', () => {
