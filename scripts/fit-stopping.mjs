@@ -38,7 +38,7 @@ for (const folder of process.argv.slice(2)) {
   }
   const classifiers = join(folder, 'classifiers');
   if (!existsSync(classifiers)) continue;
-  // The study's budget as its run folder saved it (folders from before run.json kept the config: the old preset's).
+  // The study's budget as its run folder saved it.
   const record = join(folder, 'run.json');
   const budget = (existsSync(record) && JSON.parse(readFileSync(record, 'utf8')).config?.classifier) || full;
   for (const name of readdirSync(classifiers).filter((file) => file.endsWith('.json'))) {

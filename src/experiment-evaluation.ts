@@ -3,7 +3,7 @@
 // corruptions, on the corrupted images and denoised first), and a 2-D map of the test images' codes (codemap.json, read by the
 // report and the page). Run folders trained before this stage existed get it from `dae report`.
 import type { PreparedData } from './data/prepare.js';
-import { codeMapImages, fitCodeMap } from './eval/code-map.js';
+import { fitCodeMap, mappedImages } from './eval/code-map.js';
 import type { CodeMap } from './eval/code-map.js';
 import { confidentMistakes } from './eval/mistakes.js';
 import { robustnessOf, robustnessSets } from './eval/robustness.js';
@@ -68,7 +68,7 @@ export async function evaluateClassifiers(context: ExperimentContext, data: Prep
     evaluation = { classifiers: evaluated };
     await run.writeJson(evaluationFile, evaluation);
     reporter({ type: 'saved', stage: 'evaluate', file: evaluationFile });
-    const mapped = Math.min(codeMapImages, test.count);
+    const mapped = mappedImages(test.count);
     const codes = predictInBatches(autoencoder.encoder, test.images.subarray(0, mapped * test.height * test.width), mapped, test.height, test.width);
     const codeMap = fitCodeMap(codes, mapped, test.labels, config.seed);
     await run.writeJson(codeMapFile, codeMap);

@@ -3,7 +3,7 @@
 // Amounts are counts (epochs, images, steps), never times: the ETA measures how fast each kind of work goes.
 import type { ExperimentConfig } from './config.js';
 import type { EncoderMode } from './metrics.js';
-import { codeMapImages } from './eval/code-map.js';
+import { codeMapImages, mappedImages } from './eval/code-map.js';
 import { referenceShape, workArithmetic } from './model/arithmetic.js';
 import { epochsFor, frozenCopiesFor } from './train/classifier.js';
 import type { PlannedEpochs, PlannedRun } from './train/events.js';
@@ -62,11 +62,11 @@ export interface StudyProgress {
 const arithmetic = workArithmetic(referenceShape, 10);
 const classifierPassShare = arithmetic.classifierForward / arithmetic.autoencoderForward;
 /**
- * The evaluate stage's map of the codes of `test` test images (at most codeMapImages), in autoencoder passes' worth
- * of time: about 36,000 for 2,000 codes (see studyPlan), and in proportion to the codes mapped (UMAP's epochs go
- * over every code's neighbours).
+ * The evaluate stage's map of the codes of a test set of `test` images, in autoencoder passes' worth of time: about
+ * 36,000 for 2,000 codes (see studyPlan), and in proportion to the codes mapped (UMAP's epochs go over every code's
+ * neighbours).
  */
-const codeMapPasses = (test: number) => 36_000 * Math.min(codeMapImages, test) / codeMapImages;
+const codeMapPasses = (test: number) => 36_000 * mappedImages(test) / codeMapImages;
 
 /**
  * The whole study, in the order it runs. Classifier runs are listed in the order the pool hands them out

@@ -17,6 +17,9 @@ export const codeMapSettings = { nNeighbors: 15, minDist: 0.1, nComponents: 2, n
 /** Test images on the map: the first ones of the test set (UMAP's cost grows with the count; 2,000 take seconds). */
 export const codeMapImages = 2000;
 
+/** How many of a test set's `testImages` images the map places: the first codeMapImages, or all of a smaller set. */
+export const mappedImages = (testImages: number) => Math.min(codeMapImages, testImages);
+
 export interface CodeMap {
   method: string;
   seed: number;
