@@ -3,7 +3,7 @@
 import type { BackendName } from './backend/index.js';
 import type { AugmentationSpec } from './data/augment.js';
 import { backendNames } from './backend/index.js';
-import type { EncoderMode, NoiseSpec } from './metrics.js';
+import type { EncoderMode, NoiseSpec } from './io/metrics.js';
 
 export interface ExperimentConfig {
   preset: PresetName;

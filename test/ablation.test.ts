@@ -6,12 +6,12 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { defaultAblation, pretrainingSpecs, runAblation } from '../src/ablation.js';
+import { defaultAblation, pretrainingSpecs, runAblation } from '../src/grid/ablation.js';
 import { useBackend } from '../src/backend/index.js';
 import { resolveConfig } from '../src/config.js';
 import { readMetrics } from '../src/io/metrics-file.js';
 import { RunFolder } from '../src/io/run-folder.js';
-import type { Metrics } from '../src/metrics.js';
+import type { Metrics } from '../src/io/metrics.js';
 import { ablationConclusion, ablationTables } from '../src/report/ablation.js';
 import { EtaModel } from '../src/cli/eta.js';
 import type { TrainingEvent } from '../src/train/events.js';

@@ -14,7 +14,7 @@ import { DatasetError, loadDataset } from '../src/data/dataset.js';
 import { DatasetDescriptionError, datasetNames, parseDatasetDescription } from '../src/data/description.js';
 import { RunFolderError } from '../src/io/run-folder.js';
 import { upgradeMetrics } from '../src/io/metrics-file.js';
-import type { Metrics } from '../src/metrics.js';
+import type { Metrics } from '../src/io/metrics.js';
 import { articleFor } from '../src/report/format.js';
 import { reportTitle } from '../src/report/html.js';
 import { loadRunData } from '../src/serve/run-data.js';

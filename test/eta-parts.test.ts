@@ -8,8 +8,8 @@ import { EstimateLog } from '../src/cli/estimate-log.js';
 import { machinePace, pace, wallSeconds } from '../src/cli/pace.js';
 import { expectedBestEpoch, frozenBestEpoch, priorBestEpoch } from '../src/cli/stopping.js';
 import { presets } from '../src/config.js';
-import { classifierRunPlan } from '../src/plan.js';
-import type { EncoderMode } from '../src/metrics.js';
+import { classifierRunPlan } from '../src/study/plan.js';
+import type { EncoderMode } from '../src/io/metrics.js';
 
 const budget = { ...presets.full.classifier, batchSize: 16, maxEpochs: 215, frozenMaxEpochs: 215, maxImagesPerRun: 275_000, patience: 22, warmupEpochs: 14 };
 const cell = (mode: EncoderMode, labels: number, batchSize = budget.batchSize) => classifierRunPlan({

@@ -10,9 +10,9 @@ import { gunzipSync } from 'node:zlib';
 
 import { EtaModel, epochCost } from '../src/cli/eta.js';
 import { presets } from '../src/config.js';
-import { referencePretraining } from '../src/ablation.js';
-import { robustnessSetImages } from '../src/cells.js';
-import { classifierRunPlan, pretrainPlan, studyPlan } from '../src/plan.js';
+import { referencePretraining } from '../src/grid/ablation.js';
+import { robustnessSetImages } from '../src/grid/cells.js';
+import { classifierRunPlan, pretrainPlan, studyPlan } from '../src/study/plan.js';
 import type { TrainingEvent } from '../src/train/events.js';
 
 interface Recorded { t: number; event: TrainingEvent }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClassMetrics, ClassifierResult, EncoderMode, Metrics } from '../src/metrics.js';
+import type { ClassMetrics, ClassifierResult, EncoderMode, Metrics } from '../src/io/metrics.js';
 import { autoencoderRecipe, buildConclusion, classifierRecipe, renderReport } from '../src/report/html.js';
 import { presets } from '../src/config.js';
 import type { ReportInput } from '../src/report/types.js';

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { useBackend } from '../src/backend/index.js';
 import { resolveConfig } from '../src/config.js';
 import { RunFolder } from '../src/io/run-folder.js';
-import type { Metrics } from '../src/metrics.js';
-import { runSweep, summariseSweep } from '../src/sweep.js';
+import type { Metrics } from '../src/io/metrics.js';
+import { runSweep, summariseSweep } from '../src/grid/sweep.js';
 import { sweepSentence } from '../src/report/conclusion.js';
 import { silentReporter } from '../src/train/events.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { useBackend } from '../src/backend/index.js';
 import { resolveConfig } from '../src/config.js';
-import { runExperiment } from '../src/experiment.js';
+import { runExperiment } from '../src/study/experiment.js';
 import { RunFolder } from '../src/io/run-folder.js';
 import { InterruptedError } from '../src/train/events.js';
 import type { Reporter } from '../src/train/events.js';

@@ -1,6 +1,6 @@
 // What a finished command says last: a short table of the results (denoising PSNR, each classifier's test
 // accuracy and macro-F1, time, peak memory) and where to look next (report.html, `dae serve`).
-import type { Metrics, SweepResult } from '../metrics.js';
+import type { Metrics, SweepResult } from '../io/metrics.js';
 import type { EstimateRecord } from './estimate-log.js';
 import { formatDuration, formatSeconds } from './lines.js';
 

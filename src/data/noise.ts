@@ -1,7 +1,7 @@
 // Corruptions the denoising autoencoder learns to undo. Each works per pixel on images in [0, 1] and
 // draws from the Random it is given, so the same seed corrupts the same pixels.
 
-import type { NoiseSpec } from '../metrics.js';
+import type { NoiseSpec } from '../io/metrics.js';
 import type { Random } from './random.js';
 
 /** A noise setting that cannot be applied: unknown kind or an amount out of range. */

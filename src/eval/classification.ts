@@ -9,7 +9,7 @@
 //     and both report the total support;
 //   - the confusion matrix has one row per true class and one column per predicted class.
 
-import type { ClassificationMetrics, ClassMetrics } from '../metrics.js';
+import type { ClassificationMetrics, ClassMetrics } from '../io/metrics.js';
 
 function requireLabels(name: string, labels: ArrayLike<number>, classes: number): void {
   for (let index = 0; index < labels.length; index += 1) {

@@ -3,7 +3,7 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import type { ImageSet } from '../data/dataset.js';
-import type { Metrics, NoiseSpec } from '../metrics.js';
+import type { Metrics, NoiseSpec } from '../io/metrics.js';
 import { predictInBatches } from '../train/batches.js';
 import { reconstructionScores } from './reconstruction.js';
 import type { ImageScorer } from './reconstruction.js';

@@ -15,7 +15,7 @@
 // scipy.ndimage.gaussian_filter(sigma=1.5, truncate=2.0) followed by crop(S, 3).mean() — scikit-image
 // itself hard-codes truncate=3.5, an 11-tap filter, which would leave only 18x18 positions on MNIST.
 
-import type { ReconstructionScores } from '../metrics.js';
+import type { ReconstructionScores } from '../io/metrics.js';
 
 const WINDOW_RADIUS = 3;
 const WINDOW_SIZE = 2 * WINDOW_RADIUS + 1;

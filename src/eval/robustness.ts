@@ -6,7 +6,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { corrupt } from '../data/noise.js';
 import { Random } from '../data/random.js';
 import type { ImageSet } from '../data/dataset.js';
-import type { NoiseSpec, Robustness } from '../metrics.js';
+import type { NoiseSpec, Robustness } from '../io/metrics.js';
 import { predictInBatches } from '../train/batches.js';
 import { argmaxRows } from '../train/classifier.js';
 

@@ -4,8 +4,8 @@
 //   2  dataset.classNames
 //   3  classifiers' mistakes and robustness, sweep cells' robustness, the code map, the pretraining ablation: all
 //      optional, so a version-2 file reads as a run that measured none of them
-import type { Metrics } from '../metrics.js';
-import { metricsFormatVersion } from '../metrics.js';
+import type { Metrics } from './metrics.js';
+import { metricsFormatVersion } from './metrics.js';
 import type { RunFolder } from './run-folder.js';
 import { RunFolderError } from './run-folder.js';
 

@@ -3,7 +3,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
-import type { EncoderMode } from '../metrics.js';
+import type { EncoderMode } from '../io/metrics.js';
 import { buildEncoder } from './autoencoder.js';
 import type { AutoencoderShape } from './autoencoder.js';
 

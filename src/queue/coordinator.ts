@@ -4,8 +4,8 @@
 // writes them into the run folder.
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
-import type { CellRunner } from '../cells.js';
-import type { SweepCell } from '../metrics.js';
+import type { CellRunner } from '../grid/cells.js';
+import type { SweepCell } from '../io/metrics.js';
 import { InterruptedError } from '../train/events.js';
 import { QueueError } from './address.js';
 import { dataFingerprint, indicesBlob, jobId, modelBlob, payloadFor } from './payload.js';

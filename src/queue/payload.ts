@@ -12,8 +12,8 @@ import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import type { ExperimentConfig } from '../config.js';
 import type { ImageSet } from '../data/dataset.js';
 import type { PreparedData } from '../data/prepare.js';
-import type { CellJob } from '../jobs/cell-job.js';
-import { cellName } from '../jobs/cell-job.js';
+import type { CellJob } from '../study/jobs.js';
+import { cellName } from '../study/jobs.js';
 
 /** Bumped when the payload's meaning changes; a worker refuses payloads of another format. 2: the decoder, the stage and extra fields. */
 export const payloadFormat = 2;

@@ -5,12 +5,12 @@
 // shared filesystem.
 import type PgBoss from 'pg-boss';
 
-import { trainCell } from '../cells.js';
+import { trainCell } from '../grid/cells.js';
 import type { ExperimentConfig } from '../config.js';
 import { prepareData } from '../data/prepare.js';
 import type { PreparedData } from '../data/prepare.js';
-import type { CellJob } from '../jobs/cell-job.js';
-import type { SweepCell } from '../metrics.js';
+import type { CellJob } from '../study/jobs.js';
+import type { SweepCell } from '../io/metrics.js';
 import { joinAutoencoder } from '../model/autoencoder.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import type { Reporter } from '../train/events.js';

@@ -3,7 +3,7 @@
 
 import { ablationConclusion } from './ablation.js';
 import { robustnessSentence } from './robustness.js';
-import type { ClassifierResult, EncoderMode, Metrics } from '../metrics.js';
+import type { ClassifierResult, EncoderMode, Metrics } from '../io/metrics.js';
 import { ENCODER_NAMES, ENCODER_ORDER, describeNoise, itemNoun, formatFixed, formatFraction, formatInteger, formatPercent, formatPoints } from './format.js';
 
 interface RunSummary {

@@ -4,7 +4,7 @@
 import type { AugmentationSpec } from '../data/augment.js';
 import { isIdentity } from '../data/augment.js';
 import type { ExperimentConfig } from '../config.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../io/metrics.js';
 import { buildConclusion } from './conclusion.js';
 import { articleFor, describeNoise, escapeHtml, formatFixed, formatInteger, formatSeconds, itemNoun } from './format.js';
 import { ablationIntroduction, ablationTables } from './ablation.js';

@@ -1,6 +1,6 @@
 // The Results tables, built from metrics.json.
 
-import type { ClassMetrics, ClassifierResult, Metrics, NoiseSpec, ReconstructionScores } from '../metrics.js';
+import type { ClassMetrics, ClassifierResult, Metrics, NoiseSpec, ReconstructionScores } from '../io/metrics.js';
 import { ENCODER_NAMES, ENCODER_ORDER, ENCODER_SHORT_NAMES, escapeHtml, formatFixed, formatFraction, formatInteger, formatPercent, formatSeconds, htmlTable } from './format.js';
 import type { Column } from './format.js';
 

@@ -1,6 +1,6 @@
 // What the HTML report is made from: the run's metrics plus the pieces only the CLI can gather (figures, summaries).
 
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../io/metrics.js';
 
 /**
  * Where a figure goes. The first three are sections of their own; the last three are parts of Results:

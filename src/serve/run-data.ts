@@ -11,7 +11,7 @@ import { datasetNaming } from '../data/prepare.js';
 import { modelJsonName, weightsName } from '../io/model-files.js';
 import { readMetrics } from '../io/metrics-file.js';
 import { RunFolder, RunFolderError } from '../io/run-folder.js';
-import type { ClassifierResult } from '../metrics.js';
+import type { ClassifierResult } from '../io/metrics.js';
 import { itemNoun } from '../report/format.js';
 import { apiFormatVersion } from './api.js';
 import type { RunSummary, ServedClassifier, ServedCodingUnit } from './api.js';

@@ -5,7 +5,7 @@ import type { ExperimentConfig } from '../config.js';
 import type { ImageSet } from '../data/dataset.js';
 import { corrupt } from '../data/noise.js';
 import { Random } from '../data/random.js';
-import type { EpochRecord } from '../metrics.js';
+import type { EpochRecord } from '../io/metrics.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { gatherImages, predictInBatches, shuffledOrder } from './batches.js';
 import type { CheckpointStore, TrainingState } from './checkpoint.js';

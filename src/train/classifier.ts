@@ -11,7 +11,7 @@ import { batchWarp } from '../backend/native/image-kernels.js';
 import type { AugmentationSpec } from '../data/augment.js';
 import type { ImageSet } from '../data/dataset.js';
 import { Random } from '../data/random.js';
-import type { EncoderMode, EpochRecord } from '../metrics.js';
+import type { EncoderMode, EpochRecord } from '../io/metrics.js';
 import type { Classifier } from '../model/classifier.js';
 import { gatherImages, predictInBatches, predictRows, shuffledOrder } from './batches.js';
 import { adam, cosineDecay } from './adam.js';

@@ -1,8 +1,8 @@
 // What the main thread and a classifier worker say to each other.
 import type { ExperimentConfig } from '../config.js';
 import type { PreparedData } from '../data/prepare.js';
-import type { CellJob, ClassifierJob } from '../jobs/cell-job.js';
-import type { ClassifierResult, SweepCell } from '../metrics.js';
+import type { CellJob, ClassifierJob } from './jobs.js';
+import type { ClassifierResult, SweepCell } from '../io/metrics.js';
 import type { TrainingEvent } from '../train/events.js';
 
 export interface WorkerSetup {

@@ -1,17 +1,17 @@
 // The figures of each stage: drawn by viz/, written to the run folder's figures/, and listed with a title and a
 // full-sentence caption in figures/<stage>.json for the report.
-import type { ExperimentConfig } from './config.js';
-import type { PreparedData } from './data/prepare.js';
-import type { DenoisingResult } from './eval/denoising.js';
-import type { Inspection } from './eval/inspection.js';
-import type { RunFolder } from './io/run-folder.js';
-import type { ClassifierResult, EpochRecord, Metrics } from './metrics.js';
-import type { ReportFigure } from './report/types.js';
-import { describeNoise, ENCODER_NAMES, itemNoun } from './report/format.js';
-import { trainingCurvesChart } from './viz/charts.js';
+import type { ExperimentConfig } from '../config.js';
+import type { PreparedData } from '../data/prepare.js';
+import type { DenoisingResult } from '../eval/denoising.js';
+import type { Inspection } from '../eval/inspection.js';
+import type { RunFolder } from '../io/run-folder.js';
+import type { ClassifierResult, EpochRecord, Metrics } from '../io/metrics.js';
+import type { ReportFigure } from '../report/types.js';
+import { describeNoise, ENCODER_NAMES, itemNoun } from '../report/format.js';
+import { trainingCurvesChart } from '../viz/charts.js';
 import {
   confusionMatrixFigure, convFiltersFigure, featureMapsFigure, receptiveFieldFigure, reconstructionFigure, topActivatingFigure,
-} from './viz/figures.js';
+} from '../viz/figures.js';
 
 export type FigureEntry = Omit<ReportFigure, 'data'> & { file: string };
 

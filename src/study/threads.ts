@@ -10,9 +10,9 @@ import { Worker } from 'node:worker_threads';
 import { setNativeThreads } from '../backend/index.js';
 import type { ImageSet } from '../data/dataset.js';
 import type { PreparedData } from '../data/prepare.js';
-import type { ExperimentContext } from '../experiment.js';
+import type { ExperimentContext } from './experiment.js';
 import { DivergenceError, InterruptedError } from '../train/events.js';
-import type { SerializedError, WorkerJob, WorkerMessage, WorkerResult, WorkerSetup } from './protocol.js';
+import type { SerializedError, WorkerJob, WorkerMessage, WorkerResult, WorkerSetup } from './thread-protocol.js';
 
 /** An error thrown inside a worker, carried to the main thread with its message and the name of its class. */
 export class WorkerJobError extends Error {
@@ -40,7 +40,7 @@ class ClassifierWorker {
 
   constructor(setup: WorkerSetup, private readonly context: ExperimentContext) {
     // From dist/ the worker is a .js file; from the sources (node --import tsx) it is the .ts beside this one.
-    const entry = new URL(`./classifier-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+    const entry = new URL(`./thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
     this.worker = new Worker(entry, { workerData: setup });
     this.worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'event') this.context.reporter(message.event);

@@ -2,20 +2,20 @@
 // fails (its most confident test mistakes), how it does on corrupted test images (the denoising check's seven
 // corruptions, on the corrupted images and denoised first), and a 2-D map of the test images' codes (codemap.json, read by the
 // report and the page). Run folders trained before this stage existed get it from `dae report`.
-import type { PreparedData } from './data/prepare.js';
-import { fitCodeMap, mappedImages } from './eval/code-map.js';
-import type { CodeMap } from './eval/code-map.js';
-import { confidentMistakes } from './eval/mistakes.js';
-import { robustnessOf, robustnessSets } from './eval/robustness.js';
+import type { PreparedData } from '../data/prepare.js';
+import { fitCodeMap, mappedImages } from '../eval/code-map.js';
+import type { CodeMap } from '../eval/code-map.js';
+import { confidentMistakes } from '../eval/mistakes.js';
+import { robustnessOf, robustnessSets } from '../eval/robustness.js';
 import type { ExperimentContext } from './experiment.js';
-import { loadModel } from './io/model-files.js';
-import type { RunFolder } from './io/run-folder.js';
-import type { ClassifierResult, Mistake, NoiseSpec, Robustness } from './metrics.js';
-import type { Autoencoder } from './model/autoencoder.js';
-import { ENCODER_NAMES } from './report/format.js';
-import { predictInBatches } from './train/batches.js';
-import { codeMapChart } from './viz/charts.js';
-import { mistakesFigure } from './viz/figures.js';
+import { loadModel } from '../io/model-files.js';
+import type { RunFolder } from '../io/run-folder.js';
+import type { ClassifierResult, Mistake, NoiseSpec, Robustness } from '../io/metrics.js';
+import type { Autoencoder } from '../model/autoencoder.js';
+import { ENCODER_NAMES } from '../report/format.js';
+import { predictInBatches } from '../train/batches.js';
+import { codeMapChart } from '../viz/charts.js';
+import { mistakesFigure } from '../viz/figures.js';
 
 /** Mistakes kept per classifier: one row of the report's figure, and the page's list. */
 export const mistakesPerClassifier = 12;

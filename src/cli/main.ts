@@ -3,41 +3,41 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { memory } from '@tensorflow/tfjs-core';
 
-import { BackendError, backendNames, useBackend } from './backend/index.js';
-import type { BackendInfo, BackendName } from './backend/index.js';
-import { ConfigError, presetNames, resolveConfig, savedConfig, validateConfig } from './config.js';
-import type { DeepPartial, ExperimentConfig, PresetName } from './config.js';
-import { DatasetError } from './data/dataset.js';
-import { DatasetDescriptionError } from './data/description.js';
-import { IdxFormatError } from './data/idx.js';
-import { NoiseSpecError } from './data/noise.js';
-import { prepareData } from './data/prepare.js';
-import { SplitError } from './data/split.js';
-import { assembleMetrics, checkDenoising, classify, inspectRepresentation, pretrain, runExperiment, writeReport } from './experiment.js';
-import type { ExperimentContext } from './experiment.js';
-import { exportFormats, exportRun } from './export/export-run.js';
-import type { ExportFormat } from './export/export-run.js';
-import { ExportError } from './export/model-tree.js';
-import { FileWriteError } from './io/atomic.js';
-import { CheckpointError } from './io/checkpoint-files.js';
-import { ModelFileError } from './io/model-files.js';
-import { RunFolder, RunFolderError } from './io/run-folder.js';
-import { RunLockedError } from './io/run-lock.js';
-import { integer } from './cli/flags.js';
-import { consoleReporter } from './cli/reporter.js';
-import type { ConsoleReporter } from './cli/reporter.js';
-import { estimateCheckLines, studySummary, sweepSummary } from './cli/summary.js';
-import type { EstimateRecord } from './cli/estimate-log.js';
-import { addWorkerCommand, queueOption } from './cli/worker-command.js';
-import { QueueError } from './queue/address.js';
-import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from './cli/stop-after-event.js';
-import { defaultSweep, runSweep } from './sweep.js';
-import { queueCellRunner } from './queue/coordinator.js';
-import type { CellRunner } from './cells.js';
-import { openQueue } from './queue/open.js';
-import { defaultAblation, pretrainingSpecs, runAblation } from './ablation.js';
-import { DivergenceError, InterruptedError } from './train/events.js';
-import { WorkerJobError } from './workers/classifier-pool.js';
+import { BackendError, backendNames, useBackend } from '../backend/index.js';
+import type { BackendInfo, BackendName } from '../backend/index.js';
+import { ConfigError, presetNames, resolveConfig, savedConfig, validateConfig } from '../config.js';
+import type { DeepPartial, ExperimentConfig, PresetName } from '../config.js';
+import { DatasetError } from '../data/dataset.js';
+import { DatasetDescriptionError } from '../data/description.js';
+import { IdxFormatError } from '../data/idx.js';
+import { NoiseSpecError } from '../data/noise.js';
+import { prepareData } from '../data/prepare.js';
+import { SplitError } from '../data/split.js';
+import { assembleMetrics, checkDenoising, classify, inspectRepresentation, pretrain, runExperiment, writeReport } from '../study/experiment.js';
+import type { ExperimentContext } from '../study/experiment.js';
+import { exportFormats, exportRun } from '../export/export-run.js';
+import type { ExportFormat } from '../export/export-run.js';
+import { ExportError } from '../export/model-tree.js';
+import { FileWriteError } from '../io/atomic.js';
+import { CheckpointError } from '../io/checkpoint-files.js';
+import { ModelFileError } from '../io/model-files.js';
+import { RunFolder, RunFolderError } from '../io/run-folder.js';
+import { RunLockedError } from '../io/run-lock.js';
+import { integer } from './flags.js';
+import { consoleReporter } from './reporter.js';
+import type { ConsoleReporter } from './reporter.js';
+import { estimateCheckLines, studySummary, sweepSummary } from './summary.js';
+import type { EstimateRecord } from './estimate-log.js';
+import { addWorkerCommand, queueOption } from './worker-command.js';
+import { QueueError } from '../queue/address.js';
+import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from './stop-after-event.js';
+import { defaultSweep, runSweep } from '../grid/sweep.js';
+import { queueCellRunner } from '../queue/coordinator.js';
+import type { CellRunner } from '../grid/cells.js';
+import { openQueue } from '../queue/open.js';
+import { defaultAblation, pretrainingSpecs, runAblation } from '../grid/ablation.js';
+import { DivergenceError, InterruptedError } from '../train/events.js';
+import { WorkerJobError } from '../study/threads.js';
 
 const knownErrors = [ConfigError, BackendError, DatasetError, DatasetDescriptionError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
   RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError, ExportError, QueueError];
@@ -334,7 +334,7 @@ export function buildProgram(): Command {
     .argument('[run-dir]', 'complete run folder (default: the newest complete one under runs/)')
     .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', integer('--port', 0), 8765)
     .action(async (directory: string | undefined, options: { port: number }) => {
-      const { newestCompleteRun, serveRun, ServeError } = await import('./serve/server.js');
+      const { newestCompleteRun, serveRun, ServeError } = await import('../serve/server.js');
       const chosen = directory ?? await newestCompleteRun('runs');
       if (chosen === undefined) throw new RunFolderError('runs', 'holds no complete run folder', 'run `dae experiment` first, or name a run folder');
       try {

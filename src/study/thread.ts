@@ -5,14 +5,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { useBackend } from '../backend/index.js';
 import { labelSubsets } from '../data/prepare.js';
-import { classifierRun } from '../experiment.js';
-import type { ExperimentContext } from '../experiment.js';
+import { classifierRun } from './experiment.js';
+import type { ExperimentContext } from './experiment.js';
 import { loadModel } from '../io/model-files.js';
 import { RunFolder } from '../io/run-folder.js';
-import { sweepCell } from '../cells.js';
+import { sweepCell } from '../grid/cells.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { joinAutoencoder } from '../model/autoencoder.js';
-import type { SerializedError, WorkerJob, WorkerMessage, WorkerResult, WorkerSetup } from './protocol.js';
+import type { SerializedError, WorkerJob, WorkerMessage, WorkerResult, WorkerSetup } from './thread-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('classifier-worker.js runs as a worker thread of the classifier pool, not on its own');

@@ -3,40 +3,40 @@
 // when a resumed run finds them there; only the run folder's writers touch the filesystem.
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
-import type { BackendInfo } from './backend/index.js';
-import type { ExperimentConfig } from './config.js';
-import { subsetImageSet } from './data/dataset.js';
-import type { ImageSet } from './data/dataset.js';
-import { labelSubsets, prepareData } from './data/prepare.js';
-import { countForFraction } from './data/split.js';
-import type { PreparedData } from './data/prepare.js';
-import { Random } from './data/random.js';
-import { classificationMetrics, formatClassificationReport } from './eval/classification.js';
-import { imageScorer } from './backend/native/image-kernels.js';
-import { evaluateDenoising } from './eval/denoising.js';
-import { inspect } from './eval/inspection.js';
-import { fileCheckpointStore } from './io/checkpoint-files.js';
-import { loadModel, saveModel } from './io/model-files.js';
-import type { RunFolder } from './io/run-folder.js';
-import { readMetrics } from './io/metrics-file.js';
-import { metricsFormatVersion } from './metrics.js';
-import type { ClassifierResult, EncoderMode, Metrics } from './metrics.js';
-import { buildAutoencoder, joinAutoencoder, referenceShape } from './model/autoencoder.js';
-import type { Autoencoder } from './model/autoencoder.js';
-import type { ClassifierJob } from './jobs/cell-job.js';
-import { buildClassifier } from './model/classifier.js';
-import { modelSummary } from './model/summary.js';
-import type { ReportFigure } from './report/types.js';
-import { renderReport } from './report/html.js';
-import { trainAutoencoder } from './train/autoencoder.js';
-import { predictInBatches } from './train/batches.js';
-import { argmaxRows, trainClassifier } from './train/classifier.js';
-import type { Reporter } from './train/events.js';
-import { initializeWeights } from './train/weights.js';
-import { handoutOrder, runInWorkers } from './workers/classifier-pool.js';
+import type { BackendInfo } from '../backend/index.js';
+import type { ExperimentConfig } from '../config.js';
+import { subsetImageSet } from '../data/dataset.js';
+import type { ImageSet } from '../data/dataset.js';
+import { labelSubsets, prepareData } from '../data/prepare.js';
+import { countForFraction } from '../data/split.js';
+import type { PreparedData } from '../data/prepare.js';
+import { Random } from '../data/random.js';
+import { classificationMetrics, formatClassificationReport } from '../eval/classification.js';
+import { imageScorer } from '../backend/native/image-kernels.js';
+import { evaluateDenoising } from '../eval/denoising.js';
+import { inspect } from '../eval/inspection.js';
+import { fileCheckpointStore } from '../io/checkpoint-files.js';
+import { loadModel, saveModel } from '../io/model-files.js';
+import type { RunFolder } from '../io/run-folder.js';
+import { readMetrics } from '../io/metrics-file.js';
+import { metricsFormatVersion } from '../io/metrics.js';
+import type { ClassifierResult, EncoderMode, Metrics } from '../io/metrics.js';
+import { buildAutoencoder, joinAutoencoder, referenceShape } from '../model/autoencoder.js';
+import type { Autoencoder } from '../model/autoencoder.js';
+import type { ClassifierJob } from './jobs.js';
+import { buildClassifier } from '../model/classifier.js';
+import { modelSummary } from '../model/summary.js';
+import type { ReportFigure } from '../report/types.js';
+import { renderReport } from '../report/html.js';
+import { trainAutoencoder } from '../train/autoencoder.js';
+import { predictInBatches } from '../train/batches.js';
+import { argmaxRows, trainClassifier } from '../train/classifier.js';
+import type { Reporter } from '../train/events.js';
+import { initializeWeights } from '../train/weights.js';
+import { handoutOrder, runInWorkers } from './threads.js';
 import { classifierStage, studyPlan } from './plan.js';
-import { evaluateClassifiers } from './experiment-evaluation.js';
-import { pretrainFigures, classifierFigures, inspectionFigures, denoisingFigures, trainingFigures } from './experiment-figures.js';
+import { evaluateClassifiers } from './evaluate.js';
+import { pretrainFigures, classifierFigures, inspectionFigures, denoisingFigures, trainingFigures } from './figures.js';
 
 export interface ExperimentContext {
   run: RunFolder;
@@ -171,7 +171,7 @@ export async function inspectRepresentation(context: ExperimentContext, data: Pr
   reporter({ type: 'stage-end', stage: 'inspect', seconds: (performance.now() - started) / 1000, summary: `${inspection.codingUnits.length} coding units inspected` });
 }
 
-export type { ClassifierJob } from './jobs/cell-job.js';
+export type { ClassifierJob } from './jobs.js';
 
 /** Trains the classifier runs the folder lacks, then evaluates them all; `denoised` as evaluateClassifiers takes it. */
 export async function classify(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder,

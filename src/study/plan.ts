@@ -1,12 +1,12 @@
 // What a study or a label sweep will do, in planned amounts of work per stage and per classifier run: sent as the
 // first event, so that reporters can say how far along a command is and estimate the time left (cli/eta.ts).
 // Amounts are counts (epochs, images, steps), never times: the ETA measures how fast each kind of work goes.
-import type { ExperimentConfig } from './config.js';
-import type { EncoderMode } from './metrics.js';
-import { codeMapImages, mappedImages } from './eval/code-map.js';
-import { referenceShape, workArithmetic } from './model/arithmetic.js';
-import { epochsFor, frozenCopiesFor } from './train/classifier.js';
-import type { PlannedEpochs, PlannedRun } from './train/events.js';
+import type { ExperimentConfig } from '../config.js';
+import type { EncoderMode } from '../io/metrics.js';
+import { codeMapImages, mappedImages } from '../eval/code-map.js';
+import { referenceShape, workArithmetic } from '../model/arithmetic.js';
+import { epochsFor, frozenCopiesFor } from '../train/classifier.js';
+import type { PlannedEpochs, PlannedRun } from '../train/events.js';
 
 export interface DataCounts { train: number; validation: number; test: number }
 

@@ -4,20 +4,20 @@
 // so a killed sweep loses at most the cells in progress and a rerun skips what is done.
 import { cellBudget, cellRunPlans, cellSubsets, cellValidationPolicy, meanAndSpread, resumeCells, robustnessSummary, runCells } from './cells.js';
 import type { CellRunner, PlannedCell } from './cells.js';
-import { prepareData } from './data/prepare.js';
-import { plannedWork, pretrain, writeReport } from './experiment.js';
-import type { ExperimentContext } from './experiment.js';
-import { epochsFor } from './train/classifier.js';
-import { readMetrics } from './io/metrics-file.js';
-import { cellName } from './jobs/cell-job.js';
-import { metricsFormatVersion } from './metrics.js';
-import type { EncoderMode, SweepCell, SweepResult } from './metrics.js';
-import { pretrainPlan } from './plan.js';
-import { labelSweepChart } from './viz/charts.js';
+import { prepareData } from '../data/prepare.js';
+import { plannedWork, pretrain, writeReport } from '../study/experiment.js';
+import type { ExperimentContext } from '../study/experiment.js';
+import { epochsFor } from '../train/classifier.js';
+import { readMetrics } from '../io/metrics-file.js';
+import { cellName } from '../study/jobs.js';
+import { metricsFormatVersion } from '../io/metrics.js';
+import type { EncoderMode, SweepCell, SweepResult } from '../io/metrics.js';
+import { pretrainPlan } from '../study/plan.js';
+import { labelSweepChart } from '../viz/charts.js';
 
 export { cellBudget, meanAndSpread, robustnessSummary, saveCell, sweepCell, trainCell } from './cells.js';
 export type { CellRunner, GridCell } from './cells.js';
-export type { CellJob as SweepCellJob } from './jobs/cell-job.js';
+export type { CellJob as SweepCellJob } from '../study/jobs.js';
 
 export interface SweepOptions {
   /** Label counts; 'all' is the whole training split. */

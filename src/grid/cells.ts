@@ -3,22 +3,22 @@
 // worker threads, or a job queue's workers on other machines (src/queue). `trainCell` trains and scores a cell and
 // touches no files; the run folder's side writes each finished cell to its own file at once (atomically), so a
 // killed grid loses at most the cells in progress and a rerun skips what is done.
-import { subsetImageSet } from './data/dataset.js';
-import type { PreparedData } from './data/prepare.js';
-import { stratifiedSubsets } from './data/split.js';
-import { classifierWorkerCount, trainAndEvaluate } from './experiment.js';
-import type { ExperimentContext, TrainingContext } from './experiment.js';
-import { robustnessCorruptions } from './experiment-evaluation.js';
-import { meanCorruptedAccuracy, robustnessOf, robustnessSets } from './eval/robustness.js';
-import type { RobustnessSets } from './eval/robustness.js';
-import type { ExperimentConfig } from './config.js';
-import type { CellJob } from './jobs/cell-job.js';
-import type { MeanAndSpread, SweepCell } from './metrics.js';
-import { referenceShape, workArithmetic } from './model/arithmetic.js';
-import type { Autoencoder } from './model/autoencoder.js';
-import { classifierRunPlan } from './plan.js';
-import type { PlannedRun } from './train/events.js';
-import { handoutOrder, runInWorkers } from './workers/classifier-pool.js';
+import { subsetImageSet } from '../data/dataset.js';
+import type { PreparedData } from '../data/prepare.js';
+import { stratifiedSubsets } from '../data/split.js';
+import { classifierWorkerCount, trainAndEvaluate } from '../study/experiment.js';
+import type { ExperimentContext, TrainingContext } from '../study/experiment.js';
+import { robustnessCorruptions } from '../study/evaluate.js';
+import { meanCorruptedAccuracy, robustnessOf, robustnessSets } from '../eval/robustness.js';
+import type { RobustnessSets } from '../eval/robustness.js';
+import type { ExperimentConfig } from '../config.js';
+import type { CellJob } from '../study/jobs.js';
+import type { MeanAndSpread, SweepCell } from '../io/metrics.js';
+import { referenceShape, workArithmetic } from '../model/arithmetic.js';
+import type { Autoencoder } from '../model/autoencoder.js';
+import { classifierRunPlan } from '../study/plan.js';
+import type { PlannedRun } from '../train/events.js';
+import { handoutOrder, runInWorkers } from '../study/threads.js';
 
 /** Large cells see at most this many images (5 epochs of all 55,000 labels) unless told otherwise. */
 export const sweepImagesPerCell = 275_000;
