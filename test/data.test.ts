@@ -5,7 +5,7 @@ import { corrupt, NoiseSpecError } from '../src/data/noise.js';
 import { countForFraction, splitTrainValidation, SplitError, stratifiedSubsets } from '../src/data/split.js';
 import { subsetImageSet, type ImageSet } from '../src/data/dataset.js';
 import { augmentImages, noAugmentation, warpImage, warpImageReference } from '../src/data/augment.js';
-import type { NoiseSpec } from '../src/io/metrics.js';
+import type { NoiseSpec } from '../src/data/noise.js';
 
 const draws = (random: Random, count: number): number[] => Array.from({ length: count }, () => random.next());
 

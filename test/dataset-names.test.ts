@@ -13,7 +13,7 @@ import { ConfigError, presets, resolveConfig, savedConfig } from '../src/config.
 import { DatasetError, loadDataset } from '../src/data/dataset.js';
 import { DatasetDescriptionError, datasetNames, parseDatasetDescription } from '../src/data/description.js';
 import { RunFolderError } from '../src/io/run-folder.js';
-import { upgradeMetrics } from '../src/io/metrics-file.js';
+import { upgradeMetrics } from '../src/io/metrics.js';
 import type { Metrics } from '../src/io/metrics.js';
 import { articleFor } from '../src/report/format.js';
 import { reportTitle } from '../src/report/html.js';

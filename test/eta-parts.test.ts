@@ -9,7 +9,7 @@ import { machinePace, pace, wallSeconds } from '../src/cli/pace.js';
 import { expectedBestEpoch, frozenBestEpoch, priorBestEpoch } from '../src/cli/stopping.js';
 import { presets } from '../src/config.js';
 import { classifierRunPlan } from '../src/study/plan.js';
-import type { EncoderMode } from '../src/io/metrics.js';
+import type { EncoderMode } from '../src/model/classifier.js';
 
 const budget = { ...presets.full.classifier, batchSize: 16, maxEpochs: 215, frozenMaxEpochs: 215, maxImagesPerRun: 275_000, patience: 22, warmupEpochs: 14 };
 const cell = (mode: EncoderMode, labels: number, batchSize = budget.batchSize) => classifierRunPlan({

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClassMetrics, ClassifierResult, EncoderMode, Metrics } from '../src/io/metrics.js';
+import type { ClassifierResult, Metrics } from '../src/io/metrics.js';
+import type { ClassMetrics } from '../src/eval/classification.js';
+import type { EncoderMode } from '../src/model/classifier.js';
 import { autoencoderRecipe, buildConclusion, classifierRecipe, renderReport } from '../src/report/html.js';
 import { presets } from '../src/config.js';
 import type { ReportInput } from '../src/report/types.js';

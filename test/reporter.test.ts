@@ -12,7 +12,8 @@ import type { EstimateRecord } from '../src/cli/estimate-log.js';
 import { estimateCheckLines } from '../src/cli/summary.js';
 import { matchesPattern, stopAfterEventPattern, stopAfterEventVariable } from '../src/cli/stop-after-event.js';
 import { classifierStage, studyPlan } from '../src/study/plan.js';
-import type { EpochRecord, EncoderMode } from '../src/io/metrics.js';
+import type { EpochRecord } from '../src/train/events.js';
+import type { EncoderMode } from '../src/model/classifier.js';
 import type { TrainingEvent } from '../src/train/events.js';
 
 const snapshotPath = fileURLToPath(new URL('../../test/snapshots/reporter-plain.txt', import.meta.url));

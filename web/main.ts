@@ -1,7 +1,7 @@
 // The `dae serve` page: fetches the run summary and test digits from the server it came from, loads the models, and
 // reruns the pipeline (corrupt -> encode -> decode -> classify) whenever the drawing or a control changes.
 // The URL hash #digit=<test index> names the test digit shown, so a view can be shared or reloaded.
-import type { NoiseSpec } from '../src/io/metrics.js';
+import type { NoiseSpec } from '../src/data/noise.js';
 import type { RunSummary } from '../src/serve/api.js';
 import { apiFormatVersion } from '../src/serve/api.js';
 import { DrawingPad } from './drawing.js';

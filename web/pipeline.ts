@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 
 import { corrupt } from '../src/data/noise.js';
 import { Random } from '../src/data/random.js';
-import type { NoiseSpec } from '../src/io/metrics.js';
+import type { NoiseSpec } from '../src/data/noise.js';
 import type { RunSummary, ServedClassifier } from '../src/serve/api.js';
 
 export type ClassifierInput = 'clean' | 'corrupted' | 'denoised';

@@ -1,7 +1,7 @@
 // The words of the progress display, shared by the live terminal view and the plain lines written to pipes and
 // files: the command's line (step k of n, elapsed, time left), a run's line, an epoch's line, a finished run's.
 import type { Estimate, RunEstimate } from './eta.js';
-import type { EpochRecord } from '../io/metrics.js';
+import type { EpochRecord } from '../train/events.js';
 
 /** `42 s`, `3:07`, `1:02:03`: seconds as a reader says them. */
 export function formatDuration(seconds: number): string {

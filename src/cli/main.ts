@@ -13,8 +13,13 @@ import { IdxFormatError } from '../data/idx.js';
 import { NoiseSpecError } from '../data/noise.js';
 import { prepareData } from '../data/prepare.js';
 import { SplitError } from '../data/split.js';
-import { assembleMetrics, checkDenoising, classify, inspectRepresentation, pretrain, runExperiment, writeReport } from '../study/experiment.js';
-import type { ExperimentContext } from '../study/experiment.js';
+import { classify } from '../study/classify.js';
+import type { ExperimentContext } from '../study/context.js';
+import { checkDenoising } from '../study/denoise.js';
+import { runExperiment } from '../study/experiment.js';
+import { inspectRepresentation } from '../study/inspect.js';
+import { pretrain } from '../study/pretrain.js';
+import { assembleMetrics, writeReport } from '../study/report.js';
 import { exportFormats, exportRun } from '../export/export-run.js';
 import type { ExportFormat } from '../export/export-run.js';
 import { ExportError } from '../export/model-tree.js';
@@ -37,7 +42,7 @@ import type { CellRunner } from '../grid/cells.js';
 import { openQueue } from '../queue/open.js';
 import { defaultAblation, pretrainingSpecs, runAblation } from '../grid/ablation.js';
 import { DivergenceError, InterruptedError } from '../train/events.js';
-import { WorkerJobError } from '../study/threads.js';
+import { ThreadJobError } from '../study/threads.js';
 
 const knownErrors = [ConfigError, BackendError, DatasetError, DatasetDescriptionError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
   RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError, ExportError, QueueError];
@@ -426,9 +431,9 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? 0 : 2;
       return;
     }
-    // An error from a classifier worker thread arrives as a WorkerJobError that keeps its class's name.
+    // An error from a classifier worker thread arrives as a ThreadJobError that keeps its class's name.
     const known = knownErrors.some((kind) => error instanceof kind
-      || (error instanceof WorkerJobError && error.originalName === kind.name));
+      || (error instanceof ThreadJobError && error.originalName === kind.name));
     if (known) {
       process.stderr.write(`dae: ${(error as Error).message}\n`);
       process.exitCode = 1;

@@ -6,7 +6,21 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
-import { classNamesProblem, maxDatasetNameLength } from '../config.js';
+export const maxDatasetNameLength = 100;
+/** Labels are bytes (IDX ubyte files), so a dataset has at most 256 classes. */
+export const maxClasses = 256;
+
+/** What is wrong with a list of class names (from a flag or dataset.json), or null when it can be used. */
+export function classNamesProblem(names: unknown): string | null {
+  if (!Array.isArray(names)) return `needs a list of names, got ${JSON.stringify(names)}`;
+  if (names.length < 2 || names.length > maxClasses) return `needs 2..${maxClasses} names, got ${names.length}`;
+  const blank = names.findIndex((name) => typeof name !== 'string' || name.trim() === '' || name.length > maxDatasetNameLength);
+  if (blank >= 0) return `name ${blank} (for label ${blank}) must be 1..${maxDatasetNameLength} characters, got ${JSON.stringify(names[blank])}`;
+  const repeated = names.findIndex((name, index) => names.indexOf(name) !== index);
+  if (repeated >= 0) return `'${String(names[repeated])}' names two classes (labels ${names.indexOf(names[repeated])} and ${repeated})`;
+  return null;
+}
+
 
 export const datasetDescriptionName = 'dataset.json';
 export const embeddedDatasetName = 'MNIST';

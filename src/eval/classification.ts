@@ -9,7 +9,24 @@
 //     and both report the total support;
 //   - the confusion matrix has one row per true class and one column per predicted class.
 
-import type { ClassificationMetrics, ClassMetrics } from '../io/metrics.js';
+
+/** The layout of scikit-learn's classification_report, plus the confusion matrix (rows = true class). */
+export interface ClassificationMetrics {
+  accuracy: number;
+  macroF1: number;
+  weightedF1: number;
+  perClass: ClassMetrics[];
+  macro: ClassMetrics;
+  weighted: ClassMetrics;
+  confusion: number[][];
+}
+
+export interface ClassMetrics {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
 
 function requireLabels(name: string, labels: ArrayLike<number>, classes: number): void {
   for (let index = 0; index < labels.length; index += 1) {

@@ -3,15 +3,21 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import type { ImageSet } from '../data/dataset.js';
-import type { Metrics, NoiseSpec } from '../io/metrics.js';
+import type { NoiseSpec } from '../data/noise.js';
 import { predictInBatches } from '../train/batches.js';
 import { reconstructionScores } from './reconstruction.js';
-import type { ImageScorer } from './reconstruction.js';
+import type { ImageScorer, ReconstructionScores } from './reconstruction.js';
 import { robustnessSets } from './robustness.js';
 
+/** The corrupted input, the denoised output and the reconstruction of clean input, each against the clean images. */
+export interface DenoisingScores { noisy: ReconstructionScores; denoised: ReconstructionScores; clean: ReconstructionScores }
+
+/** The same scores at a corruption other than the training one (no clean reconstruction: it would be the same). */
+export interface NoiseLevelScores { noise: NoiseSpec; noisy: ReconstructionScores; denoised: ReconstructionScores }
+
 export interface DenoisingResult {
-  test: Metrics['autoencoder']['test'];
-  noiseLevels: Metrics['autoencoder']['noiseLevels'];
+  test: DenoisingScores;
+  noiseLevels: NoiseLevelScores[];
   /** The first images of the test set at the training noise, for the figure. */
   examples: { original: Float32Array; corrupted: Float32Array; denoised: Float32Array; count: number };
   /** The autoencoder's outputs on each corrupted test set (training noise first), for the robustness check to reuse. */

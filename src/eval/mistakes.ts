@@ -1,5 +1,12 @@
 // Where a classifier fails: the test images it got wrong with the most confidence in its wrong answer.
-import type { Mistake } from '../io/metrics.js';
+
+/** A test image the classifier got wrong, with the probability it gave its (wrong) answer. */
+export interface Mistake {
+  testIndex: number;
+  label: number;
+  predicted: number;
+  probability: number;
+}
 
 /** The `count` most confident wrong predictions in [N, C] probabilities, most confident first (ties: lower index). */
 export function confidentMistakes(probabilities: Float32Array, labels: ArrayLike<number>, classes: number, count: number): Mistake[] {

@@ -5,7 +5,7 @@
 // similarity", eq. 13), exactly:
 //   - Gaussian weighting window of 7x7 taps, sigma 1.5, weights exp(-(i²+j²)/(2·1.5²)) for
 //     i, j in -3..3, normalised to sum 1 (the paper used 11x11; 7x7 suits 28x28 images, as
-//     src/metrics.ts states);
+//     ReconstructionScores below states);
 //   - local means, variances and covariance are weighted population moments (no N/(N-1) correction);
 //   - C1 = (0.01·1)², C2 = (0.03·1)²;
 //   - only "valid" window positions, where the whole window lies inside the image ((H-6)x(W-6) of them),
@@ -14,8 +14,16 @@
 // use_sample_covariance=False, data_range=1) with its filter replaced by a 7-tap one, i.e.
 // scipy.ndimage.gaussian_filter(sigma=1.5, truncate=2.0) followed by crop(S, 3).mean() — scikit-image
 // itself hard-codes truncate=3.5, an 11-tap filter, which would leave only 18x18 positions on MNIST.
+import { nativeImageKernels } from '../backend/native/image-kernels.js';
 
-import type { ReconstructionScores } from '../io/metrics.js';
+/** Image-quality scores of one image set against the clean originals, averaged over images. */
+export interface ReconstructionScores {
+  mse: number;
+  /** Peak signal-to-noise ratio in dB (peak 1.0), the mean of per-image values. */
+  psnr: number;
+  /** Structural similarity (Wang et al. 2004: 7x7 Gaussian window, sigma 1.5), mean over images. */
+  ssim: number;
+}
 
 const WINDOW_RADIUS = 3;
 const WINDOW_SIZE = 2 * WINDOW_RADIUS + 1;
@@ -80,6 +88,11 @@ export const scoreImages: ImageScorer = (clean, other, count, height, width, tap
     ssims[image] = ssim.image(clean, other, offset);
   }
 };
+
+/** The per-image scorer to use: the addon's on the native backend (the same numbers, faster), else scoreImages. */
+export function imageScorer(): ImageScorer {
+  return nativeImageKernels()?.reconstructionScores ?? scoreImages;
+}
 
 /** The SSIM window's 1-D Gaussian taps and constants, as the scorers take them. */
 export const ssimWindow = { taps: gaussianTaps(), c1: C1, c2: C2 } as const;

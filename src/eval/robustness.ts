@@ -6,9 +6,22 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { corrupt } from '../data/noise.js';
 import { Random } from '../data/random.js';
 import type { ImageSet } from '../data/dataset.js';
-import type { NoiseSpec, Robustness } from '../io/metrics.js';
+import type { NoiseSpec } from '../data/noise.js';
 import { predictInBatches } from '../train/batches.js';
 import { argmaxRows } from '../train/classifier.js';
+
+/**
+ * Test accuracy on corrupted copies of the test images: the classifier on the corrupted images, and ("denoise
+ * first, then classify") on what the autoencoder makes of them. Every classifier of a run sees the same corrupted
+ * pixels (seeded by the run's seed), so the numbers compare pairwise.
+ */
+export interface Robustness {
+  /** How many test images (the first ones of the test set). */
+  images: number;
+  /** Accuracy on those images uncorrupted. */
+  clean: number;
+  corruptions: { noise: NoiseSpec; accuracy: number; denoisedAccuracy?: number }[];
+}
 
 /** Mean accuracy over the corruptions, on the corrupted images or on their denoised versions (NaN when absent). */
 export function meanCorruptedAccuracy(robustness: Robustness, pipeline: 'corrupted' | 'denoised'): number {

@@ -13,22 +13,25 @@ import { corrupt } from '../data/noise.js';
 import { prepareData } from '../data/prepare.js';
 import type { PreparedData } from '../data/prepare.js';
 import { Random } from '../data/random.js';
-import { plannedWork } from '../study/experiment.js';
-import type { ExperimentContext } from '../study/experiment.js';
-import { fileCheckpointStore } from '../io/checkpoint-files.js';
+import { plannedWork } from '../study/classify.js';
+import type { ExperimentContext } from '../study/context.js';
+import { trainNewAutoencoder } from '../study/pretrain.js';
+import { mergeIntoMetrics } from '../study/report.js';
 import { cellName } from '../study/jobs.js';
 import { loadModel, saveModel } from '../io/model-files.js';
-import type { AblationPretraining, AblationResult, EncoderMode, NoiseSpec } from '../io/metrics.js';
-import { buildAutoencoder, joinAutoencoder, referenceShape } from '../model/autoencoder.js';
+import type { AblationPretraining, AblationResult } from '../io/metrics.js';
+import type { EncoderMode } from '../model/classifier.js';
+import type { NoiseSpec } from '../data/noise.js';
+import { joinAutoencoder } from '../model/autoencoder.js';
 import type { Autoencoder } from '../model/autoencoder.js';
-import { meanSquaredError, trainAutoencoder } from '../train/autoencoder.js';
+import { meanSquaredError } from '../train/autoencoder.js';
+import type { AutoencoderConfig } from '../train/autoencoder.js';
 import { predictInBatches } from '../train/batches.js';
 import { epochsFor } from '../train/classifier.js';
 import type { PlannedRun } from '../train/events.js';
 import { pretrainPlan } from '../study/plan.js';
-import { initializeWeights } from '../train/weights.js';
 import { ablationChart } from '../viz/charts.js';
-import { mergeIntoMetrics, resolveLabelCounts } from './sweep.js';
+import { resolveLabelCounts } from './sweep.js';
 
 export interface PretrainingSpec {
   /** Folder name under ablation/, e.g. 'masking-30'. */
@@ -106,18 +109,13 @@ async function pretrainOne(context: ExperimentContext, data: PreparedData, spec:
   const train = images === data.train.count ? data.train : subsetImageSet(data.train, Int32Array.from({ length: images }, (_, index) => index));
   const stage = pretrainingStage(spec.name);
   reporter({ type: 'stage-start', stage, description: `${spec.title}: ${options.pretrainEpochs} epoch${options.pretrainEpochs === 1 ? '' : 's'} of ${images} unlabelled images` });
-  const shape = { height: data.train.height, width: data.train.width, codingUnits: referenceShape.codingUnits };
-  const autoencoder = buildAutoencoder(shape);
-  // The same initial weights, batch order and noise stream for every pretraining: only the corruption differs.
-  initializeWeights(autoencoder.autoencoder, new Random(config.seed).fork('autoencoder-weights'));
-  const autoencoderConfig: ExperimentConfig['autoencoder'] = {
+  // Only the corruption differs: trainNewAutoencoder starts every pretraining from the same weights, batch order and
+  // noise stream.
+  const autoencoderConfig: AutoencoderConfig = {
     ...config.autoencoder, noise: spec.noise, maxEpochs: options.pretrainEpochs, patience: options.pretrainEpochs + 1,
   };
-  const result = await trainAutoencoder({
-    autoencoder, train, validation: data.validation, config: autoencoderConfig, seed: config.seed, reporter,
-    checkpoint: fileCheckpointStore(run.checkpointPath(`ablation-${spec.name}`)), stage,
-    ...(context.shouldStop ? { shouldStop: context.shouldStop } : {}),
-  });
+  const { autoencoder, training: result } = await trainNewAutoencoder(context, train, data.validation, autoencoderConfig,
+    { checkpoint: `ablation-${spec.name}`, stage });
   const { validation } = data;
   const validationMse = (images: Float32Array) =>
     meanSquaredError(predictInBatches(autoencoder.autoencoder, images, validation.count, validation.height, validation.width), validation.images);

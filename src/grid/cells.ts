@@ -1,24 +1,23 @@
-// Cells: one classifier variant trained on one label subset with one seed, the unit of the label sweep and of the
-// pretraining ablation. One machinery for both grids and for every place a cell trains: this thread, the pool's
-// worker threads, or a job queue's workers on other machines (src/queue). `trainCell` trains and scores a cell and
-// touches no files; the run folder's side writes each finished cell to its own file at once (atomically), so a
-// killed grid loses at most the cells in progress and a rerun skips what is done.
-import { subsetImageSet } from '../data/dataset.js';
+// A grid of cells (study/cell.ts) in a run folder: the label sweep's and the pretraining ablation's. One machinery
+// for both grids and every place a cell trains: this thread, the pool's threads, or a job queue's workers on other
+// machines (src/queue). Each finished cell is written to its own file at once (atomically), so a killed grid loses
+// at most the cells in progress and a rerun skips what is done.
+import type { ExperimentConfig } from '../config.js';
 import type { PreparedData } from '../data/prepare.js';
 import { stratifiedSubsets } from '../data/split.js';
-import { classifierWorkerCount, trainAndEvaluate } from '../study/experiment.js';
-import type { ExperimentContext, TrainingContext } from '../study/experiment.js';
-import { robustnessCorruptions } from '../study/evaluate.js';
-import { meanCorruptedAccuracy, robustnessOf, robustnessSets } from '../eval/robustness.js';
-import type { RobustnessSets } from '../eval/robustness.js';
-import type { ExperimentConfig } from '../config.js';
-import type { CellJob } from '../study/jobs.js';
+import { meanCorruptedAccuracy } from '../eval/robustness.js';
 import type { MeanAndSpread, SweepCell } from '../io/metrics.js';
 import { referenceShape, workArithmetic } from '../model/arithmetic.js';
 import type { Autoencoder } from '../model/autoencoder.js';
-import { classifierRunPlan } from '../study/plan.js';
+import type { ClassifierConfig } from '../train/classifier.js';
 import type { PlannedRun } from '../train/events.js';
-import { handoutOrder, runInWorkers } from '../study/threads.js';
+import { cellRobustnessImages, saveCell, sweepCell } from '../study/cell.js';
+import { classifierWorkerCount } from '../study/classify.js';
+import type { ExperimentContext } from '../study/context.js';
+import { robustnessCorruptions } from '../study/evaluate.js';
+import type { CellJob } from '../study/jobs.js';
+import { classifierRunPlan } from '../study/plan.js';
+import { handoutOrder, runInThreads } from '../study/threads.js';
 
 /** Large cells see at most this many images (5 epochs of all 55,000 labels) unless told otherwise. */
 export const sweepImagesPerCell = 275_000;
@@ -30,8 +29,8 @@ export const sweepImagesPerCell = 275_000;
  * plateau patience and warm-up scaled with their epoch count. Large cells keep the experiment's budget, up to
  * `imagesPerCell` images (so that the whole grid fits its time budget; the experiment's own 100% runs train longer).
  */
-export function cellBudget(base: ExperimentConfig['classifier'], labels: number, minimumSteps: number,
-  imagesPerCell = sweepImagesPerCell): ExperimentConfig['classifier'] {
+export function cellBudget(base: ClassifierConfig, labels: number, minimumSteps: number,
+  imagesPerCell = sweepImagesPerCell): ClassifierConfig {
   const batchSize = Math.min(base.batchSize, Math.max(16, Math.round(labels / 10)));
   const epochs = Math.ceil(minimumSteps / Math.ceil(labels / batchSize));
   const maxEpochs = Math.max(base.maxEpochs, epochs);
@@ -63,46 +62,6 @@ export function robustnessSummary(cells: readonly Pick<SweepCell, 'robustness'>[
   return complete ? { corrupted, denoised: meanAndSpread(cells.map((cell) => meanCorruptedAccuracy(cell.robustness!, 'denoised'))) } : { corrupted };
 }
 
-/**
- * Cells score robustness on the first 2,000 test images only (the study's classifiers on all of them): the seven
- * corruptions on the corrupted and the denoised images cost a cell about 28,000 forward passes this way.
- */
-export const cellRobustnessImages = 2000;
-
-/** The corrupted and denoised test images per autoencoder, made once per thread and reused by every cell on it. */
-const robustnessCache = new WeakMap<Autoencoder['autoencoder'], RobustnessSets>();
-
-function cellRobustnessSets(config: ExperimentConfig, data: PreparedData, autoencoder: Autoencoder): RobustnessSets {
-  let sets = robustnessCache.get(autoencoder.autoencoder);
-  if (!sets) {
-    sets = robustnessSets(data.test, robustnessCorruptions(config), config.seed, cellRobustnessImages, autoencoder.autoencoder);
-    robustnessCache.set(autoencoder.autoencoder, sets);
-  }
-  return sets;
-}
-
-/**
- * Trains and scores one cell, touching no files: the same in this thread, a worker thread or a queue's worker on
- * another machine. `autoencoder` is the pretrained autoencoder the cell starts from: its encoder for frozen and
- * fine-tuned cells, and the whole of it for the "denoise first" robustness scores of every cell, scratch too.
- */
-export async function trainCell(context: TrainingContext, data: PreparedData, autoencoder: Autoencoder, job: CellJob): Promise<SweepCell> {
-  const { labels, seed, budget, stage } = job;
-  const labelled = subsetImageSet(data.train, job.indices);
-  const validation = job.validationIndices === null ? data.validation : subsetImageSet(data.validation, job.validationIndices);
-  const cellContext = { ...context, config: { ...context.config, classifier: budget } };
-  const { classifier, result, bestEpoch } = await trainAndEvaluate(cellContext, data, autoencoder.encoder, job.encoder, labelled, validation, {
-    stage, name: `sweep-${job.encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
-  });
-  const robustness = robustnessOf(classifier.model, cellRobustnessSets(context.config, data, autoencoder), data.test.classes);
-  classifier.model.dispose();
-  context.reporter({ type: 'run-end', stage, bestEpoch, epochs: result.epochs, testAccuracy: result.test.accuracy, macroF1: result.test.macroF1, seconds: result.trainSeconds });
-  return {
-    ...job.extra, encoder: job.encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds,
-    robustness,
-  };
-}
-
 /** Where a cell of a run folder's grid starts from and where its result goes. */
 export interface CellPlace {
   /** The cell's file in the run folder, e.g. `sweep/cells/finetuned-100-seed1.json`. */
@@ -111,18 +70,6 @@ export interface CellPlace {
   models: string;
 }
 
-/** Writes a finished cell to its file (atomically), with the budget a rerun checks before skipping it. */
-export async function saveCell(context: Pick<ExperimentContext, 'run' | 'reporter'>, cell: SweepCell, job: Pick<CellJob, 'budget' | 'stage'>, file: string): Promise<void> {
-  await context.run.writeJson(file, { ...cell, budget: job.budget });
-  context.reporter({ type: 'saved', stage: job.stage, file });
-}
-
-/** Trains and scores one cell here (this thread or a pool's worker thread) and writes it to its file. */
-export async function sweepCell(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder, job: CellJob, file: string): Promise<SweepCell> {
-  const cell = await trainCell(context, data, autoencoder, job);
-  await saveCell(context, cell, job, file);
-  return cell;
-}
 
 /** Nested, stratified label subsets per seed (indices into the training split), and each one's validation subset. */
 export function cellSubsets(data: PreparedData, labelCounts: readonly number[], seed: number) {
@@ -253,7 +200,7 @@ export async function runCells(context: ExperimentContext, data: PreparedData, g
       reporter({ type: 'message', stage: grid.step, text: `cell ${done}/${slots.length} done (${entry.job.stage.slice(grid.step.length + 1)}: ${(100 * cell.accuracy).toFixed(2)}%); ${Number.isFinite(etaSeconds) ? `about ${Math.round(etaSeconds / 60)} min to go` : 'time left not known yet'}` });
     });
   } else if (grid.workers > 1) {
-    await runInWorkers<SweepCell>(context, data, pending.map(({ job, work, file, models }) => ({ job: { kind: 'sweep-cell', job, file, models }, work })), grid.workers,
+    await runInThreads<SweepCell>(context, data, pending.map(({ job, work, file, models }) => ({ job: { kind: 'sweep-cell', job, file, models }, work })), grid.workers,
       (cell, index) => { slots[pending[index]!.slot] = cell; });
   } else {
     for (const entry of pending) slots[entry.slot] = await sweepCell(context, data, await autoencoderFor(entry.models), entry.job, entry.file);

@@ -5,19 +5,16 @@
 import { cellBudget, cellRunPlans, cellSubsets, cellValidationPolicy, meanAndSpread, resumeCells, robustnessSummary, runCells } from './cells.js';
 import type { CellRunner, PlannedCell } from './cells.js';
 import { prepareData } from '../data/prepare.js';
-import { plannedWork, pretrain, writeReport } from '../study/experiment.js';
-import type { ExperimentContext } from '../study/experiment.js';
+import { plannedWork } from '../study/classify.js';
+import type { ExperimentContext } from '../study/context.js';
+import { pretrain } from '../study/pretrain.js';
+import { mergeIntoMetrics } from '../study/report.js';
 import { epochsFor } from '../train/classifier.js';
-import { readMetrics } from '../io/metrics-file.js';
 import { cellName } from '../study/jobs.js';
-import { metricsFormatVersion } from '../io/metrics.js';
-import type { EncoderMode, SweepCell, SweepResult } from '../io/metrics.js';
+import type { SweepCell, SweepResult } from '../io/metrics.js';
+import type { EncoderMode } from '../model/classifier.js';
 import { pretrainPlan } from '../study/plan.js';
 import { labelSweepChart } from '../viz/charts.js';
-
-export { cellBudget, meanAndSpread, robustnessSummary, saveCell, sweepCell, trainCell } from './cells.js';
-export type { CellRunner, GridCell } from './cells.js';
-export type { CellJob as SweepCellJob } from '../study/jobs.js';
 
 export interface SweepOptions {
   /** Label counts; 'all' is the whole training split. */
@@ -109,16 +106,4 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
   await mergeIntoMetrics(context, { sweep: result });
   reporter({ type: 'stage-end', stage: 'report', seconds: (performance.now() - reportStarted) / 1000, summary: run.path('sweep', 'sweep.json') });
   return result;
-}
-
-/** Adds a study's extra results (the sweep, the ablation) to metrics.json, and rewrites the report of a finished run. */
-export async function mergeIntoMetrics(context: ExperimentContext, part: { sweep: SweepResult } | { ablation: unknown }): Promise<void> {
-  const { run } = context;
-  if (await run.exists('metrics.json')) {
-    const metrics = await readMetrics(run);
-    await run.writeJson('metrics.json', { ...metrics, ...part });
-    if (run.isStageDone('classify')) await writeReport(context);
-  } else {
-    await run.writeJson('metrics.json', { formatVersion: metricsFormatVersion, ...part });
-  }
 }

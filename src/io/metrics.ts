@@ -1,69 +1,22 @@
-// The shape of metrics.json: what a finished run measured. Every stage writes its part; the report reads it.
+// metrics.json: what a finished run measured. Every stage writes its part, the report and the page read it, and a
+// file of an older format version is brought up to the current shape when read, the way that version's report showed it:
+//   1  before datasets named their classes: the classes are their label numbers
+//   2  dataset.classNames
+//   3  classifiers' mistakes and robustness, sweep cells' robustness, the code map, the pretraining ablation: all
+//      optional, so a version-2 file reads as a run that measured none of them
+import type { NoiseSpec } from '../data/noise.js';
+import type { ClassificationMetrics, ClassMetrics } from '../eval/classification.js';
+import type { DenoisingScores, NoiseLevelScores } from '../eval/denoising.js';
+import type { Mistake } from '../eval/mistakes.js';
+import type { ReconstructionScores } from '../eval/reconstruction.js';
+import type { Robustness } from '../eval/robustness.js';
+import type { EncoderMode } from '../model/classifier.js';
+import type { EpochRecord } from '../train/events.js';
+import type { RunFolder } from './run-folder.js';
+import { RunFolderError } from './run-folder.js';
 
-export type EncoderMode = 'frozen' | 'finetuned' | 'scratch';
-
-/** Image-quality scores of one image set against the clean originals, averaged over images. */
-export interface ReconstructionScores {
-  mse: number;
-  /** Peak signal-to-noise ratio in dB (peak 1.0), the mean of per-image values. */
-  psnr: number;
-  /** Structural similarity (Wang et al. 2004: 7x7 Gaussian window, sigma 1.5), mean over images. */
-  ssim: number;
-}
-
-export interface NoiseSpec {
-  kind: 'salt-and-pepper' | 'gaussian' | 'masking';
-  /** Fraction of pixels hit (salt-and-pepper, masking) or the standard deviation (gaussian). */
-  amount: number;
-}
-
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  validationLoss: number;
-  accuracy?: number;
-  validationAccuracy?: number;
-  seconds: number;
-}
-
-export interface ClassMetrics {
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
-
-/** The layout of scikit-learn's classification_report, plus the confusion matrix (rows = true class). */
-export interface ClassificationMetrics {
-  accuracy: number;
-  macroF1: number;
-  weightedF1: number;
-  perClass: ClassMetrics[];
-  macro: ClassMetrics;
-  weighted: ClassMetrics;
-  confusion: number[][];
-}
-
-/** A test image the classifier got wrong, with the probability it gave its (wrong) answer. */
-export interface Mistake {
-  testIndex: number;
-  label: number;
-  predicted: number;
-  probability: number;
-}
-
-/**
- * Test accuracy on corrupted copies of the test images: the classifier on the corrupted images, and ("denoise
- * first, then classify") on what the autoencoder makes of them. Every classifier of a run sees the same corrupted
- * pixels (seeded by the run's seed), so the numbers compare pairwise.
- */
-export interface Robustness {
-  /** How many test images (the first ones of the test set). */
-  images: number;
-  /** Accuracy on those images uncorrupted. */
-  clean: number;
-  corruptions: { noise: NoiseSpec; accuracy: number; denoisedAccuracy?: number }[];
-}
+// The measured parts are defined beside what measures them; they are part of this file's shape.
+export type { ClassificationMetrics, ClassMetrics, DenoisingScores, EncoderMode, NoiseLevelScores, EpochRecord, Mistake, NoiseSpec, ReconstructionScores, Robustness };
 
 export interface ClassifierResult {
   encoder: EncoderMode;
@@ -182,9 +135,9 @@ export interface Metrics {
     trainSeconds: number;
     history: EpochRecord[];
     noise: NoiseSpec;
-    test: { noisy: ReconstructionScores; denoised: ReconstructionScores; clean: ReconstructionScores };
+    test: DenoisingScores;
     /** The same scores at other noise levels than the training one. */
-    noiseLevels: { noise: NoiseSpec; noisy: ReconstructionScores; denoised: ReconstructionScores }[];
+    noiseLevels: NoiseLevelScores[];
   };
   classifiers: ClassifierResult[];
   /** The label-efficiency sweep (`dae sweep`), when it has been run on this folder. */
@@ -192,4 +145,31 @@ export interface Metrics {
   /** The pretraining ablation (`dae ablate`), when it has been run on this folder (format 3). */
   ablation?: AblationResult;
   totalSeconds: number;
+}
+
+export const metricsFileName = 'metrics.json';
+const readableVersions = [1, 2, metricsFormatVersion];
+
+/** The label numbers as class names, as many as the classification reports have classes (MNIST's ten by default). */
+function numberedClasses(metrics: Partial<Metrics>): string[] {
+  const classes = metrics.classifiers?.[0]?.test.perClass.length ?? 10;
+  return Array.from({ length: classes }, (_, label) => String(label));
+}
+
+/** A parsed metrics.json of any readable version, in the current shape. Throws RunFolderError for other versions. */
+export function upgradeMetrics(saved: unknown, file: string): Metrics {
+  const version = saved !== null && typeof saved === 'object' ? (saved as { formatVersion?: unknown }).formatVersion : undefined;
+  if (typeof version !== 'number' || !readableVersions.includes(version)) {
+    throw new RunFolderError(file, `metrics format version ${String(version)} is not supported (this dae reads ${readableVersions.join(', ')})`,
+      'upgrade dae, or write it again with `dae report`');
+  }
+  const metrics = saved as Partial<Metrics>;
+  // A sweep run before the classifiers writes metrics.json with its results alone, and no dataset yet.
+  const dataset = metrics.dataset === undefined ? {} : { dataset: { ...metrics.dataset, classNames: metrics.dataset.classNames ?? numberedClasses(metrics) } };
+  return { ...metrics, ...dataset, formatVersion: metricsFormatVersion } as Metrics;
+}
+
+/** The run folder's metrics.json, checked and upgraded (upgradeMetrics). */
+export async function readMetrics(run: RunFolder): Promise<Metrics> {
+  return upgradeMetrics(await run.readJson<unknown>(metricsFileName), run.path(metricsFileName));
 }

@@ -49,6 +49,11 @@ export interface Autoencoder {
   autoencoder: LayersModel;
 }
 
+/** The reference architecture's shape for images of `images`' size. */
+export const shapeOf = (images: { height: number; width: number }): AutoencoderShape => ({
+  height: images.height, width: images.width, codingUnits: referenceShape.codingUnits,
+});
+
 export function buildAutoencoder(shape: AutoencoderShape = referenceShape): Autoencoder {
   return joinAutoencoder(buildEncoder(shape), buildDecoder(shape));
 }

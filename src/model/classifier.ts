@@ -3,9 +3,10 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
-import type { EncoderMode } from '../io/metrics.js';
 import { buildEncoder } from './autoencoder.js';
 import type { AutoencoderShape } from './autoencoder.js';
+
+export type EncoderMode = 'frozen' | 'finetuned' | 'scratch';
 
 export interface Classifier {
   model: LayersModel;

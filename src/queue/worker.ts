@@ -5,7 +5,7 @@
 // shared filesystem.
 import type PgBoss from 'pg-boss';
 
-import { trainCell } from '../grid/cells.js';
+import { trainCell } from '../study/cell.js';
 import type { ExperimentConfig } from '../config.js';
 import { prepareData } from '../data/prepare.js';
 import type { PreparedData } from '../data/prepare.js';

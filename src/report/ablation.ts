@@ -1,7 +1,8 @@
 // The pretraining ablation in the report: one table per pretrained variant (each autoencoder's validation MSE
 // beside the downstream accuracy, and the paired differences against plain and against scratch), and the
 // conclusion's paragraph: which corruption pretrains best, by how much, with its spread.
-import type { AblationResult, AblationSummaryEntry, EncoderMode, Metrics, MeanAndSpread } from '../io/metrics.js';
+import type { AblationResult, AblationSummaryEntry, Metrics, MeanAndSpread } from '../io/metrics.js';
+import type { EncoderMode } from '../model/classifier.js';
 import { ENCODER_NAMES, formatFixed, formatInteger, formatPercent, htmlTable } from './format.js';
 import type { Column } from './format.js';
 

@@ -3,7 +3,8 @@
 
 import { ablationConclusion } from './ablation.js';
 import { robustnessSentence } from './robustness.js';
-import type { ClassifierResult, EncoderMode, Metrics } from '../io/metrics.js';
+import type { ClassifierResult, Metrics } from '../io/metrics.js';
+import type { EncoderMode } from '../model/classifier.js';
 import { ENCODER_NAMES, ENCODER_ORDER, describeNoise, itemNoun, formatFixed, formatFraction, formatInteger, formatPercent, formatPoints } from './format.js';
 
 interface RunSummary {

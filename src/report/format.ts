@@ -1,6 +1,7 @@
 // Escaping, number formats and the table builder the report's sections share.
 
-import type { EncoderMode, NoiseSpec } from '../io/metrics.js';
+import type { EncoderMode } from '../model/classifier.js';
+import type { NoiseSpec } from '../data/noise.js';
 import { escapeXml } from '../viz/svg.js';
 
 /** Escapes text for HTML element content and double- or single-quoted attribute values (XML's rules suffice). */

@@ -1,6 +1,8 @@
 // The report's robustness table (classifier × corruption) and the conclusion's sentence about it, from metrics.json.
 import { meanCorruptedAccuracy } from '../eval/robustness.js';
-import type { ClassifierResult, Metrics, NoiseSpec, Robustness } from '../io/metrics.js';
+import type { ClassifierResult, Metrics } from '../io/metrics.js';
+import type { NoiseSpec } from '../data/noise.js';
+import type { Robustness } from '../eval/robustness.js';
 import { ENCODER_ORDER, ENCODER_SHORT_NAMES, formatFixed, formatFraction, formatInteger, formatPercent, formatPoints, htmlTable } from './format.js';
 import type { Column } from './format.js';
 import { sortedClassifiers } from './tables.js';

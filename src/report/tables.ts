@@ -1,6 +1,9 @@
 // The Results tables, built from metrics.json.
 
-import type { ClassMetrics, ClassifierResult, Metrics, NoiseSpec, ReconstructionScores } from '../io/metrics.js';
+import type { ClassifierResult, Metrics } from '../io/metrics.js';
+import type { ClassMetrics } from '../eval/classification.js';
+import type { NoiseSpec } from '../data/noise.js';
+import type { ReconstructionScores } from '../eval/reconstruction.js';
 import { ENCODER_NAMES, ENCODER_ORDER, ENCODER_SHORT_NAMES, escapeHtml, formatFixed, formatFraction, formatInteger, formatPercent, formatSeconds, htmlTable } from './format.js';
 import type { Column } from './format.js';
 

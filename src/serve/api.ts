@@ -4,7 +4,7 @@
 //   GET /api/digits.bin   uint8 pixels of the shipped test digits, [digits.count, height, width] row-major, 0..255
 //   GET /models/<name>/model.json, /models/<name>/weights.bin   the run's saved models, for tf.loadLayersModel
 import type { CodeMap } from '../eval/code-map.js';
-import type { NoiseSpec } from '../io/metrics.js';
+import type { NoiseSpec } from '../data/noise.js';
 
 /** 2: the run's class names and what one of its images is called. 3: the classifiers' mistakes, the code map. */
 export const apiFormatVersion = 3;

@@ -9,7 +9,7 @@ import type { CodeMap } from '../eval/code-map.js';
 import { loadDataset } from '../data/dataset.js';
 import { datasetNaming } from '../data/prepare.js';
 import { modelJsonName, weightsName } from '../io/model-files.js';
-import { readMetrics } from '../io/metrics-file.js';
+import { readMetrics } from '../io/metrics.js';
 import { RunFolder, RunFolderError } from '../io/run-folder.js';
 import type { ClassifierResult } from '../io/metrics.js';
 import { itemNoun } from '../report/format.js';

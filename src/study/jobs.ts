@@ -2,7 +2,7 @@
 // the label sweep and of the pretraining ablation, the worker threads that train them side by side and the job
 // queue that sends them to other machines all speak these types. This module imports nothing but the config's and the metrics' types.
 import type { ExperimentConfig } from '../config.js';
-import type { EncoderMode } from '../io/metrics.js';
+import type { EncoderMode } from '../model/classifier.js';
 
 /** One classifier run of the study, named `<mode>-<labels>`, e.g. `finetuned-5500`. */
 export interface ClassifierJob {

@@ -2,7 +2,7 @@
 // first event, so that reporters can say how far along a command is and estimate the time left (cli/eta.ts).
 // Amounts are counts (epochs, images, steps), never times: the ETA measures how fast each kind of work goes.
 import type { ExperimentConfig } from '../config.js';
-import type { EncoderMode } from '../io/metrics.js';
+import type { EncoderMode } from '../model/classifier.js';
 import { codeMapImages, mappedImages } from '../eval/code-map.js';
 import { referenceShape, workArithmetic } from '../model/arithmetic.js';
 import { epochsFor, frozenCopiesFor } from '../train/classifier.js';

@@ -5,11 +5,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { useBackend } from '../backend/index.js';
 import { labelSubsets } from '../data/prepare.js';
-import { classifierRun } from './experiment.js';
-import type { ExperimentContext } from './experiment.js';
+import { sweepCell } from './cell.js';
+import { classifierRun } from './classify.js';
+import type { ExperimentContext } from './context.js';
 import { loadModel } from '../io/model-files.js';
 import { RunFolder } from '../io/run-folder.js';
-import { sweepCell } from '../grid/cells.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { joinAutoencoder } from '../model/autoencoder.js';
 import type { SerializedError, WorkerJob, WorkerMessage, WorkerResult, WorkerSetup } from './thread-protocol.js';

@@ -10,13 +10,13 @@ import { Worker } from 'node:worker_threads';
 import { setNativeThreads } from '../backend/index.js';
 import type { ImageSet } from '../data/dataset.js';
 import type { PreparedData } from '../data/prepare.js';
-import type { ExperimentContext } from './experiment.js';
+import type { ExperimentContext } from './context.js';
 import { DivergenceError, InterruptedError } from '../train/events.js';
 import type { SerializedError, WorkerJob, WorkerMessage, WorkerResult, WorkerSetup } from './thread-protocol.js';
 
 /** An error thrown inside a worker, carried to the main thread with its message and the name of its class. */
-export class WorkerJobError extends Error {
-  override readonly name = 'WorkerJobError';
+export class ThreadJobError extends Error {
+  override readonly name = 'ThreadJobError';
   constructor(readonly originalName: string, message: string, readonly workerStack: string | undefined) {
     super(message);
   }
@@ -29,7 +29,7 @@ function revive(error: SerializedError): Error {
   if (error.name === 'DivergenceError' && error.stage !== undefined && error.epoch !== undefined && error.batch !== undefined && error.loss !== undefined) {
     return new DivergenceError(error.stage, error.epoch, error.batch, error.loss);
   }
-  return new WorkerJobError(error.name, error.message, error.stack);
+  return new ThreadJobError(error.name, error.message, error.stack);
 }
 
 /** A worker that loads the run folder's autoencoder once, then trains the jobs it is handed in turn. */
@@ -122,7 +122,7 @@ export function handoutOrder<Entry extends { work: number }>(entries: Entry[]): 
  * first failure (an interruption included) stops the other workers at their next batch, and is thrown once all
  * have stopped; the jobs finished by then are saved in the run folder, so a resumed run skips them.
  */
-export async function runInWorkers<Result extends WorkerResult>(context: ExperimentContext, data: PreparedData, jobs: PlannedJob<WorkerJob>[], workers: number,
+export async function runInThreads<Result extends WorkerResult>(context: ExperimentContext, data: PreparedData, jobs: PlannedJob<WorkerJob>[], workers: number,
   onResult: (result: Result, index: number) => void = () => {}): Promise<Result[]> {
   const stop = new SharedArrayBuffer(4);
   const stopFlag = new Int32Array(stop);

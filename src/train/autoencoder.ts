@@ -1,11 +1,11 @@
 // Pretraining: the autoencoder learns to map a freshly corrupted image back to the clean one (MSE, Adam),
 // with early stopping on the loss over a fixed corrupted validation set. The labels are never read.
 
-import type { ExperimentConfig } from '../config.js';
+import type { NoiseSpec } from '../data/noise.js';
 import type { ImageSet } from '../data/dataset.js';
 import { corrupt } from '../data/noise.js';
 import { Random } from '../data/random.js';
-import type { EpochRecord } from '../io/metrics.js';
+import type { EpochRecord } from './events.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { gatherImages, predictInBatches, shuffledOrder } from './batches.js';
 import type { CheckpointStore, TrainingState } from './checkpoint.js';
@@ -16,6 +16,26 @@ import { DivergenceError, InterruptedError } from './events.js';
 import type { Reporter } from './events.js';
 import { restoreWeights, snapshotWeights } from './weights.js';
 
+export const learningRateSchedules = ['cosine', 'constant'] as const;
+export type LearningRateSchedule = (typeof learningRateSchedules)[number];
+
+/** The config's autoencoder section: its corruption and how it trains. */
+export interface AutoencoderConfig {
+  noise: NoiseSpec;
+  maxEpochs: number;
+  /** Early stopping: epochs without a better validation loss before training stops. */
+  patience: number;
+  batchSize: number;
+  learningRate: number;
+  /**
+   * 'cosine': the rate follows a cosine from learningRate down to 5% of it over maxEpochs, batch by batch;
+   * 'constant': learningRate throughout.
+   */
+  learningRateSchedule: LearningRateSchedule;
+  /** Other corruptions the trained autoencoder is scored on. */
+  evaluationNoise: NoiseSpec[];
+}
+
 /** Unlabelled images: the labels of the dataset's image sets are never read here. */
 export type Images = Pick<ImageSet, 'images' | 'count' | 'height' | 'width'>;
 
@@ -23,7 +43,7 @@ export interface AutoencoderTrainingOptions {
   autoencoder: Autoencoder;
   train: Images;
   validation: Images;
-  config: ExperimentConfig['autoencoder'];
+  config: AutoencoderConfig;
   seed: number;
   reporter: Reporter;
   checkpoint?: CheckpointStore;

@@ -1,7 +1,7 @@
 // What a training loop needs to continue after an interruption: everything that influences later epochs.
 import * as tf from '@tensorflow/tfjs-core';
 
-import type { EpochRecord } from '../io/metrics.js';
+import type { EpochRecord } from './events.js';
 
 export interface TrainingState {
   /** Epochs completed. */

@@ -5,13 +5,12 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
-import type { ExperimentConfig } from '../config.js';
-import { augmentImages, noAugmentation } from '../data/augment.js';
-import { batchWarp } from '../backend/native/image-kernels.js';
+import { augmentImages, batchWarp, noAugmentation } from '../data/augment.js';
 import type { AugmentationSpec } from '../data/augment.js';
 import type { ImageSet } from '../data/dataset.js';
 import { Random } from '../data/random.js';
-import type { EncoderMode, EpochRecord } from '../io/metrics.js';
+import type { EncoderMode } from '../model/classifier.js';
+import type { EpochRecord } from './events.js';
 import type { Classifier } from '../model/classifier.js';
 import { gatherImages, predictInBatches, predictRows, shuffledOrder } from './batches.js';
 import { adam, cosineDecay } from './adam.js';
@@ -22,6 +21,47 @@ import { DivergenceError, InterruptedError } from './events.js';
 import type { Reporter } from './events.js';
 import { restoreWeights, snapshotWeights } from './weights.js';
 
+/** The config's classifier section: the variants, their labels and how each trains. */
+export interface ClassifierConfig {
+  encoders: EncoderMode[];
+  labelFractions: number[];
+  batchSize: number;
+  /** Adam's learning rate while only the head trains (frozen runs, fine-tuning's warm-up). */
+  headLearningRate: number;
+  /** Adam's learning rate for the whole network (scratch runs). */
+  learningRate: number;
+  /** Fine-tuning: epochs with the encoder frozen, then the whole network at fineTuneLearningRate. */
+  warmupEpochs: number;
+  fineTuneLearningRate: number;
+  /** Upper bound on epochs; early stopping on validation accuracy usually ends sooner. */
+  maxEpochs: number;
+  /** Epochs without a better validation accuracy before training stops. */
+  patience: number;
+  /** Epochs without a better validation accuracy before the learning rate is halved. */
+  plateauPatience: number;
+  /** Random distortions of the labelled images, fresh each epoch, while the encoder trains (all zero = none). */
+  augmentation: AugmentationSpec;
+  /** Training targets move this much of the label's probability evenly onto all classes (0 = plain one-hot). */
+  labelSmoothing: number;
+  /** Cap on the images seen per run (epochs x labels), so the 100% runs fit the time budget. */
+  maxImagesPerRun: number;
+  /**
+   * The same bounds for frozen runs, and their own patience: the encoder's codes are computed once and only the
+   * small head trains on them, so an epoch costs a few percent of the others and the head keeps improving slowly.
+   */
+  frozenMaxEpochs: number;
+  frozenMaxImagesPerRun: number;
+  frozenPatience: number;
+  /**
+   * Frozen runs also train the head on the codes of distorted copies of the labelled images, computed once like
+   * the undistorted codes; each epoch takes every image from one of its versions at random. This many copies,
+   * fewer when they would exceed frozenCopyImagesPerRun images; 0 = the undistorted codes only.
+   */
+  frozenCopies: number;
+  frozenCopyImagesPerRun: number;
+  frozenCopyAugmentation: AugmentationSpec;
+}
+
 /** Images with one label each: the dataset's own image set type. */
 export type LabelledImages = ImageSet;
 
@@ -30,7 +70,7 @@ export interface ClassifierTrainingOptions {
   mode: EncoderMode;
   train: LabelledImages;
   validation: LabelledImages;
-  config: ExperimentConfig['classifier'];
+  config: ClassifierConfig;
   seed: number;
   stage: string;
   reporter: Reporter;
@@ -76,7 +116,7 @@ function accuracyAndLoss(probabilities: Float32Array, labels: Uint8Array, classe
   return { accuracy: correct / labels.length, loss: loss / labels.length };
 }
 
-export function epochsFor(config: ExperimentConfig['classifier'], mode: EncoderMode, labels: number): number {
+export function epochsFor(config: ClassifierConfig, mode: EncoderMode, labels: number): number {
   const [epochs, images] = mode === 'frozen' ? [config.frozenMaxEpochs, config.frozenMaxImagesPerRun] : [config.maxEpochs, config.maxImagesPerRun];
   return Math.max(config.warmupEpochs + 1, Math.min(epochs, Math.floor(images / labels)));
 }
@@ -109,7 +149,7 @@ function headModel(model: LayersModel, codingUnits: number): LayersModel {
 }
 
 /** How many distorted copies of the labelled images a frozen run adds, within its image budget. */
-export function frozenCopiesFor(config: ExperimentConfig['classifier'], labels: number): number {
+export function frozenCopiesFor(config: ClassifierConfig, labels: number): number {
   return Math.min(config.frozenCopies, Math.floor(config.frozenCopyImagesPerRun / labels));
 }
 

@@ -1,6 +1,14 @@
 // Training reports progress as typed events to an injected reporter; progress bars, JSON logs and tests are
 // reporters. Nothing in train/ writes to the terminal.
-import type { EpochRecord } from '../io/metrics.js';
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  validationLoss: number;
+  accuracy?: number;
+  validationAccuracy?: number;
+  seconds: number;
+}
 
 /**
  * Kinds of epoch whose speed differs, measured separately by the ETA: the autoencoder, the whole classifier on

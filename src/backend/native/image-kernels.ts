@@ -1,27 +1,20 @@
-// Image work outside the networks on the addon, when the native backend runs: the augmentation's batch warp and the
-// denoising check's per-image scores. Each gives the same numbers as its JavaScript version (test/conformance.test.ts),
-// in a fraction of the time.
+// Image work outside the networks that the addon also does, when the native backend runs: the augmentation's batch
+// warp and the denoising check's per-image scores. data/augment.ts and eval/reconstruction.ts hold the JavaScript
+// versions and pick the addon's when it is here; both give the same numbers (test/conformance.test.ts).
 import * as tf from '@tensorflow/tfjs-core';
 
-import { warpImages } from '../../data/augment.js';
-import type { BatchWarp } from '../../data/augment.js';
-import { scoreImages } from '../../eval/reconstruction.js';
-import type { ImageScorer } from '../../eval/reconstruction.js';
 import { loadNativeAddon } from './addon.js';
+import type { NativeAddon } from './addon.js';
 
-/** The addon, on the native backend. */
-function nativeAddon() {
-  return tf.getBackend() === 'native' ? loadNativeAddon().addon : null;
-}
+export type NativeImageKernels = Pick<NativeAddon, 'warpImages' | 'reconstructionScores'>;
 
-/** The batch warp to use: the addon's on the native backend, else (or with an addon built before it) JavaScript's. */
-export function batchWarp(): BatchWarp {
-  const addon = nativeAddon();
-  return addon?.warpImages?.bind(addon) ?? warpImages;
-}
-
-/** The per-image scorer to use: the addon's on the native backend, else (or with an addon without it) JavaScript's. */
-export function imageScorer(): ImageScorer {
-  const addon = nativeAddon();
-  return addon?.reconstructionScores?.bind(addon) ?? scoreImages;
+/** The addon's image kernels on the native backend; null on other backends. An older addon may lack some. */
+export function nativeImageKernels(): NativeImageKernels | null {
+  if (tf.getBackend() !== 'native') return null;
+  const { addon } = loadNativeAddon();
+  if (addon === null) return null;
+  return {
+    ...(addon.warpImages ? { warpImages: addon.warpImages.bind(addon) } : {}),
+    ...(addon.reconstructionScores ? { reconstructionScores: addon.reconstructionScores.bind(addon) } : {}),
+  };
 }

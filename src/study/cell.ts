@@ -1,0 +1,67 @@
+// One cell: a classifier variant trained on one label subset with one seed, and scored, the unit of the label sweep
+// and of the pretraining ablation. `trainCell` touches no files, so a cell trains the same in this thread, a thread
+// of the pool or a job queue's worker on another machine; `saveCell` writes a finished cell to its own file.
+import type { ExperimentConfig } from '../config.js';
+import { subsetImageSet } from '../data/dataset.js';
+import type { PreparedData } from '../data/prepare.js';
+import { robustnessOf, robustnessSets } from '../eval/robustness.js';
+import type { RobustnessSets } from '../eval/robustness.js';
+import type { SweepCell } from '../io/metrics.js';
+import type { Autoencoder } from '../model/autoencoder.js';
+import { trainAndEvaluate } from './classify.js';
+import type { ExperimentContext, TrainingContext } from './context.js';
+import { robustnessCorruptions } from './evaluate.js';
+import type { CellJob } from './jobs.js';
+
+/**
+ * Cells score robustness on the first 2,000 test images only (the study's classifiers on all of them): the seven
+ * corruptions on the corrupted and the denoised images cost a cell about 28,000 forward passes this way.
+ */
+export const cellRobustnessImages = 2000;
+
+/** The corrupted and denoised test images per autoencoder, made once per thread and reused by every cell on it. */
+const robustnessCache = new WeakMap<Autoencoder['autoencoder'], RobustnessSets>();
+
+function cellRobustnessSets(config: ExperimentConfig, data: PreparedData, autoencoder: Autoencoder): RobustnessSets {
+  let sets = robustnessCache.get(autoencoder.autoencoder);
+  if (!sets) {
+    sets = robustnessSets(data.test, robustnessCorruptions(config), config.seed, cellRobustnessImages, autoencoder.autoencoder);
+    robustnessCache.set(autoencoder.autoencoder, sets);
+  }
+  return sets;
+}
+
+/**
+ * Trains and scores one cell, touching no files: the same in this thread, a worker thread or a queue's worker on
+ * another machine. `autoencoder` is the pretrained autoencoder the cell starts from: its encoder for frozen and
+ * fine-tuned cells, and the whole of it for the "denoise first" robustness scores of every cell, scratch too.
+ */
+export async function trainCell(context: TrainingContext, data: PreparedData, autoencoder: Autoencoder, job: CellJob): Promise<SweepCell> {
+  const { labels, seed, budget, stage } = job;
+  const labelled = subsetImageSet(data.train, job.indices);
+  const validation = job.validationIndices === null ? data.validation : subsetImageSet(data.validation, job.validationIndices);
+  const cellContext = { ...context, config: { ...context.config, classifier: budget } };
+  const { classifier, result, bestEpoch } = await trainAndEvaluate(cellContext, data, autoencoder.encoder, job.encoder, labelled, validation, {
+    stage, name: `sweep-${job.encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
+  });
+  const robustness = robustnessOf(classifier.model, cellRobustnessSets(context.config, data, autoencoder), data.test.classes);
+  classifier.model.dispose();
+  context.reporter({ type: 'run-end', stage, bestEpoch, epochs: result.epochs, testAccuracy: result.test.accuracy, macroF1: result.test.macroF1, seconds: result.trainSeconds });
+  return {
+    ...job.extra, encoder: job.encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds,
+    robustness,
+  };
+}
+
+/** Writes a finished cell to its file (atomically), with the budget a rerun checks before skipping it. */
+export async function saveCell(context: Pick<ExperimentContext, 'run' | 'reporter'>, cell: SweepCell, job: Pick<CellJob, 'budget' | 'stage'>, file: string): Promise<void> {
+  await context.run.writeJson(file, { ...cell, budget: job.budget });
+  context.reporter({ type: 'saved', stage: job.stage, file });
+}
+
+/** Trains and scores one cell here (this thread or a pool's worker thread) and writes it to its file. */
+export async function sweepCell(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder, job: CellJob, file: string): Promise<SweepCell> {
+  const cell = await trainCell(context, data, autoencoder, job);
+  await saveCell(context, cell, job, file);
+  return cell;
+}

@@ -1,0 +1,29 @@
+// The study's second stage: how well the pretrained autoencoder undoes the corruption it was trained on, and
+// others, scored image by image on the test set, with a figure of a few reconstructions.
+import { imageScorer } from '../eval/reconstruction.js';
+import type { PreparedData } from '../data/prepare.js';
+import { evaluateDenoising } from '../eval/denoising.js';
+import type { Autoencoder } from '../model/autoencoder.js';
+import { stageFile } from './context.js';
+import type { ExperimentContext } from './context.js';
+import { denoisingFigures } from './figures.js';
+
+/**
+ * Scores the denoising and draws its figure, unless the folder has them. Returns the autoencoder's outputs on the
+ * corrupted test sets, which the evaluation stage reuses (none when the stage was already done).
+ */
+export async function checkDenoising(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<Float32Array[] | undefined> {
+  const { run, config, reporter } = context;
+  if (run.isStageDone('denoise')) return undefined;
+  reporter({ type: 'stage-start', stage: 'denoise', description: `reconstruction scores on ${data.test.count} test images` });
+  const started = performance.now();
+  const result = evaluateDenoising(autoencoder.autoencoder, data.test, config.autoencoder.noise, config.autoencoder.evaluationNoise,
+    config.seed, config.inspection.reconstructionDigits, imageScorer());
+  await run.writeJson(stageFile('denoise'), { test: result.test, noiseLevels: result.noiseLevels });
+  reporter({ type: 'saved', stage: 'denoise', file: stageFile('denoise') });
+  await run.writeJson('figures/denoise.json', await denoisingFigures(run, result, data, config));
+  await run.markStageDone('denoise');
+  reporter({ type: 'stage-end', stage: 'denoise', seconds: (performance.now() - started) / 1000,
+    summary: `PSNR noisy ${result.test.noisy.psnr.toFixed(2)} dB -> denoised ${result.test.denoised.psnr.toFixed(2)} dB` });
+  return result.denoised;
+}
