@@ -159,7 +159,7 @@ test('renderReport has every section, figure caption and table number', () => {
   for (const number of ['0.0912', '10.43', '0.281', '0.0061', '22.57', '0.901', '0.0032', '25.11', '0.942', '13.21', '24.68']) {
     assert.ok(html.includes(`>${number}</td>`), `reconstruction number ${number}`);
   }
-  assert.ok(html.includes('salt-and-pepper, 20% (training)'));
+  assert.ok(html.includes('salt &amp; pepper 20% (training)'));
   // Comparison table: the best test accuracy per label fraction is bold, numbers are right-aligned.
   assert.ok(html.includes('<td class="num"><strong>97.00%</strong></td>'));
   assert.ok(html.includes('<td class="num"><strong>99.00%</strong></td>'));

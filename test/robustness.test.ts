@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { robustnessSets } from '../src/eval/robustness.js';
 import type { ClassifierResult, Metrics } from '../src/io/metrics.js';
 import type { Robustness } from '../src/eval/robustness.js';
-import { robustnessSentence, robustnessTable, shortNoiseName } from '../src/report/robustness.js';
+import { shortNoiseName } from '../src/data/noise.js';
+import { robustnessSentence, robustnessTable } from '../src/report/robustness.js';
 import { robustnessSummary } from '../src/grid/cells.js';
 
 const test4 = { images: Float32Array.from({ length: 4 * 4 }, (_, index) => (index % 3) / 2), labels: Uint8Array.from([0, 1, 2, 1]), count: 4, height: 2, width: 2, classes: 3 };

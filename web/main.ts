@@ -1,6 +1,7 @@
 // The `dae serve` page: fetches the run summary and test digits from the server it came from, loads the models, and
 // reruns the pipeline (corrupt -> encode -> decode -> classify) whenever the drawing or a control changes.
 // The URL hash #digit=<test index> names the test digit shown, so a view can be shared or reloaded.
+import { corruptionKinds, corruptions, formatNoiseAmount, shortNoiseName } from '../src/data/noise.js';
 import type { NoiseSpec } from '../src/data/noise.js';
 import type { RunSummary } from '../src/serve/api.js';
 import { apiFormatVersion } from '../src/serve/api.js';
@@ -47,12 +48,7 @@ async function fetchRun(): Promise<{ summary: RunSummary; digits: TestDigit[] }>
   return { summary, digits };
 }
 
-const formatAmount = (noise: NoiseSpec) => (noise.kind === 'gaussian' ? `σ ${noise.amount.toFixed(2)}` : `${Math.round(100 * noise.amount)}%`);
 const formatDecibels = (value: number) => (Number.isFinite(value) ? `PSNR ${value.toFixed(1)} dB` : 'identical');
-
-function describeNoise(noise: NoiseSpec): string {
-  return `${noise.kind.replace(/-/g, ' ')} ${formatAmount(noise)}`;
-}
 
 /** The page's words for the run's images ("digit" for MNIST, "image" otherwise), in the heading, button and captions. */
 function nameTheItems(summary: RunSummary): { name: string; withArticle: string } {
@@ -132,7 +128,7 @@ function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): vo
     const caption = byId('source');
     caption.textContent = describeSource();
     caption.dataset['label'] = source.kind === 'test' && !source.edited ? String(source.digit.label) : '';
-    noiseAmountValue.textContent = formatAmount(noise);
+    noiseAmountValue.textContent = formatNoiseAmount(noise);
     document.body.dataset['updates'] = String((updates += 1));
   }
 
@@ -173,6 +169,8 @@ function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): vo
     seed += 1;
     schedule();
   });
+  // The menu lists every corruption of the table in data/noise.ts.
+  noiseKind.replaceChildren(...corruptionKinds.map((kind) => new Option(corruptions[kind].name, kind)));
   noiseKind.value = noise.kind;
   noiseAmount.value = String(noise.amount);
   noiseKind.addEventListener('change', () => {
@@ -203,7 +201,7 @@ async function main(): Promise<void> {
   try {
     const { summary, digits } = await fetchRun();
     byId('run-line').textContent = `Run ${summary.name} · ${summary.dataset}, preset ${summary.preset} · `
-      + `autoencoder trained on ${describeNoise(summary.trainingNoise)} noise`;
+      + `autoencoder trained on ${shortNoiseName(summary.trainingNoise)} noise`;
     const pipeline = await loadPipeline(summary, (loaded, total) => setStatus(`Loading the models… ${loaded} of ${total}`));
     start(summary, digits, pipeline);
     setStatus('');

@@ -5,7 +5,8 @@ import { ablationConclusion } from './ablation.js';
 import { robustnessSentence } from './robustness.js';
 import type { ClassifierResult, Metrics } from '../io/metrics.js';
 import type { EncoderMode } from '../model/classifier.js';
-import { ENCODER_NAMES, ENCODER_ORDER, describeNoise, itemNoun, formatFixed, formatFraction, formatInteger, formatPercent, formatPoints } from './format.js';
+import { ENCODER_NAMES, ENCODER_ORDER, itemNoun, formatFixed, formatFraction, formatInteger, formatPercent, formatPoints } from './format.js';
+import { describeNoise } from '../data/noise.js';
 
 interface RunSummary {
   encoder: EncoderMode;

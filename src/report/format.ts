@@ -1,7 +1,6 @@
 // Escaping, number formats and the table builder the report's sections share.
 
 import type { EncoderMode } from '../model/classifier.js';
-import type { NoiseSpec } from '../data/noise.js';
 import { escapeXml } from '../viz/svg.js';
 
 /** Escapes text for HTML element content and double- or single-quoted attribute values (XML's rules suffice). */
@@ -66,17 +65,6 @@ export function formatSeconds(seconds: number): string {
 
 export function formatFixed(value: number, digits: number): string {
   return Number.isFinite(value) ? value.toFixed(digits) : String(value);
-}
-
-export function describeNoise(noise: NoiseSpec): string {
-  switch (noise.kind) {
-    case 'salt-and-pepper':
-      return `salt-and-pepper noise on ${formatFraction(noise.amount)} of the pixels`;
-    case 'masking':
-      return `masking noise zeroing ${formatFraction(noise.amount)} of the pixels`;
-    case 'gaussian':
-      return `Gaussian noise with standard deviation ${noise.amount}`;
-  }
 }
 
 export interface Column<Row> {

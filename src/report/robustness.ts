@@ -1,17 +1,11 @@
 // The report's robustness table (classifier × corruption) and the conclusion's sentence about it, from metrics.json.
 import { meanCorruptedAccuracy } from '../eval/robustness.js';
 import type { ClassifierResult, Metrics } from '../io/metrics.js';
-import type { NoiseSpec } from '../data/noise.js';
+import { shortNoiseName } from '../data/noise.js';
 import type { Robustness } from '../eval/robustness.js';
 import { ENCODER_ORDER, ENCODER_SHORT_NAMES, formatFixed, formatFraction, formatInteger, formatPercent, formatPoints, htmlTable } from './format.js';
 import type { Column } from './format.js';
 import { sortedClassifiers } from './tables.js';
-
-/** 'salt & pepper 20%', 'Gaussian σ 0.4', 'masking 50%': short enough for a column header. */
-export function shortNoiseName(noise: NoiseSpec): string {
-  if (noise.kind === 'gaussian') return `Gaussian σ ${noise.amount}`;
-  return `${noise.kind === 'salt-and-pepper' ? 'salt & pepper' : 'masking'} ${formatFraction(noise.amount)}`;
-}
 
 interface Row { result: ClassifierResult; robustness: Robustness; pipeline: 'corrupted' | 'denoised' }
 

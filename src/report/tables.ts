@@ -2,7 +2,7 @@
 
 import type { ClassifierResult, Metrics } from '../io/metrics.js';
 import type { ClassMetrics } from '../eval/classification.js';
-import type { NoiseSpec } from '../data/noise.js';
+import { shortNoiseName } from '../data/noise.js';
 import type { ReconstructionScores } from '../eval/reconstruction.js';
 import { ENCODER_NAMES, ENCODER_ORDER, ENCODER_SHORT_NAMES, escapeHtml, formatFixed, formatFraction, formatInteger, formatPercent, formatSeconds, htmlTable } from './format.js';
 import type { Column } from './format.js';
@@ -24,17 +24,13 @@ export function reconstructionTable(metrics: Metrics): string {
   ]);
 }
 
-function noiseName(noise: NoiseSpec): string {
-  return noise.kind === 'gaussian' ? `gaussian, σ = ${noise.amount}` : `${noise.kind}, ${formatFraction(noise.amount)}`;
-}
-
 /** The same scores at noise levels other than the training one. */
 export function noiseLevelTable(metrics: Metrics): string {
   const trained = metrics.autoencoder.noise;
   type Row = Metrics['autoencoder']['noiseLevels'][number];
   const isTrainingNoise = (row: Row): boolean => row.noise.kind === trained.kind && row.noise.amount === trained.amount;
   const columns: Column<Row>[] = [
-    { header: 'Noise', cell: (row) => `${noiseName(row.noise)}${isTrainingNoise(row) ? ' (training)' : ''}`, strong: isTrainingNoise },
+    { header: 'Noise', cell: (row) => `${shortNoiseName(row.noise)}${isTrainingNoise(row) ? ' (training)' : ''}`, strong: isTrainingNoise },
     { header: 'PSNR noisy', numeric: true, cell: (row) => formatFixed(row.noisy.psnr, 2) },
     { header: 'PSNR denoised', numeric: true, cell: (row) => formatFixed(row.denoised.psnr, 2) },
     { header: 'SSIM noisy', numeric: true, cell: (row) => formatFixed(row.noisy.ssim, 3) },

@@ -8,7 +8,8 @@ import type { RunFolder } from '../io/run-folder.js';
 import type { ClassifierResult, Metrics } from '../io/metrics.js';
 import type { EpochRecord } from '../train/events.js';
 import type { ReportFigure } from '../report/types.js';
-import { describeNoise, ENCODER_NAMES, itemNoun } from '../report/format.js';
+import { ENCODER_NAMES, itemNoun } from '../report/format.js';
+import { describeNoise } from '../data/noise.js';
 import { trainingCurvesChart } from '../viz/charts.js';
 import {
   confusionMatrixFigure, convFiltersFigure, featureMapsFigure, receptiveFieldFigure, reconstructionFigure, topActivatingFigure,
