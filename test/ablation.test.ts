@@ -14,6 +14,7 @@ import { RunFolder } from '../src/io/run-folder.js';
 import type { Metrics } from '../src/io/metrics.js';
 import { ablationConclusion, ablationTables } from '../src/report/ablation.js';
 import { EtaModel } from '../src/cli/eta.js';
+import { madeUpSpeeds } from './support/speeds.js';
 import type { TrainingEvent } from '../src/train/events.js';
 
 test('a tiny ablation pretrains each corruption, trains every cell, pairs the differences and resumes to the same summary', async () => {
@@ -42,7 +43,7 @@ test('a tiny ablation pretrains each corruption, trains every cell, pairs the di
     const unplanned = events.filter((event) => 'stage' in event && !planned.has(event.stage)).map((event) => `${event.type} ${(event as { stage: string }).stage}`);
     assert.deepEqual([...new Set(unplanned)], []);
     assert.equal(events.filter((event) => event.type === 'run-end').length, 20);
-    const eta = new EtaModel(0);
+    const eta = new EtaModel(0, madeUpSpeeds);
     let middle: number | null = null;
     events.forEach((event, index) => {
       eta.observe(event, index);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { ConfigError, presets } from '../src/config.js';
 import { consoleReporter } from '../src/cli/reporter.js';
+import { madeUpSpeeds } from './support/speeds.js';
 import type { EstimateRecord } from '../src/cli/estimate-log.js';
 import { estimateCheckLines } from '../src/cli/summary.js';
 import { matchesPattern, stopAfterEventPattern, stopAfterEventVariable } from '../src/cli/stop-after-event.js';
@@ -83,7 +84,7 @@ function renderWithEstimates(events: { time: number; event: TrainingEvent }[], o
   let text = '';
   let clock = 0;
   const stream = { isTTY: options.tty === true, columns: 120, write: (chunk: string) => { text += chunk; return true; } } as unknown as NodeJS.WriteStream;
-  const reporter = consoleReporter({ json: options.json === true, stream, now: () => clock, estimateInterval: 30 });
+  const reporter = consoleReporter({ json: options.json === true, stream, now: () => clock, estimateInterval: 30, speeds: madeUpSpeeds });
   for (const { time, event } of events) {
     clock = time;
     reporter(event);
@@ -146,7 +147,7 @@ test('every mode keeps the time-left estimates and checks them at 10, 25, 50 and
   // The synthetic study takes 185 s: long enough for its summary to print the check.
   const lines = estimateCheckLines(record);
   assert.equal(lines.length, 6);
-  assert.match(lines[2]!, /^ {2}10% +\d+ s +[\d:]+ +[\d:]+ +[+−]\d+\.\d%$/);
+  assert.match(lines[2]!, /^ {2}10% +\d+ s +(\d+ s|[\d:]+) +(\d+ s|[\d:]+) +[+−]\d+\.\d%$/);
   assert.deepEqual(estimateCheckLines(null), []);
   assert.deepEqual(estimateCheckLines({ ...record, totalSeconds: 59 }), [], 'a command under a minute prints no check');
 });

@@ -2,6 +2,8 @@
 // the time that was actually left: the ETA's own measurement, at 10%, 25%, 50% and 75% of the command's time. The
 // closing summary prints it, and the command saves it beside its results (time-estimates.json). Pure: fed times.
 
+import type { MachineSpeeds } from './calibration.js';
+
 /** The fractions of a command's time at which its estimates are checked. */
 export const checkedFractions = [0.1, 0.25, 0.5, 0.75] as const;
 
@@ -22,6 +24,8 @@ export interface EstimateRecord {
   command: string;
   totalSeconds: number;
   checks: EstimateCheck[];
+  /** The machine's speeds the estimates started from (calibration.ts). */
+  speeds?: MachineSpeeds;
 }
 
 /** Samples at most this many times over a command's time, and at most once a second. */

@@ -22,11 +22,15 @@ export function formatTimeLeft(seconds: number): string {
 export function commandLine(estimate: Estimate): string {
   const parts = [estimate.title || 'run'];
   if (estimate.step) parts.push(`step ${estimate.step.index}/${estimate.step.count} ${estimate.step.name}`);
-  const runs = estimate.runs.filter((run) => run.variant !== undefined);
+  const runs = estimate.runs.filter((run) => run.group !== undefined);
   if (runs.length > 0) parts.push(`${runs.filter((run) => run.state === 'done').length} of ${runs.length} ${estimate.title === 'sweep' ? 'cells' : 'runs'} done`);
   parts.push(`${formatDuration(estimate.elapsedSeconds)} elapsed`);
   if (estimate.runs.length > 0 && estimate.runs.every((run) => run.state === 'done')) parts.push('done');
-  else if (estimate.remainingSeconds !== null) parts.push(formatTimeLeft(estimate.remainingSeconds));
+  else if (estimate.remainingSeconds !== null) {
+    const atMost = estimate.atMostSeconds ?? estimate.remainingSeconds;
+    // Early stopping may end runs sooner than their budget: say how long they could take at most, when it differs.
+    parts.push(atMost > 1.1 * estimate.remainingSeconds + 5 ? `${formatTimeLeft(estimate.remainingSeconds)}, at most ${formatDuration(atMost)}` : formatTimeLeft(estimate.remainingSeconds));
+  }
   return parts.join(' · ');
 }
 

@@ -29,6 +29,7 @@ import { ModelFileError } from '../io/model-files.js';
 import { RunFolder, RunFolderError } from '../io/run-folder.js';
 import { RunLockedError } from '../io/run-lock.js';
 import { integer } from './flags.js';
+import { measureMachine } from './calibration.js';
 import { consoleReporter } from './reporter.js';
 import type { ConsoleReporter } from './reporter.js';
 import { estimateCheckLines, studySummary, sweepSummary } from './summary.js';
@@ -141,7 +142,11 @@ const commandStarted = performance.now();
 
 interface ProgressOptions { json: boolean; verbose: boolean }
 
-async function contextFor(run: RunFolder, config: ExperimentConfig, progress: ProgressOptions): Promise<ExperimentContext> {
+/**
+ * The context a command's stages run in: the backend, and the reporter. `timeLeft`: the command plans its work (a
+ * study or a grid), so this machine is measured first for its time estimate (the study's also draws a code map).
+ */
+async function contextFor(run: RunFolder, config: ExperimentConfig, progress: ProgressOptions, timeLeft?: 'study' | 'grid'): Promise<ExperimentContext> {
   const backend: BackendInfo = await useBackend(config.backend.name, { threads: config.backend.threads });
   const say = (line: string) => process.stderr.write(`${line}\n`);
   say(`dae: backend ${backend.name} (${backend.detail}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}); run folder ${run.directory}`);
@@ -150,7 +155,10 @@ async function contextFor(run: RunFolder, config: ExperimentConfig, progress: Pr
   // Crash tests set DAE_STOP_AFTER_EVENT: progress is then written synchronously, and the process stops itself after
   // the event they name (see cli/stop-after-event.ts).
   const stopPattern = stopAfterEventPattern(process.env);
-  const terminal = consoleReporter({ ...progress, stream: stopPattern ? synchronousStream(process.stderr.fd) : process.stderr });
+  const measureStarted = performance.now();
+  const speeds = timeLeft === undefined ? undefined : await measureMachine(backend.name, timeLeft === 'study');
+  if (speeds) say(`dae: measured this machine's speed for the time estimate in ${((performance.now() - measureStarted) / 1000).toFixed(1)} s`);
+  const terminal = consoleReporter({ ...progress, ...(speeds ? { speeds } : {}), stream: stopPattern ? synchronousStream(process.stderr.fd) : process.stderr });
   progressDisplay = terminal;
   const stopHere = stopPattern ? stopAfterEvent(stopPattern) : () => {};
   const reporter: ExperimentContext['reporter'] = (event) => {
@@ -283,7 +291,7 @@ export function buildProgram(): Command {
     .option('--resume <dir>', 'continue an interrupted run folder from its last checkpoint')
     .action((options: RunOptions & { resume?: string }) => holding(options.resume ? openRun(options.resume) : startRun(options),
       ({ run, config }) => guarded(run, async () => {
-        const metrics = await runExperiment(await contextFor(run, config, options));
+        const metrics = await runExperiment(await contextFor(run, config, options, 'study'));
         const peak = await writeMemoryRecord(run);
         const estimateLines = await saveEstimates(run, 'time-estimates.json', closeProgress());
         if (!options.json) printLines(studySummary(metrics, { ...totalsOf(run, peak), estimateLines }));
@@ -373,7 +381,7 @@ export function buildProgram(): Command {
     .option('--min-steps <n>', `optimiser steps every cell takes at least, however few its labels (default ${defaultSweep.minimumSteps})`, integer('--min-steps', 1)))
     .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; minSteps?: number; queue?: string }) => holding(
       directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) => guarded(run, async () => {
-        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options);
+        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options, 'grid');
         const sweepOptions = { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}),
           ...(options.minSteps ? { minimumSteps: options.minSteps } : {}) };
         const result = await withCellRunner(options.queue, 'sweep', (runner) => runSweep(context, sweepOptions, runner));
@@ -394,7 +402,7 @@ export function buildProgram(): Command {
     .option('--pretrain-epochs <n>', `epochs of every pretraining (default ${defaultAblation.pretrainEpochs})`, integer('--pretrain-epochs', 1)))
     .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; pretrainings?: typeof pretrainingSpecs; pretrainEpochs?: number; queue?: string }) => holding(
       directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) => guarded(run, async () => {
-        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options);
+        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options, 'grid');
         const ablationOptions = {
           ...defaultAblation,
           ...(options.labels ? { labelCounts: options.labels } : {}),

@@ -9,6 +9,7 @@ import cliProgress from 'cli-progress';
 import type { Reporter, TrainingEvent } from '../train/events.js';
 import { EstimateLog } from './estimate-log.js';
 import type { EstimateRecord } from './estimate-log.js';
+import type { MachineSpeeds } from './calibration.js';
 import { EtaModel } from './eta.js';
 import { commandLine, epochLine, finishedRunLine, finishedStageLine, runLine, scoreOf } from './lines.js';
 import type { RunProgress } from './lines.js';
@@ -22,6 +23,8 @@ export interface ConsoleReporterOptions {
   verbose?: boolean;
   /** The clock, in seconds: injected so that tests render the same lines every time. */
   now?: () => number;
+  /** This machine's speeds, measured as the command started: without them no time left is shown. */
+  speeds?: MachineSpeeds;
   /** Where output is not a terminal: the command's line at most this often (seconds), and at every new step. */
   estimateInterval?: number;
 }
@@ -37,7 +40,7 @@ const wallClock = () => performance.now() / 1000;
 export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporter {
   const { stream } = options;
   const now = options.now ?? wallClock;
-  const eta = new EtaModel(now());
+  const eta = new EtaModel(now(), options.speeds ?? null);
   const estimates = new EstimateLog();
   let title: string | null = null;
   /** Feeds the model, and keeps its estimate when one is due. */
@@ -52,7 +55,7 @@ export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporte
   const estimateRecord = (): EstimateRecord | null => {
     if (title === null) return null;
     const totalSeconds = eta.elapsedSeconds(now());
-    return { command: title, totalSeconds, checks: estimates.check(totalSeconds) };
+    return { command: title, totalSeconds, checks: estimates.check(totalSeconds), ...(options.speeds ? { speeds: options.speeds } : {}) };
   };
   if (options.json) {
     return Object.assign((event: TrainingEvent) => {
@@ -101,7 +104,7 @@ export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporte
         for (const run of event.runs) {
           labels.set(run.stage, run.label);
           maxEpochs.set(run.stage, run.epochs.reduce((total, phase) => total + phase.count, 0));
-          if (run.variant !== undefined) runStages.add(run.stage);
+          if (run.group !== undefined) runStages.add(run.stage);
         }
         break;
       case 'stage-start':

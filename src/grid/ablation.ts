@@ -29,7 +29,7 @@ import type { AutoencoderConfig } from '../train/autoencoder.js';
 import { predictInBatches } from '../train/batches.js';
 import { epochsFor } from '../train/classifier.js';
 import type { PlannedRun } from '../train/events.js';
-import { pretrainPlan } from '../study/plan.js';
+import { pretrainPlan, stagePlan } from '../study/plan.js';
 import { ablationChart } from '../viz/charts.js';
 import { resolveLabelCounts } from './sweep.js';
 
@@ -138,12 +138,12 @@ async function pretrainOne(context: ExperimentContext, data: PreparedData, spec:
   return summary;
 }
 
-/** The plan of one pretraining: its epochs, then three passes over the validation images for its scores. */
+/** The plan of one pretraining: its epochs, then two passes over the validation images for its scores. */
 function pretrainingPlan(config: ExperimentConfig, data: PreparedData, spec: PretrainingSpec, options: AblationOptions, done: boolean): PlannedRun {
   const images = Math.min(options.pretrainImages ?? data.train.count, data.train.count);
-  const plan = pretrainPlan({ ...config, autoencoder: { ...config.autoencoder, maxEpochs: options.pretrainEpochs, patience: options.pretrainEpochs + 1 } },
-    { train: images, validation: data.validation.count, test: data.test.count }, done);
-  return { ...plan, stage: pretrainingStage(spec.name), label: `pretrain ${spec.name}`, autoencoderImages: 3 * data.validation.count };
+  const budget = { ...config.autoencoder, maxEpochs: options.pretrainEpochs, patience: options.pretrainEpochs + 1 };
+  const plan = pretrainPlan(budget, { train: images, validation: data.validation.count }, done, pretrainingStage(spec.name));
+  return { ...plan, label: `pretrain ${spec.name}`, forward: { ...plan.forward, autoencoder: 2 * data.validation.count } };
 }
 
 /** Runs the ablation's pretrainings and cells that are not done yet; the cells here, in worker threads, or through `runner` (a job queue). */
@@ -180,7 +180,7 @@ export async function runAblation(context: ExperimentContext, options: AblationO
       ...options.pretrainings.map((spec, index) => pretrainingPlan(config, data, spec, options, pretrainingsDone[index]!)),
       ...cellRunPlans(grid, data, config),
       // ablation.json, the chart, metrics.json and, for a finished study, report.html again.
-      { stage: 'report', step: 'report', label: 'report', done: false, parallel: false, epochs: [], encoderImages: { before: 0, after: 0 }, autoencoderImages: data.test.count, patience: null, firstStoppingEpoch: 1 },
+      stagePlan('report', false),
     ],
   });
   const pretrainings: AblationPretraining[] = [];

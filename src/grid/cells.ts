@@ -7,7 +7,6 @@ import type { PreparedData } from '../data/prepare.js';
 import { stratifiedSubsets } from '../data/split.js';
 import { meanCorruptedAccuracy } from '../eval/robustness.js';
 import type { MeanAndSpread, SweepCell } from '../io/metrics.js';
-import { referenceShape, workArithmetic } from '../model/arithmetic.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import type { ClassifierConfig } from '../train/classifier.js';
 import type { PlannedRun } from '../train/events.js';
@@ -17,7 +16,7 @@ import type { ExperimentContext } from '../study/context.js';
 import { robustnessCorruptions } from '../study/evaluate.js';
 import type { CellJob } from '../study/jobs.js';
 import { classifierRunPlan } from '../study/plan.js';
-import { handoutOrder, runInThreads } from '../study/threads.js';
+import { runInThreads } from '../study/threads.js';
 
 /** Large cells see at most this many images (5 epochs of all 55,000 labels) unless told otherwise. */
 export const sweepImagesPerCell = 275_000;
@@ -115,7 +114,7 @@ export interface CellGrid {
   step: string;
   planned: PlannedCell[];
   slots: (SweepCell | undefined)[];
-  /** The cells to train, in plan order, each with its slot. */
+  /** The cells to train, in the order they are handed out (handoutOrder), each with its slot. */
   pending: (PlannedCell & { slot: number })[];
   /** Cells trained at once: worker threads here, or 1 when a runner sends them elsewhere. */
   workers: number;
@@ -145,37 +144,45 @@ export async function resumeCells(context: ExperimentContext, step: string, plan
     slots.push(undefined);
   }
   const workers = runner ? 1 : classifierWorkerCount(context, pending.length, true);
-  return { step, planned, slots, pending, workers, ...(runner ? { runner } : {}) };
+  return { step, planned, slots, pending: handoutOrder(pending), workers, ...(runner ? { runner } : {}) };
 }
 
+/** A cell's group: the cells of one variant on one label subset size (and pretraining), the seeds apart. */
+const groupOf = (job: CellJob) => job.stage.replace(/ seed \d+$/, '');
+
 /**
- * The corrupted copies that the first cell of an autoencoder on each thread makes and denoises (cellRobustnessSets),
- * in the encoder passes they weigh in arithmetic (an autoencoder pass is 6.4, model/arithmetic.ts). Measured in the
- * recorded sweeps, the first cell on each thread spent 4 to 6 s more (alone) after its last epoch than the others.
+ * The order the cells are handed out in: first one cell of each group, shortest first, so that the time estimate
+ * soon knows how many epochs each group's cells take before they stop early; then the rest, longest first, so that
+ * the last cells to finish are short ones. Results do not depend on it: each cell is saved to its own slot.
  */
-export function robustnessSetImages(config: ExperimentConfig, testImages: number, classes: number): number {
-  const perImage = workArithmetic(referenceShape, classes);
-  return Math.round(robustnessCorruptions(config).length * Math.min(cellRobustnessImages, testImages) * perImage.autoencoderForward / perImage.encoderForward);
+export function handoutOrder<Cell extends { job: CellJob; work: number }>(cells: Cell[]): Cell[] {
+  const seen = new Set<string>();
+  const firsts: Cell[] = [];
+  const rest: Cell[] = [];
+  for (const cell of cells) {
+    (seen.has(groupOf(cell.job)) ? rest : firsts).push(cell);
+    seen.add(groupOf(cell.job));
+  }
+  return [...firsts.sort((a, b) => a.work - b.work), ...rest.sort((a, b) => b.work - a.work)];
 }
 
 /** The plan's entries for the cells left to train, in the order they will be handed out. */
 export function cellRunPlans(grid: CellGrid, data: PreparedData, config: ExperimentConfig): PlannedRun[] {
-  // The robustness scores after the test predictions: every corruption, directly and denoised first.
+  // After the test predictions, every corruption scored directly and denoised first.
   const scoredImages = Math.min(cellRobustnessImages, data.test.count);
-  const robustnessImages = 2 * robustnessCorruptions(config).length * scoredImages;
-  const setImages = robustnessSetImages(config, data.test.count, data.train.classes);
+  const corruptions = robustnessCorruptions(config).length;
   const firstOnThread = new Map<string, number>();
-  const ordered = grid.workers > 1 ? handoutOrder(grid.pending) : grid.pending;
-  return ordered.map(({ job, models }) => {
+  return grid.pending.map(({ job, models }) => {
     const plan = classifierRunPlan({
-      stage: job.stage, step: grid.step, label: job.stage.startsWith(`${grid.step} `) ? job.stage.slice(grid.step.length + 1) : job.stage, mode: job.encoder,
-      labels: job.labels, validation: job.validationIndices?.length ?? data.validation.count, test: data.test.count, budget: job.budget, done: false, parallel: grid.workers > 1,
+      stage: job.stage, step: grid.step, label: job.stage.startsWith(`${grid.step} `) ? job.stage.slice(grid.step.length + 1) : job.stage,
+      group: groupOf(job), mode: job.encoder, labels: job.labels, validation: job.validationIndices?.length ?? data.validation.count,
+      test: data.test.count, budget: job.budget, done: false, parallel: grid.workers > 1,
     });
-    // The pool hands an autoencoder's first cells to its threads one each, as far as it can tell beforehand.
+    // The first cell of an autoencoder on each thread also corrupts and denoises the scored images (cellRobustnessSets).
     const cellsBefore = firstOnThread.get(models) ?? 0;
     firstOnThread.set(models, cellsBefore + 1);
-    const firstCellImages = cellsBefore < grid.workers ? setImages : 0;
-    return { ...plan, encoderImages: { ...plan.encoderImages, after: plan.encoderImages.after + robustnessImages + firstCellImages } };
+    const sets = cellsBefore < grid.workers ? corruptions * scoredImages : 0;
+    return { ...plan, forward: { ...plan.forward, classifier: plan.forward.classifier + 2 * corruptions * scoredImages, autoencoder: sets } };
   });
 }
 
@@ -200,7 +207,7 @@ export async function runCells(context: ExperimentContext, data: PreparedData, g
       reporter({ type: 'message', stage: grid.step, text: `cell ${done}/${slots.length} done (${entry.job.stage.slice(grid.step.length + 1)}: ${(100 * cell.accuracy).toFixed(2)}%); ${Number.isFinite(etaSeconds) ? `about ${Math.round(etaSeconds / 60)} min to go` : 'time left not known yet'}` });
     });
   } else if (grid.workers > 1) {
-    await runInThreads<SweepCell>(context, data, pending.map(({ job, work, file, models }) => ({ job: { kind: 'sweep-cell', job, file, models }, work })), grid.workers,
+    await runInThreads<SweepCell>(context, data, pending.map(({ job, file, models }) => ({ kind: 'sweep-cell', job, file, models })), grid.workers,
       (cell, index) => { slots[pending[index]!.slot] = cell; });
   } else {
     for (const entry of pending) slots[entry.slot] = await sweepCell(context, data, await autoencoderFor(entry.models), entry.job, entry.file);

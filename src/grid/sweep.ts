@@ -13,7 +13,7 @@ import { epochsFor } from '../train/classifier.js';
 import { cellName } from '../study/jobs.js';
 import type { SweepCell, SweepResult } from '../io/metrics.js';
 import type { EncoderMode } from '../model/classifier.js';
-import { pretrainPlan } from '../study/plan.js';
+import { pretrainPlan, stagePlan } from '../study/plan.js';
 import { labelSweepChart } from '../viz/charts.js';
 
 export interface SweepOptions {
@@ -84,10 +84,10 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
   reporter({
     type: 'plan', title: 'sweep', workers: grid.workers,
     runs: [
-      pretrainPlan(config, counts, run.isStageDone('pretrain')),
+      pretrainPlan(config.autoencoder, counts, run.isStageDone('pretrain')),
       ...cellRunPlans(grid, data, config),
       // sweep.json, the chart, metrics.json and, for a finished study, report.html again.
-      { stage: 'report', step: 'report', label: 'report', done: false, parallel: false, epochs: [], encoderImages: { before: 0, after: 0 }, autoencoderImages: data.test.count, patience: null, firstStoppingEpoch: 1 },
+      stagePlan('report', false),
     ],
   });
   const { autoencoder } = await pretrain(context, data);

@@ -6,11 +6,14 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
-import type { AutoencoderShape } from './arithmetic.js';
-import { referenceShape } from './arithmetic.js';
+export interface AutoencoderShape {
+  height: number;
+  width: number;
+  /** Units of the coding layer (the reference uses 32). */
+  codingUnits: number;
+}
 
-export type { AutoencoderShape };
-export { referenceShape };
+export const referenceShape: AutoencoderShape = { height: 28, width: 28, codingUnits: 32 };
 
 /** Layer names the inspection stage looks up. */
 export const encoderLayerNames = { conv1: 'encoder_conv1', conv2: 'encoder_conv2', coding: 'coding' } as const;

@@ -27,7 +27,7 @@ import { evaluateClassifiers } from './evaluate.js';
 import { classifierFigures } from './figures.js';
 import type { ClassifierJob } from './jobs.js';
 import { classifierStage } from './plan.js';
-import { runInThreads } from './threads.js';
+import { longestFirst, runInThreads } from './threads.js';
 
 /** The classifier runs of the study in config order: variant, label fraction and label count. */
 export function studyClassifierRuns(config: ExperimentConfig, trainCount: number) {
@@ -66,8 +66,9 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
   const workers = classifierWorkerCount(context, pending.length);
   if (workers > 1) {
     // Longest first: whole-network runs before frozen ones, most labels first.
-    const planned = pending.map(({ job }) => ({ job: { kind: 'classifier' as const, job }, work: plannedWork(job.mode, job.labelFraction) }));
-    await runInThreads<ClassifierResult>(context, data, planned, workers, (result, index) => { results[pending[index]!.slot] = result; });
+    const ordered = longestFirst(pending.map((entry) => ({ ...entry, work: plannedWork(entry.job.mode, entry.job.labelFraction) })));
+    await runInThreads<ClassifierResult>(context, data, ordered.map(({ job }) => ({ kind: 'classifier', job })), workers,
+      (result, index) => { results[ordered[index]!.slot] = result; });
   } else {
     for (const { job, slot } of pending) results[slot] = await classifierRun(context, data, autoencoder, subsets, job);
   }

@@ -11,7 +11,7 @@ import { inspectRepresentation } from './inspect.js';
 import { classifierStage, studyPlan } from './plan.js';
 import { pretrain } from './pretrain.js';
 import { assembleMetrics, writeReport } from './report.js';
-import { handoutOrder } from './threads.js';
+import { longestFirst } from './threads.js';
 
 /** Runs every stage that the run folder does not hold yet, then writes metrics.json and report.html. */
 export async function runExperiment(context: ExperimentContext): Promise<Metrics> {
@@ -40,7 +40,7 @@ async function announcePlan(context: ExperimentContext, data: PreparedData): Pro
   // By the time the classifier runs start, the folder holds the pretrained models that the workers load.
   const workers = classifierWorkerCount(context, pending, true);
   // The pool hands out the longest runs first; runs in turn go in config order.
-  const ordered = workers > 1 ? handoutOrder(runs.map((entry) => ({ ...entry, work: plannedWork(entry.mode, entry.fraction) }))) : runs;
+  const ordered = workers > 1 ? longestFirst(runs.map((entry) => ({ ...entry, work: plannedWork(entry.mode, entry.fraction) }))) : runs;
   context.reporter({
     type: 'plan', title: 'study', workers,
     runs: studyPlan(config, { train: data.train.count, validation: data.validation.count, test: data.test.count },

@@ -1,53 +1,57 @@
-// What a study or a label sweep will do, in planned amounts of work per stage and per classifier run: sent as the
-// first event, so that reporters can say how far along a command is and estimate the time left (cli/eta.ts).
-// Amounts are counts (epochs, images, steps), never times: the ETA measures how fast each kind of work goes.
+// What a study or a grid will do, in planned amounts of work per stage and per classifier run, sent as the first
+// event so that reporters can say how far along a command is and how long it has left (cli/eta.ts). Amounts are
+// counts (epochs, images, codes), never times: the estimate measures how fast each kind of work goes on this machine.
 import type { ExperimentConfig } from '../config.js';
+import { mappedImages } from '../eval/code-map.js';
 import type { EncoderMode } from '../model/classifier.js';
-import { codeMapImages, mappedImages } from '../eval/code-map.js';
-import { referenceShape, workArithmetic } from '../model/arithmetic.js';
+import type { AutoencoderConfig } from '../train/autoencoder.js';
 import { epochsFor, frozenCopiesFor } from '../train/classifier.js';
-import type { PlannedEpochs, PlannedRun } from '../train/events.js';
+import type { ClassifierConfig } from '../train/classifier.js';
+import type { ForwardWork, PlannedEpochs, PlannedRun } from '../train/events.js';
 
 export interface DataCounts { train: number; validation: number; test: number }
 
-/** The study's steps, in order: the `step` of every planned run, and the "stage k of n" of the display. */
+/** The study's steps, in order: the `step` of every planned run, and the "step k of n" of the display. */
 export const studySteps = ['pretrain', 'denoise', 'inspect', 'classify', 'evaluate', 'report'] as const;
 
 /** The stage name a classifier run of the study reports under, e.g. `classify finetuned 10%`. */
 export const classifierStage = (mode: EncoderMode, fraction: number) => `classify ${mode} ${(100 * fraction).toFixed(0)}%`;
 
-/** The autoencoder's training: every epoch trains the training split and scores the validation split. */
-export function pretrainPlan(config: ExperimentConfig, counts: DataCounts, done: boolean): PlannedRun {
-  const { maxEpochs, patience, batchSize } = config.autoencoder;
-  return {
-    stage: 'pretrain', step: 'pretrain', label: 'pretrain', done, parallel: false, patience, firstStoppingEpoch: 1, encoderImages: { before: 0, after: 0 }, autoencoderImages: 0,
-    epochs: [{ kind: 'autoencoder', count: maxEpochs, images: counts.train, batches: Math.ceil(counts.train / batchSize), validationImages: counts.validation }],
-  };
+const forward = (work: Partial<ForwardWork> = {}): ForwardWork => ({ autoencoder: 0, encoder: 0, classifier: 0, codeMap: 0, ...work });
+
+/** A stage without epochs, e.g. the denoising check: only forward work. */
+export function stagePlan(step: string, done: boolean, work: Partial<ForwardWork> = {}): PlannedRun {
+  return { stage: step, step, label: step, done, parallel: false, epochs: [], patience: null, forward: forward(work) };
+}
+
+/** An autoencoder's training: every epoch trains `train` images and scores `validation`; `stage` as it reports. */
+export function pretrainPlan(config: AutoencoderConfig, counts: Pick<DataCounts, 'train' | 'validation'>, done: boolean,
+  stage = 'pretrain'): PlannedRun {
+  const { maxEpochs, patience, batchSize } = config;
+  const epochs: PlannedEpochs[] = [{ kind: 'autoencoder', count: maxEpochs, images: counts.train, batchSize, validationImages: counts.validation }];
+  return { ...stagePlan('pretrain', done), stage, label: stage, epochs, patience };
 }
 
 /**
- * One classifier run on `labels` labelled images with the budget `budget`: the head's epochs on codes first
- * (frozen runs: all of them; fine-tuning: the warm-up), then whole-network epochs on images.
+ * One classifier run on `labels` labelled images with the budget `budget`: the codes of the labelled and validation
+ * images first when the encoder starts frozen, the head's epochs on them (frozen runs: all; fine-tuning: the
+ * warm-up), the whole network's epochs on images, then its predictions on the test set.
  */
 export function classifierRunPlan(options: {
-  stage: string; step: string; label: string; mode: EncoderMode; labels: number; validation: number; test: number;
-  budget: ExperimentConfig['classifier']; done: boolean; parallel: boolean;
+  stage: string; step: string; label: string; group: string; mode: EncoderMode; labels: number; validation: number; test: number;
+  budget: ClassifierConfig; done: boolean; parallel: boolean;
 }): PlannedRun {
   const { mode, labels, validation, budget } = options;
   const maxEpochs = epochsFor(budget, mode, labels);
   const headEpochs = mode === 'frozen' ? maxEpochs : mode === 'finetuned' ? budget.warmupEpochs : 0;
-  const batches = Math.ceil(labels / budget.batchSize);
+  const batch = { images: labels, batchSize: budget.batchSize, validationImages: validation };
   const epochs: PlannedEpochs[] = [];
-  if (headEpochs > 0) epochs.push({ kind: 'head', count: headEpochs, images: labels, batches, validationImages: validation });
-  if (maxEpochs > headEpochs) epochs.push({ kind: 'classifier', count: maxEpochs - headEpochs, images: labels, batches, validationImages: validation });
-  // Codes of the labelled images (and of a frozen run's distorted copies) and of the validation images, before
-  // the first epoch; predictions on the test set after the last.
+  if (headEpochs > 0) epochs.push({ kind: 'head', count: headEpochs, ...batch });
+  if (maxEpochs > headEpochs) epochs.push({ kind: 'classifier', count: maxEpochs - headEpochs, ...batch });
   const codes = headEpochs === 0 ? 0 : labels * (1 + (mode === 'frozen' ? frozenCopiesFor(budget, labels) : 0)) + validation;
   return {
-    stage: options.stage, step: options.step, label: options.label, variant: mode, done: options.done, parallel: options.parallel,
-    epochs, encoderImages: { before: codes, after: options.test }, autoencoderImages: 0,
-    patience: mode === 'frozen' ? budget.frozenPatience : budget.patience,
-    firstStoppingEpoch: mode === 'finetuned' ? budget.warmupEpochs + 1 : 1,
+    stage: options.stage, step: options.step, label: options.label, group: options.group, done: options.done, parallel: options.parallel,
+    epochs, patience: mode === 'frozen' ? budget.frozenPatience : budget.patience, forward: forward({ encoder: codes, classifier: options.test }),
   };
 }
 
@@ -58,50 +62,32 @@ export interface StudyProgress {
   classifierRunsDone: ReadonlySet<string>;
 }
 
-/** A classifier's forward pass in autoencoder passes, by their multiply-adds (about 0.16). */
-const arithmetic = workArithmetic(referenceShape, 10);
-const classifierPassShare = arithmetic.classifierForward / arithmetic.autoencoderForward;
-/**
- * The evaluate stage's map of the codes of a test set of `test` images, in autoencoder passes' worth of time: about
- * 36,000 for 2,000 codes (see studyPlan), and in proportion to the codes mapped (UMAP's epochs go over every code's
- * neighbours).
- */
-const codeMapPasses = (test: number) => 36_000 * mappedImages(test) / codeMapImages;
-
-/**
- * The whole study, in the order it runs. Classifier runs are listed in the order the pool hands them out
- * (`classifierOrder`), and run `workers` at once.
- */
-export function studyPlan(config: ExperimentConfig, counts: DataCounts, progress: StudyProgress, classifierRuns: { mode: EncoderMode; fraction: number; labels: number }[],
-  workers: number): PlannedRun[] {
-  const single = (step: string, autoencoderImages: number): PlannedRun => ({
-    stage: step, step, label: step, done: progress.stagesDone.has(step), parallel: false, epochs: [], encoderImages: { before: 0, after: 0 },
-    autoencoderImages, patience: null, firstStoppingEpoch: 1,
-  });
-  // The evaluation stage's corruptions: the training noise and the denoising check's others.
+/** The whole study, in the order it runs; classifier runs in the order the pool hands them out, `workers` at once. */
+export function studyPlan(config: ExperimentConfig, counts: DataCounts, progress: StudyProgress,
+  classifierRuns: { mode: EncoderMode; fraction: number; labels: number }[], workers: number): PlannedRun[] {
+  const done = (step: string) => progress.stagesDone.has(step);
   const corruptions = 1 + config.autoencoder.evaluationNoise.length;
+  const mapped = mappedImages(counts.test);
   return [
-    pretrainPlan(config, counts, progress.stagesDone.has('pretrain')),
-    // The denoised and the clean test images at the training noise, and the denoised ones at each other corruption.
-    single('denoise', counts.test * (2 + config.autoencoder.evaluationNoise.length)),
-    // Codes of the test images, the conv layers' strongest responses, decoded prototypes and their figures: about
-    // two passes' worth (6.9 s against the denoising's 40.8 s for eight passes, both on the same loaded machine).
-    single('inspect', counts.test * 2),
+    pretrainPlan(config.autoencoder, counts, done('pretrain')),
+    // The denoised and the clean test images at the training noise, the denoised ones at each other corruption.
+    stagePlan('denoise', done('denoise'), { autoencoder: counts.test * (1 + corruptions) }),
+    // The test images' codes, then their convolutions' responses: about two passes through the encoder.
+    stagePlan('inspect', done('inspect'), { encoder: 2 * counts.test }),
     ...classifierRuns.map(({ mode, fraction, labels }) => {
       const stage = classifierStage(mode, fraction);
       return classifierRunPlan({
-        stage, step: 'classify', label: `${mode} ${(100 * fraction).toFixed(0)}%`, mode, labels, validation: counts.validation, test: counts.test,
-        budget: config.classifier, done: progress.classifierRunsDone.has(stage), parallel: workers > 1,
+        stage, step: 'classify', label: `${mode} ${(100 * fraction).toFixed(0)}%`, group: stage, mode, labels, validation: counts.validation,
+        test: counts.test, budget: config.classifier, done: progress.classifierRunsDone.has(stage), parallel: workers > 1,
       });
     }),
-    // Each classifier's mistakes and its scores on every corruption, directly and denoised first (the clean scores
-    // come from the mistakes' pass), and the map of the codes (UMAP); the corrupted test images are denoised again
-    // only when the denoising check ran in an earlier process (otherwise its denoised copies are reused). Counted in
-    // autoencoder passes: a classifier's pass costs its multiply-adds' share of one (0.16), and the map of 2,000
-    // codes about 36,000 passes' worth (4.7 s in the seed-2 study, whose autoencoder passes went at 7,700 a second).
-    single('evaluate', counts.test * ((progress.stagesDone.has('denoise') ? corruptions : 0)
-      + classifierRuns.length * (1 + 2 * corruptions) * classifierPassShare) + codeMapPasses(counts.test)),
-    // metrics.json and report.html: no passes; reading and embedding the figures takes about as long as one.
-    single('report', counts.test),
+    // Every classifier on the test images and on each corruption, directly and denoised first (the corrupted images
+    // are denoised again only when the denoising check ran in an earlier process), and the map of the codes.
+    stagePlan('evaluate', done('evaluate'), {
+      classifier: classifierRuns.length * counts.test * (1 + 2 * corruptions),
+      autoencoder: done('denoise') ? corruptions * counts.test : 0,
+      encoder: mapped, codeMap: mapped,
+    }),
+    stagePlan('report', false),
   ];
 }

@@ -105,28 +105,22 @@ function sharedData(data: PreparedData): PreparedData {
   };
 }
 
-/** A job and its planned work (say, images to train on), by which the longest are handed out first. */
-export interface PlannedJob<Job extends WorkerJob> {
-  job: Job;
-  work: number;
-}
-
-/** The order in which the pool hands out jobs: the most planned work first, ties in the order given. */
-export function handoutOrder<Entry extends { work: number }>(entries: Entry[]): Entry[] {
+/** The study's order for its runs: the most planned work first, ties in the order given, so a short one ends last. */
+export function longestFirst<Entry extends { work: number }>(entries: Entry[]): Entry[] {
   return [...entries].sort((a, b) => b.work - a.work);
 }
 
 /**
- * Trains `jobs` on `workers` worker threads and returns their results in the order of `jobs`, calling
- * `onResult` as each one arrives. The longest jobs go first, so that the last to finish is a short one. The
+ * Trains `jobs` on `workers` worker threads, handed out in the order given, and returns their results in that
+ * order, calling `onResult` as each one arrives. The
  * first failure (an interruption included) stops the other workers at their next batch, and is thrown once all
  * have stopped; the jobs finished by then are saved in the run folder, so a resumed run skips them.
  */
-export async function runInThreads<Result extends WorkerResult>(context: ExperimentContext, data: PreparedData, jobs: PlannedJob<WorkerJob>[], workers: number,
+export async function runInThreads<Result extends WorkerResult>(context: ExperimentContext, data: PreparedData, jobs: WorkerJob[], workers: number,
   onResult: (result: Result, index: number) => void = () => {}): Promise<Result[]> {
   const stop = new SharedArrayBuffer(4);
   const stopFlag = new Int32Array(stop);
-  const queue = handoutOrder(jobs.map((planned, index) => ({ ...planned, index })));
+  const queue = jobs.map((job, index) => ({ job, index }));
   const results: Result[] = new Array<Result>(jobs.length);
   let failure: Error | null = null;
   const halt = (error: Error) => {

@@ -10,51 +10,53 @@ export interface EpochRecord {
   seconds: number;
 }
 
-/**
- * Kinds of epoch whose speed differs, measured separately by the ETA: the autoencoder, the whole classifier on
- * images, and the classifier's head alone on precomputed codes (frozen runs, fine-tuning's warm-up).
- */
+/** Kinds of training epoch, whose speeds the time estimate measures apart: the autoencoder, the whole classifier
+ * on images, and the classifier's head alone on precomputed codes (frozen runs, fine-tuning's warm-up). */
 export const epochKinds = ['autoencoder', 'classifier', 'head'] as const;
 export type EpochKind = (typeof epochKinds)[number];
 
-/** Consecutive epochs of one kind, each training `images` rows in `batches` steps, then a validation pass. */
+/** Consecutive epochs of one kind, each training `images` rows in batches of `batchSize`, then a validation pass. */
 export interface PlannedEpochs {
   kind: EpochKind;
   count: number;
   images: number;
-  batches: number;
+  batchSize: number;
   validationImages: number;
 }
 
+/** Work outside the epochs: images passed forward through each model, and codes placed on the code map. */
+export interface ForwardWork {
+  autoencoder: number;
+  encoder: number;
+  classifier: number;
+  codeMap: number;
+}
+
 /**
- * One entry of a plan: a stage, or one classifier run or sweep cell, and the most work it may do. Epochs run in
- * the order of `epochs`; early stopping may end a run sooner (see `patience`).
+ * One entry of a plan: a stage, or one classifier run or grid cell, and the most work it may do. Epochs run in the
+ * order of `epochs`, after the encoder's forward work (codes) and before the rest; early stopping may end a run
+ * sooner. Amounts are counts, never times: the time estimate measures how fast each kind of work goes here.
  */
 export interface PlannedRun {
   /** The stage name its events carry, e.g. `pretrain`, `classify scratch 10%`. */
   stage: string;
-  /** The step of the study it belongs to (`pretrain`, `denoise`, `inspect`, `classify`, `report`, `sweep`). */
+  /** The step it belongs to (`pretrain`, `denoise`, `inspect`, `classify`, `evaluate`, `report`, `sweep`, ...). */
   step: string;
-  /** Found finished in the run folder: nothing to do. */
-  done: boolean;
-  epochs: PlannedEpochs[];
-  /**
-   * Images passed forward through the encoder outside the epochs: before the first (codes of the labelled and
-   * validation images) and after the last (test predictions).
-   */
-  encoderImages: { before: number; after: number };
-  /** Stages without epochs: images passed through the whole autoencoder (the denoising scores, the inspection). */
-  autoencoderImages: number;
-  /** Early stopping: epochs without improvement before the run stops; null = every epoch runs. */
-  patience: number | null;
-  /** No early stop before this epoch (fine-tuning's warm-up). */
-  firstStoppingEpoch: number;
   /** What the run's line is called, e.g. `scratch 10%`, `finetuned 300 labels seed 2`. */
   label: string;
-  /** Classifier runs: the encoder variant, so that runs of one variant learn from each other how soon they stop. */
-  variant?: string;
-  /** Trained in the pool of worker threads, `workers` at once; otherwise in turn on the main thread. */
+  /** Found finished in the run folder: nothing to do. */
+  done: boolean;
+  /** Trained in the pool of threads, `workers` at once, each on one kernel thread; otherwise in turn. */
   parallel: boolean;
+  /**
+   * Classifier runs and cells: runs of one group (one variant on one label count, the seeds apart) are expected to
+   * stop after about as many epochs as those of the group that have finished.
+   */
+  group?: string;
+  epochs: PlannedEpochs[];
+  /** Early stopping: epochs without improvement before the run stops; null = every epoch runs. */
+  patience: number | null;
+  forward: ForwardWork;
 }
 
 export type TrainingEvent =
