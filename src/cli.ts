@@ -42,6 +42,25 @@ import { WorkerJobError } from './workers/classifier-pool.js';
 const knownErrors = [ConfigError, BackendError, DatasetError, DatasetDescriptionError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
   RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError, ExportError, QueueError];
 
+/**
+ * A flag value that commander's parsers accept and only the config's checks refuse (`--threads 100000`,
+ * `--dataset-name ''`): a usage error like commander's own, so it exits 2 too. A ConfigError from a saved run.json
+ * is not one: it stays a ConfigError, and exits 1.
+ */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The config that the command line's flags make, with the config's refusals turned into usage errors. */
+function configFromFlags(make: () => ExperimentConfig): ExperimentConfig {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
+}
+
 
 interface RunOptions {
   preset: PresetName;
@@ -180,7 +199,7 @@ interface OpenedRun { run: RunFolder; config: ExperimentConfig }
 
 /** A new run folder, locked by this process (RunFolder.create refuses one that another process holds). */
 async function startRun(options: RunOptions): Promise<OpenedRun> {
-  const config = resolveConfig(options.preset, overridesFrom(options));
+  const config = configFromFlags(() => resolveConfig(options.preset, overridesFrom(options)));
   const directory = options.out ?? `runs/${options.preset}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
   return { run: await RunFolder.create(directory, config, { overwrite: options.overwrite }), config };
 }
@@ -332,7 +351,7 @@ export function buildProgram(): Command {
   // `dae serve`: the interactive page, on 127.0.0.1 only. Imported on demand, so the other commands never load node:http.
   program.command('serve').description('serve a page for a run folder: draw a digit, watch it denoised, encoded and classified')
     .argument('[run-dir]', 'complete run folder (default: the newest complete one under runs/)')
-    .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', integer('--port', 0), 8765)
+    .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', integer('--port', 0, 65535), 8765)
     .action(async (directory: string | undefined, options: { port: number }) => {
       const { newestCompleteRun, serveRun, ServeError } = await import('./serve/server.js');
       const chosen = directory ?? await newestCompleteRun('runs');
@@ -368,7 +387,7 @@ export function buildProgram(): Command {
     .option('--min-steps <n>', `optimiser steps every cell takes at least, however few its labels (default ${defaultSweep.minimumSteps})`, integer('--min-steps', 1)))
     .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; minSteps?: number; queue?: string }) => holding(
       directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) => guarded(run, async () => {
-        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options);
+        const context = await contextFor(run, configFromFlags(() => validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } })), options);
         const sweepOptions = { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}),
           ...(options.minSteps ? { minimumSteps: options.minSteps } : {}) };
         const result = await withCellRunner(options.queue, 'sweep', (runner) => runSweep(context, sweepOptions, runner));
@@ -389,7 +408,7 @@ export function buildProgram(): Command {
     .option('--pretrain-epochs <n>', `epochs of every pretraining (default ${defaultAblation.pretrainEpochs})`, integer('--pretrain-epochs', 1)))
     .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; pretrainings?: typeof pretrainingSpecs; pretrainEpochs?: number; queue?: string }) => holding(
       directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) => guarded(run, async () => {
-        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options);
+        const context = await contextFor(run, configFromFlags(() => validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } })), options);
         const ablationOptions = {
           ...defaultAblation,
           ...(options.labels ? { labelCounts: options.labels } : {}),
@@ -424,6 +443,11 @@ export async function main(argv: string[]): Promise<void> {
     if (error instanceof CommanderError) {
       // Help and version exit 0; every usage error exits 2, as is customary for bad command lines.
       process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`dae: ${error.message} (see dae --help)\n`);
+      process.exitCode = 2;
       return;
     }
     // An error from a classifier worker thread arrives as a WorkerJobError that keeps its class's name.
