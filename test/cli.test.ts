@@ -1,43 +1,64 @@
-// Bad input at the command line: one line naming the flag, file or value and what to do, a non-zero exit code,
-// no stack trace, and no run folder that looks complete.
+// Bad input at the command line: one line naming the flag, file or value and what to do, exit code 2 for a bad
+// command line (an unknown flag, a bad flag value) and 1 for anything else, no stack trace, and no run folder that
+// looks complete.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
 
-function dae(...args: string[]) {
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
-  const errorLines = result.stderr.trim().split('\n').filter((line) => line.length > 0);
-  return { status: result.status, stderr: result.stderr, lastLine: errorLines[errorLines.length - 1] ?? '' };
+/** Runs `dae` and waits for it to exit; a command that hung would leave the test to the runner's own limit. */
+async function dae(...args: string[]) {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  const status = await new Promise<number | null>((resolve, reject) => { child.on('error', reject); child.on('close', resolve); });
+  const errorLines = stderr.trim().split('\n').filter((line) => line.length > 0);
+  return { status, stderr, lastLine: errorLines[errorLines.length - 1] ?? '' };
 }
 
-function assertOneLineError(result: ReturnType<typeof dae>, pattern: RegExp): void {
-  assert.notEqual(result.status, 0, 'the command should fail');
+/** Usage errors (the command line itself is wrong) exit 2; every other refusal exits 1. */
+const usage = 2;
+const failure = 1;
+
+function assertOneLineError(result: Awaited<ReturnType<typeof dae>>, status: number, pattern: RegExp): void {
+  assert.equal(result.status, status, `exit code:\n${result.stderr}`);
   assert.match(result.lastLine, pattern);
   assert.doesNotMatch(result.stderr, /^\s+at /m, `no stack trace expected:\n${result.stderr}`);
 }
 
-test('unknown flags and out-of-range values are refused', () => {
-  assertOneLineError(dae('experiment', '--bogus'), /unknown option '--bogus'|run with --help/);
-  assertOneLineError(dae('experiment', '--threads', '-3'), /--threads|unknown option/);
-  assertOneLineError(dae('experiment', '--seed', 'abc'), /--seed|seed/);
-  assertOneLineError(dae('experiment', '--preset', 'huge'), /huge|preset/);
-  assertOneLineError(dae('experiment', '--backend', 'gpu'), /gpu|backend/);
+test('unknown flags and out-of-range values are refused as usage errors', async () => {
+  assertOneLineError(await dae('experiment', '--bogus'), usage, /^dae: unknown option '--bogus' \(see dae --help\)$/);
+  assertOneLineError(await dae('bogus'), usage, /^dae: unknown command 'bogus' \(see dae --help\)$/);
+  assertOneLineError(await dae('experiment', '--threads', '-3'), usage, /^dae: .*--threads takes a whole number ≥ 0, got '-3' \(see dae --help\)$/);
+  assertOneLineError(await dae('experiment', '--seed', 'abc'), usage, /^dae: .*--seed takes a whole number ≥ 0, got 'abc' \(see dae --help\)$/);
+  assertOneLineError(await dae('experiment', '--preset', 'huge'), usage, /^dae: option '--preset <name>' argument 'huge' is invalid\. Allowed choices are full, quick, tiny\./);
+  assertOneLineError(await dae('experiment', '--backend', 'gpu'), usage, /^dae: option '--backend <name>' argument 'gpu' is invalid\./);
+  assertOneLineError(await dae('report'), usage, /^dae: missing required argument 'run-dir'/);
+  assertOneLineError(await dae('serve', '--port', '99999'), usage, /^dae: .*--port takes a whole number from 0 to 65535, got '99999' \(see dae --help\)$/);
+  // Values only the config's checks refuse are usage errors too.
+  assertOneLineError(await dae('experiment', '--preset', 'tiny', '--threads', '100000'), usage,
+    /^dae: --threads must be a whole number from 0 \(every core\) to \d+, got 100000 \(see dae --help\)$/);
+  assertOneLineError(await dae('experiment', '--preset', 'tiny', '--dataset-name='), usage,
+    /^dae: --dataset-name must be 1\.\.\d+ characters, got '' \(see dae --help\)$/);
 });
 
 test('a dataset folder without IDX files is named in a one-line error, and the run is marked incomplete', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'dae-cli-'));
   try {
     const empty = join(directory, 'empty-dataset');
+    await mkdir(empty);
     const out = join(directory, 'run');
-    await writeFile(join(directory, 'placeholder'), '');
-    const result = dae('experiment', '--preset', 'tiny', '--backend', 'native', '--data', empty, '--out', out);
-    assertOneLineError(result, /^dae: .*empty-dataset/);
+    const result = await dae('experiment', '--preset', 'tiny', '--backend', 'native', '--data', empty, '--out', out);
+    assertOneLineError(result, failure, /^dae: /);
+    // The folder exists but holds nothing: the first file looked for is named, not "folder does not exist".
+    assert.equal(result.lastLine, `dae: ${join(empty, 'train-images-idx3-ubyte')}: missing training images (expected train-images-idx3-ubyte, `
+      + 'or train-images.idx3-ubyte, an uncompressed IDX file) — point --data at a folder holding train-images-idx3-ubyte, '
+      + 'train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (uncompressed), or omit --data to use the bundled MNIST');
     const record = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')) as { status: string };
     assert.equal(record.status, 'incomplete');
   } finally {
@@ -48,10 +69,10 @@ test('a dataset folder without IDX files is named in a one-line error, and the r
 test('a folder that is not a run folder, and an output path that cannot be created, are refused', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'dae-cli-'));
   try {
-    assertOneLineError(dae('report', directory), /^dae: .*run\.json/);
+    assertOneLineError(await dae('report', directory), failure, /^dae: .*run\.json/);
     const file = join(directory, 'a-file');
     await writeFile(file, 'not a directory');
-    assertOneLineError(dae('experiment', '--preset', 'tiny', '--out', join(file, 'run')), /^dae: .*a-file/);
+    assertOneLineError(await dae('experiment', '--preset', 'tiny', '--out', join(file, 'run')), failure, /^dae: .*a-file/);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
@@ -65,7 +86,7 @@ test('a run folder written with an older config shape is refused with the missin
     delete classifier['augmentation'];
     const config = { ...presets.tiny, classifier };
     await writeFile(join(directory, 'run.json'), JSON.stringify({ formatVersion: 1, status: 'incomplete', startedAt: new Date().toISOString(), config, stages: {} }));
-    assertOneLineError(dae('classify', directory), /^dae: .*run\.json: made by an older version .*config\.classifier\.augmentation.*new run folder/);
+    assertOneLineError(await dae('classify', directory), failure, /^dae: .*run\.json: made by an older version .*config\.classifier\.augmentation.*new run folder/);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

@@ -21,6 +21,25 @@ async function temporaryDirectory(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'dae-io-test-'));
 }
 
+/** The id of the user and group `nobody` on Linux and macOS alike (65534 on Linux; macOS's -2 as unsigned). */
+const nobody = process.platform === 'darwin' ? 4294967294 : 65534;
+
+/**
+ * Runs `body` with permission checks as an ordinary user's: as root, with the effective user and group of nobody
+ * (the real ones stay root's, so they can be taken back); as anyone else, as is.
+ */
+async function asOrdinaryUser<T>(body: () => Promise<T>): Promise<T> {
+  if (process.geteuid?.() !== 0) return body();
+  process.setegid!(nobody);
+  process.seteuid!(nobody);
+  try {
+    return await body();
+  } finally {
+    process.seteuid!(0);
+    process.setegid!(0);
+  }
+}
+
 /** A fixed, non-trivial input: a diagonal ramp over two images. [2, 28, 28, 1] */
 function fixedImages(): tf.Tensor4D {
   return tf.tidy(() => {
@@ -272,15 +291,17 @@ test('run folders refuse what they cannot use', async () => {
     await assert.rejects(RunFolder.create(underFile, {}), (error: unknown) =>
       error instanceof RunFolderError && error.file === underFile && /choose another --out or fix permissions/.test(error.message));
 
-    // Permission bits do not bind root, so only check read-only folders as an ordinary user.
-    if (process.getuid?.() !== 0) {
-      const readOnly = join(root, 'read-only');
-      await mkdir(readOnly);
-      await chmod(readOnly, 0o555);
-      await assert.rejects(RunFolder.create(readOnly, {}), (error: unknown) =>
-        error instanceof RunFolderError && error.file === readOnly && /fix permissions/.test(error.message));
-      await chmod(readOnly, 0o755);
-    }
+    // A folder this process may not write to. Permission bits do not bind root, so as root the check runs with the
+    // effective user and group of an ordinary one (nobody), which the folder's mode 555 then binds.
+    await chmod(root, 0o755);
+    const readOnly = join(root, 'read-only');
+    await mkdir(readOnly);
+    await chmod(readOnly, 0o555);
+    await asOrdinaryUser(() => assert.rejects(RunFolder.create(readOnly, {}), (error: unknown) =>
+      error instanceof RunFolderError && error.file === readOnly
+      && /cannot take the run folder's lock \(Error: EACCES.*choose another --out or fix permissions$/.test(error.message)));
+    assert.deepEqual(await readdir(readOnly), [], 'nothing written into the read-only folder');
+    await chmod(readOnly, 0o755);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

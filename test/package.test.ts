@@ -104,7 +104,7 @@ test('the packed tarball installs offline without install scripts and runs on it
     const tarball = join(directory, tarballName);
     const listing = run('tar', ['-tzf', tarball], directory).stdout.split('\n').filter((line) => line.length > 0);
     const platform = `${process.platform}-${process.arch}`;
-    for (const expected of ['package/dist/src/index.js', 'package/dist/src/index.d.ts', 'package/dist/src/cli.js', 'package/bin/dae.js',
+    for (const expected of ['package/dist/src/index.js', 'package/dist/src/index.d.ts', 'package/dist/src/cli/main.js', 'package/bin/dae.js',
       'package/web/dist/index.html', 'package/binding.gyp', 'package/native/addon.cc', 'package/scripts/build-native.mjs', 'package/proto/onnx.proto']) {
       assert.ok(listing.includes(expected), `the tarball lacks ${expected}`);
     }

@@ -40,6 +40,9 @@ test('a small preset of the pipeline writes a complete run folder and clears its
       if (event.type === 'epoch-end') tensorsPerEpoch.set(event.stage, [...(tensorsPerEpoch.get(event.stage) ?? []), tf.memory().numTensors]);
     };
     const metrics = await runExperiment({ run, config, backend, reporter });
+    // Every stage that trains must have reported its epochs, or the loop below would check nothing.
+    const trainingStages = ['pretrain', ...['frozen', 'finetuned', 'scratch'].flatMap((mode) => [`classify ${mode} 10%`, `classify ${mode} 100%`])];
+    assert.deepEqual([...tensorsPerEpoch.keys()].sort(), trainingStages.sort(), 'the stages whose epochs were recorded');
     for (const [stage, counts] of tensorsPerEpoch) {
       assert.ok(counts.length >= 2, `${stage} ran ${counts.length} epoch(s)`);
       // Fine-tuning swaps its optimizer when the encoder unfreezes; from then on, as in every other stage from its

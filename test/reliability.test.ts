@@ -6,7 +6,8 @@
 // machine or a slow one (see src/cli/stop-after-event.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,10 +26,20 @@ async function metricsWithoutTimings(directory: string): Promise<unknown> {
   return comparableMetrics(JSON.parse(await readFile(join(directory, 'metrics.json'), 'utf8')));
 }
 
-function runToEnd(...args: string[]) {
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
+/** Runs `dae <args>` and resolves when it exits, with its code and the end of its stderr; no wall-clock limit. */
+function dae(...args: string[]): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-8000); });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
+
+async function runToEnd(...args: string[]): Promise<void> {
+  const result = await dae(...args);
   assert.equal(result.status, 0, result.stderr);
-  return result;
 }
 
 type EventPattern = Record<string, unknown>;
@@ -43,9 +54,27 @@ interface SignalledRun {
   stderr: string;
 }
 
-/** Resolves once the process is stopped (state T in /proc/<pid>/stat); a SIGCONT sent before that would be lost. */
-async function stoppedProcess(pid: number): Promise<void> {
-  while (!/^\d+ \(.*\) T/s.test(await readFile(`/proc/${pid}/stat`, 'utf8'))) await new Promise(setImmediate);
+/** Looks at /proc before a process that printed its stop event counts as not stopping (each after ≥ 1 ms). */
+const maximumStopPolls = 10_000;
+
+/**
+ * Resolves once the process is stopped (state T in /proc/<pid>/stat); a SIGCONT sent before that would be lost. It
+ * stops itself right after printing the event, so this takes a few looks. It rejects instead of waiting on when the
+ * process exits first, prints another event first (it went past the event without stopping), or has not stopped
+ * after maximumStopPolls looks; between looks the event loop turns, so its output and exit are heard.
+ */
+async function stoppedProcess(child: ChildProcess, eventsSinceStop: () => number): Promise<void> {
+  const pid = child.pid!;
+  for (let poll = 0; poll < maximumStopPolls; poll += 1) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`process ${pid} exited (${child.exitCode ?? child.signalCode}) instead of stopping after its event`);
+    }
+    if (eventsSinceStop() > 0) throw new Error(`process ${pid} printed ${eventsSinceStop()} more event(s) instead of stopping after its event`);
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (/^\d+ \(.*\) T/s.test(stat)) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  throw new Error(`process ${pid} had not stopped after ${maximumStopPolls} looks at /proc/${pid}/stat`);
 }
 
 /**
@@ -60,23 +89,30 @@ function signalAtEvent(args: string[], pattern: EventPattern, action: 'kill' | '
     });
     let stderr = '';
     let reached = false;
+    let eventsAfterMatch = 0;
     let lastEvent: unknown;
-    const interrupt = async (pid: number) => {
-      await stoppedProcess(pid);
+    const interrupt = async () => {
+      await stoppedProcess(child, () => eventsAfterMatch);
       child.kill('SIGINT');
       child.kill('SIGCONT');
+    };
+    // A process that will not stop where asked is killed, so that its open pipe cannot keep this test waiting.
+    const fail = (error: unknown) => {
+      child.kill('SIGKILL');
+      reject(error instanceof Error ? error : new Error(String(error)));
     };
     createInterface({ input: child.stderr }).on('line', (line) => {
       stderr = (stderr + line + '\n').slice(-8000);
       if (!line.startsWith('{')) return;
       lastEvent = JSON.parse(line);
-      if (!reached && matchesPattern(pattern, lastEvent)) {
+      if (reached) eventsAfterMatch += 1;
+      else if (matchesPattern(pattern, lastEvent)) {
         reached = true;
         if (action === 'kill') child.kill('SIGKILL');
-        else interrupt(child.pid!).catch(reject);
+        else interrupt().catch(fail);
       }
     });
-    child.on('error', reject);
+    child.on('error', fail);
     child.on('close', (code, signal) => resolve({ code, signal, reached, lastEvent, stderr }));
   });
 }
@@ -128,13 +164,13 @@ const plannedKills: PlannedKill[] = [
     stages: [...allStages, 'evaluate'].sort(), checkpointEpoch: 2 },
 ];
 
-test('SIGKILL at chosen points of a run, resumed each time, ends with the metrics of an uninterrupted run', { timeout: 600_000 }, async () => {
+test('SIGKILL at chosen points of a run, resumed each time, ends with the metrics of an uninterrupted run', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'dae-kill-'));
   try {
     // The reference trains its classifiers one at a time; the killed run two at a time in worker threads (the
     // results are the same bit for bit: test/workers.test.ts).
     const reference = join(directory, 'reference');
-    runToEnd('experiment', ...tiny, '--workers', '1', '--out', reference);
+    await runToEnd('experiment', ...tiny, '--workers', '1', '--out', reference);
 
     const killed = join(directory, 'killed');
     for (const [index, kill] of plannedKills.entries()) {
@@ -151,7 +187,7 @@ test('SIGKILL at chosen points of a run, resumed each time, ends with the metric
       }
     }
     process.stdout.write(`# all ${plannedKills.length} kills landed at their events: ${plannedKills.map((kill) => kill.point).join('; ')}\n`);
-    runToEnd('experiment', '--resume', killed);
+    await runToEnd('experiment', '--resume', killed);
     assert.deepEqual(await metricsWithoutTimings(killed), await metricsWithoutTimings(reference));
     const record = JSON.parse(await readFile(join(killed, 'run.json'), 'utf8')) as { status: string };
     assert.equal(record.status, 'complete');
@@ -178,9 +214,10 @@ test('Ctrl-C stops at a safe point, says how to continue, exits non-zero, and --
     assert.match(interrupted.stderr, /dae experiment --resume /);
     const record = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')) as { status: string };
     assert.equal(record.status, 'incomplete');
-    const report = spawnSync(process.execPath, [cli, 'report', out], { encoding: 'utf8' });
-    assert.notEqual(report.status, 0, 'an unfinished run must not be reported as complete');
-    runToEnd('experiment', '--resume', out);
+    const report = await dae('report', out);
+    assert.equal(report.status, 1, `an unfinished run must not be reported as complete:\n${report.stderr}`);
+    assert.match(report.stderr, /run\.json: the run has not finished \(missing: .*\) — continue it with `dae experiment --resume /);
+    await runToEnd('experiment', '--resume', out);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
@@ -190,7 +227,7 @@ test('a diverging run stops naming the stage, epoch and batch, and leaves the ru
   const directory = await mkdtemp(join(tmpdir(), 'dae-nan-'));
   try {
     const out = join(directory, 'run');
-    const result = spawnSync(process.execPath, [cli, 'pretrain', ...tiny, '--learning-rate', '1e12', '--out', out], { encoding: 'utf8' });
+    const result = await dae('pretrain', ...tiny, '--learning-rate', '1e12', '--out', out);
     assert.equal(result.status, 1);
     assert.match(result.stderr, /pretrain: the loss became (NaN|-?Infinity) at epoch \d+, batch \d+/);
     const record = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')) as { status: string };

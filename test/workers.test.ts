@@ -11,7 +11,7 @@ import { resolveConfig } from '../src/config.js';
 import { runExperiment } from '../src/study/experiment.js';
 import { RunFolder } from '../src/io/run-folder.js';
 import { InterruptedError } from '../src/train/events.js';
-import type { Reporter } from '../src/train/events.js';
+import type { Reporter, TrainingEvent } from '../src/train/events.js';
 import { comparableMetrics } from './support/comparable-metrics.js';
 
 test('two classifier workers give the metrics of one run at a time, stop when asked, and resume to the same end', async () => {
@@ -43,8 +43,15 @@ test('two classifier workers give the metrics of one run at a time, stop when as
     assert.deepEqual(comparableMetrics(resumed), comparableMetrics(sequential));
     assert.equal((await RunFolder.open(parallelDirectory)).status, 'complete');
     // Going over the finished folder again (as `dae report` does) trains nothing and keeps the record.
-    const again = await runExperiment({ run: await RunFolder.open(parallelDirectory), config: config(1), backend, reporter: () => {} });
+    const rerun: TrainingEvent[] = [];
+    const again = await runExperiment({ run: await RunFolder.open(parallelDirectory), config: config(1), backend, reporter: (event) => rerun.push(event) });
     assert.equal(again.backend.classifierWorkers, 2);
+    const plan = rerun.find((event) => event.type === 'plan');
+    assert.ok(plan, 'the rerun reported no plan');
+    // Only the report is written again; every training run and stage is found done.
+    assert.deepEqual(plan.runs.filter((entry) => !entry.done).map((entry) => entry.stage), ['report'], 'what the rerun planned to do');
+    const training = rerun.filter((event) => event.type === 'epoch-start' || event.type === 'batch-end' || event.type === 'epoch-end');
+    assert.deepEqual(training.map((event) => `${event.type} ${event.stage}`), [], 'training events in the rerun');
     // The main thread's kernels are back on both threads.
     assert.equal((await useBackend('native', { threads: 2 })).threads, 2);
   } finally {

@@ -1,11 +1,12 @@
 // Parsers for numeric flags, shared by the commands.
 import { InvalidArgumentError } from 'commander';
 
-/** A whole-number flag ≥ `minimum`, refused in one line naming the flag and the value. */
-export const integer = (flag: string, minimum: number) => (value: string) => {
+/** A whole-number flag ≥ `minimum` (and ≤ `maximum`), refused in one line naming the flag and the value. */
+export const integer = (flag: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER) => (value: string) => {
   const parsed = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < minimum) {
-    throw new InvalidArgumentError(`${flag} takes a whole number ≥ ${minimum}, got '${value}'`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < minimum || parsed > maximum) {
+    const range = maximum === Number.MAX_SAFE_INTEGER ? `≥ ${minimum}` : `from ${minimum} to ${maximum}`;
+    throw new InvalidArgumentError(`${flag} takes a whole number ${range}, got '${value}'`);
   }
   return parsed;
 };

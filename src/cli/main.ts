@@ -48,6 +48,25 @@ import { ThreadJobError } from '../study/threads.js';
 const knownErrors = [ConfigError, BackendError, DatasetError, DatasetDescriptionError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
   RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError, ExportError, QueueError];
 
+/**
+ * A flag value that commander's parsers accept and only the config's checks refuse (`--threads 100000`,
+ * `--dataset-name ''`): a usage error like commander's own, so it exits 2 too. A ConfigError from a saved run.json
+ * is not one: it stays a ConfigError, and exits 1.
+ */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The config that the command line's flags make, with the config's refusals turned into usage errors. */
+function configFromFlags(make: () => ExperimentConfig): ExperimentConfig {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
+}
+
 
 interface RunOptions {
   preset: PresetName;
@@ -193,7 +212,7 @@ interface OpenedRun { run: RunFolder; config: ExperimentConfig }
 
 /** A new run folder, locked by this process (RunFolder.create refuses one that another process holds). */
 async function startRun(options: RunOptions): Promise<OpenedRun> {
-  const config = resolveConfig(options.preset, overridesFrom(options));
+  const config = configFromFlags(() => resolveConfig(options.preset, overridesFrom(options)));
   const directory = options.out ?? `runs/${options.preset}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
   return { run: await RunFolder.create(directory, config, { overwrite: options.overwrite }), config };
 }
@@ -345,7 +364,7 @@ export function buildProgram(): Command {
   // `dae serve`: the interactive page, on 127.0.0.1 only. Imported on demand, so the other commands never load node:http.
   program.command('serve').description('serve a page for a run folder: draw a digit, watch it denoised, encoded and classified')
     .argument('[run-dir]', 'complete run folder (default: the newest complete one under runs/)')
-    .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', integer('--port', 0), 8765)
+    .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', integer('--port', 0, 65535), 8765)
     .action(async (directory: string | undefined, options: { port: number }) => {
       const { newestCompleteRun, serveRun, ServeError } = await import('../serve/server.js');
       const chosen = directory ?? await newestCompleteRun('runs');
@@ -381,7 +400,7 @@ export function buildProgram(): Command {
     .option('--min-steps <n>', `optimiser steps every cell takes at least, however few its labels (default ${defaultSweep.minimumSteps})`, integer('--min-steps', 1)))
     .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; minSteps?: number; queue?: string }) => holding(
       directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) => guarded(run, async () => {
-        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options, 'grid');
+        const context = await contextFor(run, configFromFlags(() => validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } })), options, 'grid');
         const sweepOptions = { ...defaultSweep, ...(options.labels ? { labelCounts: options.labels } : {}), ...(options.seeds ? { seeds: options.seeds } : {}),
           ...(options.minSteps ? { minimumSteps: options.minSteps } : {}) };
         const result = await withCellRunner(options.queue, 'sweep', (runner) => runSweep(context, sweepOptions, runner));
@@ -402,7 +421,7 @@ export function buildProgram(): Command {
     .option('--pretrain-epochs <n>', `epochs of every pretraining (default ${defaultAblation.pretrainEpochs})`, integer('--pretrain-epochs', 1)))
     .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; pretrainings?: typeof pretrainingSpecs; pretrainEpochs?: number; queue?: string }) => holding(
       directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) => guarded(run, async () => {
-        const context = await contextFor(run, validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }), options, 'grid');
+        const context = await contextFor(run, configFromFlags(() => validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } })), options, 'grid');
         const ablationOptions = {
           ...defaultAblation,
           ...(options.labels ? { labelCounts: options.labels } : {}),
@@ -439,7 +458,12 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? 0 : 2;
       return;
     }
-    // An error from a classifier worker thread arrives as a ThreadJobError that keeps its class's name.
+    if (error instanceof UsageError) {
+      process.stderr.write(`dae: ${error.message} (see dae --help)\n`);
+      process.exitCode = 2;
+      return;
+    }
+    // An error from a thread of the pool arrives as a ThreadJobError that keeps its class's name.
     const known = knownErrors.some((kind) => error instanceof kind
       || (error instanceof ThreadJobError && error.originalName === kind.name));
     if (known) {
