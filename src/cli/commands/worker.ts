@@ -7,15 +7,15 @@ import { hostname } from 'node:os';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 
-import { backendNames, useBackend } from '../backend/index.js';
-import type { BackendName } from '../backend/index.js';
-import { openQueue } from '../queue/open.js';
-import { runQueueWorker } from '../queue/worker.js';
-import { InterruptedError } from '../train/events.js';
-import type { TrainingEvent } from '../train/events.js';
-import { integer } from './flags.js';
-import { consoleReporter } from './reporter.js';
-import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from './stop-after-event.js';
+import { backendNames, useBackend } from '../../backend/index.js';
+import type { BackendName } from '../../backend/index.js';
+import { openQueue } from '../../queue/open.js';
+import { runQueueWorker } from '../../queue/worker.js';
+import { InterruptedError } from '../../train/events.js';
+import type { TrainingEvent } from '../../train/events.js';
+import { integer } from '../flags.js';
+import { consoleReporter } from '../reporter.js';
+import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from '../stop-after-event.js';
 
 interface WorkerOptions {
   queue: string;
