@@ -16,12 +16,15 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { useBackend } from '../src/backend/index.js';
+import { EtaModel } from '../src/cli/eta.js';
+import { commandLine } from '../src/cli/lines.js';
 import { stopAfterEventVariable } from '../src/cli/stop-after-event.js';
 import { loadModel } from '../src/io/model-files.js';
 import { modelBlob, modelFromBlob } from '../src/queue/payload.js';
 import { embeddedPostgresBinary, folderPostgresCannotReach, freeLoopbackPort, startEmbeddedPostgres } from '../src/queue/embedded.js';
 import type { RunningPostgres } from '../src/queue/embedded.js';
 import { openQueueStore } from '../src/queue/store.js';
+import type { TrainingEvent } from '../src/train/events.js';
 
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
 const grid = ['--labels', '40,200', '--seeds', '1', '--min-steps', '20'];
@@ -104,6 +107,23 @@ async function cellTexts(run: string, grid = 'sweep'): Promise<Map<string, strin
   return texts;
 }
 
+/**
+ * For each "cell k/n done" message of a coordinator that printed its events with --json: k, and how many cells the
+ * display's command line counted done then, the events replayed through the display's model.
+ */
+function cellsDoneAsDisplayed(lines: readonly string[]): [number, number][] {
+  const eta = new EtaModel(0);
+  const seen: [number, number][] = [];
+  for (const [index, line] of lines.entries()) {
+    if (!line.startsWith('{')) continue;
+    const event = JSON.parse(line) as TrainingEvent;
+    eta.observe(event, index);
+    const done = event.type === 'message' ? /^cell (\d+)\/\d+ done/.exec(event.text) : null;
+    if (done) seen.push([Number(done[1]), Number(/(\d+) of \d+ cells done/.exec(commandLine(eta.estimate(index)))?.[1])]);
+  }
+  return seen;
+}
+
 async function summary(run: string): Promise<unknown> {
   const sweep = JSON.parse(await readFile(join(run, 'sweep', 'sweep.json'), 'utf8')) as { summary: unknown; gain: unknown };
   return { summary: sweep.summary, gain: sweep.gain };
@@ -163,7 +183,8 @@ test('a coordinator and two workers match the local sweep bit for bit, and a sec
   assert.match(await coordinator.waitFor((line) => /enqueued now/.test(line)), new RegExp(`${cellCount} enqueued now, 0 there already`));
   // The same grid from a copy of the same run folder: the same job ids, so nothing new. This one has the URL on its
   // command line, which the run folder's lock records without the credentials.
-  const again = dae(['sweep', join(directory, 'queued-again'), ...grid, '--queue', url], null);
+  // It prints its events as JSON lines, for the display's count below.
+  const again = dae(['sweep', join(directory, 'queued-again'), ...grid, '--queue', url, '--json'], null);
   assert.match(await again.waitFor((line) => /enqueued now/.test(line)), new RegExp(`0 enqueued now, ${cellCount} there already`));
   const lock = await readFile(join(directory, 'queued-again', 'run.lock'), 'utf8');
   assert.match(lock, /--queue postgres:\/\/\*\*\*@127\.0\.0\.1/);
@@ -171,6 +192,11 @@ test('a coordinator and two workers match the local sweep bit for bit, and a sec
   assert.equal(await coordinator.exited, 0, coordinator.lines.slice(-10).join('\n'));
   assert.equal(await again.exited, 0, again.lines.slice(-10).join('\n'));
   for (const worker of workers) await stopWorker(worker);
+  // The display counts the cells done as their results come in, not only once the last one has.
+  const counted = cellsDoneAsDisplayed(again.lines);
+  assert.deepEqual(counted.map(([cell]) => cell), [1, 2, 3, 4, 5, 6], again.lines.slice(-10).join('\n'));
+  assert.deepEqual(counted.map(([, shown]) => shown), [1, 2, 3, 4, 5, 6]);
+  assert.ok(coordinator.lines.some((line) => line.startsWith(`⏱ sweep · step 3/3 report · ${cellCount} of ${cellCount} cells done`)), coordinator.lines.join('\n'));
 
   const local = await cellFiles(join(directory, 'local'));
   assert.deepEqual(await cellFiles(join(directory, 'queued')), local);

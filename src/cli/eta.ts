@@ -253,6 +253,13 @@ export class EtaModel {
         run.bestEpoch = event.bestEpoch;
         this.finish(run, now);
         break;
+      case 'cell-done':
+        // Trained elsewhere: done, but its time was not spent on this machine, so it measures nothing here.
+        run.state = 'done';
+        run.finalEpochs = event.epochs;
+        run.endedAt = now;
+        run.current = null;
+        break;
       default:
         break;
     }
