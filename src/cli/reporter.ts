@@ -143,6 +143,8 @@ export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporte
         // A run's messages (its learning rate halved) are epoch-level detail; a step's (a checkpoint resumed) are not.
         if (verbose || !isRun(event.stage)) view.log(`  ${labelOf(event.stage)} · ${event.text}`);
         break;
+      // A queued cell's line is the coordinator's message that follows; the command's line counts it done.
+      case 'cell-done':
       case 'saved':
         break;
     }

@@ -204,6 +204,7 @@ export async function runCells(context: ExperimentContext, data: PreparedData, g
       await saveCell(context, cell, entry.job, entry.file);
       slots[entry.slot] = cell;
       done += 1;
+      reporter({ type: 'cell-done', stage: entry.job.stage, epochs: cell.epochs, testAccuracy: cell.accuracy, macroF1: cell.macroF1, seconds: cell.seconds });
       reporter({ type: 'message', stage: grid.step, text: `cell ${done}/${slots.length} done (${entry.job.stage.slice(grid.step.length + 1)}: ${(100 * cell.accuracy).toFixed(2)}%); ${Number.isFinite(etaSeconds) ? `about ${Math.round(etaSeconds / 60)} min to go` : 'time left not known yet'}` });
     });
   } else if (grid.workers > 1) {

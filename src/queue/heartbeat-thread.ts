@@ -27,8 +27,8 @@ async function connection(): Promise<pg.Client> {
 
 async function beat(): Promise<void> {
   if (job === null) return;
-  await (await connection()).query(`INSERT INTO dae.heartbeats (job_id, worker, expires_at) VALUES ($1, $2, now() + $3 * interval '1 second')
-    ON CONFLICT (job_id) DO UPDATE SET worker = $2, expires_at = now() + $3 * interval '1 second'`, [job, worker, 3 * seconds]);
+  await (await connection()).query(`INSERT INTO dae.heartbeats (job_id, worker, expires_at, connection) VALUES ($1, $2, now() + $3 * interval '1 second', pg_backend_pid())
+    ON CONFLICT (job_id) DO UPDATE SET worker = $2, expires_at = now() + $3 * interval '1 second', connection = pg_backend_pid()`, [job, worker, 3 * seconds]);
 }
 
 const timer = setInterval(() => { beat().catch(() => { client = null; }); }, seconds * 1000);

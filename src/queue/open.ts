@@ -8,7 +8,7 @@ export interface OpenQueue {
   store: QueueStore;
   /** `embedded`, or the URL without its credentials: what to tell workers to connect to. */
   workerAddress: string;
-  /** Closes the connection, and stops the embedded database if this process started it. */
+  /** Closes the connection, and stops the embedded database if no other coordinator uses it. */
   close(): Promise<void>;
 }
 
@@ -27,7 +27,7 @@ export async function openQueue(value: string, role: 'coordinator' | 'worker', o
     }
   };
   const embedded = address.kind === 'embedded'
-    ? (role === 'coordinator' ? await openEmbeddedQueue(reachable) : { url: await findEmbeddedQueue(), stop: async () => {}, started: false })
+    ? (role === 'coordinator' ? await openEmbeddedQueue(reachable) : { url: await findEmbeddedQueue(), stop: async () => {} })
     : null;
   const url = embedded?.url ?? (address.kind === 'url' ? address.url : '');
   try {

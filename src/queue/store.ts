@@ -28,6 +28,8 @@ const schema = `
   CREATE TABLE IF NOT EXISTS dae.results (job_id uuid PRIMARY KEY, name text NOT NULL, result jsonb NOT NULL, worker text NOT NULL,
     finished_at timestamptz NOT NULL DEFAULT now());
   CREATE TABLE IF NOT EXISTS dae.heartbeats (job_id uuid PRIMARY KEY, worker text NOT NULL, expires_at timestamptz NOT NULL);
+  -- The server process of the connection the heartbeat is sent on, which is gone the moment its worker dies.
+  ALTER TABLE dae.heartbeats ADD COLUMN IF NOT EXISTS connection integer;
   COMMIT;`;
 
 /** Turns a driver error into one line that names the (redacted) address and says what to check. */

@@ -53,9 +53,31 @@ export async function trainCell(context: TrainingContext, data: PreparedData, au
   };
 }
 
+/**
+ * A cell with its keys in the one order its file has, however it was trained: a result back from a job queue went
+ * through PostgreSQL's jsonb, which keeps its own key order (shortest first), and `diff` or a checksum of two run
+ * folders would flag every file although every number is equal. Fields not named here follow, as they came.
+ */
+function canonicalCell(cell: SweepCell, job: Pick<CellJob, 'extra'>): SweepCell {
+  const { robustness } = cell;
+  const ordered: Record<string, unknown> = {
+    ...Object.fromEntries(Object.keys(job.extra ?? {}).map((key) => [key, (cell as unknown as Record<string, unknown>)[key]])),
+    encoder: cell.encoder, labels: cell.labels, seed: cell.seed, accuracy: cell.accuracy, macroF1: cell.macroF1, epochs: cell.epochs, seconds: cell.seconds,
+    ...(robustness ? {
+      robustness: {
+        images: robustness.images, clean: robustness.clean,
+        corruptions: robustness.corruptions.map(({ noise, accuracy, denoisedAccuracy }) => ({
+          noise: { kind: noise.kind, amount: noise.amount }, accuracy, ...(denoisedAccuracy === undefined ? {} : { denoisedAccuracy }),
+        })),
+      },
+    } : {}),
+  };
+  return { ...ordered, ...Object.fromEntries(Object.entries(cell).filter(([key]) => !(key in ordered))) } as unknown as SweepCell;
+}
+
 /** Writes a finished cell to its file (atomically), with the budget a rerun checks before skipping it. */
-export async function saveCell(context: Pick<ExperimentContext, 'run' | 'reporter'>, cell: SweepCell, job: Pick<CellJob, 'budget' | 'stage'>, file: string): Promise<void> {
-  await context.run.writeJson(file, { ...cell, budget: job.budget });
+export async function saveCell(context: Pick<ExperimentContext, 'run' | 'reporter'>, cell: SweepCell, job: Pick<CellJob, 'budget' | 'stage' | 'extra'>, file: string): Promise<void> {
+  await context.run.writeJson(file, { ...canonicalCell(cell, job), budget: job.budget });
   context.reporter({ type: 'saved', stage: job.stage, file });
 }
 

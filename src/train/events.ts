@@ -70,6 +70,8 @@ export type TrainingEvent =
   | { type: 'message'; stage: string; text: string }
   /** A classifier run or sweep cell was scored on the test set: its line's summary. */
   | { type: 'run-end'; stage: string; bestEpoch: number; epochs: number; testAccuracy: number; macroF1: number; seconds: number }
+  /** A cell trained elsewhere (by a job queue's worker) came back: it is done, though none of its training was seen here. */
+  | { type: 'cell-done'; stage: string; epochs: number; testAccuracy: number; macroF1: number; seconds: number }
   /**
    * A stage wrote one of its results into the run folder (`file` relative to it). Between two of these a stage has
    * written some of its files and not yet been marked done, which is where crash tests interrupt it.
