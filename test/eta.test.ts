@@ -90,10 +90,12 @@ test('the pool\'s runs are played out on its threads in the order they are hande
   assert.equal(feed(plan, 1).eta.estimate(0).remainingSeconds, 60);
 });
 
-test('without measured speeds the estimate says nothing rather than guess', () => {
+test('without measured speeds the estimate says nothing rather than guess, and still counts what is done', () => {
   const eta = new EtaModel(0);
   eta.observe({ type: 'plan', title: 'test', workers: 1, runs: [run('pretrain', 'autoencoder', 4, false)] }, 0);
+  eta.observe({ type: 'stage-start', stage: 'pretrain', description: '' }, 0);
   assert.equal(eta.estimate(1).remainingSeconds, null);
+  assert.deepEqual(eta.estimate(1).runs, [{ stage: 'pretrain', state: 'running', remainingSeconds: null }]);
 });
 
 test('grids hand out one cell of each group first, shortest first, then the rest longest first', () => {

@@ -14,8 +14,8 @@ export interface RunEstimate {
   stage: string;
   group?: string;
   state: 'pending' | 'running' | 'done';
-  /** Its own time left (waiting for a thread aside). */
-  remainingSeconds: number;
+  /** Its own time left (waiting for a thread aside); null without the machine's speeds. */
+  remainingSeconds: number | null;
 }
 
 export interface Estimate {
@@ -215,13 +215,15 @@ export class EtaModel {
     const elapsedSeconds = this.elapsedSeconds(now);
     const active = this.order.find((run) => run.state !== 'done') ?? this.order.at(-1);
     const step = active ? { index: this.steps.indexOf(active.plan.step) + 1, count: this.steps.length, name: active.plan.step } : null;
-    if (!this.speeds || !this.hasPlan) {
-      return { title: this.title, step, elapsedSeconds, remainingSeconds: null, atMostSeconds: null, runs: [] };
-    }
-    const expected = this.total(now, false);
+    // Without the machine's speeds nothing can be priced: the runs' states still count what is done.
+    const expected = this.speeds ? this.total(now, false) : null;
     const runs = this.order.map((run) => ({
-      stage: run.plan.stage, ...(run.plan.group !== undefined ? { group: run.plan.group } : {}), state: run.state, remainingSeconds: expected.perRun.get(run)!,
+      stage: run.plan.stage, ...(run.plan.group !== undefined ? { group: run.plan.group } : {}), state: run.state,
+      remainingSeconds: expected?.perRun.get(run) ?? null,
     }));
-    return { title: this.title, step, elapsedSeconds, remainingSeconds: expected.seconds, atMostSeconds: this.total(now, true).seconds, runs };
+    return {
+      title: this.title, step, elapsedSeconds, remainingSeconds: expected?.seconds ?? null,
+      atMostSeconds: expected ? this.total(now, true).seconds : null, runs,
+    };
   }
 }

@@ -54,7 +54,7 @@ export function runLine(progress: RunProgress, bar: string | null, run: RunEstim
     parts.push(`epoch ${String(progress.epoch).padStart(width)}/${progress.maxEpochs}${bar === null ? '' : ` ${bar}`} ${String(progress.batch).padStart(String(progress.batches).length)}/${progress.batches}`);
   }
   if (progress.score !== null) parts.push(progress.score);
-  if (run && run.state !== 'done') parts.push(formatTimeLeft(run.remainingSeconds));
+  if (run && run.state !== 'done' && run.remainingSeconds !== null) parts.push(formatTimeLeft(run.remainingSeconds));
   return `  ${parts.join(' · ')}`;
 }
 
