@@ -19,7 +19,13 @@ const pathOf = (parts) => `^src/(${parts.map((part) => part.replace('.', '\\.'))
 
 export default {
   forbidden: [
-    { name: 'no-circular', severity: 'error', comment: 'files that import each other cannot be read one after the other', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'files that import each other cannot be read one after the other',
+      from: {},
+      to: { circular: true },
+    },
     ...floors.slice(0, -1).map((floor, index) => ({
       name: `${floor.join('-').replace('.ts', '')}-imports-down`,
       severity: 'error',

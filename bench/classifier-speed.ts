@@ -25,7 +25,13 @@ export async function measureClassifier(threads: number, seconds: number): Promi
   const x = Float32Array.from({ length: 128 * 784 }, () => random.next());
   const y = new Float32Array(128 * 10);
   for (let row = 0; row < 128; row += 1) y[row * 10 + (row % 10)] = 1;
-  const run = (count: number) => trainBatches(step, count, () => ({ x, target: y, count: 128 }), () => undefined);
+  const run = (count: number) =>
+    trainBatches(
+      step,
+      count,
+      () => ({ x, target: y, count: 128 }),
+      () => undefined,
+    );
   await run(5);
   let images = 0;
   const started = performance.now();

@@ -14,17 +14,24 @@ import { parseArgs } from 'node:util';
 import { startEmbeddedPostgres } from '../src/queue/embedded.js';
 import { openQueueStore } from '../src/queue/store.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '1' }, 'min-steps': { type: 'string', default: '300' } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '1' }, 'min-steps': { type: 'string', default: '300' } },
+});
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
 const grid = ['--labels', '40,200,800', '--seeds', '2', '--min-steps', values['min-steps']];
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
 
 function dae(args: string[], environment: Record<string, string> = {}) {
   const started = performance.now();
-  const child = spawn('nice', ['-n', '10', process.execPath, cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...environment } });
+  const child = spawn('nice', ['-n', '10', process.execPath, cli, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...environment },
+  });
   const lines: string[] = [];
   createInterface({ input: child.stderr }).on('line', (line) => lines.push(line));
-  const done = new Promise<{ code: number | null; seconds: number }>((resolve) => child.on('close', (code) => resolve({ code, seconds: (performance.now() - started) / 1000 })));
+  const done = new Promise<{ code: number | null; seconds: number }>((resolve) =>
+    child.on('close', (code) => resolve({ code, seconds: (performance.now() - started) / 1000 })),
+  );
   return { child, lines, done };
 }
 
@@ -44,9 +51,18 @@ await chmod(directory, 0o755);
 const postgres = await startEmbeddedPostgres({ directory: join(directory, 'postgres'), persistent: false });
 try {
   const base = join(directory, 'base');
-  const pretrain = spawnSync('nice', ['-n', '10', process.execPath, cli, 'pretrain', '--preset', 'tiny', '--epochs', '1', '--out', base], { encoding: 'utf8' });
+  const pretrain = spawnSync(
+    'nice',
+    ['-n', '10', process.execPath, cli, 'pretrain', '--preset', 'tiny', '--epochs', '1', '--out', base],
+    { encoding: 'utf8' },
+  );
   if (pretrain.status !== 0) throw new Error(pretrain.stderr);
-  const ways = [['in-process, one at a time', 0], ['in-process, two worker threads', -2], ['queue, 1 worker process', 1], ['queue, 2 worker processes', 2]] as const;
+  const ways = [
+    ['in-process, one at a time', 0],
+    ['in-process, two worker threads', -2],
+    ['queue, 1 worker process', 1],
+    ['queue, 2 worker processes', 2],
+  ] as const;
   const summaries: string[] = [];
   for (let round = 1; round <= Number(values.rounds); round += 1) {
     for (const [label, workers] of ways) {
@@ -54,7 +70,12 @@ try {
       await cp(base, folder, { recursive: true });
       let record: Record<string, unknown>;
       if (workers <= 0) {
-        const run = dae(['sweep', folder, ...grid, ...(workers === 0 ? ['--workers', '1', '--threads', '1'] : ['--workers', '2', '--threads', '2'])]);
+        const run = dae([
+          'sweep',
+          folder,
+          ...grid,
+          ...(workers === 0 ? ['--workers', '1', '--threads', '1'] : ['--workers', '2', '--threads', '2']),
+        ]);
         const { code, seconds } = await run.done;
         if (code !== 0) throw new Error(run.lines.join('\n'));
         record = { round, label, seconds };
@@ -64,8 +85,11 @@ try {
         await store.sql(`CREATE DATABASE ${database}`);
         await store.close();
         const url = postgres.url.replace(/\/dae$/, `/${database}`);
-        const workerRuns = Array.from({ length: workers }, () => dae(['worker', '--threads', '1', '--poll', '1', '--json'], { DAE_QUEUE: url }));
-        while (!workerRuns.every((run) => run.lines.some((line) => line.includes('waiting for cells')))) await new Promise((resolve) => setTimeout(resolve, 200));
+        const workerRuns = Array.from({ length: workers }, () =>
+          dae(['worker', '--threads', '1', '--poll', '1', '--json'], { DAE_QUEUE: url }),
+        );
+        while (!workerRuns.every((run) => run.lines.some((line) => line.includes('waiting for cells'))))
+          await new Promise((resolve) => setTimeout(resolve, 200));
         const coordinator = dae(['sweep', folder, ...grid], { DAE_QUEUE: url });
         const { code, seconds } = await coordinator.done;
         if (code !== 0) throw new Error(coordinator.lines.join('\n'));
@@ -74,9 +98,13 @@ try {
         const times = workerRuns.map((run) => cellTimes(run.lines));
         const all = times.flat();
         record = {
-          round, label, seconds, cellsPerWorker: times.map((cells) => cells.length),
+          round,
+          label,
+          seconds,
+          cellsPerWorker: times.map((cells) => cells.length),
           trainingSeconds: all.reduce((sum, cell) => sum + cell.training, 0),
-          queueWorkMedian: median(all.map((cell) => cell.queueWork)), queueWorkFirstCell: times.map((cells) => cells[0]?.queueWork),
+          queueWorkMedian: median(all.map((cell) => cell.queueWork)),
+          queueWorkFirstCell: times.map((cells) => cells[0]?.queueWork),
         };
       }
       print(record);

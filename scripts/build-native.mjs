@@ -19,7 +19,17 @@ export function findNodeGyp() {
     return [process.execPath, [process.env.npm_config_node_gyp]];
   }
   // Run by hand: the node-gyp that ships inside npm, next to this node binary.
-  const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const bundled = join(
+    dirname(process.execPath),
+    '..',
+    'lib',
+    'node_modules',
+    'npm',
+    'node_modules',
+    'node-gyp',
+    'bin',
+    'node-gyp.js',
+  );
   if (existsSync(bundled)) return [process.execPath, [bundled]];
   try {
     const require = createRequire(import.meta.url);
@@ -33,8 +43,9 @@ export function findNodeGyp() {
 export function nodeGypArguments(prefix) {
   // Build against the headers installed with this node (no download); npm passes its own nodedir setting.
   const nodePrefix = join(dirname(process.execPath), '..');
-  const nodedir = process.env.npm_config_nodedir
-    ?? (existsSync(join(nodePrefix, 'include', 'node', 'node_api.h')) ? nodePrefix : undefined);
+  const nodedir =
+    process.env.npm_config_nodedir ??
+    (existsSync(join(nodePrefix, 'include', 'node', 'node_api.h')) ? nodePrefix : undefined);
   // On x86-64 there are four targets (three builds of the kernels and the CPU probe): compile them side by side.
   const jobs = process.env.npm_config_jobs ?? process.env.JOBS ?? 'max';
   return [...prefix, 'rebuild', '--release', `--jobs=${jobs}`, ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
@@ -67,7 +78,9 @@ function writeStatus(status) {
 function main() {
   if (process.env.DAE_SKIP_NATIVE === '1') {
     writeStatus({ built: false, reason: 'DAE_SKIP_NATIVE=1 was set' });
-    console.log('dae-pretrain: native kernels not compiled (DAE_SKIP_NATIVE=1); training will use a prebuilt addon if one fits, else the wasm backend.');
+    console.log(
+      'dae-pretrain: native kernels not compiled (DAE_SKIP_NATIVE=1); training will use a prebuilt addon if one fits, else the wasm backend.',
+    );
     return;
   }
   const fromSource = process.env.npm_config_build_from_source === 'true' || existsSync(join(root, '.git'));
@@ -88,11 +101,19 @@ function main() {
     writeStatus({ built: true });
   } else {
     const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`;
-    const firstError = output.split('\n').find((line) => /error/i.test(line))?.trim() ?? result.error?.message ?? 'unknown error';
+    const firstError =
+      output
+        .split('\n')
+        .find((line) => /error/i.test(line))
+        ?.trim() ??
+      result.error?.message ??
+      'unknown error';
     writeStatus({ built: false, reason: firstError });
     mkdirSync(join(root, 'build'), { recursive: true });
     writeFileSync(join(root, 'build', 'native-build.log'), output);
-    console.log(`dae-pretrain: native kernels did not build (${firstError}); training will use a prebuilt addon if one fits, else the slower wasm backend. Log: build/native-build.log`);
+    console.log(
+      `dae-pretrain: native kernels did not build (${firstError}); training will use a prebuilt addon if one fits, else the slower wasm backend. Log: build/native-build.log`,
+    );
   }
 }
 

@@ -15,7 +15,8 @@ export function argmaxRows(values, count) {
   const result = new Int32Array(count);
   for (let row = 0; row < count; row += 1) {
     let best = 0;
-    for (let index = 1; index < size; index += 1) if (values[row * size + index] > values[row * size + best]) best = index;
+    for (let index = 1; index < size; index += 1)
+      if (values[row * size + index] > values[row * size + best]) best = index;
     result[row] = best;
   }
   return result;
@@ -24,7 +25,9 @@ export function argmaxRows(values, count) {
 const argv = process.argv.slice(2);
 const limitAt = argv.indexOf('--limit');
 const limit = limitAt >= 0 ? Number(argv[limitAt + 1]) : undefined;
-const [runDirectory, onnxDirectory = runDirectory && join(runDirectory, 'export', 'onnx')] = argv.filter((_, index) => limitAt < 0 || (index !== limitAt && index !== limitAt + 1));
+const [runDirectory, onnxDirectory = runDirectory && join(runDirectory, 'export', 'onnx')] = argv.filter(
+  (_, index) => limitAt < 0 || (index !== limitAt && index !== limitAt + 1),
+);
 if (!runDirectory) {
   process.stderr.write('usage: node scripts/check-onnx.mjs RUN_DIR [ONNX_DIR] [--limit N]\n');
   process.exit(2);
@@ -42,13 +45,17 @@ for (const item of cases) {
   const batch = 1000;
   for (let start = 0, offset = 0; start < count; start += batch) {
     const rows = Math.min(batch, count - start);
-    const feed = new ort.Tensor('float32', item.input.slice(start * rowSize, (start + rows) * rowSize), [rows, ...item.inputShape.slice(1)]);
+    const feed = new ort.Tensor('float32', item.input.slice(start * rowSize, (start + rows) * rowSize), [
+      rows,
+      ...item.inputShape.slice(1),
+    ]);
     const result = (await session.run({ [inputName]: feed }))[outputName];
     outputs.set(result.data, offset);
     offset += result.data.length;
   }
   let largest = 0;
-  for (let index = 0; index < outputs.length; index += 1) largest = Math.max(largest, Math.abs(outputs[index] - item.output[index]));
+  for (let index = 0; index < outputs.length; index += 1)
+    largest = Math.max(largest, Math.abs(outputs[index] - item.output[index]));
   const ours = argmaxRows(outputs, count);
   const theirs = argmaxRows(item.output, count);
   const agree = ours.reduce((total, value, index) => total + (value === theirs[index] ? 1 : 0), 0);
@@ -58,10 +65,17 @@ for (const item of cases) {
   let widestGap = 0;
   const outputSize = item.output.length / count;
   ours.forEach((index, row) => {
-    if (index !== theirs[row]) widestGap = Math.max(widestGap, Math.abs(item.output[row * outputSize + index] - item.output[row * outputSize + theirs[row]]));
+    if (index !== theirs[row])
+      widestGap = Math.max(
+        widestGap,
+        Math.abs(item.output[row * outputSize + index] - item.output[row * outputSize + theirs[row]]),
+      );
   });
-  const note = agree === count ? '' : `  (where they differ, tfjs's two values are within ${widestGap.toExponential(2)})`;
-  console.log(`${item.model.padEnd(28)} ${String(count).padStart(6)}  ${largest.toExponential(2).padStart(17)}  ${agree}/${count}${note}`);
+  const note =
+    agree === count ? '' : `  (where they differ, tfjs's two values are within ${widestGap.toExponential(2)})`;
+  console.log(
+    `${item.model.padEnd(28)} ${String(count).padStart(6)}  ${largest.toExponential(2).padStart(17)}  ${agree}/${count}${note}`,
+  );
   await session.release();
 }
 process.exitCode = failed ? 1 : 0;

@@ -31,8 +31,12 @@ function fail(problem) {
 }
 
 function newestInput() {
-  const inputs = [join(root, 'binding.gyp'), join(root, 'scripts', 'prebuild.mjs'), join(root, 'scripts', 'build-native.mjs'),
-    ...readdirSync(join(root, 'native')).map((file) => join(root, 'native', file))];
+  const inputs = [
+    join(root, 'binding.gyp'),
+    join(root, 'scripts', 'prebuild.mjs'),
+    join(root, 'scripts', 'build-native.mjs'),
+    ...readdirSync(join(root, 'native')).map((file) => join(root, 'native', file)),
+  ];
   return Math.max(...inputs.map((path) => statSync(path).mtimeMs));
 }
 
@@ -46,7 +50,13 @@ function run(command, args, cwd) {
   const result = spawnSync(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (result.status === 0) return;
   const text = `${result.stdout ?? ''}\n${result.stderr ?? ''}`;
-  const firstError = text.split('\n').find((line) => /error/i.test(line))?.trim() ?? result.error?.message ?? `exit code ${result.status}`;
+  const firstError =
+    text
+      .split('\n')
+      .find((line) => /error/i.test(line))
+      ?.trim() ??
+    result.error?.message ??
+    `exit code ${result.status}`;
   fail(`${command} ${args.join(' ')} failed in ${cwd}: ${firstError}`);
 }
 
@@ -75,7 +85,8 @@ for (const addon of addons) {
   renameSync(`${target}.partial`, target);
   shipped.add(fileName(addon));
 }
-for (const stale of readdirSync(output).filter((file) => !shipped.has(file))) rmSync(join(output, stale), { force: true });
+for (const stale of readdirSync(output).filter((file) => !shipped.has(file)))
+  rmSync(join(output, stale), { force: true });
 rmSync(staging, { recursive: true, force: true });
 const sizes = [...shipped].map((file) => `${file} ${Math.round(statSync(join(output, file)).size / 1024)} KiB`);
 console.log(`prebuild: prebuilds/${platform}: ${sizes.join(', ')} (${((Date.now() - started) / 1000).toFixed(0)} s)`);

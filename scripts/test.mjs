@@ -13,7 +13,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** The skips allowed: the test file's name and the skip's reason, which must name the missing hardware. */
 const allowedSkips = [
   // One test per x86-64 build of the native kernels; a CPU runs only the levels its instruction sets allow.
-  { file: 'native-variants.test.js', reason: /^needs (AVX-512 \(x86-64-v4\)|AVX2 \+ FMA \(x86-64-v3\)|an x86-64 CPU)$/ },
+  {
+    file: 'native-variants.test.js',
+    reason: /^needs (AVX-512 \(x86-64-v4\)|AVX2 \+ FMA \(x86-64-v3\)|an x86-64 CPU)$/,
+  },
 ];
 
 const files = process.argv.slice(2);
@@ -25,14 +28,27 @@ const reporter = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'sk
 const folder = mkdtempSync(join(tmpdir(), 'dae-test-skips-'));
 const skipsFile = join(folder, 'skips.jsonl');
 
-const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
-  `--test-reporter=${reporter}`, `--test-reporter-destination=${skipsFile}`, ...files], { stdio: 'inherit' });
+const child = spawn(
+  process.execPath,
+  [
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${reporter}`,
+    `--test-reporter-destination=${skipsFile}`,
+    ...files,
+  ],
+  { stdio: 'inherit' },
+);
 // Ctrl-C reaches the child with the terminal's process group; a SIGTERM sent to this process alone is passed on.
 process.on('SIGTERM', () => child.kill('SIGTERM'));
 const [code, signal] = await new Promise((resolve) => child.on('close', (...exit) => resolve(exit)));
 
 const skips = existsSync(skipsFile)
-  ? readFileSync(skipsFile, 'utf8').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line))
+  ? readFileSync(skipsFile, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line))
   : null;
 rmSync(folder, { recursive: true, force: true });
 if (code !== 0) process.exit(code ?? 1);
@@ -40,13 +56,18 @@ if (skips === null) {
   console.error(`scripts/test.mjs: node --test ended (${signal ?? code}) without its skip report`);
   process.exit(1);
 }
-const allowed = (skip) => allowedSkips.some((entry) => basename(skip.file) === entry.file && entry.reason.test(skip.reason));
-const describe = (skip) => `  ${basename(skip.file)}: ${skip.name}${skip.reason === '' ? ' (no reason given)' : ` # ${skip.reason}`}`;
+const allowed = (skip) =>
+  allowedSkips.some((entry) => basename(skip.file) === entry.file && entry.reason.test(skip.reason));
+const describe = (skip) =>
+  `  ${basename(skip.file)}: ${skip.name}${skip.reason === '' ? ' (no reason given)' : ` # ${skip.reason}`}`;
 const refused = skips.filter((skip) => !allowed(skip));
 const excused = skips.filter(allowed);
-if (excused.length > 0) console.log(`\n${excused.length} skipped for hardware this machine lacks:\n${excused.map(describe).join('\n')}`);
+if (excused.length > 0)
+  console.log(`\n${excused.length} skipped for hardware this machine lacks:\n${excused.map(describe).join('\n')}`);
 if (refused.length > 0) {
-  console.error(`\n${refused.length} skipped test(s) not on the allow-list in scripts/test.mjs (only missing hardware may skip):\n${refused.map(describe).join('\n')}`);
+  console.error(
+    `\n${refused.length} skipped test(s) not on the allow-list in scripts/test.mjs (only missing hardware may skip):\n${refused.map(describe).join('\n')}`,
+  );
   process.exit(1);
 }
 console.log(skips.length === 0 ? '\nskipped: none' : `\nskipped: ${skips.length}, all for missing hardware`);

@@ -23,7 +23,9 @@ function predictRows(model, input, shape, count) {
   let offset = 0;
   for (let start = 0; start < count; start += batchSize) {
     const rows = Math.min(batchSize, count - start);
-    const values = tf.tidy(() => model.predict(tf.tensor(input.subarray(start * rowSize, (start + rows) * rowSize), [rows, ...shape])).dataSync());
+    const values = tf.tidy(() =>
+      model.predict(tf.tensor(input.subarray(start * rowSize, (start + rows) * rowSize), [rows, ...shape])).dataSync(),
+    );
     output.set(values, offset);
     offset += values.length;
   }
@@ -40,14 +42,18 @@ export async function referenceCases(runDirectory, { limit } = {}) {
   if (run.status !== 'complete') throw new Error(`${runDirectory}: the run has not finished`);
   const { data } = run.config;
   const dataset = await loadDataset({
-    ...(data.directory ? { directory: data.directory } : {}), name: data.name ?? null, classNames: data.classNames ?? null,
+    ...(data.directory ? { directory: data.directory } : {}),
+    name: data.name ?? null,
+    classNames: data.classNames ?? null,
   });
   const count = Math.min(limit ?? dataset.test.labels.length, dataset.test.labels.length);
   const { height, width } = dataset.test;
   const images = dataset.test.images.subarray(0, count * height * width);
   const labels = dataset.test.labels.subarray(0, count);
   const names = (await readdir(run.path('models'), { withFileTypes: true }))
-    .filter((entry) => entry.isDirectory() && existsSync(run.path('models', entry.name, 'model.json'))).map((entry) => entry.name).sort();
+    .filter((entry) => entry.isDirectory() && existsSync(run.path('models', entry.name, 'model.json')))
+    .map((entry) => entry.name)
+    .sort();
   const cases = [];
   let codes = null;
   // The encoder first: its codes are the decoder's input.
@@ -74,7 +80,11 @@ function npy(values, shape, descr) {
   const prefix = new Uint8Array(10);
   prefix.set([0x93, ...Buffer.from('NUMPY', 'latin1'), 1, 0]);
   new DataView(prefix.buffer).setUint16(8, header.length, true);
-  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
+  return Buffer.concat([
+    prefix,
+    Buffer.from(header, 'latin1'),
+    Buffer.from(values.buffer, values.byteOffset, values.byteLength),
+  ]);
 }
 
 async function main(argv) {

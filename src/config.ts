@@ -87,18 +87,32 @@ export const presets: Record<PresetName, ExperimentConfig> = {
     preset: 'quick',
     data: { ...full.data, validationCount: 1000, trainLimit: 12_000, testLimit: 2000 },
     autoencoder: { ...full.autoencoder, maxEpochs: 4 },
-    classifier: { ...full.classifier, maxEpochs: 20, patience: 4, maxImagesPerRun: 60_000, frozenMaxEpochs: 40, frozenMaxImagesPerRun: 120_000 },
+    classifier: {
+      ...full.classifier,
+      maxEpochs: 20,
+      patience: 4,
+      maxImagesPerRun: 60_000,
+      frozenMaxEpochs: 40,
+      frozenMaxImagesPerRun: 120_000,
+    },
   },
   tiny: {
     ...full,
     preset: 'tiny',
     data: { ...full.data, validationCount: 200, trainLimit: 1200, testLimit: 300 },
     autoencoder: { ...full.autoencoder, maxEpochs: 2, evaluationNoise: evaluationNoise.slice(0, 2) },
-    classifier: { ...full.classifier, maxEpochs: 4, patience: 2, warmupEpochs: 1, maxImagesPerRun: 8000, frozenMaxEpochs: 4, frozenMaxImagesPerRun: 8000 },
+    classifier: {
+      ...full.classifier,
+      maxEpochs: 4,
+      patience: 2,
+      warmupEpochs: 1,
+      maxImagesPerRun: 8000,
+      frozenMaxEpochs: 4,
+      frozenMaxImagesPerRun: 8000,
+    },
     inspection: { topImages: 4, featureMapDigits: 2, reconstructionDigits: 4 },
   },
 };
-
 
 /** A setting that cannot be used; the message names the flag or key and says what to do. */
 export class ConfigError extends Error {
@@ -113,55 +127,116 @@ const isPositiveInteger = (value: number) => Number.isInteger(value) && value > 
 
 /** Throws ConfigError for the first value out of range. */
 export function validateConfig(config: ExperimentConfig): ExperimentConfig {
-  check(presetNames.includes(config.preset), `--preset: unknown preset '${config.preset}'; use ${presetNames.join(', ')}`);
+  check(
+    presetNames.includes(config.preset),
+    `--preset: unknown preset '${config.preset}'; use ${presetNames.join(', ')}`,
+  );
   check(Number.isSafeInteger(config.seed) && config.seed >= 0, `--seed must be a whole number ≥ 0, got ${config.seed}`);
   const { name, classNames } = config.data;
-  check(name === null || (typeof name === 'string' && name.trim() !== '' && name.length <= maxDatasetNameLength),
-    `--dataset-name must be 1..${maxDatasetNameLength} characters, got '${String(name)}'`);
+  check(
+    name === null || (typeof name === 'string' && name.trim() !== '' && name.length <= maxDatasetNameLength),
+    `--dataset-name must be 1..${maxDatasetNameLength} characters, got '${String(name)}'`,
+  );
   if (classNames !== null) {
     const problem = classNamesProblem(classNames);
     check(problem === null, `--class-names: ${problem ?? ''}`);
   }
-  check(isPositiveInteger(config.data.validationCount), `validation count must be a whole number > 0, got ${config.data.validationCount}`);
-  check(config.data.trainLimit === null || config.data.trainLimit > config.data.validationCount,
-    `the training limit (${config.data.trainLimit}) must exceed the validation count (${config.data.validationCount})`);
-  check(config.data.testLimit === null || isPositiveInteger(config.data.testLimit), `test limit must be a whole number > 0`);
-  check(backendNames.includes(config.backend.name), `--backend: unknown backend '${config.backend.name}'; use ${backendNames.join(', ')}`);
-  check(Number.isInteger(config.backend.threads) && config.backend.threads >= 0 && config.backend.threads <= 256,
-    `--threads must be a whole number from 0 (every core) to 256, got ${config.backend.threads}`);
-  check(Number.isInteger(config.backend.workers) && config.backend.workers >= 0 && config.backend.workers <= 64,
-    `--workers must be a whole number from 0 (one per thread) to 64, got ${config.backend.workers}`);
+  check(
+    isPositiveInteger(config.data.validationCount),
+    `validation count must be a whole number > 0, got ${config.data.validationCount}`,
+  );
+  check(
+    config.data.trainLimit === null || config.data.trainLimit > config.data.validationCount,
+    `the training limit (${config.data.trainLimit}) must exceed the validation count (${config.data.validationCount})`,
+  );
+  check(
+    config.data.testLimit === null || isPositiveInteger(config.data.testLimit),
+    `test limit must be a whole number > 0`,
+  );
+  check(
+    backendNames.includes(config.backend.name),
+    `--backend: unknown backend '${config.backend.name}'; use ${backendNames.join(', ')}`,
+  );
+  check(
+    Number.isInteger(config.backend.threads) && config.backend.threads >= 0 && config.backend.threads <= 256,
+    `--threads must be a whole number from 0 (every core) to 256, got ${config.backend.threads}`,
+  );
+  check(
+    Number.isInteger(config.backend.workers) && config.backend.workers >= 0 && config.backend.workers <= 64,
+    `--workers must be a whole number from 0 (one per thread) to 64, got ${config.backend.workers}`,
+  );
   const ae = config.autoencoder;
   check(isPositiveInteger(ae.maxEpochs), `--epochs must be a whole number > 0, got ${ae.maxEpochs}`);
-  check(isPositiveInteger(ae.batchSize) && ae.batchSize <= 4096, `autoencoder batch size must be 1..4096, got ${ae.batchSize}`);
-  check(ae.learningRate > 0 && Number.isFinite(ae.learningRate), `--learning-rate must be a number > 0, got ${ae.learningRate}`);
+  check(
+    isPositiveInteger(ae.batchSize) && ae.batchSize <= 4096,
+    `autoencoder batch size must be 1..4096, got ${ae.batchSize}`,
+  );
+  check(
+    ae.learningRate > 0 && Number.isFinite(ae.learningRate),
+    `--learning-rate must be a number > 0, got ${ae.learningRate}`,
+  );
   check(Number.isInteger(ae.patience) && ae.patience >= 1, `autoencoder patience must be ≥ 1, got ${ae.patience}`);
-  check(learningRateSchedules.includes(ae.learningRateSchedule),
-    `autoencoder learningRateSchedule must be one of ${learningRateSchedules.join(', ')}, got ${String(ae.learningRateSchedule)}`);
+  check(
+    learningRateSchedules.includes(ae.learningRateSchedule),
+    `autoencoder learningRateSchedule must be one of ${learningRateSchedules.join(', ')}, got ${String(ae.learningRateSchedule)}`,
+  );
   const cl = config.classifier;
-  check(cl.encoders.length > 0 && cl.encoders.every((mode) => ['frozen', 'finetuned', 'scratch'].includes(mode)),
-    `classifier encoders must be some of frozen, finetuned, scratch; got ${cl.encoders.join(',')}`);
-  check(cl.labelFractions.length > 0 && cl.labelFractions.every((f) => f > 0 && f <= 1),
-    `--label-fractions must be numbers in (0, 1], got ${cl.labelFractions.join(',')}`);
+  check(
+    cl.encoders.length > 0 && cl.encoders.every((mode) => ['frozen', 'finetuned', 'scratch'].includes(mode)),
+    `classifier encoders must be some of frozen, finetuned, scratch; got ${cl.encoders.join(',')}`,
+  );
+  check(
+    cl.labelFractions.length > 0 && cl.labelFractions.every((f) => f > 0 && f <= 1),
+    `--label-fractions must be numbers in (0, 1], got ${cl.labelFractions.join(',')}`,
+  );
   check(isPositiveInteger(cl.batchSize), `classifier batch size must be > 0, got ${cl.batchSize}`);
-  check(isPositiveInteger(cl.maxEpochs) && cl.warmupEpochs >= 0 && cl.warmupEpochs < cl.maxEpochs,
-    `classifier epochs: need 0 ≤ warmup (${cl.warmupEpochs}) < max epochs (${cl.maxEpochs})`);
-  check(cl.learningRate > 0 && cl.fineTuneLearningRate > 0 && cl.headLearningRate > 0, 'classifier learning rates must be > 0');
-  check(Number.isInteger(cl.patience) && cl.patience >= 1 && Number.isInteger(cl.plateauPatience) && cl.plateauPatience >= 1,
-    'classifier patience and plateau patience must be whole numbers ≥ 1');
-  for (const [key, spec] of [['augmentation', cl.augmentation], ['frozenCopyAugmentation', cl.frozenCopyAugmentation]] as const) {
+  check(
+    isPositiveInteger(cl.maxEpochs) && cl.warmupEpochs >= 0 && cl.warmupEpochs < cl.maxEpochs,
+    `classifier epochs: need 0 ≤ warmup (${cl.warmupEpochs}) < max epochs (${cl.maxEpochs})`,
+  );
+  check(
+    cl.learningRate > 0 && cl.fineTuneLearningRate > 0 && cl.headLearningRate > 0,
+    'classifier learning rates must be > 0',
+  );
+  check(
+    Number.isInteger(cl.patience) &&
+      cl.patience >= 1 &&
+      Number.isInteger(cl.plateauPatience) &&
+      cl.plateauPatience >= 1,
+    'classifier patience and plateau patience must be whole numbers ≥ 1',
+  );
+  for (const [key, spec] of [
+    ['augmentation', cl.augmentation],
+    ['frozenCopyAugmentation', cl.frozenCopyAugmentation],
+  ] as const) {
     const { maxShift, maxRotationDegrees, maxScale } = spec;
     check(maxShift >= 0 && maxShift <= 8, `classifier.${key}: the shift must be 0..8 pixels, got ${maxShift}`);
-    check(maxRotationDegrees >= 0 && maxRotationDegrees <= 45, `classifier.${key}: the rotation must be 0..45 degrees, got ${maxRotationDegrees}`);
+    check(
+      maxRotationDegrees >= 0 && maxRotationDegrees <= 45,
+      `classifier.${key}: the rotation must be 0..45 degrees, got ${maxRotationDegrees}`,
+    );
     check(maxScale >= 0 && maxScale <= 0.5, `classifier.${key}: the scale change must be 0..0.5, got ${maxScale}`);
   }
-  check(Number.isInteger(cl.frozenCopies) && cl.frozenCopies >= 0 && cl.frozenCopies <= 64,
-    `classifier.frozenCopies must be a whole number 0..64, got ${cl.frozenCopies}`);
-  check(cl.labelSmoothing >= 0 && cl.labelSmoothing < 1, `classifier.labelSmoothing must be in [0, 1), got ${cl.labelSmoothing}`);
-  check(isPositiveInteger(cl.maxImagesPerRun) && isPositiveInteger(cl.frozenMaxImagesPerRun) && isPositiveInteger(cl.frozenMaxEpochs)
-    && isPositiveInteger(cl.frozenPatience) && isPositiveInteger(cl.frozenCopyImagesPerRun),
-    'classifier image and epoch budgets must be > 0');
-  check(isPositiveInteger(config.inspection.topImages) && config.inspection.topImages <= 64, `--top-images must be 1..64, got ${config.inspection.topImages}`);
+  check(
+    Number.isInteger(cl.frozenCopies) && cl.frozenCopies >= 0 && cl.frozenCopies <= 64,
+    `classifier.frozenCopies must be a whole number 0..64, got ${cl.frozenCopies}`,
+  );
+  check(
+    cl.labelSmoothing >= 0 && cl.labelSmoothing < 1,
+    `classifier.labelSmoothing must be in [0, 1), got ${cl.labelSmoothing}`,
+  );
+  check(
+    isPositiveInteger(cl.maxImagesPerRun) &&
+      isPositiveInteger(cl.frozenMaxImagesPerRun) &&
+      isPositiveInteger(cl.frozenMaxEpochs) &&
+      isPositiveInteger(cl.frozenPatience) &&
+      isPositiveInteger(cl.frozenCopyImagesPerRun),
+    'classifier image and epoch budgets must be > 0',
+  );
+  check(
+    isPositiveInteger(config.inspection.topImages) && config.inspection.topImages <= 64,
+    `--top-images must be 1..64, got ${config.inspection.topImages}`,
+  );
   return config;
 }
 
@@ -195,7 +270,8 @@ export function savedConfig(stored: unknown, file: string): ExperimentConfig {
     const sections = saved as Record<string, unknown>;
     for (const { section, key, value } of addedSettings) {
       const inner = sections[section];
-      if (inner !== null && typeof inner === 'object' && !(key in inner)) sections[section] = { ...inner, [key]: value };
+      if (inner !== null && typeof inner === 'object' && !(key in inner))
+        sections[section] = { ...inner, [key]: value };
     }
   }
   const missing = (expected: object, actual: unknown, path: string): string | null => {
@@ -211,17 +287,26 @@ export function savedConfig(stored: unknown, file: string): ExperimentConfig {
     return null;
   };
   const gap = missing(full, saved, 'config');
-  if (gap) throw new ConfigError(`${file}: made by an older version of dae-pretrain (no ${gap}); start a new run folder`);
+  if (gap)
+    throw new ConfigError(`${file}: made by an older version of dae-pretrain (no ${gap}); start a new run folder`);
   return validateConfig(saved as ExperimentConfig);
 }
 
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object | null ? DeepPartial<T[K]> : T[K] };
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object | null ? DeepPartial<T[K]> : T[K];
+};
 
 function merge(target: Record<string, unknown>, source: object): Record<string, unknown> {
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined) continue;
     const existing = target[key];
-    if (value !== null && typeof value === 'object' && !Array.isArray(value) && existing !== null && typeof existing === 'object') {
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      existing !== null &&
+      typeof existing === 'object'
+    ) {
       target[key] = merge(existing as Record<string, unknown>, value);
     } else {
       target[key] = value;

@@ -20,13 +20,31 @@ import type { TrainingEvent } from '../src/train/events.js';
 test('a tiny ablation pretrains each corruption, trains every cell, pairs the differences and resumes to the same summary', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'dae-ablation-'));
   try {
-    const config = resolveConfig('tiny', { classifier: { maxEpochs: 3, warmupEpochs: 1 }, backend: { threads: 2, workers: 2 } });
+    const config = resolveConfig('tiny', {
+      classifier: { maxEpochs: 3, warmupEpochs: 1 },
+      backend: { threads: 2, workers: 2 },
+    });
     const backend = await useBackend('native', { threads: 2 });
     const run = await RunFolder.create(directory, config);
     const events: TrainingEvent[] = [];
-    const context = { run, config, backend, reporter: (event: TrainingEvent) => { events.push(event); } };
+    const context = {
+      run,
+      config,
+      backend,
+      reporter: (event: TrainingEvent) => {
+        events.push(event);
+      },
+    };
     const pretrainings = pretrainingSpecs.filter((spec) => spec.name === 'plain' || spec.name === 'masking-50');
-    const options = { ...defaultAblation, pretrainings, labelCounts: [40, 100], seeds: 2, minimumSteps: 20, imagesPerCell: 2000, pretrainEpochs: 1 };
+    const options = {
+      ...defaultAblation,
+      pretrainings,
+      labelCounts: [40, 100],
+      seeds: 2,
+      minimumSteps: 20,
+      imagesPerCell: 2000,
+      pretrainEpochs: 1,
+    };
     const first = await runAblation(context, options);
 
     // The plan comes first and names every pretraining and every cell, so that the display gives each a line and the
@@ -36,11 +54,16 @@ test('a tiny ablation pretrains each corruption, trains every cell, pairs the di
     assert.equal(events.filter((event) => event.type === 'plan').length, 1);
     const plan = events[0] as Extract<TrainingEvent, { type: 'plan' }>;
     assert.equal(plan.title, 'ablation');
-    assert.deepEqual(plan.runs.filter((entry) => entry.step === 'pretrain').map((entry) => entry.stage), ['ablate pretrain plain', 'ablate pretrain masking-50']);
+    assert.deepEqual(
+      plan.runs.filter((entry) => entry.step === 'pretrain').map((entry) => entry.stage),
+      ['ablate pretrain plain', 'ablate pretrain masking-50'],
+    );
     assert.equal(plan.runs.filter((entry) => entry.step === 'ablate').length, 20);
     assert.equal(plan.runs.at(-1)?.stage, 'report');
     const planned = new Set(plan.runs.map((entry) => entry.stage));
-    const unplanned = events.filter((event) => 'stage' in event && !planned.has(event.stage)).map((event) => `${event.type} ${(event as { stage: string }).stage}`);
+    const unplanned = events
+      .filter((event) => 'stage' in event && !planned.has(event.stage))
+      .map((event) => `${event.type} ${(event as { stage: string }).stage}`);
     assert.deepEqual([...new Set(unplanned)], []);
     assert.equal(events.filter((event) => event.type === 'run-end').length, 20);
     const eta = new EtaModel(0, madeUpSpeeds);
@@ -52,9 +75,15 @@ test('a tiny ablation pretrains each corruption, trains every cell, pairs the di
     assert.ok(middle !== null && Number.isFinite(middle) && middle > 0, `time left after the first cell: ${middle}`);
     const end = eta.estimate(events.length);
     assert.equal(end.remainingSeconds, 0);
-    assert.ok(end.runs.every((entry) => entry.state === 'done'), JSON.stringify(end.runs.filter((entry) => entry.state !== 'done')));
+    assert.ok(
+      end.runs.every((entry) => entry.state === 'done'),
+      JSON.stringify(end.runs.filter((entry) => entry.state !== 'done')),
+    );
 
-    assert.deepEqual(first.pretrainings.map((entry) => entry.name), ['plain', 'masking-50']);
+    assert.deepEqual(
+      first.pretrainings.map((entry) => entry.name),
+      ['plain', 'masking-50'],
+    );
     for (const entry of first.pretrainings) {
       assert.equal(entry.epochs, 1);
       assert.ok(entry.validationLoss > 0 && entry.cleanValidationMse > 0 && entry.referenceValidationMse > 0);
@@ -68,10 +97,17 @@ test('a tiny ablation pretrains each corruption, trains every cell, pairs the di
     assert.equal(first.cells.length, 20);
     assert.ok(first.cells.every((cell) => cell.robustness !== undefined && cell.robustness.corruptions.length === 3));
     assert.equal(first.summary.length, 10);
-    const maskingFinetuned = first.summary.find((entry) => entry.pretraining === 'masking-50' && entry.encoder === 'finetuned' && entry.labels === 40)!;
-    const plainFinetuned = first.summary.find((entry) => entry.pretraining === 'plain' && entry.encoder === 'finetuned' && entry.labels === 40)!;
+    const maskingFinetuned = first.summary.find(
+      (entry) => entry.pretraining === 'masking-50' && entry.encoder === 'finetuned' && entry.labels === 40,
+    )!;
+    const plainFinetuned = first.summary.find(
+      (entry) => entry.pretraining === 'plain' && entry.encoder === 'finetuned' && entry.labels === 40,
+    )!;
     assert.ok(maskingFinetuned.versusPlain && maskingFinetuned.versusScratch);
-    assert.ok(Math.abs(maskingFinetuned.versusPlain.mean - (maskingFinetuned.accuracy.mean - plainFinetuned.accuracy.mean)) < 1e-12);
+    assert.ok(
+      Math.abs(maskingFinetuned.versusPlain.mean - (maskingFinetuned.accuracy.mean - plainFinetuned.accuracy.mean)) <
+        1e-12,
+    );
     assert.equal(plainFinetuned.versusPlain, undefined);
 
     const metrics = await readMetrics(run);
@@ -85,7 +121,10 @@ test('a tiny ablation pretrains each corruption, trains every cell, pairs the di
     await rm(join(directory, 'ablation', 'cells', `masking-50-finetuned-100-seed${config.seed + 1}.json`));
     const oneAtATime = { ...context, config: { ...config, backend: { ...config.backend, workers: 1 } } };
     const resumed = await runAblation(oneAtATime, options);
-    assert.deepEqual(resumed.cells.map(({ seconds: _, ...cell }) => cell), first.cells.map(({ seconds: _, ...cell }) => cell));
+    assert.deepEqual(
+      resumed.cells.map(({ seconds: _, ...cell }) => cell),
+      first.cells.map(({ seconds: _, ...cell }) => cell),
+    );
     assert.deepEqual(resumed.summary, first.summary);
   } finally {
     await rm(directory, { recursive: true, force: true });
@@ -94,18 +133,39 @@ test('a tiny ablation pretrains each corruption, trains every cell, pairs the di
 
 test('the ablation conclusion names the best pretraining per label count and says whether its gain is clear', () => {
   const spread = (mean: number, std: number) => ({ mean, std });
-  const pretraining = (name: string, title: string, reference: number) =>
-    ({ name, title, noise: { kind: 'masking', amount: 0 }, epochs: 1, images: 10, trainSeconds: 1, validationLoss: 0.01, cleanValidationMse: 0.01, referenceValidationMse: reference });
+  const pretraining = (name: string, title: string, reference: number) => ({
+    name,
+    title,
+    noise: { kind: 'masking', amount: 0 },
+    epochs: 1,
+    images: 10,
+    trainSeconds: 1,
+    validationLoss: 0.01,
+    cleanValidationMse: 0.01,
+    referenceValidationMse: reference,
+  });
   const entry = (name: string, accuracy: number, versusPlain?: [number, number]) => ({
-    pretraining: name, encoder: 'finetuned', labels: 100, seeds: 3, accuracy: spread(accuracy, 0.01),
-    ...(versusPlain ? { versusPlain: spread(...versusPlain) } : {}), versusScratch: spread(-0.01, 0.002),
+    pretraining: name,
+    encoder: 'finetuned',
+    labels: 100,
+    seeds: 3,
+    accuracy: spread(accuracy, 0.01),
+    ...(versusPlain ? { versusPlain: spread(...versusPlain) } : {}),
+    versusScratch: spread(-0.01, 0.002),
   });
   const ablation = {
-    budget: { pretrainEpochs: 2, pretrainImages: 10, minimumSteps: 1, imagesPerCell: 1 }, labelCounts: [100], seeds: [1, 2, 3], cells: [], totalSeconds: 1,
+    budget: { pretrainEpochs: 2, pretrainImages: 10, minimumSteps: 1, imagesPerCell: 1 },
+    labelCounts: [100],
+    seeds: [1, 2, 3],
+    cells: [],
+    totalSeconds: 1,
     pretrainings: [pretraining('plain', 'plain', 0.05), pretraining('masking-30', 'masking 30%', 0.02)],
     summary: [entry('plain', 0.9), entry('masking-30', 0.93, [0.03, 0.01])],
   };
   const text = ablationConclusion({ ablation } as unknown as Metrics);
-  assert.match(text, /at 100 labels masking 30% \(93\.00% ± 1\.00; \+3\.00 ± 1\.00 points against plain \(clear of the seed spread\), −1\.00 ± 0\.20 points against scratch \(a clear loss\)\)/);
+  assert.match(
+    text,
+    /at 100 labels masking 30% \(93\.00% ± 1\.00; \+3\.00 ± 1\.00 points against plain \(clear of the seed spread\), −1\.00 ± 0\.20 points against scratch \(a clear loss\)\)/,
+  );
   assert.match(text, /best denoiser .*masking 30%.* is also the best pretrainer/);
 });

@@ -14,13 +14,21 @@ function stateAfter(epoch: number): TrainingState {
   const filled = (length: number, value: number) => new Float32Array(length).fill(value);
   return {
     epoch,
-    history: Array.from({ length: epoch }, (_, index) => ({ epoch: index + 1, loss: 1 / (index + 1), validationLoss: 2 / (index + 1), seconds: 1 })),
+    history: Array.from({ length: epoch }, (_, index) => ({
+      epoch: index + 1,
+      loss: 1 / (index + 1),
+      validationLoss: 2 / (index + 1),
+      seconds: 1,
+    })),
     bestScore: 2 / epoch,
     bestEpoch: epoch,
     staleEpochs: 0,
     weights: [filled(6, epoch), filled(3, epoch + 0.5)],
     bestWeights: [filled(6, -epoch), filled(3, -epoch - 0.5)],
-    optimizer: [{ name: 'm', shape: [3, 2], values: filled(6, epoch / 10) }, { name: 'iter', shape: [], values: filled(1, epoch * 100) }],
+    optimizer: [
+      { name: 'm', shape: [3, 2], values: filled(6, epoch / 10) },
+      { name: 'iter', shape: [], values: filled(1, epoch * 100) },
+    ],
   };
 }
 
@@ -41,7 +49,11 @@ test('a checkpoint loads back exactly, and an empty folder has none', async () =
     assert.deepEqual(await store.load(), stateAfter(1));
     await store.save(stateAfter(2));
     assert.deepEqual(await store.load(), stateAfter(2));
-    assert.deepEqual((await readdir(join(directory, 'autoencoder'))).sort(), ['arrays-2.bin', 'state.json'], 'the old arrays file is removed');
+    assert.deepEqual(
+      (await readdir(join(directory, 'autoencoder'))).sort(),
+      ['arrays-2.bin', 'state.json'],
+      'the old arrays file is removed',
+    );
   });
 });
 
@@ -60,7 +72,7 @@ test('a save killed after its arrays file but before its state.json leaves the p
     await copyFile(`${aside}.bin`, join(folder, 'arrays-1.bin'));
     assert.deepEqual((await readdir(folder)).sort(), ['arrays-1.bin', 'arrays-2.bin', 'state.json']);
 
-    assert.deepEqual(await store.load(), stateAfter(1), 'epoch 1 with epoch 1\'s weights, not epoch 2\'s');
+    assert.deepEqual(await store.load(), stateAfter(1), "epoch 1 with epoch 1's weights, not epoch 2's");
     await store.save(stateAfter(2));
     assert.deepEqual(await store.load(), stateAfter(2));
     assert.deepEqual((await readdir(folder)).sort(), ['arrays-2.bin', 'state.json']);
@@ -77,18 +89,36 @@ test('a damaged, missing or foreign checkpoint is refused naming the file', asyn
 
     bytes[5] = (bytes[5] as number) ^ 1;
     await writeFile(arrays, bytes);
-    await assert.rejects(store.load(), (error: Error) => error instanceof CheckpointError
-      && error.message.includes(arrays) && /checksum/.test(error.message) && /delete the checkpoints folder/.test(error.message));
+    await assert.rejects(
+      store.load(),
+      (error: Error) =>
+        error instanceof CheckpointError &&
+        error.message.includes(arrays) &&
+        /checksum/.test(error.message) &&
+        /delete the checkpoints folder/.test(error.message),
+    );
 
     await rm(arrays);
-    await assert.rejects(store.load(), (error: Error) => error instanceof CheckpointError && error.message.includes(arrays) && /missing/.test(error.message));
+    await assert.rejects(
+      store.load(),
+      (error: Error) =>
+        error instanceof CheckpointError && error.message.includes(arrays) && /missing/.test(error.message),
+    );
 
     const statePath = join(folder, 'state.json');
     const state = JSON.parse(await readFile(statePath, 'utf8')) as { formatVersion: number };
     await writeFile(statePath, JSON.stringify({ ...state, formatVersion: 1 }));
-    await assert.rejects(store.load(), (error: Error) => error instanceof CheckpointError && error.message.includes(statePath) && /format 1/.test(error.message));
+    await assert.rejects(
+      store.load(),
+      (error: Error) =>
+        error instanceof CheckpointError && error.message.includes(statePath) && /format 1/.test(error.message),
+    );
 
     await writeFile(statePath, '{"formatVersion": 2,');
-    await assert.rejects(store.load(), (error: Error) => error instanceof CheckpointError && error.message.includes(statePath) && /JSON/.test(error.message));
+    await assert.rejects(
+      store.load(),
+      (error: Error) =>
+        error instanceof CheckpointError && error.message.includes(statePath) && /JSON/.test(error.message),
+    );
   });
 });

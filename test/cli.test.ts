@@ -15,9 +15,17 @@ const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
 async function dae(...args: string[]) {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-  const status = await new Promise<number | null>((resolve, reject) => { child.on('error', reject); child.on('close', resolve); });
-  const errorLines = stderr.trim().split('\n').filter((line) => line.length > 0);
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const status = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  const errorLines = stderr
+    .trim()
+    .split('\n')
+    .filter((line) => line.length > 0);
   return { status, stderr, lastLine: errorLines[errorLines.length - 1] ?? '' };
 }
 
@@ -34,17 +42,43 @@ function assertOneLineError(result: Awaited<ReturnType<typeof dae>>, status: num
 test('unknown flags and out-of-range values are refused as usage errors', async () => {
   assertOneLineError(await dae('experiment', '--bogus'), usage, /^dae: unknown option '--bogus' \(see dae --help\)$/);
   assertOneLineError(await dae('bogus'), usage, /^dae: unknown command 'bogus' \(see dae --help\)$/);
-  assertOneLineError(await dae('experiment', '--threads', '-3'), usage, /^dae: .*--threads takes a whole number ≥ 0, got '-3' \(see dae --help\)$/);
-  assertOneLineError(await dae('experiment', '--seed', 'abc'), usage, /^dae: .*--seed takes a whole number ≥ 0, got 'abc' \(see dae --help\)$/);
-  assertOneLineError(await dae('experiment', '--preset', 'huge'), usage, /^dae: option '--preset <name>' argument 'huge' is invalid\. Allowed choices are full, quick, tiny\./);
-  assertOneLineError(await dae('experiment', '--backend', 'gpu'), usage, /^dae: option '--backend <name>' argument 'gpu' is invalid\./);
+  assertOneLineError(
+    await dae('experiment', '--threads', '-3'),
+    usage,
+    /^dae: .*--threads takes a whole number ≥ 0, got '-3' \(see dae --help\)$/,
+  );
+  assertOneLineError(
+    await dae('experiment', '--seed', 'abc'),
+    usage,
+    /^dae: .*--seed takes a whole number ≥ 0, got 'abc' \(see dae --help\)$/,
+  );
+  assertOneLineError(
+    await dae('experiment', '--preset', 'huge'),
+    usage,
+    /^dae: option '--preset <name>' argument 'huge' is invalid\. Allowed choices are full, quick, tiny\./,
+  );
+  assertOneLineError(
+    await dae('experiment', '--backend', 'gpu'),
+    usage,
+    /^dae: option '--backend <name>' argument 'gpu' is invalid\./,
+  );
   assertOneLineError(await dae('report'), usage, /^dae: missing required argument 'run-dir'/);
-  assertOneLineError(await dae('serve', '--port', '99999'), usage, /^dae: .*--port takes a whole number from 0 to 65535, got '99999' \(see dae --help\)$/);
+  assertOneLineError(
+    await dae('serve', '--port', '99999'),
+    usage,
+    /^dae: .*--port takes a whole number from 0 to 65535, got '99999' \(see dae --help\)$/,
+  );
   // Values only the config's checks refuse are usage errors too.
-  assertOneLineError(await dae('experiment', '--preset', 'tiny', '--threads', '100000'), usage,
-    /^dae: --threads must be a whole number from 0 \(every core\) to \d+, got 100000 \(see dae --help\)$/);
-  assertOneLineError(await dae('experiment', '--preset', 'tiny', '--dataset-name='), usage,
-    /^dae: --dataset-name must be 1\.\.\d+ characters, got '' \(see dae --help\)$/);
+  assertOneLineError(
+    await dae('experiment', '--preset', 'tiny', '--threads', '100000'),
+    usage,
+    /^dae: --threads must be a whole number from 0 \(every core\) to \d+, got 100000 \(see dae --help\)$/,
+  );
+  assertOneLineError(
+    await dae('experiment', '--preset', 'tiny', '--dataset-name='),
+    usage,
+    /^dae: --dataset-name must be 1\.\.\d+ characters, got '' \(see dae --help\)$/,
+  );
 });
 
 test('a dataset folder without IDX files is named in a one-line error, and the run is marked incomplete', async () => {
@@ -56,9 +90,12 @@ test('a dataset folder without IDX files is named in a one-line error, and the r
     const result = await dae('experiment', '--preset', 'tiny', '--backend', 'native', '--data', empty, '--out', out);
     assertOneLineError(result, failure, /^dae: /);
     // The folder exists but holds nothing: the first file looked for is named, not "folder does not exist".
-    assert.equal(result.lastLine, `dae: ${join(empty, 'train-images-idx3-ubyte')}: missing training images (expected train-images-idx3-ubyte, `
-      + 'or train-images.idx3-ubyte, an uncompressed IDX file) — point --data at a folder holding train-images-idx3-ubyte, '
-      + 'train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (uncompressed), or omit --data to use the bundled MNIST');
+    assert.equal(
+      result.lastLine,
+      `dae: ${join(empty, 'train-images-idx3-ubyte')}: missing training images (expected train-images-idx3-ubyte, ` +
+        'or train-images.idx3-ubyte, an uncompressed IDX file) — point --data at a folder holding train-images-idx3-ubyte, ' +
+        'train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (uncompressed), or omit --data to use the bundled MNIST',
+    );
     const record = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')) as { status: string };
     assert.equal(record.status, 'incomplete');
   } finally {
@@ -72,7 +109,11 @@ test('a folder that is not a run folder, and an output path that cannot be creat
     assertOneLineError(await dae('report', directory), failure, /^dae: .*run\.json/);
     const file = join(directory, 'a-file');
     await writeFile(file, 'not a directory');
-    assertOneLineError(await dae('experiment', '--preset', 'tiny', '--out', join(file, 'run')), failure, /^dae: .*a-file/);
+    assertOneLineError(
+      await dae('experiment', '--preset', 'tiny', '--out', join(file, 'run')),
+      failure,
+      /^dae: .*a-file/,
+    );
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
@@ -85,8 +126,21 @@ test('a run folder written with an older config shape is refused with the missin
     const classifier: Record<string, unknown> = { ...presets.tiny.classifier, augmentShift: 2 };
     delete classifier['augmentation'];
     const config = { ...presets.tiny, classifier };
-    await writeFile(join(directory, 'run.json'), JSON.stringify({ formatVersion: 1, status: 'incomplete', startedAt: new Date().toISOString(), config, stages: {} }));
-    assertOneLineError(await dae('classify', directory), failure, /^dae: .*run\.json: made by an older version .*config\.classifier\.augmentation.*new run folder/);
+    await writeFile(
+      join(directory, 'run.json'),
+      JSON.stringify({
+        formatVersion: 1,
+        status: 'incomplete',
+        startedAt: new Date().toISOString(),
+        config,
+        stages: {},
+      }),
+    );
+    assertOneLineError(
+      await dae('classify', directory),
+      failure,
+      /^dae: .*run\.json: made by an older version .*config\.classifier\.augmentation.*new run folder/,
+    );
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

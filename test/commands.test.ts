@@ -17,15 +17,23 @@ import type { RunSummary } from '../src/serve/api.js';
 
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
 
-interface Finished { status: number | null; stdout: string; stderr: string }
+interface Finished {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Resolves with the exit code and output of `command`, waiting for its exit with no clock. */
 function run(command: string, args: string[], cwd?: string): Promise<Finished> {
   const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
@@ -46,16 +54,26 @@ const quoted = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
  */
 async function daeInTerminal(...args: string[]): Promise<string> {
   const words = [process.execPath, cli, ...args];
-  const result = await run('script', process.platform === 'darwin' ? ['-q', '/dev/null', ...words] : ['-qfec', words.map(quoted).join(' '), '/dev/null'])
-    .catch((error: unknown) => assert.fail(`this test needs the \`script\` command (util-linux) to give dae a terminal: ${String(error)}`));
+  const result = await run(
+    'script',
+    process.platform === 'darwin' ? ['-q', '/dev/null', ...words] : ['-qfec', words.map(quoted).join(' '), '/dev/null'],
+  ).catch((error: unknown) =>
+    assert.fail(`this test needs the \`script\` command (util-linux) to give dae a terminal: ${String(error)}`),
+  );
   assert.equal(result.status, 0, `dae ${args.join(' ')} in a terminal failed:\n${result.stdout.slice(-3000)}`);
   return result.stdout;
 }
 
 const readJson = async <T>(path: string): Promise<T> => JSON.parse(await readFile(path, 'utf8')) as T;
 
-interface RunRecord { status: string; startedAt: string; finishedAt?: string; stages: Record<string, unknown> }
-const doneStages = async (directory: string) => Object.keys((await readJson<RunRecord>(join(directory, 'run.json'))).stages).sort();
+interface RunRecord {
+  status: string;
+  startedAt: string;
+  finishedAt?: string;
+  stages: Record<string, unknown>;
+}
+const doneStages = async (directory: string) =>
+  Object.keys((await readJson<RunRecord>(join(directory, 'run.json'))).stages).sort();
 
 /** Tiny runs score well above chance (0.10) with their best classifier: 0.55 measured, scratch on 1,000 labels. */
 const minimumBestAccuracy = 0.3;
@@ -73,14 +91,20 @@ test('dae pretrain, then dae inspect, dae classify and dae report on its folder,
   assert.match(pretrained.stderr, /^ {2}pretrain · epoch 2\/2 · loss /m);
   assert.deepEqual(await doneStages(directory), ['pretrain']);
   assert.equal((await readJson<RunRecord>(join(directory, 'run.json'))).status, 'incomplete');
-  for (const model of ['autoencoder', 'encoder', 'decoder']) assert.ok(existsSync(join(directory, 'models', model, 'weights.bin')), `models/${model}`);
+  for (const model of ['autoencoder', 'encoder', 'decoder'])
+    assert.ok(existsSync(join(directory, 'models', model, 'weights.bin')), `models/${model}`);
 
   // inspect and classify reuse the saved autoencoder: no pretraining epoch runs again.
   const inspected = await dae('inspect', directory);
   assert.doesNotMatch(inspected.stderr, /pretrain · epoch/);
   assert.deepEqual(await doneStages(directory), ['denoise', 'inspect', 'pretrain']);
-  const denoise = await readJson<{ test: { noisy: { psnr: number }; denoised: { psnr: number } } }>(join(directory, 'stages', 'denoise.json'));
-  assert.ok(denoise.test.denoised.psnr > denoise.test.noisy.psnr + 1, `denoising gained too little: ${JSON.stringify(denoise.test)}`);
+  const denoise = await readJson<{ test: { noisy: { psnr: number }; denoised: { psnr: number } } }>(
+    join(directory, 'stages', 'denoise.json'),
+  );
+  assert.ok(
+    denoise.test.denoised.psnr > denoise.test.noisy.psnr + 1,
+    `denoising gained too little: ${JSON.stringify(denoise.test)}`,
+  );
   const inspection = await readJson<{ codingUnits: unknown[] }>(join(directory, 'stages', 'inspect.json'));
   assert.equal(inspection.codingUnits.length, 32);
   for (const figure of ['reconstructions.svg', 'coding-units.svg', 'filters-conv1.svg', 'feature-maps.svg']) {
@@ -91,10 +115,21 @@ test('dae pretrain, then dae inspect, dae classify and dae report on its folder,
   assert.doesNotMatch(classified.stderr, /pretrain · epoch/);
   assert.deepEqual(await doneStages(directory), ['classify', 'denoise', 'evaluate', 'inspect', 'pretrain']);
   const files = (await readdir(join(directory, 'classifiers'))).sort();
-  assert.deepEqual(files, ['finetuned', 'frozen', 'scratch'].flatMap((mode) => [`${mode}-100.json`, `${mode}-1000.json`]).sort());
-  const accuracies = await Promise.all(files.map(async (file) =>
-    (await readJson<{ result: { test: { accuracy: number } } }>(join(directory, 'classifiers', file))).result.test.accuracy));
-  assert.ok(Math.max(...accuracies) >= minimumBestAccuracy, `best test accuracy of ${accuracies.join(', ')} is below ${minimumBestAccuracy}`);
+  assert.deepEqual(
+    files,
+    ['finetuned', 'frozen', 'scratch'].flatMap((mode) => [`${mode}-100.json`, `${mode}-1000.json`]).sort(),
+  );
+  const accuracies = await Promise.all(
+    files.map(
+      async (file) =>
+        (await readJson<{ result: { test: { accuracy: number } } }>(join(directory, 'classifiers', file))).result.test
+          .accuracy,
+    ),
+  );
+  assert.ok(
+    Math.max(...accuracies) >= minimumBestAccuracy,
+    `best test accuracy of ${accuracies.join(', ')} is below ${minimumBestAccuracy}`,
+  );
   assert.equal(existsSync(join(directory, 'report.html')), false, 'classify wrote a report');
 
   const reported = await dae('report', directory);
@@ -117,12 +152,18 @@ test('a whole tiny run on the wasm backend writes a complete run folder', async 
   assert.equal(metrics.classifiers.length, 6);
   const best = Math.max(...metrics.classifiers.map((result) => result.test.accuracy));
   assert.ok(best >= minimumBestAccuracy, `best test accuracy ${best} is below ${minimumBestAccuracy}`);
-  assert.ok(metrics.autoencoder.test.denoised.psnr > metrics.autoencoder.test.noisy.psnr + 1, 'denoising gained too little');
+  assert.ok(
+    metrics.autoencoder.test.denoised.psnr > metrics.autoencoder.test.noisy.psnr + 1,
+    'denoising gained too little',
+  );
   assert.ok(existsSync(join(directory, 'report.html')));
 });
 
 test('dae serve with no folder named serves the newest complete run under runs/', async () => {
-  assert.ok(completedRun, 'needs the run folder that the pretrain-to-report test above completes, and that test failed');
+  assert.ok(
+    completedRun,
+    'needs the run folder that the pretrain-to-report test above completes, and that test failed',
+  );
   // Three run folders under runs/: the newest complete one, an older complete one, and a newer one left incomplete.
   const cwd = join(workDirectory, 'serve');
   const runs = join(cwd, 'runs');
@@ -134,12 +175,19 @@ test('dae serve with no folder named serves the newest complete run under runs/'
   };
   await copy('older', (record) => ({ ...record, finishedAt: '2001-01-01T00:00:00.000Z' }));
   await copy('newest', (record) => ({ ...record, finishedAt: '2002-01-01T00:00:00.000Z' }));
-  await copy('unfinished', (record) => ({ ...record, status: 'incomplete', startedAt: '2003-01-01T00:00:00.000Z', finishedAt: '2003-01-01T00:00:00.000Z' }));
+  await copy('unfinished', (record) => ({
+    ...record,
+    status: 'incomplete',
+    startedAt: '2003-01-01T00:00:00.000Z',
+    finishedAt: '2003-01-01T00:00:00.000Z',
+  }));
   await writeFile(join(runs, 'notes.txt'), 'not a run folder');
 
   const child = spawn(process.execPath, [cli, 'serve', '--port', '0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   try {
     // The address comes as the first line on stdout; an exit before it fails the test with what the server said.
@@ -151,7 +199,7 @@ test('dae serve with no folder named serves the newest complete run under runs/'
     assert.match(stderr, /^dae: serving runs\/newest on this machine only/m);
     const response = await fetch(new URL('api/run.json', url));
     assert.equal(response.status, 200);
-    const summary = await response.json() as RunSummary;
+    const summary = (await response.json()) as RunSummary;
     assert.equal(summary.name, 'newest');
     assert.equal(summary.preset, 'tiny');
     assert.ok(summary.classifiers.length > 0);
@@ -168,11 +216,32 @@ test('dae serve with no folder named serves the newest complete run under runs/'
 
 test('--verbose in a terminal renders a line per finished epoch, which the live view alone does not', async () => {
   const epochLine = / {2}pretrain · epoch 1\/1 · loss \d+\.\d+ · val loss \d+\.\d+ · /;
-  const verbose = await daeInTerminal('pretrain', '--preset', 'tiny', '--backend', 'native', '--epochs', '1', '--verbose', '--out', join(workDirectory, 'verbose'));
+  const verbose = await daeInTerminal(
+    'pretrain',
+    '--preset',
+    'tiny',
+    '--backend',
+    'native',
+    '--epochs',
+    '1',
+    '--verbose',
+    '--out',
+    join(workDirectory, 'verbose'),
+  );
   assert.ok(verbose.includes('\u001b['), 'no cursor movement: dae did not see a terminal');
   assert.match(verbose, epochLine);
   assert.match(verbose, /✓ pretrain · best validation MSE \d+\.\d+ at epoch 1 of 1/);
-  const quiet = await daeInTerminal('pretrain', '--preset', 'tiny', '--backend', 'native', '--epochs', '1', '--out', join(workDirectory, 'quiet'));
+  const quiet = await daeInTerminal(
+    'pretrain',
+    '--preset',
+    'tiny',
+    '--backend',
+    'native',
+    '--epochs',
+    '1',
+    '--out',
+    join(workDirectory, 'quiet'),
+  );
   assert.ok(quiet.includes('\u001b['), 'no cursor movement: dae did not see a terminal');
   assert.doesNotMatch(quiet, epochLine);
   assert.match(quiet, /✓ pretrain · best validation MSE \d+\.\d+ at epoch 1 of 1/);

@@ -28,14 +28,21 @@ const conv = (x: number[], f: number[], strides: number | [number, number], pad:
 const convTranspose = (x: number[], f: number[], outShape: number[], stride: number, pad: 'same' | 'valid'): Case => ({
   name: `conv2dTranspose x${x.join('x')} f${f.join('x')} -> ${outShape.join('x')} s${stride} ${pad}`,
   inputs: { x: { shape: x }, f: { shape: f } },
-  run: ({ x: xs, f: fs }) => tf.conv2dTranspose(xs as tf.Tensor4D, fs as tf.Tensor4D,
-    outShape as [number, number, number, number], stride, pad),
+  run: ({ x: xs, f: fs }) =>
+    tf.conv2dTranspose(xs as tf.Tensor4D, fs as tf.Tensor4D, outShape as [number, number, number, number], stride, pad),
 });
 const fusedConv = (activation: 'relu' | 'sigmoid' | 'linear'): Case => ({
   name: `fused conv2d bias ${activation}`,
   inputs: { x: { shape: [3, 9, 9, 5] }, f: { shape: [3, 3, 5, 7] }, b: { shape: [7] } },
-  run: ({ x, f, b }) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 2, pad: 'same',
-    bias: b as tf.Tensor, activation }),
+  run: ({ x, f, b }) =>
+    tf.fused.conv2d({
+      x: x as tf.Tensor4D,
+      filter: f as tf.Tensor4D,
+      strides: 2,
+      pad: 'same',
+      bias: b as tf.Tensor,
+      activation,
+    }),
 });
 const matMul = (a: number[], b: number[], transposeA: boolean, transposeB: boolean): Case => ({
   name: `matMul ${a.join('x')} ${b.join('x')}${transposeA ? ' tA' : ''}${transposeB ? ' tB' : ''}`,
@@ -74,26 +81,42 @@ export const cases: Case[] = [
   {
     name: 'fused matMul bias relu',
     inputs: { a: { shape: [9, 13] }, b: { shape: [13, 37] }, c: { shape: [37] } },
-    run: ({ a, b, c }) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias: c as tf.Tensor, activation: 'relu' }),
+    run: ({ a, b, c }) =>
+      tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias: c as tf.Tensor, activation: 'relu' }),
   },
   {
     name: 'add bias, multiply, divide, subtract with broadcasts',
     inputs: { x: { shape: [2, 5, 5, 7] }, b: { shape: [7] }, s: { shape: [], positive: true }, m: { shape: [5, 7] } },
-    run: ({ x, b, s, m }) => tf.div(tf.sub(tf.mul(tf.add(x as tf.Tensor, b as tf.Tensor), m as tf.Tensor), s as tf.Tensor), s as tf.Tensor),
+    run: ({ x, b, s, m }) =>
+      tf.div(tf.sub(tf.mul(tf.add(x as tf.Tensor, b as tf.Tensor), m as tf.Tensor), s as tf.Tensor), s as tf.Tensor),
   },
   {
     name: 'relu, sigmoid, square, sqrt, neg, exp, log, abs, maximum, minimum',
     inputs: { x: { shape: [3, 50, 40] }, p: { shape: [3, 50, 40], positive: true } },
-    run: ({ x, p }) => tf.addN([tf.relu(x as tf.Tensor), tf.sigmoid(x as tf.Tensor), tf.square(x as tf.Tensor),
-      tf.sqrt(p as tf.Tensor), tf.neg(x as tf.Tensor), tf.exp(x as tf.Tensor), tf.log(p as tf.Tensor),
-      tf.abs(x as tf.Tensor), tf.maximum(x as tf.Tensor, p as tf.Tensor), tf.minimum(x as tf.Tensor, p as tf.Tensor),
-      tf.squaredDifference(x as tf.Tensor, p as tf.Tensor)]),
+    run: ({ x, p }) =>
+      tf.addN([
+        tf.relu(x as tf.Tensor),
+        tf.sigmoid(x as tf.Tensor),
+        tf.square(x as tf.Tensor),
+        tf.sqrt(p as tf.Tensor),
+        tf.neg(x as tf.Tensor),
+        tf.exp(x as tf.Tensor),
+        tf.log(p as tf.Tensor),
+        tf.abs(x as tf.Tensor),
+        tf.maximum(x as tf.Tensor, p as tf.Tensor),
+        tf.minimum(x as tf.Tensor, p as tf.Tensor),
+        tf.squaredDifference(x as tf.Tensor, p as tf.Tensor),
+      ]),
   },
   {
     name: 'maximum, minimum, squaredDifference with a broadcast operand',
     inputs: { x: { shape: [3, 50, 40] }, y: { shape: [40] } },
-    run: ({ x, y }) => tf.addN([tf.maximum(x as tf.Tensor, y as tf.Tensor), tf.minimum(y as tf.Tensor, x as tf.Tensor),
-      tf.squaredDifference(x as tf.Tensor, y as tf.Tensor)]),
+    run: ({ x, y }) =>
+      tf.addN([
+        tf.maximum(x as tf.Tensor, y as tf.Tensor),
+        tf.minimum(y as tf.Tensor, x as tf.Tensor),
+        tf.squaredDifference(x as tf.Tensor, y as tf.Tensor),
+      ]),
     // tfjs 4.22's gradients of these do not sum over a broadcast operand's dimensions (they fail on cpu too).
     forwardOnly: true,
   },
@@ -106,15 +129,25 @@ export const cases: Case[] = [
   {
     name: 'sum over leading axes, all axes, keepDims, inner axis',
     inputs: { x: { shape: [4, 6, 5, 3] } },
-    run: ({ x }) => tf.concat([tf.sum(x as tf.Tensor, [0, 1, 2]), tf.reshape(tf.sum(x as tf.Tensor), [1]),
-      tf.reshape(tf.sum(x as tf.Tensor, [0, 1], true), [-1]), tf.reshape(tf.sum(x as tf.Tensor, 3), [-1])]),
+    run: ({ x }) =>
+      tf.concat([
+        tf.sum(x as tf.Tensor, [0, 1, 2]),
+        tf.reshape(tf.sum(x as tf.Tensor), [1]),
+        tf.reshape(tf.sum(x as tf.Tensor, [0, 1], true), [-1]),
+        tf.reshape(tf.sum(x as tf.Tensor, 3), [-1]),
+      ]),
   },
   {
     name: 'mean over trailing axes, all axes, keepDims, a leading axis (a loss)',
     inputs: { x: { shape: [4, 6, 5, 3] } },
-    run: ({ x }) => tf.concat([tf.reshape(tf.mean(x as tf.Tensor, -1), [-1]), tf.reshape(tf.mean(x as tf.Tensor, [2, 3], true), [-1]),
-      tf.reshape(tf.mean(x as tf.Tensor), [1]), tf.reshape(tf.mean(x as tf.Tensor, 0), [-1]),
-      tf.reshape(tf.mean(tf.mean(tf.square(x as tf.Tensor), -1)), [1])]),
+    run: ({ x }) =>
+      tf.concat([
+        tf.reshape(tf.mean(x as tf.Tensor, -1), [-1]),
+        tf.reshape(tf.mean(x as tf.Tensor, [2, 3], true), [-1]),
+        tf.reshape(tf.mean(x as tf.Tensor), [1]),
+        tf.reshape(tf.mean(x as tf.Tensor, 0), [-1]),
+        tf.reshape(tf.mean(tf.mean(tf.square(x as tf.Tensor), -1)), [1]),
+      ]),
   },
 ];
 
@@ -125,14 +158,20 @@ function makeInputs(inputs: Inputs, seed: number): Record<string, { shape: numbe
     state = (state * 1664525 + 1013904223) >>> 0;
     return state / 2 ** 32;
   };
-  return Object.fromEntries(Object.entries(inputs).map(([name, spec]) => {
-    const values = Float32Array.from({ length: spec.shape.reduce((p, d) => p * d, 1) },
-      () => (spec.positive ? 0.1 + next() : next() * 2 - 1));
-    return [name, { shape: spec.shape, values }];
-  }));
+  return Object.fromEntries(
+    Object.entries(inputs).map(([name, spec]) => {
+      const values = Float32Array.from({ length: spec.shape.reduce((p, d) => p * d, 1) }, () =>
+        spec.positive ? 0.1 + next() : next() * 2 - 1,
+      );
+      return [name, { shape: spec.shape, values }];
+    }),
+  );
 }
 
-interface Result { output: Float32Array; gradients: Float32Array[] }
+interface Result {
+  output: Float32Array;
+  gradients: Float32Array[];
+}
 
 function evaluate(testCase: Case, seed: number): Result {
   const data = makeInputs(testCase.inputs, seed);
@@ -152,7 +191,8 @@ function evaluate(testCase: Case, seed: number): Result {
 /** max |a - b| / max |b|: the error relative to the size of the reference values. */
 function relativeError(actual: Float32Array, expected: Float32Array): number {
   assert.equal(actual.length, expected.length, 'output sizes differ');
-  let difference = 0, scale = 1e-12;
+  let difference = 0,
+    scale = 1e-12;
   for (let i = 0; i < expected.length; i += 1) {
     const delta = Math.abs(actual[i]! - expected[i]!);
     difference = Number.isNaN(delta) ? Infinity : Math.max(difference, delta);
@@ -173,15 +213,26 @@ async function checkBackend(backend: 'native' | 'wasm'): Promise<void> {
   cases.forEach((testCase, index) => {
     const reference = expected.get(testCase.name)!;
     const actual = evaluate(testCase, index + 1);
-    const errors = [relativeError(actual.output, reference.output),
-      ...actual.gradients.map((gradient, g) => relativeError(gradient, reference.gradients[g]!))];
+    const errors = [
+      relativeError(actual.output, reference.output),
+      ...actual.gradients.map((gradient, g) => relativeError(gradient, reference.gradients[g]!)),
+    ];
     const caseWorst = Math.max(...errors);
     worst = Math.max(worst, caseWorst);
-    lines.push(`${backend.padEnd(6)} ${testCase.name.padEnd(62)} forward ${errors[0]!.toExponential(2)}  ` +
-      `gradients ${errors.slice(1).map((e) => e.toExponential(2)).join(' ') || '-'}`);
+    lines.push(
+      `${backend.padEnd(6)} ${testCase.name.padEnd(62)} forward ${errors[0]!.toExponential(2)}  ` +
+        `gradients ${
+          errors
+            .slice(1)
+            .map((e) => e.toExponential(2))
+            .join(' ') || '-'
+        }`,
+    );
     assert.ok(caseWorst <= tolerance, `${backend}: ${testCase.name}: relative error ${caseWorst} > ${tolerance}`);
   });
-  process.stdout.write(`${lines.join('\n')}\n${backend}: worst relative error ${worst.toExponential(2)} over ${cases.length} cases\n`);
+  process.stdout.write(
+    `${lines.join('\n')}\n${backend}: worst relative error ${worst.toExponential(2)} over ${cases.length} cases\n`,
+  );
 }
 
 test('native kernels match tfjs cpu kernels, forward and gradients', async () => {
@@ -218,9 +269,21 @@ test('native fast path matches its plain reference loops', () => {
   let worst = 0;
   geometries.forEach((values, index) => {
     const g = Int32Array.from(values);
-    const [n, h, w, c, kh, kw, f, oh, ow] = values as [number, number, number, number, number, number, number, number, number];
-    const x = random(n * h * w * c, index * 3 + 1), filter = random(kh * kw * c * f, index * 3 + 2);
-    const dy = random(n * oh * ow * f, index * 3 + 3), bias = random(f, index * 3 + 4);
+    const [n, h, w, c, kh, kw, f, oh, ow] = values as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const x = random(n * h * w * c, index * 3 + 1),
+      filter = random(kh * kw * c * f, index * 3 + 2);
+    const dy = random(n * oh * ow * f, index * 3 + 3),
+      bias = random(f, index * 3 + 4);
     const pairs: [Float32Array, Float32Array][] = [];
     const y = [new Float32Array(dy.length), new Float32Array(dy.length)] as const;
     addon.conv2d(g, x, filter, y[0], bias, 1, false);
@@ -234,9 +297,17 @@ test('native fast path matches its plain reference loops', () => {
     pairs.push([y[0], y[1]], [dx[0], dx[1]], [dw[0], dw[1]]);
     for (const [fast, plain] of pairs) worst = Math.max(worst, relativeError(fast, plain));
   });
-  for (const [m, n, k, ta, tb] of [[37, 41, 300, false, false], [97, 33, 7, true, false], [13, 70, 29, false, true], [1, 1, 1, true, true]] as const) {
-    const a = random(m * k, m), b = random(k * n, n), bias = random(n, k);
-    const fast = new Float32Array(m * n), plain = new Float32Array(m * n);
+  for (const [m, n, k, ta, tb] of [
+    [37, 41, 300, false, false],
+    [97, 33, 7, true, false],
+    [13, 70, 29, false, true],
+    [1, 1, 1, true, true],
+  ] as const) {
+    const a = random(m * k, m),
+      b = random(k * n, n),
+      bias = random(n, k);
+    const fast = new Float32Array(m * n),
+      plain = new Float32Array(m * n);
     addon.batchMatMul(a, b, fast, 1, m, n, k, ta, tb, 0, 0, bias, 2, false);
     addon.batchMatMul(a, b, plain, 1, m, n, k, ta, tb, 0, 0, bias, 2, true);
     worst = Math.max(worst, relativeError(fast, plain));
@@ -245,13 +316,19 @@ test('native fast path matches its plain reference loops', () => {
   assert.ok(worst <= tolerance, `fast path differs from reference by ${worst}`);
 });
 
-test('native augmentation warp gives the JavaScript warp\'s pixels bit for bit', () => {
+test("native augmentation warp gives the JavaScript warp's pixels bit for bit", () => {
   const loaded = loadNativeAddon();
   assert.ok(loaded.addon?.warpImages, `native addon missing or without warpImages: ${loaded.reason ?? ''}`);
   const addon = loaded.addon;
   const random = new Random(17);
-  for (const [count, height, width] of [[64, 28, 28], [5, 9, 13], [3, 1, 4]] as const) {
-    const images = Float32Array.from({ length: count * height * width }, () => (random.next() < 0.4 ? random.next() : 0));
+  for (const [count, height, width] of [
+    [64, 28, 28],
+    [5, 9, 13],
+    [3, 1, 4],
+  ] as const) {
+    const images = Float32Array.from({ length: count * height * width }, () =>
+      random.next() < 0.4 ? random.next() : 0,
+    );
     // Small maps as training draws them, whole turns, zooms, and shifts that put an image partly or wholly outside.
     const maps = Array.from({ length: count }, (_, n) => ({
       rotationRadians: (random.next() * 2 - 1) * (n % 3 === 0 ? Math.PI : 0.25),
@@ -261,31 +338,64 @@ test('native augmentation warp gives the JavaScript warp\'s pixels bit for bit',
     }));
     const coefficients = new Float64Array(4 * count);
     maps.forEach((map, n) => warpCoefficients(map, coefficients, 4 * n));
-    const native = new Float32Array(images.length).fill(Number.NaN), script = new Float32Array(images.length);
+    const native = new Float32Array(images.length).fill(Number.NaN),
+      script = new Float32Array(images.length);
     addon.warpImages!(images, count, height, width, coefficients, native);
     warpImages(images, count, height, width, coefficients, script);
     assert.deepEqual(native, script, `${count}x${height}x${width}`);
-    assert.ok(native.some((value, index) => value !== images[index]), 'the maps moved pixels');
+    assert.ok(
+      native.some((value, index) => value !== images[index]),
+      'the maps moved pixels',
+    );
   }
   const spec = { maxShift: 2, maxRotationDegrees: 12, maxScale: 0.1 };
   const batch = Float32Array.from({ length: 8 * 784 }, () => random.next());
-  assert.deepEqual(augmentImages(batch, 8, 28, 28, spec, new Random(5), addon.warpImages!.bind(addon)), augmentImages(batch, 8, 28, 28, spec, new Random(5)));
-  assert.throws(() => addon.warpImages!(new Float32Array(2), 2, 1, 1, new Float64Array(4), new Float32Array(2)), /warpImages: maps \(4 values per image\) must be a Float64Array of at least 8 values/);
+  assert.deepEqual(
+    augmentImages(batch, 8, 28, 28, spec, new Random(5), addon.warpImages!.bind(addon)),
+    augmentImages(batch, 8, 28, 28, spec, new Random(5)),
+  );
+  assert.throws(
+    () => addon.warpImages!(new Float32Array(2), 2, 1, 1, new Float64Array(4), new Float32Array(2)),
+    /warpImages: maps \(4 values per image\) must be a Float64Array of at least 8 values/,
+  );
 });
 
 test('native reconstruction scores give the JavaScript scores bit for bit', () => {
   const loaded = loadNativeAddon();
-  assert.ok(loaded.addon?.reconstructionScores, `native addon missing or without reconstructionScores: ${loaded.reason ?? ''}`);
+  assert.ok(
+    loaded.addon?.reconstructionScores,
+    `native addon missing or without reconstructionScores: ${loaded.reason ?? ''}`,
+  );
   const addon = loaded.addon;
   const random = new Random(23);
-  for (const [count, height, width] of [[200, 28, 28], [3, 7, 7], [5, 9, 12]] as const) {
-    const clean = Float32Array.from({ length: count * height * width }, () => (random.next() < 0.3 ? random.next() : 0));
+  for (const [count, height, width] of [
+    [200, 28, 28],
+    [3, 7, 7],
+    [5, 9, 12],
+  ] as const) {
+    const clean = Float32Array.from({ length: count * height * width }, () =>
+      random.next() < 0.3 ? random.next() : 0,
+    );
     const other = Float32Array.from(clean, (value) => Math.min(1, Math.max(0, value + (random.next() - 0.5) * 0.4)));
     other.set(clean.subarray(0, height * width));
     const native = reconstructionScores(clean, other, count, height, width, addon.reconstructionScores!.bind(addon));
     assert.deepEqual(native, reconstructionScores(clean, other, count, height, width), `${count}x${height}x${width}`);
     assert.ok(native.ssim > 0 && native.ssim < 1, `ssim ${native.ssim}`);
   }
-  assert.throws(() => addon.reconstructionScores!(new Float32Array(9), new Float32Array(9), 1, 3, 3, ssimWindow.taps, 0, 0, new Float64Array(1), new Float64Array(1)),
-    /at least the window's size/);
+  assert.throws(
+    () =>
+      addon.reconstructionScores!(
+        new Float32Array(9),
+        new Float32Array(9),
+        1,
+        3,
+        3,
+        ssimWindow.taps,
+        0,
+        0,
+        new Float64Array(1),
+        new Float64Array(1),
+      ),
+    /at least the window's size/,
+  );
 });

@@ -53,7 +53,10 @@ test('Random.shuffle permutes typed and plain arrays in place', () => {
   const numbers = Int32Array.from({ length: 100 }, (_, index) => index);
   assert.equal(random.shuffle(numbers), numbers);
   assert.notDeepEqual([...numbers], [...Array(100).keys()]);
-  assert.deepEqual([...numbers].sort((a, b) => a - b), [...Array(100).keys()]);
+  assert.deepEqual(
+    [...numbers].sort((a, b) => a - b),
+    [...Array(100).keys()],
+  );
   const words = ['a', 'b', 'c', 'd'];
   random.shuffle(words);
   assert.deepEqual([...words].sort(), ['a', 'b', 'c', 'd']);
@@ -137,7 +140,8 @@ function classCounts(labels: Uint8Array, indices: Int32Array, classes: number): 
   return counts;
 }
 
-const isSorted = (indices: Int32Array): boolean => indices.every((value, at) => at === 0 || (indices[at - 1] ?? -1) < value);
+const isSorted = (indices: Int32Array): boolean =>
+  indices.every((value, at) => at === 0 || (indices[at - 1] ?? -1) < value);
 
 test('splitTrainValidation is stratified, disjoint, exhaustive, sorted and reproducible', () => {
   const labels = imbalancedLabels(5);
@@ -177,8 +181,16 @@ test('stratifiedSubsets are nested, exact, proportional and cover every class', 
     assert.ok(isSorted(subset));
     assert.ok(subset.every((index) => inPool.has(index)));
     const perClass = classCounts(labels, subset, 10);
-    if (count >= 10) assert.ok(perClass.every((classCount) => classCount >= 1), `count ${count}: ${perClass}`);
-    else assert.ok(perClass.every((classCount) => classCount <= 1), `count ${count}: ${perClass}`);
+    if (count >= 10)
+      assert.ok(
+        perClass.every((classCount) => classCount >= 1),
+        `count ${count}: ${perClass}`,
+      );
+    else
+      assert.ok(
+        perClass.every((classCount) => classCount <= 1),
+        `count ${count}: ${perClass}`,
+      );
     if (count >= 100) {
       perClass.forEach((classCount, c) => {
         assert.ok(Math.abs(classCount - (count * (poolSizes[c] ?? 0)) / pool.length) < 1, `count ${count} class ${c}`);
@@ -188,7 +200,10 @@ test('stratifiedSubsets are nested, exact, proportional and cover every class', 
   const bySize = [...subsets].sort((a, b) => a.length - b.length);
   for (let at = 1; at < bySize.length; at += 1) {
     const larger = new Set(bySize[at]);
-    assert.ok(bySize[at - 1]?.every((index) => larger.has(index)), 'subsets must be nested');
+    assert.ok(
+      bySize[at - 1]?.every((index) => larger.has(index)),
+      'subsets must be nested',
+    );
   }
   assert.deepEqual(subsets[0], pool);
   assert.deepEqual(stratifiedSubsets(labels, pool, counts, 21), subsets);
@@ -217,7 +232,10 @@ test('stratifiedSubsets stay nested and exact for many random class mixes and si
       const previous = ordered[at - 1];
       if (previous !== undefined) {
         const members = new Set(subset);
-        assert.ok(previous.subset.every((index) => members.has(index)), `round ${round}: not nested`);
+        assert.ok(
+          previous.subset.every((index) => members.has(index)),
+          `round ${round}: not nested`,
+        );
       }
     });
   }
@@ -281,7 +299,9 @@ test('warpImage: the identity map, whole-pixel shifts and a half turn move pixel
     }
   }
   warpImage(source, target, height, width, { rotationRadians: Math.PI, scale: 1, shiftX: 0, shiftY: 0 });
-  target.forEach((value, index) => assert.ok(Math.abs(value - (source[source.length - 1 - index] as number)) < 1e-4, `pixel ${index}`));
+  target.forEach((value, index) =>
+    assert.ok(Math.abs(value - (source[source.length - 1 - index] as number)) < 1e-4, `pixel ${index}`),
+  );
 });
 
 test('warpImage: a half-pixel shift averages neighbours, and zooming in keeps the centre', () => {
@@ -313,7 +333,8 @@ test('warpImage equals its plain reference bit for bit on random maps', () => {
   const random = new Random(11);
   const [height, width] = [28, 28];
   const source = Float32Array.from({ length: height * width }, () => (random.next() < 0.3 ? random.next() : 0));
-  const fast = new Float32Array(source.length), plain = new Float32Array(source.length);
+  const fast = new Float32Array(source.length),
+    plain = new Float32Array(source.length);
   for (let trial = 0; trial < 200; trial += 1) {
     const map = {
       rotationRadians: (random.next() * 2 - 1) * (trial < 100 ? 0.3 : Math.PI),

@@ -20,15 +20,32 @@ import type { CellJob } from '../src/study/jobs.js';
 
 /** Made-up speeds: an autoencoder epoch of the plans below is priced 10 s, a classifier epoch 1 s, forward work 0. */
 const speeds: MachineSpeeds = {
-  epochs: { autoencoder: { perStep: 0, perImage: 0.01 }, classifier: { perStep: 0, perImage: 0.001 }, head: { perStep: 0, perImage: 0 } },
+  epochs: {
+    autoencoder: { perStep: 0, perImage: 0.01 },
+    classifier: { perStep: 0, perImage: 0.001 },
+    head: { perStep: 0, perImage: 0 },
+  },
   forward: { autoencoder: 0, encoder: 0, classifier: 0, codeMap: 0 },
 };
 const noForward = { autoencoder: 0, encoder: 0, classifier: 0, codeMap: 0 };
 
-function run(stage: string, kind: 'autoencoder' | 'classifier', epochs: number, parallel: boolean, group?: string): PlannedRun {
+function run(
+  stage: string,
+  kind: 'autoencoder' | 'classifier',
+  epochs: number,
+  parallel: boolean,
+  group?: string,
+): PlannedRun {
   return {
-    stage, step: parallel ? 'cells' : stage, label: stage, done: false, parallel, ...(group === undefined ? {} : { group }),
-    epochs: [{ kind, count: epochs, images: 1000, batchSize: 100, validationImages: 0 }], patience: 2, forward: noForward,
+    stage,
+    step: parallel ? 'cells' : stage,
+    label: stage,
+    done: false,
+    parallel,
+    ...(group === undefined ? {} : { group }),
+    epochs: [{ kind, count: epochs, images: 1000, batchSize: 100, validationImages: 0 }],
+    patience: 2,
+    forward: noForward,
   };
 }
 
@@ -49,7 +66,10 @@ function feed(plan: PlannedRun[], workers: number) {
 }
 
 test('work is priced by the calibration, then goes at the measured pace of its kind', () => {
-  const { eta, send, epochs, now } = feed([run('pretrain', 'autoencoder', 4, false), run('classify', 'classifier', 10, false)], 1);
+  const { eta, send, epochs, now } = feed(
+    [run('pretrain', 'autoencoder', 4, false), run('classify', 'classifier', 10, false)],
+    1,
+  );
   // Priced: 4 x 10 s + 10 x 1 s.
   assert.equal(eta.estimate(now()).remainingSeconds, 50);
   send({ type: 'stage-start', stage: 'pretrain', description: '' });
@@ -65,8 +85,12 @@ test('work is priced by the calibration, then goes at the measured pace of its k
   assert.equal(eta.estimate(now()).step?.name, 'classify');
 });
 
-test('a group\'s runs are expected to stop when its first finished run did, at most at their budget', () => {
-  const plan = [run('a seed 1', 'classifier', 40, false, 'a'), run('a seed 2', 'classifier', 40, false, 'a'), run('b seed 1', 'classifier', 40, false, 'b')];
+test("a group's runs are expected to stop when its first finished run did, at most at their budget", () => {
+  const plan = [
+    run('a seed 1', 'classifier', 40, false, 'a'),
+    run('a seed 2', 'classifier', 40, false, 'a'),
+    run('b seed 1', 'classifier', 40, false, 'b'),
+  ];
   const { eta, send, epochs, now } = feed(plan, 1);
   send({ type: 'stage-start', stage: 'a seed 1', description: '' });
   epochs('a seed 1', 1, 10, 1);
@@ -81,9 +105,13 @@ test('a group\'s runs are expected to stop when its first finished run did, at m
   assert.equal(eta.estimate(now()).runs.find((entry) => entry.stage === 'a seed 2')?.remainingSeconds, 2);
 });
 
-test('the pool\'s runs are played out on its threads in the order they are handed out', () => {
-  const plan = [run('long', 'classifier', 30, true, 'long'), run('short 1', 'classifier', 10, true, 's1'), run('short 2', 'classifier', 10, true, 's2'),
-    run('short 3', 'classifier', 10, true, 's3')];
+test("the pool's runs are played out on its threads in the order they are handed out", () => {
+  const plan = [
+    run('long', 'classifier', 30, true, 'long'),
+    run('short 1', 'classifier', 10, true, 's1'),
+    run('short 2', 'classifier', 10, true, 's2'),
+    run('short 3', 'classifier', 10, true, 's3'),
+  ];
   const { eta } = feed(plan, 2);
   // Thread 1: long (30 s); thread 2: three shorts (30 s).
   assert.equal(eta.estimate(0).remainingSeconds, 30);
@@ -100,26 +128,42 @@ test('without measured speeds the estimate says nothing rather than guess, and s
 
 test('grids hand out one cell of each group first, shortest first, then the rest longest first', () => {
   const cell = (encoder: CellJob['encoder'], labels: number, seed: number) => ({
-    job: { encoder, labels, seed, stage: `sweep ${encoder} ${labels} labels seed ${seed}` } as CellJob, work: labels,
+    job: { encoder, labels, seed, stage: `sweep ${encoder} ${labels} labels seed ${seed}` } as CellJob,
+    work: labels,
   });
-  const cells = [1, 2].flatMap((seed) => [cell('scratch', 100, seed), cell('scratch', 1000, seed), cell('frozen', 1000, seed)]);
-  assert.deepEqual(handoutOrder(cells).map(({ job }) => job.stage), [
-    'sweep scratch 100 labels seed 1', 'sweep scratch 1000 labels seed 1', 'sweep frozen 1000 labels seed 1',
-    'sweep scratch 1000 labels seed 2', 'sweep frozen 1000 labels seed 2', 'sweep scratch 100 labels seed 2',
+  const cells = [1, 2].flatMap((seed) => [
+    cell('scratch', 100, seed),
+    cell('scratch', 1000, seed),
+    cell('frozen', 1000, seed),
   ]);
+  assert.deepEqual(
+    handoutOrder(cells).map(({ job }) => job.stage),
+    [
+      'sweep scratch 100 labels seed 1',
+      'sweep scratch 1000 labels seed 1',
+      'sweep frozen 1000 labels seed 1',
+      'sweep scratch 1000 labels seed 2',
+      'sweep frozen 1000 labels seed 2',
+      'sweep scratch 100 labels seed 2',
+    ],
+  );
 });
 
-test('the calibration measures every kind of work and leaves the command\'s training untouched', async () => {
+test("the calibration measures every kind of work and leaves the command's training untouched", async () => {
   const digest = async () => {
     await useBackend('native', { threads: 1 });
     const { autoencoder } = buildAutoencoder();
     initializeWeights(autoencoder, new Random(5));
     autoencoder.compile({ optimizer: adam(1e-3), loss: 'meanSquaredError' });
     const random = new Random(6);
-    const images = tf.tensor4d(Float32Array.from({ length: 32 * 784 }, () => random.next()), [32, 28, 28, 1]);
+    const images = tf.tensor4d(
+      Float32Array.from({ length: 32 * 784 }, () => random.next()),
+      [32, 28, 28, 1],
+    );
     for (let step = 0; step < 3; step += 1) await autoencoder.trainOnBatch(images, images);
     const hash = createHash('sha256');
-    for (const weight of autoencoder.getWeights()) hash.update(new Uint8Array((weight.dataSync() as Float32Array).slice().buffer));
+    for (const weight of autoencoder.getWeights())
+      hash.update(new Uint8Array((weight.dataSync() as Float32Array).slice().buffer));
     tf.dispose(images);
     autoencoder.dispose();
     return hash.digest('hex');
@@ -127,9 +171,15 @@ test('the calibration measures every kind of work and leaves the command\'s trai
   const before = await digest();
   const measured = await measureMachine('native', true);
   for (const [kind, { perStep, perImage }] of Object.entries(measured.epochs)) {
-    assert.ok(Number.isFinite(perStep) && perStep >= 0 && Number.isFinite(perImage) && perImage >= 0, `${kind}: ${perStep}, ${perImage}`);
+    assert.ok(
+      Number.isFinite(perStep) && perStep >= 0 && Number.isFinite(perImage) && perImage >= 0,
+      `${kind}: ${perStep}, ${perImage}`,
+    );
   }
   assert.ok(measured.epochs.autoencoder.perImage > 0, 'an autoencoder image took no time');
-  assert.ok(Object.values(measured.forward).every((seconds) => Number.isFinite(seconds) && seconds > 0), JSON.stringify(measured.forward));
+  assert.ok(
+    Object.values(measured.forward).every((seconds) => Number.isFinite(seconds) && seconds > 0),
+    JSON.stringify(measured.forward),
+  );
   assert.equal(await digest(), before);
 });

@@ -171,7 +171,14 @@ test('confidentMistakes keeps the wrong answers only, most confident first', () 
   // Four images, three classes: image 0 right, 1 wrong at 0.9, 2 wrong at 0.6, 3 wrong at 0.9 (tie: lower index first).
   const probabilities = Float32Array.from([0.8, 0.1, 0.1, 0.05, 0.9, 0.05, 0.2, 0.2, 0.6, 0.9, 0.05, 0.05]);
   const mistakes = confidentMistakes(probabilities, Uint8Array.from([0, 0, 1, 2]), 3, 10);
-  assert.deepEqual(mistakes.map((m) => [m.testIndex, m.label, m.predicted]), [[1, 0, 1], [3, 2, 0], [2, 1, 2]]);
+  assert.deepEqual(
+    mistakes.map((m) => [m.testIndex, m.label, m.predicted]),
+    [
+      [1, 0, 1],
+      [3, 2, 0],
+      [2, 1, 2],
+    ],
+  );
   assert.ok(Math.abs(mistakes[0]!.probability - 0.9) < 1e-6);
   assert.equal(confidentMistakes(probabilities, Uint8Array.from([0, 0, 1, 2]), 3, 2).length, 2);
 });

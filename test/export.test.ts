@@ -40,12 +40,34 @@ function oddShapes(): LayersModel {
   return tfl.sequential({
     name: 'odd_shapes',
     layers: [
-      tfl.layers.conv2d({ name: 'odd_conv', inputShape: [28, 28, 1], filters: 4, kernelSize: [3, 5], strides: [2, 3], padding: 'valid', activation: 'relu' }),
-      tfl.layers.conv2dTranspose({ name: 'odd_deconv', filters: 3, kernelSize: 1, strides: 2, padding: 'same', activation: 'sigmoid' }),
+      tfl.layers.conv2d({
+        name: 'odd_conv',
+        inputShape: [28, 28, 1],
+        filters: 4,
+        kernelSize: [3, 5],
+        strides: [2, 3],
+        padding: 'valid',
+        activation: 'relu',
+      }),
+      tfl.layers.conv2dTranspose({
+        name: 'odd_deconv',
+        filters: 3,
+        kernelSize: 1,
+        strides: 2,
+        padding: 'same',
+        activation: 'sigmoid',
+      }),
       tfl.layers.flatten({ name: 'odd_flatten' }),
       tfl.layers.dense({ name: 'odd_dense', units: 12, useBias: false }),
       tfl.layers.reshape({ name: 'odd_reshape', targetShape: [2, 2, 3] }),
-      tfl.layers.conv2d({ name: 'odd_conv2', filters: 5, kernelSize: 2, strides: 1, padding: 'same', activation: 'softmax' }),
+      tfl.layers.conv2d({
+        name: 'odd_conv2',
+        filters: 5,
+        kernelSize: 2,
+        strides: 1,
+        padding: 'same',
+        activation: 'softmax',
+      }),
     ],
   });
 }
@@ -63,54 +85,99 @@ async function makeRun(directory: string): Promise<string[]> {
   for (const mode of ['frozen', 'finetuned', 'scratch'] as const) {
     const classifier = buildClassifier(mode, referenceShape, 10, encoder);
     initializeWeights(classifier.model, random);
-    await saveModel(classifier.model, run.path('models', `classifier-${mode}-100`), { ...metadata, encoder: mode, labels: 100 });
+    await saveModel(classifier.model, run.path('models', `classifier-${mode}-100`), {
+      ...metadata,
+      encoder: mode,
+      labels: 100,
+    });
   }
   const odd = oddShapes();
   initializeWeights(odd, random);
   await saveModel(odd, run.path('models', 'odd-shapes'), { ...metadata, role: 'test' });
   await run.markComplete();
   await run.release();
-  return ['autoencoder', 'classifier-finetuned-100', 'classifier-frozen-100', 'classifier-scratch-100', 'decoder', 'encoder', 'odd-shapes'];
+  return [
+    'autoencoder',
+    'classifier-finetuned-100',
+    'classifier-frozen-100',
+    'classifier-scratch-100',
+    'decoder',
+    'encoder',
+    'odd-shapes',
+  ];
 }
 
 function argmaxRows(values: Float32Array, rows: number): number[] {
   const size = values.length / rows;
   return Array.from({ length: rows }, (_, row) => {
     let best = 0;
-    for (let index = 1; index < size; index += 1) if (values[row * size + index]! > values[row * size + best]!) best = index;
+    for (let index = 1; index < size; index += 1)
+      if (values[row * size + index]! > values[row * size + best]!) best = index;
     return best;
   });
 }
 
 function dae(...args: string[]) {
   const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
-  const lines = result.stderr.trim().split('\n').filter((line) => line.length > 0);
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, lastLine: lines[lines.length - 1] ?? '' };
+  const lines = result.stderr
+    .trim()
+    .split('\n')
+    .filter((line) => line.length > 0);
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    lastLine: lines[lines.length - 1] ?? '',
+  };
 }
 
-test('every exported ONNX model gives tfjs\'s outputs in onnxruntime, to 1e-5 and the same argmax on every image', async () => {
+test("every exported ONNX model gives tfjs's outputs in onnxruntime, to 1e-5 and the same argmax on every image", async () => {
   await useBackend('native');
   const directory = await mkdtemp(join(tmpdir(), 'dae-export-'));
   try {
     const names = await makeRun(directory);
     const exported = await exportRun(directory, { format: 'onnx' });
-    assert.deepEqual(exported.map((item) => item.model), names);
-    assert.deepEqual((await readdir(join(directory, 'export', 'onnx'))).sort(), names.map((name) => `${name}.onnx`));
+    assert.deepEqual(
+      exported.map((item) => item.model),
+      names,
+    );
+    assert.deepEqual(
+      (await readdir(join(directory, 'export', 'onnx'))).sort(),
+      names.map((name) => `${name}.onnx`),
+    );
 
     const mnist = await loadDataset();
     const images = mnist.test.images.slice(0, testImages * 28 * 28);
-    const modelProto = protobuf.parse(await readFile(schema, 'utf8'), { keepCase: true }).root.lookupType('onnx.ModelProto');
+    const modelProto = protobuf
+      .parse(await readFile(schema, 'utf8'), { keepCase: true })
+      .root.lookupType('onnx.ModelProto');
     let codes: Float32Array | null = null;
-    for (const item of ['encoder', ...names.filter((name) => name !== 'encoder')].map((name) => exported.find((entry) => entry.model === name)!)) {
+    for (const item of ['encoder', ...names.filter((name) => name !== 'encoder')].map((name) =>
+      exported.find((entry) => entry.model === name)!,
+    )) {
       const bytes = await readFile(item.file);
       // The file says what it is: opset 17, IR 8, a named input with a dynamic batch axis.
       const decoded = modelProto.toObject(modelProto.decode(bytes), { longs: Number }) as {
-        ir_version: number; opset_import: { version: number }[];
-        graph: { input: { name: string; type: { tensor_type: { shape: { dim: { dim_param?: string; dim_value?: number }[] } } } }[]; output: { name: string }[] };
+        ir_version: number;
+        opset_import: { version: number }[];
+        graph: {
+          input: {
+            name: string;
+            type: { tensor_type: { shape: { dim: { dim_param?: string; dim_value?: number }[] } } };
+          }[];
+          output: { name: string }[];
+        };
       };
       assert.equal(decoded.ir_version, 8);
-      assert.deepEqual(decoded.opset_import.map((entry) => entry.version), [17]);
-      assert.equal(decoded.graph.input[0]?.type.tensor_type.shape.dim[0]?.dim_param, 'batch', `${item.model}: batch axis`);
+      assert.deepEqual(
+        decoded.opset_import.map((entry) => entry.version),
+        [17],
+      );
+      assert.equal(
+        decoded.graph.input[0]?.type.tensor_type.shape.dim[0]?.dim_param,
+        'batch',
+        `${item.model}: batch axis`,
+      );
 
       const model = await loadModel(join(directory, 'models', item.model));
       const input: Float32Array = item.inputShape.length === 1 ? codes! : images;
@@ -121,17 +188,30 @@ test('every exported ONNX model gives tfjs\'s outputs in onnxruntime, to 1e-5 an
 
       const session = await ort.InferenceSession.create(bytes);
       assert.deepEqual([session.inputNames, session.outputNames], [[item.inputName], [item.outputName]]);
-      const result: ort.Tensor = (await session.run({ [item.inputName]: new ort.Tensor('float32', input, shape) }))[item.outputName]!;
+      const result: ort.Tensor = (await session.run({ [item.inputName]: new ort.Tensor('float32', input, shape) }))[
+        item.outputName
+      ]!;
       assert.deepEqual(result.dims, [testImages, ...item.outputShape], `${item.model}: output shape`);
       const actual = result.data as Float32Array;
       let largest = 0;
-      for (let index = 0; index < actual.length; index += 1) largest = Math.max(largest, Math.abs(actual[index]! - expected[index]!));
+      for (let index = 0; index < actual.length; index += 1)
+        largest = Math.max(largest, Math.abs(actual[index]! - expected[index]!));
       assert.ok(largest <= 1e-5, `${item.model}: max |onnxruntime - tfjs| = ${largest}`);
       assert.deepEqual(argmaxRows(actual, testImages), argmaxRows(expected, testImages), `${item.model}: argmax`);
       // Not vacuous: the outputs vary from image to image.
-      assert.notDeepEqual(Array.from(actual.subarray(0, actual.length / testImages)), Array.from(actual.subarray(actual.length / testImages, 2 * actual.length / testImages)));
+      assert.notDeepEqual(
+        Array.from(actual.subarray(0, actual.length / testImages)),
+        Array.from(actual.subarray(actual.length / testImages, (2 * actual.length) / testImages)),
+      );
       // A batch of one runs too (the batch axis is dynamic).
-      const one = (await session.run({ [item.inputName]: new ort.Tensor('float32', input.slice(0, input.length / testImages), [1, ...item.inputShape]) }))[item.outputName]!;
+      const one = (
+        await session.run({
+          [item.inputName]: new ort.Tensor('float32', input.slice(0, input.length / testImages), [
+            1,
+            ...item.inputShape,
+          ]),
+        })
+      )[item.outputName]!;
       assert.deepEqual(one.dims, [1, ...item.outputShape]);
       await session.release();
     }
@@ -140,22 +220,45 @@ test('every exported ONNX model gives tfjs\'s outputs in onnxruntime, to 1e-5 an
   }
 });
 
-test('the Keras 3 files hold config.json, metadata.json and tfjs\'s weights where Keras reads them', async () => {
+test("the Keras 3 files hold config.json, metadata.json and tfjs's weights where Keras reads them", async () => {
   await useBackend('native');
   const directory = await mkdtemp(join(tmpdir(), 'dae-export-'));
   try {
     await makeRun(directory);
     const out = join(directory, 'keras-files');
     const exported = await exportRun(directory, { format: 'keras', model: 'autoencoder', out });
-    assert.deepEqual(exported.map((item) => item.file), [join(out, 'autoencoder.keras')]);
+    assert.deepEqual(
+      exported.map((item) => item.file),
+      [join(out, 'autoencoder.keras')],
+    );
     const files = unzipSync(new Uint8Array(await readFile(join(out, 'autoencoder.keras'))));
     assert.deepEqual(Object.keys(files).sort(), ['config.json', 'metadata.json', 'model.weights.h5']);
-    const config = JSON.parse(strFromU8(files['config.json']!)) as { class_name: string; config: { layers: { class_name: string; name: string; inbound_nodes: { args: { config: { keras_history: unknown[] } }[] }[] }[] } };
-    // The three fixes Keras 3 needs over tfjs's model.json: class names, node index 0 of nested models, an input layer for the Sequential.
+    const config = JSON.parse(strFromU8(files['config.json']!)) as {
+      class_name: string;
+      config: {
+        layers: {
+          class_name: string;
+          name: string;
+          inbound_nodes: { args: { config: { keras_history: unknown[] } }[] }[];
+        }[];
+      };
+    };
+    // The three fixes Keras 3 needs over tfjs's model.json: class names, node index 0 of nested models, an input layer
+    // for the Sequential.
     assert.equal(config.class_name, 'Functional');
-    assert.deepEqual(config.config.layers.map((layer) => [layer.class_name, layer.name]), [['InputLayer', 'noisy_image'], ['Functional', 'encoder'], ['Sequential', 'decoder']]);
+    assert.deepEqual(
+      config.config.layers.map((layer) => [layer.class_name, layer.name]),
+      [
+        ['InputLayer', 'noisy_image'],
+        ['Functional', 'encoder'],
+        ['Sequential', 'decoder'],
+      ],
+    );
     assert.deepEqual(config.config.layers[2]?.inbound_nodes[0]?.args[0]?.config.keras_history, ['encoder', 0, 0]);
-    assert.match(strFromU8(files['config.json']!), /"class_name":"InputLayer","registered_name":null,"config":\{"batch_shape":\[null,32\]/);
+    assert.match(
+      strFromU8(files['config.json']!),
+      /"class_name":"InputLayer","registered_name":null,"config":\{"batch_shape":\[null,32\]/,
+    );
 
     const h5wasm = (await import('h5wasm/node')).default;
     await h5wasm.ready;
@@ -165,8 +268,14 @@ test('the Keras 3 files hold config.json, metadata.json and tfjs\'s weights wher
     try {
       const model = await loadModel(join(directory, 'models', 'autoencoder'));
       const groups = weightGroups(modelTree(model, 'autoencoder'));
-      assert.ok(groups.some((group) => group.path === 'layers/functional/layers/conv2d_1/vars'), 'encoder_conv2 where Keras looks for it');
-      assert.ok(groups.some((group) => group.path === 'layers/sequential/layers/conv2d_transpose_2/vars'), 'decoder_output where Keras looks for it');
+      assert.ok(
+        groups.some((group) => group.path === 'layers/functional/layers/conv2d_1/vars'),
+        'encoder_conv2 where Keras looks for it',
+      );
+      assert.ok(
+        groups.some((group) => group.path === 'layers/sequential/layers/conv2d_transpose_2/vars'),
+        'decoder_output where Keras looks for it',
+      );
       let checked = 0;
       for (const group of groups) {
         group.variables.forEach((variable, index) => {
@@ -201,29 +310,61 @@ test('bad requests get a one-line error and a non-zero exit, and leave no file b
       assert.equal(result.stdout, '');
       assert.equal(existsSync(out), false, 'nothing written');
     };
-    refused(dae('export', runDirectory, '--format', 'onnx', '--model', 'classifier-frozen-5500', '--out', out), 1,
-      /^dae: --model classifier-frozen-5500: .*models holds no such model \(it has autoencoder, .*\) — name one of them, or all$/);
-    refused(dae('export', runDirectory, '--format', 'tflite', '--out', out), 2, /^dae: .*'tflite' is invalid. Allowed choices are onnx, keras/);
+    refused(
+      dae('export', runDirectory, '--format', 'onnx', '--model', 'classifier-frozen-5500', '--out', out),
+      1,
+      /^dae: --model classifier-frozen-5500: .*models holds no such model \(it has autoencoder, .*\) — name one of them, or all$/,
+    );
+    refused(
+      dae('export', runDirectory, '--format', 'tflite', '--out', out),
+      2,
+      /^dae: .*'tflite' is invalid. Allowed choices are onnx, keras/,
+    );
     refused(dae('export', runDirectory, '--out', out), 2, /^dae: required option '--format <name>' not specified/);
-    refused(dae('export', join(directory, 'no-run'), '--format', 'onnx', '--out', out), 1, /^dae: .*no-run: not a dae run folder/);
+    refused(
+      dae('export', join(directory, 'no-run'), '--format', 'onnx', '--out', out),
+      1,
+      /^dae: .*no-run: not a dae run folder/,
+    );
 
     // A model the formats cannot hold stops the whole export before any file is written.
-    const model = tfl.sequential({ layers: [tfl.layers.dense({ name: 'dense_in', inputShape: [4], units: 3 }), tfl.layers.dropout({ name: 'drop', rate: 0.5 })] });
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.dense({ name: 'dense_in', inputShape: [4], units: 3 }),
+        tfl.layers.dropout({ name: 'drop', rate: 0.5 }),
+      ],
+    });
     await saveModel(model, join(runDirectory, 'models', 'with-dropout'));
-    refused(dae('export', runDirectory, '--format', 'keras', '--out', out), 1, /^dae: .*with-dropout: layer 'drop' is a Dropout — only chains of Dense/);
+    refused(
+      dae('export', runDirectory, '--format', 'keras', '--out', out),
+      1,
+      /^dae: .*with-dropout: layer 'drop' is a Dropout — only chains of Dense/,
+    );
 
     const record = JSON.parse(await readFile(join(runDirectory, 'run.json'), 'utf8')) as Record<string, unknown>;
-    await import('node:fs/promises').then((fs) => fs.writeFile(join(runDirectory, 'run.json'), JSON.stringify({ ...record, status: 'incomplete' })));
-    refused(dae('export', runDirectory, '--format', 'onnx', '--model', 'encoder', '--out', out), 1, /^dae: .*run\.json: the run has not finished .*dae experiment --resume/);
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(join(runDirectory, 'run.json'), JSON.stringify({ ...record, status: 'incomplete' })),
+    );
+    refused(
+      dae('export', runDirectory, '--format', 'onnx', '--model', 'encoder', '--out', out),
+      1,
+      /^dae: .*run\.json: the run has not finished .*dae experiment --resume/,
+    );
     await assert.rejects(exportRun(runDirectory, { format: 'onnx', out }), ExportError);
-    await assert.rejects(exportRun(runDirectory, { format: 'tflite' as 'onnx', out }), /--format tflite: is not a format dae exports — use one of onnx, keras/);
+    await assert.rejects(
+      exportRun(runDirectory, { format: 'tflite' as 'onnx', out }),
+      /--format tflite: is not a format dae exports — use one of onnx, keras/,
+    );
     assert.equal(existsSync(out), false);
 
     // A finished run folder without models (made by hand) has nothing to export, and says so.
     const empty = await RunFolder.create(join(directory, 'empty-run'), { preset: 'test' });
     await empty.markComplete();
     await empty.release();
-    await assert.rejects(exportRun(join(directory, 'empty-run'), { format: 'keras', out }), /empty-run\/models: holds no saved model/);
+    await assert.rejects(
+      exportRun(join(directory, 'empty-run'), { format: 'keras', out }),
+      /empty-run\/models: holds no saved model/,
+    );
     assert.equal(existsSync(out), false);
   } finally {
     await rm(directory, { recursive: true, force: true });

@@ -80,7 +80,10 @@ test('declared sizes whose product wraps around in 32-bit or double arithmetic n
   assert.throws(() => parseIdx(encodeIdx([2 ** 31, 2, 3], new Uint8Array(0)), 'f'), IdxFormatError);
   // (2^32-1)^4 is far past 2^53, where doubles stop counting exactly.
   const maximum = 2 ** 32 - 1;
-  assert.throws(() => parseIdx(encodeIdx([maximum, maximum, maximum, maximum], new Uint8Array(16)), 'f'), IdxFormatError);
+  assert.throws(
+    () => parseIdx(encodeIdx([maximum, maximum, maximum, maximum], new Uint8Array(16)), 'f'),
+    IdxFormatError,
+  );
   // A zero dimension makes an empty array, which is well-formed.
   assert.deepEqual(parseIdx(encodeIdx([maximum, 0], new Uint8Array(0)), 'f').dims, [maximum, 0]);
 });
@@ -100,7 +103,11 @@ function checkParse(bytes: Uint8Array, caseNumber: number): 'parsed' | 'refused'
   const headerLength = 4 + 4 * parsed.dims.length;
   assert.equal(bytes[2], 0x08, `case ${caseNumber}: accepted dtype ${bytes[2]}`);
   assert.ok(parsed.dims.length >= 1 && parsed.dims.length <= 4, `case ${caseNumber}`);
-  assert.equal(parsed.dims.reduce((product, size) => product * size, 1), parsed.data.length, `case ${caseNumber}`);
+  assert.equal(
+    parsed.dims.reduce((product, size) => product * size, 1),
+    parsed.data.length,
+    `case ${caseNumber}`,
+  );
   assert.equal(parsed.data.length, bytes.length - headerLength, `case ${caseNumber}`);
   // A view into the input: parsing allocated nothing from the declared sizes.
   assert.equal(parsed.data.buffer, bytes.buffer, `case ${caseNumber}`);
@@ -221,20 +228,60 @@ test('a custom folder loads, and the dotted file spelling is accepted', async ()
 });
 
 test('folders whose files are missing or disagree raise DatasetError or IdxFormatError', async () => {
-  const cases: { name: string; overrides: Partial<Record<string, Uint8Array | undefined>>; expected: RegExp; type: typeof DatasetError | typeof IdxFormatError }[] = [
-    { name: 'missing', overrides: { 't10k-labels-idx1-ubyte': undefined }, expected: /missing test labels \(expected t10k-labels-idx1-ubyte/, type: DatasetError },
+  const cases: {
+    name: string;
+    overrides: Partial<Record<string, Uint8Array | undefined>>;
+    expected: RegExp;
+    type: typeof DatasetError | typeof IdxFormatError;
+  }[] = [
+    {
+      name: 'missing',
+      overrides: { 't10k-labels-idx1-ubyte': undefined },
+      expected: /missing test labels \(expected t10k-labels-idx1-ubyte/,
+      type: DatasetError,
+    },
     {
       name: 'gzipped',
       overrides: { 't10k-labels-idx1-ubyte': undefined, 't10k-labels-idx1-ubyte.gz': Uint8Array.of(0x1f, 0x8b) },
       expected: /found t10k-labels-idx1-ubyte\.gz instead — decompress it first/,
       type: DatasetError,
     },
-    { name: 'count-mismatch', overrides: { 'train-labels-idx1-ubyte': encodeIdx([5], sequence(5)) }, expected: /holds 5 labels but train-images-idx3-ubyte holds 6 images/, type: DatasetError },
-    { name: 'rank', overrides: { 'train-images-idx3-ubyte': encodeIdx([6, 49], sequence(6 * 49)) }, expected: /has 2 dimensions \(6x49\); expected 3/, type: DatasetError },
-    { name: 'sizes', overrides: { 't10k-images-idx3-ubyte': encodeIdx([3, 7, 8], sequence(3 * 56)) }, expected: /test images are 7x8 but training images are 7x7/, type: DatasetError },
-    { name: 'classes', overrides: { 't10k-labels-idx1-ubyte': encodeIdx([3], Uint8Array.of(0, 3, 1)) }, expected: /test label 3 is not among the 3 classes/, type: DatasetError },
-    { name: 'truncated', overrides: { 't10k-images-idx3-ubyte': encodeIdx([3, 7, 7], sequence(100)) }, expected: /declared 3x7x7 = 147 bytes of data but the file holds 100/, type: IdxFormatError },
-    { name: 'swapped', overrides: { 'train-labels-idx1-ubyte': encodeIdx([6, 7, 7], sequence(6 * 49)) }, expected: /label file has 3 dimensions/, type: DatasetError },
+    {
+      name: 'count-mismatch',
+      overrides: { 'train-labels-idx1-ubyte': encodeIdx([5], sequence(5)) },
+      expected: /holds 5 labels but train-images-idx3-ubyte holds 6 images/,
+      type: DatasetError,
+    },
+    {
+      name: 'rank',
+      overrides: { 'train-images-idx3-ubyte': encodeIdx([6, 49], sequence(6 * 49)) },
+      expected: /has 2 dimensions \(6x49\); expected 3/,
+      type: DatasetError,
+    },
+    {
+      name: 'sizes',
+      overrides: { 't10k-images-idx3-ubyte': encodeIdx([3, 7, 8], sequence(3 * 56)) },
+      expected: /test images are 7x8 but training images are 7x7/,
+      type: DatasetError,
+    },
+    {
+      name: 'classes',
+      overrides: { 't10k-labels-idx1-ubyte': encodeIdx([3], Uint8Array.of(0, 3, 1)) },
+      expected: /test label 3 is not among the 3 classes/,
+      type: DatasetError,
+    },
+    {
+      name: 'truncated',
+      overrides: { 't10k-images-idx3-ubyte': encodeIdx([3, 7, 7], sequence(100)) },
+      expected: /declared 3x7x7 = 147 bytes of data but the file holds 100/,
+      type: IdxFormatError,
+    },
+    {
+      name: 'swapped',
+      overrides: { 'train-labels-idx1-ubyte': encodeIdx([6, 7, 7], sequence(6 * 49)) },
+      expected: /label file has 3 dimensions/,
+      type: DatasetError,
+    },
   ];
   for (const { name, overrides, expected, type } of cases) {
     const folder = await writeDatasetFolder(name, overrides);
@@ -250,13 +297,21 @@ test('folders whose files are missing or disagree raise DatasetError or IdxForma
 
 test('fuzz: random damage to a dataset folder only ever raises DatasetError or IdxFormatError', async () => {
   const random = new Random(7);
-  const names = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+  const names = [
+    'train-images-idx3-ubyte',
+    'train-labels-idx1-ubyte',
+    't10k-images-idx3-ubyte',
+    't10k-labels-idx1-ubyte',
+  ];
   for (let round = 0; round < 24; round += 1) {
     const victim = names[random.integer(names.length)] ?? '';
     const dims = Array.from({ length: 1 + random.integer(3) }, () => 1 + random.integer(8));
     const dataLength = dims.reduce((product, size) => product * size, 1) + random.integer(3) - 1;
     const folder = await writeDatasetFolder(`damaged-${round}`, {
-      [victim]: encodeIdx(dims, Uint8Array.from({ length: Math.max(0, dataLength) }, () => random.integer(256))),
+      [victim]: encodeIdx(
+        dims,
+        Uint8Array.from({ length: Math.max(0, dataLength) }, () => random.integer(256)),
+      ),
     });
     try {
       const dataset = await loadDataset({ directory: folder });

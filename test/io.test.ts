@@ -59,20 +59,33 @@ function maxAbsoluteDifference(first: LayersModel, second: LayersModel): number 
 }
 
 /** Saves the reference encoder and autoencoder into a fresh directory. */
-async function savedReference(): Promise<{ root: string; encoderDirectory: string; autoencoderDirectory: string; models: ReturnType<typeof buildAutoencoder> }> {
+async function savedReference(): Promise<{
+  root: string;
+  encoderDirectory: string;
+  autoencoderDirectory: string;
+  models: ReturnType<typeof buildAutoencoder>;
+}> {
   await useBackend('native');
   const root = await temporaryDirectory();
   const models = buildAutoencoder();
   const encoderDirectory = join(root, 'encoder');
   const autoencoderDirectory = join(root, 'autoencoder');
   await saveModel(models.encoder, encoderDirectory, { role: 'encoder', epochs: 3 });
-  await saveModel(models.autoencoder, autoencoderDirectory, { role: 'autoencoder', noise: { kind: 'gaussian', level: 0.5 } });
+  await saveModel(models.autoencoder, autoencoderDirectory, {
+    role: 'autoencoder',
+    noise: { kind: 'gaussian', level: 0.5 },
+  });
   return { root, encoderDirectory, autoencoderDirectory, models };
 }
 
 /** model.json text with its first weights group changed by `edit`. */
-function editedManifest(modelJsonText: string, edit: (group: { paths: string[]; weights: { dtype: string }[] }) => void): string {
-  const modelJson = JSON.parse(modelJsonText) as { weightsManifest: { paths: string[]; weights: { dtype: string }[] }[] };
+function editedManifest(
+  modelJsonText: string,
+  edit: (group: { paths: string[]; weights: { dtype: string }[] }) => void,
+): string {
+  const modelJson = JSON.parse(modelJsonText) as {
+    weightsManifest: { paths: string[]; weights: { dtype: string }[] }[];
+  };
   const [group] = modelJson.weightsManifest;
   assert.ok(group);
   edit(group);
@@ -94,9 +107,15 @@ test('models survive a save/load round trip exactly, with their metadata', async
   const { root, encoderDirectory, autoencoderDirectory, models } = await savedReference();
   try {
     assert.deepEqual((await readdir(encoderDirectory)).sort(), ['model.json', 'weights.bin']);
-    const modelJson = JSON.parse(await readFile(join(encoderDirectory, 'model.json'), 'utf8')) as Record<string, unknown>;
+    const modelJson = JSON.parse(await readFile(join(encoderDirectory, 'model.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     assert.equal(modelJson['format'], 'layers-model');
-    assert.deepEqual((modelJson['weightsManifest'] as { paths: string[] }[]).map((group) => group.paths), [['weights.bin']]);
+    assert.deepEqual(
+      (modelJson['weightsManifest'] as { paths: string[] }[]).map((group) => group.paths),
+      [['weights.bin']],
+    );
     assert.equal((await readFile(join(encoderDirectory, 'weights.bin'))).byteLength, 4 * 119_200);
 
     const tensorsBefore = tf.memory().numTensors;
@@ -109,8 +128,11 @@ test('models survive a save/load round trip exactly, with their metadata', async
     assert.equal(maxAbsoluteDifference(models.autoencoder, autoencoder), 0);
 
     assert.deepEqual(await readModelMetadata(encoderDirectory), { formatVersion: 1, role: 'encoder', epochs: 3 });
-    assert.deepEqual(await readModelMetadata(autoencoderDirectory),
-      { formatVersion: 1, role: 'autoencoder', noise: { kind: 'gaussian', level: 0.5 } });
+    assert.deepEqual(await readModelMetadata(autoencoderDirectory), {
+      formatVersion: 1,
+      role: 'autoencoder',
+      noise: { kind: 'gaussian', level: 0.5 },
+    });
 
     // Only the loaded models' weights are new tensors.
     const loadedWeights = encoder.weights.length + autoencoder.weights.length;
@@ -130,9 +152,14 @@ test('a stock tfjs loader reads the saved folder over http', async () => {
       response.writeHead(404).end();
       return;
     }
-    readFile(join(autoencoderDirectory, name)).then((bytes) => {
-      response.writeHead(200, { 'content-type': name.endsWith('.json') ? 'application/json' : 'application/octet-stream' }).end(bytes);
-    }, () => response.writeHead(500).end());
+    readFile(join(autoencoderDirectory, name)).then(
+      (bytes) => {
+        response
+          .writeHead(200, { 'content-type': name.endsWith('.json') ? 'application/json' : 'application/octet-stream' })
+          .end(bytes);
+      },
+      () => response.writeHead(500).end(),
+    );
   });
   try {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -156,13 +183,20 @@ test('damaged model folders are refused with ModelFileError naming the file', as
     const originalJson = await readFile(modelJson, 'utf8');
 
     await truncate(weights, 4 * 119_200 - 2000);
-    await assertModelFileError(loadModel(encoderDirectory), weights,
-      /474,800 bytes but model\.json declares 476,800 — the file is truncated or from another model; re-run `dae pretrain`$/);
+    await assertModelFileError(
+      loadModel(encoderDirectory),
+      weights,
+      /474,800 bytes but model\.json declares 476,800 — the file is truncated or from another model; re-run `dae pretrain`$/,
+    );
 
     // The autoencoder's model.json beside the encoder's weights.
     await saveModel(buildAutoencoder().encoder, encoderDirectory);
     await copyFile(join(autoencoderDirectory, 'model.json'), modelJson);
-    await assertModelFileError(loadModel(encoderDirectory), weights, /476,800 bytes but model\.json declares 1,113,476/);
+    await assertModelFileError(
+      loadModel(encoderDirectory),
+      weights,
+      /476,800 bytes but model\.json declares 1,113,476/,
+    );
 
     await writeFile(modelJson, originalJson.slice(0, 200));
     await assertModelFileError(loadModel(encoderDirectory), modelJson, /is not valid JSON/);
@@ -174,15 +208,21 @@ test('damaged model folders are refused with ModelFileError naming the file', as
     await writeFile(modelJson, originalJson.replace('"format": "layers-model"', '"format": "graph-model"'));
     await assertModelFileError(loadModel(encoderDirectory), modelJson, /expected "layers-model"/);
 
-    await writeFile(modelJson, editedManifest(originalJson, (group) => {
-      const [first] = group.weights;
-      if (first) first.dtype = 'int32';
-    }));
+    await writeFile(
+      modelJson,
+      editedManifest(originalJson, (group) => {
+        const [first] = group.weights;
+        if (first) first.dtype = 'int32';
+      }),
+    );
     await assertModelFileError(loadModel(encoderDirectory), modelJson, /dtype "int32"; only float32/);
 
-    await writeFile(modelJson, editedManifest(originalJson, (group) => {
-      group.paths = ['../autoencoder/weights.bin'];
-    }));
+    await writeFile(
+      modelJson,
+      editedManifest(originalJson, (group) => {
+        group.paths = ['../autoencoder/weights.bin'];
+      }),
+    );
     await assertModelFileError(loadModel(encoderDirectory), modelJson, /not a file name inside the model folder/);
 
     await rm(weights);
@@ -201,8 +241,10 @@ test('a failed atomic write leaves neither a temp file nor a partial target', as
     // The parent is a file: nothing can be created at all.
     await writeFile(join(root, 'plain-file'), 'x');
     const underFile = join(root, 'plain-file', 'out.json');
-    await assert.rejects(writeJsonAtomic(underFile, { a: 1 }), (error: unknown) =>
-      error instanceof FileWriteError && error.file === underFile && /ENOTDIR/.test(error.message));
+    await assert.rejects(
+      writeJsonAtomic(underFile, { a: 1 }),
+      (error: unknown) => error instanceof FileWriteError && error.file === underFile && /ENOTDIR/.test(error.message),
+    );
     assert.throws(() => writeFileAtomicSync(underFile, 'x'), FileWriteError);
 
     // The target is a directory: the temp file is written, the rename fails, and the temp must be cleaned up.
@@ -260,11 +302,16 @@ test('a run folder records stages and its status in run.json', async () => {
     assert.equal(reopened.runRecord.reason, undefined);
     assert.equal(typeof reopened.runRecord.finishedAt, 'string');
     assert.equal(reopened.runRecord.formatVersion, 1);
-    assert.equal((await readdir(directory)).some((name) => name.endsWith('.tmp')), false);
+    assert.equal(
+      (await readdir(directory)).some((name) => name.endsWith('.tmp')),
+      false,
+    );
 
     // A complete run is not overwritten by accident.
-    await assert.rejects(RunFolder.create(directory, config), (error: unknown) =>
-      error instanceof RunFolderError && /already holds a complete run/.test(error.message));
+    await assert.rejects(
+      RunFolder.create(directory, config),
+      (error: unknown) => error instanceof RunFolderError && /already holds a complete run/.test(error.message),
+    );
     const fresh = await RunFolder.create(directory, { preset: 'tiny', seed: 8 }, { overwrite: true });
     assert.equal(fresh.status, 'incomplete');
     assert.equal(fresh.isStageDone('pretrain'), false);
@@ -276,20 +323,35 @@ test('a run folder records stages and its status in run.json', async () => {
 test('run folders refuse what they cannot use', async () => {
   const root = await temporaryDirectory();
   try {
-    await assert.rejects(RunFolder.open(root), (error: unknown) =>
-      error instanceof RunFolderError && error.file === root
-      && error.message === `${root}: not a dae run folder (no run.json) — run \`dae experiment --out DIR\` first`);
+    await assert.rejects(
+      RunFolder.open(root),
+      (error: unknown) =>
+        error instanceof RunFolderError &&
+        error.file === root &&
+        error.message === `${root}: not a dae run folder (no run.json) — run \`dae experiment --out DIR\` first`,
+    );
 
-    await writeFile(join(root, 'run.json'), '{"formatVersion": 2, "status": "complete", "startedAt": "", "stages": {}}');
-    await assert.rejects(RunFolder.open(root), (error: unknown) =>
-      error instanceof RunFolderError && /run format version 2 is not supported/.test(error.message));
+    await writeFile(
+      join(root, 'run.json'),
+      '{"formatVersion": 2, "status": "complete", "startedAt": "", "stages": {}}',
+    );
+    await assert.rejects(
+      RunFolder.open(root),
+      (error: unknown) =>
+        error instanceof RunFolderError && /run format version 2 is not supported/.test(error.message),
+    );
     await writeFile(join(root, 'run.json'), '{"formatVersion":');
     await assert.rejects(RunFolder.open(root), RunFolderError);
 
     await writeFile(join(root, 'plain-file'), 'x');
     const underFile = join(root, 'plain-file', 'run');
-    await assert.rejects(RunFolder.create(underFile, {}), (error: unknown) =>
-      error instanceof RunFolderError && error.file === underFile && /choose another --out or fix permissions/.test(error.message));
+    await assert.rejects(
+      RunFolder.create(underFile, {}),
+      (error: unknown) =>
+        error instanceof RunFolderError &&
+        error.file === underFile &&
+        /choose another --out or fix permissions/.test(error.message),
+    );
 
     // A folder this process may not write to. Permission bits do not bind root, so as root the check runs with the
     // effective user and group of an ordinary one (nobody), which the folder's mode 555 then binds.
@@ -297,9 +359,17 @@ test('run folders refuse what they cannot use', async () => {
     const readOnly = join(root, 'read-only');
     await mkdir(readOnly);
     await chmod(readOnly, 0o555);
-    await asOrdinaryUser(() => assert.rejects(RunFolder.create(readOnly, {}), (error: unknown) =>
-      error instanceof RunFolderError && error.file === readOnly
-      && /cannot take the run folder's lock \(Error: EACCES.*choose another --out or fix permissions$/.test(error.message)));
+    await asOrdinaryUser(() =>
+      assert.rejects(
+        RunFolder.create(readOnly, {}),
+        (error: unknown) =>
+          error instanceof RunFolderError &&
+          error.file === readOnly &&
+          /cannot take the run folder's lock \(Error: EACCES.*choose another --out or fix permissions$/.test(
+            error.message,
+          ),
+      ),
+    );
     assert.deepEqual(await readdir(readOnly), [], 'nothing written into the read-only folder');
     await chmod(readOnly, 0o755);
   } finally {

@@ -23,7 +23,10 @@ test('a buffer handed out by dataSync is never recycled into a later output', as
   first.dispose();
   const second = tf.relu(tf.fill([64, 64], -2));
   const third = tf.add(tf.fill([64, 64], 5), tf.fill([64, 64], 5));
-  assert.ok(seen.every((value) => value === 3), 'the array returned by dataSync changed after dispose');
+  assert.ok(
+    seen.every((value) => value === 3),
+    'the array returned by dataSync changed after dispose',
+  );
   tf.dispose([second, third]);
 });
 
@@ -33,7 +36,10 @@ test('a slice that views a recycled buffer keeps its values', async () => {
   const part = tf.slice(whole, [0], [500]);
   whole.dispose();
   const other = tf.relu(tf.fill([1000], 9));
-  assert.ok((part.dataSync() as Float32Array).every((value) => value === 7), 'a slice changed after its source was recycled');
+  assert.ok(
+    (part.dataSync() as Float32Array).every((value) => value === 7),
+    'a slice changed after its source was recycled',
+  );
   tf.dispose([part, other]);
 });
 
@@ -61,8 +67,17 @@ test('the fused Adam step gives the stock tfjs Adam weights and state bit for bi
     const random = new Random(6);
     for (let step = 0; step < 6; step += 1) {
       if (step === 3) (optimizer as unknown as { learningRate: number }).learningRate = 3e-4;
-      const x = tf.tensor4d(Float32Array.from({ length: 16 * 784 }, () => random.next()), [16, 28, 28, 1]);
-      const y = tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, () => random.integer(10)), 'int32'), 10);
+      const x = tf.tensor4d(
+        Float32Array.from({ length: 16 * 784 }, () => random.next()),
+        [16, 28, 28, 1],
+      );
+      const y = tf.oneHot(
+        tf.tensor1d(
+          Array.from({ length: 16 }, () => random.integer(10)),
+          'int32',
+        ),
+        10,
+      );
       const yFloat = tf.cast(y, 'float32');
       await model.trainOnBatch(x, yFloat);
       tf.dispose([x, y, yFloat]);
@@ -97,15 +112,25 @@ test('relu gradient: the one-pass kernel equals tfjs formula dy * step(x), NaN a
 test('training gives the same weights bit for bit on 1, 2 and 3 threads', async () => {
   const digest = (model: { getWeights(): tf.Tensor[] }) => {
     const hash = createHash('sha256');
-    for (const weight of model.getWeights()) hash.update(new Uint8Array((weight.dataSync() as Float32Array).slice().buffer));
+    for (const weight of model.getWeights())
+      hash.update(new Uint8Array((weight.dataSync() as Float32Array).slice().buffer));
     return hash.digest('hex');
   };
   const trainBoth = async (threads: number) => {
     await useBackend('native', { threads });
     // Batches of 96: every layer's filter gradient and bias sum is split into more ranges than there are threads.
     const random = new Random(11);
-    const images = tf.tensor4d(Float32Array.from({ length: 96 * 784 }, () => random.next()), [96, 28, 28, 1]);
-    const labels = tf.oneHot(tf.tensor1d(Array.from({ length: 96 }, (_, index) => index % 10), 'int32'), 10);
+    const images = tf.tensor4d(
+      Float32Array.from({ length: 96 * 784 }, () => random.next()),
+      [96, 28, 28, 1],
+    );
+    const labels = tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: 96 }, (_, index) => index % 10),
+        'int32',
+      ),
+      10,
+    );
     const { autoencoder } = buildAutoencoder();
     initializeWeights(autoencoder, new Random(12));
     autoencoder.compile({ optimizer: adam(1e-3), loss: 'meanSquaredError' });
@@ -145,7 +170,9 @@ test('a process that trained on the native backend exits by itself', async () =>
   // Waits for the exit itself, with no clock: a process that never exits shows as this test never ending.
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
   const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, killedBy) => resolve([code, killedBy]));

@@ -18,7 +18,9 @@ const backendModule = new URL('../src/backend/index.js', import.meta.url).href;
 
 /** What each x86-64 build needs of the CPU, as a skip reason names it. */
 const requiredHardware: Record<Exclude<NativeVariant, 'native'>, string> = {
-  'x86-64-v4': 'AVX-512 (x86-64-v4)', 'x86-64-v3': 'AVX2 + FMA (x86-64-v3)', 'x86-64': 'an x86-64 CPU',
+  'x86-64-v4': 'AVX-512 (x86-64-v4)',
+  'x86-64-v3': 'AVX2 + FMA (x86-64-v3)',
+  'x86-64': 'an x86-64 CPU',
 };
 const x86Levels = nativeVariants.filter((variant): variant is Exclude<NativeVariant, 'native'> => variant !== 'native');
 
@@ -26,7 +28,9 @@ const x86Levels = nativeVariants.filter((variant): variant is Exclude<NativeVari
 delete process.env[variantOverrideVariable];
 const loaded = loadNativeAddon();
 
-/** The best x86-64 level this CPU runs, from the addon's own probe (dae_cpu, next to the loaded build); null elsewhere. */
+/**
+ * The best x86-64 level this CPU runs, from the addon's own probe (dae_cpu, next to the loaded build); null elsewhere.
+ */
 function cpuLevel(): NativeVariant | null {
   if (!loaded.addon || loaded.variant === 'native') return null;
   const folder = dirname(loaded.path);
@@ -38,12 +42,19 @@ const level = cpuLevel();
 const notX86 = level === null && 'needs an x86-64 CPU';
 
 /** Resolves with the child's exit code and output; there is no wall-clock limit here (the runner's own applies). */
-function runNode(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runNode(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
@@ -59,7 +70,8 @@ function withVariant(variant: string | undefined): NodeJS.ProcessEnv {
 }
 
 async function backendDetail(variant: string | undefined) {
-  const script = `import { useBackend } from ${JSON.stringify(backendModule)}; ` +
+  const script =
+    `import { useBackend } from ${JSON.stringify(backendModule)}; ` +
     "const backend = await useBackend('auto'); console.log(JSON.stringify(backend));";
   const result = await runNode(['--input-type=module', '-e', script], withVariant(variant));
   assert.equal(result.status, 0, result.stderr);
@@ -82,25 +94,46 @@ for (const variant of x86Levels) {
     const env = withVariant(variant);
     delete env['NODE_TEST_CONTEXT'];
     const result = await runNode(['--test', '--test-reporter=spec', '--test-name-pattern=native', conformance], env);
-    const worst = result.stdout.split('\n').filter((line) => /worst relative error/.test(line)).map((line) => line.replace(/^#\s*/, ''));
+    const worst = result.stdout
+      .split('\n')
+      .filter((line) => /worst relative error/.test(line))
+      .map((line) => line.replace(/^#\s*/, ''));
     assert.equal(result.status, 0, `${variant}: the native conformance tests failed:\n${result.stdout.slice(-3000)}`);
-    assert.ok(worst.length >= 2, `${variant}: the native conformance tests did not run:\n${result.stdout.slice(-2000)}`);
+    assert.ok(
+      worst.length >= 2,
+      `${variant}: the native conformance tests did not run:\n${result.stdout.slice(-2000)}`,
+    );
     process.stdout.write(`${variant}: ${worst.join('; ')}\n`);
   });
 }
 
-test('a level above this CPU\'s, or a name that is no level, is refused with a reason, and auto falls back', { skip: notX86 }, async (t) => {
-  for (const name of ['x86-64-v9', 'native']) {
-    const backend = await backendDetail(name);
-    assert.notEqual(backend.name, 'native', `${variantOverrideVariable}=${name}`);
-    assert.match(backend.fallbackReasons.join('\n'), new RegExp(`${variantOverrideVariable}=${name} is not an x86-64 level: use x86-64-v4, x86-64-v3 or x86-64`));
-  }
-  const above = x86Levels.slice(0, x86Levels.indexOf(level as (typeof x86Levels)[number]));
-  for (const variant of above) {
-    const backend = await backendDetail(variant);
-    assert.notEqual(backend.name, 'native', `${variantOverrideVariable}=${variant}`);
-    assert.match(backend.fallbackReasons.join('\n'), new RegExp(`${variantOverrideVariable}=${variant} but this CPU runs ${level} at best: unset it or name a lower level`));
-  }
-  t.diagnostic(above.length > 0 ? `refused above this CPU's ${level}: ${above.join(', ')}`
-    : `this CPU runs ${level}, the highest level: no level above it to refuse`);
-});
+test(
+  "a level above this CPU's, or a name that is no level, is refused with a reason, and auto falls back",
+  { skip: notX86 },
+  async (t) => {
+    for (const name of ['x86-64-v9', 'native']) {
+      const backend = await backendDetail(name);
+      assert.notEqual(backend.name, 'native', `${variantOverrideVariable}=${name}`);
+      assert.match(
+        backend.fallbackReasons.join('\n'),
+        new RegExp(`${variantOverrideVariable}=${name} is not an x86-64 level: use x86-64-v4, x86-64-v3 or x86-64`),
+      );
+    }
+    const above = x86Levels.slice(0, x86Levels.indexOf(level as (typeof x86Levels)[number]));
+    for (const variant of above) {
+      const backend = await backendDetail(variant);
+      assert.notEqual(backend.name, 'native', `${variantOverrideVariable}=${variant}`);
+      assert.match(
+        backend.fallbackReasons.join('\n'),
+        new RegExp(
+          `${variantOverrideVariable}=${variant} but this CPU runs ${level} at best: unset it or name a lower level`,
+        ),
+      );
+    }
+    t.diagnostic(
+      above.length > 0
+        ? `refused above this CPU's ${level}: ${above.join(', ')}`
+        : `this CPU runs ${level}, the highest level: no level above it to refuse`,
+    );
+  },
+);

@@ -30,7 +30,9 @@ async function metricsWithoutTimings(directory: string): Promise<unknown> {
 function dae(...args: string[]): Promise<{ status: number | null; stderr: string }> {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-8000); });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-8000);
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stderr }));
@@ -67,9 +69,12 @@ async function stoppedProcess(child: ChildProcess, eventsSinceStop: () => number
   const pid = child.pid!;
   for (let poll = 0; poll < maximumStopPolls; poll += 1) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`process ${pid} exited (${child.exitCode ?? child.signalCode}) instead of stopping after its event`);
+      throw new Error(
+        `process ${pid} exited (${child.exitCode ?? child.signalCode}) instead of stopping after its event`,
+      );
     }
-    if (eventsSinceStop() > 0) throw new Error(`process ${pid} printed ${eventsSinceStop()} more event(s) instead of stopping after its event`);
+    if (eventsSinceStop() > 0)
+      throw new Error(`process ${pid} printed ${eventsSinceStop()} more event(s) instead of stopping after its event`);
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
     if (/^\d+ \(.*\) T/s.test(stat)) return;
     await new Promise((resolve) => setTimeout(resolve, 1));
@@ -85,7 +90,8 @@ async function stoppedProcess(child: ChildProcess, eventsSinceStop: () => number
 function signalAtEvent(args: string[], pattern: EventPattern, action: 'kill' | 'interrupt'): Promise<SignalledRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args, '--json'], {
-      stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [stopAfterEventVariable]: JSON.stringify(pattern) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, [stopAfterEventVariable]: JSON.stringify(pattern) },
     });
     let stderr = '';
     let reached = false;
@@ -119,9 +125,14 @@ function signalAtEvent(args: string[], pattern: EventPattern, action: 'kill' | '
 
 /** The run folder's record: the stages it has finished, and the epoch of its autoencoder checkpoint (0 for none). */
 async function folderState(directory: string) {
-  const record = JSON.parse(await readFile(join(directory, 'run.json'), 'utf8')) as { status: string; stages: Record<string, unknown> };
+  const record = JSON.parse(await readFile(join(directory, 'run.json'), 'utf8')) as {
+    status: string;
+    stages: Record<string, unknown>;
+  };
   const statePath = join(directory, 'checkpoints', 'autoencoder', 'state.json');
-  const checkpoint = existsSync(statePath) ? (JSON.parse(await readFile(statePath, 'utf8')) as { state: { epoch: number } }).state.epoch : 0;
+  const checkpoint = existsSync(statePath)
+    ? (JSON.parse(await readFile(statePath, 'utf8')) as { state: { epoch: number } }).state.epoch
+    : 0;
   return { status: record.status, stages: Object.keys(record.stages).sort(), checkpointEpoch: checkpoint };
 }
 
@@ -139,29 +150,71 @@ interface PlannedKill {
 
 const allStages = ['classify', 'denoise', 'inspect', 'pretrain'];
 const plannedKills: PlannedKill[] = [
-  { point: 'mid-epoch in pretraining, before the first checkpoint', event: { type: 'batch-end', stage: 'pretrain', epoch: 1, batch: 4 },
-    stages: [], checkpointEpoch: 0 },
-  { point: 'between two epochs, the first checkpoint written', event: { type: 'epoch-end', stage: 'pretrain', record: { epoch: 1 } },
-    stages: [], checkpointEpoch: 1 },
-  { point: 'mid-epoch in pretraining, resumed from that checkpoint', event: { type: 'batch-end', stage: 'pretrain', epoch: 2, batch: 4 },
-    stages: [], checkpointEpoch: 1 },
-  { point: 'after pretraining, its models saved but the stage not marked done', event: { type: 'saved', stage: 'pretrain', file: 'models/autoencoder' },
-    stages: [], checkpointEpoch: 2 },
-  { point: 'during the denoising check, its scores saved and its figures not', event: { type: 'saved', stage: 'denoise', file: 'stages/denoise.json' },
-    stages: ['pretrain'], checkpointEpoch: 2 },
-  { point: 'during the inspection', event: { type: 'saved', stage: 'inspect', file: 'stages/inspect.json' },
-    stages: ['denoise', 'pretrain'], checkpointEpoch: 2 },
+  {
+    point: 'mid-epoch in pretraining, before the first checkpoint',
+    event: { type: 'batch-end', stage: 'pretrain', epoch: 1, batch: 4 },
+    stages: [],
+    checkpointEpoch: 0,
+  },
+  {
+    point: 'between two epochs, the first checkpoint written',
+    event: { type: 'epoch-end', stage: 'pretrain', record: { epoch: 1 } },
+    stages: [],
+    checkpointEpoch: 1,
+  },
+  {
+    point: 'mid-epoch in pretraining, resumed from that checkpoint',
+    event: { type: 'batch-end', stage: 'pretrain', epoch: 2, batch: 4 },
+    stages: [],
+    checkpointEpoch: 1,
+  },
+  {
+    point: 'after pretraining, its models saved but the stage not marked done',
+    event: { type: 'saved', stage: 'pretrain', file: 'models/autoencoder' },
+    stages: [],
+    checkpointEpoch: 2,
+  },
+  {
+    point: 'during the denoising check, its scores saved and its figures not',
+    event: { type: 'saved', stage: 'denoise', file: 'stages/denoise.json' },
+    stages: ['pretrain'],
+    checkpointEpoch: 2,
+  },
+  {
+    point: 'during the inspection',
+    event: { type: 'saved', stage: 'inspect', file: 'stages/inspect.json' },
+    stages: ['denoise', 'pretrain'],
+    checkpointEpoch: 2,
+  },
   // With two kernel threads, classifier runs train two at a time in worker threads. A worker's event reaches the
   // main thread, which prints it and stops the whole process, every worker with it; the run that sent the event
   // then still has three epochs, its test scores and its files ahead of it.
-  { point: 'in a classifier run, after its first epoch', event: { type: 'epoch-end', stage: 'classify finetuned 100%', record: { epoch: 1 } },
-    stages: ['denoise', 'inspect', 'pretrain'], checkpointEpoch: 2, classifierFiles: { 'finetuned-1000': false } },
-  { point: 'between classifier runs, one result saved', event: { type: 'saved', stage: 'classify finetuned 100%', file: 'classifiers/finetuned-1000.json' },
-    stages: ['denoise', 'inspect', 'pretrain'], checkpointEpoch: 2, classifierFiles: { 'finetuned-1000': true } },
-  { point: 'during the evaluation, the mistakes and robustness saved and the code map not', event: { type: 'saved', stage: 'evaluate', file: 'stages/evaluate.json' },
-    stages: allStages, checkpointEpoch: 2 },
-  { point: 'while the report is written, metrics.json saved and report.html not', event: { type: 'saved', stage: 'report', file: 'metrics.json' },
-    stages: [...allStages, 'evaluate'].sort(), checkpointEpoch: 2 },
+  {
+    point: 'in a classifier run, after its first epoch',
+    event: { type: 'epoch-end', stage: 'classify finetuned 100%', record: { epoch: 1 } },
+    stages: ['denoise', 'inspect', 'pretrain'],
+    checkpointEpoch: 2,
+    classifierFiles: { 'finetuned-1000': false },
+  },
+  {
+    point: 'between classifier runs, one result saved',
+    event: { type: 'saved', stage: 'classify finetuned 100%', file: 'classifiers/finetuned-1000.json' },
+    stages: ['denoise', 'inspect', 'pretrain'],
+    checkpointEpoch: 2,
+    classifierFiles: { 'finetuned-1000': true },
+  },
+  {
+    point: 'during the evaluation, the mistakes and robustness saved and the code map not',
+    event: { type: 'saved', stage: 'evaluate', file: 'stages/evaluate.json' },
+    stages: allStages,
+    checkpointEpoch: 2,
+  },
+  {
+    point: 'while the report is written, metrics.json saved and report.html not',
+    event: { type: 'saved', stage: 'report', file: 'metrics.json' },
+    stages: [...allStages, 'evaluate'].sort(),
+    checkpointEpoch: 2,
+  },
 ];
 
 test('SIGKILL at chosen points of a run, resumed each time, ends with the metrics of an uninterrupted run', async () => {
@@ -176,17 +229,32 @@ test('SIGKILL at chosen points of a run, resumed each time, ends with the metric
     for (const [index, kill] of plannedKills.entries()) {
       const args = index === 0 ? ['experiment', ...tiny, '--out', killed] : ['experiment', '--resume', killed];
       const result = await signalAtEvent(args, kill.event, 'kill');
-      assert.ok(result.reached, `kill ${index + 1} (${kill.point}): the run ended (exit ${result.code}) without printing ${JSON.stringify(kill.event)}:\n${result.stderr}`);
+      assert.ok(
+        result.reached,
+        `kill ${index + 1} (${kill.point}): the run ended (exit ${result.code}) without printing ${JSON.stringify(kill.event)}:\n${result.stderr}`,
+      );
       assert.equal(result.signal, 'SIGKILL', `kill ${index + 1} (${kill.point}) did not land:\n${result.stderr}`);
-      assert.ok(matchesPattern(kill.event, result.lastEvent), `kill ${index + 1} (${kill.point}): the run went on to ${JSON.stringify(result.lastEvent)}`);
+      assert.ok(
+        matchesPattern(kill.event, result.lastEvent),
+        `kill ${index + 1} (${kill.point}): the run went on to ${JSON.stringify(result.lastEvent)}`,
+      );
       const { status, stages, checkpointEpoch } = await folderState(killed);
-      assert.deepEqual({ status, stages, checkpointEpoch }, { status: 'incomplete', stages: kill.stages, checkpointEpoch: kill.checkpointEpoch },
-        `kill ${index + 1} (${kill.point}): the run folder's record`);
+      assert.deepEqual(
+        { status, stages, checkpointEpoch },
+        { status: 'incomplete', stages: kill.stages, checkpointEpoch: kill.checkpointEpoch },
+        `kill ${index + 1} (${kill.point}): the run folder's record`,
+      );
       for (const [name, present] of Object.entries(kill.classifierFiles ?? {})) {
-        assert.equal(existsSync(join(killed, 'classifiers', `${name}.json`)), present, `kill ${index + 1} (${kill.point}): classifiers/${name}.json`);
+        assert.equal(
+          existsSync(join(killed, 'classifiers', `${name}.json`)),
+          present,
+          `kill ${index + 1} (${kill.point}): classifiers/${name}.json`,
+        );
       }
     }
-    process.stdout.write(`# all ${plannedKills.length} kills landed at their events: ${plannedKills.map((kill) => kill.point).join('; ')}\n`);
+    process.stdout.write(
+      `# all ${plannedKills.length} kills landed at their events: ${plannedKills.map((kill) => kill.point).join('; ')}\n`,
+    );
     await runToEnd('experiment', '--resume', killed);
     assert.deepEqual(await metricsWithoutTimings(killed), await metricsWithoutTimings(reference));
     const record = JSON.parse(await readFile(join(killed, 'run.json'), 'utf8')) as { status: string };
@@ -206,8 +274,11 @@ test('Ctrl-C stops at a safe point, says how to continue, exits non-zero, and --
     const out = join(directory, 'run');
     // Ctrl-C while the process waits after the second batch of pretraining. Its handler runs when the event loop
     // next turns, at the latest while the first checkpoint is written, and the run stops at the batch after that.
-    const interrupted = await signalAtEvent(['experiment', ...tiny, '--out', out], { type: 'batch-end', stage: 'pretrain', epoch: 1, batch: 2 },
-      'interrupt');
+    const interrupted = await signalAtEvent(
+      ['experiment', ...tiny, '--out', out],
+      { type: 'batch-end', stage: 'pretrain', epoch: 1, batch: 2 },
+      'interrupt',
+    );
     assert.ok(interrupted.reached, interrupted.stderr);
     assert.equal(interrupted.code, 130, interrupted.stderr);
     assert.match(interrupted.stderr, /pretrain: interrupted during epoch \d/);
@@ -216,7 +287,10 @@ test('Ctrl-C stops at a safe point, says how to continue, exits non-zero, and --
     assert.equal(record.status, 'incomplete');
     const report = await dae('report', out);
     assert.equal(report.status, 1, `an unfinished run must not be reported as complete:\n${report.stderr}`);
-    assert.match(report.stderr, /run\.json: the run has not finished \(missing: .*\) — continue it with `dae experiment --resume /);
+    assert.match(
+      report.stderr,
+      /run\.json: the run has not finished \(missing: .*\) — continue it with `dae experiment --resume /,
+    );
     await runToEnd('experiment', '--resume', out);
   } finally {
     await rm(directory, { recursive: true, force: true });

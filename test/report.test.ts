@@ -36,7 +36,15 @@ function fabricatedMetrics(): Metrics {
   const scores = (mse: number, psnr: number, ssim: number) => ({ mse, psnr, ssim });
   return {
     formatVersion: 3,
-    dataset: { name: 'MNIST', classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], train: 900, validation: 100, test: 500, height: 28, width: 28 },
+    dataset: {
+      name: 'MNIST',
+      classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+      train: 900,
+      validation: 100,
+      test: 500,
+      height: 28,
+      width: 28,
+    },
     backend: { name: 'cpu', threads: 1, classifierWorkers: 1 },
     autoencoder: {
       encoderParams: 18816,
@@ -48,10 +56,22 @@ function fabricatedMetrics(): Metrics {
         { epoch: 2, loss: 0.1, validationLoss: 0.11, seconds: 15 },
       ],
       noise: { kind: 'salt-and-pepper', amount: 0.2 },
-      test: { noisy: scores(0.0912, 10.43, 0.281), denoised: scores(0.0061, 22.57, 0.901), clean: scores(0.0032, 25.11, 0.942) },
+      test: {
+        noisy: scores(0.0912, 10.43, 0.281),
+        denoised: scores(0.0061, 22.57, 0.901),
+        clean: scores(0.0032, 25.11, 0.942),
+      },
       noiseLevels: [
-        { noise: { kind: 'salt-and-pepper', amount: 0.1 }, noisy: scores(0.05, 13.21, 0.45), denoised: scores(0.004, 24.68, 0.93) },
-        { noise: { kind: 'salt-and-pepper', amount: 0.2 }, noisy: scores(0.0912, 10.43, 0.281), denoised: scores(0.0061, 22.57, 0.901) },
+        {
+          noise: { kind: 'salt-and-pepper', amount: 0.1 },
+          noisy: scores(0.05, 13.21, 0.45),
+          denoised: scores(0.004, 24.68, 0.93),
+        },
+        {
+          noise: { kind: 'salt-and-pepper', amount: 0.2 },
+          noisy: scores(0.0912, 10.43, 0.281),
+          denoised: scores(0.0061, 22.57, 0.901),
+        },
       ],
     },
     classifiers: [
@@ -104,7 +124,9 @@ function fabricatedInput(overrides: Partial<ReportInput> = {}): ReportInput {
         data: '<svg xmlns="http://www.w3.org/2000/svg"/>',
       },
     ],
-    classificationReports: [{ name: 'Fine-tuned, 10% of labels', text: '              precision    recall  f1-score   support' }],
+    classificationReports: [
+      { name: 'Fine-tuned, 10% of labels', text: '              precision    recall  f1-score   support' },
+    ],
     status: 'complete',
     ...overrides,
   };
@@ -114,7 +136,10 @@ test('buildConclusion answers the question with the numbers', () => {
   const conclusion = buildConclusion(fabricatedMetrics());
   // Fine-tuned at 10% (97.00%) against the best at 100% (fine-tuned, 99.00%): 2.00 points below.
   assert.match(conclusion, /10% of the labels \(100 images\)/);
-  assert.match(conclusion, /97\.00% test accuracy, 2\.00 points below the best classifier trained on all 1,000 labels \(99\.00%, pretrained, fine-tuned\)/);
+  assert.match(
+    conclusion,
+    /97\.00% test accuracy, 2\.00 points below the best classifier trained on all 1,000 labels \(99\.00%, pretrained, fine-tuned\)/,
+  );
   // At 10%: 2.00 points above scratch (95.00%), 1.00 point above frozen (96.00%).
   assert.match(conclusion, /2\.00 points above the from scratch one \(95\.00%\)/);
   assert.match(conclusion, /1\.00 points above the pretrained, frozen one \(96\.00%\)/);
@@ -156,7 +181,19 @@ test('renderReport has every section, figure caption and table number', () => {
   assert.ok(html.indexOf('Unplaced figure') > html.indexOf('<h3>Classification</h3>'));
 
   // Reconstruction and noise-level tables.
-  for (const number of ['0.0912', '10.43', '0.281', '0.0061', '22.57', '0.901', '0.0032', '25.11', '0.942', '13.21', '24.68']) {
+  for (const number of [
+    '0.0912',
+    '10.43',
+    '0.281',
+    '0.0061',
+    '22.57',
+    '0.901',
+    '0.0032',
+    '25.11',
+    '0.942',
+    '13.21',
+    '24.68',
+  ]) {
     assert.ok(html.includes(`>${number}</td>`), `reconstruction number ${number}`);
   }
   assert.ok(html.includes('salt &amp; pepper 20% (training)'));
@@ -190,7 +227,11 @@ test('renderReport escapes text from the config and every other input', () => {
   assert.ok(!html.includes('<script>'), 'no script element');
   assert.ok(!html.includes('<img src=x'));
   assert.ok(html.includes('&quot;note&quot;: &quot;&lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;&quot;'));
-  assert.ok(html.includes('<p>Custom &lt;script&gt;alert(&quot;conclusion&quot;)&lt;/script&gt; conclusion.</p>\n<p>Second paragraph.</p>'));
+  assert.ok(
+    html.includes(
+      '<p>Custom &lt;script&gt;alert(&quot;conclusion&quot;)&lt;/script&gt; conclusion.</p>\n<p>Second paragraph.</p>',
+    ),
+  );
   // The SVG figure is a base64 data URI in an <img>, so its markup cannot run in the page.
   assert.ok(!html.includes('<svg'));
 });
@@ -208,7 +249,10 @@ test('renderReport shows a banner when the run did not finish', () => {
   metrics.autoencoder.noiseLevels = [];
   const html = renderReport(fabricatedInput({ metrics, status: 'incomplete', figures: [] }));
   assert.match(html, /<div class="banner" role="alert"><strong>This run did not finish\.<\/strong>/);
-  assert.ok(html.indexOf('class="banner"') < html.indexOf('<h2>Introduction</h2>'), 'the banner comes before the first section');
+  assert.ok(
+    html.indexOf('class="banner"') < html.indexOf('<h2>Introduction</h2>'),
+    'the banner comes before the first section',
+  );
   assert.ok(html.includes('No classifier run finished.'));
   assert.ok(html.includes('Provisional: the run did not finish.'));
   assert.ok(html.includes('No classifier trained with a reduced label fraction finished'));
@@ -218,22 +262,37 @@ test('the report states the classifier recipe from the run config, distortions i
   const recipe = classifierRecipe(presets.full);
   assert.match(recipe, /rotated by up to ±12°, scaled by up to ±10% and shifted by up to ±2 pixels/);
   assert.match(recipe, /codes are computed once/);
-  assert.match(recipe, /16 copies of them, each distorted once \(rotated by up to ±8°, scaled by up to ±5% and shifted by up to ±1 pixel; fewer copies when they would pass 110,000 images\)/);
+  assert.match(
+    recipe,
+    /16 copies of them, each distorted once \(rotated by up to ±8°, scaled by up to ±5% and shifted by up to ±1 pixel; fewer copies when they would pass 110,000 images\)/,
+  );
   assert.match(recipe, /Fine-tuned<\/strong>: 1 epoch of the head alone/);
   assert.match(recipe, /up to 100 epochs \(or 1,100,000 images\) at 2×10⁻³ with a cosine decay/);
   assert.match(recipe, /the whole network at 3×10⁻³/);
-  const plain = classifierRecipe({ ...presets.full, classifier: { ...presets.full.classifier, augmentation: { maxShift: 0, maxRotationDegrees: 0, maxScale: 0 } } });
+  const plain = classifierRecipe({
+    ...presets.full,
+    classifier: { ...presets.full.classifier, augmentation: { maxShift: 0, maxRotationDegrees: 0, maxScale: 0 } },
+  });
   assert.match(plain, /used as they are/);
   assert.doesNotMatch(plain, /Targets are smoothed/);
-  const noCopies = classifierRecipe({ ...presets.full, classifier: { ...presets.full.classifier, frozenCopies: 0, labelSmoothing: 0.1 } });
+  const noCopies = classifierRecipe({
+    ...presets.full,
+    classifier: { ...presets.full.classifier, frozenCopies: 0, labelSmoothing: 0.1 },
+  });
   assert.match(noCopies, /trains, on the codes of the labelled images, up to/);
   assert.match(noCopies, /Targets are smoothed by 0.1\./);
   assert.equal(classifierRecipe({ something: 'else' }), '');
 });
 
 test('the report states the autoencoder recipe from the run config, its schedule included', () => {
-  assert.match(autoencoderRecipe(presets.full), /Adam at 5×10⁻³, falling batch by batch along a cosine to 5% of that over 5 epochs; batches of 128, .* up to 5 epochs, stopping after 2 epochs without a lower validation loss/);
-  const constant = autoencoderRecipe({ ...presets.full, autoencoder: { ...presets.full.autoencoder, learningRateSchedule: 'constant', patience: 1 } });
+  assert.match(
+    autoencoderRecipe(presets.full),
+    /Adam at 5×10⁻³, falling batch by batch along a cosine to 5% of that over 5 epochs; batches of 128, .* up to 5 epochs, stopping after 2 epochs without a lower validation loss/,
+  );
+  const constant = autoencoderRecipe({
+    ...presets.full,
+    autoencoder: { ...presets.full.autoencoder, learningRateSchedule: 'constant', patience: 1 },
+  });
   assert.match(constant, /Adam at 5×10⁻³, throughout; .* stopping after 1 epoch without/);
   assert.equal(autoencoderRecipe({ something: 'else' }), '');
 });

@@ -20,14 +20,18 @@ const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
 
 function dae(...args: string[]) {
   const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
-  const lines = result.stderr.trim().split('\n').filter((line) => line.length > 0);
+  const lines = result.stderr
+    .trim()
+    .split('\n')
+    .filter((line) => line.length > 0);
   return { status: result.status, stderr: result.stderr, lastLine: lines[lines.length - 1] ?? '' };
 }
 
-const exited = (child: ChildProcess) => new Promise<void>((resolve) => {
-  if (child.exitCode !== null || child.signalCode !== null) resolve();
-  else child.once('exit', () => resolve());
-});
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
 
 /** Field 22 of /proc/<pid>/stat, as run.lock records it; null where there is no /proc. */
 function processStart(pid: number): string | null {
@@ -67,21 +71,34 @@ test('the library: a live holder refuses, a dead or recycled one is taken over, 
     const second = await RunFolder.open(directory);
     await second.release();
     assert.ok(existsSync(lockFile));
-    await assert.rejects(second.writeJson('x.json', {}), (error: unknown) => error instanceof RunFolderError && /released/.test(error.message));
+    await assert.rejects(
+      second.writeJson('x.json', {}),
+      (error: unknown) => error instanceof RunFolderError && /released/.test(error.message),
+    );
     await run.release();
     assert.equal(existsSync(lockFile), false);
 
     const pid = sleeper.pid!;
     await writeFile(lockFile, lockText({ pid, processStart: processStart(pid) }));
-    await assert.rejects(RunFolder.open(directory), (error: unknown) => error instanceof RunLockedError && error.holder.pid === pid
-      && error.message.startsWith(`${directory}: in use by process ${pid} (dae experiment, since 2020-01-01T00:00:00.000Z) — `)
-      && /kill/.test(error.hint));
+    await assert.rejects(
+      RunFolder.open(directory),
+      (error: unknown) =>
+        error instanceof RunLockedError &&
+        error.holder.pid === pid &&
+        error.message.startsWith(
+          `${directory}: in use by process ${pid} (dae experiment, since 2020-01-01T00:00:00.000Z) — `,
+        ) &&
+        /kill/.test(error.hint),
+    );
     await assert.rejects(RunFolder.create(directory, {}, { overwrite: true }), RunLockedError);
     // Reading needs no lock; writing through a read-only folder is refused.
     const reader = await RunFolder.open(directory, { readOnly: true });
     assert.equal(reader.status, 'incomplete');
-    await assert.rejects(reader.markComplete(), (error: unknown) => error instanceof RunFolderError && /read-only/.test(error.message));
-    assert.equal(JSON.parse(await readFile(lockFile, 'utf8')).pid, pid, 'refused opens leave the holder\'s lock alone');
+    await assert.rejects(
+      reader.markComplete(),
+      (error: unknown) => error instanceof RunFolderError && /read-only/.test(error.message),
+    );
+    assert.equal(JSON.parse(await readFile(lockFile, 'utf8')).pid, pid, "refused opens leave the holder's lock alone");
 
     // A recycled PID: a live process, but started at another time than the holder.
     if (processStart(pid) !== null) {
@@ -101,8 +118,10 @@ test('the library: a live holder refuses, a dead or recycled one is taken over, 
     await (await RunFolder.open(directory)).release();
     // A holder on another host cannot be checked: refused, with the file to delete named.
     await writeFile(lockFile, lockText({ pid: process.pid, host: `not-${hostname()}` }));
-    await assert.rejects(RunFolder.open(directory), (error: unknown) => error instanceof RunLockedError
-      && error.hint.includes(`delete ${lockFile}`));
+    await assert.rejects(
+      RunFolder.open(directory),
+      (error: unknown) => error instanceof RunLockedError && error.hint.includes(`delete ${lockFile}`),
+    );
   } finally {
     sleeper.kill('SIGKILL');
     await rm(directory, { recursive: true, force: true });
@@ -113,8 +132,11 @@ test('a second process is refused while the first trains and writes nothing; --r
   const directory = await mkdtemp(join(tmpdir(), 'dae-lock-cli-'));
   const out = join(directory, 'run');
   let server: ChildProcess | undefined;
-  const first = spawn(process.execPath, [cli, 'experiment', '--preset', 'tiny', '--backend', 'native', '--json', '--out', out],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+  const first = spawn(
+    process.execPath,
+    [cli, 'experiment', '--preset', 'tiny', '--backend', 'native', '--json', '--out', out],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   try {
     // Stop the first process at the end of its first pretraining epoch: it holds the lock and is mid-run.
     const firstEpoch = new Promise<void>((resolve, reject) => {
@@ -133,19 +155,35 @@ test('a second process is refused while the first trains and writes nothing; --r
     await firstEpoch;
     const before = await snapshot(out);
     const pid = first.pid!;
-    for (const args of [['experiment', '--resume', out], ['experiment', '--preset', 'tiny', '--out', out], ['pretrain', '--preset', 'tiny', '--out', out],
-      ['inspect', out], ['classify', out], ['report', out], ['sweep', out]]) {
+    for (const args of [
+      ['experiment', '--resume', out],
+      ['experiment', '--preset', 'tiny', '--out', out],
+      ['pretrain', '--preset', 'tiny', '--out', out],
+      ['inspect', out],
+      ['classify', out],
+      ['report', out],
+      ['sweep', out],
+    ]) {
       const result = dae(...args);
       assert.equal(result.status, 1, `dae ${args.join(' ')}: ${result.stderr}`);
-      assert.match(result.lastLine, new RegExp(`^dae: ${out}: in use by process ${pid} \\(.*\\) — wait for it to finish, or stop it \\(kill ${pid}\\)`),
-        `dae ${args.join(' ')}`);
+      assert.match(
+        result.lastLine,
+        new RegExp(
+          `^dae: ${out}: in use by process ${pid} \\(.*\\) — wait for it to finish, or stop it \\(kill ${pid}\\)`,
+        ),
+        `dae ${args.join(' ')}`,
+      );
       assert.doesNotMatch(result.stderr, /^\s+at /m);
     }
     assert.deepEqual(await snapshot(out), before, 'a refused process wrote into the run folder');
 
     first.kill('SIGKILL');
     await exited(first);
-    assert.equal((JSON.parse(await readFile(join(out, runLockName), 'utf8')) as LockHolder).pid, pid, 'the killed process leaves its lock');
+    assert.equal(
+      (JSON.parse(await readFile(join(out, runLockName), 'utf8')) as LockHolder).pid,
+      pid,
+      'the killed process leaves its lock',
+    );
     const resumed = dae('experiment', '--resume', out);
     assert.equal(resumed.status, 0, resumed.stderr);
     assert.equal(JSON.parse(await readFile(join(out, 'run.json'), 'utf8')).status, 'complete');
@@ -157,7 +195,9 @@ test('a second process is refused while the first trains and writes nothing; --r
     assert.match(dae('report', out).lastLine, new RegExp(`in use by process ${process.pid} `));
     server = spawn(process.execPath, [cli, 'serve', out, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let serverErrors = '';
-    server.stderr!.on('data', (chunk: Buffer) => { serverErrors += chunk.toString(); });
+    server.stderr!.on('data', (chunk: Buffer) => {
+      serverErrors += chunk.toString();
+    });
     const url = await new Promise<string>((resolve, reject) => {
       createInterface({ input: server!.stdout! }).once('line', resolve);
       server!.once('exit', (code) => reject(new Error(`dae serve exited with code ${code}: ${serverErrors}`)));
@@ -165,7 +205,7 @@ test('a second process is refused while the first trains and writes nothing; --r
     const response = await fetch(new URL('api/run.json', url));
     assert.equal(response.status, 200);
     assert.equal(((await response.json()) as { name: string }).name, 'run');
-    assert.equal(await readFile(join(out, runLockName), 'utf8'), lockBefore, 'serve leaves the holder\'s lock alone');
+    assert.equal(await readFile(join(out, runLockName), 'utf8'), lockBefore, "serve leaves the holder's lock alone");
     await held.release();
   } finally {
     first.kill('SIGKILL');
@@ -183,8 +223,11 @@ test('the lock is released when a command fails and when Ctrl-C stops it', async
   assert.equal(existsSync(join(out, runLockName)), false, 'a failed command releases its lock');
 
   const interrupted = join(directory, 'interrupted');
-  const stopped = spawn(process.execPath, [cli, 'experiment', '--preset', 'tiny', '--backend', 'native', '--json', '--out', interrupted],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stopped = spawn(
+    process.execPath,
+    [cli, 'experiment', '--preset', 'tiny', '--backend', 'native', '--json', '--out', interrupted],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   try {
     // Ctrl-C at the first training batch: the run stops at the next safe point and exits with 130.
     const lines = createInterface({ input: stopped.stderr! });

@@ -8,8 +8,9 @@
 //   CHROMIUM_PATH           another browser to use (say /usr/bin/chromium; default: the one the devDependencies bring)
 //   DAE_SERVE_RUN           serve this complete run folder instead of training a tiny one (~30 s)
 //   DAE_SERVE_SCREENSHOT    where the desktop screenshot goes (default dist/screenshots/serve-page.png)
-// The README's docs/serve-screenshot.png is made this way from a full-preset run (the seed-1 study, after `dae report`):
-//   DAE_SERVE_RUN=runs/<full run> DAE_SERVE_SCREENSHOT=docs/serve-screenshot.png node --test dist/test/serve.e2e.test.js
+// The README's docs/serve-screenshot.png is made this way from a full-preset run (the seed-1 study, after `dae
+// report`):
+// DAE_SERVE_RUN=runs/<full run> DAE_SERVE_SCREENSHOT=docs/serve-screenshot.png node --test dist/test/serve.e2e.test.js
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -38,12 +39,18 @@ function packageRoot(): string {
 }
 
 const root = packageRoot();
-const screenshotPath = resolve(root, process.env['DAE_SERVE_SCREENSHOT'] ?? join('dist', 'screenshots', 'serve-page.png'));
+const screenshotPath = resolve(
+  root,
+  process.env['DAE_SERVE_SCREENSHOT'] ?? join('dist', 'screenshots', 'serve-page.png'),
+);
 
 /** Trains the tiny preset into `directory` with the real CLI, as a user would. */
 async function trainTinyRun(directory: string): Promise<void> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'dae.js'), 'experiment', '--preset', 'tiny', '--out', directory],
-    { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [join(root, 'bin', 'dae.js'), 'experiment', '--preset', 'tiny', '--out', directory],
+    { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
   child.stderr.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
   const code = await new Promise<number | null>((resolveExit) => child.on('close', resolveExit));
@@ -63,8 +70,15 @@ function rawGet(url: string, path: string, host?: string): Promise<number> {
   });
 }
 
-/** Index into the shipped digits of the one the given classifier is surest about and right on, with its probabilities. */
-async function confidentlyRightDigit(runDirectory: string, summary: RunSummary, bytes: Uint8Array, classifierIndex: number) {
+/**
+ * Index into the shipped digits of the one the given classifier is surest about and right on, with its probabilities.
+ */
+async function confidentlyRightDigit(
+  runDirectory: string,
+  summary: RunSummary,
+  bytes: Uint8Array,
+  classifierIndex: number,
+) {
   const classifier = summary.classifiers[classifierIndex];
   assert.ok(classifier);
   await useBackend('cpu');
@@ -78,10 +92,15 @@ async function confidentlyRightDigit(runDirectory: string, summary: RunSummary, 
   let best: { position: number; confidence: number } | undefined;
   probabilities.forEach((row, position) => {
     const top = row.indexOf(Math.max(...row));
-    if (top === summary.digits.labels[position] && (!best || row[top]! > best.confidence)) best = { position, confidence: row[top]! };
+    if (top === summary.digits.labels[position] && (!best || row[top]! > best.confidence))
+      best = { position, confidence: row[top]! };
   });
   assert.ok(best, `the ${classifier.title} classifier gets none of the ${count} shipped test digits right`);
-  return { testIndex: summary.digits.testIndices[best.position]!, label: summary.digits.labels[best.position]!, probabilities: probabilities[best.position]! };
+  return {
+    testIndex: summary.digits.testIndices[best.position]!,
+    label: summary.digits.labels[best.position]!,
+    probabilities: probabilities[best.position]!,
+  };
 }
 
 // Page read-outs.
@@ -92,18 +111,25 @@ async function settled(page: Page, previous: number): Promise<void> {
   await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
 }
 /** Red channel of a digit canvas, one value per pixel. */
-const canvasPixels = (page: Page, id: string) => page.evaluate((canvasId) => {
-  const canvas = document.getElementById(canvasId) as HTMLCanvasElement;
-  const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-  return Array.from({ length: data.length / 4 }, (_, index) => data[4 * index] ?? 0);
-}, id);
-const probabilityTable = (page: Page) => page.$$eval('.classifier', (blocks) => blocks.map((block) => ({
-  topClass: Number((block as HTMLElement).dataset['topClass']),
-  values: Array.from(block.querySelectorAll<HTMLElement>('.row'), (row) => Number(row.dataset['probability'])),
-})));
-const differs = (a: readonly number[], b: readonly number[]) => a.some((value, index) => Math.abs(value - (b[index] ?? 0)) > 1e-6);
+const canvasPixels = (page: Page, id: string) =>
+  page.evaluate((canvasId) => {
+    const canvas = document.getElementById(canvasId) as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    return Array.from({ length: data.length / 4 }, (_, index) => data[4 * index] ?? 0);
+  }, id);
+const probabilityTable = (page: Page) =>
+  page.$$eval('.classifier', (blocks) =>
+    blocks.map((block) => ({
+      topClass: Number((block as HTMLElement).dataset['topClass']),
+      values: Array.from(block.querySelectorAll<HTMLElement>('.row'), (row) => Number(row.dataset['probability'])),
+    })),
+  );
+const differs = (a: readonly number[], b: readonly number[]) =>
+  a.some((value, index) => Math.abs(value - (b[index] ?? 0)) > 1e-6);
 
-/** A touch stroke down the middle of the pad (touch events through the DevTools protocol), checked to reach the input. */
+/**
+ * A touch stroke down the middle of the pad (touch events through the DevTools protocol), checked to reach the input.
+ */
 async function drawWithFinger(page: Page): Promise<void> {
   let count = await updateCount(page);
   await page.click('#clear');
@@ -115,15 +141,24 @@ async function drawWithFinger(page: Page): Promise<void> {
   await session.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
   const x = box.x + box.width / 2;
   count = await updateCount(page);
-  await session.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x, y: box.y + 0.2 * box.height }] });
+  await session.send('Input.dispatchTouchEvent', {
+    type: 'touchStart',
+    touchPoints: [{ x, y: box.y + 0.2 * box.height }],
+  });
   for (let step = 1; step <= 10; step += 1) {
-    await session.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x, y: box.y + (0.2 + 0.06 * step) * box.height }] });
+    await session.send('Input.dispatchTouchEvent', {
+      type: 'touchMove',
+      touchPoints: [{ x, y: box.y + (0.2 + 0.06 * step) * box.height }],
+    });
   }
   await session.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
   await settled(page, count);
   await session.detach();
-  assert.ok((await canvasPixels(page, 'clean')).filter((level) => level > 128).length > 20, 'the finger stroke reached the clean input');
-  assert.match(await page.textContent('#source') ?? '', /Your drawing/);
+  assert.ok(
+    (await canvasPixels(page, 'clean')).filter((level) => level > 128).length > 20,
+    'the finger stroke reached the clean input',
+  );
+  assert.match((await page.textContent('#source')) ?? '', /Your drawing/);
 }
 
 describe('dae serve', { timeout: 240_000 }, () => {
@@ -144,7 +179,7 @@ describe('dae serve', { timeout: 240_000 }, () => {
     server = await serveRun(runDirectory, { port: 0 });
     const browser = await launchChromium(root, workDirectory, { width: 1280, height: 900 });
     context = browser.context;
-    page = context.pages()[0] ?? await context.newPage();
+    page = context.pages()[0] ?? (await context.newPage());
     page.on('request', (outgoing) => requests.push(outgoing.url()));
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
@@ -152,10 +187,16 @@ describe('dae serve', { timeout: 240_000 }, () => {
     });
     await page.goto(server.url);
     await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 60_000 });
-    assert.equal(await page.getAttribute('body', 'data-state'), 'ready', `the page did not start: ${await page.textContent('#status')}`);
+    assert.equal(
+      await page.getAttribute('body', 'data-state'),
+      'ready',
+      `the page did not start: ${await page.textContent('#status')}`,
+    );
     await page.waitForFunction(() => Number(document.body.dataset['updates'] ?? 0) >= 1);
     const userAgent = await page.evaluate(() => navigator.userAgent);
-    process.stdout.write(`# browser: ${browser.description}; ${/HeadlessChrome\/\S+|Chrome\/\S+/.exec(userAgent)?.[0] ?? userAgent}\n`);
+    process.stdout.write(
+      `# browser: ${browser.description}; ${/HeadlessChrome\/\S+|Chrome\/\S+/.exec(userAgent)?.[0] ?? userAgent}\n`,
+    );
   });
 
   after(async () => {
@@ -166,7 +207,10 @@ describe('dae serve', { timeout: 240_000 }, () => {
 
   it('shows the three classifiers, the 32 coding units and their gallery', async () => {
     const titles = await page.$$eval('.classifier h3', (headings) => headings.map((heading) => heading.textContent));
-    assert.deepEqual(titles.map((title) => title?.replace(/, .*/, '')), ['10% labels', '10% labels', '100% labels']);
+    assert.deepEqual(
+      titles.map((title) => title?.replace(/, .*/, '')),
+      ['10% labels', '10% labels', '100% labels'],
+    );
     assert.match(titles[0] ?? '', /fine-tuned/);
     assert.match(titles[1] ?? '', /frozen/);
     assert.equal(await page.locator('.unit-bar').count(), 32);
@@ -192,14 +236,23 @@ describe('dae serve', { timeout: 240_000 }, () => {
     await page.mouse.up();
     await settled(page, count);
 
-    assert.ok((await canvasPixels(page, 'clean')).filter((level) => level > 128).length > 20, 'the stroke reached the clean input');
+    assert.ok(
+      (await canvasPixels(page, 'clean')).filter((level) => level > 128).length > 20,
+      'the stroke reached the clean input',
+    );
     assert.ok(differs(await canvasPixels(page, 'denoised'), denoisedBefore), 'the denoised image changed');
     const probabilitiesAfter = await probabilityTable(page);
     probabilitiesAfter.forEach((classifier, index) => {
-      assert.ok(differs(classifier.values, probabilitiesBefore[index]?.values ?? []), `classifier ${index}'s probabilities changed`);
-      assert.ok(Math.abs(classifier.values.reduce((total, value) => total + value, 0) - 1) < 1e-3, 'probabilities sum to 1');
+      assert.ok(
+        differs(classifier.values, probabilitiesBefore[index]?.values ?? []),
+        `classifier ${index}'s probabilities changed`,
+      );
+      assert.ok(
+        Math.abs(classifier.values.reduce((total, value) => total + value, 0) - 1) < 1e-3,
+        'probabilities sum to 1',
+      );
     });
-    assert.match(await page.textContent('#source') ?? '', /Your drawing/);
+    assert.match((await page.textContent('#source')) ?? '', /Your drawing/);
   });
 
   it('gives a test digit the class the 100%-label classifier gives it in Node', async () => {
@@ -215,10 +268,18 @@ describe('dae serve', { timeout: 240_000 }, () => {
     await settled(page, count);
     assert.equal(await page.getAttribute('#source', 'data-label'), String(known.label));
     const table = await probabilityTable(page);
-    assert.equal(table[full]?.topClass, known.label, `top class for test digit #${known.testIndex} (label ${known.label})`);
+    assert.equal(
+      table[full]?.topClass,
+      known.label,
+      `top class for test digit #${known.testIndex} (label ${known.label})`,
+    );
     // The browser's tfjs and Node's run the same saved model on the same pixels.
-    table[full]?.values.forEach((value, digit) => assert.ok(Math.abs(value - (known.probabilities[digit] ?? 0)) < 1e-4,
-      `class ${digit}: browser ${value}, node ${known.probabilities[digit]}`));
+    table[full]?.values.forEach((value, digit) =>
+      assert.ok(
+        Math.abs(value - (known.probabilities[digit] ?? 0)) < 1e-4,
+        `class ${digit}: browser ${value}, node ${known.probabilities[digit]}`,
+      ),
+    );
   });
 
   it('corrupts with the chosen noise, and not at all at amount 0', async () => {
@@ -228,7 +289,10 @@ describe('dae serve', { timeout: 240_000 }, () => {
     await page.fill('#noise-amount', '0.5');
     await settled(page, count);
     const masked = await canvasPixels(page, 'corrupted');
-    assert.ok(masked.every((level, index) => level <= (clean[index] ?? 0)), 'masking only erases pixels');
+    assert.ok(
+      masked.every((level, index) => level <= (clean[index] ?? 0)),
+      'masking only erases pixels',
+    );
     assert.ok(differs(masked, clean), 'half the pixels masked');
     count = await updateCount(page);
     await page.fill('#noise-amount', '0');
@@ -240,34 +304,43 @@ describe('dae serve', { timeout: 240_000 }, () => {
     await settled(page, count);
   });
 
-  it('shows a coding unit\'s top-activating images and loads one on click', async () => {
+  it("shows a coding unit's top-activating images and loads one on click", async () => {
     const summary = (await (await fetch(new URL('api/run.json', server!.url))).json()) as RunSummary;
     const unit = summary.codingUnits[5];
     assert.ok(unit);
     await page.click(`.unit-bar[data-unit="${unit.unit}"]`);
     assert.equal(await page.getAttribute('#unit-detail', 'data-unit'), String(unit.unit));
-    const shown = await page.$$eval('#unit-detail .top-image', (buttons) => buttons.map((button) => Number((button as HTMLElement).dataset['testIndex'])));
+    const shown = await page.$$eval('#unit-detail .top-image', (buttons) =>
+      buttons.map((button) => Number((button as HTMLElement).dataset['testIndex'])),
+    );
     assert.deepEqual(shown, unit.indices);
     assert.ok((await page.$$eval('#unit-detail .detail-prototype canvas', (canvases) => canvases.length)) === 1);
     const count = await updateCount(page);
     await page.click(`#unit-detail .top-image[data-test-index="${unit.indices[0]}"]`);
     await settled(page, count);
-    assert.match(await page.textContent('#source') ?? '', new RegExp(`Test digit #${unit.indices[0]},`));
+    assert.match((await page.textContent('#source')) ?? '', new RegExp(`Test digit #${unit.indices[0]},`));
     const randomCount = await updateCount(page);
     await page.click('#random-digit');
     await settled(page, randomCount);
-    assert.match(await page.getAttribute('#source', 'data-label') ?? '', /^\d$/);
+    assert.match((await page.getAttribute('#source', 'data-label')) ?? '', /^\d$/);
   });
 
   it('draws the map of the codes and places the current input on it, the same spot for the same image', async () => {
     const summary = (await (await fetch(new URL('api/run.json', server!.url))).json()) as RunSummary;
     assert.ok(summary.codeMap, 'the run has a code map');
     assert.equal(await page.getAttribute('#codemap', 'data-points'), String(summary.codeMap.positions.length));
-    const xs = summary.codeMap.positions.map(([x]) => x), ys = summary.codeMap.positions.map(([, y]) => y);
-    const placed = async () => [Number(await page.getAttribute('#codemap', 'data-x')), Number(await page.getAttribute('#codemap', 'data-y'))];
+    const xs = summary.codeMap.positions.map(([x]) => x),
+      ys = summary.codeMap.positions.map(([, y]) => y);
+    const placed = async () => [
+      Number(await page.getAttribute('#codemap', 'data-x')),
+      Number(await page.getAttribute('#codemap', 'data-y')),
+    ];
     const show = async (hash: string) => {
       const count = await updateCount(page);
-      await page.evaluate((value) => { location.hash = ''; location.hash = value; }, hash);
+      await page.evaluate((value) => {
+        location.hash = '';
+        location.hash = value;
+      }, hash);
       await settled(page, count);
       return placed();
     };
@@ -277,32 +350,51 @@ describe('dae serve', { timeout: 240_000 }, () => {
     const span = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
     for (const [x, y] of [first, second]) {
       assert.ok(Number.isFinite(x!) && Number.isFinite(y!), 'a finite position');
-      assert.ok(x! > Math.min(...xs) - span && x! < Math.max(...xs) + span && y! > Math.min(...ys) - span && y! < Math.max(...ys) + span, 'on the map');
+      assert.ok(
+        x! > Math.min(...xs) - span &&
+          x! < Math.max(...xs) + span &&
+          y! > Math.min(...ys) - span &&
+          y! < Math.max(...ys) + span,
+        'on the map',
+      );
     }
     assert.notDeepEqual(first, second, 'another image lands elsewhere');
     assert.deepEqual(firstAgain, first, 'the same image lands on the same spot');
   });
 
-  it('lists each classifier\'s most confident test mistakes and loads one on click', async () => {
+  it("lists each classifier's most confident test mistakes and loads one on click", async () => {
     const summary = (await (await fetch(new URL('api/run.json', server!.url))).json()) as RunSummary;
     assert.equal(await page.locator('.mistake-block').count(), summary.classifiers.length);
     const withMistakes = summary.classifiers.findIndex((classifier) => classifier.mistakes.length > 0);
     assert.ok(withMistakes >= 0, 'some served classifier has a mistake to show');
     const mistakes = summary.classifiers[withMistakes]!.mistakes;
-    const shown = await page.$$eval(`.mistake-block[data-classifier="${withMistakes}"] .mistake`,
-      (buttons) => buttons.map((button) => Number((button as HTMLElement).dataset['testIndex'])));
-    assert.deepEqual(shown, mistakes.map((mistake) => mistake.testIndex));
+    const shown = await page.$$eval(`.mistake-block[data-classifier="${withMistakes}"] .mistake`, (buttons) =>
+      buttons.map((button) => Number((button as HTMLElement).dataset['testIndex'])),
+    );
+    assert.deepEqual(
+      shown,
+      mistakes.map((mistake) => mistake.testIndex),
+    );
     for (const mistake of mistakes) {
       assert.notEqual(mistake.predicted, mistake.label);
       const position = summary.digits.testIndices.indexOf(mistake.testIndex);
-      assert.equal(summary.digits.labels[position], mistake.label, `test image #${mistake.testIndex} is shipped with its true label`);
+      assert.equal(
+        summary.digits.labels[position],
+        mistake.label,
+        `test image #${mistake.testIndex} is shipped with its true label`,
+      );
     }
-    assert.ok(mistakes.every((mistake, index) => index === 0 || mistake.probability <= mistakes[index - 1]!.probability), 'most confident first');
+    assert.ok(
+      mistakes.every((mistake, index) => index === 0 || mistake.probability <= mistakes[index - 1]!.probability),
+      'most confident first',
+    );
     const first = mistakes[0]!;
     const count = await updateCount(page);
-    await page.click(`.mistake-block[data-classifier="${withMistakes}"] .mistake[data-test-index="${first.testIndex}"]`);
+    await page.click(
+      `.mistake-block[data-classifier="${withMistakes}"] .mistake[data-test-index="${first.testIndex}"]`,
+    );
     await settled(page, count);
-    assert.match(await page.textContent('#source') ?? '', new RegExp(`#${first.testIndex},`));
+    assert.match((await page.textContent('#source')) ?? '', new RegExp(`#${first.testIndex},`));
     assert.equal(await page.getAttribute('#source', 'data-label'), String(first.label));
   });
 
@@ -321,7 +413,10 @@ describe('dae serve', { timeout: 240_000 }, () => {
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
-    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling at 390 px');
+    assert.ok(
+      await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+      'no sideways scrolling at 390 px',
+    );
     await drawWithFinger(page);
     count = await updateCount(page);
     await page.evaluate((testIndex) => (location.hash = `#digit=${testIndex}`), knownTestIndex);
@@ -330,7 +425,10 @@ describe('dae serve', { timeout: 240_000 }, () => {
     await page.screenshot({ path: phonePath });
 
     const origin = new URL(server!.url).origin;
-    assert.deepEqual(requests.filter((url) => new URL(url).origin !== origin), []);
+    assert.deepEqual(
+      requests.filter((url) => new URL(url).origin !== origin),
+      [],
+    );
     assert.deepEqual(pageErrors, []);
     process.stdout.write(`# screenshots: ${screenshotPath}, ${phonePath}\n`);
   });

@@ -18,11 +18,20 @@ test('a tiny sweep has every cell, nested subsets, and resumes to the same table
   const directory = await mkdtemp(join(tmpdir(), 'dae-sweep-'));
   try {
     // Cells trained two at a time in worker threads; the lost cell below is trained again in this thread.
-    const config = resolveConfig('tiny', { autoencoder: { maxEpochs: 1 }, classifier: { maxEpochs: 3, warmupEpochs: 1 }, backend: { threads: 2, workers: 2 } });
+    const config = resolveConfig('tiny', {
+      autoencoder: { maxEpochs: 1 },
+      classifier: { maxEpochs: 3, warmupEpochs: 1 },
+      backend: { threads: 2, workers: 2 },
+    });
     const backend = await useBackend('native', { threads: 2 });
     const run = await RunFolder.create(directory, config);
     const context = { run, config, backend, reporter: silentReporter };
-    const options = { labelCounts: [40, 200] as number[], seeds: 2, encoders: ['frozen', 'finetuned', 'scratch'] as const, minimumSteps: 20 };
+    const options = {
+      labelCounts: [40, 200] as number[],
+      seeds: 2,
+      encoders: ['frozen', 'finetuned', 'scratch'] as const,
+      minimumSteps: 20,
+    };
     const first = await runSweep(context, { ...options, encoders: [...options.encoders] });
 
     assert.deepEqual(first.labelCounts, [40, 200]);
@@ -39,13 +48,18 @@ test('a tiny sweep has every cell, nested subsets, and resumes to the same table
     // classifier at chance stays within about ±0.02. A sweep that trains or scores nothing falls below the floor.
     const minimumScratchAccuracy = 0.18;
     for (const entry of first.summary.filter((candidate) => candidate.encoder === 'scratch')) {
-      assert.ok(entry.accuracy.mean >= minimumScratchAccuracy,
-        `scratch at ${entry.labels} labels: mean test accuracy ${entry.accuracy.mean} is below the floor ${minimumScratchAccuracy}`);
+      assert.ok(
+        entry.accuracy.mean >= minimumScratchAccuracy,
+        `scratch at ${entry.labels} labels: mean test accuracy ${entry.accuracy.mean} is below the floor ${minimumScratchAccuracy}`,
+      );
     }
     const small = await run.readJson<{ indices: number[] }>(`sweep/subsets/labels-40-seed${config.seed}.json`);
     const large = await run.readJson<{ indices: number[] }>(`sweep/subsets/labels-200-seed${config.seed}.json`);
     const largeSet = new Set(large.indices);
-    assert.ok(small.indices.every((index) => largeSet.has(index)), 'the 40-label subset must be inside the 200-label one');
+    assert.ok(
+      small.indices.every((index) => largeSet.has(index)),
+      'the 40-label subset must be inside the 200-label one',
+    );
 
     // Lose one cell, as a sweep killed while training it would, and run again.
     const cells = await readdir(join(directory, 'sweep', 'cells'));
@@ -53,7 +67,10 @@ test('a tiny sweep has every cell, nested subsets, and resumes to the same table
     await rm(join(directory, 'sweep', 'cells', `finetuned-200-seed${config.seed + 1}.json`));
     const oneAtATime = { ...context, config: { ...config, backend: { ...config.backend, workers: 1 } } };
     const resumed = await runSweep(oneAtATime, { ...options, encoders: [...options.encoders] });
-    assert.deepEqual(resumed.cells.map(({ seconds: _, ...cell }) => cell), first.cells.map(({ seconds: _, ...cell }) => cell));
+    assert.deepEqual(
+      resumed.cells.map(({ seconds: _, ...cell }) => cell),
+      first.cells.map(({ seconds: _, ...cell }) => cell),
+    );
     assert.deepEqual(resumed.summary, first.summary);
     assert.deepEqual(resumed.gain, first.gain);
     const metrics = await run.readJson<Pick<Metrics, 'sweep'>>('metrics.json');
@@ -64,8 +81,21 @@ test('a tiny sweep has every cell, nested subsets, and resumes to the same table
 });
 
 test('the sweep summary pairs the fine-tuned and scratch runs by seed', () => {
-  const cell = (encoder: 'finetuned' | 'scratch', seed: number, accuracy: number) => ({ encoder, labels: 100, seed, accuracy, macroF1: accuracy, epochs: 1, seconds: 1 });
-  const result = summariseSweep([100], [1, 2], [cell('finetuned', 1, 0.9), cell('scratch', 1, 0.8), cell('finetuned', 2, 0.7), cell('scratch', 2, 0.7)], 'test');
+  const cell = (encoder: 'finetuned' | 'scratch', seed: number, accuracy: number) => ({
+    encoder,
+    labels: 100,
+    seed,
+    accuracy,
+    macroF1: accuracy,
+    epochs: 1,
+    seconds: 1,
+  });
+  const result = summariseSweep(
+    [100],
+    [1, 2],
+    [cell('finetuned', 1, 0.9), cell('scratch', 1, 0.8), cell('finetuned', 2, 0.7), cell('scratch', 2, 0.7)],
+    'test',
+  );
   assert.equal(result.gain.length, 1);
   assert.ok(Math.abs(result.gain[0]!.mean - 0.05) < 1e-12);
   assert.ok(Math.abs(result.gain[0]!.std - Math.sqrt(0.005)) < 1e-12);
@@ -73,8 +103,14 @@ test('the sweep summary pairs the fine-tuned and scratch runs by seed', () => {
 
 test('the conclusion says where the pretraining gain is clear, within the spread, or a loss', () => {
   const gain = (labels: number, mean: number, std: number) => ({ labels, mean, std });
-  const sweep = { labelCounts: [100, 1000, 10000], seeds: [1, 2, 3], validationPolicy: '', cells: [], summary: [],
-    gain: [gain(100, 0.05, 0.01), gain(1000, 0.001, 0.01), gain(10000, -0.02, 0.005)] };
+  const sweep = {
+    labelCounts: [100, 1000, 10000],
+    seeds: [1, 2, 3],
+    validationPolicy: '',
+    cells: [],
+    summary: [],
+    gain: [gain(100, 0.05, 0.01), gain(1000, 0.001, 0.01), gain(10000, -0.02, 0.005)],
+  };
   const sentence = sweepSentence({ sweep } as unknown as Metrics);
   assert.match(sentence, /clear of the spread between seeds at 100 labels/);
   assert.match(sentence, /within the spread at 1,000/);

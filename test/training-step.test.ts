@@ -23,7 +23,9 @@ import { initializeWeights } from '../src/train/weights.js';
 
 type Network = 'autoencoder' | 'classifier';
 const batch = 24;
-/** The stock cpu backend takes minutes for the reference autoencoder: its oracle runs the same layers on 12x12 images. */
+/**
+ * The stock cpu backend takes minutes for the reference autoencoder: its oracle runs the same layers on 12x12 images.
+ */
 const smallShape = { height: 12, width: 12, codingUnits: 8 };
 
 function batchOf(network: Network, seed: number, pixels = 784): { x: Float32Array; y: Float32Array } {
@@ -37,13 +39,20 @@ function batchOf(network: Network, seed: number, pixels = 784): { x: Float32Arra
 
 function build(network: Network, small: boolean): { model: LayersModel; loss: StepLoss } {
   const shape = small ? smallShape : { height: 28, width: 28, codingUnits: 32 };
-  const model = network === 'autoencoder' ? buildAutoencoder(shape).autoencoder : buildClassifier('scratch', shape, 10, null).model;
+  const model =
+    network === 'autoencoder' ? buildAutoencoder(shape).autoencoder : buildClassifier('scratch', shape, 10, null).model;
   initializeWeights(model, new Random(21));
   return { model, loss: network === 'autoencoder' ? 'meanSquaredError' : 'categoricalCrossentropy' };
 }
 
 /** Four steps (a rate change after two) through the native step or trainOnBatch; the weights, state and losses. */
-async function train(network: Network, backend: BackendName, through: 'step' | 'trainOnBatch', threads = 2, small = false) {
+async function train(
+  network: Network,
+  backend: BackendName,
+  through: 'step' | 'trainOnBatch',
+  threads = 2,
+  small = false,
+) {
   await useBackend(backend, { threads });
   const { model, loss } = build(network, small);
   const side = small ? smallShape.height : 28;
@@ -72,13 +81,17 @@ async function train(network: Network, backend: BackendName, through: 'step' | '
 
 /** The largest difference between two sets of weights, and the share of values that differ by more than `bound`. */
 function differences(a: Float32Array[], b: Float32Array[], bound: number): { largest: number; share: number } {
-  let largest = 0, beyond = 0, count = 0;
-  a.forEach((values, index) => values.forEach((value, i) => {
-    const difference = Math.abs(value - b[index]![i]!);
-    largest = Math.max(largest, difference);
-    if (difference > bound) beyond += 1;
-    count += 1;
-  }));
+  let largest = 0,
+    beyond = 0,
+    count = 0;
+  a.forEach((values, index) =>
+    values.forEach((value, i) => {
+      const difference = Math.abs(value - b[index]![i]!);
+      largest = Math.max(largest, difference);
+      if (difference > bound) beyond += 1;
+      count += 1;
+    }),
+  );
   return { largest, share: beyond / count };
 }
 
@@ -87,16 +100,26 @@ for (const network of ['autoencoder', 'classifier'] as const) {
     const oracle = await train(network, 'cpu', 'trainOnBatch', 2, true);
     const native = await train(network, 'native', 'step', 2, true);
     assert.equal(native.engine, 'native');
-    native.losses.forEach((loss, index) => assert.ok(Math.abs(loss - oracle.losses[index]!) < 1e-5 * Math.max(1, oracle.losses[index]!),
-      `step ${index + 1}: loss ${loss} vs ${oracle.losses[index]}`));
+    native.losses.forEach((loss, index) =>
+      assert.ok(
+        Math.abs(loss - oracle.losses[index]!) < 1e-5 * Math.max(1, oracle.losses[index]!),
+        `step ${index + 1}: loss ${loss} vs ${oracle.losses[index]}`,
+      ),
+    );
     // Adam divides by the root of the second moment, so a gradient near zero whose rounding flips its sign moves a
     // weight by up to the rate either way: 2 x 2e-3 + 2 x 5e-4 over the four steps. A wrong gradient moves many.
     const { largest, share } = differences(native.weights, oracle.weights, 1e-5);
-    t.diagnostic(`${network}: after 4 steps, weights differ from tfjs cpu's by up to ${largest.toExponential(2)}, ` +
-      `${(100 * share).toFixed(3)}% of them by more than 1e-5`);
+    t.diagnostic(
+      `${network}: after 4 steps, weights differ from tfjs cpu's by up to ${largest.toExponential(2)}, ` +
+        `${(100 * share).toFixed(3)}% of them by more than 1e-5`,
+    );
     assert.ok(largest <= 5e-3, `weights differ by ${largest}`);
     assert.ok(share < 0.01, `${(100 * share).toFixed(2)}% of the weights differ by more than 1e-5`);
-    assert.deepEqual(native.state.map(({ shape }) => shape), oracle.state.map(({ shape }) => shape), 'optimizer state layout');
+    assert.deepEqual(
+      native.state.map(({ shape }) => shape),
+      oracle.state.map(({ shape }) => shape),
+      'optimizer state layout',
+    );
   });
 }
 
@@ -106,7 +129,9 @@ test('the native autoencoder step equals trainOnBatch on the native kernels bit 
   step.weights.forEach((values, index) => assert.deepEqual(values, kernels.weights[index], `weight ${index}`));
   assert.deepEqual(step.state, kernels.state);
   // tfjs reports the loss as a float32 mean, the step as a double.
-  step.losses.forEach((loss, index) => assert.ok(Math.abs(loss - kernels.losses[index]!) < 1e-6 * kernels.losses[index]!));
+  step.losses.forEach((loss, index) =>
+    assert.ok(Math.abs(loss - kernels.losses[index]!) < 1e-6 * kernels.losses[index]!),
+  );
 });
 
 test('the native step gives the same weights bit for bit on 1, 2 and 3 threads', async () => {
@@ -118,8 +143,16 @@ test('the native step gives the same weights bit for bit on 1, 2 and 3 threads',
   try {
     for (const network of ['autoencoder', 'classifier'] as const) {
       const one = digest((await train(network, 'native', 'step', 1)).weights);
-      assert.equal(digest((await train(network, 'native', 'step', 2)).weights), one, `${network}: 2 threads differ from 1`);
-      assert.equal(digest((await train(network, 'native', 'step', 3)).weights), one, `${network}: 3 threads differ from 1`);
+      assert.equal(
+        digest((await train(network, 'native', 'step', 2)).weights),
+        one,
+        `${network}: 2 threads differ from 1`,
+      );
+      assert.equal(
+        digest((await train(network, 'native', 'step', 3)).weights),
+        one,
+        `${network}: 3 threads differ from 1`,
+      );
     }
   } finally {
     await useBackend('native');
@@ -143,7 +176,9 @@ test('a frozen encoder stays as it was, and the pretrained model whose weights i
   const tensorsBefore = tf.memory().numTensors;
   await step(x, y, batch);
   assert.equal(tf.memory().numTensors, tensorsBefore, 'a step leaves no tensors behind');
-  encoder.getWeights().forEach((weight, index) => assert.deepEqual(weight.dataSync(), before[index], `frozen weight ${index} moved`));
+  encoder
+    .getWeights()
+    .forEach((weight, index) => assert.deepEqual(weight.dataSync(), before[index], `frozen weight ${index} moved`));
   // Fine-tuning writes the encoder's weights in place: the pretrained model's arrays must not move with them.
   // A new phase gets a new optimizer, as in trainClassifier: Adam's moments are indexed by trainable weight.
   encoder.trainable = true;
@@ -153,7 +188,11 @@ test('a frozen encoder stays as it was, and the pretrained model whose weights i
   await whole(x, y, batch);
   wholeOptimizer.dispose();
   assert.notDeepEqual(encoder.getWeights()[0]!.dataSync(), before[0], 'fine-tuning moved the encoder');
-  pretrained.getWeights().forEach((weight, index) => assert.deepEqual(weight.dataSync(), before[index], `pretrained weight ${index} was written`));
+  pretrained
+    .getWeights()
+    .forEach((weight, index) =>
+      assert.deepEqual(weight.dataSync(), before[index], `pretrained weight ${index} was written`),
+    );
   model.dispose();
   pretrained.dispose();
   optimizer.dispose();
@@ -189,7 +228,9 @@ test('predictions on the addon equal tfjs predict for the autoencoder, encoder a
     const fromAddon = predictRows(model, x, batch, [28, 28, 1]);
     assert.equal(fromAddon.length, fromTfjs.length, model.name);
     let largest = 0;
-    fromAddon.forEach((value, index) => { largest = Math.max(largest, Math.abs(value - fromTfjs[index]!)); });
+    fromAddon.forEach((value, index) => {
+      largest = Math.max(largest, Math.abs(value - fromTfjs[index]!));
+    });
     assert.ok(largest < 1e-5, `${model.name}: outputs differ by ${largest}`);
   }
   assert.ok(nativePredictor(autoencoder), 'the autoencoder predicts on the addon');

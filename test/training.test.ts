@@ -1,4 +1,5 @@
-// The training recipe's pieces: targets, the cosine decay (the classifiers' and the autoencoder's), and the frozen runs' distorted code copies, which
+// The training recipe's pieces: targets, the cosine decay (the classifiers' and the autoencoder's), and the frozen
+// runs' distorted code copies, which
 // must change what the head sees while keeping a run reproducible for its seed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,10 @@ import { initializeWeights, snapshotWeights } from '../src/train/weights.js';
 test('oneHot: plain targets, and smoothed ones that still sum to 1', () => {
   assert.deepEqual(Array.from(oneHot(Uint8Array.from([2, 0]), 3)), [0, 0, 1, 1, 0, 0]);
   const smoothed = oneHot(Uint8Array.from([1]), 4, 0.2);
-  assert.deepEqual(Array.from(smoothed, (value) => Math.round(value * 1e6) / 1e6), [0.05, 0.85, 0.05, 0.05]);
+  assert.deepEqual(
+    Array.from(smoothed, (value) => Math.round(value * 1e6) / 1e6),
+    [0.05, 0.85, 0.05, 0.05],
+  );
   assert.ok(Math.abs(smoothed.reduce((sum, value) => sum + value, 0) - 1) < 1e-6);
 });
 
@@ -36,10 +40,18 @@ test('frozen runs take the configured copies, fewer when the image budget is rea
   assert.equal(frozenCopiesFor(classifier, 30_000), 3);
   assert.equal(frozenCopiesFor(classifier, 120_000), 0);
   assert.equal(frozenCopiesFor({ ...classifier, frozenCopies: 0 }, 100), 0);
-  assert.throws(() => resolveConfig('full', { classifier: { frozenCopies: 1.5 } }), /classifier\.frozenCopies must be a whole number 0\.\.64, got 1\.5/);
-  assert.throws(() => resolveConfig('full', { classifier: { frozenCopyAugmentation: { maxRotationDegrees: 90 } } }),
-    /classifier\.frozenCopyAugmentation: the rotation must be 0\.\.45 degrees, got 90/);
-  assert.throws(() => resolveConfig('full', { classifier: { labelSmoothing: 1 } }), /classifier\.labelSmoothing must be in \[0, 1\), got 1/);
+  assert.throws(
+    () => resolveConfig('full', { classifier: { frozenCopies: 1.5 } }),
+    /classifier\.frozenCopies must be a whole number 0\.\.64, got 1\.5/,
+  );
+  assert.throws(
+    () => resolveConfig('full', { classifier: { frozenCopyAugmentation: { maxRotationDegrees: 90 } } }),
+    /classifier\.frozenCopyAugmentation: the rotation must be 0\.\.45 degrees, got 90/,
+  );
+  assert.throws(
+    () => resolveConfig('full', { classifier: { labelSmoothing: 1 } }),
+    /classifier\.labelSmoothing must be in \[0, 1\), got 1/,
+  );
 });
 
 /** Digits-shaped noise: a bright square whose position depends on the label, so a head can learn something. */
@@ -48,19 +60,30 @@ function toyImages(count: number, seed: number): ImageSet {
   const images = new Float32Array(count * 784);
   const labels = Uint8Array.from({ length: count }, (_, index) => index % 4);
   for (let n = 0; n < count; n += 1) {
-    const top = 4 + 5 * (labels[n]! % 2), left = 4 + 5 * Math.floor(labels[n]! / 2);
-    for (let y = 0; y < 8; y += 1) for (let x = 0; x < 8; x += 1) images[n * 784 + (top + y) * 28 + left + x] = 0.5 + 0.5 * random.next();
+    const top = 4 + 5 * (labels[n]! % 2),
+      left = 4 + 5 * Math.floor(labels[n]! / 2);
+    for (let y = 0; y < 8; y += 1)
+      for (let x = 0; x < 8; x += 1) images[n * 784 + (top + y) * 28 + left + x] = 0.5 + 0.5 * random.next();
   }
   return { images, labels, count, height: 28, width: 28, classes: 4 };
 }
 
-async function frozenRun(config: ExperimentConfig['classifier']): Promise<{ weights: Float32Array[]; losses: number[] }> {
+async function frozenRun(
+  config: ExperimentConfig['classifier'],
+): Promise<{ weights: Float32Array[]; losses: number[] }> {
   const { encoder, autoencoder } = buildAutoencoder();
   initializeWeights(encoder, new Random(3).fork('encoder'));
   const classifier = buildClassifier('frozen', { height: 28, width: 28, codingUnits: 32 }, 4, encoder);
   initializeWeights(classifier.model, new Random(3).fork('head'));
   const result = await trainClassifier({
-    classifier, mode: 'frozen', train: toyImages(48, 1), validation: toyImages(16, 2), config, seed: 5, stage: 'test', reporter: () => {},
+    classifier,
+    mode: 'frozen',
+    train: toyImages(48, 1),
+    validation: toyImages(16, 2),
+    config,
+    seed: 5,
+    stage: 'test',
+    reporter: () => {},
   });
   const weights = snapshotWeights(classifier.model);
   classifier.model.dispose();
@@ -87,16 +110,28 @@ async function autoencoderLosses(schedule: ExperimentConfig['autoencoder']['lear
   const autoencoder = buildAutoencoder();
   initializeWeights(autoencoder.autoencoder, new Random(4));
   const losses: number[] = [];
-  const config = { ...presets.tiny.autoencoder, maxEpochs: 2, batchSize: 16, learningRate: 1e-2, learningRateSchedule: schedule };
+  const config = {
+    ...presets.tiny.autoencoder,
+    maxEpochs: 2,
+    batchSize: 16,
+    learningRate: 1e-2,
+    learningRateSchedule: schedule,
+  };
   await trainAutoencoder({
-    autoencoder, train: toyImages(48, 1), validation: toyImages(16, 2), config, seed: 3,
-    reporter: (event) => { if (event.type === 'batch-end') losses.push(event.loss); },
+    autoencoder,
+    train: toyImages(48, 1),
+    validation: toyImages(16, 2),
+    config,
+    seed: 3,
+    reporter: (event) => {
+      if (event.type === 'batch-end') losses.push(event.loss);
+    },
   });
   autoencoder.autoencoder.dispose();
   return losses;
 }
 
-test('the autoencoder\'s cosine schedule starts at the full rate and then lowers it; older run folders read as constant', async () => {
+test("the autoencoder's cosine schedule starts at the full rate and then lowers it; older run folders read as constant", async () => {
   await useBackend('native');
   const constant = await autoencoderLosses('constant');
   const cosine = await autoencoderLosses('cosine');
@@ -106,8 +141,10 @@ test('the autoencoder\'s cosine schedule starts at the full rate and then lowers
   assert.notEqual(cosine[2], constant[2]);
   assert.deepEqual(await autoencoderLosses('cosine'), cosine, 'the same seed gave different losses');
 
-  assert.throws(() => resolveConfig('tiny', { autoencoder: { learningRateSchedule: 'linear' as never } }),
-    /autoencoder learningRateSchedule must be one of cosine, constant, got linear/);
+  assert.throws(
+    () => resolveConfig('tiny', { autoencoder: { learningRateSchedule: 'linear' as never } }),
+    /autoencoder learningRateSchedule must be one of cosine, constant, got linear/,
+  );
   const older = structuredClone(presets.tiny) as unknown as { autoencoder: Record<string, unknown> };
   delete older.autoencoder['learningRateSchedule'];
   assert.equal(savedConfig(older, 'runs/old/run.json').autoencoder.learningRateSchedule, 'constant');

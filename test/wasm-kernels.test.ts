@@ -34,7 +34,13 @@ const conv = (x: Shape4, f: Shape4, strides: number | [number, number], pad: Pad
   run: ({ x: xs, f: fs }) => tf.conv2d(xs as tf.Tensor4D, fs as tf.Tensor4D, strides, pad),
 });
 
-const convTranspose = (x: Shape4, f: Shape4, out: Shape4, strides: number | [number, number], pad: 'same' | 'valid'): Case => ({
+const convTranspose = (
+  x: Shape4,
+  f: Shape4,
+  out: Shape4,
+  strides: number | [number, number],
+  pad: 'same' | 'valid',
+): Case => ({
   name: `conv2dTranspose x${x.join('x')} f${f.join('x')} -> ${out.join('x')} s${String(strides)} ${pad}`,
   shapes: { x, f },
   run: ({ x: xs, f: fs }) => tf.conv2dTranspose(xs as tf.Tensor4D, fs as tf.Tensor4D, out, strides, pad),
@@ -72,7 +78,12 @@ const cases: Case[] = [
   conv([1, 17, 15, 3], [3, 5, 3, 7], [2, 1], 'same'),
   conv([1, 17, 15, 3], [5, 3, 3, 5], [1, 3], 'valid'),
   conv([2, 10, 10, 3], [3, 3, 3, 6], 1, 1),
-  conv([2, 10, 9, 3], [3, 3, 3, 5], 2, [[0, 0], [2, 0], [1, 3], [0, 0]]),
+  conv([2, 10, 9, 3], [3, 3, 3, 5], 2, [
+    [0, 0],
+    [2, 0],
+    [1, 3],
+    [0, 0],
+  ]),
   conv([1, 4, 4, 2], [5, 5, 2, 3], 1, 'same'), // filter larger than the image
   // Enough output pixels for several cache blocks, the last one partial.
   conv([2, 30, 30, 64], [3, 3, 64, 8], 1, 'same'),
@@ -82,8 +93,18 @@ const cases: Case[] = [
   // Input gradients with C >= 8 take the stride-phase path (smaller C, above, take col2im).
   conv([2, 13, 11, 9], [5, 5, 9, 4], 2, 'same'),
   conv([2, 13, 11, 9], [3, 3, 9, 4], [2, 3], 'valid'),
-  conv([1, 9, 10, 8], [3, 3, 8, 2], 1, [[0, 0], [1, 2], [0, 1], [0, 0]]),
-  conv([1, 9, 10, 8], [3, 3, 8, 2], 2, [[0, 0], [2, 1], [1, 0], [0, 0]]),
+  conv([1, 9, 10, 8], [3, 3, 8, 2], 1, [
+    [0, 0],
+    [1, 2],
+    [0, 1],
+    [0, 0],
+  ]),
+  conv([1, 9, 10, 8], [3, 3, 8, 2], 2, [
+    [0, 0],
+    [2, 1],
+    [1, 0],
+    [0, 0],
+  ]),
   convTranspose([2, 4, 6, 5], [3, 3, 11, 5], [2, 9, 13, 11], 2, 'valid'),
   convTranspose([2, 6, 4, 3], [5, 5, 8, 3], [2, 11, 12, 8], [2, 3], 'same'),
   convTranspose([1, 5, 5, 4], [4, 4, 8, 4], [1, 10, 10, 8], 2, 'same'),
@@ -137,7 +158,13 @@ function evaluate(c: Case): Result {
     const names = Object.keys(c.shapes);
     const inputs = names.map((name, i) => {
       const shape = c.shapes[name] as number[];
-      return tf.tensor(seededValues(shape.reduce((p, d) => p * d, 1), 17 + i), shape);
+      return tf.tensor(
+        seededValues(
+          shape.reduce((p, d) => p * d, 1),
+          17 + i,
+        ),
+        shape,
+      );
     });
     const byName = (ts: tf.Tensor[]): Record<string, tf.Tensor> =>
       Object.fromEntries(names.map((name, i) => [name, ts[i] as tf.Tensor]));
@@ -213,7 +240,11 @@ test('stride phases reproduce the 1-D transposed convolution exactly', () => {
             }
             const byPhase = new Array<number>(inSize).fill(NaN);
             phases.forEach((p, c) => {
-              const padded = [...new Array<number>(p.padBefore).fill(0), ...dy, ...new Array<number>(p.padAfter).fill(0)];
+              const padded = [
+                ...new Array<number>(p.padBefore).fill(0),
+                ...dy,
+                ...new Array<number>(p.padAfter).fill(0),
+              ];
               assert.equal(padded.length - p.taps + 1, p.length);
               for (let a = 0; a < p.length; a++) {
                 let total = 0;
@@ -235,7 +266,14 @@ test('stride phases reproduce the 1-D transposed convolution exactly', () => {
 
 function tinyEncoder(): tfl.layers.Layer[] {
   return [
-    tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+    tfl.layers.conv2d({
+      inputShape: [28, 28, 1],
+      filters: 4,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      activation: 'relu',
+    }),
     tfl.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
     tfl.layers.flatten(),
     tfl.layers.dense({ units: 6 }),
@@ -268,7 +306,10 @@ test('a training step leaks no tensors on wasm (autoencoder and classifier)', as
 
   const images = tf.abs(tf.tensor(seededValues(5 * 28 * 28, 3), [5, 28, 28, 1]));
   const labels = tf.oneHot(tf.tensor1d([0, 3, 9, 3, 1], 'int32'), 10);
-  for (const [model, target] of [[autoencoder, images], [classifier, labels]] as const) {
+  for (const [model, target] of [
+    [autoencoder, images],
+    [classifier, labels],
+  ] as const) {
     await model.trainOnBatch(images, target); // creates the optimizer's slots
     const before = tf.memory().numTensors;
     const buffersBefore = tf.backend().numDataIds();
@@ -291,11 +332,13 @@ test('the wasm gradient kernels name what they do not implement', async () => {
   const attrs = { strides: 1, pad: 'valid', dataFormat: 'NCHW' } as const;
   assert.throws(
     () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [3, 3, 3, 4] }),
-    (e: unknown) => e instanceof UnsupportedKernelAttributeError && /Conv2DBackpropFilter: dataFormat="NCHW"/.test(e.message),
+    (e: unknown) =>
+      e instanceof UnsupportedKernelAttributeError && /Conv2DBackpropFilter: dataFormat="NCHW"/.test(e.message),
   );
   assert.throws(
     () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { ...attrs, inputShape: [1, 3, 5, 5] }),
-    (e: unknown) => e instanceof UnsupportedKernelAttributeError && /Conv2DBackpropInput: dataFormat="NCHW"/.test(e.message),
+    (e: unknown) =>
+      e instanceof UnsupportedKernelAttributeError && /Conv2DBackpropInput: dataFormat="NCHW"/.test(e.message),
   );
   tf.dispose([x, dy, filter]);
 });

@@ -33,25 +33,52 @@ test('two classifier workers give the metrics of one run at a time, stop when as
       if (started.size >= 2) stop = true;
     };
     await assert.rejects(
-      runExperiment({ run: await RunFolder.create(parallelDirectory, config(2)), config: config(2), backend, reporter: stopping, shouldStop: () => stop }),
-      InterruptedError);
+      runExperiment({
+        run: await RunFolder.create(parallelDirectory, config(2)),
+        config: config(2),
+        backend,
+        reporter: stopping,
+        shouldStop: () => stop,
+      }),
+      InterruptedError,
+    );
     assert.ok(started.size >= 2, 'two classifier runs were in progress at once');
     assert.equal((await RunFolder.open(parallelDirectory)).status, 'incomplete');
 
-    const resumed = await runExperiment({ run: await RunFolder.open(parallelDirectory), config: config(2), backend, reporter: () => {} });
+    const resumed = await runExperiment({
+      run: await RunFolder.open(parallelDirectory),
+      config: config(2),
+      backend,
+      reporter: () => {},
+    });
     assert.equal(resumed.backend.classifierWorkers, 2);
     assert.deepEqual(comparableMetrics(resumed), comparableMetrics(sequential));
     assert.equal((await RunFolder.open(parallelDirectory)).status, 'complete');
     // Going over the finished folder again (as `dae report` does) trains nothing and keeps the record.
     const rerun: TrainingEvent[] = [];
-    const again = await runExperiment({ run: await RunFolder.open(parallelDirectory), config: config(1), backend, reporter: (event) => rerun.push(event) });
+    const again = await runExperiment({
+      run: await RunFolder.open(parallelDirectory),
+      config: config(1),
+      backend,
+      reporter: (event) => rerun.push(event),
+    });
     assert.equal(again.backend.classifierWorkers, 2);
     const plan = rerun.find((event) => event.type === 'plan');
     assert.ok(plan, 'the rerun reported no plan');
     // Only the report is written again; every training run and stage is found done.
-    assert.deepEqual(plan.runs.filter((entry) => !entry.done).map((entry) => entry.stage), ['report'], 'what the rerun planned to do');
-    const training = rerun.filter((event) => event.type === 'epoch-start' || event.type === 'batch-end' || event.type === 'epoch-end');
-    assert.deepEqual(training.map((event) => `${event.type} ${event.stage}`), [], 'training events in the rerun');
+    assert.deepEqual(
+      plan.runs.filter((entry) => !entry.done).map((entry) => entry.stage),
+      ['report'],
+      'what the rerun planned to do',
+    );
+    const training = rerun.filter(
+      (event) => event.type === 'epoch-start' || event.type === 'batch-end' || event.type === 'epoch-end',
+    );
+    assert.deepEqual(
+      training.map((event) => `${event.type} ${event.stage}`),
+      [],
+      'training events in the rerun',
+    );
     // The main thread's kernels are back on both threads.
     assert.equal((await useBackend('native', { threads: 2 })).threads, 2);
   } finally {

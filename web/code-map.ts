@@ -5,7 +5,18 @@ import type { CodeMap } from '../src/eval/code-map.js';
 import { element } from './render.js';
 
 /** Vega's tableau10, the report's class colours, label 0 first. */
-const classColours = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
+const classColours = [
+  '#4c78a8',
+  '#f58518',
+  '#e45756',
+  '#72b7b2',
+  '#54a24b',
+  '#eeca3b',
+  '#b279a2',
+  '#ff9da6',
+  '#9d755d',
+  '#bab0ac',
+];
 const side = 480;
 
 export class CodeMapView {
@@ -14,14 +25,22 @@ export class CodeMapView {
   private readonly placer: CodeMapPlacer;
   private readonly toPixels: (point: readonly [number, number]) => [number, number];
 
-  constructor(private readonly container: HTMLElement, map: CodeMap, classNames: readonly string[]) {
+  constructor(
+    private readonly container: HTMLElement,
+    map: CodeMap,
+    classNames: readonly string[],
+  ) {
     this.placer = new CodeMapPlacer(map);
-    const xs = map.positions.map(([x]) => x), ys = map.positions.map(([, y]) => y);
+    const xs = map.positions.map(([x]) => x),
+      ys = map.positions.map(([, y]) => y);
     const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
     const span = Math.max(maxX - minX, maxY - minY, 1e-9);
     const margin = 12;
     // Same scale on both axes; y grows upwards, as on the report's map.
-    this.toPixels = ([x, y]) => [margin + ((x - minX) / span) * (side - 2 * margin), side - margin - ((y - minY) / span) * (side - 2 * margin)];
+    this.toPixels = ([x, y]) => [
+      margin + ((x - minX) / span) * (side - 2 * margin),
+      side - margin - ((y - minY) / span) * (side - 2 * margin),
+    ];
     this.base = element('canvas');
     this.base.width = this.base.height = side;
     const context = this.base.getContext('2d');
@@ -40,7 +59,10 @@ export class CodeMapView {
     this.canvas = element('canvas', 'code-map-canvas');
     this.canvas.width = this.canvas.height = side;
     this.canvas.setAttribute('role', 'img');
-    this.canvas.setAttribute('aria-label', `map of ${map.positions.length} test images' codes, coloured by class, with the current input as a black dot`);
+    this.canvas.setAttribute(
+      'aria-label',
+      `map of ${map.positions.length} test images' codes, coloured by class, with the current input as a black dot`,
+    );
     const legend = element('ul', 'code-map-legend');
     classNames.forEach((name, label) => {
       const item = element('li', '', name);

@@ -25,7 +25,8 @@ export class DrawingPad {
     this.pixels = new Float32Array(width * height);
     canvas.addEventListener('pointerdown', (event) => this.start(event));
     canvas.addEventListener('pointermove', (event) => this.move(event));
-    for (const type of ['pointerup', 'pointercancel', 'lostpointercapture'] as const) canvas.addEventListener(type, () => (this.last = null));
+    for (const type of ['pointerup', 'pointercancel', 'lostpointercapture'] as const)
+      canvas.addEventListener(type, () => (this.last = null));
     this.render();
   }
 
@@ -42,7 +43,10 @@ export class DrawingPad {
 
   private toGrid(event: PointerEvent): { x: number; y: number } {
     const box = this.canvas.getBoundingClientRect();
-    return { x: ((event.clientX - box.left) / box.width) * this.width, y: ((event.clientY - box.top) / box.height) * this.height };
+    return {
+      x: ((event.clientX - box.left) / box.width) * this.width,
+      y: ((event.clientY - box.top) / box.height) * this.height,
+    };
   }
 
   private start(event: PointerEvent): void {

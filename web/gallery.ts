@@ -25,14 +25,21 @@ export interface GalleryOptions {
 export class UnitGallery {
   private readonly tiles: HTMLButtonElement[];
 
-  constructor(private readonly tileContainer: HTMLElement, private readonly detail: HTMLElement, private readonly options: GalleryOptions) {
+  constructor(
+    private readonly tileContainer: HTMLElement,
+    private readonly detail: HTMLElement,
+    private readonly options: GalleryOptions,
+  ) {
     const { units, prototypes, width, height } = options;
     this.tiles = units.map(({ unit }, position) => {
       const tile = element('button', 'prototype');
       tile.type = 'button';
       tile.dataset['unit'] = String(unit);
       tile.setAttribute('aria-label', `coding unit ${unit}`);
-      tile.append(digitCanvas(prototypes[position] ?? new Float32Array(width * height), width, height), element('span', '', String(unit)));
+      tile.append(
+        digitCanvas(prototypes[position] ?? new Float32Array(width * height), width, height),
+        element('span', '', String(unit)),
+      );
       tile.addEventListener('click', () => options.onSelect(unit));
       return tile;
     });
@@ -48,8 +55,10 @@ export class UnitGallery {
     const mean = entry.values.reduce((total, value) => total + value, 0) / Math.max(1, entry.values.length);
 
     const prototype = element('figure', 'detail-prototype');
-    prototype.append(digitCanvas(prototypes[position] ?? new Float32Array(width * height), width, height),
-      element('figcaption', '', `prototype (unit ${unit} = ${mean.toFixed(2)})`));
+    prototype.append(
+      digitCanvas(prototypes[position] ?? new Float32Array(width * height), width, height),
+      element('figcaption', '', `prototype (unit ${unit} = ${mean.toFixed(2)})`),
+    );
 
     const images = element('div', 'top-images');
     entry.indices.forEach((testIndex, rank) => {
@@ -61,14 +70,24 @@ export class UnitGallery {
       const className = this.options.classNames[digit.label] ?? String(digit.label);
       button.dataset['label'] = String(digit.label);
       button.title = `test image #${testIndex}, label ${className}, activation ${(entry.values[rank] ?? 0).toFixed(2)}`;
-      button.append(digitCanvas(digit.pixels, width, height), element('span', '', `${className} · ${(entry.values[rank] ?? 0).toFixed(1)}`));
+      button.append(
+        digitCanvas(digit.pixels, width, height),
+        element('span', '', `${className} · ${(entry.values[rank] ?? 0).toFixed(1)}`),
+      );
       button.addEventListener('click', () => this.options.onPickDigit(testIndex));
       images.append(button);
     });
 
     const text = element('div', 'detail-text');
-    text.append(element('h3', '', `Unit ${unit}`),
-      element('p', 'muted small', `Its ${entry.indices.length} strongest test images (label · activation); click one to load it.`), images);
+    text.append(
+      element('h3', '', `Unit ${unit}`),
+      element(
+        'p',
+        'muted small',
+        `Its ${entry.indices.length} strongest test images (label · activation); click one to load it.`,
+      ),
+      images,
+    );
     this.detail.dataset['unit'] = String(unit);
     this.detail.replaceChildren(prototype, text);
   }

@@ -33,12 +33,16 @@ async function fetchOk(url: string): Promise<Response> {
 async function fetchRun(): Promise<{ summary: RunSummary; digits: TestDigit[] }> {
   const summary = (await (await fetchOk('api/run.json')).json()) as RunSummary;
   if (summary.formatVersion !== apiFormatVersion) {
-    throw new Error(`the server speaks API version ${String(summary.formatVersion)}, this page ${apiFormatVersion}: rebuild with npm run build`);
+    throw new Error(
+      `the server speaks API version ${String(summary.formatVersion)}, this page ${apiFormatVersion}: rebuild with npm run build`,
+    );
   }
   const bytes = new Uint8Array(await (await fetchOk('api/digits.bin')).arrayBuffer());
   const pixels = summary.height * summary.width;
   if (bytes.length !== summary.digits.count * pixels) {
-    throw new Error(`api/digits.bin holds ${bytes.length} bytes, expected ${summary.digits.count} digits of ${pixels} pixels`);
+    throw new Error(
+      `api/digits.bin holds ${bytes.length} bytes, expected ${summary.digits.count} digits of ${pixels} pixels`,
+    );
   }
   const digits = summary.digits.testIndices.map((testIndex, position) => ({
     testIndex,
@@ -50,7 +54,9 @@ async function fetchRun(): Promise<{ summary: RunSummary; digits: TestDigit[] }>
 
 const formatDecibels = (value: number) => (Number.isFinite(value) ? `PSNR ${value.toFixed(1)} dB` : 'identical');
 
-/** The page's words for the run's images ("digit" for MNIST, "image" otherwise), in the heading, button and captions. */
+/**
+ * The page's words for the run's images ("digit" for MNIST, "image" otherwise), in the heading, button and captions.
+ */
 function nameTheItems(summary: RunSummary): { name: string; withArticle: string } {
   const name = summary.itemName;
   const withArticle = `${/^[aeiou]/.test(name) ? 'an' : 'a'} ${name}`;
@@ -58,7 +64,10 @@ function nameTheItems(summary: RunSummary): { name: string; withArticle: string 
   byId('page-title').textContent = heading;
   document.title = `dae · ${summary.dataset} · denoise, encode, classify`;
   byId('random-digit').textContent = `Random test ${name}`;
-  byId('pad').setAttribute('aria-label', `${summary.width} by ${summary.height} drawing canvas: draw ${withArticle} with the mouse or a finger`);
+  byId('pad').setAttribute(
+    'aria-label',
+    `${summary.width} by ${summary.height} drawing canvas: draw ${withArticle} with the mouse or a finger`,
+  );
   return { name, withArticle };
 }
 
@@ -76,11 +85,17 @@ function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): vo
   let updates = 0;
   let scheduled = false;
 
-  const pad = new DrawingPad(byId('pad'), width, height, () => schedule(), () => {
-    if (source.kind === 'test') source = { ...source, edited: true };
-    else source = { kind: 'drawing' };
-    history.replaceState(null, '', location.pathname + location.search);
-  });
+  const pad = new DrawingPad(
+    byId('pad'),
+    width,
+    height,
+    () => schedule(),
+    () => {
+      if (source.kind === 'test') source = { ...source, edited: true };
+      else source = { kind: 'drawing' };
+      history.replaceState(null, '', location.pathname + location.search);
+    },
+  );
 
   // One scale for every bar: the strongest activation seen on the test set.
   const scale = Math.max(1e-6, ...summary.codingUnits.flatMap((unit) => unit.values.map(Math.abs)));
@@ -90,7 +105,9 @@ function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): vo
   };
   const bars = new CodingBars(byId('coding'), summary.codingUnits.length, scale, selectUnit);
   const probabilities = new ProbabilityPanel(byId('probabilities'), summary.classifiers, summary.classNames);
-  const prototypeValues = summary.codingUnits.map((unit) => unit.values.reduce((total, value) => total + value, 0) / Math.max(1, unit.values.length));
+  const prototypeValues = summary.codingUnits.map(
+    (unit) => unit.values.reduce((total, value) => total + value, 0) / Math.max(1, unit.values.length),
+  );
   const gallery = new UnitGallery(byId('prototypes'), byId('unit-detail'), {
     units: summary.codingUnits,
     prototypes: decodePrototypes(pipeline, prototypeValues),
@@ -103,12 +120,22 @@ function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): vo
   });
 
   const codeMap = summary.codeMap ? new CodeMapView(byId('codemap'), summary.codeMap, summary.classNames) : null;
-  if (!codeMap) byId('codemap-note').textContent = 'This run has no map of the codes (it was made before maps were); `dae report` on it adds one.';
-  showMistakes(byId('mistakes'), summary.classifiers, summary.classNames, (testIndex) => digitByIndex.get(testIndex), width, height,
-    (testIndex) => showTestDigit(testIndex));
+  if (!codeMap)
+    byId('codemap-note').textContent =
+      'This run has no map of the codes (it was made before maps were); `dae report` on it adds one.';
+  showMistakes(
+    byId('mistakes'),
+    summary.classifiers,
+    summary.classNames,
+    (testIndex) => digitByIndex.get(testIndex),
+    width,
+    height,
+    (testIndex) => showTestDigit(testIndex),
+  );
 
   function describeSource(): string {
-    if (source.kind === 'drawing') return pad.pixels.some((value) => value > 0) ? 'Your drawing.' : `Empty: draw ${item.withArticle} in the box.`;
+    if (source.kind === 'drawing')
+      return pad.pixels.some((value) => value > 0) ? 'Your drawing.' : `Empty: draw ${item.withArticle} in the box.`;
     const { testIndex, label } = source.digit;
     return `Test ${item.name} #${testIndex}, label ${summary.classNames[label] ?? label}${source.edited ? ', with your strokes on top' : ''}.`;
   }
@@ -200,9 +227,12 @@ function start(summary: RunSummary, digits: TestDigit[], pipeline: Pipeline): vo
 async function main(): Promise<void> {
   try {
     const { summary, digits } = await fetchRun();
-    byId('run-line').textContent = `Run ${summary.name} · ${summary.dataset}, preset ${summary.preset} · `
-      + `autoencoder trained on ${shortNoiseName(summary.trainingNoise)} noise`;
-    const pipeline = await loadPipeline(summary, (loaded, total) => setStatus(`Loading the models… ${loaded} of ${total}`));
+    byId('run-line').textContent =
+      `Run ${summary.name} · ${summary.dataset}, preset ${summary.preset} · ` +
+      `autoencoder trained on ${shortNoiseName(summary.trainingNoise)} noise`;
+    const pipeline = await loadPipeline(summary, (loaded, total) =>
+      setStatus(`Loading the models… ${loaded} of ${total}`),
+    );
     start(summary, digits, pipeline);
     setStatus('');
     document.body.dataset['state'] = 'ready';

@@ -1,5 +1,6 @@
 // DOM for the page's read-outs: digit canvases, the coding-unit bars, the class-probability bars and the unit gallery.
-// Every element carries data- attributes with the numbers it shows, for people inspecting the page and for the e2e test.
+// Every element carries data- attributes with the numbers it shows, for people inspecting the page and for the e2e
+// test.
 import type { ServedClassifier } from '../src/serve/api.js';
 
 type Tag = keyof HTMLElementTagNameMap;
@@ -36,7 +37,12 @@ export class CodingBars {
   private readonly bars: { button: HTMLButtonElement; fill: HTMLElement }[] = [];
 
   /** `scale` is the activation drawn at full half-height; larger ones are clipped (and marked). */
-  constructor(container: HTMLElement, units: number, private readonly scale: number, onSelect: (unit: number) => void) {
+  constructor(
+    container: HTMLElement,
+    units: number,
+    private readonly scale: number,
+    onSelect: (unit: number) => void,
+  ) {
     container.replaceChildren();
     for (let unit = 0; unit < units; unit += 1) {
       const button = element('button', 'unit-bar');
@@ -73,9 +79,16 @@ export class CodingBars {
 
 /** One block per classifier: a bar per class (by name), the top class highlighted. */
 export class ProbabilityPanel {
-  private readonly blocks: { block: HTMLElement; rows: { row: HTMLElement; fill: HTMLElement; value: HTMLElement }[] }[] = [];
+  private readonly blocks: {
+    block: HTMLElement;
+    rows: { row: HTMLElement; fill: HTMLElement; value: HTMLElement }[];
+  }[] = [];
 
-  constructor(container: HTMLElement, classifiers: readonly ServedClassifier[], private readonly classNames: readonly string[]) {
+  constructor(
+    container: HTMLElement,
+    classifiers: readonly ServedClassifier[],
+    private readonly classNames: readonly string[],
+  ) {
     container.replaceChildren();
     classifiers.forEach((classifier, index) => {
       const block = element('div', 'classifier');
@@ -83,7 +96,11 @@ export class ProbabilityPanel {
       block.dataset['encoder'] = classifier.encoder;
       block.dataset['labelFraction'] = String(classifier.labelFraction);
       const heading = element('h3', '', classifier.title);
-      const meta = element('p', 'muted small', `${classifier.labels.toLocaleString('en-US')} labels · test accuracy ${(100 * classifier.testAccuracy).toFixed(1)}%`);
+      const meta = element(
+        'p',
+        'muted small',
+        `${classifier.labels.toLocaleString('en-US')} labels · test accuracy ${(100 * classifier.testAccuracy).toFixed(1)}%`,
+      );
       const list = element('ol', 'bars');
       const rows = classNames.map((className, digit) => {
         const row = element('li', 'row');
@@ -111,7 +128,8 @@ export class ProbabilityPanel {
       values.forEach((value, digit) => (top = value > (values[top] ?? 0) ? digit : top));
       block.dataset['topClass'] = String(top);
       const prediction = block.querySelector('.prediction');
-      if (prediction) prediction.textContent = `says ${this.classNames[top] ?? top} (${(100 * (values[top] ?? 0)).toFixed(0)}%)`;
+      if (prediction)
+        prediction.textContent = `says ${this.classNames[top] ?? top} (${(100 * (values[top] ?? 0)).toFixed(0)}%)`;
       rows.forEach(({ row, fill, value }, digit) => {
         const probability = values[digit] ?? 0;
         fill.style.width = `${100 * probability}%`;

@@ -69,7 +69,12 @@ async function activate(name: ConcreteBackendName, options: BackendOptions): Pro
       const used = loaded.addon.setThreads(threads);
       await tf.setBackend('native');
       const build = loaded.variant === 'native' ? 'built for this machine' : `${loaded.variant} build`;
-      return { name, threads: used, detail: `${loaded.addon.target()} kernels, ${build}, ${loaded.origin}`, fallbackReasons: [] };
+      return {
+        name,
+        threads: used,
+        detail: `${loaded.addon.target()} kernels, ${build}, ${loaded.origin}`,
+        fallbackReasons: [],
+      };
     }
     case 'wasm': {
       const { registerWasmBackend } = await import('./wasm/register.js');

@@ -18,9 +18,10 @@ export function registerReluGradient(): void {
       const gradient = dy as Tensor;
       const [x] = saved as [Tensor];
       return {
-        x: () => gradient.dtype === 'float32' && x.dtype === 'float32' && tf.getKernel(ReluGradient, tf.getBackend())
-          ? tf.engine().runKernel(ReluGradient, { dy: gradient, x }) as Tensor
-          : tf.mul(gradient, tf.cast(tf.step(x), 'float32')),
+        x: () =>
+          gradient.dtype === 'float32' && x.dtype === 'float32' && tf.getKernel(ReluGradient, tf.getBackend())
+            ? (tf.engine().runKernel(ReluGradient, { dy: gradient, x }) as Tensor)
+            : tf.mul(gradient, tf.cast(tf.step(x), 'float32')),
       };
     },
   };

@@ -22,8 +22,12 @@ const { backend, codeMap } = workerData as { backend: BackendName; codeMap: bool
 await useBackend(backend, { threads: 1 });
 const random = new Random(0);
 const imagesOf = (count: number): ImageSet => ({
-  images: Float32Array.from({ length: count * 784 }, () => random.next()), labels: Uint8Array.from({ length: count }, (_, index) => index % 10),
-  count, height: 28, width: 28, classes: 10,
+  images: Float32Array.from({ length: count * 784 }, () => random.next()),
+  labels: Uint8Array.from({ length: count }, (_, index) => index % 10),
+  count,
+  height: 28,
+  width: 28,
+  classes: 10,
 });
 const validation = imagesOf(16);
 const autoencoder = buildAutoencoder(referenceShape);
@@ -32,7 +36,9 @@ initializeWeights(autoencoder.autoencoder, random.fork('autoencoder'));
 /** Seconds per batch of `batchSize` for `kind`: the median gap between batch ends, the first batch left out. */
 async function secondsPerBatch(kind: EpochKind, batchSize: number): Promise<number> {
   const ends: number[] = [];
-  const reporter: Reporter = (event) => { if (event.type === 'batch-end') ends.push(performance.now() / 1000); };
+  const reporter: Reporter = (event) => {
+    if (event.type === 'batch-end') ends.push(performance.now() / 1000);
+  };
   const train = imagesOf(4 * batchSize);
   if (kind === 'autoencoder') {
     const config = { ...presets.full.autoencoder, maxEpochs: 1, patience: 1, batchSize };
@@ -41,11 +47,21 @@ async function secondsPerBatch(kind: EpochKind, batchSize: number): Promise<numb
     const mode: EncoderMode = kind === 'head' ? 'frozen' : 'scratch';
     const classifier = buildClassifier(mode, referenceShape, 10, autoencoder.encoder);
     initializeWeights(classifier.model, random.fork(kind));
-    const config = { ...presets.full.classifier, batchSize, maxEpochs: 1, frozenMaxEpochs: 1, warmupEpochs: 0, frozenCopies: 0 };
+    const config = {
+      ...presets.full.classifier,
+      batchSize,
+      maxEpochs: 1,
+      frozenMaxEpochs: 1,
+      warmupEpochs: 0,
+      frozenCopies: 0,
+    };
     await trainClassifier({ classifier, mode, train, validation, config, seed: 0, stage: 'calibration', reporter });
     classifier.model.dispose();
   }
-  const gaps = ends.slice(1).map((end, index) => end - ends[index]!).sort((a, b) => a - b);
+  const gaps = ends
+    .slice(1)
+    .map((end, index) => end - ends[index]!)
+    .sort((a, b) => a - b);
   return gaps[Math.floor(gaps.length / 2)] ?? 0;
 }
 
@@ -67,12 +83,20 @@ for (const kind of ['autoencoder', 'classifier', 'head'] as const) {
 }
 const classifier = buildClassifier('scratch', referenceShape, 10, null);
 const forward: MachineSpeeds['forward'] = {
-  autoencoder: forwardSeconds(autoencoder.autoencoder), encoder: forwardSeconds(autoencoder.encoder), classifier: forwardSeconds(classifier.model), codeMap: 0,
+  autoencoder: forwardSeconds(autoencoder.autoencoder),
+  encoder: forwardSeconds(autoencoder.encoder),
+  classifier: forwardSeconds(classifier.model),
+  codeMap: 0,
 };
 if (codeMap) {
   const points = 300;
   const started = performance.now();
-  fitCodeMap(Float32Array.from({ length: points * 32 }, () => random.normal()), points, Array.from({ length: points }, (_, index) => index % 10), 0);
+  fitCodeMap(
+    Float32Array.from({ length: points * 32 }, () => random.normal()),
+    points,
+    Array.from({ length: points }, (_, index) => index % 10),
+    0,
+  );
   forward.codeMap = (performance.now() - started) / 1000 / points;
 }
 parentPort?.postMessage({ epochs, forward } satisfies MachineSpeeds);

@@ -60,7 +60,13 @@ export class EstimateLog {
       if (sample === undefined) continue;
       const actualSeconds = totalSeconds - sample.elapsed;
       if (actualSeconds <= 0) continue;
-      checks.push({ fraction, atSeconds: sample.elapsed, estimatedSeconds: sample.remaining, actualSeconds, error: (sample.remaining - actualSeconds) / actualSeconds });
+      checks.push({
+        fraction,
+        atSeconds: sample.elapsed,
+        estimatedSeconds: sample.remaining,
+        actualSeconds,
+        error: (sample.remaining - actualSeconds) / actualSeconds,
+      });
     }
     return checks;
   }

@@ -61,7 +61,10 @@ export class EtaModel {
   private readonly ratios = new Map<string, number>();
   private readonly groupEpochs = new Map<string, number[]>();
 
-  constructor(private readonly startedAt: number, private readonly speeds: MachineSpeeds | null = null) {}
+  constructor(
+    private readonly startedAt: number,
+    private readonly speeds: MachineSpeeds | null = null,
+  ) {}
 
   get hasPlan(): boolean {
     return this.order.length > 0;
@@ -75,7 +78,14 @@ export class EtaModel {
     if (event.type === 'plan') {
       this.title = event.title;
       this.workers = Math.max(1, event.workers);
-      this.order = event.runs.map((plan) => ({ plan, state: plan.done ? 'done' : 'pending', startedAt: now, epochsDone: 0, bestEpoch: 0, current: null }));
+      this.order = event.runs.map((plan) => ({
+        plan,
+        state: plan.done ? 'done' : 'pending',
+        startedAt: now,
+        epochsDone: 0,
+        bestEpoch: 0,
+        current: null,
+      }));
       for (const run of this.order) this.runs.set(run.plan.stage, run);
       for (const { plan } of this.order) if (!this.steps.includes(plan.step)) this.steps.push(plan.step);
       return;
@@ -98,7 +108,8 @@ export class EtaModel {
         break;
       case 'epoch-end': {
         const phase = phaseOf(run.plan, event.record.epoch);
-        if (run.current && phase) this.measure(run.plan, phase.kind, now - run.current.startedAt, this.epochSeconds(phase));
+        if (run.current && phase)
+          this.measure(run.plan, phase.kind, now - run.current.startedAt, this.epochSeconds(phase));
         run.epochsDone = event.record.epoch;
         if (event.improved) run.bestEpoch = event.record.epoch;
         run.current = null;
@@ -124,7 +135,8 @@ export class EtaModel {
   /** A run ended after `epochs`: its group's runs are expected to take about as many. */
   private finished(run: TrackedRun, epochs: number): void {
     run.state = 'done';
-    if (run.plan.group !== undefined) this.groupEpochs.set(run.plan.group, [...(this.groupEpochs.get(run.plan.group) ?? []), epochs]);
+    if (run.plan.group !== undefined)
+      this.groupEpochs.set(run.plan.group, [...(this.groupEpochs.get(run.plan.group) ?? []), epochs]);
   }
 
   private measure(plan: PlannedRun, kind: EpochKind, seconds: number, priced: number): void {
@@ -132,7 +144,10 @@ export class EtaModel {
     if (priced < 0.1) return;
     const key = `${plan.parallel ? 'pool' : 'turn'}:${kind}`;
     const previous = this.ratios.get(key);
-    this.ratios.set(key, previous === undefined ? seconds / priced : smoothing * (seconds / priced) + (1 - smoothing) * previous);
+    this.ratios.set(
+      key,
+      previous === undefined ? seconds / priced : smoothing * (seconds / priced) + (1 - smoothing) * previous,
+    );
   }
 
   /** Seconds taken per second priced for `kind` run this way: its own, else the mean of the way's others, else 1. */
@@ -158,15 +173,28 @@ export class EtaModel {
   private epochSeconds(phase: PlannedEpochs): number {
     if (!this.speeds) return 0;
     const { perStep, perImage } = this.speeds.epochs[phase.kind];
-    const validation = phase.kind === 'autoencoder' ? this.speeds.forward.autoencoder : phase.kind === 'classifier' ? this.speeds.forward.classifier : 0;
-    return Math.ceil(phase.images / phase.batchSize) * perStep + phase.images * perImage + phase.validationImages * validation;
+    const validation =
+      phase.kind === 'autoencoder'
+        ? this.speeds.forward.autoencoder
+        : phase.kind === 'classifier'
+          ? this.speeds.forward.classifier
+          : 0;
+    return (
+      Math.ceil(phase.images / phase.batchSize) * perStep +
+      phase.images * perImage +
+      phase.validationImages * validation
+    );
   }
 
   private forwardSeconds(plan: PlannedRun): number {
     if (!this.speeds) return 0;
     const { forward } = this.speeds;
-    return plan.forward.autoencoder * forward.autoencoder + plan.forward.encoder * forward.encoder
-      + plan.forward.classifier * forward.classifier + plan.forward.codeMap * forward.codeMap;
+    return (
+      plan.forward.autoencoder * forward.autoencoder +
+      plan.forward.encoder * forward.encoder +
+      plan.forward.classifier * forward.classifier +
+      plan.forward.codeMap * forward.codeMap
+    );
   }
 
   /** The epochs a run is expected to take: its group's mean once known, else its budget; `atMost`: its budget. */
@@ -191,9 +219,12 @@ export class EtaModel {
       seconds += left * this.epochSeconds(phase) * this.ratio(plan, phase.kind, current, now);
     }
     const forward = this.forwardSeconds(plan) * this.ratio(plan, 'forward');
-    if (plan.epochs.length === 0) return run.state === 'running' ? Math.max(0, forward - (now - run.startedAt)) : forward;
+    if (plan.epochs.length === 0)
+      return run.state === 'running' ? Math.max(0, forward - (now - run.startedAt)) : forward;
     // Codes come before the first epoch, the test set's predictions after the last.
-    const after = this.speeds ? plan.forward.classifier * this.speeds.forward.classifier * this.ratio(plan, 'forward') : 0;
+    const after = this.speeds
+      ? plan.forward.classifier * this.speeds.forward.classifier * this.ratio(plan, 'forward')
+      : 0;
     return seconds + (run.state === 'pending' || (run.epochsDone === 0 && current === null) ? forward : after);
   }
 
@@ -214,16 +245,24 @@ export class EtaModel {
   estimate(now: number): Estimate {
     const elapsedSeconds = this.elapsedSeconds(now);
     const active = this.order.find((run) => run.state !== 'done') ?? this.order.at(-1);
-    const step = active ? { index: this.steps.indexOf(active.plan.step) + 1, count: this.steps.length, name: active.plan.step } : null;
+    const step = active
+      ? { index: this.steps.indexOf(active.plan.step) + 1, count: this.steps.length, name: active.plan.step }
+      : null;
     // Without the machine's speeds nothing can be priced: the runs' states still count what is done.
     const expected = this.speeds ? this.total(now, false) : null;
     const runs = this.order.map((run) => ({
-      stage: run.plan.stage, ...(run.plan.group !== undefined ? { group: run.plan.group } : {}), state: run.state,
+      stage: run.plan.stage,
+      ...(run.plan.group !== undefined ? { group: run.plan.group } : {}),
+      state: run.state,
       remainingSeconds: expected?.perRun.get(run) ?? null,
     }));
     return {
-      title: this.title, step, elapsedSeconds, remainingSeconds: expected?.seconds ?? null,
-      atMostSeconds: expected ? this.total(now, true).seconds : null, runs,
+      title: this.title,
+      step,
+      elapsedSeconds,
+      remainingSeconds: expected?.seconds ?? null,
+      atMostSeconds: expected ? this.total(now, true).seconds : null,
+      runs,
     };
   }
 }

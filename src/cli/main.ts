@@ -27,14 +27,33 @@ import { addSweepCommand } from './commands/sweep.js';
 import { addWorkerCommand } from './commands/worker.js';
 import { requestStop, stopRequested, UsageError } from './session.js';
 
-const knownErrors = [ConfigError, BackendError, DatasetError, DatasetDescriptionError, IdxFormatError, NoiseSpecError, SplitError, ModelFileError,
-  RunFolderError, RunLockedError, CheckpointError, DivergenceError, FileWriteError, ExportError, QueueError];
+const knownErrors = [
+  ConfigError,
+  BackendError,
+  DatasetError,
+  DatasetDescriptionError,
+  IdxFormatError,
+  NoiseSpecError,
+  SplitError,
+  ModelFileError,
+  RunFolderError,
+  RunLockedError,
+  CheckpointError,
+  DivergenceError,
+  FileWriteError,
+  ExportError,
+  QueueError,
+];
 
 export function buildProgram(): Command {
   const program = new Command('dae')
-    .description('Pretrain an image classifier (MNIST, or any dataset in its layout) with a deep denoising autoencoder, inspect it, and compare 10% vs 100% of the labels.')
+    .description(
+      'Pretrain an image classifier (MNIST, or any dataset in its layout) with a deep denoising autoencoder, inspect it, and compare 10% vs 100% of the labels.',
+    )
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`dae: ${text.replace(/^error: /, '').trim()} (see dae --help)\n`) });
+    .configureOutput({
+      outputError: (text, write) => write(`dae: ${text.replace(/^error: /, '').trim()} (see dae --help)\n`),
+    });
 
   addExperimentCommand(program);
   addStageCommands(program);
@@ -51,7 +70,9 @@ export async function main(argv: string[]): Promise<void> {
     process.on(signal, () => {
       if (stopRequested()) process.exit(130);
       requestStop();
-      process.stderr.write(`\ndae: ${signal} received, stopping at the next safe point (send it again to stop at once)\n`);
+      process.stderr.write(
+        `\ndae: ${signal} received, stopping at the next safe point (send it again to stop at once)\n`,
+      );
     });
   }
   const program = buildProgram();
@@ -69,8 +90,9 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     // An error from a thread of the pool arrives as a ThreadJobError that keeps its class's name.
-    const known = knownErrors.some((kind) => error instanceof kind
-      || (error instanceof ThreadJobError && error.originalName === kind.name));
+    const known = knownErrors.some(
+      (kind) => error instanceof kind || (error instanceof ThreadJobError && error.originalName === kind.name),
+    );
     if (known) {
       process.stderr.write(`dae: ${(error as Error).message}\n`);
       process.exitCode = 1;

@@ -55,13 +55,21 @@ export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporte
   const estimateRecord = (): EstimateRecord | null => {
     if (title === null) return null;
     const totalSeconds = eta.elapsedSeconds(now());
-    return { command: title, totalSeconds, checks: estimates.check(totalSeconds), ...(options.speeds ? { speeds: options.speeds } : {}) };
+    return {
+      command: title,
+      totalSeconds,
+      checks: estimates.check(totalSeconds),
+      ...(options.speeds ? { speeds: options.speeds } : {}),
+    };
   };
   if (options.json) {
-    return Object.assign((event: TrainingEvent) => {
-      stream.write(`${JSON.stringify(event)}\n`);
-      observe(event, now());
-    }, { close: () => {}, estimateRecord });
+    return Object.assign(
+      (event: TrainingEvent) => {
+        stream.write(`${JSON.stringify(event)}\n`);
+        observe(event, now());
+      },
+      { close: () => {}, estimateRecord },
+    );
   }
   const view = stream.isTTY === true ? liveView(stream) : plainView(stream);
   const verbose = options.verbose === true || stream.isTTY !== true;
@@ -81,8 +89,14 @@ export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporte
   const redraw = (time: number) => {
     const estimate = eta.estimate(time);
     const byStage = new Map(estimate.runs.map((run) => [run.stage, run]));
-    view.draw(eta.hasPlan ? commandLine(estimate) : null,
-      [...progress.entries()].map(([stage, run]) => ({ stage, progress: run, line: (bar: string | null) => runLine(run, bar, byStage.get(stage), labelWidth()) })));
+    view.draw(
+      eta.hasPlan ? commandLine(estimate) : null,
+      [...progress.entries()].map(([stage, run]) => ({
+        stage,
+        progress: run,
+        line: (bar: string | null) => runLine(run, bar, byStage.get(stage), labelWidth()),
+      })),
+    );
   };
   /** Where output is not a terminal: the command's line when a new step starts, else every `interval` seconds. */
   const maybeEstimateLine = (time: number, event: TrainingEvent) => {
@@ -103,18 +117,41 @@ export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporte
       case 'plan':
         for (const run of event.runs) {
           labels.set(run.stage, run.label);
-          maxEpochs.set(run.stage, run.epochs.reduce((total, phase) => total + phase.count, 0));
+          maxEpochs.set(
+            run.stage,
+            run.epochs.reduce((total, phase) => total + phase.count, 0),
+          );
           if (run.group !== undefined) runStages.add(run.stage);
         }
         break;
       case 'stage-start':
-        progress.set(event.stage, { label: labelOf(event.stage), epoch: 0, maxEpochs: maxEpochs.get(event.stage) ?? 0, batch: 0, batches: 0, score: null });
+        progress.set(event.stage, {
+          label: labelOf(event.stage),
+          epoch: 0,
+          maxEpochs: maxEpochs.get(event.stage) ?? 0,
+          batch: 0,
+          batches: 0,
+          score: null,
+        });
         // Runs of the pool come and go on their own lines; a step of the study says what it does.
         if (!isRun(event.stage)) view.log(`▸ ${event.stage}: ${event.description}`);
         break;
       case 'epoch-start': {
-        const run = progress.get(event.stage) ?? { label: labelOf(event.stage), epoch: 0, maxEpochs: 0, batch: 0, batches: 0, score: null };
-        progress.set(event.stage, { ...run, epoch: event.epoch, maxEpochs: event.maxEpochs, batch: 0, batches: event.batches });
+        const run = progress.get(event.stage) ?? {
+          label: labelOf(event.stage),
+          epoch: 0,
+          maxEpochs: 0,
+          batch: 0,
+          batches: 0,
+          score: null,
+        };
+        progress.set(event.stage, {
+          ...run,
+          epoch: event.epoch,
+          maxEpochs: event.maxEpochs,
+          batch: 0,
+          batches: event.batches,
+        });
         break;
       }
       case 'batch-end': {
@@ -125,7 +162,8 @@ export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporte
       case 'epoch-end': {
         const run = progress.get(event.stage);
         if (run) run.score = scoreOf(event.record);
-        if (verbose) view.log(epochLine(labelOf(event.stage), event.record, run?.maxEpochs || event.record.epoch, event.improved));
+        if (verbose)
+          view.log(epochLine(labelOf(event.stage), event.record, run?.maxEpochs || event.record.epoch, event.improved));
         break;
       }
       case 'stage-end':
@@ -164,7 +202,11 @@ export function consoleReporter(options: ConsoleReporterOptions): ConsoleReporte
   });
 }
 
-interface LiveLine { stage: string; progress: RunProgress; line: (bar: string | null) => string }
+interface LiveLine {
+  stage: string;
+  progress: RunProgress;
+  line: (bar: string | null) => string;
+}
 
 interface View {
   /** Redraws the view in place (a no-op where output is not a terminal). */
@@ -176,7 +218,14 @@ interface View {
 }
 
 function plainView(stream: ProgressStream): View {
-  return { live: false, draw: () => {}, log: (line) => { stream.write(`${line}\n`); }, close: () => {} };
+  return {
+    live: false,
+    draw: () => {},
+    log: (line) => {
+      stream.write(`${line}\n`);
+    },
+    close: () => {},
+  };
 }
 
 /**
@@ -184,13 +233,22 @@ function plainView(stream: ProgressStream): View {
  * progress; lines logged go above them. MultiBar redraws on its own timer (at most 5 times a second).
  */
 function liveView(stream: ProgressStream): View {
-  const multibar = new cliProgress.MultiBar({
-    stream, hideCursor: true, fps: 5, clearOnComplete: false, linewrap: false, autopadding: false, barsize: 16,
-    // Every redraw draws every line: a logged line takes the place of the first, which must then be drawn again.
-    forceRedraw: true,
-    format: (options, params, payload: { line?: (bar: string | null) => string; text?: string }) =>
-      payload.line ? payload.line(cliProgress.Format.BarFormat(params.progress, options)) : payload.text ?? '',
-  }, cliProgress.Presets.shades_classic);
+  const multibar = new cliProgress.MultiBar(
+    {
+      stream,
+      hideCursor: true,
+      fps: 5,
+      clearOnComplete: false,
+      linewrap: false,
+      autopadding: false,
+      barsize: 16,
+      // Every redraw draws every line: a logged line takes the place of the first, which must then be drawn again.
+      forceRedraw: true,
+      format: (options, params, payload: { line?: (bar: string | null) => string; text?: string }) =>
+        payload.line ? payload.line(cliProgress.Format.BarFormat(params.progress, options)) : (payload.text ?? ''),
+    },
+    cliProgress.Presets.shades_classic,
+  );
   let header: cliProgress.SingleBar | null = null;
   const bars = new Map<string, cliProgress.SingleBar>();
   // MultiBar prints logged lines at its next redraw, and redraws only while it has bars: until the first one, and

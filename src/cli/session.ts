@@ -58,20 +58,38 @@ export interface RunOptions {
 
 export function withRunOptions(command: Command): Command {
   return command
-    .addOption(new Option('--preset <name>', 'quick: a couple of minutes on a subset; full: the real experiment').choices(presetNames).default('full'))
+    .addOption(
+      new Option('--preset <name>', 'quick: a couple of minutes on a subset; full: the real experiment')
+        .choices(presetNames)
+        .default('full'),
+    )
     .option('--out <dir>', 'run folder to write (default runs/<preset>-<date>)')
     .option('--seed <n>', 'seed for every random choice', integer('--seed', 0))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
     .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
-    .option('--workers <n>', 'classifier runs trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
-    .option('--data <dir>', 'folder with the four MNIST-layout IDX files, and optionally dataset.json naming the dataset and its classes (default: embedded MNIST)')
-    .option('--dataset-name <name>', 'the dataset\'s name in the report and the page (default: dataset.json\'s name, else the --data folder\'s name)')
-    .option('--class-names <list>', 'comma-separated class names, label 0 first (default: dataset.json\'s classNames, else the label numbers)',
-      (value: string) => value.split(',').map((name) => name.trim()))
+    .option(
+      '--workers <n>',
+      'classifier runs trained at once, one thread each (native backend); 0 = one per thread',
+      integer('--workers', 0),
+    )
+    .option(
+      '--data <dir>',
+      'folder with the four MNIST-layout IDX files, and optionally dataset.json naming the dataset and its classes (default: embedded MNIST)',
+    )
+    .option(
+      '--dataset-name <name>',
+      "the dataset's name in the report and the page (default: dataset.json's name, else the --data folder's name)",
+    )
+    .option(
+      '--class-names <list>',
+      "comma-separated class names, label 0 first (default: dataset.json's classNames, else the label numbers)",
+      (value: string) => value.split(',').map((name) => name.trim()),
+    )
     .option('--epochs <n>', 'maximum autoencoder epochs', integer('--epochs', 1))
     .option('--learning-rate <x>', 'autoencoder learning rate (Adam)', (value: string) => {
       const parsed = Number(value);
-      if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError(`--learning-rate takes a number > 0, got '${value}'`);
+      if (!Number.isFinite(parsed) || parsed <= 0)
+        throw new InvalidArgumentError(`--learning-rate takes a number > 0, got '${value}'`);
       return parsed;
     })
     .option('--overwrite', 'reuse an --out folder that holds a finished run', false)
@@ -80,7 +98,9 @@ export function withRunOptions(command: Command): Command {
 }
 
 /** The backend flags the user gave, to lay over a preset's or a saved run's backend settings. */
-export function backendOverrides(options: Pick<RunOptions, 'backend' | 'threads' | 'workers'>): Partial<ExperimentConfig['backend']> {
+export function backendOverrides(
+  options: Pick<RunOptions, 'backend' | 'threads' | 'workers'>,
+): Partial<ExperimentConfig['backend']> {
   return {
     ...(options.backend ? { name: options.backend } : {}),
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
@@ -107,10 +127,20 @@ function overridesFrom(options: RunOptions): DeepPartial<ExperimentConfig> {
 let stopping = false;
 /** Ctrl-C or SIGTERM asked the command to stop at its next safe point. */
 export const stopRequested = () => stopping;
-export const requestStop = () => { stopping = true; };
+export const requestStop = () => {
+  stopping = true;
+};
 
 /** Memory after every epoch, and the peak resident size sampled every second: written to memory.json. */
-interface MemorySample { stage: string; epoch: number; rssMiB: number; heapMiB: number; externalMiB: number; tensors: number; tensorMiB: number }
+interface MemorySample {
+  stage: string;
+  epoch: number;
+  rssMiB: number;
+  heapMiB: number;
+  externalMiB: number;
+  tensors: number;
+  tensorMiB: number;
+}
 const memorySamples: MemorySample[] = [];
 let peakRssBytes = 0;
 const mebibytes = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
@@ -126,32 +156,55 @@ export function closeProgress(): EstimateRecord | null {
 }
 
 /** Saves how the time-left estimates held beside the command's results, and returns the summary's lines on them. */
-export async function saveEstimates(run: RunFolder, relativePath: string, record: EstimateRecord | null): Promise<string[]> {
+export async function saveEstimates(
+  run: RunFolder,
+  relativePath: string,
+  record: EstimateRecord | null,
+): Promise<string[]> {
   if (record === null) return [];
   await run.writeJson(relativePath, record);
   return estimateCheckLines(record);
 }
 const commandStarted = performance.now();
 
-export interface ProgressOptions { json: boolean; verbose: boolean }
+export interface ProgressOptions {
+  json: boolean;
+  verbose: boolean;
+}
 
 /**
  * The context a command's stages run in: the backend, and the reporter. `timeLeft`: the command plans its work (a
  * study or a grid), so this machine is measured first for its time estimate (the study's also draws a code map).
  */
-export async function contextFor(run: RunFolder, config: ExperimentConfig, progress: ProgressOptions, timeLeft?: 'study' | 'grid'): Promise<ExperimentContext> {
+export async function contextFor(
+  run: RunFolder,
+  config: ExperimentConfig,
+  progress: ProgressOptions,
+  timeLeft?: 'study' | 'grid',
+): Promise<ExperimentContext> {
   const backend: BackendInfo = await useBackend(config.backend.name, { threads: config.backend.threads });
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  say(`dae: backend ${backend.name} (${backend.detail}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}); run folder ${run.directory}`);
+  say(
+    `dae: backend ${backend.name} (${backend.detail}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}); run folder ${run.directory}`,
+  );
   for (const reason of backend.fallbackReasons) say(`dae: slower path in use because ${reason}`);
-  setInterval(() => { peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss()); }, 1000).unref();
+  setInterval(() => {
+    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
+  }, 1000).unref();
   // Crash tests set DAE_STOP_AFTER_EVENT: progress is then written synchronously, and the process stops itself after
   // the event they name (see cli/stop-after-event.ts).
   const stopPattern = stopAfterEventPattern(process.env);
   const measureStarted = performance.now();
   const speeds = timeLeft === undefined ? undefined : await measureMachine(backend.name, timeLeft === 'study');
-  if (speeds) say(`dae: measured this machine's speed for the time estimate in ${((performance.now() - measureStarted) / 1000).toFixed(1)} s`);
-  const terminal = consoleReporter({ ...progress, ...(speeds ? { speeds } : {}), stream: stopPattern ? synchronousStream(process.stderr.fd) : process.stderr });
+  if (speeds)
+    say(
+      `dae: measured this machine's speed for the time estimate in ${((performance.now() - measureStarted) / 1000).toFixed(1)} s`,
+    );
+  const terminal = consoleReporter({
+    ...progress,
+    ...(speeds ? { speeds } : {}),
+    stream: stopPattern ? synchronousStream(process.stderr.fd) : process.stderr,
+  });
   progressDisplay = terminal;
   const stopHere = stopPattern ? stopAfterEvent(stopPattern) : () => {};
   const reporter: ExperimentContext['reporter'] = (event) => {
@@ -160,8 +213,15 @@ export async function contextFor(run: RunFolder, config: ExperimentConfig, progr
       const usage = process.memoryUsage();
       peakRssBytes = Math.max(peakRssBytes, usage.rss);
       const tensors = memory();
-      memorySamples.push({ stage: event.stage, epoch: event.record.epoch, rssMiB: mebibytes(usage.rss), heapMiB: mebibytes(usage.heapUsed),
-        externalMiB: mebibytes(usage.external + usage.arrayBuffers), tensors: tensors.numTensors, tensorMiB: mebibytes(tensors.numBytes) });
+      memorySamples.push({
+        stage: event.stage,
+        epoch: event.record.epoch,
+        rssMiB: mebibytes(usage.rss),
+        heapMiB: mebibytes(usage.heapUsed),
+        externalMiB: mebibytes(usage.external + usage.arrayBuffers),
+        tensors: tensors.numTensors,
+        tensorMiB: mebibytes(tensors.numBytes),
+      });
     }
     stopHere(event);
   };
@@ -177,7 +237,12 @@ export async function writeMemoryRecord(run: RunFolder): Promise<number> {
 
 /** This command's time, peak memory and paths, for the closing summary. */
 export function totalsOf(run: RunFolder, peakMemoryMiB: number) {
-  return { seconds: (performance.now() - commandStarted) / 1000, peakMemoryMiB, directory: run.directory, reportPath: run.path('report.html') };
+  return {
+    seconds: (performance.now() - commandStarted) / 1000,
+    peakMemoryMiB,
+    directory: run.directory,
+    reportPath: run.path('report.html'),
+  };
 }
 
 export const printLines = (lines: string[]) => process.stderr.write(`${lines.join('\n')}\n`);
@@ -185,12 +250,16 @@ export const printLines = (lines: string[]) => process.stderr.write(`${lines.joi
 /** The peak resident memory so far, in MiB. */
 export const peakMemoryMiB = () => mebibytes(Math.max(peakRssBytes, process.memoryUsage.rss()));
 
-export interface OpenedRun { run: RunFolder; config: ExperimentConfig }
+export interface OpenedRun {
+  run: RunFolder;
+  config: ExperimentConfig;
+}
 
 /** A new run folder, locked by this process (RunFolder.create refuses one that another process holds). */
 export async function startRun(options: RunOptions): Promise<OpenedRun> {
   const config = configFromFlags(() => resolveConfig(options.preset, overridesFrom(options)));
-  const directory = options.out ?? `runs/${options.preset}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
+  const directory =
+    options.out ?? `runs/${options.preset}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
   return { run: await RunFolder.create(directory, config, { overwrite: options.overwrite }), config };
 }
 
@@ -223,7 +292,8 @@ export async function guarded(run: RunFolder, action: () => Promise<void>): Prom
     await action();
   } catch (error) {
     closeProgress();
-    if (run.status !== 'complete') await run.markIncomplete(error instanceof Error ? error.message : String(error)).catch(() => {});
+    if (run.status !== 'complete')
+      await run.markIncomplete(error instanceof Error ? error.message : String(error)).catch(() => {});
     if (error instanceof InterruptedError) {
       process.stderr.write(`dae: ${error.message}\ndae: continue with: dae experiment --resume ${run.directory}\n`);
       process.exitCode = 130;

@@ -1,7 +1,8 @@
 // A hook for crash tests (test/reliability.test.ts), read by the CLI only. A SIGKILL sent when the test reads a
 // progress event lands wherever the run has got to by then, and how far that is depends on the machine's speed; a
 // test that means to kill mid-epoch, or while the report is written, needs the run to wait there. With
-// DAE_STOP_AFTER_EVENT set to a JSON pattern of an event, say {"type":"batch-end","stage":"pretrain","epoch":2,"batch":4}
+// DAE_STOP_AFTER_EVENT set to a JSON pattern of an event, say
+// {"type":"batch-end","stage":"pretrain","epoch":2,"batch":4}
 // (nested objects match field by field: {"type":"epoch-end","record":{"epoch":1}}), the process prints its progress
 // synchronously, and after printing the first event that matches it stops itself with SIGSTOP, every thread at
 // once, until the test's SIGKILL arrives (or a SIGCONT lets it go on).
@@ -17,7 +18,9 @@ export const stopAfterEventVariable = 'DAE_STOP_AFTER_EVENT';
 export function matchesPattern(pattern: unknown, value: unknown): boolean {
   if (pattern === null || typeof pattern !== 'object') return Object.is(pattern, value);
   if (value === null || typeof value !== 'object') return false;
-  return Object.entries(pattern).every(([key, inner]) => matchesPattern(inner, (value as Record<string, unknown>)[key]));
+  return Object.entries(pattern).every(([key, inner]) =>
+    matchesPattern(inner, (value as Record<string, unknown>)[key]),
+  );
 }
 
 /** The pattern in the environment, or null when the variable is not set. */
@@ -31,7 +34,9 @@ export function stopAfterEventPattern(environment: NodeJS.ProcessEnv): Record<st
     pattern = null;
   }
   if (pattern === null || typeof pattern !== 'object' || Array.isArray(pattern)) {
-    throw new ConfigError(`${stopAfterEventVariable} must hold a JSON object such as {"type":"epoch-end"}, got '${text}'; unset it for a normal run`);
+    throw new ConfigError(
+      `${stopAfterEventVariable} must hold a JSON object such as {"type":"epoch-end"}, got '${text}'; unset it for a normal run`,
+    );
   }
   return pattern as Record<string, unknown>;
 }

@@ -15,11 +15,14 @@ export interface RunTotals {
 }
 
 const percent = (value: number) => `${(100 * value).toFixed(2)}%`;
-const memory = (mebibytes: number) => (mebibytes >= 1024 ? `${(mebibytes / 1024).toFixed(2)} GiB` : `${Math.round(mebibytes)} MiB`);
+const memory = (mebibytes: number) =>
+  mebibytes >= 1024 ? `${(mebibytes / 1024).toFixed(2)} GiB` : `${Math.round(mebibytes)} MiB`;
 /** Columns padded to their widest cell; the first left-aligned, the others right-aligned. */
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  return rows.map((row) => `  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('   ')}`.trimEnd());
+  return rows.map((row) =>
+    `  ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('   ')}`.trimEnd(),
+  );
 }
 
 /** The study's last words: the numbers that answer its question, then the paths. */
@@ -32,7 +35,14 @@ export function studySummary(metrics: Pick<Metrics, 'autoencoder' | 'classifiers
       ` (clean input ${test.clean.psnr.toFixed(2)} dB).`,
     ...table([
       ['classifier', 'labels', 'test accuracy', 'macro-F1', 'epochs', 'time'],
-      ...metrics.classifiers.map((c) => [c.encoder, c.labels.toLocaleString('en-US'), percent(c.test.accuracy), c.test.macroF1.toFixed(4), String(c.epochs), formatSeconds(c.trainSeconds)]),
+      ...metrics.classifiers.map((c) => [
+        c.encoder,
+        c.labels.toLocaleString('en-US'),
+        percent(c.test.accuracy),
+        c.test.macroF1.toFixed(4),
+        String(c.epochs),
+        formatSeconds(c.trainSeconds),
+      ]),
     ]),
     ...(totals.estimateLines ?? []),
     `Report:  ${totals.reportPath}`,
@@ -41,7 +51,10 @@ export function studySummary(metrics: Pick<Metrics, 'autoencoder' | 'classifiers
 }
 
 /** The sweep's last words: mean ± spread over seeds per variant and label count, then the paths. */
-export function sweepSummary(result: SweepResult, totals: RunTotals & { sweepPath: string; reportWritten: boolean }): string[] {
+export function sweepSummary(
+  result: SweepResult,
+  totals: RunTotals & { sweepPath: string; reportWritten: boolean },
+): string[] {
   const variants = [...new Set(result.summary.map((entry) => entry.encoder))];
   const cell = (labels: number, encoder: string) => {
     const entry = result.summary.find((candidate) => candidate.labels === labels && candidate.encoder === encoder);
@@ -50,7 +63,13 @@ export function sweepSummary(result: SweepResult, totals: RunTotals & { sweepPat
   return [
     '',
     `Done in ${formatDuration(totals.seconds)}, peak memory ${memory(totals.peakMemoryMiB)}; test accuracy, mean ± std over ${result.seeds.length} seed${result.seeds.length === 1 ? '' : 's'}:`,
-    ...table([['labels', ...variants], ...result.labelCounts.map((labels) => [labels.toLocaleString('en-US'), ...variants.map((variant) => cell(labels, variant))])]),
+    ...table([
+      ['labels', ...variants],
+      ...result.labelCounts.map((labels) => [
+        labels.toLocaleString('en-US'),
+        ...variants.map((variant) => cell(labels, variant)),
+      ]),
+    ]),
     ...(totals.estimateLines ?? []),
     `Sweep:   ${totals.sweepPath}`,
     ...(totals.reportWritten ? [`Report:  ${totals.reportPath}`, `Explore: dae serve ${totals.directory}`] : []),
@@ -72,8 +91,13 @@ export function estimateCheckLines(record: EstimateRecord | null): string[] {
     'Time left as estimated while it ran, against the time it took:',
     ...table([
       ['at', 'elapsed', 'estimated', 'actual', 'error'],
-      ...record.checks.map((check) => [`${100 * check.fraction}%`, formatDuration(check.atSeconds), formatDuration(check.estimatedSeconds), formatDuration(check.actualSeconds),
-        signed(check.error)]),
+      ...record.checks.map((check) => [
+        `${100 * check.fraction}%`,
+        formatDuration(check.atSeconds),
+        formatDuration(check.estimatedSeconds),
+        formatDuration(check.actualSeconds),
+        signed(check.error),
+      ]),
     ]),
   ];
 }

@@ -41,13 +41,27 @@ export function warpCoefficients(map: AffineMap, into: Float64Array, offset: num
  * Warps `count` images ([count, height*width] rows) of `images` into `out`, image n by the coefficients at
  * 4n of `coefficients` (warpCoefficients). The native backend's addon has one (backend/native/image-kernels.ts).
  */
-export type BatchWarp = (images: Float32Array, count: number, height: number, width: number, coefficients: Float64Array, out: Float32Array) => void;
+export type BatchWarp = (
+  images: Float32Array,
+  count: number,
+  height: number,
+  width: number,
+  coefficients: Float64Array,
+  out: Float32Array,
+) => void;
 
 /** The batch warp in JavaScript: warpImage on each image. */
 export const warpImages: BatchWarp = (images, count, height, width, coefficients, out) => {
   const pixels = height * width;
   for (let n = 0; n < count; n += 1) {
-    warpImageBy(images.subarray(n * pixels, (n + 1) * pixels), out.subarray(n * pixels, (n + 1) * pixels), height, width, coefficients, 4 * n);
+    warpImageBy(
+      images.subarray(n * pixels, (n + 1) * pixels),
+      out.subarray(n * pixels, (n + 1) * pixels),
+      height,
+      width,
+      coefficients,
+      4 * n,
+    );
   }
 };
 
@@ -61,28 +75,47 @@ export function batchWarp(): BatchWarp {
  * sampling with zero outside; the value of every pixel is bit for bit warpImageReference's (same products, same
  * order of addition), without its per-tap bounds tests where all four neighbours are inside.
  */
-export function warpImage(source: Float32Array, target: Float32Array, height: number, width: number, map: AffineMap): void {
+export function warpImage(
+  source: Float32Array,
+  target: Float32Array,
+  height: number,
+  width: number,
+  map: AffineMap,
+): void {
   const coefficients = new Float64Array(4);
   warpCoefficients(map, coefficients, 0);
   warpImageBy(source, target, height, width, coefficients, 0);
 }
 
-function warpImageBy(source: Float32Array, target: Float32Array, height: number, width: number, coefficients: Float64Array, at: number): void {
-  const centreY = (height - 1) / 2, centreX = (width - 1) / 2;
-  const cos = coefficients[at] as number, sin = coefficients[at + 1] as number;
-  const shiftX = coefficients[at + 2] as number, shiftY = coefficients[at + 3] as number;
+function warpImageBy(
+  source: Float32Array,
+  target: Float32Array,
+  height: number,
+  width: number,
+  coefficients: Float64Array,
+  at: number,
+): void {
+  const centreY = (height - 1) / 2,
+    centreX = (width - 1) / 2;
+  const cos = coefficients[at] as number,
+    sin = coefficients[at + 1] as number;
+  const shiftX = coefficients[at + 2] as number,
+    shiftY = coefficients[at + 3] as number;
   for (let y = 0; y < height; y += 1) {
     const offsetY = y - centreY - shiftY;
     for (let x = 0; x < width; x += 1) {
       const offsetX = x - centreX - shiftX;
       const sourceX = centreX + cos * offsetX + sin * offsetY;
       const sourceY = centreY - sin * offsetX + cos * offsetY;
-      const left = Math.floor(sourceX), top = Math.floor(sourceY);
-      const fractionX = sourceX - left, fractionY = sourceY - top;
+      const left = Math.floor(sourceX),
+        top = Math.floor(sourceY);
+      const fractionX = sourceX - left,
+        fractionY = sourceY - top;
       let value = 0;
       if (left >= 0 && top >= 0 && left + 1 < width && top + 1 < height) {
         const at = top * width + left;
-        const upper = 1 - fractionY, leftWeight = 1 - fractionX;
+        const upper = 1 - fractionY,
+          leftWeight = 1 - fractionX;
         value += upper * leftWeight * (source[at] as number);
         value += upper * fractionX * (source[at + 1] as number);
         value += fractionY * leftWeight * (source[at + width] as number);
@@ -105,18 +138,28 @@ function warpImageBy(source: Float32Array, target: Float32Array, height: number,
 }
 
 /** The plain definition of warpImage, kept as its reference: the same arithmetic in the same order. */
-export function warpImageReference(source: Float32Array, target: Float32Array, height: number, width: number, map: AffineMap): void {
-  const centreY = (height - 1) / 2, centreX = (width - 1) / 2;
+export function warpImageReference(
+  source: Float32Array,
+  target: Float32Array,
+  height: number,
+  width: number,
+  map: AffineMap,
+): void {
+  const centreY = (height - 1) / 2,
+    centreX = (width - 1) / 2;
   // The inverse of "scale then rotate": rotate back, then divide by the scale.
-  const cos = Math.cos(map.rotationRadians) / map.scale, sin = Math.sin(map.rotationRadians) / map.scale;
+  const cos = Math.cos(map.rotationRadians) / map.scale,
+    sin = Math.sin(map.rotationRadians) / map.scale;
   for (let y = 0; y < height; y += 1) {
     const offsetY = y - centreY - map.shiftY;
     for (let x = 0; x < width; x += 1) {
       const offsetX = x - centreX - map.shiftX;
       const sourceX = centreX + cos * offsetX + sin * offsetY;
       const sourceY = centreY - sin * offsetX + cos * offsetY;
-      const left = Math.floor(sourceX), top = Math.floor(sourceY);
-      const fractionX = sourceX - left, fractionY = sourceY - top;
+      const left = Math.floor(sourceX),
+        top = Math.floor(sourceY);
+      const fractionX = sourceX - left,
+        fractionY = sourceY - top;
       let value = 0;
       for (let dy = 0; dy <= 1; dy += 1) {
         const row = top + dy;
@@ -139,8 +182,15 @@ export function warpImageReference(source: Float32Array, target: Float32Array, h
  * A new array with each of the `count` images ([count, height*width] rows) distorted by its own random map, warped
  * by `warp` (the same pixels whichever warp it is).
  */
-export function augmentImages(images: Float32Array, count: number, height: number, width: number, spec: AugmentationSpec,
-  random: Random, warp: BatchWarp = warpImages): Float32Array {
+export function augmentImages(
+  images: Float32Array,
+  count: number,
+  height: number,
+  width: number,
+  spec: AugmentationSpec,
+  random: Random,
+  warp: BatchWarp = warpImages,
+): Float32Array {
   if (isIdentity(spec)) return images;
   const out = new Float32Array(count * height * width);
   const coefficients = new Float64Array(4 * count);

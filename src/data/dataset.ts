@@ -114,8 +114,11 @@ export async function loadDataset(options: DatasetNaming = {}): Promise<Dataset>
       return [expected.role, { path, array: await readIdxFile(path) }] as const;
     }),
   );
-  return buildDataset(names.name, Object.fromEntries(entries) as DatasetFiles, names.classNames === null ? undefined
-    : { names: names.classNames, source: names.classNamesSource });
+  return buildDataset(
+    names.name,
+    Object.fromEntries(entries) as DatasetFiles,
+    names.classNames === null ? undefined : { names: names.classNames, source: names.classNamesSource },
+  );
 }
 
 async function requireDirectory(directory: string): Promise<void> {
@@ -164,7 +167,11 @@ async function findFile(directory: string, expected: ExpectedFile): Promise<stri
  * as many as the largest training label says; with them, there are as many classes as names (`source`
  * says where the names came from, for the error when a label has none).
  */
-export function buildDataset(name: string, files: DatasetFiles, classNames?: { names: readonly string[]; source: string }): Dataset {
+export function buildDataset(
+  name: string,
+  files: DatasetFiles,
+  classNames?: { names: readonly string[]; source: string },
+): Dataset {
   const train = pairImagesWithLabels(files.trainImages, files.trainLabels);
   const test = pairImagesWithLabels(files.testImages, files.testLabels);
   if (train.height !== test.height || train.width !== test.width) {
@@ -176,9 +183,11 @@ export function buildDataset(name: string, files: DatasetFiles, classNames?: { n
   }
   const trainMaximum = maximum(train.labels);
   if (classNames !== undefined && trainMaximum >= classNames.names.length) {
-    throw new DatasetError(files.trainLabels.path,
+    throw new DatasetError(
+      files.trainLabels.path,
       `training label ${trainMaximum} has no class name: ${classNames.source} names ${classNames.names.length} classes (labels 0..${classNames.names.length - 1})`,
-      `give every label from 0 to ${trainMaximum} a name in ${classNames.source}`);
+      `give every label from 0 to ${trainMaximum} a name in ${classNames.source}`,
+    );
   }
   const classes = classNames?.names.length ?? Math.max(2, trainMaximum + 1);
   const testMaximum = maximum(test.labels);
@@ -190,7 +199,8 @@ export function buildDataset(name: string, files: DatasetFiles, classNames?: { n
       'use training and test labels from the same dataset',
     );
   }
-  const names = classNames === undefined ? Array.from({ length: classes }, (_, label) => String(label)) : [...classNames.names];
+  const names =
+    classNames === undefined ? Array.from({ length: classes }, (_, label) => String(label)) : [...classNames.names];
   return { name, classNames: names, train: toImageSet(train, classes), test: toImageSet(test, classes) };
 }
 

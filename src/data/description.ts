@@ -14,13 +14,16 @@ export const maxClasses = 256;
 export function classNamesProblem(names: unknown): string | null {
   if (!Array.isArray(names)) return `needs a list of names, got ${JSON.stringify(names)}`;
   if (names.length < 2 || names.length > maxClasses) return `needs 2..${maxClasses} names, got ${names.length}`;
-  const blank = names.findIndex((name) => typeof name !== 'string' || name.trim() === '' || name.length > maxDatasetNameLength);
-  if (blank >= 0) return `name ${blank} (for label ${blank}) must be 1..${maxDatasetNameLength} characters, got ${JSON.stringify(names[blank])}`;
+  const blank = names.findIndex(
+    (name) => typeof name !== 'string' || name.trim() === '' || name.length > maxDatasetNameLength,
+  );
+  if (blank >= 0)
+    return `name ${blank} (for label ${blank}) must be 1..${maxDatasetNameLength} characters, got ${JSON.stringify(names[blank])}`;
   const repeated = names.findIndex((name, index) => names.indexOf(name) !== index);
-  if (repeated >= 0) return `'${String(names[repeated])}' names two classes (labels ${names.indexOf(names[repeated])} and ${repeated})`;
+  if (repeated >= 0)
+    return `'${String(names[repeated])}' names two classes (labels ${names.indexOf(names[repeated])} and ${repeated})`;
   return null;
 }
-
 
 export const datasetDescriptionName = 'dataset.json';
 export const embeddedDatasetName = 'MNIST';
@@ -54,19 +57,32 @@ export function parseDatasetDescription(text: string, file: string): DatasetDesc
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new DatasetDescriptionError(file, `is not valid JSON (${error instanceof Error ? error.message : String(error)})`, FIX_HINT);
+    throw new DatasetDescriptionError(
+      file,
+      `is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+      FIX_HINT,
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new DatasetDescriptionError(file, 'must hold a JSON object such as {"name": "Fashion-MNIST", "classNames": ["T-shirt/top", ...]}', FIX_HINT);
+    throw new DatasetDescriptionError(
+      file,
+      'must hold a JSON object such as {"name": "Fashion-MNIST", "classNames": ["T-shirt/top", ...]}',
+      FIX_HINT,
+    );
   }
   const fields = parsed as Record<string, unknown>;
   const unknown = Object.keys(fields).find((key) => !knownFields.includes(key));
-  if (unknown !== undefined) throw new DatasetDescriptionError(file, `unknown field '${unknown}' (known: ${knownFields.join(', ')})`, FIX_HINT);
+  if (unknown !== undefined)
+    throw new DatasetDescriptionError(file, `unknown field '${unknown}' (known: ${knownFields.join(', ')})`, FIX_HINT);
   const description: DatasetDescription = {};
   if ('name' in fields) {
     const name = fields['name'];
     if (typeof name !== 'string' || name.trim() === '' || name.length > maxDatasetNameLength) {
-      throw new DatasetDescriptionError(file, `field 'name' must be a string of 1..${maxDatasetNameLength} characters, got ${JSON.stringify(name)}`, FIX_HINT);
+      throw new DatasetDescriptionError(
+        file,
+        `field 'name' must be a string of 1..${maxDatasetNameLength} characters, got ${JSON.stringify(name)}`,
+        FIX_HINT,
+      );
     }
     description.name = name;
   }
@@ -112,10 +128,15 @@ export interface DatasetNames {
 export async function datasetNames(naming: DatasetNaming): Promise<DatasetNames> {
   const description = naming.directory === undefined ? {} : await readDatasetDescription(naming.directory);
   const fromFlag = naming.classNames !== undefined && naming.classNames !== null;
-  const classNames = fromFlag ? [...naming.classNames!] : description.classNames ?? null;
+  const classNames = fromFlag ? [...naming.classNames!] : (description.classNames ?? null);
   return {
-    name: naming.name ?? description.name ?? (naming.directory === undefined ? embeddedDatasetName : basename(naming.directory)),
+    name:
+      naming.name ??
+      description.name ??
+      (naming.directory === undefined ? embeddedDatasetName : basename(naming.directory)),
     classNames,
-    classNamesSource: fromFlag ? '--class-names' : `${join(naming.directory ?? '.', datasetDescriptionName)} field 'classNames'`,
+    classNamesSource: fromFlag
+      ? '--class-names'
+      : `${join(naming.directory ?? '.', datasetDescriptionName)} field 'classNames'`,
   };
 }

@@ -15,8 +15,7 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
-const REDOWNLOAD_HINT =
-  're-download the file, or point --data at a folder with the four MNIST IDX files';
+const REDOWNLOAD_HINT = 're-download the file, or point --data at a folder with the four MNIST IDX files';
 
 /** A file that is not a well-formed unsigned-byte IDX file. The message is one line naming the file. */
 export class IdxFormatError extends Error {

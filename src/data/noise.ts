@@ -108,7 +108,10 @@ export function validateNoiseSpec(noise: NoiseSpec): void {
   }
   if (amount < 0 || amount > corruption.maxAmount) {
     const range = corruption.maxAmount === Infinity ? '≥ 0' : `in [0, ${corruption.maxAmount}]`;
-    throw new NoiseSpecError(`${kind} noise amount is ${corruption.amountMeaning} and must be ${range}, got ${amount}`, 'pass e.g. 0.3');
+    throw new NoiseSpecError(
+      `${kind} noise amount is ${corruption.amountMeaning} and must be ${range}, got ${amount}`,
+      'pass e.g. 0.3',
+    );
   }
 }
 

@@ -28,7 +28,10 @@ export interface DataConfig {
 }
 
 /** What preparing the data reads of the config. */
-export interface DataSettings { seed: number; data: DataConfig }
+export interface DataSettings {
+  seed: number;
+  data: DataConfig;
+}
 
 export interface PreparedData {
   name: string;
@@ -43,15 +46,20 @@ export interface PreparedData {
 
 /** Where config's dataset is and what it is called, for loadDataset. */
 export function datasetNaming(config: DataSettings): DatasetNaming {
-  return { ...(config.data.directory ? { directory: config.data.directory } : {}), name: config.data.name, classNames: config.data.classNames };
+  return {
+    ...(config.data.directory ? { directory: config.data.directory } : {}),
+    name: config.data.name,
+    classNames: config.data.classNames,
+  };
 }
 
 export async function prepareData(config: DataSettings): Promise<PreparedData> {
   const dataset = await loadDataset(datasetNaming(config));
   const all = Int32Array.from({ length: dataset.train.count }, (_, index) => index);
-  const pool = config.data.trainLimit !== null && config.data.trainLimit < dataset.train.count
-    ? stratifiedSubsets(dataset.train.labels, all, [config.data.trainLimit], config.seed)[0]!
-    : all;
+  const pool =
+    config.data.trainLimit !== null && config.data.trainLimit < dataset.train.count
+      ? stratifiedSubsets(dataset.train.labels, all, [config.data.trainLimit], config.seed)[0]!
+      : all;
   const poolLabels = Uint8Array.from(pool, (index) => dataset.train.labels[index] as number);
   const split = splitTrainValidation(poolLabels, config.data.validationCount, config.seed);
   const trainSourceIndices = Int32Array.from(split.trainIndices, (index) => pool[index] as number);
@@ -62,14 +70,22 @@ export async function prepareData(config: DataSettings): Promise<PreparedData> {
     classNames: dataset.classNames,
     train: subsetImageSet(dataset.train, trainSourceIndices),
     validation: subsetImageSet(dataset.train, validationSourceIndices),
-    test: testCount === dataset.test.count ? dataset.test : subsetImageSet(dataset.test, Int32Array.from({ length: testCount }, (_, i) => i)),
+    test:
+      testCount === dataset.test.count
+        ? dataset.test
+        : subsetImageSet(
+            dataset.test,
+            Int32Array.from({ length: testCount }, (_, i) => i),
+          ),
     trainSourceIndices,
   };
 }
 
 /** Label counts for the fractions, and the nested subsets (indices into the training split) for each. */
 export function labelSubsets(train: ImageSet, fractions: readonly number[], seed: number): Map<number, Int32Array> {
-  const counts = [...new Set(fractions.map((fraction) => countForFraction(train.count, fraction)))].sort((a, b) => a - b);
+  const counts = [...new Set(fractions.map((fraction) => countForFraction(train.count, fraction)))].sort(
+    (a, b) => a - b,
+  );
   const everything = Int32Array.from({ length: train.count }, (_, index) => index);
   const partial = counts.filter((count) => count < train.count);
   const subsets = partial.length > 0 ? stratifiedSubsets(train.labels, everything, partial, seed) : [];

@@ -88,7 +88,9 @@ export function stratifiedSubsets(
   let previous = new Array<number>(groups.length).fill(0);
   for (const { count, position } of ascending) {
     const quotas = allocateQuotas(sizes, count, previous);
-    subsets[position] = sortedIndices(groups.flatMap((group, classPosition) => group.slice(0, quotas[classPosition] ?? 0)));
+    subsets[position] = sortedIndices(
+      groups.flatMap((group, classPosition) => group.slice(0, quotas[classPosition] ?? 0)),
+    );
     previous = quotas;
   }
   return subsets;
@@ -97,7 +99,10 @@ export function stratifiedSubsets(
 /** How many of `poolSize` examples a label fraction in (0, 1] means: rounded, and at least one. */
 export function countForFraction(poolSize: number, fraction: number): number {
   if (!Number.isInteger(poolSize) || poolSize <= 0) {
-    throw new SplitError(`pool size must be a positive integer, got ${poolSize}`, 'check the training set is not empty');
+    throw new SplitError(
+      `pool size must be a positive integer, got ${poolSize}`,
+      'check the training set is not empty',
+    );
   }
   if (!Number.isFinite(fraction) || fraction <= 0 || fraction > 1) {
     throw new SplitError(`label fraction must be in (0, 1], got ${fraction}`, 'pass e.g. 0.1 for 10% of the labels');
@@ -130,7 +135,10 @@ function requireUniqueIndices(pool: Int32Array, size: number): void {
   const seen = new Uint8Array(size);
   for (const index of pool) {
     if (index < 0 || index >= size) {
-      throw new SplitError(`pool index ${index} is outside the ${size} labels`, 'build the pool from the same label set');
+      throw new SplitError(
+        `pool index ${index} is outside the ${size} labels`,
+        'build the pool from the same label set',
+      );
     }
     if (seen[index] === 1) {
       throw new SplitError(`pool lists index ${index} twice`, 'pass each example at most once');

@@ -9,7 +9,6 @@
 //     and both report the total support;
 //   - the confusion matrix has one row per true class and one column per predicted class.
 
-
 /** The layout of scikit-learn's classification_report, plus the confusion matrix (rows = true class). */
 export interface ClassificationMetrics {
   accuracy: number;
@@ -50,9 +49,7 @@ export function classificationMetrics(
     throw new RangeError(`classificationMetrics: classes must be a positive integer, got ${classes}`);
   }
   if (trueLabels.length !== predicted.length) {
-    throw new RangeError(
-      `classificationMetrics: ${trueLabels.length} true labels but ${predicted.length} predictions`,
-    );
+    throw new RangeError(`classificationMetrics: ${trueLabels.length} true labels but ${predicted.length} predictions`);
   }
   if (trueLabels.length === 0) {
     throw new RangeError('classificationMetrics: no examples to score');

@@ -35,7 +35,9 @@ export interface CodeMap {
 
 const rows = (codes: Float32Array, count: number): number[][] => {
   const units = codes.length / count;
-  return Array.from({ length: count }, (_, row) => Array.from(codes.subarray(row * units, (row + 1) * units), (value) => Math.round(value * 1e5) / 1e5));
+  return Array.from({ length: count }, (_, row) =>
+    Array.from(codes.subarray(row * units, (row + 1) * units), (value) => Math.round(value * 1e5) / 1e5),
+  );
 };
 
 /** Fits the map to [count, units] codes; every random draw comes from `seed`. */
@@ -45,9 +47,15 @@ export function fitCodeMap(codes: Float32Array, count: number, labels: ArrayLike
   const vectors = rows(codes, count);
   const positions = umap.fit(vectors).map((point): [number, number] => [point[0] ?? 0, point[1] ?? 0]);
   return {
-    method: 'UMAP (umap-js)', seed, nNeighbors: codeMapSettings.nNeighbors, minDist: codeMapSettings.minDist, nEpochs: codeMapSettings.nEpochs,
-    testIndices: Array.from({ length: count }, (_, index) => index), labels: Array.from({ length: count }, (_, index) => labels[index] ?? 0),
-    codes: vectors, positions,
+    method: 'UMAP (umap-js)',
+    seed,
+    nNeighbors: codeMapSettings.nNeighbors,
+    minDist: codeMapSettings.minDist,
+    nEpochs: codeMapSettings.nEpochs,
+    testIndices: Array.from({ length: count }, (_, index) => index),
+    labels: Array.from({ length: count }, (_, index) => labels[index] ?? 0),
+    codes: vectors,
+    positions,
   };
 }
 
@@ -61,9 +69,18 @@ export class CodeMapPlacer {
   private random: Random;
 
   constructor(private readonly map: CodeMap) {
-    if (!Number.isInteger(map.nEpochs / 3)) throw new RangeError(`CodeMapPlacer: nEpochs must be a multiple of 3 (umap-js's transform runs nEpochs / 3), got ${map.nEpochs}`);
+    if (!Number.isInteger(map.nEpochs / 3))
+      throw new RangeError(
+        `CodeMapPlacer: nEpochs must be a multiple of 3 (umap-js's transform runs nEpochs / 3), got ${map.nEpochs}`,
+      );
     this.random = new Random(map.seed).fork('code-map-placement');
-    this.umap = new UMAP({ nNeighbors: map.nNeighbors, minDist: map.minDist, nEpochs: map.nEpochs, nComponents: 2, random: () => this.random.next() });
+    this.umap = new UMAP({
+      nNeighbors: map.nNeighbors,
+      minDist: map.minDist,
+      nEpochs: map.nEpochs,
+      nComponents: 2,
+      random: () => this.random.next(),
+    });
     this.umap.initializeFit(map.codes);
     // umap-js keeps the layout in a private field that transform reads; the saved map takes the fresh layout's place.
     (this.umap as unknown as { embedding: number[][] }).embedding = map.positions.map(([x, y]) => [x, y]);

@@ -10,10 +10,18 @@ import type { ImageScorer, ReconstructionScores } from './reconstruction.js';
 import { robustnessSets } from './robustness.js';
 
 /** The corrupted input, the denoised output and the reconstruction of clean input, each against the clean images. */
-export interface DenoisingScores { noisy: ReconstructionScores; denoised: ReconstructionScores; clean: ReconstructionScores }
+export interface DenoisingScores {
+  noisy: ReconstructionScores;
+  denoised: ReconstructionScores;
+  clean: ReconstructionScores;
+}
 
 /** The same scores at a corruption other than the training one (no clean reconstruction: it would be the same). */
-export interface NoiseLevelScores { noise: NoiseSpec; noisy: ReconstructionScores; denoised: ReconstructionScores }
+export interface NoiseLevelScores {
+  noise: NoiseSpec;
+  noisy: ReconstructionScores;
+  denoised: ReconstructionScores;
+}
 
 export interface DenoisingResult {
   test: DenoisingScores;
@@ -29,8 +37,15 @@ export interface DenoisingResult {
  * corrupted test images are the robustness check's (robustnessSets, with the training noise first), so the
  * evaluation stage can reuse the denoised copies.
  */
-export function evaluateDenoising(autoencoder: LayersModel, test: ImageSet, noise: NoiseSpec, otherNoise: readonly NoiseSpec[],
-  seed: number, exampleCount: number, scorer?: ImageScorer): DenoisingResult {
+export function evaluateDenoising(
+  autoencoder: LayersModel,
+  test: ImageSet,
+  noise: NoiseSpec,
+  otherNoise: readonly NoiseSpec[],
+  seed: number,
+  exampleCount: number,
+  scorer?: ImageScorer,
+): DenoisingResult {
   const { count, height, width } = test;
   const score = (images: Float32Array) => reconstructionScores(test.images, images, count, height, width, scorer);
   const sets = robustnessSets(test, [noise, ...otherNoise], seed, count, autoencoder);

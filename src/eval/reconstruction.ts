@@ -47,7 +47,11 @@ function gaussianTaps(): Float64Array {
 }
 
 function requireShapes(clean: Float32Array, other: Float32Array, count: number, height: number, width: number): void {
-  for (const [name, value] of [['count', count], ['height', height], ['width', width]] as const) {
+  for (const [name, value] of [
+    ['count', count],
+    ['height', height],
+    ['width', width],
+  ] as const) {
     if (!Number.isInteger(value) || value <= 0) {
       throw new RangeError(`reconstructionScores: ${name} must be a positive integer, got ${value}`);
     }
@@ -71,8 +75,18 @@ function requireShapes(clean: Float32Array, other: Float32Array, count: number, 
  * mean SSIM (the window's 1-D `taps`, constants c1 and c2) into ssims. `scoreImages` is the JavaScript one; the
  * native backend's addon has one that gives the same numbers bit for bit (backend/native/image-kernels.ts).
  */
-export type ImageScorer = (clean: Float32Array, other: Float32Array, count: number, height: number, width: number,
-  taps: Float64Array, c1: number, c2: number, squaredErrors: Float64Array, ssims: Float64Array) => void;
+export type ImageScorer = (
+  clean: Float32Array,
+  other: Float32Array,
+  count: number,
+  height: number,
+  width: number,
+  taps: Float64Array,
+  c1: number,
+  c2: number,
+  squaredErrors: Float64Array,
+  ssims: Float64Array,
+) => void;
 
 export const scoreImages: ImageScorer = (clean, other, count, height, width, taps, c1, c2, squaredErrors, ssims) => {
   const pixels = height * width;

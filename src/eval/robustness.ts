@@ -25,7 +25,9 @@ export interface Robustness {
 
 /** Mean accuracy over the corruptions, on the corrupted images or on their denoised versions (NaN when absent). */
 export function meanCorruptedAccuracy(robustness: Robustness, pipeline: 'corrupted' | 'denoised'): number {
-  const values = robustness.corruptions.map((entry) => (pipeline === 'corrupted' ? entry.accuracy : entry.denoisedAccuracy ?? Number.NaN));
+  const values = robustness.corruptions.map((entry) =>
+    pipeline === 'corrupted' ? entry.accuracy : (entry.denoisedAccuracy ?? Number.NaN),
+  );
   return values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
 }
 
@@ -47,20 +49,33 @@ export interface RobustnessSets {
  * `denoised`, when given, are the autoencoder's outputs on these same sets from an earlier call (the denoising
  * check's), used instead of running it again.
  */
-export function robustnessSets(test: ImageSet, corruptions: readonly NoiseSpec[], seed: number, limit: number,
-  autoencoder?: LayersModel, denoised?: readonly Float32Array[]): RobustnessSets {
+export function robustnessSets(
+  test: ImageSet,
+  corruptions: readonly NoiseSpec[],
+  seed: number,
+  limit: number,
+  autoencoder?: LayersModel,
+  denoised?: readonly Float32Array[],
+): RobustnessSets {
   const count = Math.min(limit, test.count);
   const { height, width } = test;
   const clean = test.images.subarray(0, count * height * width);
-  if (denoised && (denoised.length !== corruptions.length || denoised.some((images) => images.length !== clean.length))) {
+  if (
+    denoised &&
+    (denoised.length !== corruptions.length || denoised.some((images) => images.length !== clean.length))
+  ) {
     throw new RangeError(`robustnessSets: expected ${corruptions.length} denoised sets of ${count} images`);
   }
   return {
-    count, height, width, clean,
+    count,
+    height,
+    width,
+    clean,
     labels: test.labels.subarray(0, count),
     corruptions: corruptions.map((noise, index) => {
       const corrupted = corrupt(clean, noise, new Random(seed).fork(`robustness-${index}`));
-      const restored = denoised?.[index] ?? (autoencoder ? predictInBatches(autoencoder, corrupted, count, height, width) : undefined);
+      const restored =
+        denoised?.[index] ?? (autoencoder ? predictInBatches(autoencoder, corrupted, count, height, width) : undefined);
       return { noise, corrupted, ...(restored ? { denoised: restored } : {}) };
     }),
   };
@@ -78,13 +93,21 @@ function accuracyOf(probabilities: Float32Array, sets: RobustnessSets, classes: 
 }
 
 /**
- * The classifier's accuracy on the clean, corrupted and (where the sets have them) denoised images. `cleanProbabilities`,
+ * The classifier's accuracy on the clean, corrupted and (where the sets have them) denoised images.
+ * `cleanProbabilities`,
  * when given, are its outputs on the clean images, already computed.
  */
-export function robustnessOf(classifier: LayersModel, sets: RobustnessSets, classes: number, cleanProbabilities?: Float32Array): Robustness {
+export function robustnessOf(
+  classifier: LayersModel,
+  sets: RobustnessSets,
+  classes: number,
+  cleanProbabilities?: Float32Array,
+): Robustness {
   return {
     images: sets.count,
-    clean: cleanProbabilities ? accuracyOf(cleanProbabilities.subarray(0, sets.count * classes), sets, classes) : accuracy(classifier, sets.clean, sets, classes),
+    clean: cleanProbabilities
+      ? accuracyOf(cleanProbabilities.subarray(0, sets.count * classes), sets, classes)
+      : accuracy(classifier, sets.clean, sets, classes),
     corruptions: sets.corruptions.map(({ noise, corrupted, denoised }) => ({
       noise,
       accuracy: accuracy(classifier, corrupted, sets, classes),

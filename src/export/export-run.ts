@@ -40,9 +40,13 @@ export interface ExportedModel {
 /** The package's name and version, for the files' producer fields: the package.json above this module. */
 async function producer(): Promise<{ name: string; version: string }> {
   let directory = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(directory, 'package.json')) && dirname(directory) !== directory) directory = dirname(directory);
+  while (!existsSync(join(directory, 'package.json')) && dirname(directory) !== directory)
+    directory = dirname(directory);
   try {
-    const parsed = JSON.parse(await readFile(join(directory, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+    const parsed = JSON.parse(await readFile(join(directory, 'package.json'), 'utf8')) as {
+      name?: unknown;
+      version?: unknown;
+    };
     return { name: String(parsed.name ?? 'dae-pretrain'), version: String(parsed.version ?? '') };
   } catch {
     return { name: 'dae-pretrain', version: '' };
@@ -54,16 +58,22 @@ async function savedModels(run: RunFolder): Promise<string[]> {
   const entries = await readdir(run.path('models'), { withFileTypes: true }).catch(() => []);
   const names: string[] = [];
   for (const entry of entries) {
-    if (entry.isDirectory() && await run.exists(join('models', entry.name, modelJsonName))) names.push(entry.name);
+    if (entry.isDirectory() && (await run.exists(join('models', entry.name, modelJsonName)))) names.push(entry.name);
   }
   return names.sort();
 }
 
 function describe(metadata: Record<string, unknown>, inputShape: number[]): string {
-  const role = typeof metadata['role'] === 'string' ? metadata['role']
-    : typeof metadata['encoder'] === 'string' ? `classifier (encoder ${metadata['encoder']}, ${String(metadata['labels'])} labels)` : 'model';
-  const input = inputShape.length === 3 ? `images [batch, ${inputShape.join(', ')}] (NHWC), pixel values scaled from 0..255 to [0, 1]`
-    : `vectors [batch, ${inputShape.join(', ')}]`;
+  const role =
+    typeof metadata['role'] === 'string'
+      ? metadata['role']
+      : typeof metadata['encoder'] === 'string'
+        ? `classifier (encoder ${metadata['encoder']}, ${String(metadata['labels'])} labels)`
+        : 'model';
+  const input =
+    inputShape.length === 3
+      ? `images [batch, ${inputShape.join(', ')}] (NHWC), pixel values scaled from 0..255 to [0, 1]`
+      : `vectors [batch, ${inputShape.join(', ')}]`;
   const dataset = typeof metadata['dataset'] === 'string' ? ` on ${metadata['dataset']}` : '';
   return `dae-pretrain ${role}${dataset}; input: ${input}`;
 }
@@ -74,7 +84,11 @@ function describe(metadata: Record<string, unknown>, inputShape: number[]): stri
  */
 export async function exportRun(runDirectory: string, options: ExportOptions): Promise<ExportedModel[]> {
   if (!exportFormats.includes(options.format)) {
-    throw new ExportError(`--format ${String(options.format)}`, 'is not a format dae exports', `use one of ${exportFormats.join(', ')}`);
+    throw new ExportError(
+      `--format ${String(options.format)}`,
+      'is not a format dae exports',
+      `use one of ${exportFormats.join(', ')}`,
+    );
   }
   const out = options.out ?? join(runDirectory, 'export', options.format);
   // Reading takes no lock; writing inside the run folder does, so that no other process is rewriting it meanwhile.
@@ -83,22 +97,37 @@ export async function exportRun(runDirectory: string, options: ExportOptions): P
   const run = await RunFolder.open(runDirectory, { readOnly: !writesInside });
   try {
     if (run.status !== 'complete') {
-      throw new ExportError(run.path('run.json'), `the run has not finished (status ${run.status}), so its models may be missing or mid-training`,
-        `finish it with \`dae experiment --resume ${runDirectory}\` first`);
+      throw new ExportError(
+        run.path('run.json'),
+        `the run has not finished (status ${run.status}), so its models may be missing or mid-training`,
+        `finish it with \`dae experiment --resume ${runDirectory}\` first`,
+      );
     }
     const available = await savedModels(run);
     if (available.length === 0) {
-      throw new ExportError(run.path('models'), 'holds no saved model', 'export a run folder that `dae experiment` finished');
+      throw new ExportError(
+        run.path('models'),
+        'holds no saved model',
+        'export a run folder that `dae experiment` finished',
+      );
     }
     const requested = options.model === undefined || options.model === 'all' ? available : [options.model];
     for (const name of requested) {
       if (!available.includes(name)) {
-        throw new ExportError(`--model ${name}`, `${run.path('models')} holds no such model (it has ${available.join(', ')})`,
-          'name one of them, or all');
+        throw new ExportError(
+          `--model ${name}`,
+          `${run.path('models')} holds no such model (it has ${available.join(', ')})`,
+          'name one of them, or all',
+        );
       }
     }
     const by = await producer();
-    const converted: { name: string; file: string; bytes: Uint8Array; signature: Omit<ExportedModel, 'model' | 'file' | 'bytes'> }[] = [];
+    const converted: {
+      name: string;
+      file: string;
+      bytes: Uint8Array;
+      signature: Omit<ExportedModel, 'model' | 'file' | 'bytes'>;
+    }[] = [];
     for (const name of requested) {
       const directory = run.path('models', name);
       const model = await loadModel(directory);
@@ -106,10 +135,16 @@ export async function exportRun(runDirectory: string, options: ExportOptions): P
         const tree = modelTree(model, directory);
         const metadata = await readModelMetadata(directory);
         const file = join(out, `${name}${extensions[options.format]}`);
-        const signature = { inputName: tree.inputName, outputName: flattenTree(tree).at(-1)?.name ?? '', inputShape: tree.inputShape, outputShape: tree.outputShape };
+        const signature = {
+          inputName: tree.inputName,
+          outputName: flattenTree(tree).at(-1)?.name ?? '',
+          inputShape: tree.inputShape,
+          outputShape: tree.outputShape,
+        };
         if (options.format === 'onnx') {
           const encoded = onnxModel(tree, {
-            producer: by, description: describe(metadata, tree.inputShape),
+            producer: by,
+            description: describe(metadata, tree.inputShape),
             metadata: { daePretrain: JSON.stringify(metadata), layout: 'NHWC' },
           });
           converted.push({ name, file, bytes: encoded.bytes, signature: encoded.signature });
@@ -123,7 +158,12 @@ export async function exportRun(runDirectory: string, options: ExportOptions): P
     }
     await ensureDirectory(out);
     for (const item of converted) await writeFileAtomic(item.file, item.bytes);
-    return converted.map((item) => ({ model: item.name, file: item.file, bytes: item.bytes.byteLength, ...item.signature }));
+    return converted.map((item) => ({
+      model: item.name,
+      file: item.file,
+      bytes: item.bytes.byteLength,
+      ...item.signature,
+    }));
   } finally {
     await run.release();
   }

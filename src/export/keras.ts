@@ -25,12 +25,17 @@ type Json = Record<string, unknown>;
 const batched = (shape: number[]): (number | null)[] => [null, ...shape];
 
 function kerasTensor(shape: number[], from: string): Json {
-  return { class_name: '__keras_tensor__', config: { shape: batched(shape), dtype: 'float32', keras_history: [from, 0, 0] } };
+  return {
+    class_name: '__keras_tensor__',
+    config: { shape: batched(shape), dtype: 'float32', keras_history: [from, 0, 0] },
+  };
 }
 
 function inputLayer(name: string, shape: number[]): Json {
   return {
-    module: 'keras.layers', class_name: 'InputLayer', registered_name: null,
+    module: 'keras.layers',
+    class_name: 'InputLayer',
+    registered_name: null,
     config: { batch_shape: batched(shape), dtype: 'float32', sparse: false, name },
   };
 }
@@ -44,8 +49,15 @@ function layerConfig(layer: ComputeLayer): Json {
     case 'Conv2D':
     case 'Conv2DTranspose':
       return {
-        ...common, filters: layer.filters, kernel_size: layer.kernelSize, strides: layer.strides, padding: layer.padding,
-        data_format: 'channels_last', dilation_rate: [1, 1], activation: layer.activation, use_bias: layer.bias !== null,
+        ...common,
+        filters: layer.filters,
+        kernel_size: layer.kernelSize,
+        strides: layer.strides,
+        padding: layer.padding,
+        data_format: 'channels_last',
+        dilation_rate: [1, 1],
+        activation: layer.activation,
+        use_bias: layer.bias !== null,
       };
     case 'Flatten':
       return { ...common, data_format: 'channels_last' };
@@ -58,7 +70,13 @@ function layerConfig(layer: ComputeLayer): Json {
 function layerEntry(layer: TreeLayer, from: string | null): Json {
   const entry: Json = isModelNode(layer)
     ? modelEntry(layer)
-    : { module: 'keras.layers', class_name: layer.kind, config: layerConfig(layer), registered_name: null, build_config: { input_shape: batched(layer.inputShape) } };
+    : {
+        module: 'keras.layers',
+        class_name: layer.kind,
+        config: layerConfig(layer),
+        registered_name: null,
+        build_config: { input_shape: batched(layer.inputShape) },
+      };
   if (from === null) return entry;
   return { ...entry, name: layer.name, inbound_nodes: [{ args: [kerasTensor(layer.inputShape, from)], kwargs: {} }] };
 }
@@ -66,9 +84,12 @@ function layerEntry(layer: TreeLayer, from: string | null): Json {
 function modelEntry(node: ModelNode): Json {
   if (node.kind === 'Sequential') {
     return {
-      module: 'keras', class_name: 'Sequential', registered_name: null,
+      module: 'keras',
+      class_name: 'Sequential',
+      registered_name: null,
       config: {
-        name: node.name, trainable: true,
+        name: node.name,
+        trainable: true,
         layers: [inputLayer(node.inputName, node.inputShape), ...node.layers.map((layer) => layerEntry(layer, null))],
         build_input_shape: batched(node.inputShape),
       },
@@ -82,8 +103,16 @@ function modelEntry(node: ModelNode): Json {
     previous = layer.name;
   }
   return {
-    module: 'keras.src.models.functional', class_name: 'Functional', registered_name: 'Functional',
-    config: { name: node.name, trainable: true, layers, input_layers: [node.inputName, 0, 0], output_layers: [previous, 0, 0] },
+    module: 'keras.src.models.functional',
+    class_name: 'Functional',
+    registered_name: 'Functional',
+    config: {
+      name: node.name,
+      trainable: true,
+      layers,
+      input_layers: [node.inputName, 0, 0],
+      output_layers: [previous, 0, 0],
+    },
     build_config: { input_shape: null },
   };
 }
@@ -101,8 +130,14 @@ interface WeightGroup {
 }
 
 const snakeCase: Record<TreeLayer['kind'] | 'InputLayer', string> = {
-  InputLayer: 'input_layer', Dense: 'dense', Conv2D: 'conv2d', Conv2DTranspose: 'conv2d_transpose', Flatten: 'flatten',
-  Reshape: 'reshape', Functional: 'functional', Sequential: 'sequential',
+  InputLayer: 'input_layer',
+  Dense: 'dense',
+  Conv2D: 'conv2d',
+  Conv2DTranspose: 'conv2d_transpose',
+  Flatten: 'flatten',
+  Reshape: 'reshape',
+  Functional: 'functional',
+  Sequential: 'sequential',
 };
 
 /**
@@ -119,14 +154,17 @@ export function weightGroups(node: ModelNode, path = ''): WeightGroup[] {
     counts.set(base, (count ?? -1) + 1);
     return count === undefined ? base : `${base}_${count + 1}`;
   };
-  if (node.kind === 'Functional') groups.push({ path: join(path, 'layers', slot('InputLayer'), 'vars'), name: node.inputName, variables: [] });
+  if (node.kind === 'Functional')
+    groups.push({ path: join(path, 'layers', slot('InputLayer'), 'vars'), name: node.inputName, variables: [] });
   for (const layer of node.layers) {
     const layerPath = join(path, 'layers', slot(layer.kind));
     if (isModelNode(layer)) {
       groups.push(...weightGroups(layer, layerPath));
     } else {
-      const variables = layer.kind === 'Dense' || layer.kind === 'Conv2D' || layer.kind === 'Conv2DTranspose'
-        ? [layer.kernel, ...(layer.bias ? [layer.bias] : [])] : [];
+      const variables =
+        layer.kind === 'Dense' || layer.kind === 'Conv2D' || layer.kind === 'Conv2DTranspose'
+          ? [layer.kernel, ...(layer.bias ? [layer.bias] : [])]
+          : [];
       groups.push({ path: join(layerPath, 'vars'), name: layer.name, variables });
     }
   }
@@ -182,9 +220,12 @@ export async function kerasModel(tree: ModelNode, options: KerasOptions): Promis
   const dateSaved = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}@${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
   const metadata = { keras_version: kerasLayoutVersion, date_saved: dateSaved, exported_by: options.producer };
   // Keras writes metadata.json, config.json, model.weights.h5 in this order, the weights stored uncompressed.
-  return zipSync({
-    'metadata.json': strToU8(JSON.stringify(metadata)),
-    'config.json': strToU8(JSON.stringify(kerasConfig(tree))),
-    'model.weights.h5': [await weightsFile(tree), { level: 0 }],
-  }, { level: 6 });
+  return zipSync(
+    {
+      'metadata.json': strToU8(JSON.stringify(metadata)),
+      'config.json': strToU8(JSON.stringify(kerasConfig(tree))),
+      'model.weights.h5': [await weightsFile(tree), { level: 0 }],
+    },
+    { level: 6 },
+  );
 }

@@ -3,7 +3,8 @@
 // Sequential, nested models kept as nodes), and every model in it must be a chain: each layer takes the output of the
 // one before it, as the autoencoder, its encoder and decoder, and the classifiers all do.
 //   shapes leave out the batch axis: [H, W, C] for images (NHWC), [features] for vectors
-//   Conv2D kernel [kh, kw, in, out]; Conv2DTranspose kernel [kh, kw, out, in]; Dense kernel [in, out] (as tfjs and Keras store them)
+// Conv2D kernel [kh, kw, in, out]; Conv2DTranspose kernel [kh, kw, out, in]; Dense kernel [in, out] (as tfjs and Keras
+// store them)
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 export type Activation = 'linear' | 'relu' | 'sigmoid' | 'softmax';
@@ -75,7 +76,8 @@ export class ExportError extends Error {
   }
 }
 
-const UNSUPPORTED_HINT = 'only chains of Dense, Conv2D, Conv2DTranspose, Flatten and Reshape layers (nested models allowed) can be exported';
+const UNSUPPORTED_HINT =
+  'only chains of Dense, Conv2D, Conv2DTranspose, Flatten and Reshape layers (nested models allowed) can be exported';
 
 type Json = Record<string, unknown>;
 
@@ -90,30 +92,42 @@ export function modelTree(model: LayersModel, subject: string): ModelNode {
   const topology = model.toJSON(null, false) as unknown;
   const weights = new Map<string, Weight>();
   for (const variable of model.weights) {
-    weights.set(variable.originalName, { name: variable.originalName, shape: [...variable.shape] as number[], values: variable.read().dataSync() as Float32Array });
+    weights.set(variable.originalName, {
+      name: variable.originalName,
+      shape: [...variable.shape] as number[],
+      values: variable.read().dataSync() as Float32Array,
+    });
   }
   const reader = new TreeReader(subject, weights);
   if (!isRecord(topology)) throw new ExportError(subject, 'tfjs returned no topology for the model', UNSUPPORTED_HINT);
   const tree = reader.model(topology, null);
   const unused = [...weights.keys()].filter((name) => !reader.used.has(name));
-  if (unused.length > 0) throw new ExportError(subject, `weights ${unused.join(', ')} belong to no exported layer`, UNSUPPORTED_HINT);
+  if (unused.length > 0)
+    throw new ExportError(subject, `weights ${unused.join(', ')} belong to no exported layer`, UNSUPPORTED_HINT);
   return tree;
 }
 
 class TreeReader {
   readonly used = new Set<string>();
 
-  constructor(private readonly subject: string, private readonly weights: Map<string, Weight>) {}
+  constructor(
+    private readonly subject: string,
+    private readonly weights: Map<string, Weight>,
+  ) {}
 
   private fail(problem: string): never {
     throw new ExportError(this.subject, problem, UNSUPPORTED_HINT);
   }
 
-  /** A `Model`/`Functional` or `Sequential` entry; `inputShape` is null at the top, where the model's input layer says it. */
+  /**
+   * A `Model`/`Functional` or `Sequential` entry; `inputShape` is null at the top, where the model's input layer says
+   * it.
+   */
   model(entry: Json, inputShape: number[] | null): ModelNode {
     const className = entry['class_name'];
     const config = entry['config'];
-    if (!isRecord(config) && !(className === 'Sequential' && Array.isArray(config))) this.fail(`model entry ${JSON.stringify(className)} has no config`);
+    if (!isRecord(config) && !(className === 'Sequential' && Array.isArray(config)))
+      this.fail(`model entry ${JSON.stringify(className)} has no config`);
     if (className === 'Model' || className === 'Functional') return this.functional(config as Json, inputShape);
     if (className === 'Sequential') return this.sequential(config as Json | unknown[], inputShape);
     return this.fail(`a model of class ${JSON.stringify(className)}`);
@@ -124,7 +138,8 @@ class TreeReader {
     const entries = Array.isArray(config['layers']) ? config['layers'].filter(isRecord) : [];
     const [input, ...rest] = entries;
     const inputConfig = input?.['config'];
-    if (input?.['class_name'] !== 'InputLayer' || !isRecord(inputConfig)) this.fail(`model '${name}' does not start with its input layer`);
+    if (input?.['class_name'] !== 'InputLayer' || !isRecord(inputConfig))
+      this.fail(`model '${name}' does not start with its input layer`);
     const inputName = String(input['name']);
     const inputShape = this.batchShape(inputConfig, `model '${name}'`);
     if (outerShape && inputShape.join() !== outerShape.join()) {
@@ -138,9 +153,14 @@ class TreeReader {
       // A chain: exactly one call, on exactly one tensor, the previous layer's output. (tfjs numbers a nested
       // model's outbound node 1, after the node of its own construction, so the node index is not checked.)
       const nodes = entry['inbound_nodes'];
-      const node = Array.isArray(nodes) && nodes.length === 1 && Array.isArray(nodes[0]) && nodes[0].length === 1 ? nodes[0][0] : undefined;
+      const node =
+        Array.isArray(nodes) && nodes.length === 1 && Array.isArray(nodes[0]) && nodes[0].length === 1
+          ? nodes[0][0]
+          : undefined;
       if (!Array.isArray(node) || node[0] !== previous || node[2] !== 0) {
-        this.fail(`layer '${layerName}' of model '${name}' is not called once on the output of '${previous}' (not a chain)`);
+        this.fail(
+          `layer '${layerName}' of model '${name}' is not called once on the output of '${previous}' (not a chain)`,
+        );
       }
       const layer = this.layer(entry, shape);
       layers.push(layer);
@@ -149,7 +169,8 @@ class TreeReader {
     }
     const outputs = config['output_layers'];
     const output = Array.isArray(outputs) && outputs.length === 1 ? outputs[0] : undefined;
-    if (!Array.isArray(output) || output[0] !== previous) this.fail(`model '${name}' does not output its last layer '${previous}'`);
+    if (!Array.isArray(output) || output[0] !== previous)
+      this.fail(`model '${name}' does not output its last layer '${previous}'`);
     return { kind: 'Functional', name, inputName, layers, inputShape, outputShape: shape };
   }
 
@@ -184,8 +205,14 @@ class TreeReader {
 
   private batchShape(config: Json, where: string): number[] {
     const batchShape = config['batch_input_shape'] ?? config['batch_shape'];
-    if (!Array.isArray(batchShape) || batchShape.length < 2 || batchShape.slice(1).some((side) => !Number.isInteger(side) || (side as number) <= 0)) {
-      return this.fail(`${where} has input shape ${JSON.stringify(batchShape)}; only fixed sizes after the batch axis are supported`);
+    if (
+      !Array.isArray(batchShape) ||
+      batchShape.length < 2 ||
+      batchShape.slice(1).some((side) => !Number.isInteger(side) || (side as number) <= 0)
+    ) {
+      return this.fail(
+        `${where} has input shape ${JSON.stringify(batchShape)}; only fixed sizes after the batch axis are supported`,
+      );
     }
     return batchShape.slice(1) as number[];
   }
@@ -193,20 +220,23 @@ class TreeReader {
   private weight(layer: string, role: 'kernel' | 'bias', shape: number[]): Weight {
     const weight = this.weights.get(`${layer}/${role}`);
     if (!weight) return this.fail(`layer '${layer}' has no weight '${layer}/${role}'`);
-    if (weight.shape.join() !== shape.join()) this.fail(`weight '${weight.name}' is [${weight.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    if (weight.shape.join() !== shape.join())
+      this.fail(`weight '${weight.name}' is [${weight.shape.join(', ')}], expected [${shape.join(', ')}]`);
     this.used.add(weight.name);
     return weight;
   }
 
   private activation(layer: string, config: Json): Activation {
     const activation = config['activation'] ?? 'linear';
-    if (!supportedActivations.includes(activation as Activation)) this.fail(`layer '${layer}' has activation ${JSON.stringify(activation)}`);
+    if (!supportedActivations.includes(activation as Activation))
+      this.fail(`layer '${layer}' has activation ${JSON.stringify(activation)}`);
     return activation as Activation;
   }
 
   private layer(entry: Json, inputShape: number[]): TreeLayer {
     const className = entry['class_name'];
-    if (className === 'Model' || className === 'Functional' || className === 'Sequential') return this.model(entry, inputShape);
+    if (className === 'Model' || className === 'Functional' || className === 'Sequential')
+      return this.model(entry, inputShape);
     const config = entry['config'];
     if (!isRecord(config)) return this.fail(`layer entry ${JSON.stringify(entry['name'])} has no config`);
     const name = String(config['name'] ?? entry['name']);
@@ -215,21 +245,32 @@ class TreeReader {
         return { kind: 'Flatten', name, inputShape, outputShape: [product(inputShape)] };
       case 'Reshape': {
         const target = config['target_shape'];
-        if (!Array.isArray(target) || target.some((side) => !Number.isInteger(side))) return this.fail(`layer '${name}' has target shape ${JSON.stringify(target)}`);
+        if (!Array.isArray(target) || target.some((side) => !Number.isInteger(side)))
+          return this.fail(`layer '${name}' has target shape ${JSON.stringify(target)}`);
         const known = product((target as number[]).filter((side) => side !== -1));
         const outputShape = (target as number[]).map((side) => (side === -1 ? product(inputShape) / known : side));
-        if (product(outputShape) !== product(inputShape) || outputShape.some((side) => !Number.isInteger(side) || side <= 0)) {
+        if (
+          product(outputShape) !== product(inputShape) ||
+          outputShape.some((side) => !Number.isInteger(side) || side <= 0)
+        ) {
           this.fail(`layer '${name}' cannot reshape [${inputShape.join(', ')}] to [${target.join(', ')}]`);
         }
         return { kind: 'Reshape', name, inputShape, outputShape, targetShape: outputShape };
       }
       case 'Dense': {
         const units = Number(config['units']);
-        if (inputShape.length !== 1) this.fail(`Dense layer '${name}' is applied to [${inputShape.join(', ')}]; only vectors are supported`);
+        if (inputShape.length !== 1)
+          this.fail(`Dense layer '${name}' is applied to [${inputShape.join(', ')}]; only vectors are supported`);
         const useBias = config['use_bias'] !== false;
         return {
-          kind: 'Dense', name, inputShape, outputShape: [units], units, activation: this.activation(name, config),
-          kernel: this.weight(name, 'kernel', [inputShape[0]!, units]), bias: useBias ? this.weight(name, 'bias', [units]) : null,
+          kind: 'Dense',
+          name,
+          inputShape,
+          outputShape: [units],
+          units,
+          activation: this.activation(name, config),
+          kernel: this.weight(name, 'kernel', [inputShape[0]!, units]),
+          bias: useBias ? this.weight(name, 'bias', [units]) : null,
         };
       }
       case 'Conv2D':
@@ -251,11 +292,15 @@ class TreeReader {
     const strides = pair(config['strides'], 1);
     const dilation = pair(config['dilation_rate'], 1);
     const padding = config['padding'];
-    if (inputShape.length !== 3) this.fail(`${kind} layer '${name}' is applied to [${inputShape.join(', ')}]; it needs [height, width, channels]`);
-    if ((config['data_format'] ?? 'channels_last') !== 'channels_last') this.fail(`layer '${name}' is ${String(config['data_format'])}; only channels_last is supported`);
+    if (inputShape.length !== 3)
+      this.fail(`${kind} layer '${name}' is applied to [${inputShape.join(', ')}]; it needs [height, width, channels]`);
+    if ((config['data_format'] ?? 'channels_last') !== 'channels_last')
+      this.fail(`layer '${name}' is ${String(config['data_format'])}; only channels_last is supported`);
     if (padding !== 'same' && padding !== 'valid') this.fail(`layer '${name}' has padding ${JSON.stringify(padding)}`);
-    if (dilation.some((rate) => rate !== 1)) this.fail(`layer '${name}' is dilated (${dilation.join('x')}); only dilation 1 is supported`);
-    if ([...kernelSize, ...strides, filters].some((value) => !Number.isInteger(value) || value <= 0)) this.fail(`layer '${name}' has a malformed kernel, stride or filter count`);
+    if (dilation.some((rate) => rate !== 1))
+      this.fail(`layer '${name}' is dilated (${dilation.join('x')}); only dilation 1 is supported`);
+    if ([...kernelSize, ...strides, filters].some((value) => !Number.isInteger(value) || value <= 0))
+      this.fail(`layer '${name}' has a malformed kernel, stride or filter count`);
     const [height, width, channels] = inputShape as [number, number, number];
     const side = (size: number, axis: 0 | 1): number => {
       const [k, s] = [kernelSize[axis], strides[axis]];
@@ -263,12 +308,22 @@ class TreeReader {
       return padding === 'same' ? size * s : size * s + Math.max(k - s, 0);
     };
     const outputShape = [side(height, 0), side(width, 1), filters];
-    if (outputShape.some((value) => value <= 0)) this.fail(`layer '${name}' leaves no output for input [${inputShape.join(', ')}]`);
+    if (outputShape.some((value) => value <= 0))
+      this.fail(`layer '${name}' leaves no output for input [${inputShape.join(', ')}]`);
     const kernelShape = kind === 'Conv2D' ? [...kernelSize, channels, filters] : [...kernelSize, filters, channels];
     const useBias = config['use_bias'] !== false;
     return {
-      kind, name, inputShape, outputShape, filters, kernelSize, strides, padding, activation: this.activation(name, config),
-      kernel: this.weight(name, 'kernel', kernelShape), bias: useBias ? this.weight(name, 'bias', [filters]) : null,
+      kind,
+      name,
+      inputShape,
+      outputShape,
+      filters,
+      kernelSize,
+      strides,
+      padding,
+      activation: this.activation(name, config),
+      kernel: this.weight(name, 'kernel', kernelShape),
+      bias: useBias ? this.weight(name, 'bias', [filters]) : null,
     };
   }
 }

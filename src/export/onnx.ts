@@ -72,7 +72,11 @@ function int64Tensor(name: string, values: number[]): Record<string, unknown> {
 }
 
 /** `values` of `shape` with its axes reordered: result axis i is source axis perm[i]. */
-export function transposeArray(values: Float32Array, shape: number[], perm: number[]): { values: Float32Array; shape: number[] } {
+export function transposeArray(
+  values: Float32Array,
+  shape: number[],
+  perm: number[],
+): { values: Float32Array; shape: number[] } {
   const outShape = perm.map((axis) => shape[axis]!);
   const strides = shape.map((_, axis) => shape.slice(axis + 1).reduce((a, b) => a * b, 1));
   const permutedStrides = perm.map((axis) => strides[axis]!);
@@ -95,7 +99,13 @@ export function transposeArray(values: Float32Array, shape: number[], perm: numb
  * TensorFlow's padding along one axis of a convolution from `input` to `output` pixels: [before, after]. For a
  * transposed convolution, pass the sizes of the convolution it is the gradient of (its output as `input`).
  */
-function tfPadding(input: number, output: number, kernel: number, stride: number, padding: 'same' | 'valid'): [number, number] {
+function tfPadding(
+  input: number,
+  output: number,
+  kernel: number,
+  stride: number,
+  padding: 'same' | 'valid',
+): [number, number] {
   if (padding === 'valid') return [0, 0];
   const total = Math.max((output - 1) * stride + kernel - input, 0);
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
@@ -133,7 +143,13 @@ class GraphBuilder {
   /** Appends a node on the current tensor (plus `extraInputs`) and makes its output the current tensor. */
   apply(opType: string, name: string, extraInputs: string[] = [], attributes: Attribute[] = []): void {
     const output = this.unique(name);
-    this.nodes.push({ name: output, op_type: opType, input: [this.current, ...extraInputs], output: [output], attribute: attributes });
+    this.nodes.push({
+      name: output,
+      op_type: opType,
+      input: [this.current, ...extraInputs],
+      output: [output],
+      attribute: attributes,
+    });
     this.current = output;
   }
 
@@ -169,7 +185,11 @@ function addConvolution(graph: GraphBuilder, layer: ConvLayer): void {
     const [left, right] = tfPadding(outWidth, inWidth, kw, sw, layer.padding);
     const extraHeight = outHeight - ((inHeight - 1) * sh + kh - top - bottom);
     const extraWidth = outWidth - ((inWidth - 1) * sw + kw - left - right);
-    graph.apply('ConvTranspose', layer.name, inputs, [...common, ints('pads', [top, left, bottom, right]), ints('output_padding', [extraHeight, extraWidth])]);
+    graph.apply('ConvTranspose', layer.name, inputs, [
+      ...common,
+      ints('pads', [top, left, bottom, right]),
+      ints('output_padding', [extraHeight, extraWidth]),
+    ]);
   }
 }
 
@@ -187,9 +207,12 @@ export function onnxModel(tree: ModelNode, options: OnnxOptions): { bytes: Uint8
         break;
       case 'Dense': {
         const kernel = layer.kernel;
-        const inputs = [graph.constant(`${layer.name}/kernel`, (name) => floatTensor(name, kernel.shape, kernel.values))];
+        const inputs = [
+          graph.constant(`${layer.name}/kernel`, (name) => floatTensor(name, kernel.shape, kernel.values)),
+        ];
         const bias = layer.bias;
-        if (bias) inputs.push(graph.constant(`${layer.name}/bias`, (name) => floatTensor(name, bias.shape, bias.values)));
+        if (bias)
+          inputs.push(graph.constant(`${layer.name}/bias`, (name) => floatTensor(name, bias.shape, bias.values)));
         graph.apply(bias ? 'Gemm' : 'MatMul', layer.name, inputs);
         break;
       }
@@ -202,7 +225,9 @@ export function onnxModel(tree: ModelNode, options: OnnxOptions): { bytes: Uint8
         graph.toLayout('NHWC', `${layer.name}/to_nhwc`);
         // 0 copies the batch size from the input, so an empty batch reshapes too.
         const target = [0, ...layer.targetShape];
-        graph.apply('Reshape', layer.name, [graph.constant(`${layer.name}/shape`, (name) => int64Tensor(name, target))]);
+        graph.apply('Reshape', layer.name, [
+          graph.constant(`${layer.name}/shape`, (name) => int64Tensor(name, target)),
+        ]);
         break;
       }
     }
@@ -211,7 +236,12 @@ export function onnxModel(tree: ModelNode, options: OnnxOptions): { bytes: Uint8
       const opType = { relu: 'Relu', sigmoid: 'Sigmoid', softmax: 'Softmax' }[layer.activation];
       // Softmax runs over the last axis, which must be the channels: tfjs's, not NCHW's width.
       if (layer.activation === 'softmax') graph.toLayout('NHWC', `${layer.name}/to_nhwc`);
-      graph.apply(opType, `${layer.name}/${layer.activation}`, [], layer.activation === 'softmax' ? [int('axis', -1)] : []);
+      graph.apply(
+        opType,
+        `${layer.name}/${layer.activation}`,
+        [],
+        layer.activation === 'softmax' ? [int('axis', -1)] : [],
+      );
     }
   }
   graph.toLayout('NHWC', 'output/to_nhwc');
@@ -220,8 +250,14 @@ export function onnxModel(tree: ModelNode, options: OnnxOptions): { bytes: Uint8
   if (last) last['output'] = [outputName];
 
   const valueInfo = (name: string, shape: number[], doc: string) => ({
-    name, doc_string: doc,
-    type: { tensor_type: { elem_type: FLOAT, shape: { dim: [{ dim_param: 'batch' }, ...shape.map((side) => ({ dim_value: side }))] } } },
+    name,
+    doc_string: doc,
+    type: {
+      tensor_type: {
+        elem_type: FLOAT,
+        shape: { dim: [{ dim_param: 'batch' }, ...shape.map((side) => ({ dim_value: side }))] },
+      },
+    },
   });
   const layoutNote = (shape: number[]) => (shape.length === 3 ? ' (NHWC: batch, height, width, channels)' : '');
   const message = {
@@ -234,8 +270,20 @@ export function onnxModel(tree: ModelNode, options: OnnxOptions): { bytes: Uint8
       name: tree.name,
       node: graph.nodes,
       initializer: graph.initializers,
-      input: [valueInfo(tree.inputName, tree.inputShape, `float32 [batch, ${tree.inputShape.join(', ')}]${layoutNote(tree.inputShape)}`)],
-      output: [valueInfo(outputName, tree.outputShape, `float32 [batch, ${tree.outputShape.join(', ')}]${layoutNote(tree.outputShape)}`)],
+      input: [
+        valueInfo(
+          tree.inputName,
+          tree.inputShape,
+          `float32 [batch, ${tree.inputShape.join(', ')}]${layoutNote(tree.inputShape)}`,
+        ),
+      ],
+      output: [
+        valueInfo(
+          outputName,
+          tree.outputShape,
+          `float32 [batch, ${tree.outputShape.join(', ')}]${layoutNote(tree.outputShape)}`,
+        ),
+      ],
     },
     metadata_props: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
   };

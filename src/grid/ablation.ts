@@ -45,7 +45,11 @@ export interface PretrainingSpec {
 export const pretrainingSpecs: PretrainingSpec[] = [
   { name: 'plain', title: 'plain (no corruption)', noise: { kind: 'salt-and-pepper', amount: 0 } },
   { name: 'salt-and-pepper-10', title: 'salt & pepper 10%', noise: { kind: 'salt-and-pepper', amount: 0.1 } },
-  { name: 'salt-and-pepper-20', title: 'salt & pepper 20% (the study\'s)', noise: { kind: 'salt-and-pepper', amount: 0.2 } },
+  {
+    name: 'salt-and-pepper-20',
+    title: "salt & pepper 20% (the study's)",
+    noise: { kind: 'salt-and-pepper', amount: 0.2 },
+  },
   { name: 'salt-and-pepper-40', title: 'salt & pepper 40%', noise: { kind: 'salt-and-pepper', amount: 0.4 } },
   { name: 'gaussian-0.4', title: 'Gaussian σ 0.4', noise: { kind: 'gaussian', amount: 0.4 } },
   { name: 'masking-30', title: 'masking 30%', noise: { kind: 'masking', amount: 0.3 } },
@@ -94,34 +98,74 @@ const panelTitle = (labels: number) => `${labels.toLocaleString('en-US')} labels
 const variantNames: Record<EncoderMode, string> = { finetuned: 'fine-tuned', frozen: 'frozen', scratch: 'scratch' };
 
 function ablationPoints(result: AblationResult) {
-  const title = (name: string) => (name === 'scratch' ? scratchTitle : result.pretrainings.find((entry) => entry.name === name)?.title ?? name);
+  const title = (name: string) =>
+    name === 'scratch' ? scratchTitle : (result.pretrainings.find((entry) => entry.name === name)?.title ?? name);
   return result.summary.map((entry) => ({
-    pretraining: title(entry.pretraining), variant: variantNames[entry.encoder], panel: panelTitle(entry.labels), mean: entry.accuracy.mean, std: entry.accuracy.std,
+    pretraining: title(entry.pretraining),
+    variant: variantNames[entry.encoder],
+    panel: panelTitle(entry.labels),
+    mean: entry.accuracy.mean,
+    std: entry.accuracy.std,
   }));
 }
 
 /** The autoencoder of one pretraining: trained (checkpointed per epoch) and saved, or loaded when the folder has it. */
-async function pretrainOne(context: ExperimentContext, data: PreparedData, spec: PretrainingSpec, options: AblationOptions): Promise<AblationPretraining> {
+async function pretrainOne(
+  context: ExperimentContext,
+  data: PreparedData,
+  spec: PretrainingSpec,
+  options: AblationOptions,
+): Promise<AblationPretraining> {
   const { run, config, reporter } = context;
   const folder = pretrainingFolder(spec.name);
   if (await run.exists(`${folder}/pretrain.json`)) return run.readJson<AblationPretraining>(`${folder}/pretrain.json`);
   const images = Math.min(options.pretrainImages ?? data.train.count, data.train.count);
-  const train = images === data.train.count ? data.train : subsetImageSet(data.train, Int32Array.from({ length: images }, (_, index) => index));
+  const train =
+    images === data.train.count
+      ? data.train
+      : subsetImageSet(
+          data.train,
+          Int32Array.from({ length: images }, (_, index) => index),
+        );
   const stage = pretrainingStage(spec.name);
-  reporter({ type: 'stage-start', stage, description: `${spec.title}: ${options.pretrainEpochs} epoch${options.pretrainEpochs === 1 ? '' : 's'} of ${images} unlabelled images` });
+  reporter({
+    type: 'stage-start',
+    stage,
+    description: `${spec.title}: ${options.pretrainEpochs} epoch${options.pretrainEpochs === 1 ? '' : 's'} of ${images} unlabelled images`,
+  });
   // Only the corruption differs: trainNewAutoencoder starts every pretraining from the same weights, batch order and
   // noise stream.
   const autoencoderConfig: AutoencoderConfig = {
-    ...config.autoencoder, noise: spec.noise, maxEpochs: options.pretrainEpochs, patience: options.pretrainEpochs + 1,
+    ...config.autoencoder,
+    noise: spec.noise,
+    maxEpochs: options.pretrainEpochs,
+    patience: options.pretrainEpochs + 1,
   };
-  const { autoencoder, training: result } = await trainNewAutoencoder(context, train, data.validation, autoencoderConfig,
-    { checkpoint: `ablation-${spec.name}`, stage });
+  const { autoencoder, training: result } = await trainNewAutoencoder(
+    context,
+    train,
+    data.validation,
+    autoencoderConfig,
+    { checkpoint: `ablation-${spec.name}`, stage },
+  );
   const { validation } = data;
   const validationMse = (images: Float32Array) =>
-    meanSquaredError(predictInBatches(autoencoder.autoencoder, images, validation.count, validation.height, validation.width), validation.images);
-  const reference = corrupt(validation.images, { kind: 'salt-and-pepper', amount: 0.2 }, new Random(config.seed).fork('ablation-reference-noise'));
+    meanSquaredError(
+      predictInBatches(autoencoder.autoencoder, images, validation.count, validation.height, validation.width),
+      validation.images,
+    );
+  const reference = corrupt(
+    validation.images,
+    { kind: 'salt-and-pepper', amount: 0.2 },
+    new Random(config.seed).fork('ablation-reference-noise'),
+  );
   const summary: AblationPretraining = {
-    name: spec.name, title: spec.title, noise: spec.noise, epochs: result.epochs, images, trainSeconds: result.seconds,
+    name: spec.name,
+    title: spec.title,
+    noise: spec.noise,
+    epochs: result.epochs,
+    images,
+    trainSeconds: result.seconds,
     validationLoss: Math.min(...result.history.map((record) => record.validationLoss)),
     cleanValidationMse: validationMse(validation.images),
     referenceValidationMse: validationMse(reference),
@@ -132,38 +176,74 @@ async function pretrainOne(context: ExperimentContext, data: PreparedData, spec:
   await run.writeJson(`${folder}/pretrain.json`, summary);
   reporter({ type: 'saved', stage, file: `${folder}/pretrain.json` });
   // trainAutoencoder ended the stage; the clean-input score comes after it.
-  reporter({ type: 'message', stage,
-    text: `validation MSE ${summary.validationLoss.toFixed(5)} (own corruption), ${summary.cleanValidationMse.toFixed(5)} (clean input)` });
+  reporter({
+    type: 'message',
+    stage,
+    text: `validation MSE ${summary.validationLoss.toFixed(5)} (own corruption), ${summary.cleanValidationMse.toFixed(5)} (clean input)`,
+  });
   autoencoder.autoencoder.dispose();
   return summary;
 }
 
 /** The plan of one pretraining: its epochs, then two passes over the validation images for its scores. */
-function pretrainingPlan(config: ExperimentConfig, data: PreparedData, spec: PretrainingSpec, options: AblationOptions, done: boolean): PlannedRun {
+function pretrainingPlan(
+  config: ExperimentConfig,
+  data: PreparedData,
+  spec: PretrainingSpec,
+  options: AblationOptions,
+  done: boolean,
+): PlannedRun {
   const images = Math.min(options.pretrainImages ?? data.train.count, data.train.count);
   const budget = { ...config.autoencoder, maxEpochs: options.pretrainEpochs, patience: options.pretrainEpochs + 1 };
-  const plan = pretrainPlan(budget, { train: images, validation: data.validation.count }, done, pretrainingStage(spec.name));
-  return { ...plan, label: `pretrain ${spec.name}`, forward: { ...plan.forward, autoencoder: 2 * data.validation.count } };
+  const plan = pretrainPlan(
+    budget,
+    { train: images, validation: data.validation.count },
+    done,
+    pretrainingStage(spec.name),
+  );
+  return {
+    ...plan,
+    label: `pretrain ${spec.name}`,
+    forward: { ...plan.forward, autoencoder: 2 * data.validation.count },
+  };
 }
 
-/** Runs the ablation's pretrainings and cells that are not done yet; the cells here, in worker threads, or through `runner` (a job queue). */
-export async function runAblation(context: ExperimentContext, options: AblationOptions, runner?: CellRunner): Promise<AblationResult> {
+/**
+ * Runs the ablation's pretrainings and cells that are not done yet; the cells here, in worker threads, or through
+ * `runner` (a job queue).
+ */
+export async function runAblation(
+  context: ExperimentContext,
+  options: AblationOptions,
+  runner?: CellRunner,
+): Promise<AblationResult> {
   const { run, config, reporter } = context;
   const started = performance.now();
   const data = await prepareData(config);
 
   const labelCounts = resolveLabelCounts(options.labelCounts, data.train.count);
   const seeds = Array.from({ length: options.seeds }, (_, index) => config.seed + index);
-  const scratchModels = options.pretrainings.some((spec) => spec.name === referencePretraining) ? referencePretraining : options.pretrainings[0]!.name;
+  const scratchModels = options.pretrainings.some((spec) => spec.name === referencePretraining)
+    ? referencePretraining
+    : options.pretrainings[0]!.name;
   const planned: PlannedCell[] = [];
   for (const seed of seeds) {
     for (const { labels, indices, validationIndices } of cellSubsets(data, labelCounts, seed)) {
       const budget = cellBudget(config.classifier, labels, options.minimumSteps, options.imagesPerCell);
       const cell = (encoder: EncoderMode, pretraining: string, models: string): PlannedCell => ({
-        job: { encoder, labels, seed, budget, indices, validationIndices, extra: { pretraining },
+        job: {
+          encoder,
+          labels,
+          seed,
+          budget,
+          indices,
+          validationIndices,
+          extra: { pretraining },
           // The stage also seeds each epoch's batch order and distortions (train/classifier.ts): it must not change.
-          stage: `ablate ${pretraining} ${encoder} ${labels} labels seed ${seed}` },
-        file: `ablation/cells/${pretraining}-${cellName({ encoder, labels, seed })}.json`, models,
+          stage: `ablate ${pretraining} ${encoder} ${labels} labels seed ${seed}`,
+        },
+        file: `ablation/cells/${pretraining}-${cellName({ encoder, labels, seed })}.json`,
+        models,
         work: plannedWork(encoder, epochsFor(budget, encoder, labels) * labels),
       });
       for (const spec of options.pretrainings) {
@@ -173,11 +253,17 @@ export async function runAblation(context: ExperimentContext, options: AblationO
     }
   }
   const grid = await resumeCells(context, 'ablate', planned, runner);
-  const pretrainingsDone = await Promise.all(options.pretrainings.map((spec) => run.exists(`${pretrainingFolder(spec.name)}/pretrain.json`)));
+  const pretrainingsDone = await Promise.all(
+    options.pretrainings.map((spec) => run.exists(`${pretrainingFolder(spec.name)}/pretrain.json`)),
+  );
   reporter({
-    type: 'plan', title: 'ablation', workers: grid.workers,
+    type: 'plan',
+    title: 'ablation',
+    workers: grid.workers,
     runs: [
-      ...options.pretrainings.map((spec, index) => pretrainingPlan(config, data, spec, options, pretrainingsDone[index]!)),
+      ...options.pretrainings.map((spec, index) =>
+        pretrainingPlan(config, data, spec, options, pretrainingsDone[index]!),
+      ),
       ...cellRunPlans(grid, data, config),
       // ablation.json, the chart, metrics.json and, for a finished study, report.html again.
       stagePlan('report', false),
@@ -190,31 +276,63 @@ export async function runAblation(context: ExperimentContext, options: AblationO
   const autoencoderFor = async (folder: string) => {
     let autoencoder = loaded.get(folder);
     if (!autoencoder) {
-      autoencoder = joinAutoencoder(await loadModel(run.path(folder, 'encoder')), await loadModel(run.path(folder, 'decoder')));
+      autoencoder = joinAutoencoder(
+        await loadModel(run.path(folder, 'encoder')),
+        await loadModel(run.path(folder, 'decoder')),
+      );
       loaded.set(folder, autoencoder);
     }
     return autoencoder;
   };
   const cells = await runCells(context, data, grid, autoencoderFor);
-  reporter({ type: 'stage-start', stage: 'report', description: 'ablation.json, the chart, metrics.json and report.html' });
+  reporter({
+    type: 'stage-start',
+    stage: 'report',
+    description: 'ablation.json, the chart, metrics.json and report.html',
+  });
   const reportStarted = performance.now();
   const seconds = (performance.now() - started) / 1000;
-  const previous = (await run.exists('ablation/ablation.json')) ? await run.readJson<Partial<AblationResult>>('ablation/ablation.json') : undefined;
+  const previous = (await run.exists('ablation/ablation.json'))
+    ? await run.readJson<Partial<AblationResult>>('ablation/ablation.json')
+    : undefined;
   const result = summariseAblation({
-    budget: { pretrainEpochs: options.pretrainEpochs, pretrainImages: pretrainings[0]?.images ?? 0, minimumSteps: options.minimumSteps, imagesPerCell: options.imagesPerCell },
-    labelCounts, seeds, pretrainings, cells: cells.map((cell) => ({ ...cell, pretraining: (cell as { pretraining?: string }).pretraining ?? 'scratch' })),
+    budget: {
+      pretrainEpochs: options.pretrainEpochs,
+      pretrainImages: pretrainings[0]?.images ?? 0,
+      minimumSteps: options.minimumSteps,
+      imagesPerCell: options.imagesPerCell,
+    },
+    labelCounts,
+    seeds,
+    pretrainings,
+    cells: cells.map((cell) => ({ ...cell, pretraining: (cell as { pretraining?: string }).pretraining ?? 'scratch' })),
     // A resumed ablation adds this session's time to the time already spent.
     totalSeconds: seconds + (previous?.totalSeconds ?? 0),
   });
   await run.writeJson('ablation/ablation.json', result);
-  await run.writeFile('figures/ablation.svg', await ablationChart(ablationPoints(result), {
-    pretrainings: [...pretrainings.map((entry) => entry.title), scratchTitle], panels: labelCounts.map(panelTitle),
-  }));
-  await run.writeJson('figures/ablation.json', [{
-    id: 'ablation', section: 'classification', title: 'Which pretraining', mime: 'image/svg+xml', file: 'figures/ablation.svg',
-    caption: `Test accuracy of the classifiers built on each pretrained autoencoder (frozen and fine-tuned) and of scratch, the baseline, per number of labels: mean over ${seeds.length} seeds with ±1 standard deviation bars. Every autoencoder was pretrained for ${options.pretrainEpochs} epochs of ${(pretrainings[0]?.images ?? 0).toLocaleString('en-US')} unlabelled images from the same initial weights; only the corruption differs.`,
-  }]);
+  await run.writeFile(
+    'figures/ablation.svg',
+    await ablationChart(ablationPoints(result), {
+      pretrainings: [...pretrainings.map((entry) => entry.title), scratchTitle],
+      panels: labelCounts.map(panelTitle),
+    }),
+  );
+  await run.writeJson('figures/ablation.json', [
+    {
+      id: 'ablation',
+      section: 'classification',
+      title: 'Which pretraining',
+      mime: 'image/svg+xml',
+      file: 'figures/ablation.svg',
+      caption: `Test accuracy of the classifiers built on each pretrained autoencoder (frozen and fine-tuned) and of scratch, the baseline, per number of labels: mean over ${seeds.length} seeds with ±1 standard deviation bars. Every autoencoder was pretrained for ${options.pretrainEpochs} epochs of ${(pretrainings[0]?.images ?? 0).toLocaleString('en-US')} unlabelled images from the same initial weights; only the corruption differs.`,
+    },
+  ]);
   await mergeIntoMetrics(context, { ablation: result });
-  reporter({ type: 'stage-end', stage: 'report', seconds: (performance.now() - reportStarted) / 1000, summary: run.path('ablation', 'ablation.json') });
+  reporter({
+    type: 'stage-end',
+    stage: 'report',
+    seconds: (performance.now() - reportStarted) / 1000,
+    summary: run.path('ablation', 'ablation.json'),
+  });
   return result;
 }

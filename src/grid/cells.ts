@@ -28,8 +28,12 @@ export const sweepImagesPerCell = 275_000;
  * plateau patience and warm-up scaled with their epoch count. Large cells keep the experiment's budget, up to
  * `imagesPerCell` images (so that the whole grid fits its time budget; the experiment's own 100% runs train longer).
  */
-export function cellBudget(base: ClassifierConfig, labels: number, minimumSteps: number,
-  imagesPerCell = sweepImagesPerCell): ClassifierConfig {
+export function cellBudget(
+  base: ClassifierConfig,
+  labels: number,
+  minimumSteps: number,
+  imagesPerCell = sweepImagesPerCell,
+): ClassifierConfig {
   const batchSize = Math.min(base.batchSize, Math.max(16, Math.round(labels / 10)));
   const epochs = Math.ceil(minimumSteps / Math.ceil(labels / batchSize));
   const maxEpochs = Math.max(base.maxEpochs, epochs);
@@ -49,26 +53,36 @@ export function cellBudget(base: ClassifierConfig, labels: number, minimumSteps:
 
 export function meanAndSpread(values: readonly number[]): MeanAndSpread {
   const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
-  const variance = values.length < 2 ? 0 : values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1);
+  const variance =
+    values.length < 2 ? 0 : values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1);
   return { mean, std: Math.sqrt(variance) };
 }
 
 /** Mean ± std over cells of each cell's mean accuracy over the corruptions, when every cell measured them. */
-export function robustnessSummary(cells: readonly Pick<SweepCell, 'robustness'>[]): { corrupted?: MeanAndSpread; denoised?: MeanAndSpread } {
+export function robustnessSummary(cells: readonly Pick<SweepCell, 'robustness'>[]): {
+  corrupted?: MeanAndSpread;
+  denoised?: MeanAndSpread;
+} {
   if (cells.length === 0 || cells.some((cell) => cell.robustness === undefined)) return {};
   const corrupted = meanAndSpread(cells.map((cell) => meanCorruptedAccuracy(cell.robustness!, 'corrupted')));
-  const complete = cells.every((cell) => cell.robustness!.corruptions.every((entry) => entry.denoisedAccuracy !== undefined));
-  return complete ? { corrupted, denoised: meanAndSpread(cells.map((cell) => meanCorruptedAccuracy(cell.robustness!, 'denoised'))) } : { corrupted };
+  const complete = cells.every((cell) =>
+    cell.robustness!.corruptions.every((entry) => entry.denoisedAccuracy !== undefined),
+  );
+  return complete
+    ? { corrupted, denoised: meanAndSpread(cells.map((cell) => meanCorruptedAccuracy(cell.robustness!, 'denoised'))) }
+    : { corrupted };
 }
 
 /** Where a cell of a run folder's grid starts from and where its result goes. */
 export interface CellPlace {
   /** The cell's file in the run folder, e.g. `sweep/cells/finetuned-100-seed1.json`. */
   file: string;
-  /** The folder in the run folder holding the autoencoder (encoder/, decoder/) the cell starts from: `models` for the sweep. */
+  /**
+   * The folder in the run folder holding the autoencoder (encoder/, decoder/) the cell starts from: `models` for the
+   * sweep.
+   */
   models: string;
 }
-
 
 /** Nested, stratified label subsets per seed (indices into the training split), and each one's validation subset. */
 export function cellSubsets(data: PreparedData, labelCounts: readonly number[], seed: number) {
@@ -82,16 +96,25 @@ export function cellSubsets(data: PreparedData, labelCounts: readonly number[], 
     return {
       labels,
       indices: labels === data.train.count ? everything : subsets[partial.indexOf(labels)]!,
-      validationIndices: validationCount === data.validation.count ? null
-        : stratifiedSubsets(data.validation.labels, everyValidation, [validationCount], seed)[0]!,
+      validationIndices:
+        validationCount === data.validation.count
+          ? null
+          : stratifiedSubsets(data.validation.labels, everyValidation, [validationCount], seed)[0]!,
     };
   });
 }
 
-export const cellValidationPolicy = 'early stopping on a stratified validation subset of at most as many labelled images as the training subset (capped at the held-out set)';
+export const cellValidationPolicy =
+  'early stopping on a stratified validation subset of at most as many labelled images as the training subset (capped at the held-out set)';
 
-/** A cell of a run folder's grid, its place there, and its planned work (images it may train on), by which the longest go first. */
-export interface PlannedCell extends CellPlace { job: CellJob; work: number }
+/**
+ * A cell of a run folder's grid, its place there, and its planned work (images it may train on), by which the longest
+ * go first.
+ */
+export interface PlannedCell extends CellPlace {
+  job: CellJob;
+  work: number;
+}
 
 /** A cell to train elsewhere (on a job queue's workers), its planned work and the autoencoder it starts from. */
 export interface GridCell {
@@ -105,8 +128,12 @@ export interface GridCell {
  * time left as the runner sees it; the caller writes the results. Any grid of cells (the sweep's, an ablation's)
  * can be run this way.
  */
-export type CellRunner = (context: ExperimentContext, data: PreparedData, cells: readonly GridCell[],
-  onResult: (cell: SweepCell, index: number, etaSeconds: number) => Promise<void>) => Promise<void>;
+export type CellRunner = (
+  context: ExperimentContext,
+  data: PreparedData,
+  cells: readonly GridCell[],
+  onResult: (cell: SweepCell, index: number, etaSeconds: number) => Promise<void>,
+) => Promise<void>;
 
 /** A grid read back from its run folder: one slot per planned cell, filled where the folder holds its result. */
 export interface CellGrid {
@@ -126,7 +153,12 @@ export interface CellGrid {
  * budget it would get now) and decides how the rest will train: in turn here, in worker threads (whose workers
  * load the autoencoders saved in the folder by the time the cells train), or through `runner`.
  */
-export async function resumeCells(context: ExperimentContext, step: string, planned: PlannedCell[], runner?: CellRunner): Promise<CellGrid> {
+export async function resumeCells(
+  context: ExperimentContext,
+  step: string,
+  planned: PlannedCell[],
+  runner?: CellRunner,
+): Promise<CellGrid> {
   const { run } = context;
   const slots: (SweepCell | undefined)[] = [];
   const pending: CellGrid['pending'] = [];
@@ -174,15 +206,31 @@ export function cellRunPlans(grid: CellGrid, data: PreparedData, config: Experim
   const firstOnThread = new Map<string, number>();
   return grid.pending.map(({ job, models }) => {
     const plan = classifierRunPlan({
-      stage: job.stage, step: grid.step, label: job.stage.startsWith(`${grid.step} `) ? job.stage.slice(grid.step.length + 1) : job.stage,
-      group: groupOf(job), mode: job.encoder, labels: job.labels, validation: job.validationIndices?.length ?? data.validation.count,
-      test: data.test.count, budget: job.budget, done: false, parallel: grid.workers > 1,
+      stage: job.stage,
+      step: grid.step,
+      label: job.stage.startsWith(`${grid.step} `) ? job.stage.slice(grid.step.length + 1) : job.stage,
+      group: groupOf(job),
+      mode: job.encoder,
+      labels: job.labels,
+      validation: job.validationIndices?.length ?? data.validation.count,
+      test: data.test.count,
+      budget: job.budget,
+      done: false,
+      parallel: grid.workers > 1,
     });
-    // The first cell of an autoencoder on each thread also corrupts and denoises the scored images (cellRobustnessSets).
+    // The first cell of an autoencoder on each thread also corrupts and denoises the scored images
+    // (cellRobustnessSets).
     const cellsBefore = firstOnThread.get(models) ?? 0;
     firstOnThread.set(models, cellsBefore + 1);
     const sets = cellsBefore < grid.workers ? corruptions * scoredImages : 0;
-    return { ...plan, forward: { ...plan.forward, classifier: plan.forward.classifier + 2 * corruptions * scoredImages, autoencoder: sets } };
+    return {
+      ...plan,
+      forward: {
+        ...plan.forward,
+        classifier: plan.forward.classifier + 2 * corruptions * scoredImages,
+        autoencoder: sets,
+      },
+    };
   });
 }
 
@@ -190,8 +238,12 @@ export function cellRunPlans(grid: CellGrid, data: PreparedData, config: Experim
  * Trains the grid's pending cells and returns every cell's result in plan order, however they finished, so that
  * sums over seeds repeat bit for bit. `autoencoderFor` gives this thread's autoencoder for a models folder.
  */
-export async function runCells(context: ExperimentContext, data: PreparedData, grid: CellGrid,
-  autoencoderFor: (models: string) => Promise<Autoencoder>): Promise<SweepCell[]> {
+export async function runCells(
+  context: ExperimentContext,
+  data: PreparedData,
+  grid: CellGrid,
+  autoencoderFor: (models: string) => Promise<Autoencoder>,
+): Promise<SweepCell[]> {
   const { reporter } = context;
   const { slots, pending, runner } = grid;
   if (runner) {
@@ -204,14 +256,33 @@ export async function runCells(context: ExperimentContext, data: PreparedData, g
       await saveCell(context, cell, entry.job, entry.file);
       slots[entry.slot] = cell;
       done += 1;
-      reporter({ type: 'cell-done', stage: entry.job.stage, epochs: cell.epochs, testAccuracy: cell.accuracy, macroF1: cell.macroF1, seconds: cell.seconds });
-      reporter({ type: 'message', stage: grid.step, text: `cell ${done}/${slots.length} done (${entry.job.stage.slice(grid.step.length + 1)}: ${(100 * cell.accuracy).toFixed(2)}%); ${Number.isFinite(etaSeconds) ? `about ${Math.round(etaSeconds / 60)} min to go` : 'time left not known yet'}` });
+      reporter({
+        type: 'cell-done',
+        stage: entry.job.stage,
+        epochs: cell.epochs,
+        testAccuracy: cell.accuracy,
+        macroF1: cell.macroF1,
+        seconds: cell.seconds,
+      });
+      reporter({
+        type: 'message',
+        stage: grid.step,
+        text: `cell ${done}/${slots.length} done (${entry.job.stage.slice(grid.step.length + 1)}: ${(100 * cell.accuracy).toFixed(2)}%); ${Number.isFinite(etaSeconds) ? `about ${Math.round(etaSeconds / 60)} min to go` : 'time left not known yet'}`,
+      });
     });
   } else if (grid.workers > 1) {
-    await runInThreads<SweepCell>(context, data, pending.map(({ job, file, models }) => ({ kind: 'sweep-cell', job, file, models })), grid.workers,
-      (cell, index) => { slots[pending[index]!.slot] = cell; });
+    await runInThreads<SweepCell>(
+      context,
+      data,
+      pending.map(({ job, file, models }) => ({ kind: 'sweep-cell', job, file, models })),
+      grid.workers,
+      (cell, index) => {
+        slots[pending[index]!.slot] = cell;
+      },
+    );
   } else {
-    for (const entry of pending) slots[entry.slot] = await sweepCell(context, data, await autoencoderFor(entry.models), entry.job, entry.file);
+    for (const entry of pending)
+      slots[entry.slot] = await sweepCell(context, data, await autoencoderFor(entry.models), entry.job, entry.file);
   }
   return slots as SweepCell[];
 }

@@ -2,7 +2,16 @@
 // several seeds each, all on one pretrained autoencoder. The cells (cells.ts) train here, in worker threads, or
 // through a job queue on any number of machines (src/queue, `dae sweep --queue`), and are written as they finish,
 // so a killed sweep loses at most the cells in progress and a rerun skips what is done.
-import { cellBudget, cellRunPlans, cellSubsets, cellValidationPolicy, meanAndSpread, resumeCells, robustnessSummary, runCells } from './cells.js';
+import {
+  cellBudget,
+  cellRunPlans,
+  cellSubsets,
+  cellValidationPolicy,
+  meanAndSpread,
+  resumeCells,
+  robustnessSummary,
+  runCells,
+} from './cells.js';
 import type { CellRunner, PlannedCell } from './cells.js';
 import { prepareData } from '../data/prepare.js';
 import { plannedWork } from '../study/classify.js';
@@ -33,18 +42,34 @@ export const defaultSweep: SweepOptions = {
 };
 
 /** Mean ± std per (variant, label count), and the paired fine-tuned − scratch gain per label count. */
-export function summariseSweep(labelCounts: number[], seeds: number[], cells: SweepCell[], validationPolicy: string): SweepResult {
+export function summariseSweep(
+  labelCounts: number[],
+  seeds: number[],
+  cells: SweepCell[],
+  validationPolicy: string,
+): SweepResult {
   const find = (encoder: EncoderMode, labels: number, seed: number) =>
     cells.find((cell) => cell.encoder === encoder && cell.labels === labels && cell.seed === seed);
   const encoders = [...new Set(cells.map((cell) => cell.encoder))];
-  const summary = labelCounts.flatMap((labels) => encoders.map((encoder) => {
-    const runs = cells.filter((cell) => cell.encoder === encoder && cell.labels === labels);
-    return { encoder, labels, seeds: runs.length, accuracy: meanAndSpread(runs.map((r) => r.accuracy)), macroF1: meanAndSpread(runs.map((r) => r.macroF1)),
-      ...robustnessSummary(runs) };
-  })).filter((entry) => entry.seeds > 0);
+  const summary = labelCounts
+    .flatMap((labels) =>
+      encoders.map((encoder) => {
+        const runs = cells.filter((cell) => cell.encoder === encoder && cell.labels === labels);
+        return {
+          encoder,
+          labels,
+          seeds: runs.length,
+          accuracy: meanAndSpread(runs.map((r) => r.accuracy)),
+          macroF1: meanAndSpread(runs.map((r) => r.macroF1)),
+          ...robustnessSummary(runs),
+        };
+      }),
+    )
+    .filter((entry) => entry.seeds > 0);
   const gain = labelCounts.flatMap((labels) => {
     const differences = seeds.flatMap((seed) => {
-      const finetuned = find('finetuned', labels, seed), scratch = find('scratch', labels, seed);
+      const finetuned = find('finetuned', labels, seed),
+        scratch = find('scratch', labels, seed);
       return finetuned && scratch ? [finetuned.accuracy - scratch.accuracy] : [];
     });
     return differences.length > 0 ? [{ labels, ...meanAndSpread(differences) }] : [];
@@ -54,11 +79,17 @@ export function summariseSweep(labelCounts: number[], seeds: number[], cells: Sw
 
 /** The label counts asked for, as numbers of training images, each once, smallest first. */
 export function resolveLabelCounts(counts: readonly (number | 'all')[], trainCount: number): number[] {
-  return [...new Set(counts.map((count) => (count === 'all' ? trainCount : Math.min(count, trainCount))))].sort((a, b) => a - b);
+  return [...new Set(counts.map((count) => (count === 'all' ? trainCount : Math.min(count, trainCount))))].sort(
+    (a, b) => a - b,
+  );
 }
 
 /** Runs the sweep's cells that are not done yet: here, in worker threads, or through `runner` (a job queue). */
-export async function runSweep(context: ExperimentContext, options: SweepOptions, runner?: CellRunner): Promise<SweepResult> {
+export async function runSweep(
+  context: ExperimentContext,
+  options: SweepOptions,
+  runner?: CellRunner,
+): Promise<SweepResult> {
   const { run, config, reporter } = context;
   const data = await prepareData(config);
   const labelCounts = resolveLabelCounts(options.labelCounts, data.train.count);
@@ -67,12 +98,25 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
   const planned: PlannedCell[] = [];
   for (const seed of seeds) {
     for (const { labels, indices, validationIndices } of cellSubsets(data, labelCounts, seed)) {
-      await run.writeJson(`sweep/subsets/labels-${labels}-seed${seed}.json`, { labels, seed, indices: Array.from(indices) });
+      await run.writeJson(`sweep/subsets/labels-${labels}-seed${seed}.json`, {
+        labels,
+        seed,
+        indices: Array.from(indices),
+      });
       const budget = cellBudget(config.classifier, labels, options.minimumSteps);
       for (const encoder of options.encoders) {
         planned.push({
-          job: { encoder, labels, seed, budget, indices, validationIndices, stage: `sweep ${encoder} ${labels} labels seed ${seed}` },
-          file: `sweep/cells/${cellName({ encoder, labels, seed })}.json`, models: 'models',
+          job: {
+            encoder,
+            labels,
+            seed,
+            budget,
+            indices,
+            validationIndices,
+            stage: `sweep ${encoder} ${labels} labels seed ${seed}`,
+          },
+          file: `sweep/cells/${cellName({ encoder, labels, seed })}.json`,
+          models: 'models',
           // Planned work of a cell: the images it may train on.
           work: plannedWork(encoder, epochsFor(budget, encoder, labels) * labels),
         });
@@ -82,7 +126,9 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
   const grid = await resumeCells(context, 'sweep', planned, runner);
   const counts = { train: data.train.count, validation: data.validation.count, test: data.test.count };
   reporter({
-    type: 'plan', title: 'sweep', workers: grid.workers,
+    type: 'plan',
+    title: 'sweep',
+    workers: grid.workers,
     runs: [
       pretrainPlan(config.autoencoder, counts, run.isStageDone('pretrain')),
       ...cellRunPlans(grid, data, config),
@@ -92,18 +138,40 @@ export async function runSweep(context: ExperimentContext, options: SweepOptions
   });
   const { autoencoder } = await pretrain(context, data);
   const cells = await runCells(context, data, grid, async () => autoencoder);
-  reporter({ type: 'stage-start', stage: 'report', description: 'sweep.json, the chart, metrics.json and report.html' });
+  reporter({
+    type: 'stage-start',
+    stage: 'report',
+    description: 'sweep.json, the chart, metrics.json and report.html',
+  });
   const reportStarted = performance.now();
   const result = summariseSweep(labelCounts, seeds, cells, cellValidationPolicy);
   await run.writeJson('sweep/sweep.json', result);
-  const chart = await labelSweepChart(result.summary.map((entry) => ({ variant: entry.encoder, labels: entry.labels, mean: entry.accuracy.mean, std: entry.accuracy.std })),
-    { title: 'Test accuracy against the number of labels' });
+  const chart = await labelSweepChart(
+    result.summary.map((entry) => ({
+      variant: entry.encoder,
+      labels: entry.labels,
+      mean: entry.accuracy.mean,
+      std: entry.accuracy.std,
+    })),
+    { title: 'Test accuracy against the number of labels' },
+  );
   await run.writeFile('figures/sweep.svg', chart);
-  await run.writeJson('figures/sweep.json', [{
-    id: 'sweep', section: 'classification', title: 'Label efficiency', mime: 'image/svg+xml', file: 'figures/sweep.svg',
-    caption: `Test accuracy of the three classifier variants against the number of labelled training images (log scale), mean over ${seeds.length} seeds with a ±1 standard deviation band; the subsets are nested and stratified, and every variant sees the same labels.`,
-  }]);
+  await run.writeJson('figures/sweep.json', [
+    {
+      id: 'sweep',
+      section: 'classification',
+      title: 'Label efficiency',
+      mime: 'image/svg+xml',
+      file: 'figures/sweep.svg',
+      caption: `Test accuracy of the three classifier variants against the number of labelled training images (log scale), mean over ${seeds.length} seeds with a ±1 standard deviation band; the subsets are nested and stratified, and every variant sees the same labels.`,
+    },
+  ]);
   await mergeIntoMetrics(context, { sweep: result });
-  reporter({ type: 'stage-end', stage: 'report', seconds: (performance.now() - reportStarted) / 1000, summary: run.path('sweep', 'sweep.json') });
+  reporter({
+    type: 'stage-end',
+    stage: 'report',
+    seconds: (performance.now() - reportStarted) / 1000,
+    summary: run.path('sweep', 'sweep.json'),
+  });
   return result;
 }

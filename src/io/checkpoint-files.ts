@@ -51,7 +51,9 @@ export function fileCheckpointStore(directory: string): CheckpointStore {
         throw new CheckpointError(`${statePath}: not valid JSON — ${startOver}`);
       }
       if (file.formatVersion !== checkpointFormatVersion) {
-        throw new CheckpointError(`${statePath}: checkpoint format ${file.formatVersion} is not supported — ${startOver}`);
+        throw new CheckpointError(
+          `${statePath}: checkpoint format ${file.formatVersion} is not supported — ${startOver}`,
+        );
       }
       if (typeof file.arraysFile !== 'string' || !arraysPattern.test(file.arraysFile)) {
         throw new CheckpointError(`${statePath}: names no arrays file — ${startOver}`);

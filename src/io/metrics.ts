@@ -1,5 +1,6 @@
 // metrics.json: what a finished run measured. Every stage writes its part, the report and the page read it, and a
-// file of an older format version is brought up to the current shape when read, the way that version's report showed it:
+// file of an older format version is brought up to the current shape when read, the way that version's report showed
+// it:
 //   1  before datasets named their classes: the classes are their label numbers
 //   2  dataset.classNames
 //   3  classifiers' mistakes and robustness, sweep cells' robustness, the code map, the pretraining ablation: all
@@ -16,7 +17,18 @@ import type { RunFolder } from './run-folder.js';
 import { RunFolderError } from './run-folder.js';
 
 // The measured parts are defined beside what measures them; they are part of this file's shape.
-export type { ClassificationMetrics, ClassMetrics, DenoisingScores, EncoderMode, NoiseLevelScores, EpochRecord, Mistake, NoiseSpec, ReconstructionScores, Robustness };
+export type {
+  ClassificationMetrics,
+  ClassMetrics,
+  DenoisingScores,
+  EncoderMode,
+  NoiseLevelScores,
+  EpochRecord,
+  Mistake,
+  NoiseSpec,
+  ReconstructionScores,
+  Robustness,
+};
 
 export interface ClassifierResult {
   encoder: EncoderMode;
@@ -59,9 +71,17 @@ export interface SweepResult {
   validationPolicy: string;
   cells: SweepCell[];
   summary: {
-    encoder: EncoderMode; labels: number; seeds: number; accuracy: MeanAndSpread; macroF1: MeanAndSpread;
-    /** Mean accuracy over the corruptions per seed, then mean ± std over seeds: on the corrupted and on the denoised images (format 3). */
-    corrupted?: MeanAndSpread; denoised?: MeanAndSpread;
+    encoder: EncoderMode;
+    labels: number;
+    seeds: number;
+    accuracy: MeanAndSpread;
+    macroF1: MeanAndSpread;
+    /**
+     * Mean accuracy over the corruptions per seed, then mean ± std over seeds: on the corrupted and on the denoised
+     * images (format 3).
+     */
+    corrupted?: MeanAndSpread;
+    denoised?: MeanAndSpread;
   }[];
   /** Fine-tuned minus scratch test accuracy, paired by seed: mean and spread of the differences. */
   gain: ({ labels: number } & MeanAndSpread)[];
@@ -80,7 +100,9 @@ export interface AblationPretraining {
   validationLoss: number;
   /** MSE of the output for clean validation images. */
   cleanValidationMse: number;
-  /** MSE of the output for validation images under 20% salt and pepper (the study's corruption): one yardstick for all. */
+  /**
+   * MSE of the output for validation images under 20% salt and pepper (the study's corruption): one yardstick for all.
+   */
   referenceValidationMse: number;
 }
 
@@ -122,7 +144,15 @@ export const metricsFormatVersion = 3;
 export interface Metrics {
   formatVersion: typeof metricsFormatVersion;
   /** classNames: one per class, label 0 first, as the confusion matrices and per-class scores are ordered. */
-  dataset: { name: string; classNames: string[]; train: number; validation: number; test: number; height: number; width: number };
+  dataset: {
+    name: string;
+    classNames: string[];
+    train: number;
+    validation: number;
+    test: number;
+    height: number;
+    width: number;
+  };
   /**
    * classifierWorkers: classifier runs trained at once, each on one kernel thread when more than 1. detail: what ran
    * the kernels (for native, e.g. "avx2 kernels, x86-64-v3 build, prebuilt"; absent in files written before it was).
@@ -158,14 +188,21 @@ function numberedClasses(metrics: Partial<Metrics>): string[] {
 
 /** A parsed metrics.json of any readable version, in the current shape. Throws RunFolderError for other versions. */
 export function upgradeMetrics(saved: unknown, file: string): Metrics {
-  const version = saved !== null && typeof saved === 'object' ? (saved as { formatVersion?: unknown }).formatVersion : undefined;
+  const version =
+    saved !== null && typeof saved === 'object' ? (saved as { formatVersion?: unknown }).formatVersion : undefined;
   if (typeof version !== 'number' || !readableVersions.includes(version)) {
-    throw new RunFolderError(file, `metrics format version ${String(version)} is not supported (this dae reads ${readableVersions.join(', ')})`,
-      'upgrade dae, or write it again with `dae report`');
+    throw new RunFolderError(
+      file,
+      `metrics format version ${String(version)} is not supported (this dae reads ${readableVersions.join(', ')})`,
+      'upgrade dae, or write it again with `dae report`',
+    );
   }
   const metrics = saved as Partial<Metrics>;
   // A sweep run before the classifiers writes metrics.json with its results alone, and no dataset yet.
-  const dataset = metrics.dataset === undefined ? {} : { dataset: { ...metrics.dataset, classNames: metrics.dataset.classNames ?? numberedClasses(metrics) } };
+  const dataset =
+    metrics.dataset === undefined
+      ? {}
+      : { dataset: { ...metrics.dataset, classNames: metrics.dataset.classNames ?? numberedClasses(metrics) } };
   return { ...metrics, ...dataset, formatVersion: metricsFormatVersion } as Metrics;
 }
 

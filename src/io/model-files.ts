@@ -42,21 +42,30 @@ export interface ModelMetadata {
  * Saves `model` into `directory` (created if missing). weights.bin is written before model.json, each atomically,
  * and any old model.json is removed first: a folder that has a model.json is always complete.
  */
-export async function saveModel(model: LayersModel, directory: string, metadata: Record<string, unknown> = {}): Promise<void> {
+export async function saveModel(
+  model: LayersModel,
+  directory: string,
+  metadata: Record<string, unknown> = {},
+): Promise<void> {
   let captured: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    captured = artifacts;
-    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      captured = artifacts;
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
   if (captured?.modelTopology === undefined || captured.weightSpecs === undefined) {
     throw new Error(`saveModel: tfjs produced no topology or weight specs for model '${model.name}'`);
   }
-  const weightBytes = captured.weightData === undefined
-    ? new Uint8Array(0)
-    : new Uint8Array(tf.io.CompositeArrayBuffer.join(captured.weightData));
+  const weightBytes =
+    captured.weightData === undefined
+      ? new Uint8Array(0)
+      : new Uint8Array(tf.io.CompositeArrayBuffer.join(captured.weightData));
 
   // Object.assign keeps formatVersion as the first key yet lets no caller key overwrite it.
-  const daePretrain: ModelMetadata = Object.assign({ formatVersion: modelFormatVersion }, metadata, { formatVersion: modelFormatVersion });
+  const daePretrain: ModelMetadata = Object.assign({ formatVersion: modelFormatVersion }, metadata, {
+    formatVersion: modelFormatVersion,
+  });
   const modelJson: tf.io.ModelJSON = {
     modelTopology: captured.modelTopology,
     format: captured.format ?? 'layers-model',
@@ -81,7 +90,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function errorText(error: unknown): string {
-  if (typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT') return 'file not found';
+  if (typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT')
+    return 'file not found';
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -92,17 +102,26 @@ async function readModelJson(directory: string): Promise<{ modelJson: tf.io.Mode
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ModelFileError(file, `cannot read (${errorText(error)}); not a saved model folder, or its save was interrupted`,
-      RESAVE_HINT, { cause: error });
+    throw new ModelFileError(
+      file,
+      `cannot read (${errorText(error)}); not a saved model folder, or its save was interrupted`,
+      RESAVE_HINT,
+      { cause: error },
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new ModelFileError(file, `is not valid JSON (${errorText(error)}); the file is corrupted`, RESAVE_HINT, { cause: error });
+    throw new ModelFileError(file, `is not valid JSON (${errorText(error)}); the file is corrupted`, RESAVE_HINT, {
+      cause: error,
+    });
   }
   if (!isRecord(parsed) || !isRecord(parsed['modelTopology']) || !Array.isArray(parsed['weightsManifest'])) {
-    throw new ModelFileError(file, 'is not a tfjs model.json (needs an object modelTopology and an array weightsManifest)');
+    throw new ModelFileError(
+      file,
+      'is not a tfjs model.json (needs an object modelTopology and an array weightsManifest)',
+    );
   }
   if (parsed['format'] !== 'layers-model') {
     throw new ModelFileError(file, `format is ${JSON.stringify(parsed['format'])}, expected "layers-model"`);
@@ -114,9 +133,11 @@ async function readModelJson(directory: string): Promise<{ modelJson: tf.io.Mode
   }
   const version = metadata['formatVersion'];
   if (!supportedModelFormatVersions.includes(version)) {
-    throw new ModelFileError(file,
+    throw new ModelFileError(
+      file,
       `daePretrain format version ${version} is not supported (this dae reads ${supportedModelFormatVersions.join(', ')})`,
-      `upgrade dae, or ${RESAVE_HINT}`);
+      `upgrade dae, or ${RESAVE_HINT}`,
+    );
   }
   return { modelJson: parsed as unknown as tf.io.ModelJSON, metadata: metadata as ModelMetadata };
 }
@@ -128,12 +149,19 @@ export async function readModelMetadata(directory: string): Promise<ModelMetadat
 
 /** Byte length of one float32 weight, after checking the manifest entry describes one. */
 function weightByteLength(entry: unknown, file: string): number {
-  if (!isRecord(entry) || typeof entry['name'] !== 'string' || !Array.isArray(entry['shape'])
-    || !entry['shape'].every((side) => Number.isInteger(side) && (side as number) >= 0)) {
+  if (
+    !isRecord(entry) ||
+    typeof entry['name'] !== 'string' ||
+    !Array.isArray(entry['shape']) ||
+    !entry['shape'].every((side) => Number.isInteger(side) && (side as number) >= 0)
+  ) {
     throw new ModelFileError(file, `weightsManifest has a malformed entry ${JSON.stringify(entry)}`);
   }
   if (entry['dtype'] !== 'float32') {
-    throw new ModelFileError(file, `weight '${entry['name']}' has dtype ${JSON.stringify(entry['dtype'])}; only float32 is supported`);
+    throw new ModelFileError(
+      file,
+      `weight '${entry['name']}' has dtype ${JSON.stringify(entry['dtype'])}; only float32 is supported`,
+    );
   }
   if (entry['quantization'] !== undefined) {
     throw new ModelFileError(file, `weight '${entry['name']}' is quantized; quantized weights are not supported`);
@@ -143,8 +171,17 @@ function weightByteLength(entry: unknown, file: string): number {
 
 /** A weights path must name a file inside the model folder: no directories, no `..`. */
 function checkWeightsPath(path: unknown, file: string): string {
-  if (typeof path !== 'string' || path === '' || path === '.' || path === '..' || /[/\\]/.test(path.replace(/^\.\//, ''))) {
-    throw new ModelFileError(file, `weightsManifest path ${JSON.stringify(path)} is not a file name inside the model folder`);
+  if (
+    typeof path !== 'string' ||
+    path === '' ||
+    path === '.' ||
+    path === '..' ||
+    /[/\\]/.test(path.replace(/^\.\//, ''))
+  ) {
+    throw new ModelFileError(
+      file,
+      `weightsManifest path ${JSON.stringify(path)} is not a file name inside the model folder`,
+    );
   }
   return path.replace(/^\.\//, '');
 }
@@ -173,7 +210,9 @@ export async function loadModel(directory: string): Promise<LayersModel> {
     try {
       chunks.push(await readFile(file));
     } catch (error) {
-      throw new ModelFileError(file, `cannot read (${errorText(error)}); model.json refers to it`, RESAVE_HINT, { cause: error });
+      throw new ModelFileError(file, `cannot read (${errorText(error)}); model.json refers to it`, RESAVE_HINT, {
+        cause: error,
+      });
     }
   }
   const actualBytes = chunks.reduce((total, chunk) => total + chunk.byteLength, 0);
@@ -181,9 +220,16 @@ export async function loadModel(directory: string): Promise<LayersModel> {
     const hint = `the file is truncated or from another model; ${RESAVE_HINT}`;
     const [onlyFile] = weightFiles;
     throw weightFiles.length === 1 && onlyFile !== undefined
-      ? new ModelFileError(onlyFile, `${formatBytes(actualBytes)} bytes but model.json declares ${formatBytes(declaredBytes)}`, hint)
-      : new ModelFileError(modelJsonFile,
-        `weight files ${weightFiles.join(', ')} hold ${formatBytes(actualBytes)} bytes but the manifest declares ${formatBytes(declaredBytes)}`, hint);
+      ? new ModelFileError(
+          onlyFile,
+          `${formatBytes(actualBytes)} bytes but model.json declares ${formatBytes(declaredBytes)}`,
+          hint,
+        )
+      : new ModelFileError(
+          modelJsonFile,
+          `weight files ${weightFiles.join(', ')} hold ${formatBytes(actualBytes)} bytes but the manifest declares ${formatBytes(declaredBytes)}`,
+          hint,
+        );
   }
   const weightData = new Uint8Array(actualBytes);
   let offset = 0;
@@ -205,6 +251,11 @@ export async function loadModel(directory: string): Promise<LayersModel> {
   try {
     return await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (error) {
-    throw new ModelFileError(modelJsonFile, `tfjs could not rebuild the model from it (${errorText(error)})`, RESAVE_HINT, { cause: error });
+    throw new ModelFileError(
+      modelJsonFile,
+      `tfjs could not rebuild the model from it (${errorText(error)})`,
+      RESAVE_HINT,
+      { cause: error },
+    );
   }
 }

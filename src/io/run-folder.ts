@@ -1,6 +1,7 @@
 // One experiment's output folder. run.json at its root says what the folder is (format version), what produced it
 // (the resolved config), how far it got (stages done, with their summaries) and whether it finished:
-//   run.json        { formatVersion, status, startedAt, finishedAt?, reason?, config, stages: { name: { finishedAt, summary? } } }
+// run.json        { formatVersion, status, startedAt, finishedAt?, reason?, config, stages: { name: { finishedAt,
+// summary? } } }
 //   run.lock        the process writing the folder (./run-lock.ts); one at a time
 //   checkpoints/    resumable training state, one folder per name
 //   ...             whatever the stages write through writeJson / writeFile
@@ -76,26 +77,46 @@ async function readRunRecord(file: string): Promise<RunRecord> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if (isMissing(error)) throw new RunFolderError(dirname(file), `not a dae run folder (no ${runRecordName})`, OPEN_HINT, { cause: error });
-    throw new RunFolderError(file, `cannot read (${String(error)})`, 'fix permissions or choose another --out', { cause: error });
+    if (isMissing(error))
+      throw new RunFolderError(dirname(file), `not a dae run folder (no ${runRecordName})`, OPEN_HINT, {
+        cause: error,
+      });
+    throw new RunFolderError(file, `cannot read (${String(error)})`, 'fix permissions or choose another --out', {
+      cause: error,
+    });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new RunFolderError(file, 'is not valid JSON; the run record is corrupted', 'start a fresh run with another --out', { cause: error });
+    throw new RunFolderError(
+      file,
+      'is not valid JSON; the run record is corrupted',
+      'start a fresh run with another --out',
+      { cause: error },
+    );
   }
   if (!isRecord(parsed) || typeof parsed['formatVersion'] !== 'number') {
     throw new RunFolderError(file, 'has no formatVersion; not a dae run record', OPEN_HINT);
   }
   const version = parsed['formatVersion'];
   if (!supportedRunFormatVersions.includes(version)) {
-    throw new RunFolderError(file, `run format version ${version} is not supported (this dae reads ${supportedRunFormatVersions.join(', ')})`,
-      'upgrade dae, or start a fresh run with another --out');
+    throw new RunFolderError(
+      file,
+      `run format version ${version} is not supported (this dae reads ${supportedRunFormatVersions.join(', ')})`,
+      'upgrade dae, or start a fresh run with another --out',
+    );
   }
-  if ((parsed['status'] !== 'incomplete' && parsed['status'] !== 'complete') || typeof parsed['startedAt'] !== 'string'
-    || !isRecord(parsed['stages'])) {
-    throw new RunFolderError(file, 'is malformed (needs status, startedAt and stages)', 'start a fresh run with another --out');
+  if (
+    (parsed['status'] !== 'incomplete' && parsed['status'] !== 'complete') ||
+    typeof parsed['startedAt'] !== 'string' ||
+    !isRecord(parsed['stages'])
+  ) {
+    throw new RunFolderError(
+      file,
+      'is malformed (needs status, startedAt and stages)',
+      'start a fresh run with another --out',
+    );
   }
   return parsed as unknown as RunRecord;
 }
@@ -106,7 +127,12 @@ async function lock(directory: string): Promise<RunLock> {
     return await lockRunFolder(directory);
   } catch (error) {
     if (error instanceof RunLockedError) throw error;
-    throw new RunFolderError(directory, `cannot take the run folder's lock (${String(error)})`, 'choose another --out or fix permissions', { cause: error });
+    throw new RunFolderError(
+      directory,
+      `cannot take the run folder's lock (${String(error)})`,
+      'choose another --out or fix permissions',
+      { cause: error },
+    );
   }
 }
 
@@ -145,21 +171,36 @@ export class RunFolder {
     try {
       await ensureDirectory(directory);
     } catch (error) {
-      throw new RunFolderError(directory, 'cannot create the run folder', 'choose another --out or fix permissions', { cause: error });
+      throw new RunFolderError(directory, 'cannot create the run folder', 'choose another --out or fix permissions', {
+        cause: error,
+      });
     }
     const held = await lock(directory);
     return releasingOnFailure(held, async () => {
       if (!options.overwrite) {
         const existing = await readRunRecord(file).catch(() => undefined);
         if (existing?.status === 'complete') {
-          throw new RunFolderError(directory, 'already holds a complete run', 'choose another --out, or pass --overwrite to replace it');
+          throw new RunFolderError(
+            directory,
+            'already holds a complete run',
+            'choose another --out, or pass --overwrite to replace it',
+          );
         }
       }
-      const folder = new RunFolder(directory, { formatVersion: runFormatVersion, status: 'incomplete', startedAt: now(), config, stages: {} }, held);
+      const folder = new RunFolder(
+        directory,
+        { formatVersion: runFormatVersion, status: 'incomplete', startedAt: now(), config, stages: {} },
+        held,
+      );
       try {
         await folder.save(folder.record);
       } catch (error) {
-        throw new RunFolderError(directory, `cannot write ${runRecordName}`, 'choose another --out or fix permissions', { cause: error });
+        throw new RunFolderError(
+          directory,
+          `cannot write ${runRecordName}`,
+          'choose another --out or fix permissions',
+          { cause: error },
+        );
       }
       return folder;
     });
@@ -224,8 +265,11 @@ export class RunFolder {
   /** Writes need the folder's lock: a folder opened read-only, or released, refuses them. */
   private requireLock(): void {
     if (this.lock === null) {
-      throw new RunFolderError(this.directory, this.readOnly ? 'was opened read-only' : 'was released by this process',
-        'open it with RunFolder.open (which takes its lock) to write it');
+      throw new RunFolderError(
+        this.directory,
+        this.readOnly ? 'was opened read-only' : 'was released by this process',
+        'open it with RunFolder.open (which takes its lock) to write it',
+      );
     }
   }
 
@@ -262,7 +306,9 @@ export class RunFolder {
     try {
       return JSON.parse(text) as T;
     } catch (error) {
-      throw new RunFolderError(file, 'is not valid JSON; the file is corrupted', 'run the stage that writes it again', { cause: error });
+      throw new RunFolderError(file, 'is not valid JSON; the file is corrupted', 'run the stage that writes it again', {
+        cause: error,
+      });
     }
   }
 
@@ -309,7 +355,9 @@ export class RunFolder {
     });
   }
 
-  /** Applies `change` to the latest record and rewrites run.json; the in-memory record follows only a successful write. */
+  /**
+   * Applies `change` to the latest record and rewrites run.json; the in-memory record follows only a successful write.
+   */
   private update(change: (record: RunRecord) => RunRecord): Promise<void> {
     this.requireLock();
     const write = this.pendingWrite.then(async () => {

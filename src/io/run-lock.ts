@@ -71,7 +71,8 @@ const unreadableGraceMs = 2000;
 const takeoverGuardGraceMs = 10_000;
 const attempts = 20;
 
-const errorCode = (error: unknown): unknown => (typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined);
+const errorCode = (error: unknown): unknown =>
+  typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
 const pause = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 /** [state, start time] of a process from /proc/<pid>/stat; null when the file is missing or unreadable. */
@@ -110,7 +111,13 @@ const withoutCredentials = (argument: string) => argument.replace(/([a-z][a-z0-9
 function parseHolder(text: string): LockHolder | null {
   try {
     const value = JSON.parse(text) as Partial<LockHolder> | null;
-    if (value === null || typeof value !== 'object' || !Number.isSafeInteger(value.pid) || typeof value.host !== 'string') return null;
+    if (
+      value === null ||
+      typeof value !== 'object' ||
+      !Number.isSafeInteger(value.pid) ||
+      typeof value.host !== 'string'
+    )
+      return null;
     return {
       pid: value.pid as number,
       processStart: typeof value.processStart === 'string' ? value.processStart : null,
@@ -148,11 +155,21 @@ function refusal(file: string, directory: string, holder: LockHolder, state: 'ru
   const since = holder.lockedAt === '' ? '' : `, since ${holder.lockedAt}`;
   const command = holder.command === '' ? '' : ` (${holder.command}${since})`;
   if (state === 'other-host') {
-    return new RunLockedError(directory, file, holder, `in use by process ${holder.pid} on host ${holder.host}${command}`,
-      `wait for it to finish; if that process no longer runs, delete ${file}`);
+    return new RunLockedError(
+      directory,
+      file,
+      holder,
+      `in use by process ${holder.pid} on host ${holder.host}${command}`,
+      `wait for it to finish; if that process no longer runs, delete ${file}`,
+    );
   }
-  return new RunLockedError(directory, file, holder, `in use by process ${holder.pid}${command}`,
-    `wait for it to finish, or stop it (kill ${holder.pid}) and run again; the lock of a process that has stopped is taken over`);
+  return new RunLockedError(
+    directory,
+    file,
+    holder,
+    `in use by process ${holder.pid}${command}`,
+    `wait for it to finish, or stop it (kill ${holder.pid}) and run again; the lock of a process that has stopped is taken over`,
+  );
 }
 
 /** Removes our lock file, if it is still ours. Synchronous, for the exit hook and so that a release is one step. */
@@ -180,7 +197,10 @@ async function removeStale(file: string, staleText: string): Promise<void> {
     await mkdir(guard);
   } catch (error) {
     if (errorCode(error) !== 'EEXIST') throw error;
-    const age = await stat(guard).then((info) => Date.now() - info.mtimeMs, () => 0);
+    const age = await stat(guard).then(
+      (info) => Date.now() - info.mtimeMs,
+      () => 0,
+    );
     if (age > takeoverGuardGraceMs) await rmdir(guard).catch(() => undefined);
     await pause(20);
     return;
@@ -212,7 +232,10 @@ async function takeFile(directory: string, file: string): Promise<HeldLock | 'bo
     const holder = parseHolder(existing);
     if (holder === null) {
       // Being written this instant, or left half-written by a process killed between create and write.
-      const age = await stat(file).then((info) => Date.now() - info.mtimeMs, () => 0);
+      const age = await stat(file).then(
+        (info) => Date.now() - info.mtimeMs,
+        () => 0,
+      );
       if (age > unreadableGraceMs) await removeStale(file, existing);
       else await pause(unreadableGraceMs - age + 10);
       continue;
@@ -240,10 +263,13 @@ export async function lockRunFolder(directory: string): Promise<RunLock> {
     request = takeFile(directory, file);
     lockRequests.set(key, request);
     removeHeldLocksAtExit();
-    request.then((taken) => {
-      if (taken === 'borrowed') lockRequests.delete(key);
-      else heldLocks.set(key, taken);
-    }, () => lockRequests.delete(key));
+    request.then(
+      (taken) => {
+        if (taken === 'borrowed') lockRequests.delete(key);
+        else heldLocks.set(key, taken);
+      },
+      () => lockRequests.delete(key),
+    );
   }
   const taken = await request;
   // A worker thread of the holding process: the holder releases, not the worker.

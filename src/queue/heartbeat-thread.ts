@@ -19,7 +19,9 @@ let job: string | null = null;
 async function connection(): Promise<pg.Client> {
   if (client !== null) return client;
   const fresh = new pg.Client({ connectionString: url, application_name: 'dae heartbeat' });
-  fresh.on('error', () => { if (client === fresh) client = null; });
+  fresh.on('error', () => {
+    if (client === fresh) client = null;
+  });
   await fresh.connect();
   client = fresh;
   return fresh;
@@ -27,11 +29,20 @@ async function connection(): Promise<pg.Client> {
 
 async function beat(): Promise<void> {
   if (job === null) return;
-  await (await connection()).query(`INSERT INTO dae.heartbeats (job_id, worker, expires_at, connection) VALUES ($1, $2, now() + $3 * interval '1 second', pg_backend_pid())
-    ON CONFLICT (job_id) DO UPDATE SET worker = $2, expires_at = now() + $3 * interval '1 second', connection = pg_backend_pid()`, [job, worker, 3 * seconds]);
+  await (
+    await connection()
+  ).query(
+    `INSERT INTO dae.heartbeats (job_id, worker, expires_at, connection) VALUES ($1, $2, now() + $3 * interval '1 second', pg_backend_pid())
+    ON CONFLICT (job_id) DO UPDATE SET worker = $2, expires_at = now() + $3 * interval '1 second', connection = pg_backend_pid()`,
+    [job, worker, 3 * seconds],
+  );
 }
 
-const timer = setInterval(() => { beat().catch(() => { client = null; }); }, seconds * 1000);
+const timer = setInterval(() => {
+  beat().catch(() => {
+    client = null;
+  });
+}, seconds * 1000);
 
 port.on('message', (message: HeartbeatMessage) => {
   const answer = async () => {
@@ -41,7 +52,9 @@ port.on('message', (message: HeartbeatMessage) => {
     } else if (message.type === 'stop') {
       const finished = job;
       job = null;
-      await (await connection()).query('DELETE FROM dae.heartbeats WHERE job_id = $1 AND worker = $2', [finished, worker]);
+      await (
+        await connection()
+      ).query('DELETE FROM dae.heartbeats WHERE job_id = $1 AND worker = $2', [finished, worker]);
     } else {
       // The worker terminates this thread once it has the answer.
       clearInterval(timer);
@@ -49,5 +62,8 @@ port.on('message', (message: HeartbeatMessage) => {
       client = null;
     }
   };
-  answer().then(() => port.postMessage({ ok: true }), (error: unknown) => port.postMessage({ ok: false, error: (error as Error).message }));
+  answer().then(
+    () => port.postMessage({ ok: true }),
+    (error: unknown) => port.postMessage({ ok: false, error: (error as Error).message }),
+  );
 });

@@ -27,10 +27,15 @@ export class Heartbeat {
 
   /** Sends a message and waits for the thread's answer; messages are answered in order. */
   private send(message: HeartbeatMessage): Promise<void> {
-    const reply = this.queue.then(() => new Promise<void>((resolve, reject) => {
-      this.thread.once('message', (answer: { ok: boolean; error?: string }) => (answer.ok ? resolve() : reject(new Error(answer.error))));
-      this.thread.postMessage(message);
-    }));
+    const reply = this.queue.then(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          this.thread.once('message', (answer: { ok: boolean; error?: string }) =>
+            answer.ok ? resolve() : reject(new Error(answer.error)),
+          );
+          this.thread.postMessage(message);
+        }),
+    );
     this.queue = reply.catch(() => {});
     return reply;
   }
@@ -48,7 +53,12 @@ export class Heartbeat {
   /** Closes the thread's connection (waiting at most 2 s for it) and ends the thread. */
   async close(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.send({ type: 'close' }).catch(() => {}), new Promise((resolve) => { timer = setTimeout(resolve, 2000); })]);
+    await Promise.race([
+      this.send({ type: 'close' }).catch(() => {}),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 2000);
+      }),
+    ]);
     clearTimeout(timer);
     await this.thread.terminate();
   }

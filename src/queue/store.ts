@@ -35,23 +35,38 @@ const schema = `
 /** Turns a driver error into one line that names the (redacted) address and says what to check. */
 export function queueErrorFor(address: string, error: unknown): QueueError {
   const { code, message } = error as { code?: string; message?: string };
-  const detail = code === 'ECONNREFUSED' ? 'connection refused: is PostgreSQL running there, on that port?'
-    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'unknown host: check the host name'
-      : code === 'ETIMEDOUT' || /timeout/i.test(message ?? '') ? 'no answer in time: check the host, the port and any firewall'
-        : code === '28P01' || code === '28000' ? 'the user name or password was refused'
-          : code === '3D000' ? 'that database does not exist: create it (createdb) or name another'
-            : code === '42501' ? 'the user may not create tables there: grant it CREATE on the database'
-              : (message ?? String(error)).split('\n')[0];
+  const detail =
+    code === 'ECONNREFUSED'
+      ? 'connection refused: is PostgreSQL running there, on that port?'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? 'unknown host: check the host name'
+        : code === 'ETIMEDOUT' || /timeout/i.test(message ?? '')
+          ? 'no answer in time: check the host, the port and any firewall'
+          : code === '28P01' || code === '28000'
+            ? 'the user name or password was refused'
+            : code === '3D000'
+              ? 'that database does not exist: create it (createdb) or name another'
+              : code === '42501'
+                ? 'the user may not create tables there: grant it CREATE on the database'
+                : (message ?? String(error)).split('\n')[0];
   return new QueueError(`the job queue at ${address} cannot be used: ${detail}`);
 }
 
 /** Connects to the queue's database, installing pg-boss's and our tables if they are missing. */
-export async function openQueueStore(url: string, options: { onError?: (error: QueueError) => void } = {}): Promise<QueueStore> {
+export async function openQueueStore(
+  url: string,
+  options: { onError?: (error: QueueError) => void } = {},
+): Promise<QueueStore> {
   const address = redactedAddress(url);
   const boss = new PgBoss({
-    connectionString: url, application_name: 'dae', max: 4, schedule: false,
+    connectionString: url,
+    application_name: 'dae',
+    max: 4,
+    schedule: false,
     // Jobs are given up by their heartbeats (see worker.ts); pg-boss's own expiry (at most 24 h) is only a backstop.
-    expireInHours: 23, retryLimit, retryDelay: 0,
+    expireInHours: 23,
+    retryLimit,
+    retryDelay: 0,
     connectionTimeoutMillis: 10_000,
   } as PgBoss.ConstructorOptions);
   boss.on('error', (error) => options.onError?.(queueErrorFor(address, error)));
@@ -59,29 +74,46 @@ export async function openQueueStore(url: string, options: { onError?: (error: Q
     await boss.start();
     await boss.getDb().executeSql(schema, []);
     if ((await boss.getQueue(cellQueueName)) === null) {
-      await boss.createQueue(cellQueueName, { name: cellQueueName, retryLimit, retryDelay: 0, expireInSeconds: 23 * 3600 });
+      await boss.createQueue(cellQueueName, {
+        name: cellQueueName,
+        retryLimit,
+        retryDelay: 0,
+        expireInSeconds: 23 * 3600,
+      });
     }
   } catch (error) {
     await boss.stop({ graceful: false, wait: true, close: true }).catch(() => {});
     throw error instanceof QueueError ? error : queueErrorFor(address, error);
   }
   return {
-    boss, address, connectionString: url,
-    sql: async <Row>(text: string, values: unknown[] = []) => (await boss.getDb().executeSql(text, values)).rows as Row[],
+    boss,
+    address,
+    connectionString: url,
+    sql: async <Row>(text: string, values: unknown[] = []) =>
+      (await boss.getDb().executeSql(text, values)).rows as Row[],
     close: () => boss.stop({ graceful: false, wait: true, close: true }),
   };
 }
 
 /** Stores blobs not stored yet. */
-export async function putBlobs(store: QueueStore, blobs: readonly { hash: string; bytes: Uint8Array }[]): Promise<void> {
+export async function putBlobs(
+  store: QueueStore,
+  blobs: readonly { hash: string; bytes: Uint8Array }[],
+): Promise<void> {
   for (const { hash, bytes } of blobs) {
-    await store.sql('INSERT INTO dae.blobs (hash, bytes) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING', [hash, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+    await store.sql('INSERT INTO dae.blobs (hash, bytes) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING', [
+      hash,
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    ]);
   }
 }
 
 export async function getBlob(store: QueueStore, hash: string): Promise<Uint8Array> {
   const rows = await store.sql<{ bytes: Buffer }>('SELECT bytes FROM dae.blobs WHERE hash = $1', [hash]);
-  if (rows[0] === undefined) throw new QueueError(`the job queue at ${store.address} has no blob ${hash.slice(0, 12)}: re-enqueue the grid from its run folder`);
+  if (rows[0] === undefined)
+    throw new QueueError(
+      `the job queue at ${store.address} has no blob ${hash.slice(0, 12)}: re-enqueue the grid from its run folder`,
+    );
   return new Uint8Array(rows[0].bytes);
 }
 
@@ -91,7 +123,10 @@ export async function getBlob(store: QueueStore, hash: string): Promise<Uint8Arr
  * may call it; it returns how many jobs it gave up.
  */
 export async function reapStaleJobs(store: QueueStore): Promise<number> {
-  const stale = await store.sql<{ job_id: string }>('DELETE FROM dae.heartbeats WHERE expires_at < now() RETURNING job_id');
-  for (const { job_id: id } of stale) await store.boss.fail(cellQueueName, id, { message: 'its worker stopped sending heartbeats' });
+  const stale = await store.sql<{ job_id: string }>(
+    'DELETE FROM dae.heartbeats WHERE expires_at < now() RETURNING job_id',
+  );
+  for (const { job_id: id } of stale)
+    await store.boss.fail(cellQueueName, id, { message: 'its worker stopped sending heartbeats' });
   return stale.length;
 }

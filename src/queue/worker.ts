@@ -1,6 +1,7 @@
 // A queue worker: takes one cell at a time from the job queue, fetches what it names (the autoencoder's weights and
 // the label subsets, by content hash), checks its own copy of the dataset against the job's hash, trains the cell
-// exactly as a local sweep or ablation would (cells.ts), and stores the result. While it trains, a thread of its own renews a heartbeat;
+// exactly as a local sweep or ablation would (cells.ts), and stores the result. While it trains, a thread of its own
+// renews a heartbeat;
 // if the worker dies, the heartbeat runs out and the job goes back to the queue for another worker. Needs no
 // shared filesystem.
 import type PgBoss from 'pg-boss';
@@ -50,11 +51,21 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<numbe
   const { store, say } = options;
   let data: { key: string; prepared: PreparedData; hash: string } | null = null;
   const autoencoders = new Map<string, Autoencoder>();
-  let finished = 0, waiting = false, lost = false;
-  const heartbeat = new Heartbeat({ url: store.connectionString, worker: options.name, seconds: options.heartbeatSeconds });
+  let finished = 0,
+    waiting = false,
+    lost = false;
+  const heartbeat = new Heartbeat({
+    url: store.connectionString,
+    worker: options.name,
+    seconds: options.heartbeatSeconds,
+  });
 
   const dataFor = async (payload: CellPayload): Promise<PreparedData> => {
-    const dataConfig = { ...payload.config.data, directory: payload.config.data.directory === null ? null : (options.dataDirectory ?? payload.config.data.directory) };
+    const dataConfig = {
+      ...payload.config.data,
+      directory:
+        payload.config.data.directory === null ? null : (options.dataDirectory ?? payload.config.data.directory),
+    };
     const config = { ...payload.config, data: dataConfig };
     const key = JSON.stringify([config.seed, dataConfig]);
     if (data?.key !== key) {
@@ -63,13 +74,17 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<numbe
       try {
         prepared = await prepareData(config);
       } catch (error) {
-        throw new DataMismatchError(`this worker cannot read the dataset of ${payload.name} (${(error as Error).message}); give it its own copy with dae worker --data DIR`);
+        throw new DataMismatchError(
+          `this worker cannot read the dataset of ${payload.name} (${(error as Error).message}); give it its own copy with dae worker --data DIR`,
+        );
       }
       data = { key, prepared, hash: dataFingerprint(prepared) };
     }
     if (data.hash !== payload.dataHash) {
-      throw new DataMismatchError(`this worker's copy of the dataset (${dataConfig.directory ?? 'the embedded MNIST'}, hash ${data.hash.slice(0, 12)}) differs from the one `
-        + `${payload.name} was made from (hash ${payload.dataHash.slice(0, 12)}): give this worker the same files with --data DIR`);
+      throw new DataMismatchError(
+        `this worker's copy of the dataset (${dataConfig.directory ?? 'the embedded MNIST'}, hash ${data.hash.slice(0, 12)}) differs from the one ` +
+          `${payload.name} was made from (hash ${payload.dataHash.slice(0, 12)}): give this worker the same files with --data DIR`,
+      );
     }
     return data.prepared;
   };
@@ -83,7 +98,10 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<numbe
         oldest![1].autoencoder.dispose();
         autoencoders.delete(oldest![0]);
       }
-      autoencoder = joinAutoencoder(await modelFromBlob(await getBlob(store, blobs.encoder)), await modelFromBlob(await getBlob(store, blobs.decoder)));
+      autoencoder = joinAutoencoder(
+        await modelFromBlob(await getBlob(store, blobs.encoder)),
+        await modelFromBlob(await getBlob(store, blobs.decoder)),
+      );
       autoencoders.set(key, autoencoder);
     }
     return autoencoder;
@@ -115,27 +133,47 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<numbe
     try {
       await heartbeat.start(job.id);
       if (payload.format !== payloadFormat) {
-        throw new QueueError(`job ${job.id} has payload format ${payload.format}, and this worker reads format ${payloadFormat}: run the same version of dae-pretrain everywhere`);
+        throw new QueueError(
+          `job ${job.id} has payload format ${payload.format}, and this worker reads format ${payloadFormat}: run the same version of dae-pretrain everywhere`,
+        );
       }
       const prepared = await dataFor(payload);
       const cellJob: CellJob = {
-        ...payload.cell, budget: payload.budget,
+        ...payload.cell,
+        budget: payload.budget,
         indices: indicesFromBlob(await getBlob(store, payload.blobs.indices)),
-        validationIndices: payload.blobs.validationIndices === null ? null : indicesFromBlob(await getBlob(store, payload.blobs.validationIndices)),
+        validationIndices:
+          payload.blobs.validationIndices === null
+            ? null
+            : indicesFromBlob(await getBlob(store, payload.blobs.validationIndices)),
       };
       const autoencoder = await autoencoderFor(payload.blobs);
-      say(`training ${payload.name} (job ${job.id.slice(0, 8)}${job.retryCount > 0 ? `, try ${job.retryCount + 1}` : ''})`);
+      say(
+        `training ${payload.name} (job ${job.id.slice(0, 8)}${job.retryCount > 0 ? `, try ${job.retryCount + 1}` : ''})`,
+      );
       const trainingStarted = performance.now();
-      const cell: SweepCell = await trainCell({ config: { ...payload.config, backend: options.backend }, reporter: options.reporter, shouldStop: options.shouldStop },
-        prepared, autoencoder, cellJob);
+      const cell: SweepCell = await trainCell(
+        {
+          config: { ...payload.config, backend: options.backend },
+          reporter: options.reporter,
+          shouldStop: options.shouldStop,
+        },
+        prepared,
+        autoencoder,
+        cellJob,
+      );
       const training = (performance.now() - trainingStarted) / 1000;
-      await store.sql('INSERT INTO dae.results (job_id, name, result, worker) VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING',
-        [job.id, payload.name, JSON.stringify(cell), options.name]);
+      await store.sql(
+        'INSERT INTO dae.results (job_id, name, result, worker) VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING',
+        [job.id, payload.name, JSON.stringify(cell), options.name],
+      );
       await store.boss.complete(cellQueueName, job.id, { worker: options.name });
       finished += 1;
       // The queue's own work for this cell: fetching the blobs, checking the data, storing the result.
       const queueWork = (performance.now() - fetched) / 1000 - training;
-      say(`done ${payload.name}: ${(100 * cell.accuracy).toFixed(2)}% in ${training.toFixed(2)} s, queue work ${queueWork.toFixed(3)} s (${finished} cell${finished === 1 ? '' : 's'} so far)`);
+      say(
+        `done ${payload.name}: ${(100 * cell.accuracy).toFixed(2)}% in ${training.toFixed(2)} s, queue work ${queueWork.toFixed(3)} s (${finished} cell${finished === 1 ? '' : 's'} so far)`,
+      );
     } catch (error) {
       // Put the job back (or, after its last try, mark it failed with the reason) before stopping or going on.
       const message = error instanceof Error ? error.message : String(error);

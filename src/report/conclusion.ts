@@ -5,7 +5,16 @@ import { ablationConclusion } from './ablation.js';
 import { robustnessSentence } from './robustness.js';
 import type { ClassifierResult, Metrics } from '../io/metrics.js';
 import type { EncoderMode } from '../model/classifier.js';
-import { ENCODER_NAMES, ENCODER_ORDER, itemNoun, formatFixed, formatFraction, formatInteger, formatPercent, formatPoints } from './format.js';
+import {
+  ENCODER_NAMES,
+  ENCODER_ORDER,
+  itemNoun,
+  formatFixed,
+  formatFraction,
+  formatInteger,
+  formatPercent,
+  formatPoints,
+} from './format.js';
 import { describeNoise } from '../data/noise.js';
 
 interface RunSummary {
@@ -27,7 +36,8 @@ export function summariseRuns(classifiers: readonly ClassifierResult[]): RunSumm
   return [...groups.values()].flatMap((runs) => {
     const first = runs[0];
     if (first === undefined) return [];
-    const mean = (pick: (run: ClassifierResult) => number): number => runs.reduce((sum, run) => sum + pick(run), 0) / runs.length;
+    const mean = (pick: (run: ClassifierResult) => number): number =>
+      runs.reduce((sum, run) => sum + pick(run), 0) / runs.length;
     return [
       {
         encoder: first.encoder,
@@ -88,7 +98,10 @@ export function buildConclusion(metrics: Metrics): string {
   const scratchFull = find('scratch', fullFraction);
   const bestFull = ENCODER_ORDER.map((encoder) => find(encoder, fullFraction))
     .filter((run): run is RunSummary => run !== undefined)
-    .reduce<RunSummary | undefined>((best, run) => (best === undefined || run.accuracy > best.accuracy ? run : best), undefined);
+    .reduce<RunSummary | undefined>(
+      (best, run) => (best === undefined || run.accuracy > best.accuracy ? run : best),
+      undefined,
+    );
 
   if (fineTunedLow !== undefined && bestFull !== undefined) {
     sentences.push(
@@ -97,17 +110,23 @@ export function buildConclusion(metrics: Metrics): string {
         `classifier trained on all ${formatInteger(bestFull.labels)} labels (${accuracyOf(bestFull)}, ${ENCODER_NAMES[bestFull.encoder]}).`,
     );
   } else {
-    sentences.push(`The fine-tuned classifier at ${low} of the labels or every classifier on all labels is missing, so the main comparison cannot be made.`);
+    sentences.push(
+      `The fine-tuned classifier at ${low} of the labels or every classifier on all labels is missing, so the main comparison cannot be made.`,
+    );
   }
 
   const comparisons: string[] = [];
   const reference = fineTunedLow ?? frozenLow;
   for (const other of [scratchLow, frozenLow]) {
     if (reference === undefined || other === undefined || other === reference) continue;
-    comparisons.push(`${relation(reference.accuracy - other.accuracy)} the ${ENCODER_NAMES[other.encoder]} one (${accuracyOf(other)})`);
+    comparisons.push(
+      `${relation(reference.accuracy - other.accuracy)} the ${ENCODER_NAMES[other.encoder]} one (${accuracyOf(other)})`,
+    );
   }
   if (reference !== undefined && comparisons.length > 0) {
-    sentences.push(`At ${low} of the labels the ${ENCODER_NAMES[reference.encoder]} classifier is ${comparisons.join(' and ')}.`);
+    sentences.push(
+      `At ${low} of the labels the ${ENCODER_NAMES[reference.encoder]} classifier is ${comparisons.join(' and ')}.`,
+    );
   }
 
   if (reference !== undefined && scratchLow !== undefined && scratchFull !== undefined) {
@@ -118,7 +137,9 @@ export function buildConclusion(metrics: Metrics): string {
         `Even from scratch, ${low} of the labels comes within ${formatPoints(lostByFewerLabels)} points of all of them, so there is little for pretraining to win back on this data.`,
       );
     } else if (wonBack <= 0) {
-      sentences.push(`Training from scratch loses ${formatPoints(lostByFewerLabels)} points when the labels drop from 100% to ${low}, and the ${ENCODER_NAMES[reference.encoder]} classifier wins none of it back.`);
+      sentences.push(
+        `Training from scratch loses ${formatPoints(lostByFewerLabels)} points when the labels drop from 100% to ${low}, and the ${ENCODER_NAMES[reference.encoder]} classifier wins none of it back.`,
+      );
     } else {
       sentences.push(
         `Training from scratch loses ${formatPoints(lostByFewerLabels)} points when the labels drop from 100% to ${low}; ` +
@@ -126,7 +147,9 @@ export function buildConclusion(metrics: Metrics): string {
       );
     }
   }
-  return [sentences.join(' '), robustnessSentence(metrics), sweepSentence(metrics), ablationConclusion(metrics)].filter((text) => text !== '').join('\n\n');
+  return [sentences.join(' '), robustnessSentence(metrics), sweepSentence(metrics), ablationConclusion(metrics)]
+    .filter((text) => text !== '')
+    .join('\n\n');
 }
 
 /**
@@ -146,13 +169,18 @@ export function sweepSentence(metrics: Metrics): string {
   const clear = gains.filter((gain) => gain.mean - gain.std > 0);
   const losses = gains.filter((gain) => gain.mean + gain.std < 0);
   const within = gains.filter((gain) => !clear.includes(gain) && !losses.includes(gain));
-  const parts = [`Across ${sweep.seeds.length} seeds, the gain of fine-tuning the pretrained encoder over training from scratch was ${gains.map(describe).join(', ')}.`];
+  const parts = [
+    `Across ${sweep.seeds.length} seeds, the gain of fine-tuning the pretrained encoder over training from scratch was ${gains.map(describe).join(', ')}.`,
+  ];
   if (clear.length === 0) {
     parts.push('At no label count does it stand clear of the spread between seeds.');
   } else {
-    parts.push(`It stands clear of the spread between seeds at ${list(clear)} labels` +
-      (within.length > 0 ? `, is within the spread at ${list(within)}` : '') +
-      (losses.length > 0 ? `, and is a loss at ${list(losses)}` : '') + '.');
+    parts.push(
+      `It stands clear of the spread between seeds at ${list(clear)} labels` +
+        (within.length > 0 ? `, is within the spread at ${list(within)}` : '') +
+        (losses.length > 0 ? `, and is a loss at ${list(losses)}` : '') +
+        '.',
+    );
     const largest = clear[clear.length - 1]!.labels;
     const above = gains.filter((gain) => gain.labels > largest);
     if (above.length > 0) parts.push(`Pretraining stops helping above about ${count(largest)} labels.`);

@@ -80,7 +80,9 @@ export interface Column<Row> {
 /** A table wrapped so that it scrolls sideways on narrow screens instead of overflowing the page. */
 export function htmlTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[], caption?: string): string {
   const head = columns
-    .map((column) => `<th scope="col"${column.numeric === true ? ' class="num"' : ''}>${escapeHtml(column.header)}</th>`)
+    .map(
+      (column) => `<th scope="col"${column.numeric === true ? ' class="num"' : ''}>${escapeHtml(column.header)}</th>`,
+    )
     .join('');
   const body = rows
     .map((row) => {

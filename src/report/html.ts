@@ -10,7 +10,14 @@ import { articleFor, escapeHtml, formatFixed, formatInteger, formatSeconds, item
 import { describeNoise } from '../data/noise.js';
 import { ablationIntroduction, ablationTables } from './ablation.js';
 import { robustnessTable, sweepRobustnessTable } from './robustness.js';
-import { classDetails, comparisonTable, noiseLevelTable, perClassF1Table, reconstructionTable, sweepTable } from './tables.js';
+import {
+  classDetails,
+  comparisonTable,
+  noiseLevelTable,
+  perClassF1Table,
+  reconstructionTable,
+  sweepTable,
+} from './tables.js';
 import type { ReportFigure, ReportInput, ReportSection } from './types.js';
 
 export { buildConclusion } from './conclusion.js';
@@ -86,12 +93,18 @@ export function renderReport(input: ReportInput): string {
     ['setup', 'Setup', setup(input)],
     ['data', 'Data', data(metrics) + figuresIn('data')],
     ['model', 'Model', model(input) + figuresIn('model')],
-    ['training', 'Training', training(metrics) + autoencoderRecipe(input.config) + classifierRecipe(input.config) + figuresIn('training')],
+    [
+      'training',
+      'Training',
+      training(metrics) + autoencoderRecipe(input.config) + classifierRecipe(input.config) + figuresIn('training'),
+    ],
     ['results', 'Results', results(input, figuresIn)],
     ['conclusion', 'Conclusion', conclusion(input)],
   ];
   const nav = sections.map(([id, title]) => `<a href="#${id}">${title}</a>`).join('\n');
-  const body = sections.map(([id, title, html]) => `<section id="${id}">\n<h2>${title}</h2>\n${html}\n</section>`).join('\n');
+  const body = sections
+    .map(([id, title, html]) => `<section id="${id}">\n<h2>${title}</h2>\n${html}\n</section>`)
+    .join('\n');
   const banner =
     input.status === 'incomplete'
       ? '<div class="banner" role="alert"><strong>This run did not finish.</strong> The report shows what was measured ' +
@@ -162,7 +175,10 @@ ${paragraphs(
 function setup(input: ReportInput): string {
   const { metrics } = input;
   return `${facts([
-    ['Backend', `${metrics.backend.name}${metrics.backend.detail ? ` (${metrics.backend.detail})` : ''}, ${metrics.backend.threads} thread${metrics.backend.threads === 1 ? '' : 's'}${(metrics.backend.classifierWorkers ?? 1) > 1 ? `; classifier runs ${metrics.backend.classifierWorkers} at a time, one thread each` : ''}`],
+    [
+      'Backend',
+      `${metrics.backend.name}${metrics.backend.detail ? ` (${metrics.backend.detail})` : ''}, ${metrics.backend.threads} thread${metrics.backend.threads === 1 ? '' : 's'}${(metrics.backend.classifierWorkers ?? 1) > 1 ? `; classifier runs ${metrics.backend.classifierWorkers} at a time, one thread each` : ''}`,
+    ],
     ['Total run time', formatSeconds(metrics.totalSeconds)],
     ['Status', input.status === 'complete' ? 'complete' : 'incomplete: the run stopped early'],
   ])}
@@ -221,7 +237,10 @@ function training(metrics: Metrics): string {
     ['Autoencoder training time', formatSeconds(autoencoder.trainSeconds)],
   ];
   if (last !== undefined) {
-    rows.push(['Final loss', formatFixed(last.loss, 5)], ['Final validation loss', formatFixed(last.validationLoss, 5)]);
+    rows.push(
+      ['Final loss', formatFixed(last.loss, 5)],
+      ['Final validation loss', formatFixed(last.validationLoss, 5)],
+    );
   }
   const classifierSeconds = metrics.classifiers.reduce((sum, result) => sum + result.trainSeconds, 0);
   rows.push(['Classifier runs', `${metrics.classifiers.length}, ${formatSeconds(classifierSeconds)} together`]);
@@ -230,13 +249,16 @@ function training(metrics: Metrics): string {
 
 /** "rotated by up to ±12°, scaled by up to ±10% and shifted by up to ±2 pixels" */
 function describeDistortion(spec: AugmentationSpec): string {
-  return `rotated by up to ±${spec.maxRotationDegrees}°, scaled by up to ±${Math.round(100 * spec.maxScale)}% and shifted by up to ` +
-    `±${spec.maxShift} pixel${spec.maxShift === 1 ? '' : 's'}`;
+  return (
+    `rotated by up to ±${spec.maxRotationDegrees}°, scaled by up to ±${Math.round(100 * spec.maxScale)}% and shifted by up to ` +
+    `±${spec.maxShift} pixel${spec.maxShift === 1 ? '' : 's'}`
+  );
 }
 
 /** A learning rate as 5×10⁻³. */
 function rate(value: number): string {
-  const superscript = (text: string) => Array.from(text, (character) => '⁰¹²³⁴⁵⁶⁷⁸⁹⁻'['0123456789-'.indexOf(character)] ?? character).join('');
+  const superscript = (text: string) =>
+    Array.from(text, (character) => '⁰¹²³⁴⁵⁶⁷⁸⁹⁻'['0123456789-'.indexOf(character)] ?? character).join('');
   const [mantissa, exponent] = value.toExponential(0).split('e') as [string, string];
   return `${mantissa}×10${superscript(exponent.replace('+', ''))}`;
 }
@@ -247,42 +269,51 @@ const epochs = (count: number) => `${count} epoch${count === 1 ? '' : 's'}`;
 export function autoencoderRecipe(config: unknown): string {
   const autoencoder = (config as Partial<ExperimentConfig> | null)?.autoencoder;
   if (!autoencoder?.learningRateSchedule) return '';
-  const schedule = autoencoder.learningRateSchedule === 'cosine'
-    ? `falling batch by batch along a cosine to 5% of that over ${epochs(autoencoder.maxEpochs)}`
-    : 'throughout';
-  return `<p>How the autoencoder was trained: Adam at ${rate(autoencoder.learningRate)}, ${schedule}; batches of ${autoencoder.batchSize}, ` +
+  const schedule =
+    autoencoder.learningRateSchedule === 'cosine'
+      ? `falling batch by batch along a cosine to 5% of that over ${epochs(autoencoder.maxEpochs)}`
+      : 'throughout';
+  return (
+    `<p>How the autoencoder was trained: Adam at ${rate(autoencoder.learningRate)}, ${schedule}; batches of ${autoencoder.batchSize}, ` +
     `mean squared error against the clean image, up to ${epochs(autoencoder.maxEpochs)}, stopping after ${epochs(autoencoder.patience)} ` +
-    'without a lower validation loss, with the best epoch\'s weights kept.</p>';
+    "without a lower validation loss, with the best epoch's weights kept.</p>"
+  );
 }
 
 /** The classifier training recipe in words, from the run's config (nothing when the config has another shape). */
 export function classifierRecipe(config: unknown): string {
   const classifier = (config as Partial<ExperimentConfig> | null)?.classifier;
   if (!classifier?.augmentation || !classifier.frozenCopyAugmentation) return '';
-  const frozenData = classifier.frozenCopies === 0
-    ? 'the codes of the labelled images'
-    : `the codes of the labelled images and of ${classifier.frozenCopies} copies of them, each distorted once ` +
-      `(${describeDistortion(classifier.frozenCopyAugmentation)}; fewer copies when they would pass ` +
-      `${formatInteger(classifier.frozenCopyImagesPerRun)} images), each epoch taking every image in one of its versions at random`;
+  const frozenData =
+    classifier.frozenCopies === 0
+      ? 'the codes of the labelled images'
+      : `the codes of the labelled images and of ${classifier.frozenCopies} copies of them, each distorted once ` +
+        `(${describeDistortion(classifier.frozenCopyAugmentation)}; fewer copies when they would pass ` +
+        `${formatInteger(classifier.frozenCopyImagesPerRun)} images), each epoch taking every image in one of its versions at random`;
   const distortion = isIdentity(classifier.augmentation)
     ? 'Labelled images are used as they are.'
     : `While the encoder trains, every labelled image is distorted afresh each epoch: ${describeDistortion(classifier.augmentation)} ` +
       `(bilinear resampling).`;
   const smoothing = classifier.labelSmoothing > 0 ? ` Targets are smoothed by ${classifier.labelSmoothing}.` : '';
-  return `<p>How the classifiers were trained: Adam, batches of ${classifier.batchSize}, early stopping on validation accuracy with the best ` +
+  return (
+    `<p>How the classifiers were trained: Adam, batches of ${classifier.batchSize}, early stopping on validation accuracy with the best ` +
     `epoch's weights restored. <strong>Frozen</strong>: the encoder's codes are computed once and only the head trains, on ${escapeHtml(frozenData)}, ` +
     `up to ${classifier.frozenMaxEpochs} epochs (or ${formatInteger(classifier.frozenMaxImagesPerRun)} images) at ${rate(classifier.headLearningRate)} ` +
     `with a cosine decay, patience ${classifier.frozenPatience}. <strong>Fine-tuned</strong>: ${epochs(classifier.warmupEpochs)} of the head alone ` +
     `on the undistorted codes, then the whole network at ${rate(classifier.fineTuneLearningRate)}. <strong>Scratch</strong>: the whole network ` +
     `from seeded random weights at ${rate(classifier.learningRate)}. Whole-network phases run up to ${classifier.maxEpochs} epochs (or ` +
     `${formatInteger(classifier.maxImagesPerRun)} images) with a cosine decay, the rate halved after ${classifier.plateauPatience} epochs ` +
-    `without progress, patience ${classifier.patience}. ${escapeHtml(distortion)}${escapeHtml(smoothing)}</p>`;
+    `without progress, patience ${classifier.patience}. ${escapeHtml(distortion)}${escapeHtml(smoothing)}</p>`
+  );
 }
 
 function results(input: ReportInput, figuresIn: (section: ReportSection | undefined) => string): string {
   const { metrics } = input;
   const reports = input.classificationReports
-    .map((report) => `<details><summary>${escapeHtml(report.name)}</summary>\n<pre>${escapeHtml(report.text)}</pre>\n</details>`)
+    .map(
+      (report) =>
+        `<details><summary>${escapeHtml(report.name)}</summary>\n<pre>${escapeHtml(report.text)}</pre>\n</details>`,
+    )
     .join('\n');
   const classification =
     metrics.classifiers.length === 0
@@ -325,9 +356,11 @@ ${table}`;
 function sweepIntroduction(metrics: Metrics): string {
   const sweep = metrics.sweep;
   if (!sweep) return '';
-  return `The three variants on nested, stratified label subsets from ${formatInteger(sweep.labelCounts[0] ?? 0)} to ` +
+  return (
+    `The three variants on nested, stratified label subsets from ${formatInteger(sweep.labelCounts[0] ?? 0)} to ` +
     `${formatInteger(sweep.labelCounts[sweep.labelCounts.length - 1] ?? 0)} labels, ${sweep.seeds.length} seeds each, all on the same ` +
-    `pretrained autoencoder; ${sweep.validationPolicy}.`;
+    `pretrained autoencoder; ${sweep.validationPolicy}.`
+  );
 }
 
 function conclusion(input: ReportInput): string {

@@ -4,7 +4,18 @@ import type { ClassifierResult, Metrics } from '../io/metrics.js';
 import type { ClassMetrics } from '../eval/classification.js';
 import { shortNoiseName } from '../data/noise.js';
 import type { ReconstructionScores } from '../eval/reconstruction.js';
-import { ENCODER_NAMES, ENCODER_ORDER, ENCODER_SHORT_NAMES, escapeHtml, formatFixed, formatFraction, formatInteger, formatPercent, formatSeconds, htmlTable } from './format.js';
+import {
+  ENCODER_NAMES,
+  ENCODER_ORDER,
+  ENCODER_SHORT_NAMES,
+  escapeHtml,
+  formatFixed,
+  formatFraction,
+  formatInteger,
+  formatPercent,
+  formatSeconds,
+  htmlTable,
+} from './format.js';
 import type { Column } from './format.js';
 
 const scoreColumns: Column<{ name: string; scores: ReconstructionScores }>[] = [
@@ -30,7 +41,11 @@ export function noiseLevelTable(metrics: Metrics): string {
   type Row = Metrics['autoencoder']['noiseLevels'][number];
   const isTrainingNoise = (row: Row): boolean => row.noise.kind === trained.kind && row.noise.amount === trained.amount;
   const columns: Column<Row>[] = [
-    { header: 'Noise', cell: (row) => `${shortNoiseName(row.noise)}${isTrainingNoise(row) ? ' (training)' : ''}`, strong: isTrainingNoise },
+    {
+      header: 'Noise',
+      cell: (row) => `${shortNoiseName(row.noise)}${isTrainingNoise(row) ? ' (training)' : ''}`,
+      strong: isTrainingNoise,
+    },
     { header: 'PSNR noisy', numeric: true, cell: (row) => formatFixed(row.noisy.psnr, 2) },
     { header: 'PSNR denoised', numeric: true, cell: (row) => formatFixed(row.denoised.psnr, 2) },
     { header: 'SSIM noisy', numeric: true, cell: (row) => formatFixed(row.noisy.ssim, 3) },
@@ -54,16 +69,28 @@ export function classifierName(result: ClassifierResult): string {
 /** Every classifier run; the best test accuracy and macro-F1 at each label fraction are bold. */
 export function comparisonTable(metrics: Metrics): string {
   const rows = sortedClassifiers(metrics.classifiers);
-  const bestAt = (pick: (row: ClassifierResult) => number) => (row: ClassifierResult): boolean =>
-    pick(row) === Math.max(...rows.filter((other) => other.labelFraction === row.labelFraction).map(pick));
+  const bestAt =
+    (pick: (row: ClassifierResult) => number) =>
+    (row: ClassifierResult): boolean =>
+      pick(row) === Math.max(...rows.filter((other) => other.labelFraction === row.labelFraction).map(pick));
   const columns: Column<ClassifierResult>[] = [
     { header: 'Encoder', cell: (row) => ENCODER_NAMES[row.encoder] },
     { header: 'Fraction', numeric: true, cell: (row) => formatFraction(row.labelFraction) },
     { header: 'Labels', numeric: true, cell: (row) => formatInteger(row.labels) },
     { header: 'Epochs', numeric: true, cell: (row) => String(row.epochs) },
     { header: 'Val. accuracy', numeric: true, cell: (row) => formatPercent(row.validation.accuracy) },
-    { header: 'Test accuracy', numeric: true, cell: (row) => formatPercent(row.test.accuracy), strong: bestAt((row) => row.test.accuracy) },
-    { header: 'Macro-F1', numeric: true, cell: (row) => formatFixed(row.test.macroF1, 4), strong: bestAt((row) => row.test.macroF1) },
+    {
+      header: 'Test accuracy',
+      numeric: true,
+      cell: (row) => formatPercent(row.test.accuracy),
+      strong: bestAt((row) => row.test.accuracy),
+    },
+    {
+      header: 'Macro-F1',
+      numeric: true,
+      cell: (row) => formatFixed(row.test.macroF1, 4),
+      strong: bestAt((row) => row.test.macroF1),
+    },
     { header: 'Train time', numeric: true, cell: (row) => formatSeconds(row.trainSeconds) },
   ];
   return htmlTable(columns, rows);
@@ -76,16 +103,14 @@ export function perClassF1Table(metrics: Metrics): string {
   const classes = Array.from({ length: classCount }, (_, index) => index);
   const columns: Column<number>[] = [
     { header: 'Class', cell: (index) => metrics.dataset.classNames[index] ?? String(index) },
-    ...runs.map(
-      (run): Column<number> => ({
-        header: `${ENCODER_SHORT_NAMES[run.encoder]} ${formatFraction(run.labelFraction)}`,
-        numeric: true,
-        cell: (index) => {
-          const scores = run.test.perClass[index];
-          return scores === undefined ? '–' : formatFixed(scores.f1, 3);
-        },
-      }),
-    ),
+    ...runs.map((run): Column<number> => ({
+      header: `${ENCODER_SHORT_NAMES[run.encoder]} ${formatFraction(run.labelFraction)}`,
+      numeric: true,
+      cell: (index) => {
+        const scores = run.test.perClass[index];
+        return scores === undefined ? '–' : formatFixed(scores.f1, 3);
+      },
+    })),
   ];
   return htmlTable(columns, classes);
 }
@@ -111,7 +136,10 @@ export function classDetailTable(result: ClassifierResult, classNames: readonly 
 /** Per-run details, folded away: the full classification report of every run. */
 export function classDetails(metrics: Metrics): string {
   return sortedClassifiers(metrics.classifiers)
-    .map((result) => `<details><summary>${escapeHtml(classifierName(result))}</summary>\n${classDetailTable(result, metrics.dataset.classNames)}\n</details>`)
+    .map(
+      (result) =>
+        `<details><summary>${escapeHtml(classifierName(result))}</summary>\n${classDetailTable(result, metrics.dataset.classNames)}\n</details>`,
+    )
     .join('\n');
 }
 
@@ -126,14 +154,25 @@ export function sweepTable(metrics: Metrics): string {
   };
   const columns: Column<number>[] = [
     { header: 'Labels', numeric: true, cell: (labels) => formatInteger(labels) },
-    ...encoders.map((encoder): Column<number> => ({ header: ENCODER_SHORT_NAMES[encoder], numeric: true, cell: (labels) => cell(labels, encoder) })),
+    ...encoders.map((encoder): Column<number> => ({
+      header: ENCODER_SHORT_NAMES[encoder],
+      numeric: true,
+      cell: (labels) => cell(labels, encoder),
+    })),
     {
-      header: 'Gain (fine-tuned − scratch)', numeric: true,
+      header: 'Gain (fine-tuned − scratch)',
+      numeric: true,
       cell: (labels) => {
         const gain = sweep.gain.find((g) => g.labels === labels);
-        return gain ? `${gain.mean >= 0 ? '+' : '−'}${formatFixed(Math.abs(100 * gain.mean), 2)} ± ${formatFixed(100 * gain.std, 2)} pts` : '–';
+        return gain
+          ? `${gain.mean >= 0 ? '+' : '−'}${formatFixed(Math.abs(100 * gain.mean), 2)} ± ${formatFixed(100 * gain.std, 2)} pts`
+          : '–';
       },
     },
   ];
-  return htmlTable(columns, sweep.labelCounts, `Test accuracy, mean ± standard deviation over ${sweep.seeds.length} seeds`);
+  return htmlTable(
+    columns,
+    sweep.labelCounts,
+    `Test accuracy, mean ± standard deviation over ${sweep.seeds.length} seeds`,
+  );
 }

@@ -19,7 +19,10 @@ export interface ServedClassifier {
   testAccuracy: number;
   /** URL of its model.json, relative to the page. */
   modelUrl: string;
-  /** Its most confident test mistakes, most confident first (all in `digits`); empty for runs from before they were kept. */
+  /**
+   * Its most confident test mistakes, most confident first (all in `digits`); empty for runs from before they were
+   * kept.
+   */
   mistakes: { testIndex: number; label: number; predicted: number; probability: number }[];
 }
 

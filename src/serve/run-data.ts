@@ -28,7 +28,11 @@ export interface RunData {
   modelNames: Set<string>;
 }
 
-const encoderTitles: Record<ClassifierResult['encoder'], string> = { finetuned: 'fine-tuned', frozen: 'frozen', scratch: 'from scratch' };
+const encoderTitles: Record<ClassifierResult['encoder'], string> = {
+  finetuned: 'fine-tuned',
+  frozen: 'frozen',
+  scratch: 'from scratch',
+};
 
 const percent = (fraction: number) => `${Number((100 * fraction).toFixed(1))}%`;
 
@@ -52,8 +56,11 @@ async function requireModel(run: RunFolder, name: string): Promise<void> {
     const path = run.path('models', name, file);
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) {
-      throw new RunFolderError(path, 'file not found; the run folder is incomplete',
-        `finish it with \`dae experiment --resume ${run.directory}\`, or serve another run`);
+      throw new RunFolderError(
+        path,
+        'file not found; the run folder is incomplete',
+        `finish it with \`dae experiment --resume ${run.directory}\`, or serve another run`,
+      );
     }
   }
 }
@@ -63,14 +70,21 @@ export async function loadRunData(directory: string): Promise<RunData> {
   // Read only: serving takes no lock, so a folder another process is writing (a sweep, say) can still be shown.
   const run = await RunFolder.open(directory, { readOnly: true });
   if (run.status !== 'complete') {
-    throw new RunFolderError(directory, 'the run is incomplete, so it has no classifiers to show yet',
-      `finish it with \`dae experiment --resume ${directory}\``);
+    throw new RunFolderError(
+      directory,
+      'the run is incomplete, so it has no classifiers to show yet',
+      `finish it with \`dae experiment --resume ${directory}\``,
+    );
   }
   const config = run.config as ExperimentConfig;
   const metrics = await readMetrics(run);
   const inspection = await run.readJson<{ codingUnits?: ServedCodingUnit[] }>('stages/inspect.json');
   if (!Array.isArray(inspection.codingUnits) || inspection.codingUnits.length === 0) {
-    throw new RunFolderError(run.path('stages', 'inspect.json'), 'has no codingUnits', `re-run \`dae inspect ${directory}\``);
+    throw new RunFolderError(
+      run.path('stages', 'inspect.json'),
+      'has no codingUnits',
+      `re-run \`dae inspect ${directory}\``,
+    );
   }
   const classifiers = chooseClassifiers(metrics.classifiers ?? []);
   if (classifiers.length === 0) {
@@ -87,14 +101,18 @@ export async function loadRunData(directory: string): Promise<RunData> {
   for (const { unit, indices } of codingUnits) {
     for (const index of indices) {
       if (!Number.isInteger(index) || index < 0 || index >= testCount) {
-        throw new RunFolderError(run.path('stages', 'inspect.json'), `coding unit ${unit} names test image ${index}, outside the ${testCount} test images`,
-          `re-run \`dae inspect ${directory}\``);
+        throw new RunFolderError(
+          run.path('stages', 'inspect.json'),
+          `coding unit ${unit} names test image ${index}, outside the ${testCount} test images`,
+          `re-run \`dae inspect ${directory}\``,
+        );
       }
       wanted.add(index);
     }
   }
   for (const classifier of classifiers) {
-    for (const { testIndex } of classifier.mistakes ?? []) if (Number.isInteger(testIndex) && testIndex >= 0 && testIndex < testCount) wanted.add(testIndex);
+    for (const { testIndex } of classifier.mistakes ?? [])
+      if (Number.isInteger(testIndex) && testIndex >= 0 && testIndex < testCount) wanted.add(testIndex);
   }
   const testIndices = [...wanted].sort((a, b) => a - b);
   const pixels = test.height * test.width;
@@ -141,7 +159,9 @@ export async function newestCompleteRun(parent: string): Promise<string | undefi
   for (const entry of entries) {
     if (!entry.isDirectory()) continue;
     const directory = join(parent, entry.name);
-    const record = await RunFolder.open(directory, { readOnly: true }).then((run) => run.runRecord).catch(() => undefined);
+    const record = await RunFolder.open(directory, { readOnly: true })
+      .then((run) => run.runRecord)
+      .catch(() => undefined);
     if (record?.status !== 'complete') continue;
     const finishedAt = record.finishedAt ?? record.startedAt;
     if (!newest || finishedAt > newest.finishedAt) newest = { directory, finishedAt };

@@ -52,8 +52,9 @@ const contentTypes: Record<string, string> = {
 
 // The page may talk to this server only: a second line of defence for "no request leaves the machine".
 const securityHeaders = {
-  'Content-Security-Policy': "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    + "form-action 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy':
+    "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; " +
+    "form-action 'none'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'Cache-Control': 'no-cache',
@@ -62,7 +63,8 @@ const securityHeaders = {
 /** The package's web/dist, found by walking up from this module (src/serve or dist/src/serve) to package.json. */
 export function defaultWebRoot(): string {
   let directory = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(directory, 'package.json')) && dirname(directory) !== directory) directory = dirname(directory);
+  while (!existsSync(join(directory, 'package.json')) && dirname(directory) !== directory)
+    directory = dirname(directory);
   return join(directory, 'web', 'dist');
 }
 
@@ -81,8 +83,18 @@ export function safeSegments(pathname: string): string[] | null {
   return segments.some(unsafe) ? null : segments;
 }
 
-function send(response: ServerResponse, status: number, body: string | Uint8Array, contentType: string, head: boolean): void {
-  response.writeHead(status, { ...securityHeaders, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+function send(
+  response: ServerResponse,
+  status: number,
+  body: string | Uint8Array,
+  contentType: string,
+  head: boolean,
+): void {
+  response.writeHead(status, {
+    ...securityHeaders,
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+  });
   response.end(head ? undefined : body);
 }
 
@@ -98,13 +110,15 @@ function handler(data: RunData, webRoot: string, port: () => number) {
   const allowedHosts = () => new Set([`127.0.0.1:${port()}`, `localhost:${port()}`]);
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const head = request.method === 'HEAD';
-    const text = (status: number, message: string) => send(response, status, `${message}\n`, 'text/plain; charset=utf-8', head);
+    const text = (status: number, message: string) =>
+      send(response, status, `${message}\n`, 'text/plain; charset=utf-8', head);
     if (request.method !== 'GET' && !head) {
       response.setHeader('Allow', 'GET, HEAD');
       return text(405, 'read-only server: GET and HEAD only');
     }
     // A page on another origin that rebinds its host name to 127.0.0.1 still sends its own Host header.
-    if (!allowedHosts().has(request.headers.host ?? '')) return text(421, 'this server answers to 127.0.0.1 and localhost only');
+    if (!allowedHosts().has(request.headers.host ?? ''))
+      return text(421, 'this server answers to 127.0.0.1 and localhost only');
     // The raw path, not a URL-normalised one: a request that spells `..` is refused, not quietly resolved.
     const segments = safeSegments((request.url ?? '/').split(/[?#]/)[0] ?? '/');
     if (segments === null) return text(400, 'bad path');
@@ -114,10 +128,16 @@ function handler(data: RunData, webRoot: string, port: () => number) {
     if (path === 'api/digits.bin') return send(response, 200, data.digitBytes, contentTypes['.bin']!, head);
     const [first, name, file, ...rest] = segments;
     if (first === 'models') {
-      if (rest.length > 0 || name === undefined || !data.modelNames.has(name) || (file !== modelJsonName && file !== weightsName)) {
+      if (
+        rest.length > 0 ||
+        name === undefined ||
+        !data.modelNames.has(name) ||
+        (file !== modelJsonName && file !== weightsName)
+      ) {
         return text(404, 'no such model file');
       }
-      if (!(await sendFile(response, join(data.directory, 'models', name, file), head))) text(404, 'no such model file');
+      if (!(await sendFile(response, join(data.directory, 'models', name, file), head)))
+        text(404, 'no such model file');
       return;
     }
     const target = resolve(webRoot, path === '' ? 'index.html' : path);
@@ -128,13 +148,17 @@ function handler(data: RunData, webRoot: string, port: () => number) {
 /** Checks the run folder, then serves its page on 127.0.0.1. Throws RunFolderError or ServeError before listening. */
 export async function serveRun(directory: string, options: ServeOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
-  if (host !== '127.0.0.1') throw new ServeError(`host ${String(host)} is not allowed`, 'the page is served on 127.0.0.1 only');
+  if (host !== '127.0.0.1')
+    throw new ServeError(`host ${String(host)} is not allowed`, 'the page is served on 127.0.0.1 only');
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
     throw new ServeError(`--port must be a whole number from 0 to 65535, got ${options.port}`, 'pass e.g. --port 8765');
   }
   const webRoot = resolve(options.webRoot ?? defaultWebRoot());
   if (!existsSync(join(webRoot, 'index.html'))) {
-    throw new ServeError(`the page is not built (${join(webRoot, 'index.html')} is missing)`, 'run `npm run build` in the dae-pretrain folder');
+    throw new ServeError(
+      `the page is not built (${join(webRoot, 'index.html')} is missing)`,
+      'run `npm run build` in the dae-pretrain folder',
+    );
   }
   const data = await loadRunData(directory);
 
@@ -142,14 +166,21 @@ export async function serveRun(directory: string, options: ServeOptions): Promis
   const handle = handler(data, webRoot, () => boundPort);
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent) send(response, 500, `internal error: ${String(error)}\n`, 'text/plain; charset=utf-8', false);
+      if (!response.headersSent)
+        send(response, 500, `internal error: ${String(error)}\n`, 'text/plain; charset=utf-8', false);
       else response.destroy();
     });
   });
   await new Promise<void>((resolveListen, rejectListen) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') rejectListen(new ServeError(`port ${options.port} on ${host} is in use`, 'pass another --port', { cause: error }));
-      else if (error.code === 'EACCES') rejectListen(new ServeError(`port ${options.port} needs privileges`, 'pass a --port above 1023', { cause: error }));
+      if (error.code === 'EADDRINUSE')
+        rejectListen(
+          new ServeError(`port ${options.port} on ${host} is in use`, 'pass another --port', { cause: error }),
+        );
+      else if (error.code === 'EACCES')
+        rejectListen(
+          new ServeError(`port ${options.port} needs privileges`, 'pass a --port above 1023', { cause: error }),
+        );
       else rejectListen(error);
     });
     server.listen(options.port, host, () => resolveListen());
@@ -157,10 +188,11 @@ export async function serveRun(directory: string, options: ServeOptions): Promis
   boundPort = (server.address() as AddressInfo).port;
   return {
     url: `http://${host}:${boundPort}/`,
-    close: () => new Promise<void>((resolveClose, rejectClose) => {
-      server.close((error) => (error ? rejectClose(error) : resolveClose()));
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolveClose, rejectClose) => {
+        server.close((error) => (error ? rejectClose(error) : resolveClose()));
+        server.closeAllConnections();
+      }),
   };
 }
 

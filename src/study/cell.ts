@@ -25,7 +25,13 @@ const robustnessCache = new WeakMap<Autoencoder['autoencoder'], RobustnessSets>(
 function cellRobustnessSets(config: ExperimentConfig, data: PreparedData, autoencoder: Autoencoder): RobustnessSets {
   let sets = robustnessCache.get(autoencoder.autoencoder);
   if (!sets) {
-    sets = robustnessSets(data.test, robustnessCorruptions(config), config.seed, cellRobustnessImages, autoencoder.autoencoder);
+    sets = robustnessSets(
+      data.test,
+      robustnessCorruptions(config),
+      config.seed,
+      cellRobustnessImages,
+      autoencoder.autoencoder,
+    );
     robustnessCache.set(autoencoder.autoencoder, sets);
   }
   return sets;
@@ -36,19 +42,55 @@ function cellRobustnessSets(config: ExperimentConfig, data: PreparedData, autoen
  * another machine. `autoencoder` is the pretrained autoencoder the cell starts from: its encoder for frozen and
  * fine-tuned cells, and the whole of it for the "denoise first" robustness scores of every cell, scratch too.
  */
-export async function trainCell(context: TrainingContext, data: PreparedData, autoencoder: Autoencoder, job: CellJob): Promise<SweepCell> {
+export async function trainCell(
+  context: TrainingContext,
+  data: PreparedData,
+  autoencoder: Autoencoder,
+  job: CellJob,
+): Promise<SweepCell> {
   const { labels, seed, budget, stage } = job;
   const labelled = subsetImageSet(data.train, job.indices);
-  const validation = job.validationIndices === null ? data.validation : subsetImageSet(data.validation, job.validationIndices);
+  const validation =
+    job.validationIndices === null ? data.validation : subsetImageSet(data.validation, job.validationIndices);
   const cellContext = { ...context, config: { ...context.config, classifier: budget } };
-  const { classifier, result, bestEpoch } = await trainAndEvaluate(cellContext, data, autoencoder.encoder, job.encoder, labelled, validation, {
-    stage, name: `sweep-${job.encoder}-${labels}-${seed}`, seed, labelFraction: labels / data.train.count,
-  });
-  const robustness = robustnessOf(classifier.model, cellRobustnessSets(context.config, data, autoencoder), data.test.classes);
+  const { classifier, result, bestEpoch } = await trainAndEvaluate(
+    cellContext,
+    data,
+    autoencoder.encoder,
+    job.encoder,
+    labelled,
+    validation,
+    {
+      stage,
+      name: `sweep-${job.encoder}-${labels}-${seed}`,
+      seed,
+      labelFraction: labels / data.train.count,
+    },
+  );
+  const robustness = robustnessOf(
+    classifier.model,
+    cellRobustnessSets(context.config, data, autoencoder),
+    data.test.classes,
+  );
   classifier.model.dispose();
-  context.reporter({ type: 'run-end', stage, bestEpoch, epochs: result.epochs, testAccuracy: result.test.accuracy, macroF1: result.test.macroF1, seconds: result.trainSeconds });
+  context.reporter({
+    type: 'run-end',
+    stage,
+    bestEpoch,
+    epochs: result.epochs,
+    testAccuracy: result.test.accuracy,
+    macroF1: result.test.macroF1,
+    seconds: result.trainSeconds,
+  });
   return {
-    ...job.extra, encoder: job.encoder, labels, seed, accuracy: result.test.accuracy, macroF1: result.test.macroF1, epochs: result.epochs, seconds: result.trainSeconds,
+    ...job.extra,
+    encoder: job.encoder,
+    labels,
+    seed,
+    accuracy: result.test.accuracy,
+    macroF1: result.test.macroF1,
+    epochs: result.epochs,
+    seconds: result.trainSeconds,
     robustness,
   };
 }
@@ -61,28 +103,55 @@ export async function trainCell(context: TrainingContext, data: PreparedData, au
 function canonicalCell(cell: SweepCell, job: Pick<CellJob, 'extra'>): SweepCell {
   const { robustness } = cell;
   const ordered: Record<string, unknown> = {
-    ...Object.fromEntries(Object.keys(job.extra ?? {}).map((key) => [key, (cell as unknown as Record<string, unknown>)[key]])),
-    encoder: cell.encoder, labels: cell.labels, seed: cell.seed, accuracy: cell.accuracy, macroF1: cell.macroF1, epochs: cell.epochs, seconds: cell.seconds,
-    ...(robustness ? {
-      robustness: {
-        images: robustness.images, clean: robustness.clean,
-        corruptions: robustness.corruptions.map(({ noise, accuracy, denoisedAccuracy }) => ({
-          noise: { kind: noise.kind, amount: noise.amount }, accuracy, ...(denoisedAccuracy === undefined ? {} : { denoisedAccuracy }),
-        })),
-      },
-    } : {}),
+    ...Object.fromEntries(
+      Object.keys(job.extra ?? {}).map((key) => [key, (cell as unknown as Record<string, unknown>)[key]]),
+    ),
+    encoder: cell.encoder,
+    labels: cell.labels,
+    seed: cell.seed,
+    accuracy: cell.accuracy,
+    macroF1: cell.macroF1,
+    epochs: cell.epochs,
+    seconds: cell.seconds,
+    ...(robustness
+      ? {
+          robustness: {
+            images: robustness.images,
+            clean: robustness.clean,
+            corruptions: robustness.corruptions.map(({ noise, accuracy, denoisedAccuracy }) => ({
+              noise: { kind: noise.kind, amount: noise.amount },
+              accuracy,
+              ...(denoisedAccuracy === undefined ? {} : { denoisedAccuracy }),
+            })),
+          },
+        }
+      : {}),
   };
-  return { ...ordered, ...Object.fromEntries(Object.entries(cell).filter(([key]) => !(key in ordered))) } as unknown as SweepCell;
+  return {
+    ...ordered,
+    ...Object.fromEntries(Object.entries(cell).filter(([key]) => !(key in ordered))),
+  } as unknown as SweepCell;
 }
 
 /** Writes a finished cell to its file (atomically), with the budget a rerun checks before skipping it. */
-export async function saveCell(context: Pick<ExperimentContext, 'run' | 'reporter'>, cell: SweepCell, job: Pick<CellJob, 'budget' | 'stage' | 'extra'>, file: string): Promise<void> {
+export async function saveCell(
+  context: Pick<ExperimentContext, 'run' | 'reporter'>,
+  cell: SweepCell,
+  job: Pick<CellJob, 'budget' | 'stage' | 'extra'>,
+  file: string,
+): Promise<void> {
   await context.run.writeJson(file, { ...canonicalCell(cell, job), budget: job.budget });
   context.reporter({ type: 'saved', stage: job.stage, file });
 }
 
 /** Trains and scores one cell here (this thread or a pool's worker thread) and writes it to its file. */
-export async function sweepCell(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder, job: CellJob, file: string): Promise<SweepCell> {
+export async function sweepCell(
+  context: ExperimentContext,
+  data: PreparedData,
+  autoencoder: Autoencoder,
+  job: CellJob,
+  file: string,
+): Promise<SweepCell> {
   const cell = await trainCell(context, data, autoencoder, job);
   await saveCell(context, cell, job, file);
   return cell;

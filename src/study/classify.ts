@@ -31,14 +31,22 @@ import { longestFirst, runInThreads } from './threads.js';
 
 /** The classifier runs of the study in config order: variant, label fraction and label count. */
 export function studyClassifierRuns(config: ExperimentConfig, trainCount: number) {
-  return config.classifier.labelFractions.flatMap((fraction) => config.classifier.encoders.map((mode) => ({
-    mode, fraction, labels: countForFraction(trainCount, fraction),
-  })));
+  return config.classifier.labelFractions.flatMap((fraction) =>
+    config.classifier.encoders.map((mode) => ({
+      mode,
+      fraction,
+      labels: countForFraction(trainCount, fraction),
+    })),
+  );
 }
 
 /** Trains the classifier runs the folder lacks, then evaluates them all; `denoised` as evaluateClassifiers takes it. */
-export async function classify(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder,
-  denoised?: readonly Float32Array[]): Promise<ClassifierResult[]> {
+export async function classify(
+  context: ExperimentContext,
+  data: PreparedData,
+  autoencoder: Autoencoder,
+  denoised?: readonly Float32Array[],
+): Promise<ClassifierResult[]> {
   const { run, config } = context;
   const subsets = labelSubsets(data.train, config.classifier.labelFractions, config.seed);
   // One slot per run in config order: filled from the run folder, or by training (pending holds the slot).
@@ -49,9 +57,12 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
     const count = countForFraction(data.train.count, fraction);
     const indices = subsets.get(count)!;
     await run.writeJson(`subsets/labels-${count}.json`, {
-      labelFraction: fraction, count, seed: config.seed,
+      labelFraction: fraction,
+      count,
+      seed: config.seed,
       note: 'indices into the training split; sourceIndices into the dataset training file',
-      indices: Array.from(indices), sourceIndices: Array.from(indices, (index) => data.trainSourceIndices[index] as number),
+      indices: Array.from(indices),
+      sourceIndices: Array.from(indices, (index) => data.trainSourceIndices[index] as number),
     });
     for (const mode of config.classifier.encoders) {
       const file = classifierFile(mode, count);
@@ -66,15 +77,26 @@ export async function classify(context: ExperimentContext, data: PreparedData, a
   const workers = classifierWorkerCount(context, pending.length);
   if (workers > 1) {
     // Longest first: whole-network runs before frozen ones, most labels first.
-    const ordered = longestFirst(pending.map((entry) => ({ ...entry, work: plannedWork(entry.job.mode, entry.job.labelFraction) })));
-    await runInThreads<ClassifierResult>(context, data, ordered.map(({ job }) => ({ kind: 'classifier', job })), workers,
-      (result, index) => { results[ordered[index]!.slot] = result; });
+    const ordered = longestFirst(
+      pending.map((entry) => ({ ...entry, work: plannedWork(entry.job.mode, entry.job.labelFraction) })),
+    );
+    await runInThreads<ClassifierResult>(
+      context,
+      data,
+      ordered.map(({ job }) => ({ kind: 'classifier', job })),
+      workers,
+      (result, index) => {
+        results[ordered[index]!.slot] = result;
+      },
+    );
   } else {
     for (const { job, slot } of pending) results[slot] = await classifierRun(context, data, autoencoder, subsets, job);
   }
   // The most runs this folder has trained at once (a report or a resume that trains nothing keeps the record).
   if (pending.length > 0 || !run.isStageDone('classify')) {
-    await run.markStageDone('classify', { workers: Math.max(workers, run.isStageDone('classify') ? classifierWorkersUsed(run) : 1) });
+    await run.markStageDone('classify', {
+      workers: Math.max(workers, run.isStageDone('classify') ? classifierWorkersUsed(run) : 1),
+    });
   }
   return evaluateClassifiers(context, data, autoencoder, results as ClassifierResult[], denoised);
 }
@@ -92,55 +114,120 @@ export function plannedWork(mode: EncoderMode, images: number): number {
 /**
  * How many classifier runs to train at once: the configured number, or one per kernel thread, never more than
  * there are runs. Parallel runs need the native backend (each worker runs its kernels on one thread) and the
- * pretrained models saved in the run folder, which the workers load (the study's, unless `modelsSaved` says others are).
+ * pretrained models saved in the run folder, which the workers load (the study's, unless `modelsSaved` says others
+ * are).
  */
-export function classifierWorkerCount(context: ExperimentContext, runs: number, modelsSaved = context.run.isStageDone('pretrain')): number {
+export function classifierWorkerCount(
+  context: ExperimentContext,
+  runs: number,
+  modelsSaved = context.run.isStageDone('pretrain'),
+): number {
   if (context.backend.name !== 'native' || !modelsSaved) return 1;
   const wanted = context.config.backend.workers === 0 ? context.backend.threads : context.config.backend.workers;
   return Math.max(1, Math.min(wanted, runs));
 }
 
 /** Trains, scores and saves one classifier run: its model, figures and `classifiers/<name>.json`. */
-export async function classifierRun(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder,
-  subsets: Map<number, Int32Array>, job: ClassifierJob): Promise<ClassifierResult> {
+export async function classifierRun(
+  context: ExperimentContext,
+  data: PreparedData,
+  autoencoder: Autoencoder,
+  subsets: Map<number, Int32Array>,
+  job: ClassifierJob,
+): Promise<ClassifierResult> {
   const { run, config, reporter } = context;
   const { labelFraction: fraction, mode } = job;
   const count = countForFraction(data.train.count, fraction);
   const labelled = subsetImageSet(data.train, subsets.get(count)!);
   const name = `${mode}-${count}`;
   const stage = classifierStage(mode, fraction);
-  const { classifier, result, bestEpoch } = await trainAndEvaluate(context, data, autoencoder.encoder, mode, labelled, data.validation, {
-    stage, name, seed: config.seed, labelFraction: fraction,
-  });
+  const { classifier, result, bestEpoch } = await trainAndEvaluate(
+    context,
+    data,
+    autoencoder.encoder,
+    mode,
+    labelled,
+    data.validation,
+    {
+      stage,
+      name,
+      seed: config.seed,
+      labelFraction: fraction,
+    },
+  );
   const test = result.test;
-  await saveModel(classifier.model, run.path('models', `classifier-${name}`),
-    { seed: config.seed, encoder: mode, labels: count, labelFraction: fraction, dataset: data.name, classNames: data.classNames });
-  if (!(await run.exists('models/classifier-summary.txt'))) await run.writeFile('models/classifier-summary.txt', modelSummary(classifier.model));
+  await saveModel(classifier.model, run.path('models', `classifier-${name}`), {
+    seed: config.seed,
+    encoder: mode,
+    labels: count,
+    labelFraction: fraction,
+    dataset: data.name,
+    classNames: data.classNames,
+  });
+  if (!(await run.exists('models/classifier-summary.txt')))
+    await run.writeFile('models/classifier-summary.txt', modelSummary(classifier.model));
   await run.writeJson(`figures/classifier-${name}.json`, await classifierFigures(run, result, name, data.classNames));
-  await run.writeJson(classifierFile(mode, count), { result, report: formatClassificationReport(test, data.classNames) });
+  await run.writeJson(classifierFile(mode, count), {
+    result,
+    report: formatClassificationReport(test, data.classNames),
+  });
   reporter({ type: 'saved', stage, file: classifierFile(mode, count) });
-  reporter({ type: 'run-end', stage, bestEpoch, epochs: result.epochs, testAccuracy: test.accuracy, macroF1: test.macroF1, seconds: result.trainSeconds });
+  reporter({
+    type: 'run-end',
+    stage,
+    bestEpoch,
+    epochs: result.epochs,
+    testAccuracy: test.accuracy,
+    macroF1: test.macroF1,
+    seconds: result.trainSeconds,
+  });
   classifier.model.dispose();
   return result;
 }
 
 /** Trains one classifier variant on `labelled` and scores it on the test set. */
-export async function trainAndEvaluate(context: TrainingContext, data: PreparedData, encoder: LayersModel | null, mode: EncoderMode,
-  labelled: ImageSet, validation: ImageSet, options: { stage: string; name: string; seed: number; labelFraction: number }) {
+export async function trainAndEvaluate(
+  context: TrainingContext,
+  data: PreparedData,
+  encoder: LayersModel | null,
+  mode: EncoderMode,
+  labelled: ImageSet,
+  validation: ImageSet,
+  options: { stage: string; name: string; seed: number; labelFraction: number },
+) {
   const { config, reporter } = context;
   reporter({ type: 'stage-start', stage: options.stage, description: `${mode} encoder, ${labelled.count} labels` });
   const classifier = buildClassifier(mode, shapeOf(data.train), data.train.classes, encoder);
   const weightsRandom = new Random(options.seed).fork(`classifier-weights-${options.name}`);
   initializeWeights(mode === 'scratch' ? classifier.model : headOnly(classifier), weightsRandom);
   const training = await trainClassifier({
-    classifier, mode, train: labelled, validation, config: config.classifier,
-    seed: options.seed, stage: options.stage, reporter, ...(context.shouldStop ? { shouldStop: context.shouldStop } : {}),
+    classifier,
+    mode,
+    train: labelled,
+    validation,
+    config: config.classifier,
+    seed: options.seed,
+    stage: options.stage,
+    reporter,
+    ...(context.shouldStop ? { shouldStop: context.shouldStop } : {}),
   });
-  const probabilities = predictInBatches(classifier.model, data.test.images, data.test.count, data.test.height, data.test.width);
+  const probabilities = predictInBatches(
+    classifier.model,
+    data.test.images,
+    data.test.count,
+    data.test.height,
+    data.test.width,
+  );
   const test = classificationMetrics(data.test.labels, argmaxRows(probabilities, data.test.classes), data.test.classes);
   const result: ClassifierResult = {
-    encoder: mode, labelFraction: options.labelFraction, labels: labelled.count, epochs: training.epochs, trainSeconds: training.seconds,
-    history: training.history, validation: { accuracy: training.validationAccuracy }, test,
+    encoder: mode,
+    labelFraction: options.labelFraction,
+    labels: labelled.count,
+    epochs: training.epochs,
+    trainSeconds: training.seconds,
+    history: training.history,
+    validation: { accuracy: training.validationAccuracy },
+    test,
   };
   return { classifier, result, bestEpoch: training.bestEpoch };
 }
@@ -148,9 +235,12 @@ export async function trainAndEvaluate(context: TrainingContext, data: PreparedD
 /** A stand-in model holding just the head's layers, so seeded initialisation leaves the pretrained encoder alone. */
 function headOnly(classifier: ReturnType<typeof buildClassifier>) {
   const headWeights = classifier.model.weights.filter((weight) => weight.originalName.startsWith('head_'));
-  return { weights: headWeights, setWeights: (values: Parameters<typeof classifier.model.setWeights>[0]) => {
-    headWeights.forEach((weight, index) => weight.write(values[index]!));
-  } } as unknown as Parameters<typeof initializeWeights>[0];
+  return {
+    weights: headWeights,
+    setWeights: (values: Parameters<typeof classifier.model.setWeights>[0]) => {
+      headWeights.forEach((weight, index) => weight.write(values[index]!));
+    },
+  } as unknown as Parameters<typeof initializeWeights>[0];
 }
 
 /** How many classifier runs the classify stage trained at once (1 for run folders from before workers). */

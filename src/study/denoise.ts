@@ -12,18 +12,37 @@ import { denoisingFigures } from './figures.js';
  * Scores the denoising and draws its figure, unless the folder has them. Returns the autoencoder's outputs on the
  * corrupted test sets, which the evaluation stage reuses (none when the stage was already done).
  */
-export async function checkDenoising(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<Float32Array[] | undefined> {
+export async function checkDenoising(
+  context: ExperimentContext,
+  data: PreparedData,
+  autoencoder: Autoencoder,
+): Promise<Float32Array[] | undefined> {
   const { run, config, reporter } = context;
   if (run.isStageDone('denoise')) return undefined;
-  reporter({ type: 'stage-start', stage: 'denoise', description: `reconstruction scores on ${data.test.count} test images` });
+  reporter({
+    type: 'stage-start',
+    stage: 'denoise',
+    description: `reconstruction scores on ${data.test.count} test images`,
+  });
   const started = performance.now();
-  const result = evaluateDenoising(autoencoder.autoencoder, data.test, config.autoencoder.noise, config.autoencoder.evaluationNoise,
-    config.seed, config.inspection.reconstructionDigits, imageScorer());
+  const result = evaluateDenoising(
+    autoencoder.autoencoder,
+    data.test,
+    config.autoencoder.noise,
+    config.autoencoder.evaluationNoise,
+    config.seed,
+    config.inspection.reconstructionDigits,
+    imageScorer(),
+  );
   await run.writeJson(stageFile('denoise'), { test: result.test, noiseLevels: result.noiseLevels });
   reporter({ type: 'saved', stage: 'denoise', file: stageFile('denoise') });
   await run.writeJson('figures/denoise.json', await denoisingFigures(run, result, data, config));
   await run.markStageDone('denoise');
-  reporter({ type: 'stage-end', stage: 'denoise', seconds: (performance.now() - started) / 1000,
-    summary: `PSNR noisy ${result.test.noisy.psnr.toFixed(2)} dB -> denoised ${result.test.denoised.psnr.toFixed(2)} dB` });
+  reporter({
+    type: 'stage-end',
+    stage: 'denoise',
+    seconds: (performance.now() - started) / 1000,
+    summary: `PSNR noisy ${result.test.noisy.psnr.toFixed(2)} dB -> denoised ${result.test.denoised.psnr.toFixed(2)} dB`,
+  });
   return result.denoised;
 }

@@ -1,6 +1,7 @@
 // The study's evaluation stage, after the classifiers are trained: with the saved models, where each classifier
 // fails (its most confident test mistakes), how it does on corrupted test images (the denoising check's seven
-// corruptions, on the corrupted images and denoised first), and a 2-D map of the test images' codes (codemap.json, read by the
+// corruptions, on the corrupted images and denoised first), and a 2-D map of the test images' codes (codemap.json, read
+// by the
 // report and the page). Run folders trained before this stage existed get it from `dae report`.
 import type { PreparedData } from '../data/prepare.js';
 import { fitCodeMap, mappedImages } from '../eval/code-map.js';
@@ -44,25 +45,43 @@ export const codeMapFile = 'codemap.json';
 
 /**
  * The classifiers' results with what the evaluation stage measured added; runs the stage if the folder lacks it.
- * `denoised`: the autoencoder's outputs on the corrupted test sets, from the denoising check of this process, if it ran.
+ * `denoised`: the autoencoder's outputs on the corrupted test sets, from the denoising check of this process, if it
+ * ran.
  */
-export async function evaluateClassifiers(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder,
-  classifiers: ClassifierResult[], denoised?: readonly Float32Array[]): Promise<ClassifierResult[]> {
+export async function evaluateClassifiers(
+  context: ExperimentContext,
+  data: PreparedData,
+  autoencoder: Autoencoder,
+  classifiers: ClassifierResult[],
+  denoised?: readonly Float32Array[],
+): Promise<ClassifierResult[]> {
   const { run, config, reporter } = context;
   let evaluation: StudyEvaluation;
   if (run.isStageDone('evaluate')) {
     evaluation = await run.readJson<StudyEvaluation>(evaluationFile);
   } else {
-    reporter({ type: 'stage-start', stage: 'evaluate', description: `mistakes and robustness of ${classifiers.length} classifiers on ${data.test.count} test images, a map of the codes` });
+    reporter({
+      type: 'stage-start',
+      stage: 'evaluate',
+      description: `mistakes and robustness of ${classifiers.length} classifiers on ${data.test.count} test images, a map of the codes`,
+    });
     const started = performance.now();
     const { test } = data;
-    const sets = robustnessSets(test, robustnessCorruptions(config), config.seed, test.count, autoencoder.autoencoder, denoised);
+    const sets = robustnessSets(
+      test,
+      robustnessCorruptions(config),
+      config.seed,
+      test.count,
+      autoencoder.autoencoder,
+      denoised,
+    );
     const evaluated: ClassifierEvaluation[] = [];
     for (const result of classifiers) {
       const model = await loadModel(run.path('models', `classifier-${result.encoder}-${result.labels}`));
       const probabilities = predictInBatches(model, test.images, test.count, test.height, test.width);
       evaluated.push({
-        encoder: result.encoder, labels: result.labels,
+        encoder: result.encoder,
+        labels: result.labels,
         mistakes: confidentMistakes(probabilities, test.labels, test.classes, mistakesPerClassifier),
         robustness: robustnessOf(model, sets, test.classes, probabilities),
       });
@@ -72,16 +91,29 @@ export async function evaluateClassifiers(context: ExperimentContext, data: Prep
     await run.writeJson(evaluationFile, evaluation);
     reporter({ type: 'saved', stage: 'evaluate', file: evaluationFile });
     const mapped = mappedImages(test.count);
-    const codes = predictInBatches(autoencoder.encoder, test.images.subarray(0, mapped * test.height * test.width), mapped, test.height, test.width);
+    const codes = predictInBatches(
+      autoencoder.encoder,
+      test.images.subarray(0, mapped * test.height * test.width),
+      mapped,
+      test.height,
+      test.width,
+    );
     const codeMap = fitCodeMap(codes, mapped, test.labels, config.seed);
     await run.writeJson(codeMapFile, codeMap);
     reporter({ type: 'saved', stage: 'evaluate', file: codeMapFile });
     await run.writeJson('figures/evaluate.json', await evaluationFigures(run, evaluation, codeMap, data));
     await run.markStageDone('evaluate');
-    reporter({ type: 'stage-end', stage: 'evaluate', seconds: (performance.now() - started) / 1000, summary: `${evaluated.length} classifiers evaluated` });
+    reporter({
+      type: 'stage-end',
+      stage: 'evaluate',
+      seconds: (performance.now() - started) / 1000,
+      summary: `${evaluated.length} classifiers evaluated`,
+    });
   }
   return classifiers.map((result) => {
-    const found = evaluation.classifiers.find((entry) => entry.encoder === result.encoder && entry.labels === result.labels);
+    const found = evaluation.classifiers.find(
+      (entry) => entry.encoder === result.encoder && entry.labels === result.labels,
+    );
     return found ? { ...result, mistakes: found.mistakes, robustness: found.robustness } : result;
   });
 }
@@ -90,18 +122,43 @@ const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(
 
 async function evaluationFigures(run: RunFolder, evaluation: StudyEvaluation, codeMap: CodeMap, data: PreparedData) {
   const { test } = data;
-  await run.writeFile('figures/code-map.svg', await codeMapChart(
-    codeMap.positions.map(([x, y], index) => ({ x, y, label: codeMap.labels[index] ?? 0 })), data.classNames));
+  await run.writeFile(
+    'figures/code-map.svg',
+    await codeMapChart(
+      codeMap.positions.map(([x, y], index) => ({ x, y, label: codeMap.labels[index] ?? 0 })),
+      data.classNames,
+    ),
+  );
   const file = 'figures/mistakes.svg';
-  await run.writeFile(file, mistakesFigure({
-    images: test.images, height: test.height, width: test.width, classNames: data.classNames,
-    rows: evaluation.classifiers.map((entry) => ({ title: `${capitalised(ENCODER_NAMES[entry.encoder])}, ${entry.labels.toLocaleString('en-US')} labels`, mistakes: entry.mistakes })),
-  }));
-  return [{
-    id: 'code-map', section: 'representation', title: 'A map of the codes', mime: 'image/svg+xml', file: 'figures/code-map.svg',
-    caption: `The 32-number codes of the first ${codeMap.positions.length.toLocaleString('en-US')} test images, projected to two dimensions with UMAP (umap-js, ${codeMap.nNeighbors} neighbours, minimum distance ${codeMap.minDist}, seed ${codeMap.seed}) and coloured by true class; the autoencoder never saw a label, so classes that form their own islands are ones its codes already separate. The axes have no units.`,
-  }, {
-    id: 'mistakes', section: 'classification', title: 'The most confident mistakes', mime: 'image/svg+xml', file,
-    caption: `For each classifier, the ${mistakesPerClassifier} test images it got wrong with the highest probability on its wrong answer, most confident first, each captioned with its true class → the predicted class and that probability.`,
-  }];
+  await run.writeFile(
+    file,
+    mistakesFigure({
+      images: test.images,
+      height: test.height,
+      width: test.width,
+      classNames: data.classNames,
+      rows: evaluation.classifiers.map((entry) => ({
+        title: `${capitalised(ENCODER_NAMES[entry.encoder])}, ${entry.labels.toLocaleString('en-US')} labels`,
+        mistakes: entry.mistakes,
+      })),
+    }),
+  );
+  return [
+    {
+      id: 'code-map',
+      section: 'representation',
+      title: 'A map of the codes',
+      mime: 'image/svg+xml',
+      file: 'figures/code-map.svg',
+      caption: `The 32-number codes of the first ${codeMap.positions.length.toLocaleString('en-US')} test images, projected to two dimensions with UMAP (umap-js, ${codeMap.nNeighbors} neighbours, minimum distance ${codeMap.minDist}, seed ${codeMap.seed}) and coloured by true class; the autoencoder never saw a label, so classes that form their own islands are ones its codes already separate. The axes have no units.`,
+    },
+    {
+      id: 'mistakes',
+      section: 'classification',
+      title: 'The most confident mistakes',
+      mime: 'image/svg+xml',
+      file,
+      caption: `For each classifier, the ${mistakesPerClassifier} test images it got wrong with the highest probability on its wrong answer, most confident first, each captioned with its true class → the predicted class and that probability.`,
+    },
+  ];
 }

@@ -26,7 +26,12 @@ export async function runExperiment(context: ExperimentContext): Promise<Metrics
   const reportStarted = performance.now();
   const metrics = await assembleMetrics(context, data, classifiers, (performance.now() - started) / 1000);
   await writeReport(context);
-  context.reporter({ type: 'stage-end', stage: 'report', seconds: (performance.now() - reportStarted) / 1000, summary: context.run.path('report.html') });
+  context.reporter({
+    type: 'stage-end',
+    stage: 'report',
+    seconds: (performance.now() - reportStarted) / 1000,
+    summary: context.run.path('report.html'),
+  });
   return metrics;
 }
 
@@ -35,15 +40,29 @@ async function announcePlan(context: ExperimentContext, data: PreparedData): Pro
   const { run, config } = context;
   const runs = studyClassifierRuns(config, data.train.count);
   const classifierRunsDone = new Set<string>();
-  for (const { mode, fraction, labels } of runs) if (await run.exists(classifierFile(mode, labels))) classifierRunsDone.add(classifierStage(mode, fraction));
+  for (const { mode, fraction, labels } of runs)
+    if (await run.exists(classifierFile(mode, labels))) classifierRunsDone.add(classifierStage(mode, fraction));
   const pending = runs.filter(({ mode, fraction }) => !classifierRunsDone.has(classifierStage(mode, fraction))).length;
   // By the time the classifier runs start, the folder holds the pretrained models that the workers load.
   const workers = classifierWorkerCount(context, pending, true);
   // The pool hands out the longest runs first; runs in turn go in config order.
-  const ordered = workers > 1 ? longestFirst(runs.map((entry) => ({ ...entry, work: plannedWork(entry.mode, entry.fraction) }))) : runs;
+  const ordered =
+    workers > 1
+      ? longestFirst(runs.map((entry) => ({ ...entry, work: plannedWork(entry.mode, entry.fraction) })))
+      : runs;
   context.reporter({
-    type: 'plan', title: 'study', workers,
-    runs: studyPlan(config, { train: data.train.count, validation: data.validation.count, test: data.test.count },
-      { stagesDone: new Set(['pretrain', 'denoise', 'inspect', 'evaluate'].filter((stage) => run.isStageDone(stage))), classifierRunsDone }, ordered, workers),
+    type: 'plan',
+    title: 'study',
+    workers,
+    runs: studyPlan(
+      config,
+      { train: data.train.count, validation: data.validation.count, test: data.test.count },
+      {
+        stagesDone: new Set(['pretrain', 'denoise', 'inspect', 'evaluate'].filter((stage) => run.isStageDone(stage))),
+        classifierRunsDone,
+      },
+      ordered,
+      workers,
+    ),
   });
 }

@@ -7,10 +7,18 @@ import { stageFile } from './context.js';
 import type { ExperimentContext } from './context.js';
 import { inspectionFigures } from './figures.js';
 
-export async function inspectRepresentation(context: ExperimentContext, data: PreparedData, autoencoder: Autoencoder): Promise<void> {
+export async function inspectRepresentation(
+  context: ExperimentContext,
+  data: PreparedData,
+  autoencoder: Autoencoder,
+): Promise<void> {
   const { run, config, reporter } = context;
   if (run.isStageDone('inspect')) return;
-  reporter({ type: 'stage-start', stage: 'inspect', description: 'filters, feature maps and top-activating test images' });
+  reporter({
+    type: 'stage-start',
+    stage: 'inspect',
+    description: 'filters, feature maps and top-activating test images',
+  });
   const started = performance.now();
   const inspection = inspect(autoencoder.encoder, autoencoder.decoder, data.test, config.inspection);
   await run.writeJson(stageFile('inspect'), {
@@ -20,5 +28,10 @@ export async function inspectRepresentation(context: ExperimentContext, data: Pr
   reporter({ type: 'saved', stage: 'inspect', file: stageFile('inspect') });
   await run.writeJson('figures/inspect.json', await inspectionFigures(run, inspection, data));
   await run.markStageDone('inspect');
-  reporter({ type: 'stage-end', stage: 'inspect', seconds: (performance.now() - started) / 1000, summary: `${inspection.codingUnits.length} coding units inspected` });
+  reporter({
+    type: 'stage-end',
+    stage: 'inspect',
+    seconds: (performance.now() - started) / 1000,
+    summary: `${inspection.codingUnits.length} coding units inspected`,
+  });
 }

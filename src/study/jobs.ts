@@ -1,6 +1,7 @@
 // What one unit of classifier work is, below everything that runs it: the study's classifier runs, the cells of
 // the label sweep and of the pretraining ablation, the worker threads that train them side by side and the job
-// queue that sends them to other machines all speak these types. This module imports nothing but the config's and the metrics' types.
+// queue that sends them to other machines all speak these types. This module imports nothing but the config's and the
+// metrics' types.
 import type { ExperimentConfig } from '../config.js';
 import type { EncoderMode } from '../model/classifier.js';
 
@@ -33,4 +34,5 @@ export interface CellJob {
 }
 
 /** A cell's name within its grid, e.g. `finetuned-300-seed2`: also the name of its result file. */
-export const cellName = (cell: Pick<CellJob, 'encoder' | 'labels' | 'seed'>): string => `${cell.encoder}-${cell.labels}-seed${cell.seed}`;
+export const cellName = (cell: Pick<CellJob, 'encoder' | 'labels' | 'seed'>): string =>
+  `${cell.encoder}-${cell.labels}-seed${cell.seed}`;

@@ -9,15 +9,26 @@ import { epochsFor, frozenCopiesFor } from '../train/classifier.js';
 import type { ClassifierConfig } from '../train/classifier.js';
 import type { ForwardWork, PlannedEpochs, PlannedRun } from '../train/events.js';
 
-export interface DataCounts { train: number; validation: number; test: number }
+export interface DataCounts {
+  train: number;
+  validation: number;
+  test: number;
+}
 
 /** The study's steps, in order: the `step` of every planned run, and the "step k of n" of the display. */
 export const studySteps = ['pretrain', 'denoise', 'inspect', 'classify', 'evaluate', 'report'] as const;
 
 /** The stage name a classifier run of the study reports under, e.g. `classify finetuned 10%`. */
-export const classifierStage = (mode: EncoderMode, fraction: number) => `classify ${mode} ${(100 * fraction).toFixed(0)}%`;
+export const classifierStage = (mode: EncoderMode, fraction: number) =>
+  `classify ${mode} ${(100 * fraction).toFixed(0)}%`;
 
-const forward = (work: Partial<ForwardWork> = {}): ForwardWork => ({ autoencoder: 0, encoder: 0, classifier: 0, codeMap: 0, ...work });
+const forward = (work: Partial<ForwardWork> = {}): ForwardWork => ({
+  autoencoder: 0,
+  encoder: 0,
+  classifier: 0,
+  codeMap: 0,
+  ...work,
+});
 
 /** A stage without epochs, e.g. the denoising check: only forward work. */
 export function stagePlan(step: string, done: boolean, work: Partial<ForwardWork> = {}): PlannedRun {
@@ -25,10 +36,16 @@ export function stagePlan(step: string, done: boolean, work: Partial<ForwardWork
 }
 
 /** An autoencoder's training: every epoch trains `train` images and scores `validation`; `stage` as it reports. */
-export function pretrainPlan(config: AutoencoderConfig, counts: Pick<DataCounts, 'train' | 'validation'>, done: boolean,
-  stage = 'pretrain'): PlannedRun {
+export function pretrainPlan(
+  config: AutoencoderConfig,
+  counts: Pick<DataCounts, 'train' | 'validation'>,
+  done: boolean,
+  stage = 'pretrain',
+): PlannedRun {
   const { maxEpochs, patience, batchSize } = config;
-  const epochs: PlannedEpochs[] = [{ kind: 'autoencoder', count: maxEpochs, images: counts.train, batchSize, validationImages: counts.validation }];
+  const epochs: PlannedEpochs[] = [
+    { kind: 'autoencoder', count: maxEpochs, images: counts.train, batchSize, validationImages: counts.validation },
+  ];
   return { ...stagePlan('pretrain', done), stage, label: stage, epochs, patience };
 }
 
@@ -38,8 +55,17 @@ export function pretrainPlan(config: AutoencoderConfig, counts: Pick<DataCounts,
  * warm-up), the whole network's epochs on images, then its predictions on the test set.
  */
 export function classifierRunPlan(options: {
-  stage: string; step: string; label: string; group: string; mode: EncoderMode; labels: number; validation: number; test: number;
-  budget: ClassifierConfig; done: boolean; parallel: boolean;
+  stage: string;
+  step: string;
+  label: string;
+  group: string;
+  mode: EncoderMode;
+  labels: number;
+  validation: number;
+  test: number;
+  budget: ClassifierConfig;
+  done: boolean;
+  parallel: boolean;
 }): PlannedRun {
   const { mode, labels, validation, budget } = options;
   const maxEpochs = epochsFor(budget, mode, labels);
@@ -48,10 +74,18 @@ export function classifierRunPlan(options: {
   const epochs: PlannedEpochs[] = [];
   if (headEpochs > 0) epochs.push({ kind: 'head', count: headEpochs, ...batch });
   if (maxEpochs > headEpochs) epochs.push({ kind: 'classifier', count: maxEpochs - headEpochs, ...batch });
-  const codes = headEpochs === 0 ? 0 : labels * (1 + (mode === 'frozen' ? frozenCopiesFor(budget, labels) : 0)) + validation;
+  const codes =
+    headEpochs === 0 ? 0 : labels * (1 + (mode === 'frozen' ? frozenCopiesFor(budget, labels) : 0)) + validation;
   return {
-    stage: options.stage, step: options.step, label: options.label, group: options.group, done: options.done, parallel: options.parallel,
-    epochs, patience: mode === 'frozen' ? budget.frozenPatience : budget.patience, forward: forward({ encoder: codes, classifier: options.test }),
+    stage: options.stage,
+    step: options.step,
+    label: options.label,
+    group: options.group,
+    done: options.done,
+    parallel: options.parallel,
+    epochs,
+    patience: mode === 'frozen' ? budget.frozenPatience : budget.patience,
+    forward: forward({ encoder: codes, classifier: options.test }),
   };
 }
 
@@ -63,8 +97,13 @@ export interface StudyProgress {
 }
 
 /** The whole study, in the order it runs; classifier runs in the order the pool hands them out, `workers` at once. */
-export function studyPlan(config: ExperimentConfig, counts: DataCounts, progress: StudyProgress,
-  classifierRuns: { mode: EncoderMode; fraction: number; labels: number }[], workers: number): PlannedRun[] {
+export function studyPlan(
+  config: ExperimentConfig,
+  counts: DataCounts,
+  progress: StudyProgress,
+  classifierRuns: { mode: EncoderMode; fraction: number; labels: number }[],
+  workers: number,
+): PlannedRun[] {
   const done = (step: string) => progress.stagesDone.has(step);
   const corruptions = 1 + config.autoencoder.evaluationNoise.length;
   const mapped = mappedImages(counts.test);
@@ -77,8 +116,17 @@ export function studyPlan(config: ExperimentConfig, counts: DataCounts, progress
     ...classifierRuns.map(({ mode, fraction, labels }) => {
       const stage = classifierStage(mode, fraction);
       return classifierRunPlan({
-        stage, step: 'classify', label: `${mode} ${(100 * fraction).toFixed(0)}%`, group: stage, mode, labels, validation: counts.validation,
-        test: counts.test, budget: config.classifier, done: progress.classifierRunsDone.has(stage), parallel: workers > 1,
+        stage,
+        step: 'classify',
+        label: `${mode} ${(100 * fraction).toFixed(0)}%`,
+        group: stage,
+        mode,
+        labels,
+        validation: counts.validation,
+        test: counts.test,
+        budget: config.classifier,
+        done: progress.classifierRunsDone.has(stage),
+        parallel: workers > 1,
       });
     }),
     // Every classifier on the test images and on each corruption, directly and denoised first (the corrupted images
@@ -86,7 +134,8 @@ export function studyPlan(config: ExperimentConfig, counts: DataCounts, progress
     stagePlan('evaluate', done('evaluate'), {
       classifier: classifierRuns.length * counts.test * (1 + 2 * corruptions),
       autoencoder: done('denoise') ? corruptions * counts.test : 0,
-      encoder: mapped, codeMap: mapped,
+      encoder: mapped,
+      codeMap: mapped,
     }),
     stagePlan('report', false),
   ];

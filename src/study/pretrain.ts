@@ -27,13 +27,23 @@ export interface PretrainResult {
  * pretraining starts from the same initial weights for a seed, so two pretrainings differ only in their config.
  * Checkpointed per epoch under `checkpoint`, so a killed run resumes mid-training.
  */
-export async function trainNewAutoencoder(context: ExperimentContext, train: ImageSet, validation: ImageSet, config: AutoencoderConfig,
-  options: { checkpoint: string; stage?: string }): Promise<{ autoencoder: Autoencoder; training: AutoencoderTrainingResult }> {
+export async function trainNewAutoencoder(
+  context: ExperimentContext,
+  train: ImageSet,
+  validation: ImageSet,
+  config: AutoencoderConfig,
+  options: { checkpoint: string; stage?: string },
+): Promise<{ autoencoder: Autoencoder; training: AutoencoderTrainingResult }> {
   const { run, reporter } = context;
   const autoencoder = buildAutoencoder(shapeOf(train));
   initializeWeights(autoencoder.autoencoder, new Random(context.config.seed).fork('autoencoder-weights'));
   const training = await trainAutoencoder({
-    autoencoder, train, validation, config, seed: context.config.seed, reporter,
+    autoencoder,
+    train,
+    validation,
+    config,
+    seed: context.config.seed,
+    reporter,
     checkpoint: fileCheckpointStore(run.checkpointPath(options.checkpoint)),
     ...(options.stage !== undefined ? { stage: options.stage } : {}),
     ...(context.shouldStop ? { shouldStop: context.shouldStop } : {}),
@@ -44,12 +54,24 @@ export async function trainNewAutoencoder(context: ExperimentContext, train: Ima
 export async function pretrain(context: ExperimentContext, data: PreparedData): Promise<PretrainResult> {
   const { run, config, reporter } = context;
   if (run.isStageDone('pretrain')) {
-    const autoencoder = joinAutoencoder(await loadModel(run.path('models', 'encoder')), await loadModel(run.path('models', 'decoder')));
+    const autoencoder = joinAutoencoder(
+      await loadModel(run.path('models', 'encoder')),
+      await loadModel(run.path('models', 'decoder')),
+    );
     return { autoencoder, summary: await run.readJson(stageFile('pretrain')) };
   }
-  reporter({ type: 'stage-start', stage: 'pretrain', description: `denoising autoencoder on ${data.train.count} unlabelled images` });
-  const { autoencoder, training: result } = await trainNewAutoencoder(context, data.train, data.validation, config.autoencoder,
-    { checkpoint: 'autoencoder' });
+  reporter({
+    type: 'stage-start',
+    stage: 'pretrain',
+    description: `denoising autoencoder on ${data.train.count} unlabelled images`,
+  });
+  const { autoencoder, training: result } = await trainNewAutoencoder(
+    context,
+    data.train,
+    data.validation,
+    config.autoencoder,
+    { checkpoint: 'autoencoder' },
+  );
   const summary = {
     encoderParams: autoencoder.encoder.countParams(),
     decoderParams: autoencoder.decoder.countParams(),

@@ -11,16 +11,39 @@ import type { ExperimentContext } from './context.js';
 import { trainingFigures } from './figures.js';
 import type { PretrainResult } from './pretrain.js';
 
-export async function assembleMetrics(context: ExperimentContext, data: PreparedData, classifiers: ClassifierResult[], seconds: number): Promise<Metrics> {
+export async function assembleMetrics(
+  context: ExperimentContext,
+  data: PreparedData,
+  classifiers: ClassifierResult[],
+  seconds: number,
+): Promise<Metrics> {
   const { run, config, backend } = context;
   const pretrainSummary = await run.readJson<PretrainResult['summary']>(stageFile('pretrain'));
   const denoise = await run.readJson<Pick<Metrics['autoencoder'], 'test' | 'noiseLevels'>>(stageFile('denoise'));
   const previous = (await run.exists('metrics.json')) ? await readMetrics(run) : null;
   const metrics: Metrics = {
     formatVersion: metricsFormatVersion,
-    dataset: { name: data.name, classNames: data.classNames, train: data.train.count, validation: data.validation.count, test: data.test.count, height: data.train.height, width: data.train.width },
-    backend: { name: backend.name, detail: backend.detail, threads: backend.threads, classifierWorkers: classifierWorkersUsed(run) },
-    autoencoder: { ...pretrainSummary, noise: config.autoencoder.noise, test: denoise.test, noiseLevels: denoise.noiseLevels },
+    dataset: {
+      name: data.name,
+      classNames: data.classNames,
+      train: data.train.count,
+      validation: data.validation.count,
+      test: data.test.count,
+      height: data.train.height,
+      width: data.train.width,
+    },
+    backend: {
+      name: backend.name,
+      detail: backend.detail,
+      threads: backend.threads,
+      classifierWorkers: classifierWorkersUsed(run),
+    },
+    autoencoder: {
+      ...pretrainSummary,
+      noise: config.autoencoder.noise,
+      test: denoise.test,
+      noiseLevels: denoise.noiseLevels,
+    },
     classifiers,
     ...(previous?.sweep ? { sweep: previous.sweep } : {}),
     ...(previous?.ablation ? { ablation: previous.ablation } : {}),
@@ -36,7 +59,16 @@ export async function assembleMetrics(context: ExperimentContext, data: Prepared
 export async function writeReport(context: ExperimentContext): Promise<void> {
   const { run } = context;
   const metrics = await readMetrics(run);
-  const figureLists = ['pretrain', 'training', 'denoise', 'inspect', ...metrics.classifiers.map((c) => `classifier-${c.encoder}-${c.labels}`), 'evaluate', 'sweep', 'ablation'];
+  const figureLists = [
+    'pretrain',
+    'training',
+    'denoise',
+    'inspect',
+    ...metrics.classifiers.map((c) => `classifier-${c.encoder}-${c.labels}`),
+    'evaluate',
+    'sweep',
+    'ablation',
+  ];
   const figures: ReportFigure[] = [];
   for (const list of figureLists) {
     if (!(await run.exists(`figures/${list}.json`))) continue;
@@ -51,9 +83,14 @@ export async function writeReport(context: ExperimentContext): Promise<void> {
     reports.push({ name: `${result.encoder}, ${result.labels} labels`, text: saved.report });
   }
   const summaries = await run.readJson<{ name: string; text: string }[]>('models/summaries.json');
-  if (await run.exists('models/classifier-summary.txt')) summaries.push({ name: 'Classifier', text: await run.readText('models/classifier-summary.txt') });
+  if (await run.exists('models/classifier-summary.txt'))
+    summaries.push({ name: 'Classifier', text: await run.readText('models/classifier-summary.txt') });
   const html = renderReport({
-    metrics, config: run.config, modelSummaries: summaries, figures, classificationReports: reports,
+    metrics,
+    config: run.config,
+    modelSummaries: summaries,
+    figures,
+    classificationReports: reports,
     status: run.status === 'complete' || run.isStageDone('classify') ? 'complete' : 'incomplete',
   });
   await run.writeFile('report.html', html);
@@ -61,8 +98,13 @@ export async function writeReport(context: ExperimentContext): Promise<void> {
   await run.markComplete();
 }
 
-/** Adds a study's extra results (the sweep, the ablation) to metrics.json, and rewrites the report of a finished run. */
-export async function mergeIntoMetrics(context: ExperimentContext, part: { sweep: SweepResult } | { ablation: AblationResult }): Promise<void> {
+/**
+ * Adds a study's extra results (the sweep, the ablation) to metrics.json, and rewrites the report of a finished run.
+ */
+export async function mergeIntoMetrics(
+  context: ExperimentContext,
+  part: { sweep: SweepResult } | { ablation: AblationResult },
+): Promise<void> {
   const { run } = context;
   if (await run.exists('metrics.json')) {
     const metrics = await readMetrics(run);

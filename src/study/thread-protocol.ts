@@ -31,8 +31,7 @@ export interface SerializedError {
  * with the folder of the autoencoder it starts from and the file its result goes to, both in the run folder.
  */
 export type WorkerJob =
-  | { kind: 'classifier'; job: ClassifierJob }
-  | { kind: 'sweep-cell'; job: CellJob; file: string; models: string };
+  { kind: 'classifier'; job: ClassifierJob } | { kind: 'sweep-cell'; job: CellJob; file: string; models: string };
 
 export type WorkerResult = ClassifierResult | SweepCell;
 

@@ -1,5 +1,6 @@
 // A worker thread of the classifier pool: reads the main thread's data in shared memory and loads the run
-// folder's pretrained autoencoders as its jobs name them (once each), on the native backend with one kernel thread, then trains each job it is sent (a classifier run of the study or a
+// folder's pretrained autoencoders as its jobs name them (once each), on the native backend with one kernel thread,
+// then trains each job it is sent (a classifier run of the study or a
 // cell of the label sweep or the ablation, written to its file here) and answers with the result.
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -15,7 +16,8 @@ import { joinAutoencoder } from '../model/autoencoder.js';
 import type { SerializedError, WorkerJob, WorkerMessage, WorkerResult, WorkerSetup } from './thread-protocol.js';
 
 const port = parentPort;
-if (port === null) throw new Error('classifier-worker.js runs as a worker thread of the classifier pool, not on its own');
+if (port === null)
+  throw new Error('classifier-worker.js runs as a worker thread of the classifier pool, not on its own');
 const setup = workerData as WorkerSetup;
 const stopFlag = new Int32Array(setup.stop);
 const send = (message: WorkerMessage) => port.postMessage(message);
@@ -45,20 +47,24 @@ try {
   const autoencoderIn = (folder: string) => {
     let loading = autoencoders.get(folder);
     if (!loading) {
-      loading = (async () => joinAutoencoder(await loadModel(run.path(folder, 'encoder')), await loadModel(run.path(folder, 'decoder'))))();
+      loading = (async () =>
+        joinAutoencoder(await loadModel(run.path(folder, 'encoder')), await loadModel(run.path(folder, 'decoder'))))();
       autoencoders.set(folder, loading);
     }
     return loading;
   };
   let subsets: ReturnType<typeof labelSubsets> | undefined;
   const context: ExperimentContext = {
-    run, config, backend,
+    run,
+    config,
+    backend,
     reporter: (event) => send({ type: 'event', event }),
     shouldStop: () => Atomics.load(stopFlag, 0) === 1,
   };
   // Jobs come one at a time: the pool sends the next only after this one's answer.
   const train = async (work: WorkerJob): Promise<WorkerResult> => {
-    if (work.kind === 'sweep-cell') return sweepCell(context, data, await autoencoderIn(work.models), work.job, work.file);
+    if (work.kind === 'sweep-cell')
+      return sweepCell(context, data, await autoencoderIn(work.models), work.job, work.file);
     subsets ??= labelSubsets(data.train, config.classifier.labelFractions, config.seed);
     return classifierRun(context, data, await autoencoderIn('models'), subsets, work.job);
   };

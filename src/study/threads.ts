@@ -17,7 +17,11 @@ import type { SerializedError, WorkerJob, WorkerMessage, WorkerResult, WorkerSet
 /** An error thrown inside a worker, carried to the main thread with its message and the name of its class. */
 export class ThreadJobError extends Error {
   override readonly name = 'ThreadJobError';
-  constructor(readonly originalName: string, message: string, readonly workerStack: string | undefined) {
+  constructor(
+    readonly originalName: string,
+    message: string,
+    readonly workerStack: string | undefined,
+  ) {
     super(message);
   }
 }
@@ -26,7 +30,13 @@ function revive(error: SerializedError): Error {
   if (error.name === 'InterruptedError' && error.stage !== undefined && error.epoch !== undefined) {
     return new InterruptedError(error.stage, error.epoch);
   }
-  if (error.name === 'DivergenceError' && error.stage !== undefined && error.epoch !== undefined && error.batch !== undefined && error.loss !== undefined) {
+  if (
+    error.name === 'DivergenceError' &&
+    error.stage !== undefined &&
+    error.epoch !== undefined &&
+    error.batch !== undefined &&
+    error.loss !== undefined
+  ) {
     return new DivergenceError(error.stage, error.epoch, error.batch, error.loss);
   }
   return new ThreadJobError(error.name, error.message, error.stack);
@@ -38,7 +48,10 @@ class ClassifierWorker {
   private waiting: { resolve: (message: WorkerMessage) => void; reject: (error: Error) => void } | null = null;
   private exited: Error | null = null;
 
-  constructor(setup: WorkerSetup, private readonly context: ExperimentContext) {
+  constructor(
+    setup: WorkerSetup,
+    private readonly context: ExperimentContext,
+  ) {
     // From dist/ the worker is a .js file; from the sources (node --import tsx) it is the .ts beside this one.
     const entry = new URL(`./thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
     this.worker = new Worker(entry, { workerData: setup });
@@ -47,7 +60,9 @@ class ClassifierWorker {
       else this.settle((waiting) => waiting.resolve(message));
     });
     this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => this.fail(new Error(`a classifier worker exited with code ${code} before its run was done`)));
+    this.worker.on('exit', (code) =>
+      this.fail(new Error(`a classifier worker exited with code ${code} before its run was done`)),
+    );
   }
 
   private settle(action: (waiting: NonNullable<ClassifierWorker['waiting']>) => void): void {
@@ -64,7 +79,9 @@ class ClassifierWorker {
   /** The worker's next message other than a progress event: `ready`, a result or an error. */
   private next(): Promise<WorkerMessage> {
     if (this.exited) return Promise.reject(this.exited);
-    return new Promise((resolve, reject) => { this.waiting = { resolve, reject }; });
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
   }
 
   async ready(): Promise<void> {
@@ -100,7 +117,11 @@ function sharedImageSet(set: ImageSet): ImageSet {
 
 function sharedData(data: PreparedData): PreparedData {
   return {
-    name: data.name, classNames: data.classNames, train: sharedImageSet(data.train), validation: sharedImageSet(data.validation), test: sharedImageSet(data.test),
+    name: data.name,
+    classNames: data.classNames,
+    train: sharedImageSet(data.train),
+    validation: sharedImageSet(data.validation),
+    test: sharedImageSet(data.test),
     trainSourceIndices: shared(data.trainSourceIndices),
   };
 }
@@ -116,8 +137,13 @@ export function longestFirst<Entry extends { work: number }>(entries: Entry[]): 
  * first failure (an interruption included) stops the other workers at their next batch, and is thrown once all
  * have stopped; the jobs finished by then are saved in the run folder, so a resumed run skips them.
  */
-export async function runInThreads<Result extends WorkerResult>(context: ExperimentContext, data: PreparedData, jobs: WorkerJob[], workers: number,
-  onResult: (result: Result, index: number) => void = () => {}): Promise<Result[]> {
+export async function runInThreads<Result extends WorkerResult>(
+  context: ExperimentContext,
+  data: PreparedData,
+  jobs: WorkerJob[],
+  workers: number,
+  onResult: (result: Result, index: number) => void = () => {},
+): Promise<Result[]> {
   const stop = new SharedArrayBuffer(4);
   const stopFlag = new Int32Array(stop);
   const queue = jobs.map((job, index) => ({ job, index }));
@@ -125,7 +151,8 @@ export async function runInThreads<Result extends WorkerResult>(context: Experim
   let failure: Error | null = null;
   const halt = (error: Error) => {
     // An interruption that follows a real failure (the other workers stopping) must not hide it.
-    if (failure === null || (failure instanceof InterruptedError && !(error instanceof InterruptedError))) failure = error;
+    if (failure === null || (failure instanceof InterruptedError && !(error instanceof InterruptedError)))
+      failure = error;
     Atomics.store(stopFlag, 0, 1);
   };
   const setup: WorkerSetup = { directory: context.run.directory, config: context.config, data: sharedData(data), stop };
@@ -135,21 +162,23 @@ export async function runInThreads<Result extends WorkerResult>(context: Experim
   // Every worker runs its kernels itself: with a pool of one thread the JS threads never wait on each other.
   setNativeThreads(1);
   try {
-    await Promise.all(Array.from({ length: Math.min(workers, jobs.length) }, async () => {
-      const worker = new ClassifierWorker(setup, context);
-      try {
-        await worker.ready();
-        for (let entry = queue.shift(); entry !== undefined && failure === null; entry = queue.shift()) {
-          const result = (await worker.train(entry.job)) as Result;
-          results[entry.index] = result;
-          onResult(result, entry.index);
+    await Promise.all(
+      Array.from({ length: Math.min(workers, jobs.length) }, async () => {
+        const worker = new ClassifierWorker(setup, context);
+        try {
+          await worker.ready();
+          for (let entry = queue.shift(); entry !== undefined && failure === null; entry = queue.shift()) {
+            const result = (await worker.train(entry.job)) as Result;
+            results[entry.index] = result;
+            onResult(result, entry.index);
+          }
+        } catch (error) {
+          halt(error instanceof Error ? error : new Error(String(error)));
+        } finally {
+          await worker.close();
         }
-      } catch (error) {
-        halt(error instanceof Error ? error : new Error(String(error)));
-      } finally {
-        await worker.close();
-      }
-    }));
+      }),
+    );
   } finally {
     clearInterval(poll);
     setNativeThreads(context.config.backend.threads);

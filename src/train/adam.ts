@@ -36,24 +36,36 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       return;
     }
     const state = this as unknown as AdamState;
-    const names = Array.isArray(variableGradients) ? variableGradients.map((entry) => entry.name) : Object.keys(variableGradients);
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((entry) => entry.name)
+      : Object.keys(variableGradients);
     tf.tidy(() => {
       const attrs: FusedAdamAttrs = {
-        beta1: state.beta1, beta2: state.beta2, epsilon: state.epsilon, learningRate: this.learningRate,
+        beta1: state.beta1,
+        beta2: state.beta2,
+        epsilon: state.epsilon,
+        learningRate: this.learningRate,
         // sub(1, accBeta) in float32, as the stock optimizer computes it.
         oneMinusAccBeta1: Math.fround(1 - (state.accBeta1.dataSync()[0] as number)),
         oneMinusAccBeta2: Math.fround(1 - (state.accBeta2.dataSync()[0] as number)),
       };
       names.forEach((name, index) => {
         const value = tf.engine().registeredVariables[name]!;
-        state.accumulatedFirstMoment[index] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        state.accumulatedSecondMoment[index] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        state.accumulatedFirstMoment[index] ??= {
+          originalName: `${name}/m`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
+        state.accumulatedSecondMoment[index] ??= {
+          originalName: `${name}/v`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
         const gradient = Array.isArray(variableGradients) ? variableGradients[index]?.tensor : variableGradients[name];
         if (gradient == null) return;
         const m = state.accumulatedFirstMoment[index].variable;
         const v = state.accumulatedSecondMoment[index].variable;
-        const [newValue, newM, newV] = tf.engine().runKernel(FusedAdam, { value, m, v, gradient },
-          attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        const [newValue, newM, newV] = tf
+          .engine()
+          .runKernel(FusedAdam, { value, m, v, gradient }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
         m.assign(newM!);
         v.assign(newV!);
         value.assign(newValue!);

@@ -67,17 +67,35 @@ export function meanSquaredError(a: Float32Array, b: Float32Array): number {
 }
 
 export async function trainAutoencoder(options: AutoencoderTrainingOptions): Promise<AutoencoderTrainingResult> {
-  const { autoencoder: { autoencoder }, train, validation, config, seed, reporter } = options;
+  const {
+    autoencoder: { autoencoder },
+    train,
+    validation,
+    config,
+    seed,
+    reporter,
+  } = options;
   const stage = options.stage ?? 'pretrain';
   const pixels = train.height * train.width;
   const optimizer = adam(config.learningRate);
   autoencoder.compile({ optimizer, loss: 'meanSquaredError' });
   const step = trainingStep(autoencoder, optimizer, 'meanSquaredError');
   // One fixed corruption of the validation images, so validation losses compare across epochs.
-  const noisyValidation = corrupt(validation.images, config.noise, new Random(seed).fork('autoencoder-validation-noise'));
+  const noisyValidation = corrupt(
+    validation.images,
+    config.noise,
+    new Random(seed).fork('autoencoder-validation-noise'),
+  );
 
   let state: TrainingState = {
-    epoch: 0, history: [], bestScore: Infinity, bestEpoch: 0, staleEpochs: 0, weights: [], bestWeights: [], optimizer: [],
+    epoch: 0,
+    history: [],
+    bestScore: Infinity,
+    bestEpoch: 0,
+    staleEpochs: 0,
+    weights: [],
+    bestWeights: [],
+    optimizer: [],
   };
   const saved = await options.checkpoint?.load();
   if (saved) {
@@ -96,26 +114,43 @@ export async function trainAutoencoder(options: AutoencoderTrainingOptions): Pro
     const random = new Random(seed).fork(`autoencoder-epoch-${epoch}`);
     const order = shuffledOrder(train.count, random);
     let lossSum = 0;
-    await trainBatches(step, batches, (batch) => {
-      if (config.learningRateSchedule === 'cosine') {
-        // Set before the batch's step is called, which reads the rate then; the step before has already read its own.
-        optimizer.rate = config.learningRate * cosineDecay(((epoch - 1) * batches + batch) / Math.max(1, config.maxEpochs * batches - 1));
-      }
-      const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
-      const clean = gatherImages(train.images, pixels, indices);
-      return { x: corrupt(clean, config.noise, random), target: clean, count: indices.length };
-    }, (batch, loss, count) => {
-      if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);
-      lossSum += loss * count;
-      reporter({ type: 'batch-end', stage, epoch, batch: batch + 1, batches, loss });
-    }, () => {
-      if (options.shouldStop?.()) throw new InterruptedError(stage, epoch);
-    });
-    const denoised = predictInBatches(autoencoder, noisyValidation, validation.count, validation.height, validation.width);
+    await trainBatches(
+      step,
+      batches,
+      (batch) => {
+        if (config.learningRateSchedule === 'cosine') {
+          // Set before the batch's step is called, which reads the rate then; the step before has already read its own.
+          optimizer.rate =
+            config.learningRate *
+            cosineDecay(((epoch - 1) * batches + batch) / Math.max(1, config.maxEpochs * batches - 1));
+        }
+        const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
+        const clean = gatherImages(train.images, pixels, indices);
+        return { x: corrupt(clean, config.noise, random), target: clean, count: indices.length };
+      },
+      (batch, loss, count) => {
+        if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);
+        lossSum += loss * count;
+        reporter({ type: 'batch-end', stage, epoch, batch: batch + 1, batches, loss });
+      },
+      () => {
+        if (options.shouldStop?.()) throw new InterruptedError(stage, epoch);
+      },
+    );
+    const denoised = predictInBatches(
+      autoencoder,
+      noisyValidation,
+      validation.count,
+      validation.height,
+      validation.width,
+    );
     const validationLoss = meanSquaredError(denoised, validation.images);
     if (!Number.isFinite(validationLoss)) throw new DivergenceError(stage, epoch, batches, validationLoss);
     const record: EpochRecord = {
-      epoch, loss: lossSum / train.count, validationLoss, seconds: (performance.now() - epochStarted) / 1000,
+      epoch,
+      loss: lossSum / train.count,
+      validationLoss,
+      seconds: (performance.now() - epochStarted) / 1000,
     };
     const improved = validationLoss < state.bestScore;
     state = {
@@ -133,7 +168,17 @@ export async function trainAutoencoder(options: AutoencoderTrainingOptions): Pro
   }
   restoreWeights(autoencoder, state.bestWeights);
   const seconds = (performance.now() - started) / 1000;
-  reporter({ type: 'stage-end', stage, seconds, summary: `best validation MSE ${state.bestScore.toFixed(5)} at epoch ${state.bestEpoch} of ${state.epoch}` });
+  reporter({
+    type: 'stage-end',
+    stage,
+    seconds,
+    summary: `best validation MSE ${state.bestScore.toFixed(5)} at epoch ${state.bestEpoch} of ${state.epoch}`,
+  });
   optimizer.dispose();
-  return { history: state.history, epochs: state.epoch, bestEpoch: state.bestEpoch, seconds: state.history.reduce((s, r) => s + r.seconds, 0) };
+  return {
+    history: state.history,
+    epochs: state.epoch,
+    bestEpoch: state.bestEpoch,
+    seconds: state.history.reduce((s, r) => s + r.seconds, 0),
+  };
 }

@@ -22,14 +22,25 @@ export function shuffledOrder(count: number, random: Random): Int32Array {
 }
 
 /** Runs the model over [count, height, width, 1] images in batches; returns the outputs concatenated. */
-export function predictInBatches(model: LayersModel, images: Float32Array, count: number, height: number, width: number,
-  batchSize = 500): Float32Array {
+export function predictInBatches(
+  model: LayersModel,
+  images: Float32Array,
+  count: number,
+  height: number,
+  width: number,
+  batchSize = 500,
+): Float32Array {
   return predictRows(model, images, count, [height, width, 1], batchSize);
 }
 
 /** Runs the model over `count` rows of shape `rowShape` in batches; returns the outputs concatenated. */
-export function predictRows(model: LayersModel, rows: Float32Array, count: number, rowShape: readonly number[],
-  batchSize = 500): Float32Array {
+export function predictRows(
+  model: LayersModel,
+  rows: Float32Array,
+  count: number,
+  rowShape: readonly number[],
+  batchSize = 500,
+): Float32Array {
   const rowSize = rowShape.reduce((product, dimension) => product * dimension, 1);
   const native = nativePredictor(model);
   if (native) {
@@ -37,8 +48,11 @@ export function predictRows(model: LayersModel, rows: Float32Array, count: numbe
     const out = new Float32Array(count * native.outputSize);
     for (let start = 0; start < count; start += 128) {
       const size = Math.min(128, count - start);
-      native.predict(rows.subarray(start * rowSize, (start + size) * rowSize), size,
-        out.subarray(start * native.outputSize, (start + size) * native.outputSize));
+      native.predict(
+        rows.subarray(start * rowSize, (start + size) * rowSize),
+        size,
+        out.subarray(start * native.outputSize, (start + size) * native.outputSize),
+      );
     }
     return out;
   }

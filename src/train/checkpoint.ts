@@ -29,7 +29,11 @@ type AdamPowers = Partial<Record<(typeof adamPowers)[number], tf.Variable>>;
 
 export async function optimizerState(optimizer: tf.Optimizer): Promise<TrainingState['optimizer']> {
   const named = await optimizer.getWeights();
-  const state = named.map(({ name, tensor }) => ({ name, shape: [...tensor.shape], values: tensor.dataSync().slice() as Float32Array }));
+  const state = named.map(({ name, tensor }) => ({
+    name,
+    shape: [...tensor.shape],
+    values: tensor.dataSync().slice() as Float32Array,
+  }));
   // getWeights hands back the optimizer's own variables plus a fresh scalar for the step count: that one is ours
   // to dispose (it leaked one tensor per checkpoint before).
   tf.dispose(named.map(({ tensor }) => tensor).filter((tensor) => !(tensor instanceof tf.Variable)));

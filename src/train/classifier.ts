@@ -85,7 +85,10 @@ export interface ClassifierTrainingResult {
   seconds: number;
 }
 
-/** Target rows: 1 for the label, 0 elsewhere; with smoothing ε, 1 − ε + ε/classes and ε/classes (Keras's label_smoothing). */
+/**
+ * Target rows: 1 for the label, 0 elsewhere; with smoothing ε, 1 − ε + ε/classes and ε/classes (Keras's
+ * label_smoothing).
+ */
 export function oneHot(labels: Uint8Array, classes: number, smoothing = 0): Float32Array {
   const out = new Float32Array(labels.length * classes).fill(smoothing / classes);
   labels.forEach((label, index) => {
@@ -100,15 +103,21 @@ export function argmaxRows(probabilities: Float32Array, classes: number): Uint8A
   const out = new Uint8Array(count);
   for (let n = 0; n < count; n += 1) {
     let best = 0;
-    for (let c = 1; c < classes; c += 1) if ((probabilities[n * classes + c] as number) > (probabilities[n * classes + best] as number)) best = c;
+    for (let c = 1; c < classes; c += 1)
+      if ((probabilities[n * classes + c] as number) > (probabilities[n * classes + best] as number)) best = c;
     out[n] = best;
   }
   return out;
 }
 
-function accuracyAndLoss(probabilities: Float32Array, labels: Uint8Array, classes: number): { accuracy: number; loss: number } {
+function accuracyAndLoss(
+  probabilities: Float32Array,
+  labels: Uint8Array,
+  classes: number,
+): { accuracy: number; loss: number } {
   const predicted = argmaxRows(probabilities, classes);
-  let correct = 0, loss = 0;
+  let correct = 0,
+    loss = 0;
   labels.forEach((label, index) => {
     if (predicted[index] === label) correct += 1;
     loss -= Math.log(Math.max(probabilities[index * classes + label] as number, 1e-7));
@@ -117,7 +126,10 @@ function accuracyAndLoss(probabilities: Float32Array, labels: Uint8Array, classe
 }
 
 export function epochsFor(config: ClassifierConfig, mode: EncoderMode, labels: number): number {
-  const [epochs, images] = mode === 'frozen' ? [config.frozenMaxEpochs, config.frozenMaxImagesPerRun] : [config.maxEpochs, config.maxImagesPerRun];
+  const [epochs, images] =
+    mode === 'frozen'
+      ? [config.frozenMaxEpochs, config.frozenMaxImagesPerRun]
+      : [config.maxEpochs, config.maxImagesPerRun];
   return Math.max(config.warmupEpochs + 1, Math.min(epochs, Math.floor(images / labels)));
 }
 
@@ -144,7 +156,8 @@ interface Phase {
 function headModel(model: LayersModel, codingUnits: number): LayersModel {
   const input = tfl.input({ shape: [codingUnits], name: 'code' });
   let output = input;
-  for (const layer of model.layers) if (layer.name.startsWith('head_')) output = layer.apply(output) as tfl.SymbolicTensor;
+  for (const layer of model.layers)
+    if (layer.name.startsWith('head_')) output = layer.apply(output) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: output, name: 'head' });
 }
 
@@ -158,8 +171,13 @@ export function frozenCopiesFor(config: ClassifierConfig, labels: number): numbe
  * encoded a few thousand images at a time, so no whole distorted copy is ever held; the chunk is a multiple of
  * predictInBatches' batch, so the batches, and the codes, are those of one pass.
  */
-function codeVersions(encoder: LayersModel, images: LabelledImages, copies: number, augmentation: AugmentationSpec,
-  random: Random): Float32Array[] {
+function codeVersions(
+  encoder: LayersModel,
+  images: LabelledImages,
+  copies: number,
+  augmentation: AugmentationSpec,
+  random: Random,
+): Float32Array[] {
   const { count, height, width } = images;
   const pixels = height * width;
   const chunk = 5000;
@@ -171,7 +189,15 @@ function codeVersions(encoder: LayersModel, images: LabelledImages, copies: numb
     const codes = new Float32Array(count * codeSize);
     for (let start = 0; start < count; start += chunk) {
       const end = Math.min(count, start + chunk);
-      const distorted = augmentImages(images.images.subarray(start * pixels, end * pixels), end - start, height, width, augmentation, copyRandom, warp);
+      const distorted = augmentImages(
+        images.images.subarray(start * pixels, end * pixels),
+        end - start,
+        height,
+        width,
+        augmentation,
+        copyRandom,
+        warp,
+      );
       codes.set(predictInBatches(encoder, distorted, end - start, height, width), start * codeSize);
     }
     versions.push(codes);
@@ -191,7 +217,16 @@ function gatherRows(versions: Float32Array[], rowSize: number, indices: Int32Arr
 }
 
 export async function trainClassifier(options: ClassifierTrainingOptions): Promise<ClassifierTrainingResult> {
-  const { classifier: { model, encoder }, mode, train, validation, config, seed, stage, reporter } = options;
+  const {
+    classifier: { model, encoder },
+    mode,
+    train,
+    validation,
+    config,
+    seed,
+    stage,
+    reporter,
+  } = options;
   const maxEpochs = epochsFor(config, mode, train.count);
   const frozenEpochs = mode === 'frozen' ? maxEpochs : mode === 'finetuned' ? config.warmupEpochs : 0;
   const patience = mode === 'frozen' ? config.frozenPatience : config.patience;
@@ -205,20 +240,34 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     const copies = mode === 'frozen' ? frozenCopiesFor(config, train.count) : 0;
     phases.push({
       model: headModel(model, codingUnits),
-      train: codeVersions(encoder, train, copies, config.frozenCopyAugmentation, new Random(seed).fork(`${stage}-copies`)),
+      train: codeVersions(
+        encoder,
+        train,
+        copies,
+        config.frozenCopyAugmentation,
+        new Random(seed).fork(`${stage}-copies`),
+      ),
       validation: predictInBatches(encoder, validation.images, validation.count, validation.height, validation.width),
       rowShape: [codingUnits],
       // Codes are computed once; distorting afresh each epoch would mean a pass through the encoder every epoch.
       augmentation: noAugmentation,
       learningRate: config.headLearningRate,
-      firstEpoch: 1, lastEpoch: frozenEpochs, decay: mode === 'frozen',
+      firstEpoch: 1,
+      lastEpoch: frozenEpochs,
+      decay: mode === 'frozen',
     });
   }
   if (mode !== 'frozen') {
     phases.push({
-      model, train: [train.images], validation: validation.images, rowShape: imageShape, augmentation: config.augmentation,
+      model,
+      train: [train.images],
+      validation: validation.images,
+      rowShape: imageShape,
+      augmentation: config.augmentation,
       learningRate: mode === 'scratch' ? config.learningRate : config.fineTuneLearningRate,
-      firstEpoch: frozenEpochs + 1, lastEpoch: maxEpochs, decay: true,
+      firstEpoch: frozenEpochs + 1,
+      lastEpoch: maxEpochs,
+      decay: true,
     });
   }
 
@@ -251,24 +300,42 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     const order = shuffledOrder(train.count, random);
     const rowSize = phase.rowShape.reduce((product, dimension) => product * dimension, 1);
     let lossSum = 0;
-    await trainBatches(step!, batches, (batch) => {
-      const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
-      const rows = phase.augmentation === noAugmentation
-        ? gatherRows(phase.train, rowSize, indices, random)
-        : augmentImages(gatherRows(phase.train, rowSize, indices, random), indices.length, train.height, train.width, phase.augmentation, random, warp);
-      const labels = Uint8Array.from(indices, (index) => train.labels[index] as number);
-      return { x: rows, target: oneHot(labels, train.classes, config.labelSmoothing), count: indices.length };
-    }, (batch, loss, count) => {
-      if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);
-      lossSum += loss * count;
-      reporter({ type: 'batch-end', stage, epoch, batch: batch + 1, batches, loss });
-    }, () => {
-      if (options.shouldStop?.()) throw new InterruptedError(stage, epoch);
-    });
+    await trainBatches(
+      step!,
+      batches,
+      (batch) => {
+        const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
+        const rows =
+          phase.augmentation === noAugmentation
+            ? gatherRows(phase.train, rowSize, indices, random)
+            : augmentImages(
+                gatherRows(phase.train, rowSize, indices, random),
+                indices.length,
+                train.height,
+                train.width,
+                phase.augmentation,
+                random,
+                warp,
+              );
+        const labels = Uint8Array.from(indices, (index) => train.labels[index] as number);
+        return { x: rows, target: oneHot(labels, train.classes, config.labelSmoothing), count: indices.length };
+      },
+      (batch, loss, count) => {
+        if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);
+        lossSum += loss * count;
+        reporter({ type: 'batch-end', stage, epoch, batch: batch + 1, batches, loss });
+      },
+      () => {
+        if (options.shouldStop?.()) throw new InterruptedError(stage, epoch);
+      },
+    );
     const probabilities = predictRows(phase.model, phase.validation, validation.count, phase.rowShape);
     const scores = accuracyAndLoss(probabilities, validation.labels, validation.classes);
     const record: EpochRecord = {
-      epoch, loss: lossSum / train.count, validationLoss: scores.loss, validationAccuracy: scores.accuracy,
+      epoch,
+      loss: lossSum / train.count,
+      validationLoss: scores.loss,
+      validationAccuracy: scores.accuracy,
       seconds: (performance.now() - epochStarted) / 1000,
     };
     history.push(record);
@@ -292,6 +359,11 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
   // The head model's applications hold references to the shared layers; without this they outlive the classifier.
   for (const phase of phases) if (phase.model !== model) phase.model.dispose();
   const seconds = history.reduce((sum, record) => sum + record.seconds, 0);
-  reporter({ type: 'stage-end', stage, seconds, summary: `best validation accuracy ${(100 * best.accuracy).toFixed(2)}% at epoch ${best.epoch} of ${history.length}` });
+  reporter({
+    type: 'stage-end',
+    stage,
+    seconds,
+    summary: `best validation accuracy ${(100 * best.accuracy).toFixed(2)}% at epoch ${best.epoch} of ${history.length}`,
+  });
   return { history, epochs: history.length, bestEpoch: best.epoch, validationAccuracy: best.accuracy, seconds };
 }

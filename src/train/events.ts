@@ -69,8 +69,19 @@ export type TrainingEvent =
   | { type: 'stage-end'; stage: string; seconds: number; summary: string }
   | { type: 'message'; stage: string; text: string }
   /** A classifier run or sweep cell was scored on the test set: its line's summary. */
-  | { type: 'run-end'; stage: string; bestEpoch: number; epochs: number; testAccuracy: number; macroF1: number; seconds: number }
-  /** A cell trained elsewhere (by a job queue's worker) came back: it is done, though none of its training was seen here. */
+  | {
+      type: 'run-end';
+      stage: string;
+      bestEpoch: number;
+      epochs: number;
+      testAccuracy: number;
+      macroF1: number;
+      seconds: number;
+    }
+  /**
+   * A cell trained elsewhere (by a job queue's worker) came back: it is done, though none of its training was seen
+   * here.
+   */
   | { type: 'cell-done'; stage: string; epochs: number; testAccuracy: number; macroF1: number; seconds: number }
   /**
    * A stage wrote one of its results into the run folder (`file` relative to it). Between two of these a stage has
@@ -85,16 +96,26 @@ export const silentReporter: Reporter = () => {};
 /** Training produced a NaN or infinite loss: stops the stage, naming where it happened. */
 export class DivergenceError extends Error {
   override readonly name = 'DivergenceError';
-  constructor(readonly stage: string, readonly epoch: number, readonly batch: number, readonly loss: number) {
-    super(`${stage}: the loss became ${loss} at epoch ${epoch}, batch ${batch} — lower the learning rate ` +
-      `(--learning-rate) or check the data; the last good checkpoint is kept`);
+  constructor(
+    readonly stage: string,
+    readonly epoch: number,
+    readonly batch: number,
+    readonly loss: number,
+  ) {
+    super(
+      `${stage}: the loss became ${loss} at epoch ${epoch}, batch ${batch} — lower the learning rate ` +
+        `(--learning-rate) or check the data; the last good checkpoint is kept`,
+    );
   }
 }
 
 /** Ctrl-C or SIGTERM reached a safe point: the last checkpoint is intact and the run can be continued. */
 export class InterruptedError extends Error {
   override readonly name = 'InterruptedError';
-  constructor(readonly stage: string, readonly epoch: number) {
+  constructor(
+    readonly stage: string,
+    readonly epoch: number,
+  ) {
     super(`${stage}: interrupted during epoch ${epoch}; the checkpoint of the last finished epoch is kept`);
   }
 }

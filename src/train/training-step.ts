@@ -52,10 +52,30 @@ function chainOf(layer: AnyLayer): AnyLayer[] {
 }
 
 function convGeometry(inShape: number[], kernel: number[], stride: number[]): number[] {
-  const info = tf.backend_util.computeConv2DInfo([1, ...inShape] as [number, number, number, number],
-    kernel as [number, number, number, number], stride as [number, number], 1, 'same');
-  return [1, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth, info.outChannels,
-    info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, 1, 1];
+  const info = tf.backend_util.computeConv2DInfo(
+    [1, ...inShape] as [number, number, number, number],
+    kernel as [number, number, number, number],
+    stride as [number, number],
+    1,
+    'same',
+  );
+  return [
+    1,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.outChannels,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    1,
+    1,
+  ];
 }
 
 /**
@@ -65,7 +85,8 @@ function convGeometry(inShape: number[], kernel: number[], stride: number[]): nu
  */
 function planLayers(model: LayersModel, loss: StepLoss | null): PlannedLayer[] | null {
   const inputShape = model.inputs[0]?.shape.slice(1);
-  if (model.inputs.length !== 1 || model.outputs.length !== 1 || !inputShape || inputShape.some((d) => d == null)) return null;
+  if (model.inputs.length !== 1 || model.outputs.length !== 1 || !inputShape || inputShape.some((d) => d == null))
+    return null;
   let shape = inputShape as number[];
   const trainable = new Set(loss === null ? [] : model.trainableWeights.map((weight) => weight.read()));
   const planned: PlannedLayer[] = [];
@@ -85,10 +106,18 @@ function planLayers(model: LayersModel, loss: StepLoss | null): PlannedLayer[] |
     }
     if (!(className in kinds)) return null;
     const activation = config.activation as string;
-    if (!(activation in activations) || config.kernelRegularizer || config.biasRegularizer || config.activityRegularizer
-      || config.kernelConstraint || config.biasConstraint) return null;
+    if (
+      !(activation in activations) ||
+      config.kernelRegularizer ||
+      config.biasRegularizer ||
+      config.activityRegularizer ||
+      config.kernelConstraint ||
+      config.biasConstraint
+    )
+      return null;
     const [kernelWeight, biasWeight] = layer.weights;
-    if (!kernelWeight || layer.weights.length > 2 || (config.useBias !== false) !== (biasWeight !== undefined)) return null;
+    if (!kernelWeight || layer.weights.length > 2 || (config.useBias !== false) !== (biasWeight !== undefined))
+      return null;
     const kernelShape = kernelWeight.shape as number[];
     const inSize = shape.reduce((a, b) => a * b, 1);
     let geometry = new Array<number>(15).fill(0);
@@ -99,8 +128,13 @@ function planLayers(model: LayersModel, loss: StepLoss | null): PlannedLayer[] |
     } else {
       const strides = config.strides as number[];
       const dilation = (config.dilationRate as number[] | number | undefined) ?? 1;
-      if (shape.length !== 3 || config.padding !== 'same' || config.dataFormat !== 'channelsLast'
-        || [dilation].flat().some((d) => d !== 1)) return null;
+      if (
+        shape.length !== 3 ||
+        config.padding !== 'same' ||
+        config.dataFormat !== 'channelsLast' ||
+        [dilation].flat().some((d) => d !== 1)
+      )
+        return null;
       const [height, width, channels] = shape as [number, number, number];
       if (className === 'Conv2D') {
         if (kernelShape[2] !== channels) return null;
@@ -121,9 +155,18 @@ function planLayers(model: LayersModel, loss: StepLoss | null): PlannedLayer[] |
     const layerTrainable = trainable.has(kernel);
     if (bias && trainable.has(bias) !== layerTrainable) return null;
     planned.push({
-      spec: [kinds[className as keyof typeof kinds], activations[activation as keyof typeof activations], layerTrainable ? 1 : 0,
-        bias ? 1 : 0, inSize, outSize, ...geometry],
-      kernel, bias, trainable: layerTrainable,
+      spec: [
+        kinds[className as keyof typeof kinds],
+        activations[activation as keyof typeof activations],
+        layerTrainable ? 1 : 0,
+        bias ? 1 : 0,
+        inSize,
+        outSize,
+        ...geometry,
+      ],
+      kernel,
+      bias,
+      trainable: layerTrainable,
     });
     shape = outShape;
   }
@@ -157,16 +200,30 @@ function ownValues(backend: MathBackendCPU, variable: tf.Variable): Float32Array
   return (backend.data.get(variable.dataId) as { values: Float32Array }).values;
 }
 
-function nativeStep(addon: NativeAddon, model: LayersModel, optimizer: FusedAdamOptimizer, loss: StepLoss,
-  planned: PlannedLayer[]): TrainingStep {
-  const handle: NativeTrainingStep = addon.createTrainingStep(Int32Array.from(planned.flatMap((layer) => layer.spec)), losses[loss]);
+function nativeStep(
+  addon: NativeAddon,
+  model: LayersModel,
+  optimizer: FusedAdamOptimizer,
+  loss: StepLoss,
+  planned: PlannedLayer[],
+): TrainingStep {
+  const handle: NativeTrainingStep = addon.createTrainingStep(
+    Int32Array.from(planned.flatMap((layer) => layer.spec)),
+    losses[loss],
+  );
   const state = optimizer as unknown as StepAdamState;
   // Moments are indexed as the stock optimizer indexes them: by the position in the model's trainable weights.
   const trainableOrder = model.trainableWeights.map((weight) => weight.read());
   const moments = (variable: tf.Variable) => {
     const index = trainableOrder.indexOf(variable);
-    state.accumulatedFirstMoment[index] ??= { originalName: `${variable.name}/m`, variable: tf.tidy(() => tf.zerosLike(variable).variable(false)) };
-    state.accumulatedSecondMoment[index] ??= { originalName: `${variable.name}/v`, variable: tf.tidy(() => tf.zerosLike(variable).variable(false)) };
+    state.accumulatedFirstMoment[index] ??= {
+      originalName: `${variable.name}/m`,
+      variable: tf.tidy(() => tf.zerosLike(variable).variable(false)),
+    };
+    state.accumulatedSecondMoment[index] ??= {
+      originalName: `${variable.name}/v`,
+      variable: tf.tidy(() => tf.zerosLike(variable).variable(false)),
+    };
     return [state.accumulatedFirstMoment[index].variable, state.accumulatedSecondMoment[index].variable] as const;
   };
   const step = async (x: Float32Array, target: Float32Array, count: number): Promise<number> => {
@@ -180,14 +237,24 @@ function nativeStep(addon: NativeAddon, model: LayersModel, optimizer: FusedAdam
         continue;
       }
       const [kernelM, kernelV] = moments(layer.kernel).map((variable) => ownValues(backend, variable));
-      const [biasM, biasV] = layer.bias ? moments(layer.bias).map((variable) => ownValues(backend, variable)) : [null, null];
+      const [biasM, biasV] = layer.bias
+        ? moments(layer.bias).map((variable) => ownValues(backend, variable))
+        : [null, null];
       parameters.push(kernel, bias, kernelM!, kernelV!, biasM ?? null, biasV ?? null);
     }
     const accBeta1 = ownValues(backend, state.accBeta1);
     const accBeta2 = ownValues(backend, state.accBeta2);
     // Each value rounded to float32 as tfjs's scalars are; 1 - accBeta in float32, as the stock optimizer has it.
-    const adamParameters = Float32Array.of(state.beta1, state.beta2, 1 - state.beta1, 1 - state.beta2,
-      Math.fround(1 - accBeta1[0]!), Math.fround(1 - accBeta2[0]!), state.epsilon, -state.learningRate);
+    const adamParameters = Float32Array.of(
+      state.beta1,
+      state.beta2,
+      1 - state.beta1,
+      1 - state.beta2,
+      Math.fround(1 - accBeta1[0]!),
+      Math.fround(1 - accBeta2[0]!),
+      state.epsilon,
+      -state.learningRate,
+    );
     const pending = addon.trainingStep(handle, parameters, x, target, count, adamParameters);
     accBeta1[0] = Math.fround(accBeta1[0]! * Math.fround(state.beta1));
     accBeta2[0] = Math.fround(accBeta2[0]! * Math.fround(state.beta2));
@@ -229,13 +296,23 @@ export function nativePredictor(model: LayersModel): NativePredictor | null {
   const addon = tf.getBackend() === 'native' ? loadNativeAddon().addon : null;
   const planned = addon ? planLayers(model, null) : null;
   if (!addon || !planned) return null;
-  const handle = addon.createTrainingStep(Int32Array.from(planned.flatMap((layer) => layer.spec)), losses.meanSquaredError);
+  const handle = addon.createTrainingStep(
+    Int32Array.from(planned.flatMap((layer) => layer.spec)),
+    losses.meanSquaredError,
+  );
   return {
     outputSize: planned[planned.length - 1]!.spec[5]!,
     predict: (rows, count, out) => {
       const backend = tf.backend() as MathBackendCPU;
       const values = (variable: tf.Variable) => (backend.data.get(variable.dataId) as { values: Float32Array }).values;
-      const parameters = planned.flatMap((layer) => [values(layer.kernel), layer.bias ? values(layer.bias) : null, null, null, null, null]);
+      const parameters = planned.flatMap((layer) => [
+        values(layer.kernel),
+        layer.bias ? values(layer.bias) : null,
+        null,
+        null,
+        null,
+        null,
+      ]);
       addon.predict(handle, parameters, rows, count, out);
     },
   };
@@ -253,8 +330,13 @@ export interface Batch {
  * (on the native engine, off this thread), and hands each batch's loss to `done` in order. `beforeBatch` runs
  * before each batch is prepared (a stop check may throw there); whatever throws, no step is left running.
  */
-export async function trainBatches(step: TrainingStep, batches: number, prepare: (batch: number) => Batch,
-  done: (batch: number, loss: number, count: number) => void, beforeBatch?: () => void): Promise<void> {
+export async function trainBatches(
+  step: TrainingStep,
+  batches: number,
+  prepare: (batch: number) => Batch,
+  done: (batch: number, loss: number, count: number) => void,
+  beforeBatch?: () => void,
+): Promise<void> {
   let pending: { batch: number; count: number; loss: Promise<number> } | null = null;
   const settle = async () => {
     if (!pending) return;

@@ -39,7 +39,8 @@ export function snapshotWeights(model: LayersModel): Float32Array[] {
 
 export function restoreWeights(model: LayersModel, snapshot: Float32Array[]): void {
   const current = weightsInLayerOrder(model);
-  if (current.length !== snapshot.length) throw new Error(`restoreWeights: ${snapshot.length} arrays for ${current.length} weights`);
+  if (current.length !== snapshot.length)
+    throw new Error(`restoreWeights: ${snapshot.length} arrays for ${current.length} weights`);
   current.forEach((weight, index) => {
     const values = tf.tensor(snapshot[index]!, weight.shape as number[]);
     weight.write(values);

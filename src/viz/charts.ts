@@ -9,7 +9,14 @@ import { FONT_FAMILY } from './svg.js';
 const chartConfig = {
   font: FONT_FAMILY,
   view: { stroke: null },
-  axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 500, gridColor: '#e6e6e6', domainColor: '#888', tickColor: '#888' },
+  axis: {
+    labelFontSize: 12,
+    titleFontSize: 13,
+    titleFontWeight: 500,
+    gridColor: '#e6e6e6',
+    domainColor: '#888',
+    tickColor: '#888',
+  },
   legend: { labelFontSize: 12, titleFontSize: 12, orient: 'right' },
   title: { fontSize: 15, fontWeight: 600, anchor: 'start', offset: 12 },
   range: { category: { scheme: 'tableau10' } },
@@ -84,7 +91,13 @@ export async function trainingCurvesChart(
             type: 'nominal',
             title: 'Split',
             legend: { symbolStrokeWidth: 2, symbolSize: 300 },
-            scale: { domain: ['training', 'validation'], range: [[1, 0], [5, 4]] },
+            scale: {
+              domain: ['training', 'validation'],
+              range: [
+                [1, 0],
+                [5, 4],
+              ],
+            },
           },
         },
       },
@@ -143,7 +156,13 @@ export async function labelSweepChart(
         mark: { type: 'area', opacity: 0.18 },
         encoding: {
           x,
-          y: { field: 'lower', type: 'quantitative', title: 'Test accuracy', scale: { zero: false }, axis: { format: '.1%' } },
+          y: {
+            field: 'lower',
+            type: 'quantitative',
+            title: 'Test accuracy',
+            scale: { zero: false },
+            axis: { format: '.1%' },
+          },
           y2: { field: 'upper' },
           color,
         },
@@ -156,16 +175,24 @@ export async function labelSweepChart(
   });
 }
 
-/** A scatter of 2-D points coloured by class (tableau10, classes in label order), axes left unlabelled: UMAP's units mean nothing. */
-export async function codeMapChart(points: readonly { x: number; y: number; label: number }[], classNames: readonly string[],
-  options: { title?: string; size?: number } = {}): Promise<string> {
+/**
+ * A scatter of 2-D points coloured by class (tableau10, classes in label order), axes left unlabelled: UMAP's units
+ * mean nothing.
+ */
+export async function codeMapChart(
+  points: readonly { x: number; y: number; label: number }[],
+  classNames: readonly string[],
+  options: { title?: string; size?: number } = {},
+): Promise<string> {
   const names = classNames.length > 0 ? classNames : [...new Set(points.map((point) => String(point.label)))];
   const axis = { title: null, labels: false, ticks: false, grid: false, domain: false } as const;
   return renderVegaLite({
     ...(options.title === undefined ? {} : { title: options.title }),
     width: options.size ?? 520,
     height: options.size ?? 520,
-    data: { values: points.map((point) => ({ x: point.x, y: point.y, className: names[point.label] ?? String(point.label) })) },
+    data: {
+      values: points.map((point) => ({ x: point.x, y: point.y, className: names[point.label] ?? String(point.label) })),
+    },
     mark: { type: 'circle', size: 14, opacity: 0.75 },
     encoding: {
       x: { field: 'x', type: 'quantitative', scale: { zero: false }, axis },
@@ -186,21 +213,58 @@ export interface AblationPoint {
   std: number;
 }
 
-/** One panel per label count: mean accuracy per pretraining and variant with ±1 std bars, each panel on its own scale. */
-export async function ablationChart(points: readonly AblationPoint[], order: { pretrainings: string[]; panels: string[] }): Promise<string> {
+/**
+ * One panel per label count: mean accuracy per pretraining and variant with ±1 std bars, each panel on its own scale.
+ */
+export async function ablationChart(
+  points: readonly AblationPoint[],
+  order: { pretrainings: string[]; panels: string[] },
+): Promise<string> {
   const values = points.map((point) => ({ ...point, lower: point.mean - point.std, upper: point.mean + point.std }));
-  const x = { field: 'pretraining', type: 'nominal', sort: order.pretrainings, title: null, axis: { labelAngle: -35, labelLimit: 300 } } as const;
+  const x = {
+    field: 'pretraining',
+    type: 'nominal',
+    sort: order.pretrainings,
+    title: null,
+    axis: { labelAngle: -35, labelLimit: 300 },
+  } as const;
   const color = { field: 'variant', type: 'nominal', title: 'Encoder' } as const;
   return renderVegaLite({
     data: { values },
-    facet: { column: { field: 'panel', type: 'nominal', sort: order.panels, title: null, header: { labelFontSize: 13, labelFontWeight: 600 } } },
+    facet: {
+      column: {
+        field: 'panel',
+        type: 'nominal',
+        sort: order.panels,
+        title: null,
+        header: { labelFontSize: 13, labelFontWeight: 600 },
+      },
+    },
     resolve: { scale: { y: 'independent' } },
     spec: {
       width: 230,
       height: 260,
       layer: [
-        { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { field: 'lower', type: 'quantitative', scale: { zero: false }, title: 'Test accuracy', axis: { format: '.1%' } }, y2: { field: 'upper' }, color, xOffset: { field: 'variant' } } },
-        { mark: { type: 'point', filled: true, size: 45 }, encoding: { x, y: { field: 'mean', type: 'quantitative' }, color, xOffset: { field: 'variant' } } },
+        {
+          mark: { type: 'rule', strokeWidth: 1.5 },
+          encoding: {
+            x,
+            y: {
+              field: 'lower',
+              type: 'quantitative',
+              scale: { zero: false },
+              title: 'Test accuracy',
+              axis: { format: '.1%' },
+            },
+            y2: { field: 'upper' },
+            color,
+            xOffset: { field: 'variant' },
+          },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 45 },
+          encoding: { x, y: { field: 'mean', type: 'quantitative' }, color, xOffset: { field: 'variant' } },
+        },
       ],
     },
   });

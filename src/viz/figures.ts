@@ -46,7 +46,14 @@ export function reconstructionFigure(input: ReconstructionFigureInput): string {
   for (const [label, images] of rows) {
     const picture = tileImages(images, count, height, width, { columns: count, padding: 2, scale });
     body.push(svgImage(labelWidth, top, picture));
-    body.push(svgText(labelWidth - 10, top + picture.height / 2, label, { anchor: 'end', middle: true, size: 14, weight: '600' }));
+    body.push(
+      svgText(labelWidth - 10, top + picture.height / 2, label, {
+        anchor: 'end',
+        middle: true,
+        size: 14,
+        weight: '600',
+      }),
+    );
     pictureWidth = picture.width;
     top += picture.height + rowGap;
   }
@@ -87,7 +94,8 @@ export function convFiltersFigure(kernel: Float32Array, shape: KernelShape, opti
   const columns = fullGrid ? filters : (options.columns ?? (filters > 32 ? 16 : 8));
   const scale = options.scale ?? (fullGrid ? 4 : 16);
 
-  // [KH, KW, C, F] -> tiles [C, F, KH, KW] (a row per input channel, a column per filter), or [F, KH, KW] averaged over C.
+  // [KH, KW, C, F] -> tiles [C, F, KH, KW] (a row per input channel, a column per filter), or [F, KH, KW] averaged over
+  // C.
   const tiles = new Float32Array(tileCount * pixelsPerTile);
   for (let f = 0; f < filters; f++) {
     for (let c = 0; c < channels; c++) {
@@ -126,7 +134,13 @@ export function convFiltersFigure(kernel: Float32Array, shape: KernelShape, opti
   body.push(svgImage(left, top, picture));
   const barTop = top + picture.height + 14;
   const barWidth = Math.min(240, Math.max(160, picture.width));
-  body.push(...colourBar(left, barTop, barWidth, colormap('diverging'), [formatSigned(-magnitude), '0', formatSigned(magnitude)]));
+  body.push(
+    ...colourBar(left, barTop, barWidth, colormap('diverging'), [
+      formatSigned(-magnitude),
+      '0',
+      formatSigned(magnitude),
+    ]),
+  );
   return svgDocument(Math.max(left + picture.width, left + barWidth + 4), barTop + 34, body);
 }
 
@@ -194,19 +208,27 @@ export function featureMapsFigure(input: FeatureMapsFigureInput): string {
     const blockHeight = Math.max(...grids.map((grid) => grid.height));
     const digit = input.images.subarray(n * input.height * input.width, (n + 1) * input.height * input.width);
     const inputScale = Math.max(1, Math.floor((blockHeight - 2) / input.height));
-    blocks.push([tileImages(digit, 1, input.height, input.width, { columns: 1, padding: 1, scale: inputScale }), ...grids]);
+    blocks.push([
+      tileImages(digit, 1, input.height, input.width, { columns: 1, padding: 1, scale: inputScale }),
+      ...grids,
+    ]);
   }
 
   const columnWidths = input.layers.map((_, index) => Math.max(...blocks.map((block) => block[index + 1]?.width ?? 0)));
   columnWidths.unshift(Math.max(...blocks.map((block) => block[0]?.width ?? 0)));
-  const headers = ['Input', ...input.layers.map((layer) => `${layer.name}: ${layer.channels} maps, ${layer.height}×${layer.width}`)];
+  const headers = [
+    'Input',
+    ...input.layers.map((layer) => `${layer.name}: ${layer.channels} maps, ${layer.height}×${layer.width}`),
+  ];
   let x = 0;
   const columnLefts = columnWidths.map((columnWidth) => {
     const left = x;
     x += columnWidth + columnGap;
     return left;
   });
-  headers.forEach((header, index) => body.push(svgText(columnLefts[index] ?? 0, 16, header, { weight: '600', fill: LABEL_COLOUR })));
+  headers.forEach((header, index) =>
+    body.push(svgText(columnLefts[index] ?? 0, 16, header, { weight: '600', fill: LABEL_COLOUR })),
+  );
 
   let top = headerHeight;
   for (const block of blocks) {
@@ -267,21 +289,43 @@ export function topActivatingFigure(input: TopActivatingFigureInput): string {
           `Error in topActivatingFigure: unit ${unit} points at image ${imageIndex}, but there are ${imageCount} images.`,
         );
       }
-      stack.set(input.images.subarray(imageIndex * pixelsPerImage, (imageIndex + 1) * pixelsPerImage), position * pixelsPerImage);
+      stack.set(
+        input.images.subarray(imageIndex * pixelsPerImage, (imageIndex + 1) * pixelsPerImage),
+        position * pixelsPerImage,
+      );
     });
-    const row = tileImages(stack, Math.max(1, indices.length), height, width, { columns: Math.max(1, indices.length), padding: 1, scale });
-    const prototypePicture = tileImages(prototype, 1, height, width, { columns: 1, padding: 1, scale, normalize: 'per-image' });
+    const row = tileImages(stack, Math.max(1, indices.length), height, width, {
+      columns: Math.max(1, indices.length),
+      padding: 1,
+      scale,
+    });
+    const prototypePicture = tileImages(prototype, 1, height, width, {
+      columns: 1,
+      padding: 1,
+      scale,
+      normalize: 'per-image',
+    });
     prototypeLeft = labelWidth + row.width + prototypeGap;
-    body.push(svgText(labelWidth - 10, top + row.height / 2, `${input.unitLabel ?? 'Unit'} ${unit}`, { anchor: 'end', middle: true, weight: '600' }));
+    body.push(
+      svgText(labelWidth - 10, top + row.height / 2, `${input.unitLabel ?? 'Unit'} ${unit}`, {
+        anchor: 'end',
+        middle: true,
+        weight: '600',
+      }),
+    );
     body.push(svgImage(labelWidth, top, row));
     body.push(svgImage(prototypeLeft, top, prototypePicture));
-    body.push(svgRect(prototypeLeft - 1, top - 1, prototypePicture.width + 2, prototypePicture.height + 2, HIGHLIGHT_COLOUR));
+    body.push(
+      svgRect(prototypeLeft - 1, top - 1, prototypePicture.width + 2, prototypePicture.height + 2, HIGHLIGHT_COLOUR),
+    );
     rowsWidth = Math.max(rowsWidth, prototypeLeft + prototypePicture.width + 2);
     top += row.height + rowGap;
   }
   const k = input.units[0]?.indices.length ?? 0;
   body.push(svgText(labelWidth, 15, `Top ${k} test images`, { fill: MUTED_COLOUR, size: 12 }));
-  body.push(svgText(prototypeLeft, 15, input.prototypeLabel ?? 'Decoder', { fill: HIGHLIGHT_COLOUR, size: 12, weight: '600' }));
+  body.push(
+    svgText(prototypeLeft, 15, input.prototypeLabel ?? 'Decoder', { fill: HIGHLIGHT_COLOUR, size: 12, weight: '600' }),
+  );
   return svgDocument(Math.max(rowsWidth, prototypeLeft + 56), top - rowGap + 1, body);
 }
 
@@ -307,11 +351,20 @@ export interface ReceptiveFieldFigureInput {
 }
 
 /** The [size, size] patch of image `index` whose top-left corner is (row, column); pixels outside the image are 0. */
-export function cropPatch(images: Float32Array, height: number, width: number, index: number, row: number, column: number, size: number): Float32Array {
+export function cropPatch(
+  images: Float32Array,
+  height: number,
+  width: number,
+  index: number,
+  row: number,
+  column: number,
+  size: number,
+): Float32Array {
   const patch = new Float32Array(size * size);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
-      const inputRow = row + y, inputColumn = column + x;
+      const inputRow = row + y,
+        inputColumn = column + x;
       if (inputRow < 0 || inputRow >= height || inputColumn < 0 || inputColumn >= width) continue;
       patch[y * size + x] = images[index * height * width + inputRow * width + inputColumn] ?? 0;
     }
@@ -335,7 +388,9 @@ export function receptiveFieldFigure(input: ReceptiveFieldFigureInput): string {
   const rowGap = 4;
   const body: string[] = [];
   let top = 22;
-  let patchesLeft = 0, meanLeft = 0, right = 0;
+  let patchesLeft = 0,
+    meanLeft = 0,
+    right = 0;
   for (const { unit, indices, corners } of input.units) {
     const count = Math.max(1, indices.length);
     const stack = new Float32Array(indices.length * pixelsPerImage);
@@ -343,9 +398,14 @@ export function receptiveFieldFigure(input: ReceptiveFieldFigureInput): string {
     const mean = new Float32Array(fieldSize * fieldSize);
     indices.forEach((imageIndex, position) => {
       if (!Number.isInteger(imageIndex) || imageIndex < 0 || imageIndex >= imageCount) {
-        throw new ImageShapeError(`Error in receptiveFieldFigure: channel ${unit} points at image ${imageIndex}, but there are ${imageCount} images.`);
+        throw new ImageShapeError(
+          `Error in receptiveFieldFigure: channel ${unit} points at image ${imageIndex}, but there are ${imageCount} images.`,
+        );
       }
-      stack.set(input.images.subarray(imageIndex * pixelsPerImage, (imageIndex + 1) * pixelsPerImage), position * pixelsPerImage);
+      stack.set(
+        input.images.subarray(imageIndex * pixelsPerImage, (imageIndex + 1) * pixelsPerImage),
+        position * pixelsPerImage,
+      );
       const [row, column] = corners[position] ?? [0, 0];
       const patch = cropPatch(input.images, height, width, imageIndex, row, column, fieldSize);
       patches.set(patch, position * fieldSize * fieldSize);
@@ -353,19 +413,37 @@ export function receptiveFieldFigure(input: ReceptiveFieldFigureInput): string {
     });
     const digits = tileImages(stack, count, height, width, { columns: count, padding: 1, scale });
     // Grey separators: a patch's own border is often white stroke.
-    const magnified = tileImages(patches, count, fieldSize, fieldSize, { columns: count, padding: 1, scale: patchScale, background: WEIGHT_SEPARATOR });
-    const meanPicture = tileImages(mean, 1, fieldSize, fieldSize, { columns: 1, padding: 1, scale: patchScale, background: WEIGHT_SEPARATOR });
+    const magnified = tileImages(patches, count, fieldSize, fieldSize, {
+      columns: count,
+      padding: 1,
+      scale: patchScale,
+      background: WEIGHT_SEPARATOR,
+    });
+    const meanPicture = tileImages(mean, 1, fieldSize, fieldSize, {
+      columns: 1,
+      padding: 1,
+      scale: patchScale,
+      background: WEIGHT_SEPARATOR,
+    });
     patchesLeft = labelWidth + digits.width + gap;
     meanLeft = patchesLeft + magnified.width + gap;
-    body.push(svgText(labelWidth - 10, top + digits.height / 2, `Channel ${unit}`, { anchor: 'end', middle: true, weight: '600' }));
+    body.push(
+      svgText(labelWidth - 10, top + digits.height / 2, `Channel ${unit}`, {
+        anchor: 'end',
+        middle: true,
+        weight: '600',
+      }),
+    );
     body.push(svgImage(labelWidth, top, digits));
     // The outline on each digit: tile n starts at padding + n * (side + padding), in scaled pixels.
     indices.forEach((_, position) => {
       const [row, column] = corners[position] ?? [0, 0];
       const tileLeft = labelWidth + 1 + position * (width * scale + 1);
-      const x = tileLeft + Math.max(0, column) * scale, y = top + 1 + Math.max(0, row) * scale;
+      const x = tileLeft + Math.max(0, column) * scale,
+        y = top + 1 + Math.max(0, row) * scale;
       // Clipped to the image where the field hangs over its edge (the convolution's zero padding).
-      const extent = (start: number, limit: number) => (Math.min(limit, start + fieldSize) - Math.max(0, start)) * scale;
+      const extent = (start: number, limit: number) =>
+        (Math.min(limit, start + fieldSize) - Math.max(0, start)) * scale;
       body.push(svgRect(x, y, extent(column, width), extent(row, height), HIGHLIGHT_COLOUR, 1));
     });
     body.push(svgImage(patchesLeft, top, magnified));
@@ -391,7 +469,10 @@ export interface ConfusionMatrixOptions {
  * A confusion-matrix heatmap (rows = true class) with the count in every cell. Cells are coloured by the share of
  * their true class on a square-root scale, so a handful of mistakes still shows against thousands of hits.
  */
-export async function confusionMatrixFigure(matrix: readonly (readonly number[])[], options: ConfusionMatrixOptions): Promise<string> {
+export async function confusionMatrixFigure(
+  matrix: readonly (readonly number[])[],
+  options: ConfusionMatrixOptions,
+): Promise<string> {
   const names = options.classNames ?? matrix.map((_, index) => String(index));
   const values = matrix.flatMap((row, trueIndex) => {
     const total = row.reduce((sum, count) => sum + count, 0);
@@ -412,7 +493,13 @@ export async function confusionMatrixFigure(matrix: readonly (readonly number[])
     height: cell * names.length,
     data: { values },
     encoding: {
-      x: { field: 'predicted', type: 'ordinal', sort: axisOrder, title: 'Predicted class', axis: { labelAngle, orient: 'top' } },
+      x: {
+        field: 'predicted',
+        type: 'ordinal',
+        sort: axisOrder,
+        title: 'Predicted class',
+        axis: { labelAngle, orient: 'top' },
+      },
       y: { field: 'actual', type: 'ordinal', sort: axisOrder, title: 'True class' },
     },
     layer: [
@@ -440,7 +527,13 @@ export async function confusionMatrixFigure(matrix: readonly (readonly number[])
   });
 }
 
-function colourBar(left: number, top: number, width: number, table: Colormap, labels: readonly [string, string, string]): string[] {
+function colourBar(
+  left: number,
+  top: number,
+  width: number,
+  table: Colormap,
+  labels: readonly [string, string, string],
+): string[] {
   const barHeight = 10;
   const data = new Uint8Array(width * barHeight * 3);
   for (let x = 0; x < width; x++) {
@@ -479,7 +572,10 @@ export interface MistakesFigureInput {
   height: number;
   width: number;
   /** One row per classifier, its mistakes most confident first. */
-  rows: readonly { title: string; mistakes: readonly { testIndex: number; label: number; predicted: number; probability: number }[] }[];
+  rows: readonly {
+    title: string;
+    mistakes: readonly { testIndex: number; label: number; predicted: number; probability: number }[];
+  }[];
   /** One per class, label 0 first. */
   classNames: readonly string[];
   /** Default 2. */
@@ -507,16 +603,35 @@ export function mistakesFigure(input: MistakesFigureInput): string {
     }
     row.mistakes.forEach((mistake, position) => {
       if (!Number.isInteger(mistake.testIndex) || mistake.testIndex < 0 || mistake.testIndex >= imageCount) {
-        throw new ImageShapeError(`Error in mistakesFigure: ${row.title} names test image ${mistake.testIndex}, but there are ${imageCount} images.`);
+        throw new ImageShapeError(
+          `Error in mistakesFigure: ${row.title} names test image ${mistake.testIndex}, but there are ${imageCount} images.`,
+        );
       }
-      const picture = tileImages(input.images.subarray(mistake.testIndex * pixelsPerImage, (mistake.testIndex + 1) * pixelsPerImage), 1, height, width,
-        { columns: 1, padding: 1, scale });
+      const picture = tileImages(
+        input.images.subarray(mistake.testIndex * pixelsPerImage, (mistake.testIndex + 1) * pixelsPerImage),
+        1,
+        height,
+        width,
+        { columns: 1, padding: 1, scale },
+      );
       const left = position * cell;
       body.push(svgImage(left, top, picture));
-      body.push(svgText(left + picture.width / 2, top + picture.height + 13, `${name(mistake.label)} → ${name(mistake.predicted)}`,
-        { anchor: 'middle', size: 11, weight: '600', fill: HIGHLIGHT_COLOUR }));
-      body.push(svgText(left + picture.width / 2, top + picture.height + 26, `${(100 * mistake.probability).toFixed(mistake.probability > 0.995 ? 1 : 0)}%`,
-        { anchor: 'middle', size: 11, fill: MUTED_COLOUR }));
+      body.push(
+        svgText(
+          left + picture.width / 2,
+          top + picture.height + 13,
+          `${name(mistake.label)} → ${name(mistake.predicted)}`,
+          { anchor: 'middle', size: 11, weight: '600', fill: HIGHLIGHT_COLOUR },
+        ),
+      );
+      body.push(
+        svgText(
+          left + picture.width / 2,
+          top + picture.height + 26,
+          `${(100 * mistake.probability).toFixed(mistake.probability > 0.995 ? 1 : 0)}%`,
+          { anchor: 'middle', size: 11, fill: MUTED_COLOUR },
+        ),
+      );
     });
     top += height * scale + 2 + 36;
   }

@@ -197,6 +197,8 @@ function floatsToBytes(values: Float32Array): Uint8Array {
 
 function checkDimensions(operation: string, width: number, height: number): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new ImageShapeError(`Error in ${operation}: width and height must be positive integers, got ${width}x${height}.`);
+    throw new ImageShapeError(
+      `Error in ${operation}: width and height must be positive integers, got ${width}x${height}.`,
+    );
   }
 }

@@ -15,8 +15,15 @@ import type { BrowserContext } from 'playwright-core';
  * What headless Chromium needs on this kind of machine: no sandbox (the tests run as root), no GPU, and none of
  * the background connections (updates, sync, safe browsing, ...), which a closed network refuses many at a time.
  */
-const headlessArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
+const headlessArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface LaunchedBrowser {
   context: BrowserContext;
@@ -25,7 +32,10 @@ export interface LaunchedBrowser {
 }
 
 /** Unpacks the package's Chromium into `directory`; resolves with the executable and the folder of its libraries. */
-async function unpackBundledChromium(root: string, directory: string): Promise<{ executablePath: string; libraryPath: string }> {
+async function unpackBundledChromium(
+  root: string,
+  directory: string,
+): Promise<{ executablePath: string; libraryPath: string }> {
   await mkdir(directory, { recursive: true });
   // The package unpacks into os.tmpdir() and reuses whatever it finds there; a child process with TMPDIR set to a
   // fresh folder keeps one test run from picking up another's half-written or older browser. It unpacks the NSS
@@ -34,14 +44,23 @@ async function unpackBundledChromium(root: string, directory: string): Promise<{
   const script = `const { default: Chromium } = await import('@sparticuz/chromium');
     process.stdout.write(JSON.stringify({ executablePath: await Chromium.executablePath(), libraryPath: process.env.LD_LIBRARY_PATH }));`;
   const child = spawn(process.execPath, ['--input-type=module', '--eval', script], {
-    cwd: root, env: { ...process.env, TMPDIR: directory, AWS_LAMBDA_JS_RUNTIME: 'nodejs20.x' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root,
+    env: { ...process.env, TMPDIR: directory, AWS_LAMBDA_JS_RUNTIME: 'nodejs20.x' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   let errors = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { errors += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    errors += chunk.toString();
+  });
   const code = await new Promise<number | null>((resolveExit) => child.on('close', resolveExit));
-  if (code !== 0) throw new Error(`unpacking @sparticuz/chromium into ${directory} failed (exit ${code}): ${errors.trim().split('\n').pop()}`);
+  if (code !== 0)
+    throw new Error(
+      `unpacking @sparticuz/chromium into ${directory} failed (exit ${code}): ${errors.trim().split('\n').pop()}`,
+    );
   return JSON.parse(output) as { executablePath: string; libraryPath: string };
 }
 
@@ -49,11 +68,20 @@ async function unpackBundledChromium(root: string, directory: string): Promise<{
  * Starts headless Chromium with a new profile in `workDirectory` (a fresh --user-data-dir) and the given viewport.
  * `root` is the package root, from which the bundled browser's package is resolved.
  */
-export async function launchChromium(root: string, workDirectory: string, viewport: { width: number; height: number }): Promise<LaunchedBrowser> {
+export async function launchChromium(
+  root: string,
+  workDirectory: string,
+  viewport: { width: number; height: number },
+): Promise<LaunchedBrowser> {
   const profile = join(workDirectory, 'chromium-profile');
   const chosenPath = process.env['CHROMIUM_PATH'];
   if (chosenPath !== undefined) {
-    const context = await chromium.launchPersistentContext(profile, { executablePath: chosenPath, headless: true, args: headlessArgs, viewport });
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: chosenPath,
+      headless: true,
+      args: headlessArgs,
+      viewport,
+    });
     return { context, description: `${chosenPath} (CHROMIUM_PATH)` };
   }
   const started = performance.now();
@@ -62,7 +90,14 @@ export async function launchChromium(root: string, workDirectory: string, viewpo
   // The package's recommended flags, less its --headless=shell: Playwright passes --headless itself.
   const args = [...Chromium.args.filter((flag) => !flag.startsWith('--headless')), ...headlessArgs];
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath, headless: true, args, viewport, env: { ...process.env, LD_LIBRARY_PATH: libraryPath },
+    executablePath,
+    headless: true,
+    args,
+    viewport,
+    env: { ...process.env, LD_LIBRARY_PATH: libraryPath },
   });
-  return { context, description: `@sparticuz/chromium's build, unpacked to ${executablePath} in ${unpackSeconds.toFixed(1)} s` };
+  return {
+    context,
+    description: `@sparticuz/chromium's build, unpacked to ${executablePath} in ${unpackSeconds.toFixed(1)} s`,
+  };
 }

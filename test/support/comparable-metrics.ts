@@ -5,7 +5,11 @@ const executionKeys = new Set(['seconds', 'trainSeconds', 'totalSeconds', 'class
 export function comparableMetrics(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(comparableMetrics);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([key]) => !executionKeys.has(key)).map(([key, inner]) => [key, comparableMetrics(inner)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([key]) => !executionKeys.has(key))
+        .map(([key, inner]) => [key, comparableMetrics(inner)]),
+    );
   }
   return value;
 }

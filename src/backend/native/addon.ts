@@ -19,15 +19,45 @@ export type NativeActivation = keyof typeof nativeActivationCodes;
  * loops instead of the fast path (the oracle for the conformance tests).
  */
 export interface NativeAddon {
-  conv2d(geometry: Int32Array, x: Float32Array, filter: Float32Array, y: Float32Array, bias: Float32Array | null,
-    activation: number, reference?: boolean): void;
-  conv2dBackpropInput(geometry: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array,
-    reference?: boolean): void;
-  conv2dBackpropFilter(geometry: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array,
-    reference?: boolean): void;
-  batchMatMul(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number,
-    transposeA: boolean, transposeB: boolean, batchStrideA: number, batchStrideB: number,
-    bias: Float32Array | null, activation: number, reference?: boolean): void;
+  conv2d(
+    geometry: Int32Array,
+    x: Float32Array,
+    filter: Float32Array,
+    y: Float32Array,
+    bias: Float32Array | null,
+    activation: number,
+    reference?: boolean,
+  ): void;
+  conv2dBackpropInput(
+    geometry: Int32Array,
+    dy: Float32Array,
+    filter: Float32Array,
+    dx: Float32Array,
+    reference?: boolean,
+  ): void;
+  conv2dBackpropFilter(
+    geometry: Int32Array,
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+    reference?: boolean,
+  ): void;
+  batchMatMul(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: boolean,
+    transposeB: boolean,
+    batchStrideA: number,
+    batchStrideB: number,
+    bias: Float32Array | null,
+    activation: number,
+    reference?: boolean,
+  ): void;
   sumRows(x: Float32Array, rows: number, columns: number, out: Float32Array): void;
   /** out[r] = mean of row r of x[rows, columns] */
   meanColumns(x: Float32Array, rows: number, columns: number, out: Float32Array): void;
@@ -36,8 +66,16 @@ export interface NativeAddon {
   /** out[i] = op(x[i]); alpha is step's value for x <= 0 */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   /** One Adam step: parameters = [beta1, beta2, 1-beta1, 1-beta2, 1-accBeta1, 1-accBeta2, epsilon, -learningRate]. */
-  adamUpdate(value: Float32Array, m: Float32Array, v: Float32Array, gradient: Float32Array,
-    newValue: Float32Array, newM: Float32Array, newV: Float32Array, parameters: Float32Array): void;
+  adamUpdate(
+    value: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    gradient: Float32Array,
+    newValue: Float32Array,
+    newM: Float32Array,
+    newV: Float32Array,
+    parameters: Float32Array,
+  ): void;
   /**
    * A whole training step of a layer chain (native/training_step.h): `layers` holds 21 values per layer (kind
    * 0 dense / 1 conv / 2 transposed conv, activation 0 linear / 1 relu / 2 sigmoid / 3 softmax, trainable, has
@@ -49,21 +87,50 @@ export interface NativeAddon {
    * moments (null where absent), updated in place; `adam` as for adamUpdate. Runs off the JavaScript thread and
    * resolves to the mean loss; the arrays must not be touched until it has.
    */
-  trainingStep(step: NativeTrainingStep, parameters: (Float32Array | null)[], x: Float32Array, target: Float32Array,
-    count: number, adam: Float32Array): Promise<number>;
+  trainingStep(
+    step: NativeTrainingStep,
+    parameters: (Float32Array | null)[],
+    x: Float32Array,
+    target: Float32Array,
+    count: number,
+    adam: Float32Array,
+  ): Promise<number>;
   /** The forward pass of a training step's layer chain over `count` rows of x into out, on this thread. */
-  predict(step: NativeTrainingStep, parameters: (Float32Array | null)[], x: Float32Array, count: number, out: Float32Array): void;
+  predict(
+    step: NativeTrainingStep,
+    parameters: (Float32Array | null)[],
+    x: Float32Array,
+    count: number,
+    out: Float32Array,
+  ): void;
   /**
    * The bilinear affine warp of src/data/augment.ts over `count` images into out, on this thread: `maps` holds per
    * image cos(rotation) / scale, sin(rotation) / scale, shift x and shift y. Absent from addons built before it.
    */
-  warpImages?(images: Float32Array, count: number, height: number, width: number, maps: Float64Array, out: Float32Array): void;
+  warpImages?(
+    images: Float32Array,
+    count: number,
+    height: number,
+    width: number,
+    maps: Float64Array,
+    out: Float32Array,
+  ): void;
   /**
    * Per image of `count`, its sum of squared differences and mean SSIM, as src/eval/reconstruction.ts's scoreImages
    * computes them, spread over the pool. Absent from addons built before it.
    */
-  reconstructionScores?(clean: Float32Array, other: Float32Array, count: number, height: number, width: number, taps: Float64Array,
-    c1: number, c2: number, squaredErrors: Float64Array, ssims: Float64Array): void;
+  reconstructionScores?(
+    clean: Float32Array,
+    other: Float32Array,
+    count: number,
+    height: number,
+    width: number,
+    taps: Float64Array,
+    c1: number,
+    c2: number,
+    squaredErrors: Float64Array,
+    ssims: Float64Array,
+  ): void;
   setThreads(threads: number): number;
   threads(): number;
   /** The instruction set the addon was compiled for: avx512, avx2, avx, neon or generic. */
@@ -78,7 +145,10 @@ export const nativeVariants = ['x86-64-v4', 'x86-64-v3', 'x86-64', 'native'] as 
 export type NativeVariant = (typeof nativeVariants)[number];
 /** The addon file (without its tags and .node) of each build, as binding.gyp names its targets. */
 const variantAddons: Record<NativeVariant, string> = {
-  'x86-64-v4': 'dae_native_v4', 'x86-64-v3': 'dae_native_v3', 'x86-64': 'dae_native_v1', native: 'dae_native',
+  'x86-64-v4': 'dae_native_v4',
+  'x86-64-v3': 'dae_native_v3',
+  'x86-64': 'dae_native_v1',
+  native: 'dae_native',
 };
 const cpuLevelAddon = 'dae_cpu';
 /** Caps the x86-64 build the loader takes (to compare builds, or to rule one out): a level from nativeVariants. */
@@ -92,7 +162,11 @@ export type AddonLoadResult =
   | { addon: null; reason: string };
 
 /** One place's addon files, by name: build/Release/<name>.node, or prebuilds/<platform>-<arch>/<name>.<tags>.node. */
-interface AddonFiles { origin: NativeOrigin; where: string; files: Map<string, string> }
+interface AddonFiles {
+  origin: NativeOrigin;
+  where: string;
+  files: Map<string, string>;
+}
 
 /** The part of node-gyp-build this loader uses: its parsing and matching of prebuild folder and file names. */
 interface NodeGypBuild {
@@ -111,7 +185,10 @@ function packageRoot(): string {
   let directory = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(directory, 'binding.gyp'))) {
     const parent = dirname(directory);
-    if (parent === directory) throw new Error('dae-pretrain: cannot find the package root (binding.gyp) above ' + fileURLToPath(import.meta.url));
+    if (parent === directory)
+      throw new Error(
+        'dae-pretrain: cannot find the package root (binding.gyp) above ' + fileURLToPath(import.meta.url),
+      );
     directory = parent;
   }
   return directory;
@@ -127,7 +204,11 @@ function listDirectory(directory: string): string[] {
 
 function compiledAddons(root: string): AddonFiles {
   const release = join(root, 'build', 'Release');
-  const files = new Map(listDirectory(release).filter((file) => file.endsWith('.node')).map((file) => [basename(file, '.node'), join(release, file)]));
+  const files = new Map(
+    listDirectory(release)
+      .filter((file) => file.endsWith('.node'))
+      .map((file) => [basename(file, '.node'), join(release, file)]),
+  );
   return { origin: 'from source', where: 'build/Release', files };
 }
 
@@ -135,12 +216,14 @@ function compiledAddons(root: string): AddonFiles {
 function prebuiltAddons(root: string): AddonFiles {
   const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
   const prebuilds = join(root, 'prebuilds');
-  const tuple = listDirectory(prebuilds).map((name) => nodeGypBuild.parseTuple(name))
+  const tuple = listDirectory(prebuilds)
+    .map((name) => nodeGypBuild.parseTuple(name))
     .filter(nodeGypBuild.matchTuple(process.platform, process.arch))
     .sort((a, b) => nodeGypBuild.compareTuples(a!, b!))[0];
   const files = new Map<string, string>();
   if (!tuple) return { origin: 'prebuilt', where: 'prebuilds', files };
-  const candidates = listDirectory(join(prebuilds, tuple.name)).map((file) => nodeGypBuild.parseTags(file))
+  const candidates = listDirectory(join(prebuilds, tuple.name))
+    .map((file) => nodeGypBuild.parseTags(file))
     .filter(nodeGypBuild.matchTags('node', process.versions.modules))
     .sort((a, b) => nodeGypBuild.compareTags('node')(a!, b!));
   for (const tags of candidates) {
@@ -159,8 +242,10 @@ function variantsToTry(found: AddonFiles): NativeVariant[] | string {
   let best = nativeVariants.indexOf(level);
   if (override) {
     const wanted = nativeVariants.indexOf(override as NativeVariant);
-    if (wanted < 0 || override === 'native') return `${variantOverrideVariable}=${override} is not an x86-64 level: use x86-64-v4, x86-64-v3 or x86-64`;
-    if (wanted < best) return `${variantOverrideVariable}=${override} but this CPU runs ${level} at best: unset it or name a lower level`;
+    if (wanted < 0 || override === 'native')
+      return `${variantOverrideVariable}=${override} is not an x86-64 level: use x86-64-v4, x86-64-v3 or x86-64`;
+    if (wanted < best)
+      return `${variantOverrideVariable}=${override} but this CPU runs ${level} at best: unset it or name a lower level`;
     best = wanted;
   }
   return nativeVariants.slice(best, nativeVariants.indexOf('native'));
@@ -171,7 +256,10 @@ function loadFrom(found: AddonFiles): AddonLoadResult {
   try {
     variants = variantsToTry(found);
   } catch (error) {
-    return { addon: null, reason: `${found.where}/${cpuLevelAddon} did not load: ${(error as Error).message.split('\n')[0]}` };
+    return {
+      addon: null,
+      reason: `${found.where}/${cpuLevelAddon} did not load: ${(error as Error).message.split('\n')[0]}`,
+    };
   }
   if (typeof variants === 'string') return { addon: null, reason: `${found.where}: ${variants}` };
   const failures: string[] = [];
@@ -208,7 +296,11 @@ export function loadNativeAddon(): AddonLoadResult {
   const reasons: string[] = [];
   for (const found of [compiledAddons(root), prebuiltAddons(root)]) {
     if (found.files.size === 0) {
-      reasons.push(found.origin === 'from source' ? buildReason(root) : `no prebuilt addon fits ${process.platform}-${process.arch} here`);
+      reasons.push(
+        found.origin === 'from source'
+          ? buildReason(root)
+          : `no prebuilt addon fits ${process.platform}-${process.arch} here`,
+      );
       continue;
     }
     const loaded = loadFrom(found);

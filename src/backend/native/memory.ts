@@ -30,7 +30,8 @@ export class BufferPool {
 
   /** Called when a tensor's data is deleted. */
   release(values: unknown): void {
-    if (!(values instanceof Float32Array) || this.owners.get(values.buffer) !== values || this.escaped.has(values)) return;
+    if (!(values instanceof Float32Array) || this.owners.get(values.buffer) !== values || this.escaped.has(values))
+      return;
     if (this.pooledBytes + values.byteLength > maximumPooledBytes) return;
     const list = this.free.get(values.length);
     if (list) list.push(values);

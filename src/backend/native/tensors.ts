@@ -33,12 +33,21 @@ export function size(shape: readonly number[]): number {
 export function convGeometry(info: backend_util.Conv2DInfo): Int32Array | null {
   if (info.dataFormat !== 'channelsLast') return null;
   return Int32Array.from([
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-    info.filterHeight, info.filterWidth, info.outChannels,
-    info.outHeight, info.outWidth,
-    info.strideHeight, info.strideWidth,
-    info.padInfo.top, info.padInfo.left,
-    info.dilationHeight, info.dilationWidth,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.outChannels,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    info.dilationHeight,
+    info.dilationWidth,
   ]);
 }
 

@@ -54,8 +54,14 @@ function batchMatMul(args: Parameters<KernelFunc>[0]): TensorInfo {
   const aCols = a.shape[aRank - 1];
   const bRows = b.shape[bRank - 2];
   const bCols = b.shape[bRank - 1];
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || aRows === undefined || aCols === undefined ||
-      bRows === undefined || bCols === undefined) {
+  if (
+    a.dtype !== 'float32' ||
+    b.dtype !== 'float32' ||
+    aRows === undefined ||
+    aCols === undefined ||
+    bRows === undefined ||
+    bCols === undefined
+  ) {
     return delegate(); // the base kernel raises tfjs's own error for these
   }
   const m = transposeA ? aCols : aRows;

@@ -52,14 +52,25 @@ function byStridePhases(
 ): TensorInfo {
   const phases = rowPhases.flatMap((py, cy) => columnPhases.map((px, cx) => ({ py, px, cy, cx })));
   const phaseFilters = phases.map(({ py, px }) =>
-    allocateFloat(backend, [py.taps, px.taps, g.outChannels, g.inChannels]));
+    allocateFloat(backend, [py.taps, px.taps, g.outChannels, g.inChannels]),
+  );
   phases.forEach(({ py, px }, i) =>
-    phaseFilterImpl(floatView(backend, filter), g, py, px, floatView(backend, phaseFilters[i] as TensorInfo)));
+    phaseFilterImpl(floatView(backend, filter), g, py, px, floatView(backend, phaseFilters[i] as TensorInfo)),
+  );
   const convolve = (i: number): TensorInfo => {
     const { py, px } = phases[i] as (typeof phases)[number];
-    const pad = [[0, 0], [py.padBefore, py.padAfter], [px.padBefore, px.padAfter], [0, 0]];
-    return runBaseKernel('Conv2D', backend, { x: dy, filter: phaseFilters[i] as TensorInfo },
-      { strides: 1, dilations: 1, pad, dataFormat: 'NHWC', dimRoundingMode: 'floor' });
+    const pad = [
+      [0, 0],
+      [py.padBefore, py.padAfter],
+      [px.padBefore, px.padAfter],
+      [0, 0],
+    ];
+    return runBaseKernel(
+      'Conv2D',
+      backend,
+      { x: dy, filter: phaseFilters[i] as TensorInfo },
+      { strides: 1, dilations: 1, pad, dataFormat: 'NHWC', dimRoundingMode: 'floor' },
+    );
   };
 
   if (phases.length === 1) {

@@ -38,14 +38,17 @@ function sum(args: Parameters<KernelFunc>[0]): TensorInfo {
   const { axis, keepDims } = args.attrs as unknown as SumAttrs;
   const axes = util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
   const leading = axes.every((a, i) => a === i);
-  if (x.dtype !== 'float32' || !leading || sizeOf(x.shape) === 0 || axes.length === 0 || axes.length === x.shape.length) {
+  if (
+    x.dtype !== 'float32' ||
+    !leading ||
+    sizeOf(x.shape) === 0 ||
+    axes.length === 0 ||
+    axes.length === x.shape.length
+  ) {
     return runBaseKernel(Sum, backend, args.inputs, args.attrs ?? {});
   }
   const keptShape = x.shape.slice(axes.length);
-  const out = allocateFloat(
-    backend,
-    keepDims ? backend_util.expandShapeToKeepDim(keptShape, axes) : keptShape,
-  );
+  const out = allocateFloat(backend, keepDims ? backend_util.expandShapeToKeepDim(keptShape, axes) : keptShape);
   const columns = sizeOf(keptShape);
   sumLeadingRowsImpl(floatView(backend, x), sizeOf(x.shape) / columns, columns, floatView(backend, out));
   return out;

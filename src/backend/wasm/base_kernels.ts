@@ -25,9 +25,7 @@ export function runBaseKernel(
 ): TensorInfo {
   const config = captureBaseKernel(kernelName);
   if (config === undefined) {
-    throw new Error(
-      `wasm base kernel ${kernelName} is not registered; call registerWasmBackend() first`,
-    );
+    throw new Error(`wasm base kernel ${kernelName} is not registered; call registerWasmBackend() first`);
   }
   const out = config.kernelFunc({ inputs, backend, attrs });
   if (Array.isArray(out)) {

@@ -12,8 +12,6 @@ export class UnsupportedKernelAttributeError extends Error {
     readonly value: unknown,
     hint: string,
   ) {
-    super(
-      `Error in wasm kernel ${kernelName}: ${attribute}=${JSON.stringify(value)} is not supported. ${hint}`,
-    );
+    super(`Error in wasm kernel ${kernelName}: ${attribute}=${JSON.stringify(value)} is not supported. ${hint}`);
   }
 }

@@ -5,36 +5,91 @@ import type { Command } from 'commander';
 import { validateConfig } from '../../config.js';
 import { defaultAblation, pretrainingSpecs, runAblation } from '../../grid/ablation.js';
 import { integer } from '../flags.js';
-import { backendOverrides, closeProgress, configFromFlags, contextFor, guarded, holding, openRun, printLines, saveEstimates, startRun } from '../session.js';
+import {
+  backendOverrides,
+  closeProgress,
+  configFromFlags,
+  contextFor,
+  guarded,
+  holding,
+  openRun,
+  printLines,
+  saveEstimates,
+  startRun,
+} from '../session.js';
 import type { RunOptions } from '../session.js';
 import { withCellRunner, withGridHead, withGridTail } from './grid-options.js';
 
 export function addAblateCommand(program: Command): void {
-  // `dae ablate`: which pretraining pretrains best (plain, salt and pepper, Gaussian, masking), scratch as the baseline.
-  withGridTail(withGridHead(program.command('ablate').description('pretraining ablation: autoencoders pretrained with each corruption (and none) on the same budget, their frozen and fine-tuned classifiers against scratch'),
-    'a run folder to add the ablation to (its metrics.json and report gain it)')
-    .option('--pretrainings <list>', `comma-separated pretrainings (default all: ${pretrainingSpecs.map((spec) => spec.name).join(', ')})`, (value: string) => value.split(',').map((name) => {
-      const spec = pretrainingSpecs.find((candidate) => candidate.name === name.trim());
-      if (!spec) throw new InvalidArgumentError(`--pretrainings: unknown pretraining '${name}'; use ${pretrainingSpecs.map((candidate) => candidate.name).join(', ')}`);
-      return spec;
-    }))
-    .option('--pretrain-epochs <n>', `epochs of every pretraining (default ${defaultAblation.pretrainEpochs})`, integer('--pretrain-epochs', 1)))
-    .action((directory: string | undefined, options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; pretrainings?: typeof pretrainingSpecs; pretrainEpochs?: number; queue?: string }) => holding(
-      directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) => guarded(run, async () => {
-        const context = await contextFor(run, configFromFlags(() => validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } })), options, 'grid');
-        const ablationOptions = {
-          ...defaultAblation,
-          ...(options.labels ? { labelCounts: options.labels } : {}),
-          ...(options.seeds ? { seeds: options.seeds } : {}),
-          ...(options.pretrainings ? { pretrainings: options.pretrainings } : {}),
-          ...(options.pretrainEpochs ? { pretrainEpochs: options.pretrainEpochs } : {}),
-        };
-        const result = await withCellRunner(options.queue, 'ablation', (runner) => runAblation(context, ablationOptions, runner));
-        const estimateLines = await saveEstimates(run, 'ablation/time-estimates.json', closeProgress());
-        for (const entry of result.summary) {
-          process.stderr.write(`  ${entry.pretraining.padEnd(20)} ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`);
-        }
-        if (!options.json && estimateLines.length > 0) printLines(estimateLines);
-        process.stdout.write(`${run.path('ablation', 'ablation.json')}\n`);
-      })));
+  // `dae ablate`: which pretraining pretrains best (plain, salt and pepper, Gaussian, masking), scratch as the
+  // baseline.
+  withGridTail(
+    withGridHead(
+      program
+        .command('ablate')
+        .description(
+          'pretraining ablation: autoencoders pretrained with each corruption (and none) on the same budget, their frozen and fine-tuned classifiers against scratch',
+        ),
+      'a run folder to add the ablation to (its metrics.json and report gain it)',
+    )
+      .option(
+        '--pretrainings <list>',
+        `comma-separated pretrainings (default all: ${pretrainingSpecs.map((spec) => spec.name).join(', ')})`,
+        (value: string) =>
+          value.split(',').map((name) => {
+            const spec = pretrainingSpecs.find((candidate) => candidate.name === name.trim());
+            if (!spec)
+              throw new InvalidArgumentError(
+                `--pretrainings: unknown pretraining '${name}'; use ${pretrainingSpecs.map((candidate) => candidate.name).join(', ')}`,
+              );
+            return spec;
+          }),
+      )
+      .option(
+        '--pretrain-epochs <n>',
+        `epochs of every pretraining (default ${defaultAblation.pretrainEpochs})`,
+        integer('--pretrain-epochs', 1),
+      ),
+  ).action(
+    (
+      directory: string | undefined,
+      options: RunOptions & {
+        labels?: (number | 'all')[];
+        seeds?: number;
+        pretrainings?: typeof pretrainingSpecs;
+        pretrainEpochs?: number;
+        queue?: string;
+      },
+    ) =>
+      holding(directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) =>
+        guarded(run, async () => {
+          const context = await contextFor(
+            run,
+            configFromFlags(() =>
+              validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }),
+            ),
+            options,
+            'grid',
+          );
+          const ablationOptions = {
+            ...defaultAblation,
+            ...(options.labels ? { labelCounts: options.labels } : {}),
+            ...(options.seeds ? { seeds: options.seeds } : {}),
+            ...(options.pretrainings ? { pretrainings: options.pretrainings } : {}),
+            ...(options.pretrainEpochs ? { pretrainEpochs: options.pretrainEpochs } : {}),
+          };
+          const result = await withCellRunner(options.queue, 'ablation', (runner) =>
+            runAblation(context, ablationOptions, runner),
+          );
+          const estimateLines = await saveEstimates(run, 'ablation/time-estimates.json', closeProgress());
+          for (const entry of result.summary) {
+            process.stderr.write(
+              `  ${entry.pretraining.padEnd(20)} ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`,
+            );
+          }
+          if (!options.json && estimateLines.length > 0) printLines(estimateLines);
+          process.stdout.write(`${run.path('ablation', 'ablation.json')}\n`);
+        }),
+      ),
+  );
 }

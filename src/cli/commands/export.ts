@@ -7,18 +7,36 @@ import { exportFormats, exportRun } from '../../export/export-run.js';
 import type { ExportFormat } from '../../export/export-run.js';
 
 export function addExportCommand(program: Command): void {
-  program.command('export').description('write a finished run\'s models as ONNX or Keras 3 files, for runtimes other than tfjs')
+  program
+    .command('export')
+    .description("write a finished run's models as ONNX or Keras 3 files, for runtimes other than tfjs")
     .argument('<run-dir>', 'complete run folder')
-    .addOption(new Option('--format <name>', 'onnx: one .onnx file per model (opset 17, NHWC input, dynamic batch); keras: one .keras file per model (Keras 3)')
-      .choices(exportFormats).makeOptionMandatory())
-    .option('--model <name>', 'a folder name under the run\'s models/ (autoencoder, encoder, decoder, classifier-frozen-5500, ...), or all', 'all')
+    .addOption(
+      new Option(
+        '--format <name>',
+        'onnx: one .onnx file per model (opset 17, NHWC input, dynamic batch); keras: one .keras file per model (Keras 3)',
+      )
+        .choices(exportFormats)
+        .makeOptionMandatory(),
+    )
+    .option(
+      '--model <name>',
+      "a folder name under the run's models/ (autoencoder, encoder, decoder, classifier-frozen-5500, ...), or all",
+      'all',
+    )
     .option('--out <dir>', 'folder for the files (default <run-dir>/export/<format>)')
     .action(async (directory: string, options: { format: ExportFormat; model: string; out?: string }) => {
       // Only weights are read; any engine will do, and the default one prints nothing.
       await useBackend('auto', { threads: 1 });
-      const exported = await exportRun(directory, { format: options.format, model: options.model, ...(options.out !== undefined ? { out: options.out } : {}) });
+      const exported = await exportRun(directory, {
+        format: options.format,
+        model: options.model,
+        ...(options.out !== undefined ? { out: options.out } : {}),
+      });
       for (const item of exported) {
-        process.stderr.write(`  ${item.model.padEnd(24)} ${item.inputName} [batch, ${item.inputShape.join(', ')}] -> ${item.outputName} [batch, ${item.outputShape.join(', ')}]  ${(item.bytes / 1024).toFixed(0)} KiB\n`);
+        process.stderr.write(
+          `  ${item.model.padEnd(24)} ${item.inputName} [batch, ${item.inputShape.join(', ')}] -> ${item.outputName} [batch, ${item.outputShape.join(', ')}]  ${(item.bytes / 1024).toFixed(0)} KiB\n`,
+        );
         process.stdout.write(`${item.file}\n`);
       }
     });

@@ -15,7 +15,8 @@ export function labelList(value: string): (number | 'all')[] {
   return value.split(',').map((item) => {
     if (item.trim() === 'all') return 'all' as const;
     const count = Number(item);
-    if (!Number.isInteger(count) || count <= 0) throw new InvalidArgumentError(`--labels takes whole numbers > 0 or "all", got '${item}'`);
+    if (!Number.isInteger(count) || count <= 0)
+      throw new InvalidArgumentError(`--labels takes whole numbers > 0 or "all", got '${item}'`);
     return count;
   });
 }
@@ -24,11 +25,19 @@ export function labelList(value: string): (number | 'all')[] {
  * Runs a grid of cells (`dae sweep`, `dae ablate`): in this process, or with `--queue` through the job queue, whose
  * `dae worker` processes train the cells here or on other machines.
  */
-export async function withCellRunner<Result>(queueAddress: string | undefined, grid: string, body: (runner: CellRunner | undefined) => Promise<Result>): Promise<Result> {
+export async function withCellRunner<Result>(
+  queueAddress: string | undefined,
+  grid: string,
+  body: (runner: CellRunner | undefined) => Promise<Result>,
+): Promise<Result> {
   if (queueAddress === undefined) return body(undefined);
-  const queue = await openQueue(queueAddress, 'coordinator', (error) => process.stderr.write(`dae: ${error.message}\n`));
+  const queue = await openQueue(queueAddress, 'coordinator', (error) =>
+    process.stderr.write(`dae: ${error.message}\n`),
+  );
   try {
-    process.stderr.write(`dae: cells go to the job queue at ${queue.store.address}; train them with \`dae worker --queue ${queue.workerAddress === 'embedded' ? 'embedded' : 'URL'}\`\n`);
+    process.stderr.write(
+      `dae: cells go to the job queue at ${queue.store.address}; train them with \`dae worker --queue ${queue.workerAddress === 'embedded' ? 'embedded' : 'URL'}\`\n`,
+    );
     return await body(queueCellRunner(queue.store, { grid }));
   } finally {
     await queue.close();
@@ -37,19 +46,27 @@ export async function withCellRunner<Result>(queueAddress: string | undefined, g
 
 /** The run folder and grid options `dae sweep` and `dae ablate` share, before their own. */
 export function withGridHead(command: Command, runDirectoryHelp: string): Command {
-  return command.argument('[run-dir]', runDirectoryHelp)
+  return command
+    .argument('[run-dir]', runDirectoryHelp)
     .addOption(new Option('--preset <name>', 'preset for a new run folder').choices(presetNames).default('full'))
     .option('--out <dir>', 'new run folder when no run-dir is given')
     .option('--labels <list>', 'comma-separated label counts, "all" for the whole split', labelList)
     .option('--seeds <n>', 'seeds per cell', integer('--seeds', 1));
 }
 
-/** Where and how the cells of `dae sweep` and `dae ablate` train, and how progress is shown: after their own options. */
+/**
+ * Where and how the cells of `dae sweep` and `dae ablate` train, and how progress is shown: after their own options.
+ */
 export function withGridTail(command: Command): Command {
-  return command.addOption(queueOption())
+  return command
+    .addOption(queueOption())
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
     .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
-    .option('--workers <n>', 'cells trained at once, one thread each (native backend); 0 = one per thread', integer('--workers', 0))
+    .option(
+      '--workers <n>',
+      'cells trained at once, one thread each (native backend); 0 = one per thread',
+      integer('--workers', 0),
+    )
     .option('--json', 'progress as JSON lines', false)
     .option('--verbose', 'in a terminal, also a line per finished epoch', false);
 }

@@ -5,14 +5,22 @@ import { RunFolderError } from '../../io/run-folder.js';
 import { integer } from '../flags.js';
 
 export function addServeCommand(program: Command): void {
-  // `dae serve`: the interactive page, on 127.0.0.1 only. Imported on demand, so the other commands never load node:http.
-  program.command('serve').description('serve a page for a run folder: draw a digit, watch it denoised, encoded and classified')
+  // `dae serve`: the interactive page, on 127.0.0.1 only. Imported on demand, so the other commands never load
+  // node:http.
+  program
+    .command('serve')
+    .description('serve a page for a run folder: draw a digit, watch it denoised, encoded and classified')
     .argument('[run-dir]', 'complete run folder (default: the newest complete one under runs/)')
     .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', integer('--port', 0, 65535), 8765)
     .action(async (directory: string | undefined, options: { port: number }) => {
       const { newestCompleteRun, serveRun, ServeError } = await import('../../serve/server.js');
-      const chosen = directory ?? await newestCompleteRun('runs');
-      if (chosen === undefined) throw new RunFolderError('runs', 'holds no complete run folder', 'run `dae experiment` first, or name a run folder');
+      const chosen = directory ?? (await newestCompleteRun('runs'));
+      if (chosen === undefined)
+        throw new RunFolderError(
+          'runs',
+          'holds no complete run folder',
+          'run `dae experiment` first, or name a run folder',
+        );
       try {
         const server = await serveRun(chosen, { port: options.port });
         process.stderr.write(`dae: serving ${chosen} on this machine only; Ctrl-C stops\n`);

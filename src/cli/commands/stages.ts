@@ -13,47 +13,63 @@ import { closeProgress, contextFor, guarded, holding, openRun, startRun, withRun
 import type { ProgressOptions, RunOptions } from '../session.js';
 
 export function addStageCommands(program: Command): void {
-  withRunOptions(program.command('pretrain').description('train the denoising autoencoder only (the first stage of a run folder)'))
-    .action((options: RunOptions) => holding(startRun(options), ({ run, config }) => guarded(run, async () => {
-      const context = await contextFor(run, config, options);
-      await pretrain(context, await prepareData(config));
-      closeProgress();
-      await run.markIncomplete('only the pretrain stage was run; continue with `dae inspect`, `dae classify`, `dae report`');
-    })));
+  withRunOptions(
+    program.command('pretrain').description('train the denoising autoencoder only (the first stage of a run folder)'),
+  ).action((options: RunOptions) =>
+    holding(startRun(options), ({ run, config }) =>
+      guarded(run, async () => {
+        const context = await contextFor(run, config, options);
+        await pretrain(context, await prepareData(config));
+        closeProgress();
+        await run.markIncomplete(
+          'only the pretrain stage was run; continue with `dae inspect`, `dae classify`, `dae report`',
+        );
+      }),
+    ),
+  );
 
   for (const [name, description] of [
     ['inspect', 'score the denoising and draw what the autoencoder learned, for a pretrained run folder'],
     ['classify', 'train and evaluate the classifiers of a pretrained run folder'],
     ['report', 'write metrics.json and report.html from a run folder'],
   ] as const) {
-    program.command(name).description(description).argument('<run-dir>', 'run folder').option('--json', 'progress as JSON lines', false)
+    program
+      .command(name)
+      .description(description)
+      .argument('<run-dir>', 'run folder')
+      .option('--json', 'progress as JSON lines', false)
       .option('--verbose', 'in a terminal, also a line per finished epoch', false)
-      .action((directory: string, options: ProgressOptions) => holding(openRun(directory), async ({ run, config }) => {
-        if (name === 'report') {
-          // A report never trains: it is written only for a run whose every stage has finished.
-          const missing = ['pretrain', 'denoise', 'inspect', 'classify'].filter((stage) => !run.isStageDone(stage));
-          if (missing.length > 0) {
-            throw new RunFolderError(run.path('run.json'), `the run has not finished (missing: ${missing.join(', ')})`,
-              `continue it with \`dae experiment --resume ${run.directory}\``);
+      .action((directory: string, options: ProgressOptions) =>
+        holding(openRun(directory), async ({ run, config }) => {
+          if (name === 'report') {
+            // A report never trains: it is written only for a run whose every stage has finished.
+            const missing = ['pretrain', 'denoise', 'inspect', 'classify'].filter((stage) => !run.isStageDone(stage));
+            if (missing.length > 0) {
+              throw new RunFolderError(
+                run.path('run.json'),
+                `the run has not finished (missing: ${missing.join(', ')})`,
+                `continue it with \`dae experiment --resume ${run.directory}\``,
+              );
+            }
           }
-        }
-        await guarded(run, async () => {
-          const context = await contextFor(run, config, options);
-          const data = await prepareData(config);
-          const { autoencoder } = await pretrain(context, data);
-          if (name === 'inspect') {
-            await checkDenoising(context, data, autoencoder);
-            await inspectRepresentation(context, data, autoencoder);
-          } else if (name === 'classify') {
-            await classify(context, data, autoencoder);
-          } else {
-            await assembleMetrics(context, data, await classify(context, data, autoencoder), 0);
-            await writeReport(context);
+          await guarded(run, async () => {
+            const context = await contextFor(run, config, options);
+            const data = await prepareData(config);
+            const { autoencoder } = await pretrain(context, data);
+            if (name === 'inspect') {
+              await checkDenoising(context, data, autoencoder);
+              await inspectRepresentation(context, data, autoencoder);
+            } else if (name === 'classify') {
+              await classify(context, data, autoencoder);
+            } else {
+              await assembleMetrics(context, data, await classify(context, data, autoencoder), 0);
+              await writeReport(context);
+              closeProgress();
+              process.stdout.write(`${run.path('report.html')}\n`);
+            }
             closeProgress();
-            process.stdout.write(`${run.path('report.html')}\n`);
-          }
-          closeProgress();
-        });
-      }));
+          });
+        }),
+      );
   }
 }

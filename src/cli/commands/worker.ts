@@ -29,15 +29,24 @@ interface WorkerOptions {
 }
 
 /** The option that names the queue, shared with `dae sweep`. */
-export const queueOption = () => new Option('--queue <url>', 'job queue: "embedded" (a PostgreSQL on this machine, started by dae) or postgres://user:password@host:port/database')
-  .env('DAE_QUEUE');
+export const queueOption = () =>
+  new Option(
+    '--queue <url>',
+    'job queue: "embedded" (a PostgreSQL on this machine, started by dae) or postgres://user:password@host:port/database',
+  ).env('DAE_QUEUE');
 
 /** Runs `count` copies of this command with --concurrency 1 and waits for them; their lines are prefixed. */
 async function runChildren(count: number): Promise<void> {
-  const args = process.argv.slice(2).flatMap((arg, index, all) => (arg === '--concurrency' || all[index - 1] === '--concurrency' || arg.startsWith('--concurrency=') ? [] : [arg]));
+  const args = process.argv
+    .slice(2)
+    .flatMap((arg, index, all) =>
+      arg === '--concurrency' || all[index - 1] === '--concurrency' || arg.startsWith('--concurrency=') ? [] : [arg],
+    );
   const spawned: ChildProcess[] = [];
   const children = Array.from({ length: count }, (_, index) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--concurrency', '1'], { stdio: ['ignore', 'inherit', 'pipe'] });
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--concurrency', '1'], {
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
     spawned.push(child);
     let pending = '';
     child.stderr.on('data', (chunk: Buffer) => {
@@ -48,38 +57,71 @@ async function runChildren(count: number): Promise<void> {
     return new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
   });
   // Ctrl-C in a terminal reaches the whole process group, children included; a SIGTERM to this process is passed on.
-  process.on('SIGTERM', () => { for (const child of spawned) child.kill('SIGTERM'); });
-  process.stderr.write(`dae worker: ${count} worker processes, their lines marked [1] to [${count}]; Ctrl-C stops them at their next safe point\n`);
+  process.on('SIGTERM', () => {
+    for (const child of spawned) child.kill('SIGTERM');
+  });
+  process.stderr.write(
+    `dae worker: ${count} worker processes, their lines marked [1] to [${count}]; Ctrl-C stops them at their next safe point\n`,
+  );
   const codes = await Promise.all(children);
   process.exitCode = Math.max(...codes);
 }
 
 export function addWorkerCommand(program: Command, stopRequested: () => boolean): void {
-  program.command('worker').description('train cells from a job queue until stopped (run one on every machine; see `dae sweep --queue`)')
+  program
+    .command('worker')
+    .description('train cells from a job queue until stopped (run one on every machine; see `dae sweep --queue`)')
     .addOption(queueOption().makeOptionMandatory())
     .option('--threads <n>', 'kernel threads per cell, 0 = every core', integer('--threads', 0), 0)
-    .option('--concurrency <n>', 'cells trained at once, each in its own worker process', integer('--concurrency', 1), 1)
+    .option(
+      '--concurrency <n>',
+      'cells trained at once, each in its own worker process',
+      integer('--concurrency', 1),
+      1,
+    )
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames).default('auto'))
-    .option('--data <dir>', 'this machine\'s copy of the dataset, for cells of runs made with --data (checked against the job\'s hash)')
-    .option('--heartbeat <seconds>', 'seconds between heartbeats; a cell is given back to the queue after three missed', integer('--heartbeat', 1), 10)
+    .option(
+      '--data <dir>',
+      "this machine's copy of the dataset, for cells of runs made with --data (checked against the job's hash)",
+    )
+    .option(
+      '--heartbeat <seconds>',
+      'seconds between heartbeats; a cell is given back to the queue after three missed',
+      integer('--heartbeat', 1),
+      10,
+    )
     .option('--poll <seconds>', 'seconds between looks at an empty queue', integer('--poll', 1), 2)
     .option('--json', 'progress as JSON lines', false)
     .action(async (options: WorkerOptions) => {
       if (options.concurrency > 1) return runChildren(options.concurrency);
       const name = `${hostname()}:${process.pid}`;
       const stopPattern = stopAfterEventPattern(process.env);
-      const terminal = consoleReporter({ json: options.json, stream: stopPattern ? synchronousStream(process.stderr.fd) : process.stderr });
+      const terminal = consoleReporter({
+        json: options.json,
+        stream: stopPattern ? synchronousStream(process.stderr.fd) : process.stderr,
+      });
       const stopHere = stopPattern ? stopAfterEvent(stopPattern) : () => {};
-      const reporter = (event: TrainingEvent) => { terminal(event); stopHere(event); };
+      const reporter = (event: TrainingEvent) => {
+        terminal(event);
+        stopHere(event);
+      };
       const say = (text: string) => reporter({ type: 'message', stage: 'worker', text });
       const queue = await openQueue(options.queue, 'worker', (error) => say(error.message));
       try {
         const backend = await useBackend(options.backend, { threads: options.threads });
-        say(`${name} on ${queue.workerAddress}: backend ${backend.name} (${backend.detail}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'})`);
+        say(
+          `${name} on ${queue.workerAddress}: backend ${backend.name} (${backend.detail}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'})`,
+        );
         const finished = await runQueueWorker({
-          store: queue.store, name, backend: { name: backend.name, threads: backend.threads, workers: 1 },
-          dataDirectory: options.data ?? null, heartbeatSeconds: options.heartbeat, pollSeconds: options.poll,
-          reporter, say, shouldStop: stopRequested,
+          store: queue.store,
+          name,
+          backend: { name: backend.name, threads: backend.threads, workers: 1 },
+          dataDirectory: options.data ?? null,
+          heartbeatSeconds: options.heartbeat,
+          pollSeconds: options.poll,
+          reporter,
+          say,
+          shouldStop: stopRequested,
         });
         say(`stopped after ${finished} cell${finished === 1 ? '' : 's'}`);
       } catch (error) {

@@ -7,11 +7,25 @@ import type { NativeAddon } from '../addon.js';
 import { activationCode, allocate, convGeometry, fallback, floatValues, output, size } from '../tensors.js';
 import type { KernelArgs } from '../tensors.js';
 
-export function conv2dImpl(addon: NativeAddon, backend: MathBackendCPU, x: TensorInfo, filter: TensorInfo,
-  attrs: Conv2DAttrs, bias: TensorInfo | undefined, activation: number): TensorInfo | null {
-  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number], attrs.strides, attrs.dilations, attrs.pad,
-    attrs.dimRoundingMode, false, backend_util.convertConv2DDataFormat(attrs.dataFormat));
+export function conv2dImpl(
+  addon: NativeAddon,
+  backend: MathBackendCPU,
+  x: TensorInfo,
+  filter: TensorInfo,
+  attrs: Conv2DAttrs,
+  bias: TensorInfo | undefined,
+  activation: number,
+): TensorInfo | null {
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(attrs.dataFormat),
+  );
   const geometry = convGeometry(info);
   const xValues = floatValues(backend, x);
   const filterValues = floatValues(backend, filter);
@@ -30,8 +44,15 @@ export function conv2dConfig(addon: NativeAddon): KernelConfig {
     backendName: 'native',
     kernelFunc: (args) => {
       const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
-      const result = conv2dImpl(addon, args.backend as MathBackendCPU, x, filter,
-        args.attrs as unknown as Conv2DAttrs, undefined, 0);
+      const result = conv2dImpl(
+        addon,
+        args.backend as MathBackendCPU,
+        x,
+        filter,
+        args.attrs as unknown as Conv2DAttrs,
+        undefined,
+        0,
+      );
       return result ?? fallback(Conv2D, args as KernelArgs);
     },
   };
@@ -42,12 +63,18 @@ export function fusedConv2dConfig(addon: NativeAddon): KernelConfig {
     kernelName: FusedConv2D,
     backendName: 'native',
     kernelFunc: (args) => {
-      const { x, filter, bias, preluActivationWeights } = args.inputs as
-        { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
+      const { x, filter, bias, preluActivationWeights } = args.inputs as {
+        x: TensorInfo;
+        filter: TensorInfo;
+        bias?: TensorInfo;
+        preluActivationWeights?: TensorInfo;
+      };
       const attrs = args.attrs as unknown as FusedConv2DAttrs;
       const activation = activationCode(attrs.activation, preluActivationWeights != null);
-      const result = activation === null ? null : conv2dImpl(addon, args.backend as MathBackendCPU, x, filter,
-        attrs, bias, activation);
+      const result =
+        activation === null
+          ? null
+          : conv2dImpl(addon, args.backend as MathBackendCPU, x, filter, attrs, bias, activation);
       return result ?? fallback(FusedConv2D, args as KernelArgs);
     },
   };

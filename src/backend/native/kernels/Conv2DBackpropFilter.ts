@@ -15,8 +15,16 @@ export function conv2dBackpropFilterConfig(addon: NativeAddon): KernelConfig {
       const backend = args.backend as MathBackendCPU;
       const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
       const attrs = args.attrs as unknown as Conv2DBackpropFilterAttrs;
-      const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape,
-        attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, backend_util.convertConv2DDataFormat(attrs.dataFormat));
+      const info = backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        attrs.filterShape,
+        attrs.strides,
+        1,
+        attrs.pad,
+        attrs.dimRoundingMode,
+        false,
+        backend_util.convertConv2DDataFormat(attrs.dataFormat),
+      );
       const geometry = convGeometry(info);
       const xValues = floatValues(backend, x);
       const dyValues = floatValues(backend, dy);

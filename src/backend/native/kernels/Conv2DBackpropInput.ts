@@ -15,8 +15,16 @@ export function conv2dBackpropInputConfig(addon: NativeAddon): KernelConfig {
       const backend = args.backend as MathBackendCPU;
       const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
       const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;
-      const info = backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number],
-        attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, backend_util.convertConv2DDataFormat(attrs.dataFormat));
+      const info = backend_util.computeConv2DInfo(
+        attrs.inputShape,
+        filter.shape as [number, number, number, number],
+        attrs.strides,
+        1,
+        attrs.pad,
+        attrs.dimRoundingMode,
+        false,
+        backend_util.convertConv2DDataFormat(attrs.dataFormat),
+      );
       const geometry = convGeometry(info);
       const dyValues = floatValues(backend, dy);
       const filterValues = floatValues(backend, filter);

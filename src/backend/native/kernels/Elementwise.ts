@@ -3,8 +3,26 @@
 // update (scalar Multiply, Add, RealDiv, Sqrt, Square): tfjs's cpu backend runs any broadcast through a
 // per-element index computation, which made them ~90% of a step before they moved here.
 import {
-  Abs, Add, backend_util, Exp, Log, Maximum, Mean, Minimum, Multiply, Neg, RealDiv, Relu, Sigmoid, Sqrt, Square,
-  SquaredDifference, Step, Sub, Sum, util,
+  Abs,
+  Add,
+  backend_util,
+  Exp,
+  Log,
+  Maximum,
+  Mean,
+  Minimum,
+  Multiply,
+  Neg,
+  RealDiv,
+  Relu,
+  Sigmoid,
+  Sqrt,
+  Square,
+  SquaredDifference,
+  Step,
+  Sub,
+  Sum,
+  util,
 } from '@tensorflow/tfjs-core';
 import type { KernelConfig, MeanAttrs, StepAttrs, SumAttrs, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -15,12 +33,26 @@ import { allocate, fallback, floatValues, output, size } from '../tensors.js';
 import type { KernelArgs } from '../tensors.js';
 
 const binaryOps = {
-  [Add]: 0, [Sub]: 1, [Multiply]: 2, [RealDiv]: 3, [Maximum]: 4, [Minimum]: 5, [SquaredDifference]: 6,
+  [Add]: 0,
+  [Sub]: 1,
+  [Multiply]: 2,
+  [RealDiv]: 3,
+  [Maximum]: 4,
+  [Minimum]: 5,
+  [SquaredDifference]: 6,
 } as const;
 /** The addon's binary op for relu's gradient, dy * step(x): not a tfjs kernel, so not in the table above. */
 const reluGradientOp = 7;
 const unaryOps = {
-  [Relu]: 0, [Sigmoid]: 1, [Step]: 2, [Sqrt]: 3, [Square]: 4, [Neg]: 5, [Exp]: 6, [Log]: 7, [Abs]: 8,
+  [Relu]: 0,
+  [Sigmoid]: 1,
+  [Step]: 2,
+  [Sqrt]: 3,
+  [Square]: 4,
+  [Neg]: 5,
+  [Exp]: 6,
+  [Log]: 7,
+  [Abs]: 8,
 } as const;
 
 /** True when `shape`, without its leading 1s, equals the trailing dimensions of `outShape`. */
@@ -77,7 +109,12 @@ function unaryConfig(addon: NativeAddon, kernelName: keyof typeof unaryOps): Ker
  * A reduction over `axis` seen as a matrix, when the reduced axes are a leading (or trailing) run: `reduced` is
  * the product of their sizes, `kept` that of the others, and `outShape` the result's shape. Null otherwise.
  */
-function contiguousReduction(shape: number[], axis: number | number[], keepDims: boolean, side: 'leading' | 'trailing') {
+function contiguousReduction(
+  shape: number[],
+  axis: number | number[],
+  keepDims: boolean,
+  side: 'leading' | 'trailing',
+) {
   const axes = util.parseAxisParam(axis, shape).sort((p, q) => p - q);
   const first = side === 'leading' ? 0 : shape.length - axes.length;
   if (axes.length === 0 || !axes.every((value, index) => value === first + index)) return null;

@@ -22,9 +22,22 @@ export function fusedAdamConfig(addon: NativeAddon): KernelConfig {
       }
       const outputs = [allocate(backend, length), allocate(backend, length), allocate(backend, length)] as const;
       // A Float32Array rounds each parameter to float32, as tfjs's scalar() does.
-      const parameters = Float32Array.of(attrs.beta1, attrs.beta2, 1 - attrs.beta1, 1 - attrs.beta2,
-        attrs.oneMinusAccBeta1, attrs.oneMinusAccBeta2, attrs.epsilon, -attrs.learningRate);
-      if (length > 0) addon.adamUpdate(...(arrays as [Float32Array, Float32Array, Float32Array, Float32Array]), ...outputs, parameters);
+      const parameters = Float32Array.of(
+        attrs.beta1,
+        attrs.beta2,
+        1 - attrs.beta1,
+        1 - attrs.beta2,
+        attrs.oneMinusAccBeta1,
+        attrs.oneMinusAccBeta2,
+        attrs.epsilon,
+        -attrs.learningRate,
+      );
+      if (length > 0)
+        addon.adamUpdate(
+          ...(arrays as [Float32Array, Float32Array, Float32Array, Float32Array]),
+          ...outputs,
+          parameters,
+        );
       return outputs.map((values) => output(backend, [...value.shape], values));
     },
   };
