@@ -27,7 +27,7 @@ export function commandLine(estimate: Estimate): string {
   const runs = estimate.runs.filter((run) => run.group !== undefined);
   if (runs.length > 0)
     parts.push(
-      `${runs.filter((run) => run.state === 'done').length} of ${runs.length} ${estimate.title === 'sweep' ? 'cells' : 'runs'} done`,
+      `${runs.filter((run) => run.state === 'done').length} of ${runs.length} ${estimate.title === 'study' ? 'runs' : 'cells'} done`,
     );
   parts.push(`${formatDuration(estimate.elapsedSeconds)} elapsed`);
   if (estimate.runs.length > 0 && estimate.runs.every((run) => run.state === 'done')) parts.push('done');
