@@ -14,31 +14,13 @@ import { fileURLToPath } from 'node:url';
 
 import type { Metrics } from '../src/io/metrics.js';
 import type { RunSummary } from '../src/serve/api.js';
+import { finished } from './support/finished.js';
+import type { Finished } from './support/finished.js';
 
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
 
-interface Finished {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Resolves with the exit code and output of `command`, waiting for its exit with no clock. */
-function run(command: string, args: string[], cwd?: string): Promise<Finished> {
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = (command: string, args: string[], cwd?: string) =>
+  finished(command, args, cwd === undefined ? {} : { cwd });
 
 async function dae(...args: string[]): Promise<Finished> {
   const result = await run(process.execPath, [cli, ...args]);

@@ -4,7 +4,6 @@
 // set this CPU lacks, and they say which.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -12,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 import { loadNativeAddon, nativeVariants, variantOverrideVariable } from '../src/backend/native/addon.js';
 import type { NativeVariant } from '../src/backend/native/addon.js';
+import { finished } from './support/finished.js';
 
 const conformance = fileURLToPath(new URL('./conformance.test.js', import.meta.url));
 const backendModule = new URL('../src/backend/index.js', import.meta.url).href;
@@ -41,25 +41,7 @@ function cpuLevel(): NativeVariant | null {
 const level = cpuLevel();
 const notX86 = level === null && 'needs an x86-64 CPU';
 
-/** Resolves with the child's exit code and output; there is no wall-clock limit here (the runner's own applies). */
-function runNode(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const runNode = (args: string[], env: NodeJS.ProcessEnv) => finished(process.execPath, args, { env });
 
 /** The environment with DAE_NATIVE_VARIANT set to `variant`, or unset for undefined. */
 function withVariant(variant: string | undefined): NodeJS.ProcessEnv {
