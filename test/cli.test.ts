@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
@@ -114,6 +115,14 @@ test('a folder that is not a run folder, and an output path that cannot be creat
       failure,
       /^dae: .*a-file/,
     );
+    // A folder that exists but refuses children: Node's recursive mkdir spun there forever.
+    const refusing = join('/proc', `dae-${process.pid}`, 'run');
+    assertOneLineError(
+      await dae('experiment', '--preset', 'tiny', '--out', refusing),
+      failure,
+      /^dae: \/proc\/dae-\d+\/run: /,
+    );
+    assert.ok(!existsSync(dirname(refusing)), `${dirname(refusing)} was created`);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

@@ -12,7 +12,13 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import { useBackend } from '../src/backend/index.js';
-import { FileWriteError, writeFileAtomic, writeFileAtomicSync, writeJsonAtomic } from '../src/io/atomic.js';
+import {
+  ensureDirectory,
+  FileWriteError,
+  writeFileAtomic,
+  writeFileAtomicSync,
+  writeJsonAtomic,
+} from '../src/io/atomic.js';
 import { loadModel, ModelFileError, readModelMetadata, saveModel } from '../src/io/model-files.js';
 import { RunFolder, RunFolderError } from '../src/io/run-folder.js';
 import { buildAutoencoder } from '../src/model/autoencoder.js';
@@ -374,5 +380,24 @@ test('run folders refuse what they cannot use', async () => {
     await chmod(readOnly, 0o755);
   } finally {
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a folder that cannot be made is refused, even under one that exists but refuses children (/proc)', async () => {
+  // Node's recursive mkdir spins forever there; each level is made in turn instead, and the first refusal is thrown.
+  const refusing = join('/proc', `dae-${process.pid}`, 'export');
+  await assert.rejects(
+    ensureDirectory(refusing),
+    (error: unknown) => error instanceof FileWriteError && error.file === refusing,
+  );
+  const directory = await mkdtemp(join(tmpdir(), 'dae-io-'));
+  try {
+    await ensureDirectory(join(directory, 'a', 'b', 'c'));
+    await ensureDirectory(join(directory, 'a', 'b', 'c'));
+    assert.deepEqual(await readdir(join(directory, 'a', 'b')), ['c']);
+    await writeFile(join(directory, 'file'), 'x');
+    await assert.rejects(ensureDirectory(join(directory, 'file', 'below')), FileWriteError);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
   }
 });

@@ -3,10 +3,10 @@
 // even if the process dies half-way. The temporary file lives in the same directory because rename(2) is only
 // atomic within one file system.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pid } from 'node:process';
 
 export class FileWriteError extends Error {
@@ -71,14 +71,31 @@ export function temporaryPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-/** `mkdir -p`, with failures reported as FileWriteError naming the directory. */
+/**
+ * `mkdir -p`, with failures reported as FileWriteError naming the directory. Each missing level is made in turn:
+ * Node's own recursive mkdir spins forever under a folder that exists but refuses children (anywhere in /proc).
+ */
 export async function ensureDirectory(directory: string): Promise<void> {
-  try {
-    await mkdir(directory, { recursive: true });
-  } catch (error) {
-    throw new FileWriteError(directory, error);
+  const missing: string[] = [];
+  for (let path = resolve(directory); !(await isDirectory(path)); path = dirname(path)) {
+    missing.unshift(path);
+    if (dirname(path) === path) break;
+  }
+  for (const path of missing) {
+    try {
+      await mkdir(path);
+    } catch (error) {
+      // Made meanwhile by another process: fine, if it is a folder.
+      if (errorCode(error) !== 'EEXIST' || !(await isDirectory(path))) throw new FileWriteError(directory, error);
+    }
   }
 }
+
+const isDirectory = (path: string) =>
+  stat(path).then(
+    (found) => found.isDirectory(),
+    () => false,
+  );
 
 /** Flushes a directory entry (the rename) to disk. Best effort: some platforms cannot open directories. */
 async function syncDirectory(directory: string): Promise<void> {
