@@ -57,14 +57,22 @@ async function trainTinyRun(directory: string): Promise<void> {
   assert.equal(code, 0, `dae experiment --preset tiny failed:\n${log}`);
 }
 
-/** GET with the path sent byte for byte (fetch would normalise the `..` away). */
-function rawGet(url: string, path: string, host?: string): Promise<number> {
+/** GET with the path sent byte for byte (fetch would normalise the `..` away), and each Host header given. */
+function rawGet(url: string, path: string, host?: string | string[]): Promise<number> {
   const { hostname, port } = new URL(url);
   return new Promise((resolveStatus, rejectStatus) => {
-    const outgoing = request({ hostname, port, path, headers: host ? { host } : {} }, (response) => {
-      response.resume();
-      resolveStatus(response.statusCode ?? 0);
-    });
+    const outgoing = request(
+      {
+        hostname,
+        port,
+        path,
+        headers: host === undefined ? {} : Array.isArray(host) ? host.flatMap((name) => ['Host', name]) : { host },
+      },
+      (response) => {
+        response.resume();
+        resolveStatus(response.statusCode ?? 0);
+      },
+    );
     outgoing.on('error', rejectStatus);
     outgoing.end();
   });
@@ -442,6 +450,11 @@ describe('dae serve', { timeout: 240_000 }, () => {
     assert.equal(await rawGet(url, '/models/encoder/checkpoint.json'), 404);
     assert.equal(await rawGet(url, '/models/encoder/model.json'), 200);
     assert.equal(await rawGet(url, '/', 'attacker.example'), 421);
+    // Two Host headers, one of them this server's, in either order: refused, whichever one Node would keep.
+    const own = new URL(url).host;
+    assert.equal(await rawGet(url, '/', [own, 'attacker.example']), 400);
+    assert.equal(await rawGet(url, '/', ['attacker.example', own]), 400);
+    assert.equal(await rawGet(url, '/', own), 200);
     assert.equal(safeSegments('/a/%2e%2e/b'), null);
     assert.equal(safeSegments('//etc/passwd'), null);
     assert.deepEqual(safeSegments('/assets/index.js'), ['assets', 'index.js']);

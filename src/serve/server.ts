@@ -116,6 +116,9 @@ function handler(data: RunData, webRoot: string, port: () => number) {
       response.setHeader('Allow', 'GET, HEAD');
       return text(405, 'read-only server: GET and HEAD only');
     }
+    // Exactly one Host header (RFC 9112, 3.2): Node keeps only the first of several, which must not vouch for the rest.
+    if ((request.headersDistinct['host'] ?? []).length !== 1)
+      return text(400, 'a request needs exactly one Host header');
     // A page on another origin that rebinds its host name to 127.0.0.1 still sends its own Host header.
     if (!allowedHosts().has(request.headers.host ?? ''))
       return text(421, 'this server answers to 127.0.0.1 and localhost only');
