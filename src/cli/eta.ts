@@ -150,18 +150,23 @@ export class EtaModel {
     );
   }
 
-  /** Seconds taken per second priced for `kind` run this way: its own, else the mean of the way's others, else 1. */
-  private ratio(plan: PlannedRun, kind: EpochKind | 'forward', current?: TrackedRun['current'], now?: number): number {
-    const way = plan.parallel ? 'pool' : 'turn';
-    const own = this.ratios.get(`${way}:${kind}`);
+  /** Seconds taken per second priced for an epoch of `kind`: its own, else an epoch in progress, else its way's. */
+  private ratio(plan: PlannedRun, kind: EpochKind, current: TrackedRun['current'], now: number): number {
+    const own = this.ratios.get(`${plan.parallel ? 'pool' : 'turn'}:${kind}`);
     if (own !== undefined) return own;
     const phase = current ? phaseOf(plan, current.epoch) : undefined;
     // An epoch in progress, from its second batch on: the first also pays for the run's start.
-    if (current?.firstBatchAt != null && current.batch >= 3 && phase && now !== undefined) {
+    if (current?.firstBatchAt != null && current.batch >= 3 && phase) {
       return (now - current.firstBatchAt) / ((current.batch - 1) * this.batchSeconds(phase));
     }
-    const others = [...this.ratios].filter(([key]) => key.startsWith(`${way}:`)).map(([, value]) => value);
-    return others.length > 0 ? others.reduce((a, b) => a + b, 0) / others.length : 1;
+    return this.wayRatio(plan);
+  }
+
+  /** The mean of the ratios measured for work run this way (in turn, or in the pool); 1 before any. */
+  private wayRatio(plan: PlannedRun): number {
+    const way = `${plan.parallel ? 'pool' : 'turn'}:`;
+    const measured = [...this.ratios].filter(([key]) => key.startsWith(way)).map(([, value]) => value);
+    return measured.length > 0 ? measured.reduce((a, b) => a + b, 0) / measured.length : 1;
   }
 
   private batchSeconds(phase: PlannedEpochs): number {
@@ -218,13 +223,12 @@ export class EtaModel {
       const left = current?.epoch === epoch ? 1 - current.batch / Math.ceil(phase.images / phase.batchSize) : 1;
       seconds += left * this.epochSeconds(phase) * this.ratio(plan, phase.kind, current, now);
     }
-    const forward = this.forwardSeconds(plan) * this.ratio(plan, 'forward');
+    const wayRatio = this.wayRatio(plan);
+    const forward = this.forwardSeconds(plan) * wayRatio;
     if (plan.epochs.length === 0)
       return run.state === 'running' ? Math.max(0, forward - (now - run.startedAt)) : forward;
     // Codes come before the first epoch, the test set's predictions after the last.
-    const after = this.speeds
-      ? plan.forward.classifier * this.speeds.forward.classifier * this.ratio(plan, 'forward')
-      : 0;
+    const after = plan.forward.classifier * this.speeds!.forward.classifier * wayRatio;
     return seconds + (run.state === 'pending' || (run.epochsDone === 0 && current === null) ? forward : after);
   }
 

@@ -16,7 +16,7 @@ import type { ExperimentContext } from '../study/context.js';
 import { robustnessCorruptions } from '../study/evaluate.js';
 import type { CellJob } from '../study/jobs.js';
 import { classifierRunPlan } from '../study/plan.js';
-import { runInThreads } from '../study/threads.js';
+import { longestFirst, runInThreads } from '../study/threads.js';
 
 /** Large cells see at most this many images (5 epochs of all 55,000 labels) unless told otherwise. */
 export const sweepImagesPerCell = 275_000;
@@ -195,7 +195,7 @@ export function handoutOrder<Cell extends { job: CellJob; work: number }>(cells:
     (seen.has(groupOf(cell.job)) ? rest : firsts).push(cell);
     seen.add(groupOf(cell.job));
   }
-  return [...firsts.sort((a, b) => a.work - b.work), ...rest.sort((a, b) => b.work - a.work)];
+  return [...firsts.sort((a, b) => a.work - b.work), ...longestFirst(rest)];
 }
 
 /** The plan's entries for the cells left to train, in the order they will be handed out. */
