@@ -2,23 +2,11 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 
-import { validateConfig } from '../../config.js';
 import { defaultAblation, pretrainingSpecs, runAblation } from '../../grid/ablation.js';
 import { integer } from '../flags.js';
-import {
-  backendOverrides,
-  closeProgress,
-  configFromFlags,
-  contextFor,
-  guarded,
-  holding,
-  openRun,
-  printLines,
-  saveEstimates,
-  startRun,
-} from '../session.js';
+import { closeProgress, printLines, saveEstimates } from '../session.js';
 import type { RunOptions } from '../session.js';
-import { withCellRunner, withGridHead, withGridTail } from './grid-options.js';
+import { onGridRun, withCellRunner, withGridHead, withGridTail } from './grid-options.js';
 
 export function addAblateCommand(program: Command): void {
   // `dae ablate`: which pretraining pretrains best (plain, salt and pepper, Gaussian, masking), scratch as the
@@ -61,35 +49,25 @@ export function addAblateCommand(program: Command): void {
         queue?: string;
       },
     ) =>
-      holding(directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) =>
-        guarded(run, async () => {
-          const context = await contextFor(
-            run,
-            configFromFlags(() =>
-              validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }),
-            ),
-            options,
-            'grid',
+      onGridRun(directory, options, async (run, context) => {
+        const ablationOptions = {
+          ...defaultAblation,
+          ...(options.labels ? { labelCounts: options.labels } : {}),
+          ...(options.seeds ? { seeds: options.seeds } : {}),
+          ...(options.pretrainings ? { pretrainings: options.pretrainings } : {}),
+          ...(options.pretrainEpochs ? { pretrainEpochs: options.pretrainEpochs } : {}),
+        };
+        const result = await withCellRunner(options.queue, 'ablation', (runner) =>
+          runAblation(context, ablationOptions, runner),
+        );
+        const estimateLines = await saveEstimates(run, 'ablation/time-estimates.json', closeProgress());
+        for (const entry of result.summary) {
+          process.stderr.write(
+            `  ${entry.pretraining.padEnd(20)} ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`,
           );
-          const ablationOptions = {
-            ...defaultAblation,
-            ...(options.labels ? { labelCounts: options.labels } : {}),
-            ...(options.seeds ? { seeds: options.seeds } : {}),
-            ...(options.pretrainings ? { pretrainings: options.pretrainings } : {}),
-            ...(options.pretrainEpochs ? { pretrainEpochs: options.pretrainEpochs } : {}),
-          };
-          const result = await withCellRunner(options.queue, 'ablation', (runner) =>
-            runAblation(context, ablationOptions, runner),
-          );
-          const estimateLines = await saveEstimates(run, 'ablation/time-estimates.json', closeProgress());
-          for (const entry of result.summary) {
-            process.stderr.write(
-              `  ${entry.pretraining.padEnd(20)} ${entry.encoder.padEnd(9)} ${String(entry.labels).padStart(6)} labels  ${(100 * entry.accuracy.mean).toFixed(2)}% ± ${(100 * entry.accuracy.std).toFixed(2)}\n`,
-            );
-          }
-          if (!options.json && estimateLines.length > 0) printLines(estimateLines);
-          process.stdout.write(`${run.path('ablation', 'ablation.json')}\n`);
-        }),
-      ),
+        }
+        if (!options.json && estimateLines.length > 0) printLines(estimateLines);
+        process.stdout.write(`${run.path('ablation', 'ablation.json')}\n`);
+      }),
   );
 }

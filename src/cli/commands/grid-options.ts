@@ -3,11 +3,15 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 
 import { backendNames } from '../../backend/index.js';
-import { presetNames } from '../../config.js';
+import { presetNames, validateConfig } from '../../config.js';
 import type { CellRunner } from '../../grid/cells.js';
+import type { RunFolder } from '../../io/run-folder.js';
 import { queueCellRunner } from '../../queue/coordinator.js';
 import { openQueue } from '../../queue/open.js';
+import type { ExperimentContext } from '../../study/context.js';
 import { integer } from '../flags.js';
+import { backendOverrides, configFromFlags, contextFor, guarded, holding, openRun, startRun } from '../session.js';
+import type { RunOptions } from '../session.js';
 import { queueOption } from './worker.js';
 
 /** `--labels 100,1000,all`: label counts, "all" for the whole training split. */
@@ -42,6 +46,31 @@ export async function withCellRunner<Result>(
   } finally {
     await queue.close();
   }
+}
+
+/**
+ * Runs a grid command's `body` on its run folder, `directory` or a new one, locked and guarded as every command's,
+ * with the backend flags laid over its config and the machine measured for the time left.
+ */
+export function onGridRun(
+  directory: string | undefined,
+  options: RunOptions,
+  body: (run: RunFolder, context: ExperimentContext) => Promise<void>,
+): Promise<void> {
+  return holding(directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) =>
+    guarded(run, async () => {
+      const backend = { ...config.backend, ...backendOverrides(options) };
+      await body(
+        run,
+        await contextFor(
+          run,
+          configFromFlags(() => validateConfig({ ...config, backend })),
+          options,
+          'grid',
+        ),
+      );
+    }),
+  );
 }
 
 /** The run folder and grid options `dae sweep` and `dae ablate` share, before their own. */

@@ -1,26 +1,12 @@
 // `dae sweep`: the label-efficiency sweep on a run folder's pretrained autoencoder.
 import type { Command } from 'commander';
 
-import { validateConfig } from '../../config.js';
 import { defaultSweep, runSweep } from '../../grid/sweep.js';
 import { integer } from '../flags.js';
 import { sweepSummary } from '../summary.js';
-import {
-  backendOverrides,
-  closeProgress,
-  configFromFlags,
-  contextFor,
-  guarded,
-  holding,
-  openRun,
-  peakMemoryMiB,
-  printLines,
-  saveEstimates,
-  startRun,
-  totalsOf,
-} from '../session.js';
+import { closeProgress, peakMemoryMiB, printLines, saveEstimates, totalsOf } from '../session.js';
 import type { RunOptions } from '../session.js';
-import { withCellRunner, withGridHead, withGridTail } from './grid-options.js';
+import { onGridRun, withCellRunner, withGridHead, withGridTail } from './grid-options.js';
 
 export function addSweepCommand(program: Command): void {
   withGridTail(
@@ -41,37 +27,27 @@ export function addSweepCommand(program: Command): void {
       directory: string | undefined,
       options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; minSteps?: number; queue?: string },
     ) =>
-      holding(directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) =>
-        guarded(run, async () => {
-          const context = await contextFor(
-            run,
-            configFromFlags(() =>
-              validateConfig({ ...config, backend: { ...config.backend, ...backendOverrides(options) } }),
-            ),
-            options,
-            'grid',
+      onGridRun(directory, options, async (run, context) => {
+        const sweepOptions = {
+          ...defaultSweep,
+          ...(options.labels ? { labelCounts: options.labels } : {}),
+          ...(options.seeds ? { seeds: options.seeds } : {}),
+          ...(options.minSteps ? { minimumSteps: options.minSteps } : {}),
+        };
+        const result = await withCellRunner(options.queue, 'sweep', (runner) =>
+          runSweep(context, sweepOptions, runner),
+        );
+        const estimateLines = await saveEstimates(run, 'sweep/time-estimates.json', closeProgress());
+        if (!options.json)
+          printLines(
+            sweepSummary(result, {
+              ...totalsOf(run, peakMemoryMiB()),
+              estimateLines,
+              sweepPath: run.path('sweep', 'sweep.json'),
+              reportWritten: run.isStageDone('classify'),
+            }),
           );
-          const sweepOptions = {
-            ...defaultSweep,
-            ...(options.labels ? { labelCounts: options.labels } : {}),
-            ...(options.seeds ? { seeds: options.seeds } : {}),
-            ...(options.minSteps ? { minimumSteps: options.minSteps } : {}),
-          };
-          const result = await withCellRunner(options.queue, 'sweep', (runner) =>
-            runSweep(context, sweepOptions, runner),
-          );
-          const estimateLines = await saveEstimates(run, 'sweep/time-estimates.json', closeProgress());
-          if (!options.json)
-            printLines(
-              sweepSummary(result, {
-                ...totalsOf(run, peakMemoryMiB()),
-                estimateLines,
-                sweepPath: run.path('sweep', 'sweep.json'),
-                reportWritten: run.isStageDone('classify'),
-              }),
-            );
-          process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
-        }),
-      ),
+        process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
+      }),
   );
 }
