@@ -133,13 +133,19 @@ double TrainingStep::loss_and_gradient(const float* target, int count) {
   at_least(gradient_, size);
   double loss = 0.0;
   if (loss_ == StepLoss::categorical_crossentropy) {
-    // Softmax and cross-entropy together: d loss / d logits = (p - t) / count for target rows that sum to 1.
-    // The loss clips p to [1e-7, 1 - 1e-7] as tfjs-layers does.
+    // Softmax and cross-entropy together: d loss / d logits = (p * s - t) / count, s the sum of the row's
+    // targets. Rows of a distribution (s = 1) give p - t; a row scaled by w weighs w times, an all-zero row not at
+    // all (semi-supervised training's masked pseudo-labels). The loss clips p to [1e-7, 1 - 1e-7] as tfjs-layers does.
     const float scale = 1.0f / static_cast<float>(count);
-    for (long i = 0; i < size; ++i) {
-      float p = output[i], t = target[i];
-      if (t != 0.0f) loss -= static_cast<double>(t) * std::log(std::min(std::max(p, 1e-7f), 1.0f - 1e-7f));
-      gradient_[i] = (p - t) * scale;
+    const int classes = last.outSize;
+    for (long row = 0; row < size; row += classes) {
+      float sum = 0.0f;
+      for (int c = 0; c < classes; ++c) sum += target[row + c];
+      for (long i = row; i < row + classes; ++i) {
+        float p = output[i], t = target[i];
+        if (t != 0.0f) loss -= static_cast<double>(t) * std::log(std::min(std::max(p, 1e-7f), 1.0f - 1e-7f));
+        gradient_[i] = (p * sum - t) * scale;
+      }
     }
     return loss / count;
   }

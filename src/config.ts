@@ -3,11 +3,14 @@
 import type { BackendName } from './backend/index.js';
 import { backendNames } from './backend/index.js';
 import { classNamesProblem, maxDatasetNameLength } from './data/description.js';
+import { validateNoiseSpec } from './data/noise.js';
 import type { NoiseSpec } from './data/noise.js';
+import { encoderModes } from './model/classifier.js';
 import type { DataConfig } from './data/prepare.js';
 import { learningRateSchedules } from './train/autoencoder.js';
 import type { AutoencoderConfig } from './train/autoencoder.js';
 import type { ClassifierConfig } from './train/classifier.js';
+import type { SemiSupervisedConfig } from './train/semi-supervised.js';
 
 export interface ExperimentConfig {
   preset: PresetName;
@@ -56,7 +59,7 @@ const full: ExperimentConfig = {
     evaluationNoise,
   },
   classifier: {
-    encoders: ['frozen', 'finetuned', 'scratch'],
+    encoders: ['frozen', 'finetuned', 'scratch', 'fixmatch-finetuned', 'fixmatch-scratch'],
     labelFractions: [0.1, 1],
     batchSize: 128,
     headLearningRate: 2e-3,
@@ -75,6 +78,24 @@ const full: ExperimentConfig = {
     frozenCopies: 16,
     frozenCopyImagesPerRun: 110_000,
     frozenCopyAugmentation: { maxShift: 1, maxRotationDegrees: 8, maxScale: 0.05 },
+    semiSupervised: {
+      labelledBatchSize: 64,
+      unlabelledRatio: 7,
+      threshold: 0.95,
+      thresholds: 'curriculum',
+      unlabelledWeight: 1,
+      weakAugmentation: { maxShift: 1, maxRotationDegrees: 5, maxScale: 0.05 },
+      strongAugmentation: { maxShift: 3, maxRotationDegrees: 20, maxScale: 0.15 },
+      strongCorruptions: [
+        { kind: 'salt-and-pepper', amount: 0.1 },
+        { kind: 'gaussian', amount: 0.2 },
+        { kind: 'masking', amount: 0.3 },
+      ],
+      averageDecay: 0.99,
+      stepsPerEpoch: 100,
+      maxEpochs: 15,
+      patience: 5,
+    },
   },
   inspection: { topImages: 9, featureMapDigits: 4, reconstructionDigits: 10 },
 };
@@ -94,6 +115,7 @@ export const presets: Record<PresetName, ExperimentConfig> = {
       maxImagesPerRun: 60_000,
       frozenMaxEpochs: 40,
       frozenMaxImagesPerRun: 120_000,
+      semiSupervised: { ...full.classifier.semiSupervised, maxEpochs: 6, patience: 3 },
     },
   },
   tiny: {
@@ -109,6 +131,14 @@ export const presets: Record<PresetName, ExperimentConfig> = {
       maxImagesPerRun: 8000,
       frozenMaxEpochs: 4,
       frozenMaxImagesPerRun: 8000,
+      semiSupervised: {
+        ...full.classifier.semiSupervised,
+        labelledBatchSize: 16,
+        unlabelledRatio: 3,
+        stepsPerEpoch: 4,
+        maxEpochs: 3,
+        patience: 2,
+      },
     },
     inspection: { topImages: 4, featureMapDigits: 2, reconstructionDigits: 4 },
   },
@@ -182,9 +212,10 @@ export function validateConfig(config: ExperimentConfig): ExperimentConfig {
   );
   const cl = config.classifier;
   check(
-    cl.encoders.length > 0 && cl.encoders.every((mode) => ['frozen', 'finetuned', 'scratch'].includes(mode)),
-    `classifier encoders must be some of frozen, finetuned, scratch; got ${cl.encoders.join(',')}`,
+    cl.encoders.length > 0 && cl.encoders.every((mode) => encoderModes.includes(mode)),
+    `classifier encoders must be some of ${encoderModes.join(', ')}; got ${cl.encoders.join(',')}`,
   );
+  validateSemiSupervised(cl.semiSupervised);
   check(
     cl.labelFractions.length > 0 && cl.labelFractions.every((f) => f > 0 && f <= 1),
     `--label-fractions must be numbers in (0, 1], got ${cl.labelFractions.join(',')}`,
@@ -208,6 +239,8 @@ export function validateConfig(config: ExperimentConfig): ExperimentConfig {
   for (const [key, spec] of [
     ['augmentation', cl.augmentation],
     ['frozenCopyAugmentation', cl.frozenCopyAugmentation],
+    ['semiSupervised.weakAugmentation', cl.semiSupervised.weakAugmentation],
+    ['semiSupervised.strongAugmentation', cl.semiSupervised.strongAugmentation],
   ] as const) {
     const { maxShift, maxRotationDegrees, maxScale } = spec;
     check(maxShift >= 0 && maxShift <= 8, `classifier.${key}: the shift must be 0..8 pixels, got ${maxShift}`);
@@ -238,6 +271,44 @@ export function validateConfig(config: ExperimentConfig): ExperimentConfig {
     `--top-images must be 1..64, got ${config.inspection.topImages}`,
   );
   return config;
+}
+
+/** FixMatch's settings (train/semi-supervised.ts): each within the range where it still means what it says. */
+function validateSemiSupervised(semi: SemiSupervisedConfig): void {
+  const key = (name: keyof SemiSupervisedConfig) => `classifier.semiSupervised.${name}`;
+  const wholeIn = (name: keyof SemiSupervisedConfig, low: number, high: number) =>
+    check(
+      Number.isInteger(semi[name]) && (semi[name] as number) >= low && (semi[name] as number) <= high,
+      `${key(name)} must be a whole number from ${low} to ${high}, got ${String(semi[name])}`,
+    );
+  wholeIn('labelledBatchSize', 1, 1024);
+  wholeIn('unlabelledRatio', 1, 32);
+  wholeIn('stepsPerEpoch', 1, 100_000);
+  wholeIn('maxEpochs', 1, 1000);
+  wholeIn('patience', 1, 1000);
+  check(
+    semi.threshold >= 0 && semi.threshold <= 1,
+    `${key('threshold')} must be a probability in [0, 1], got ${semi.threshold}`,
+  );
+  check(
+    semi.averageDecay >= 0 && semi.averageDecay < 1,
+    `${key('averageDecay')} must be in [0, 1), got ${semi.averageDecay}`,
+  );
+  check(
+    semi.thresholds === 'fixed' || semi.thresholds === 'curriculum',
+    `${key('thresholds')} must be 'fixed' or 'curriculum', got ${String(semi.thresholds)}`,
+  );
+  check(
+    semi.unlabelledWeight >= 0 && semi.unlabelledWeight <= 100,
+    `${key('unlabelledWeight')} must be in [0, 100], got ${semi.unlabelledWeight}`,
+  );
+  for (const noise of semi.strongCorruptions) {
+    try {
+      validateNoiseSpec(noise);
+    } catch (error) {
+      throw new ConfigError(`${key('strongCorruptions')}: ${(error as Error).message}`);
+    }
+  }
 }
 
 /** The preset with the user's overrides applied (a deep merge of plain objects), validated. */

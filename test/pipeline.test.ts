@@ -45,6 +45,8 @@ test('a small preset of the pipeline writes a complete run folder and clears its
     const trainingStages = [
       'pretrain',
       ...['frozen', 'finetuned', 'scratch'].flatMap((mode) => [`classify ${mode} 10%`, `classify ${mode} 100%`]),
+      // The semi-supervised variants need unlabelled images: at 10% of the labels only.
+      ...['fixmatch-finetuned', 'fixmatch-scratch'].map((mode) => `classify ${mode} 10%`),
     ];
     assert.deepEqual(
       [...tensorsPerEpoch.keys()].sort(),
@@ -81,7 +83,7 @@ test('a small preset of the pipeline writes a complete run folder and clears its
       metrics.autoencoder.test.denoised.psnr > metrics.autoencoder.test.noisy.psnr + minimumPsnrGain,
       `denoising should gain > ${minimumPsnrGain} dB: noisy ${metrics.autoencoder.test.noisy.psnr}, denoised ${metrics.autoencoder.test.denoised.psnr}`,
     );
-    assert.equal(metrics.classifiers.length, 6);
+    assert.equal(metrics.classifiers.length, 8);
     for (const result of metrics.classifiers) {
       assert.equal(result.test.perClass.length, 10);
       assert.equal(

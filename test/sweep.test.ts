@@ -30,6 +30,7 @@ test('a tiny sweep has every cell, nested subsets, and resumes to the same table
       labelCounts: [40, 200] as number[],
       seeds: 2,
       encoders: ['frozen', 'finetuned', 'scratch'] as const,
+      semiSupervisedLabelCounts: null,
       minimumSteps: 20,
     };
     const first = await runSweep(context, { ...options, encoders: [...options.encoders] });

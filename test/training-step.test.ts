@@ -21,7 +21,8 @@ import { nativePredictor, trainingStep } from '../src/train/training-step.js';
 import type { StepLoss } from '../src/train/training-step.js';
 import { initializeWeights } from '../src/train/weights.js';
 
-type Network = 'autoencoder' | 'classifier';
+/** 'weighted': the classifier on target rows scaled by 0, ½, 1 or 3, as FixMatch's batches are (semi-supervised.ts). */
+type Network = 'autoencoder' | 'classifier' | 'weighted';
 const batch = 24;
 /**
  * The stock cpu backend takes minutes for the reference autoencoder: its oracle runs the same layers on 12x12 images.
@@ -33,7 +34,8 @@ function batchOf(network: Network, seed: number, pixels = 784): { x: Float32Arra
   const x = Float32Array.from({ length: batch * pixels }, () => random.next());
   if (network === 'autoencoder') return { x, y: x };
   const y = new Float32Array(batch * 10);
-  for (let n = 0; n < batch; n += 1) y[n * 10 + random.integer(10)] = 1;
+  const weights = [0, 0.5, 1, 3];
+  for (let n = 0; n < batch; n += 1) y[n * 10 + random.integer(10)] = network === 'weighted' ? weights[n % 4]! : 1;
   return { x, y };
 }
 
@@ -95,8 +97,9 @@ function differences(a: Float32Array[], b: Float32Array[], bound: number): { lar
   return { largest, share: beyond / count };
 }
 
-for (const network of ['autoencoder', 'classifier'] as const) {
-  test(`the native step trains the ${network} as tfjs's trainOnBatch on the cpu backend does`, async (t) => {
+for (const network of ['autoencoder', 'classifier', 'weighted'] as const) {
+  const name = network === 'weighted' ? 'classifier on weighted target rows' : network;
+  test(`the native step trains the ${name} as tfjs's trainOnBatch on the cpu backend does`, async (t) => {
     const oracle = await train(network, 'cpu', 'trainOnBatch', 2, true);
     const native = await train(network, 'native', 'step', 2, true);
     assert.equal(native.engine, 'native');

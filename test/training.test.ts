@@ -80,6 +80,7 @@ async function frozenRun(
     mode: 'frozen',
     train: toyImages(48, 1),
     validation: toyImages(16, 2),
+    unlabelled: toyImages(48, 1),
     config,
     seed: 5,
     stage: 'test',

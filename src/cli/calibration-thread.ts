@@ -55,7 +55,17 @@ async function secondsPerBatch(kind: EpochKind, batchSize: number): Promise<numb
       warmupEpochs: 0,
       frozenCopies: 0,
     };
-    await trainClassifier({ classifier, mode, train, validation, config, seed: 0, stage: 'calibration', reporter });
+    await trainClassifier({
+      classifier,
+      mode,
+      train,
+      validation,
+      unlabelled: train,
+      config,
+      seed: 0,
+      stage: 'calibration',
+      reporter,
+    });
     classifier.model.dispose();
   }
   const gaps = ends

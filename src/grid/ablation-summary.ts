@@ -1,6 +1,7 @@
 // The ablation's numbers: mean ± std per (pretraining, variant, label count) over seeds, and the paired
 // differences against the plain autoencoder and against scratch (same variant, labels and seed).
-import { meanAndSpread, robustnessSummary } from './cells.js';
+import { meanAndSpread } from '../io/metrics.js';
+import { robustnessSummary } from './cells.js';
 import type { AblationCell, AblationResult, AblationSummaryEntry } from '../io/metrics.js';
 
 export const plainPretraining = 'plain';

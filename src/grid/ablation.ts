@@ -20,6 +20,7 @@ import { mergeIntoMetrics } from '../study/report.js';
 import { cellName } from '../study/jobs.js';
 import { loadModel, saveModel } from '../io/model-files.js';
 import type { AblationPretraining, AblationResult } from '../io/metrics.js';
+import { encoderModes, variants } from '../model/classifier.js';
 import type { EncoderMode } from '../model/classifier.js';
 import type { NoiseSpec } from '../data/noise.js';
 import { joinAutoencoder } from '../model/autoencoder.js';
@@ -27,7 +28,6 @@ import type { Autoencoder } from '../model/autoencoder.js';
 import { meanSquaredError } from '../train/autoencoder.js';
 import type { AutoencoderConfig } from '../train/autoencoder.js';
 import { predictInBatches } from '../train/batches.js';
-import { epochsFor } from '../train/classifier.js';
 import type { PlannedRun } from '../train/events.js';
 import { pretrainPlan, stagePlan } from '../study/plan.js';
 import { ablationChart } from '../viz/charts.js';
@@ -95,7 +95,10 @@ const pretrainingFolder = (name: string) => `ablation/${name}`;
 const pretrainingStage = (name: string) => `ablate pretrain ${name}`;
 const scratchTitle = 'none (scratch)';
 const panelTitle = (labels: number) => `${labels.toLocaleString('en-US')} labels`;
-const variantNames: Record<EncoderMode, string> = { finetuned: 'fine-tuned', frozen: 'frozen', scratch: 'scratch' };
+const variantNames = Object.fromEntries(encoderModes.map((mode) => [mode, variants[mode].shortName])) as Record<
+  EncoderMode,
+  string
+>;
 
 function ablationPoints(result: AblationResult) {
   const title = (name: string) =>
@@ -244,7 +247,7 @@ export async function runAblation(
         },
         file: `ablation/cells/${pretraining}-${cellName({ encoder, labels, seed })}.json`,
         models,
-        work: plannedWork(encoder, epochsFor(budget, encoder, labels) * labels),
+        work: plannedWork(budget, encoder, labels),
       });
       for (const spec of options.pretrainings) {
         for (const encoder of options.encoders) planned.push(cell(encoder, spec.name, pretrainingFolder(spec.name)));

@@ -6,6 +6,7 @@ import type { ExperimentConfig } from '../config.js';
 import type { PreparedData } from '../data/prepare.js';
 import { stratifiedSubsets } from '../data/split.js';
 import { meanCorruptedAccuracy } from '../eval/robustness.js';
+import { meanAndSpread } from '../io/metrics.js';
 import type { MeanAndSpread, SweepCell } from '../io/metrics.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import type { ClassifierConfig } from '../train/classifier.js';
@@ -49,13 +50,6 @@ export function cellBudget(
     plateauPatience: Math.max(base.plateauPatience, Math.round(maxEpochs / 25)),
     warmupEpochs: Math.max(base.warmupEpochs, Math.round(maxEpochs / 15)),
   };
-}
-
-export function meanAndSpread(values: readonly number[]): MeanAndSpread {
-  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
-  const variance =
-    values.length < 2 ? 0 : values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1);
-  return { mean, std: Math.sqrt(variance) };
 }
 
 /** Mean ± std over cells of each cell's mean accuracy over the corruptions, when every cell measured them. */

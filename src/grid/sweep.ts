@@ -7,7 +7,6 @@ import {
   cellRunPlans,
   cellSubsets,
   cellValidationPolicy,
-  meanAndSpread,
   resumeCells,
   robustnessSummary,
   runCells,
@@ -18,9 +17,10 @@ import { plannedWork } from '../study/classify.js';
 import type { ExperimentContext } from '../study/context.js';
 import { pretrain } from '../study/pretrain.js';
 import { mergeIntoMetrics } from '../study/report.js';
-import { epochsFor } from '../train/classifier.js';
 import { cellName } from '../study/jobs.js';
+import { meanAndSpread } from '../io/metrics.js';
 import type { SweepCell, SweepResult } from '../io/metrics.js';
+import { variants } from '../model/classifier.js';
 import type { EncoderMode } from '../model/classifier.js';
 import { pretrainPlan, stagePlan } from '../study/plan.js';
 import { labelSweepChart } from '../viz/charts.js';
@@ -30,6 +30,11 @@ export interface SweepOptions {
   labelCounts: (number | 'all')[];
   seeds: number;
   encoders: EncoderMode[];
+  /**
+   * The label counts the semi-supervised variants run at (never 'all': they need unlabelled images). Each of their
+   * cells costs several of the others; null = every label count of the sweep.
+   */
+  semiSupervisedLabelCounts: number[] | null;
   /** Every cell takes at least this many optimiser steps, however few its labels. */
   minimumSteps: number;
 }
@@ -37,9 +42,16 @@ export interface SweepOptions {
 export const defaultSweep: SweepOptions = {
   labelCounts: [100, 300, 1000, 3000, 6000, 'all'],
   seeds: 3,
-  encoders: ['frozen', 'finetuned', 'scratch'],
+  encoders: ['frozen', 'finetuned', 'scratch', 'fixmatch-finetuned', 'fixmatch-scratch'],
+  semiSupervisedLabelCounts: [100, 1000],
   minimumSteps: 1500,
 };
+
+/** Whether the sweep trains `encoder` on `labels` of the `trainCount` training images. */
+function sweepsAt(options: SweepOptions, encoder: EncoderMode, labels: number, trainCount: number): boolean {
+  if (!variants[encoder].semiSupervised) return true;
+  return labels < trainCount && (options.semiSupervisedLabelCounts?.includes(labels) ?? true);
+}
 
 /** Mean ± std per (variant, label count), and the paired fine-tuned − scratch gain per label count. */
 export function summariseSweep(
@@ -104,7 +116,7 @@ export async function runSweep(
         indices: Array.from(indices),
       });
       const budget = cellBudget(config.classifier, labels, options.minimumSteps);
-      for (const encoder of options.encoders) {
+      for (const encoder of options.encoders.filter((mode) => sweepsAt(options, mode, labels, data.train.count))) {
         planned.push({
           job: {
             encoder,
@@ -118,7 +130,7 @@ export async function runSweep(
           file: `sweep/cells/${cellName({ encoder, labels, seed })}.json`,
           models: 'models',
           // Planned work of a cell: the images it may train on.
-          work: plannedWork(encoder, epochsFor(budget, encoder, labels) * labels),
+          work: plannedWork(budget, encoder, labels),
         });
       }
     }

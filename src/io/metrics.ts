@@ -64,6 +64,13 @@ export interface MeanAndSpread {
   std: number;
 }
 
+export function meanAndSpread(values: readonly number[]): MeanAndSpread {
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  const variance =
+    values.length < 2 ? 0 : values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1);
+  return { mean, std: Math.sqrt(variance) };
+}
+
 export interface SweepResult {
   labelCounts: number[];
   seeds: number[];

@@ -6,7 +6,61 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { buildEncoder } from './autoencoder.js';
 import type { AutoencoderShape } from './autoencoder.js';
 
-export type EncoderMode = 'frozen' | 'finetuned' | 'scratch';
+/**
+ * The classifier variants, in one table: whether the encoder starts from the pretrained weights, whether it trains
+ * (fine-tuned after a warm-up of the head alone, when pretrained), and whether the unlabelled images join in
+ * (FixMatch, train/semi-supervised.ts).
+ */
+export const variants = {
+  finetuned: {
+    pretrained: true,
+    encoderTrains: true,
+    semiSupervised: false,
+    title: 'pretrained, fine-tuned',
+    shortName: 'fine-tuned',
+  },
+  frozen: {
+    pretrained: true,
+    encoderTrains: false,
+    semiSupervised: false,
+    title: 'pretrained, frozen',
+    shortName: 'frozen',
+  },
+  scratch: {
+    pretrained: false,
+    encoderTrains: true,
+    semiSupervised: false,
+    title: 'from scratch',
+    shortName: 'scratch',
+  },
+  'fixmatch-finetuned': {
+    pretrained: true,
+    encoderTrains: true,
+    semiSupervised: true,
+    title: 'FixMatch, pretrained, fine-tuned',
+    shortName: 'FixMatch fine-tuned',
+  },
+  'fixmatch-scratch': {
+    pretrained: false,
+    encoderTrains: true,
+    semiSupervised: true,
+    title: 'FixMatch, from scratch',
+    shortName: 'FixMatch scratch',
+  },
+} as const satisfies Record<string, Variant>;
+
+interface Variant {
+  pretrained: boolean;
+  encoderTrains: boolean;
+  semiSupervised: boolean;
+  /** The report's name: 'pretrained, fine-tuned'. */
+  title: string;
+  /** For column headers and the page: 'fine-tuned'. */
+  shortName: string;
+}
+
+export type EncoderMode = keyof typeof variants;
+export const encoderModes = Object.keys(variants) as EncoderMode[];
 
 export interface Classifier {
   model: LayersModel;
@@ -25,7 +79,7 @@ export function buildClassifier(
   pretrained: LayersModel | null,
 ): Classifier {
   const encoder = buildEncoder(shape);
-  if (mode !== 'scratch') {
+  if (variants[mode].pretrained) {
     if (!pretrained) throw new Error(`buildClassifier: the ${mode} classifier needs the pretrained encoder`);
     encoder.setWeights(pretrained.getWeights());
   }

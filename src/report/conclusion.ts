@@ -4,7 +4,9 @@
 import { ablationConclusion } from './ablation.js';
 import { robustnessSentence } from './robustness.js';
 import type { ClassifierResult, Metrics } from '../io/metrics.js';
+import { variants } from '../model/classifier.js';
 import type { EncoderMode } from '../model/classifier.js';
+import { unlabelledSentence } from './unlabelled.js';
 import {
   ENCODER_NAMES,
   ENCODER_ORDER,
@@ -147,7 +149,27 @@ export function buildConclusion(metrics: Metrics): string {
       );
     }
   }
-  return [sentences.join(' '), robustnessSentence(metrics), sweepSentence(metrics), ablationConclusion(metrics)]
+  const semiLow = ENCODER_ORDER.filter((encoder) => variants[encoder].semiSupervised)
+    .map((encoder) => find(encoder, lowFraction))
+    .filter((run): run is RunSummary => run !== undefined);
+  if (semiLow.length > 0 && scratchLow !== undefined && scratchFull !== undefined) {
+    const lost = scratchFull.accuracy - scratchLow.accuracy;
+    const each = semiLow.map(
+      (run) =>
+        `${ENCODER_NAMES[run.encoder]} reaches ${accuracyOf(run)}` +
+        (lost >= 0.001
+          ? ` (${formatPercent((run.accuracy - scratchLow.accuracy) / lost, 0)} of that loss won back)`
+          : ''),
+    );
+    sentences.push(`Training on the unlabelled images too, with ${low} of the labels: ${each.join('; ')}.`);
+  }
+  return [
+    sentences.join(' '),
+    robustnessSentence(metrics),
+    sweepSentence(metrics),
+    unlabelledSentence(metrics),
+    ablationConclusion(metrics),
+  ]
     .filter((text) => text !== '')
     .join('\n\n');
 }

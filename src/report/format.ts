@@ -1,26 +1,24 @@
 // Escaping, number formats and the table builder the report's sections share.
 
+import { encoderModes, variants } from '../model/classifier.js';
 import type { EncoderMode } from '../model/classifier.js';
 import { escapeXml } from '../viz/svg.js';
 
 /** Escapes text for HTML element content and double- or single-quoted attribute values (XML's rules suffice). */
 export const escapeHtml = escapeXml;
 
-export const ENCODER_NAMES: Record<EncoderMode, string> = {
-  finetuned: 'pretrained, fine-tuned',
-  frozen: 'pretrained, frozen',
-  scratch: 'from scratch',
-};
+export const ENCODER_NAMES = Object.fromEntries(encoderModes.map((mode) => [mode, variants[mode].title])) as Record<
+  EncoderMode,
+  string
+>;
 
 /** For column headers, where the long names would make a wide table. */
-export const ENCODER_SHORT_NAMES: Record<EncoderMode, string> = {
-  finetuned: 'fine-tuned',
-  frozen: 'frozen',
-  scratch: 'scratch',
-};
+export const ENCODER_SHORT_NAMES = Object.fromEntries(
+  encoderModes.map((mode) => [mode, variants[mode].shortName]),
+) as Record<EncoderMode, string>;
 
-/** The order encoders are listed in: the two pretrained variants, then the baseline. */
-export const ENCODER_ORDER: readonly EncoderMode[] = ['finetuned', 'frozen', 'scratch'];
+/** The order variants are listed in: the table's (the pretrained ones, the baseline, then the semi-supervised). */
+export const ENCODER_ORDER: readonly EncoderMode[] = encoderModes;
 
 /** What one image of a dataset is called in prose: MNIST's are digits, other datasets' images. */
 export function itemNoun(datasetName: string): { singular: string; plural: string } {

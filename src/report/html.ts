@@ -10,6 +10,7 @@ import { articleFor, escapeHtml, formatFixed, formatInteger, formatSeconds, item
 import { describeNoise } from '../data/noise.js';
 import { ablationIntroduction, ablationTables } from './ablation.js';
 import { robustnessTable, sweepRobustnessTable } from './robustness.js';
+import { publishedTable, unlabelledSentence } from './unlabelled.js';
 import {
   classDetails,
   comparisonTable,
@@ -338,7 +339,7 @@ ${figuresIn('reconstruction')}
 ${figuresIn('representation') || '<p>No figures of the learned features were made in this run.</p>'}
 <h3>Classification</h3>
 ${classification}
-${metrics.sweep ? `<h3>Label efficiency</h3>\n<p>${escapeHtml(sweepIntroduction(metrics))}</p>\n${sweepTable(metrics)}\n${sweepRobustnessTable(metrics)}` : ''}
+${metrics.sweep ? `<h3>Label efficiency</h3>\n<p>${escapeHtml(sweepIntroduction(metrics))}</p>\n${sweepTable(metrics)}\n${sweepRobustnessTable(metrics)}\n${unlabelledSection(metrics)}` : ''}
 ${metrics.ablation ? `<h3>Which pretraining</h3>\n<p>${escapeHtml(ablationIntroduction(metrics.ablation))}</p>\n${ablationTables(metrics)}` : ''}
 ${figuresIn('classification')}
 ${figuresIn(undefined)}`;
@@ -351,6 +352,13 @@ function robustness(metrics: Metrics): string {
 <p>Every classifier on corrupted copies of the test images, under the corruptions the denoising check uses, and as a fourth
 pipeline beside frozen, fine-tuned and scratch: the autoencoder denoises the corrupted image first and the classifier sees its output.</p>
 ${table}`;
+}
+
+/** What the unlabelled images buy, two ways, and the field's results at 100 labels; empty without FixMatch cells. */
+function unlabelledSection(metrics: Metrics): string {
+  const sentence = unlabelledSentence(metrics);
+  if (sentence === '') return '';
+  return `<h3>Two uses of the unlabelled images</h3>\n<p>${escapeHtml(sentence)}</p>\n${publishedTable(metrics)}`;
 }
 
 function sweepIntroduction(metrics: Metrics): string {

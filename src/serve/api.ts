@@ -5,6 +5,7 @@
 //   GET /models/<name>/model.json, /models/<name>/weights.bin   the run's saved models, for tf.loadLayersModel
 import type { CodeMap } from '../eval/code-map.js';
 import type { NoiseSpec } from '../data/noise.js';
+import type { EncoderMode } from '../model/classifier.js';
 
 /** 2: the run's class names and what one of its images is called. 3: the classifiers' mistakes, the code map. */
 export const apiFormatVersion = 3;
@@ -13,7 +14,7 @@ export const apiFormatVersion = 3;
 export interface ServedClassifier {
   /** What the page calls it, e.g. "10% labels, fine-tuned". */
   title: string;
-  encoder: 'frozen' | 'finetuned' | 'scratch';
+  encoder: EncoderMode;
   labelFraction: number;
   labels: number;
   testAccuracy: number;

@@ -12,6 +12,8 @@ import { modelJsonName, weightsName } from '../io/model-files.js';
 import { readMetrics } from '../io/metrics.js';
 import { RunFolder, RunFolderError } from '../io/run-folder.js';
 import type { ClassifierResult } from '../io/metrics.js';
+import { encoderModes, variants } from '../model/classifier.js';
+import type { EncoderMode } from '../model/classifier.js';
 import { itemNoun } from '../report/format.js';
 import { apiFormatVersion } from './api.js';
 import type { RunSummary, ServedClassifier, ServedCodingUnit } from './api.js';
@@ -28,15 +30,17 @@ export interface RunData {
   modelNames: Set<string>;
 }
 
-const encoderTitles: Record<ClassifierResult['encoder'], string> = {
-  finetuned: 'fine-tuned',
-  frozen: 'frozen',
-  scratch: 'from scratch',
-};
+const encoderTitles = Object.fromEntries(encoderModes.map((mode) => [mode, variants[mode].shortName])) as Record<
+  EncoderMode,
+  string
+>;
 
 const percent = (fraction: number) => `${Number((100 * fraction).toFixed(1))}%`;
 
-/** 10% fine-tuned, 10% frozen, and the best classifier trained on every label; roles the run lacks are left out. */
+/**
+ * At 10%: fine-tuned, frozen, and the better FixMatch run; then the best classifier trained on every label. Roles
+ * the run lacks are left out.
+ */
 export function chooseClassifiers(classifiers: readonly ClassifierResult[]): ClassifierResult[] {
   const partial = classifiers.filter((c) => c.labelFraction < 1);
   // The experiment's "scarce labels" fraction is 10%; a run configured otherwise shows its smallest fraction.
@@ -44,6 +48,10 @@ export function chooseClassifiers(classifiers: readonly ClassifierResult[]): Cla
   const chosen = (['finetuned', 'frozen'] as const)
     .map((mode) => partial.find((c) => c.encoder === mode && c.labelFraction === scarce))
     .filter((c): c is ClassifierResult => c !== undefined);
+  const semi = partial
+    .filter((c) => variants[c.encoder].semiSupervised && c.labelFraction === scarce)
+    .sort((a, b) => b.test.accuracy - a.test.accuracy)[0];
+  if (semi) chosen.push(semi);
   const full = classifiers.filter((c) => c.labelFraction === 1).sort((a, b) => b.test.accuracy - a.test.accuracy)[0];
   if (full) chosen.push(full);
   return chosen;

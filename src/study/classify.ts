@@ -16,11 +16,12 @@ import type { ClassifierResult } from '../io/metrics.js';
 import type { RunFolder } from '../io/run-folder.js';
 import { shapeOf } from '../model/autoencoder.js';
 import type { Autoencoder } from '../model/autoencoder.js';
-import { buildClassifier } from '../model/classifier.js';
+import { buildClassifier, variants } from '../model/classifier.js';
 import type { EncoderMode } from '../model/classifier.js';
 import { modelSummary } from '../model/summary.js';
 import { predictInBatches } from '../train/batches.js';
-import { argmaxRows, trainClassifier } from '../train/classifier.js';
+import { argmaxRows, epochsFor, trainClassifier } from '../train/classifier.js';
+import type { ClassifierConfig } from '../train/classifier.js';
 import { initializeWeights } from '../train/weights.js';
 import type { ExperimentContext, TrainingContext } from './context.js';
 import { evaluateClassifiers } from './evaluate.js';
@@ -29,10 +30,14 @@ import type { ClassifierJob } from './jobs.js';
 import { classifierStage } from './plan.js';
 import { longestFirst, runInThreads } from './threads.js';
 
+/** The variants that train at a label fraction: the semi-supervised ones only when some images are unlabelled. */
+export const variantsAt = (config: ExperimentConfig, fraction: number): EncoderMode[] =>
+  config.classifier.encoders.filter((mode) => fraction < 1 || !variants[mode].semiSupervised);
+
 /** The classifier runs of the study in config order: variant, label fraction and label count. */
 export function studyClassifierRuns(config: ExperimentConfig, trainCount: number) {
   return config.classifier.labelFractions.flatMap((fraction) =>
-    config.classifier.encoders.map((mode) => ({
+    variantsAt(config, fraction).map((mode) => ({
       mode,
       fraction,
       labels: countForFraction(trainCount, fraction),
@@ -64,7 +69,7 @@ export async function classify(
       indices: Array.from(indices),
       sourceIndices: Array.from(indices, (index) => data.trainSourceIndices[index] as number),
     });
-    for (const mode of config.classifier.encoders) {
+    for (const mode of variantsAt(config, fraction)) {
       const file = classifierFile(mode, count);
       if (await run.exists(file)) {
         results.push((await run.readJson<{ result: ClassifierResult }>(file)).result);
@@ -78,7 +83,14 @@ export async function classify(
   if (workers > 1) {
     // Longest first: whole-network runs before frozen ones, most labels first.
     const ordered = longestFirst(
-      pending.map((entry) => ({ ...entry, work: plannedWork(entry.job.mode, entry.job.labelFraction) })),
+      pending.map((entry) => ({
+        ...entry,
+        work: plannedWork(
+          config.classifier,
+          entry.job.mode,
+          countForFraction(data.train.count, entry.job.labelFraction),
+        ),
+      })),
     );
     await runInThreads<ClassifierResult>(
       context,
@@ -105,10 +117,15 @@ export const classifierFile = (mode: EncoderMode, labels: number) => `classifier
 
 /**
  * A run's work in images it may train on, for handing out the longest runs first: a frozen run's images cost
- * about a third (the encoder runs once per image and version; only the head trains).
+ * about a third (the encoder runs once per image and version; only the head trains); a semi-supervised step's
+ * weak views, passed forward only, a third each.
  */
-export function plannedWork(mode: EncoderMode, images: number): number {
-  return images * (mode === 'frozen' ? 0.3 : 1);
+export function plannedWork(budget: ClassifierConfig, mode: EncoderMode, labels: number): number {
+  if (variants[mode].semiSupervised) {
+    const { maxEpochs, stepsPerEpoch, labelledBatchSize, unlabelledRatio } = budget.semiSupervised;
+    return maxEpochs * stepsPerEpoch * labelledBatchSize * (1 + (unlabelledRatio * 4) / 3);
+  }
+  return epochsFor(budget, mode, labels) * labels * (mode === 'frozen' ? 0.3 : 1);
 }
 
 /**
@@ -199,12 +216,13 @@ export async function trainAndEvaluate(
   reporter({ type: 'stage-start', stage: options.stage, description: `${mode} encoder, ${labelled.count} labels` });
   const classifier = buildClassifier(mode, shapeOf(data.train), data.train.classes, encoder);
   const weightsRandom = new Random(options.seed).fork(`classifier-weights-${options.name}`);
-  initializeWeights(mode === 'scratch' ? classifier.model : headOnly(classifier), weightsRandom);
+  initializeWeights(variants[mode].pretrained ? headOnly(classifier) : classifier.model, weightsRandom);
   const training = await trainClassifier({
     classifier,
     mode,
     train: labelled,
     validation,
+    unlabelled: data.train,
     config: config.classifier,
     seed: options.seed,
     stage: options.stage,

@@ -48,7 +48,9 @@ async function announcePlan(context: ExperimentContext, data: PreparedData): Pro
   // The pool hands out the longest runs first; runs in turn go in config order.
   const ordered =
     workers > 1
-      ? longestFirst(runs.map((entry) => ({ ...entry, work: plannedWork(entry.mode, entry.fraction) })))
+      ? longestFirst(
+          runs.map((entry) => ({ ...entry, work: plannedWork(config.classifier, entry.mode, entry.labels) })),
+        )
       : runs;
   context.reporter({
     type: 'plan',

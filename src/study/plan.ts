@@ -3,6 +3,7 @@
 // counts (epochs, images, codes), never times: the estimate measures how fast each kind of work goes on this machine.
 import type { ExperimentConfig } from '../config.js';
 import { mappedImages } from '../eval/code-map.js';
+import { variants } from '../model/classifier.js';
 import type { EncoderMode } from '../model/classifier.js';
 import type { AutoencoderConfig } from '../train/autoencoder.js';
 import { epochsFor, frozenCopiesFor } from '../train/classifier.js';
@@ -68,12 +69,32 @@ export function classifierRunPlan(options: {
   parallel: boolean;
 }): PlannedRun {
   const { mode, labels, validation, budget } = options;
+  const variant = variants[mode];
   const maxEpochs = epochsFor(budget, mode, labels);
-  const headEpochs = mode === 'frozen' ? maxEpochs : mode === 'finetuned' ? budget.warmupEpochs : 0;
+  const headEpochs = !variant.encoderTrains ? maxEpochs : variant.pretrained ? budget.warmupEpochs : 0;
   const batch = { images: labels, batchSize: budget.batchSize, validationImages: validation };
   const epochs: PlannedEpochs[] = [];
   if (headEpochs > 0) epochs.push({ kind: 'head', count: headEpochs, ...batch });
-  if (maxEpochs > headEpochs) epochs.push({ kind: 'classifier', count: maxEpochs - headEpochs, ...batch });
+  // A semi-supervised epoch: its steps train on the labelled rows and the strong views, in one batch each, after
+  // the weak views have passed forward (counted with the test set's predictions below).
+  const semi = budget.semiSupervised;
+  const stepRows = semi.labelledBatchSize * (1 + semi.unlabelledRatio);
+  const wholeEpochs = maxEpochs - headEpochs;
+  if (wholeEpochs > 0)
+    epochs.push(
+      variant.semiSupervised
+        ? {
+            kind: 'classifier',
+            count: wholeEpochs,
+            ...batch,
+            images: semi.stepsPerEpoch * stepRows,
+            batchSize: stepRows,
+          }
+        : { kind: 'classifier', count: wholeEpochs, ...batch },
+    );
+  const weakViews = variant.semiSupervised
+    ? wholeEpochs * semi.stepsPerEpoch * semi.labelledBatchSize * semi.unlabelledRatio
+    : 0;
   const codes =
     headEpochs === 0 ? 0 : labels * (1 + (mode === 'frozen' ? frozenCopiesFor(budget, labels) : 0)) + validation;
   return {
@@ -84,8 +105,8 @@ export function classifierRunPlan(options: {
     done: options.done,
     parallel: options.parallel,
     epochs,
-    patience: mode === 'frozen' ? budget.frozenPatience : budget.patience,
-    forward: forward({ encoder: codes, classifier: options.test }),
+    patience: !variant.encoderTrains ? budget.frozenPatience : variant.semiSupervised ? semi.patience : budget.patience,
+    forward: forward({ encoder: codes, classifier: options.test + weakViews }),
   };
 }
 

@@ -9,6 +9,7 @@ import { augmentImages, batchWarp, noAugmentation } from '../data/augment.js';
 import type { AugmentationSpec } from '../data/augment.js';
 import type { ImageSet } from '../data/dataset.js';
 import { Random } from '../data/random.js';
+import { variants } from '../model/classifier.js';
 import type { EncoderMode } from '../model/classifier.js';
 import type { EpochRecord } from './events.js';
 import type { Classifier } from '../model/classifier.js';
@@ -18,8 +19,10 @@ import { trainBatches, trainingStep } from './training-step.js';
 import type { TrainingStep } from './training-step.js';
 import type { FusedAdamOptimizer } from './adam.js';
 import { DivergenceError, InterruptedError } from './events.js';
+import { CurriculumThresholds, fixMatchEpoch } from './semi-supervised.js';
+import type { SemiSupervisedConfig } from './semi-supervised.js';
 import type { Reporter } from './events.js';
-import { restoreWeights, snapshotWeights } from './weights.js';
+import { restoreWeights, snapshotWeights, WeightAverage } from './weights.js';
 
 /** The config's classifier section: the variants, their labels and how each trains. */
 export interface ClassifierConfig {
@@ -60,6 +63,8 @@ export interface ClassifierConfig {
   frozenCopies: number;
   frozenCopyImagesPerRun: number;
   frozenCopyAugmentation: AugmentationSpec;
+  /** The semi-supervised variants' FixMatch settings. */
+  semiSupervised: SemiSupervisedConfig;
 }
 
 /** Images with one label each: the dataset's own image set type. */
@@ -70,6 +75,8 @@ export interface ClassifierTrainingOptions {
   mode: EncoderMode;
   train: LabelledImages;
   validation: LabelledImages;
+  /** Every training image, labels unread: what the semi-supervised variants learn from besides `train`. */
+  unlabelled: ImageSet;
   config: ClassifierConfig;
   seed: number;
   stage: string;
@@ -126,6 +133,8 @@ function accuracyAndLoss(
 }
 
 export function epochsFor(config: ClassifierConfig, mode: EncoderMode, labels: number): number {
+  if (variants[mode].semiSupervised)
+    return (variants[mode].pretrained ? config.warmupEpochs : 0) + config.semiSupervised.maxEpochs;
   const [epochs, images] =
     mode === 'frozen'
       ? [config.frozenMaxEpochs, config.frozenMaxImagesPerRun]
@@ -142,6 +151,8 @@ interface Phase {
   rowShape: number[];
   augmentation: AugmentationSpec;
   learningRate: number;
+  /** FixMatch on the labelled and unlabelled images, or plain supervised batches. */
+  semiSupervised: boolean;
   /** First and last epoch of the phase, for the cosine decay (equal = a constant rate). */
   firstEpoch: number;
   lastEpoch: number;
@@ -227,10 +238,14 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     stage,
     reporter,
   } = options;
+  const variant = variants[mode];
   const maxEpochs = epochsFor(config, mode, train.count);
-  const frozenEpochs = mode === 'frozen' ? maxEpochs : mode === 'finetuned' ? config.warmupEpochs : 0;
-  const patience = mode === 'frozen' ? config.frozenPatience : config.patience;
-  const batches = Math.ceil(train.count / config.batchSize);
+  const frozenEpochs = !variant.encoderTrains ? maxEpochs : variant.pretrained ? config.warmupEpochs : 0;
+  const patience = !variant.encoderTrains
+    ? config.frozenPatience
+    : variant.semiSupervised
+      ? config.semiSupervised.patience
+      : config.patience;
   const imageShape = [train.height, train.width, 1];
   const warp = batchWarp();
 
@@ -252,25 +267,33 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
       // Codes are computed once; distorting afresh each epoch would mean a pass through the encoder every epoch.
       augmentation: noAugmentation,
       learningRate: config.headLearningRate,
+      semiSupervised: false,
       firstEpoch: 1,
       lastEpoch: frozenEpochs,
-      decay: mode === 'frozen',
+      decay: !variant.encoderTrains,
     });
   }
-  if (mode !== 'frozen') {
+  if (variant.encoderTrains) {
     phases.push({
       model,
       train: [train.images],
       validation: validation.images,
       rowShape: imageShape,
       augmentation: config.augmentation,
-      learningRate: mode === 'scratch' ? config.learningRate : config.fineTuneLearningRate,
+      learningRate: variant.pretrained ? config.fineTuneLearningRate : config.learningRate,
+      semiSupervised: variant.semiSupervised,
       firstEpoch: frozenEpochs + 1,
       lastEpoch: maxEpochs,
       decay: true,
     });
   }
 
+  const semi = config.semiSupervised;
+  const curriculum =
+    variant.semiSupervised && semi.thresholds === 'curriculum'
+      ? new CurriculumThresholds(options.unlabelled.count, train.classes, semi.threshold)
+      : null;
+  let average: WeightAverage | null = null;
   let optimizer: FusedAdamOptimizer | null = null;
   let step: TrainingStep | null = null;
   const history: EpochRecord[] = [];
@@ -280,6 +303,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
   for (let epoch = 1; epoch <= maxEpochs; epoch += 1) {
     const phase = phases.find((candidate) => epoch >= candidate.firstEpoch && epoch <= candidate.lastEpoch)!;
     if (epoch === phase.firstEpoch) {
+      average = phase.semiSupervised && semi.averageDecay > 0 ? new WeightAverage(model, semi.averageDecay) : null;
       encoder.trainable = phase.model === model;
       optimizer?.dispose();
       optimizer = adam(phase.learningRate);
@@ -295,45 +319,79 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
       optimizer.rate = phase.learningRate * plateauFactor * cosineDecay(progress);
     }
     const epochStarted = performance.now();
+    const batches = phase.semiSupervised
+      ? config.semiSupervised.stepsPerEpoch
+      : Math.ceil(train.count / config.batchSize);
     reporter({ type: 'epoch-start', stage, epoch, maxEpochs, batches });
     const random = new Random(seed).fork(`${stage}-epoch-${epoch}`);
     const order = shuffledOrder(train.count, random);
     const rowSize = phase.rowShape.reduce((product, dimension) => product * dimension, 1);
     let lossSum = 0;
-    await trainBatches(
-      step!,
-      batches,
-      (batch) => {
-        const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
-        const rows =
-          phase.augmentation === noAugmentation
-            ? gatherRows(phase.train, rowSize, indices, random)
-            : augmentImages(
-                gatherRows(phase.train, rowSize, indices, random),
-                indices.length,
-                train.height,
-                train.width,
-                phase.augmentation,
-                random,
-                warp,
-              );
-        const labels = Uint8Array.from(indices, (index) => train.labels[index] as number);
-        return { x: rows, target: oneHot(labels, train.classes, config.labelSmoothing), count: indices.length };
-      },
-      (batch, loss, count) => {
-        if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);
-        lossSum += loss * count;
-        reporter({ type: 'batch-end', stage, epoch, batch: batch + 1, batches, loss });
-      },
-      () => {
-        if (options.shouldStop?.()) throw new InterruptedError(stage, epoch);
-      },
-    );
+    let rowsSeen = 0;
+    const batchDone = (batch: number, loss: number, count: number) => {
+      if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);
+      lossSum += loss * count;
+      rowsSeen += count;
+      reporter({ type: 'batch-end', stage, epoch, batch: batch + 1, batches, loss });
+    };
+    const stopCheck = () => {
+      if (options.shouldStop?.()) throw new InterruptedError(stage, epoch);
+    };
+    if (phase.semiSupervised) {
+      const confident = await fixMatchEpoch({
+        model: phase.model,
+        step: step!,
+        labelled: train,
+        unlabelled: options.unlabelled,
+        config: config.semiSupervised,
+        augmentation: phase.augmentation,
+        random,
+        warp,
+        curriculum,
+        average,
+        done: batchDone,
+        beforeBatch: stopCheck,
+      });
+      reporter({
+        type: 'message',
+        stage,
+        text: `${(100 * confident).toFixed(1)}% of the unlabelled images had a confident pseudo-label`,
+      });
+    } else
+      await trainBatches(
+        step!,
+        batches,
+        (batch) => {
+          const indices = order.subarray(
+            batch * config.batchSize,
+            Math.min(train.count, (batch + 1) * config.batchSize),
+          );
+          const rows =
+            phase.augmentation === noAugmentation
+              ? gatherRows(phase.train, rowSize, indices, random)
+              : augmentImages(
+                  gatherRows(phase.train, rowSize, indices, random),
+                  indices.length,
+                  train.height,
+                  train.width,
+                  phase.augmentation,
+                  random,
+                  warp,
+                );
+          const labels = Uint8Array.from(indices, (index) => train.labels[index] as number);
+          return { x: rows, target: oneHot(labels, train.classes, config.labelSmoothing), count: indices.length };
+        },
+        batchDone,
+        stopCheck,
+      );
+    // A semi-supervised phase validates, and keeps, its average weights; training goes on from the live ones.
+    const live = average ? snapshotWeights(model) : null;
+    if (average) restoreWeights(model, average.values);
     const probabilities = predictRows(phase.model, phase.validation, validation.count, phase.rowShape);
     const scores = accuracyAndLoss(probabilities, validation.labels, validation.classes);
     const record: EpochRecord = {
       epoch,
-      loss: lossSum / train.count,
+      loss: lossSum / rowsSeen,
       validationLoss: scores.loss,
       validationAccuracy: scores.accuracy,
       seconds: (performance.now() - epochStarted) / 1000,
@@ -341,20 +399,21 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     history.push(record);
     const improved = scores.accuracy > best.accuracy;
     if (improved) best = { accuracy: scores.accuracy, epoch, weights: snapshotWeights(model) };
+    if (live) restoreWeights(model, live);
     staleEpochs = improved ? 0 : staleEpochs + 1;
     reporter({ type: 'epoch-end', stage, record, improved });
-    if (staleEpochs > 0 && staleEpochs % config.plateauPatience === 0 && optimizer && mode !== 'frozen') {
+    if (staleEpochs > 0 && staleEpochs % config.plateauPatience === 0 && optimizer && variant.encoderTrains) {
       // Halve Adam's step on a plateau (Keras's ReduceLROnPlateau); the moments are kept. Not for frozen runs:
       // their long patience would halve the rate to nothing, and the cosine decay alone served them better.
       plateauFactor /= 2;
       optimizer.rate /= 2;
       reporter({ type: 'message', stage, text: `learning rate halved to ${optimizer.rate.toExponential(1)}` });
     }
-    const warmingUp = mode === 'finetuned' && epoch <= config.warmupEpochs;
+    const warmingUp = variant.pretrained && variant.encoderTrains && epoch <= config.warmupEpochs;
     if (!warmingUp && staleEpochs >= patience) break;
   }
   restoreWeights(model, best.weights);
-  encoder.trainable = mode !== 'frozen';
+  encoder.trainable = variant.encoderTrains;
   (optimizer as FusedAdamOptimizer | null)?.dispose();
   // The head model's applications hold references to the shared layers; without this they outlive the classifier.
   for (const phase of phases) if (phase.model !== model) phase.model.dispose();

@@ -47,3 +47,32 @@ export function restoreWeights(model: LayersModel, snapshot: Float32Array[]): vo
     values.dispose();
   });
 }
+
+/**
+ * An exponential moving average of the model's weights (Polyak averaging), updated after each step: the averaged
+ * model is what semi-supervised runs validate and keep, as FixMatch evaluates its average, since its weights move
+ * with each batch's pseudo-labels.
+ */
+export class WeightAverage {
+  readonly values: Float32Array[];
+
+  constructor(
+    private readonly model: LayersModel,
+    private readonly decay: number,
+  ) {
+    this.values = snapshotWeights(model);
+  }
+
+  private updates = 0;
+
+  update(): void {
+    // TensorFlow's ExponentialMovingAverage with num_updates: early on the average forgets its start faster.
+    this.updates += 1;
+    const decay = Math.min(this.decay, (1 + this.updates) / (10 + this.updates));
+    weightsInLayerOrder(this.model).forEach((weight, index) => {
+      const live = weight.read().dataSync() as Float32Array;
+      const average = this.values[index]!;
+      for (let i = 0; i < average.length; i += 1) average[i] = decay * average[i]! + (1 - decay) * live[i]!;
+    });
+  }
+}

@@ -1,12 +1,24 @@
 // `dae sweep`: the label-efficiency sweep on a run folder's pretrained autoencoder.
+import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 
 import { defaultSweep, runSweep } from '../../grid/sweep.js';
+import { encoderModes } from '../../model/classifier.js';
+import type { EncoderMode } from '../../model/classifier.js';
 import { integer } from '../flags.js';
 import { sweepSummary } from '../summary.js';
 import { closeProgress, peakMemoryMiB, printLines, saveEstimates, totalsOf } from '../session.js';
 import type { RunOptions } from '../session.js';
 import { onGridRun, withCellRunner, withGridHead, withGridTail } from './grid-options.js';
+
+/** `--variants finetuned,fixmatch-scratch`: classifier variants, each once. */
+function variantList(value: string): EncoderMode[] {
+  const names = value.split(',').map((name) => name.trim());
+  const unknown = names.find((name) => !(encoderModes as string[]).includes(name));
+  if (unknown !== undefined)
+    throw new InvalidArgumentError(`unknown variant '${unknown.slice(0, 40)}'; use some of ${encoderModes.join(', ')}`);
+  return [...new Set(names)] as EncoderMode[];
+}
 
 export function addSweepCommand(program: Command): void {
   withGridTail(
@@ -17,20 +29,33 @@ export function addSweepCommand(program: Command): void {
           "label-efficiency sweep: the three variants on nested label subsets, several seeds each, on a run folder's pretrained autoencoder",
         ),
       'a run folder to add the sweep to (pretrained first if it is not yet)',
-    ).option(
-      '--min-steps <n>',
-      `optimiser steps every cell takes at least, however few its labels (default ${defaultSweep.minimumSteps})`,
-      integer('--min-steps', 1),
-    ),
+    )
+      .option(
+        '--min-steps <n>',
+        `optimiser steps every cell takes at least, however few its labels (default ${defaultSweep.minimumSteps})`,
+        integer('--min-steps', 1),
+      )
+      .option(
+        '--variants <list>',
+        `comma-separated classifier variants, of ${encoderModes.join(', ')} (default: all; the FixMatch ones at ${(defaultSweep.semiSupervisedLabelCounts ?? []).join(' and ')} labels, or at every --labels count)`,
+        variantList,
+      ),
   ).action(
     (
       directory: string | undefined,
-      options: RunOptions & { labels?: (number | 'all')[]; seeds?: number; minSteps?: number; queue?: string },
+      options: RunOptions & {
+        labels?: (number | 'all')[];
+        seeds?: number;
+        minSteps?: number;
+        queue?: string;
+        variants?: EncoderMode[];
+      },
     ) =>
       onGridRun(directory, options, async (run, context) => {
         const sweepOptions = {
           ...defaultSweep,
-          ...(options.labels ? { labelCounts: options.labels } : {}),
+          ...(options.labels ? { labelCounts: options.labels, semiSupervisedLabelCounts: null } : {}),
+          ...(options.variants ? { encoders: options.variants } : {}),
           ...(options.seeds ? { seeds: options.seeds } : {}),
           ...(options.minSteps ? { minimumSteps: options.minSteps } : {}),
         };
