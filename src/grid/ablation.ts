@@ -97,7 +97,17 @@ const scratchTitle = 'none (scratch)';
 const panelTitle = (labels: number) => `${labels.toLocaleString('en-US')} labels`;
 const variantNames: Record<EncoderMode, string> = { finetuned: 'fine-tuned', frozen: 'frozen', scratch: 'scratch' };
 
-function ablationPoints(result: AblationResult) {
+/** The ablation's chart, as the report shows it and the docs generate it from results/ablation.json. */
+export async function ablationFigure(
+  result: Pick<AblationResult, 'pretrainings' | 'labelCounts' | 'summary'>,
+): Promise<string> {
+  return ablationChart(ablationPoints(result), {
+    pretrainings: [...result.pretrainings.map((entry) => entry.title), scratchTitle],
+    panels: result.labelCounts.map(panelTitle),
+  });
+}
+
+function ablationPoints(result: Pick<AblationResult, 'pretrainings' | 'summary'>) {
   const title = (name: string) =>
     name === 'scratch' ? scratchTitle : (result.pretrainings.find((entry) => entry.name === name)?.title ?? name);
   return result.summary.map((entry) => ({
@@ -310,13 +320,7 @@ export async function runAblation(
     totalSeconds: seconds + (previous?.totalSeconds ?? 0),
   });
   await run.writeJson('ablation/ablation.json', result);
-  await run.writeFile(
-    'figures/ablation.svg',
-    await ablationChart(ablationPoints(result), {
-      pretrainings: [...pretrainings.map((entry) => entry.title), scratchTitle],
-      panels: labelCounts.map(panelTitle),
-    }),
-  );
+  await run.writeFile('figures/ablation.svg', await ablationFigure(result));
   await run.writeJson('figures/ablation.json', [
     {
       id: 'ablation',
