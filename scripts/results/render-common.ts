@@ -116,4 +116,13 @@ const resultsFiles: Renderer = (data) =>
         [...data.files],
       );
 
-export const commonRegions: Record<string, Renderer> = { provenance, recipe, 'results-files': resultsFiles };
+/** Inline: which preset the studies ran. */
+const recipeName: Renderer = ({ studies }) =>
+  studies[0] ? `the \`${studies[0].config.preset}\` preset` : 'not measured yet';
+
+export const commonRegions: Record<string, Renderer> = {
+  provenance,
+  recipe,
+  'recipe-name': recipeName,
+  'results-files': resultsFiles,
+};
