@@ -23,7 +23,7 @@ function variants(ablation: AblationResult): Exclude<EncoderMode, 'scratch'>[] {
 export function ablationIntroduction(ablation: AblationResult): string {
   const { budget } = ablation;
   return (
-    `${ablation.pretrainings.length} autoencoders of the reference architecture, pretrained on the same ${formatInteger(budget.pretrainImages)} ` +
+    `${ablation.pretrainings.length} autoencoders of the study's architecture, pretrained on the same ${formatInteger(budget.pretrainImages)} ` +
     `unlabelled images for ${budget.pretrainEpochs} epoch${budget.pretrainEpochs === 1 ? '' : 's'} each (an equal budget, smaller than the study's own pretraining), from the same ` +
     `initial weights and batch order: only the corruption differs. On each, the frozen and fine-tuned classifiers are trained on the same ` +
     `nested label subsets with the same ${ablation.seeds.length} seeds as scratch, the baseline (the sweep's recipe, at least ` +
