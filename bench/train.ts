@@ -420,6 +420,12 @@ if (flags.json) {
         runs: nativeThreads,
       },
       peer: peerName ? { name: peerName, blas: peers.autoencoder[0]?.blas ?? null } : { unavailable: peerUnavailable },
+      kernels: [...kernelRates].map(([name, rate]) => ({
+        name: name.replace(/\s+/g, ' '),
+        megaflops: round1(rate.flops / 1e6),
+        nativeGflops: round1(rate.native),
+        wasmGflops: round1(rate.wasm),
+      })),
       wasmImagesPerSecond: round1(wasm.imagesPerSecond),
       cpuImagesPerSecond: cpu ? Number(cpu.imagesPerSecond.toFixed(2)) : null,
     }),

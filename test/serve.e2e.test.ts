@@ -8,8 +8,8 @@
 //   CHROMIUM_PATH           another browser to use (say /usr/bin/chromium; default: the one the devDependencies bring)
 //   DAE_SERVE_RUN           serve this complete run folder instead of training a tiny one (~30 s)
 //   DAE_SERVE_SCREENSHOT    where the desktop screenshot goes (default dist/screenshots/serve-page.png)
-// The README's docs/serve-screenshot.png is made this way from a full-preset run (the seed-1 study, after `dae
-// report`):
+// docs/serve-screenshot.png (docs/usage.md shows it) is made this way from a full-preset run (the seed-1 study, after
+// `dae report`):
 // DAE_SERVE_RUN=runs/<full run> DAE_SERVE_SCREENSHOT=docs/serve-screenshot.png node --test dist/test/serve.e2e.test.js
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -100,7 +100,17 @@ const variantNames = Object.fromEntries(encoderModes.map((mode) => [mode, varian
   string
 >;
 
-function ablationPoints(result: AblationResult) {
+/** The ablation's chart, as the report shows it and the docs generate it from results/ablation.json. */
+export async function ablationFigure(
+  result: Pick<AblationResult, 'pretrainings' | 'labelCounts' | 'summary'>,
+): Promise<string> {
+  return ablationChart(ablationPoints(result), {
+    pretrainings: [...result.pretrainings.map((entry) => entry.title), scratchTitle],
+    panels: result.labelCounts.map(panelTitle),
+  });
+}
+
+function ablationPoints(result: Pick<AblationResult, 'pretrainings' | 'summary'>) {
   const title = (name: string) =>
     name === 'scratch' ? scratchTitle : (result.pretrainings.find((entry) => entry.name === name)?.title ?? name);
   return result.summary.map((entry) => ({
@@ -313,13 +323,7 @@ export async function runAblation(
     totalSeconds: seconds + (previous?.totalSeconds ?? 0),
   });
   await run.writeJson('ablation/ablation.json', result);
-  await run.writeFile(
-    'figures/ablation.svg',
-    await ablationChart(ablationPoints(result), {
-      pretrainings: [...pretrainings.map((entry) => entry.title), scratchTitle],
-      panels: labelCounts.map(panelTitle),
-    }),
-  );
+  await run.writeFile('figures/ablation.svg', await ablationFigure(result));
   await run.writeJson('figures/ablation.json', [
     {
       id: 'ablation',

@@ -89,6 +89,19 @@ export function summariseSweep(
   return { labelCounts, seeds, validationPolicy, cells, summary, gain };
 }
 
+/** The sweep's chart, as the report shows it and the docs generate it from results/sweep.json. */
+export async function sweepFigure(result: Pick<SweepResult, 'summary'>): Promise<string> {
+  return labelSweepChart(
+    result.summary.map((entry) => ({
+      variant: entry.encoder,
+      labels: entry.labels,
+      mean: entry.accuracy.mean,
+      std: entry.accuracy.std,
+    })),
+    { title: 'Test accuracy against the number of labels' },
+  );
+}
+
 /** The label counts asked for, as numbers of training images, each once, smallest first. */
 export function resolveLabelCounts(counts: readonly (number | 'all')[], trainCount: number): number[] {
   return [...new Set(counts.map((count) => (count === 'all' ? trainCount : Math.min(count, trainCount))))].sort(
@@ -158,16 +171,7 @@ export async function runSweep(
   const reportStarted = performance.now();
   const result = summariseSweep(labelCounts, seeds, cells, cellValidationPolicy);
   await run.writeJson('sweep/sweep.json', result);
-  const chart = await labelSweepChart(
-    result.summary.map((entry) => ({
-      variant: entry.encoder,
-      labels: entry.labels,
-      mean: entry.accuracy.mean,
-      std: entry.accuracy.std,
-    })),
-    { title: 'Test accuracy against the number of labels' },
-  );
-  await run.writeFile('figures/sweep.svg', chart);
+  await run.writeFile('figures/sweep.svg', await sweepFigure(result));
   await run.writeJson('figures/sweep.json', [
     {
       id: 'sweep',

@@ -23,8 +23,8 @@ function variants(ablation: AblationResult): Exclude<EncoderMode, 'scratch'>[] {
 export function ablationIntroduction(ablation: AblationResult): string {
   const { budget } = ablation;
   return (
-    `${ablation.pretrainings.length} autoencoders of the reference architecture, pretrained on the same ${formatInteger(budget.pretrainImages)} ` +
-    `unlabelled images for ${budget.pretrainEpochs} epochs each (an equal budget, smaller than the study's own pretraining), from the same ` +
+    `${ablation.pretrainings.length} autoencoders of the study's architecture, pretrained on the same ${formatInteger(budget.pretrainImages)} ` +
+    `unlabelled images for ${budget.pretrainEpochs} epoch${budget.pretrainEpochs === 1 ? '' : 's'} each (an equal budget, smaller than the study's own pretraining), from the same ` +
     `initial weights and batch order: only the corruption differs. On each, the frozen and fine-tuned classifiers are trained on the same ` +
     `nested label subsets with the same ${ablation.seeds.length} seeds as scratch, the baseline (the sweep's recipe, at least ` +
     `${formatInteger(budget.minimumSteps)} steps, at most ${formatInteger(budget.imagesPerCell)} images per cell). Differences are paired by seed: ` +
@@ -102,7 +102,7 @@ export function ablationTables(metrics: Metrics): string {
  * (clear when the mean minus one standard deviation is above zero), and whether the best denoiser is also the
  * best pretrainer.
  */
-export function ablationConclusion(metrics: Metrics): string {
+export function ablationConclusion(metrics: Pick<Metrics, 'ablation'>): string {
   const ablation = metrics.ablation;
   if (!ablation || ablation.summary.length === 0) return '';
   const title = (name: string) => ablation.pretrainings.find((entry) => entry.name === name)?.title ?? name;

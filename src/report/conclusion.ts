@@ -180,7 +180,7 @@ export function buildConclusion(metrics: Metrics): string {
  * below zero; anything else is within the seed-to-seed spread. Pretraining stops helping above the largest
  * label count with a clear gain.
  */
-export function sweepSentence(metrics: Metrics): string {
+export function sweepSentence(metrics: Pick<Metrics, 'sweep'>): string {
   const sweep = metrics.sweep;
   if (!sweep || sweep.gain.length === 0) return '';
   const gains = [...sweep.gain].sort((a, b) => a.labels - b.labels);

@@ -78,7 +78,9 @@ export function robustnessTable(metrics: Metrics): string {
  * One sentence per label fraction: each pipeline's mean accuracy over the corruptions, best first, and what
  * denoising first changes for the classifier that gains most from it.
  */
-export function robustnessSentence(metrics: Metrics): string {
+export function robustnessSentence(metrics: {
+  classifiers: readonly Pick<ClassifierResult, 'encoder' | 'labelFraction' | 'robustness'>[];
+}): string {
   const measured = metrics.classifiers.filter((result) => result.robustness !== undefined);
   if (measured.length === 0) return '';
   const count = measured[0]!.robustness!.corruptions.length;
