@@ -1,6 +1,6 @@
 // Regions from the studies (results/study-seed<N>.json): the answer, the accuracy table over seeds, the denoising,
 // the robustness, the code map's caption, and how long a study takes.
-import { meanAndSpread } from '../../src/grid/cells.js';
+import { meanAndSpread } from '../../src/io/metrics.js';
 import { meanCorruptedAccuracy } from '../../src/eval/robustness.js';
 import { describeNoise, shortNoiseName } from '../../src/data/noise.js';
 import type { EncoderMode, ReconstructionScores, Robustness } from '../../src/io/metrics.js';
