@@ -28,7 +28,7 @@ export { reconstructionScores } from './eval/reconstruction.js';
 export { classificationMetrics, formatClassificationReport } from './eval/classification.js';
 export { evaluateDenoising } from './eval/denoising.js';
 export { inspect } from './eval/inspection.js';
-export { saveModel, loadModel, ModelFileError } from './io/model-files.js';
+export { saveModel, loadModel, checkSavedModel, ModelFileError } from './io/model-files.js';
 export { exportRun, exportFormats } from './export/export-run.js';
 export type { ExportFormat, ExportOptions, ExportedModel } from './export/export-run.js';
 export { modelTree, flattenTree, ExportError } from './export/model-tree.js';

@@ -231,6 +231,19 @@ test('damaged model folders are refused with ModelFileError naming the file', as
     );
     await assertModelFileError(loadModel(encoderDirectory), modelJson, /not a file name inside the model folder/);
 
+    // Whole, but holding a NaN and an infinity: refused naming the layer (the last weight is coding/bias, [32]).
+    await writeFile(modelJson, originalJson);
+    await saveModel(buildAutoencoder().encoder, encoderDirectory);
+    const bytes = await readFile(weights);
+    bytes.writeFloatLE(Number.NaN, bytes.byteLength - 4);
+    bytes.writeFloatLE(Number.NEGATIVE_INFINITY, bytes.byteLength - 8);
+    await writeFile(weights, bytes);
+    await assertModelFileError(
+      loadModel(encoderDirectory),
+      weights,
+      /: layer 'coding' holds 1 NaN and 1 infinite among the 32 values of its weight 'coding\/bias' — the training that saved it diverged/,
+    );
+
     await rm(weights);
     await writeFile(modelJson, originalJson);
     await assertModelFileError(loadModel(encoderDirectory), weights, /cannot read \(file not found\)/);
