@@ -16,7 +16,7 @@ import { Random } from '../data/random.js';
 import { plannedWork } from '../study/classify.js';
 import type { ExperimentContext } from '../study/context.js';
 import { trainNewAutoencoder } from '../study/pretrain.js';
-import { mergeIntoMetrics } from '../study/report.js';
+import { mergeIntoMetrics, prepareMetricsFor } from '../study/report.js';
 import { cellName } from '../study/jobs.js';
 import { loadModel, saveModel } from '../io/model-files.js';
 import type { AblationPretraining, AblationResult } from '../io/metrics.js';
@@ -220,6 +220,8 @@ export async function runAblation(
   const { run, config, reporter } = context;
   const started = performance.now();
   const data = await prepareData(config);
+  // What the ablation's end reads (metrics.json, or the stage files to rebuild it from), checked before it trains.
+  await prepareMetricsFor(context, data, 'ablation');
 
   const labelCounts = resolveLabelCounts(options.labelCounts, data.train.count);
   const seeds = Array.from({ length: options.seeds }, (_, index) => config.seed + index);
