@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,7 +143,7 @@ test("every exported ONNX model gives tfjs's outputs in onnxruntime, to 1e-5 and
     );
     assert.deepEqual(
       (await readdir(join(directory, 'export', 'onnx'))).sort(),
-      names.map((name) => `${name}.onnx`),
+      [...names.map((name) => `${name}.onnx`), 'export.json'].sort(),
     );
 
     const mnist = await loadDataset();
@@ -366,6 +366,56 @@ test('bad requests get a one-line error and a non-zero exit, and leave no file b
       /empty-run\/models: holds no saved model/,
     );
     assert.equal(existsSync(out), false);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+test('--out must be new, empty or an export of this run; a taken file name stops the export before any file is written', async () => {
+  await useBackend('native');
+  const directory = await mkdtemp(join(tmpdir(), 'dae-export-'));
+  try {
+    const runDirectory = join(directory, 'run');
+    const otherRun = join(directory, 'other-run');
+    await makeRun(runDirectory);
+    await makeRun(otherRun);
+    const listing = async (folder: string) => (existsSync(folder) ? (await readdir(folder)).sort() : null);
+    const refusedOut = async (out: string, pattern: RegExp) => {
+      const before = await listing(out);
+      const result = dae('export', runDirectory, '--format', 'onnx', '--out', out);
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.lastLine, pattern);
+      assert.match(result.lastLine, / — choose a new or empty folder for --out/);
+      assert.deepEqual(await listing(out), before, `${out}: nothing written`);
+    };
+    await refusedOut(otherRun, /^dae: --out .*other-run: is a run folder \(it holds run\.json\)/);
+    await refusedOut(runDirectory, /^dae: --out .*run: is the run folder itself/);
+    await refusedOut(join(otherRun, 'export', 'onnx'), /^dae: --out .*: is inside the run folder .*other-run/);
+    await refusedOut(join(runDirectory, 'models'), /: is not empty and holds files that are no export of this run \(/);
+    // Another run's export is not this run's.
+    await exportRun(otherRun, { format: 'onnx', out: join(directory, 'other-export') });
+    await refusedOut(join(directory, 'other-export'), /: holds an export of another run \(.*other-run, started /);
+
+    // An earlier export of this run may be written again, and a folder stands where one file would go: refused,
+    // and every file left as it was.
+    const out = join(directory, 'export');
+    await exportRun(runDirectory, { format: 'onnx', out });
+    await rm(join(out, 'encoder.onnx'));
+    await import('node:fs/promises').then((fs) => fs.mkdir(join(out, 'encoder.onnx')));
+    const before = await Promise.all(
+      (await readdir(out)).map(async (name) => [name, (await stat(join(out, name))).mtimeMs]),
+    );
+    const taken = dae('export', runDirectory, '--format', 'onnx', '--out', out);
+    assert.equal(taken.status, 1, taken.stderr);
+    assert.match(taken.lastLine, /^dae: .*export\/encoder\.onnx: is a folder, where the export would write a file — /);
+    const after = await Promise.all(
+      (await readdir(out)).map(async (name) => [name, (await stat(join(out, name))).mtimeMs]),
+    );
+    assert.deepEqual(after, before, 'no file written, none left half-way');
+    await rm(join(out, 'encoder.onnx'), { recursive: true });
+    const again = dae('export', runDirectory, '--format', 'onnx', '--out', out);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal((await readdir(out)).filter((name) => name.endsWith('.onnx')).length, 7);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

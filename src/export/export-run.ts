@@ -1,15 +1,20 @@
 // `dae export`: the saved models of a finished run folder as ONNX or Keras 3 files, one per model:
 //   <out>/<model>.onnx    or    <out>/<model>.keras        (default out: <run>/export/<format>)
-// Every requested model is loaded and converted before the first file is written, and each file is written
-// atomically, so a refused request (no such model, unfinished run, a layer the formats cannot hold) writes nothing.
+//   <out>/export.json     what the folder holds: the run it came from, and each file's model
+// Every requested model is loaded, checked and converted, and every target checked, before the first file is
+// written; the files are then written beside their targets and renamed into place, so a refused or failed request
+// leaves no part of an export behind. --out must be new, empty, or an earlier export of the same run: never a run
+// folder, nor a folder of other files.
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
+import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { ensureDirectory, writeFileAtomic } from '../io/atomic.js';
+import { ensureDirectory, formatJson, writeFilesAtomic } from '../io/atomic.js';
 import { loadModel, modelJsonName, readModelMetadata } from '../io/model-files.js';
 import { RunFolder } from '../io/run-folder.js';
+import { checkExportFolder, checkTargets, exportRecordName, exportRecordVersion } from './export-folder.js';
+import type { ExportRecord } from './export-folder.js';
 import { kerasModel } from './keras.js';
 import { ExportError, flattenTree, modelTree } from './model-tree.js';
 import { onnxModel } from './onnx.js';
@@ -79,8 +84,9 @@ function describe(metadata: Record<string, unknown>, inputShape: number[]): stri
 }
 
 /**
- * Exports the saved models of the complete run folder `runDirectory`. Refuses (ExportError, RunFolderError) an
- * unfinished run, an unknown model name or format, before anything is written. Needs a tfjs backend (any).
+ * Exports the saved models of the complete run folder `runDirectory`. Refuses (ExportError, RunFolderError,
+ * ModelFileError) an unfinished run, an unknown model name or format, a damaged model, an --out that is no place for
+ * an export, before anything is written. Needs a tfjs backend (any).
  */
 export async function exportRun(runDirectory: string, options: ExportOptions): Promise<ExportedModel[]> {
   if (!exportFormats.includes(options.format)) {
@@ -121,6 +127,12 @@ export async function exportRun(runDirectory: string, options: ExportOptions): P
         );
       }
     }
+    const identity = { directory: resolve(runDirectory), startedAt: run.runRecord.startedAt };
+    const fileNames = new Set(
+      available.flatMap((name) => exportFormats.map((format) => `${name}${extensions[format]}`)),
+    );
+    const previous = await checkExportFolder(out, identity, fileNames);
+
     const by = await producer();
     const converted: {
       name: string;
@@ -156,8 +168,23 @@ export async function exportRun(runDirectory: string, options: ExportOptions): P
         model.dispose();
       }
     }
+    await checkTargets([...converted.map((item) => item.file), join(out, exportRecordName)]);
+    const exportedAt = new Date().toISOString();
+    const record: ExportRecord = {
+      formatVersion: exportRecordVersion,
+      run: identity,
+      files: {
+        ...previous?.files,
+        ...Object.fromEntries(
+          converted.map((item) => [basename(item.file), { model: item.name, format: options.format, exportedAt }]),
+        ),
+      },
+    };
     await ensureDirectory(out);
-    for (const item of converted) await writeFileAtomic(item.file, item.bytes);
+    await writeFilesAtomic([
+      ...converted.map((item) => ({ path: item.file, data: item.bytes })),
+      { path: join(out, exportRecordName), data: formatJson(record) },
+    ]);
     return converted.map((item) => ({
       model: item.name,
       file: item.file,

@@ -24,7 +24,7 @@ export function addExportCommand(program: Command): void {
       "a folder name under the run's models/ (autoencoder, encoder, decoder, classifier-frozen-5500, ...), or all",
       'all',
     )
-    .option('--out <dir>', 'folder for the files (default <run-dir>/export/<format>)')
+    .option('--out <dir>', 'new or empty folder for the files (default <run-dir>/export/<format>)')
     .action(async (directory: string, options: { format: ExportFormat; model: string; out?: string }) => {
       // Only weights are read; any engine will do, and the default one prints nothing.
       await useBackend('auto', { threads: 1 });
