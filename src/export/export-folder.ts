@@ -1,5 +1,6 @@
 // The folder an export writes into (--out), and its record, export.json:
-//   { formatVersion, run: { directory, startedAt }, files: { "<model>.<onnx|keras>": { model, format, exportedAt } } }
+//   { formatVersion, run: { directory, startedAt }, files: { "<model>.<onnx|keras>": { model, format, exportedAt,
+//     interface } } }
 // An export writes only into a folder that is new, empty, or an earlier export of the same run (its export.json
 // names the run's start; a folder of nothing but this run's model files is an export made before export.json). It
 // never writes into a run folder, this one's own root included, nor anywhere inside another run folder.
@@ -7,6 +8,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 import { runRecordName } from '../io/run-folder.js';
+import type { InterfaceDescription } from './interface.js';
 import { ExportError } from './model-tree.js';
 
 export const exportRecordName = 'export.json';
@@ -16,7 +18,7 @@ export interface ExportRecord {
   formatVersion: typeof exportRecordVersion;
   /** The run the files came from: its folder when exported, and its start, which identifies it. */
   run: { directory: string; startedAt: string };
-  files: Record<string, { model: string; format: string; exportedAt: string }>;
+  files: Record<string, { model: string; format: string; exportedAt: string; interface: InterfaceDescription }>;
 }
 
 const CHOOSE_HINT = 'choose a new or empty folder for --out, or leave it out to write into <run>/export/<format>';
