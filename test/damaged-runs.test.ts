@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,6 +160,25 @@ test('dae sweep checks metrics.json and the stage files it is rebuilt from befor
   const metrics = await readJson<Metrics>(join(directory, 'metrics.json'));
   assert.deepEqual(studyPart(metrics), studyPart(finishedMetrics));
   assert.equal(metrics.sweep?.cells.length, 3);
+});
+
+test("dae ablate reads its own earlier results and metrics.json's sources before it pretrains anything", async () => {
+  const directory = await copyOfRun();
+  await mkdir(join(directory, 'ablation'));
+  await writeFile(join(directory, 'ablation', 'ablation.json'), '{"budget": ');
+  refused(
+    dae('ablate', directory, '--labels', '40', '--seeds', '1', '--backend', 'native'),
+    new RegExp(
+      `^dae: ${directory}/ablation/ablation\\.json: is not valid JSON; the file is corrupted — delete it and run \`dae ablate ${directory}\` again`,
+    ),
+  );
+  assert.deepEqual(await readdir(join(directory, 'ablation')), ['ablation.json'], 'nothing pretrained or trained');
+  // With metrics.json corrupted too, `dae report` gives the same hint: the two agree on what mends the file.
+  await writeFile(join(directory, 'metrics.json'), truncatedJson);
+  refused(
+    dae('report', directory),
+    /ablation\/ablation\.json: is not valid JSON; the file is corrupted — delete it and run `dae ablate /,
+  );
 });
 
 test('dae serve refuses a run whose saved models are damaged, in the line dae export gives', async () => {

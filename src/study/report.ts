@@ -17,20 +17,33 @@ import { trainingFigures } from './figures.js';
 import { pretrain } from './pretrain.js';
 import type { PretrainResult } from './pretrain.js';
 
-/** The grids whose results metrics.json carries besides the study's: each one's own file, and what rewrites it. */
+/**
+ * The grids whose results metrics.json carries besides the study's: each one's own file, and what to do when it is
+ * corrupted (the sweep never reads its file, so running it again rewrites it; the ablation reads its own first).
+ */
 const grids = {
-  sweep: { file: 'sweep/sweep.json', command: 'dae sweep' },
-  ablation: { file: 'ablation/ablation.json', command: 'dae ablate' },
+  sweep: {
+    file: 'sweep/sweep.json',
+    hint: (directory: string) =>
+      `run \`dae sweep ${directory}\` again with the --labels and --seeds it had: it rewrites the file and retrains no finished cell`,
+  },
+  ablation: {
+    file: 'ablation/ablation.json',
+    hint: (directory: string) =>
+      `delete it and run \`dae ablate ${directory}\` again with the flags it had: it writes the file anew from its cells, retraining none`,
+  },
 } as const;
 type Grid = keyof typeof grids;
 const gridNames = Object.keys(grids) as Grid[];
 
+/** What to do about a grid's corrupted results file. */
+export const gridFileHint = (run: RunFolder, grid: Grid): string => grids[grid].hint(run.directory);
+
 /** A grid's results from its own file, when it ran on this folder; a corrupted file is refused, saying what to do. */
 async function gridPart(run: RunFolder, grid: Grid): Promise<Partial<Pick<Metrics, Grid>>> {
-  const { file, command } = grids[grid];
+  const { file } = grids[grid];
   if (!(await run.exists(file))) return {};
-  const hint = `run \`${command} ${run.directory}\` again with the --labels and --seeds it had: it rewrites the file and retrains no finished cell`;
-  return { [grid]: await run.readJson<SweepResult | AblationResult>(file, hint) };
+  return { [grid]: await run.readJson<SweepResult | AblationResult>(file, gridFileHint(run, grid)) };
 }
 
 /**
