@@ -7,13 +7,16 @@
 Loads every RUN_DIR/export/keras/<model>.keras (or KERAS_DIR/<model>.keras) with plain keras.models.load_model,
 predicts on the test set, and prints per model the largest |keras - tfjs| over every output value and how often the
 argmax of an image's output agrees. tfjs's predictions come from scripts/tfjs-reference.mjs (Node, with the
-package built). Exits 1 if a difference passes 1e-5 or a classifier's argmax disagrees on any image.
+package built). Exits 1 if a difference passes 1e-5 or a classifier's argmax disagrees on any image. A model exported
+with --include-rescaling (its metadata.json says so) is fed the same images as 0-255 pixels.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -43,7 +46,12 @@ def main() -> int:
         for name in models:
             inputs = np.load(os.path.join(reference, f"{name}.input.npy"))
             expected = np.load(os.path.join(reference, f"{name}.output.npy"))
-            model = keras.models.load_model(os.path.join(keras_dir, f"{name}.keras"))
+            path = os.path.join(keras_dir, f"{name}.keras")
+            with zipfile.ZipFile(path) as archive:
+                metadata = json.loads(archive.read("metadata.json"))
+            if metadata.get("dae_pretrain", {}).get("rescalingIncluded"):
+                inputs = inputs * 255
+            model = keras.models.load_model(path)
             got = np.asarray(model.predict(inputs, batch_size=1000, verbose=0))
             if got.shape != expected.shape:
                 print(f"{name:28} output shape {got.shape}, tfjs's {expected.shape}")

@@ -1,7 +1,9 @@
 // The exported ONNX files of a run folder against tfjs, in onnxruntime-node (a devDependency), on the whole test set:
 //   node bin/dae.js export RUN_DIR --format onnx && node scripts/check-onnx.mjs RUN_DIR [ONNX_DIR] [--limit N]
 // prints, per model, the largest |onnxruntime - tfjs| over every output value and how often the argmax of an image's
-// output agrees; exits 1 if a difference passes 1e-5 or a classifier's argmax disagrees on any image.
+// output agrees; exits 1 if a difference passes 1e-5 or a classifier's argmax disagrees on any image. A model exported
+// with --include-rescaling (export.json says so) is fed the same images as 0-255 pixels.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 
@@ -33,6 +35,8 @@ if (!runDirectory) {
   process.exit(2);
 }
 const { cases } = await referenceCases(runDirectory, { limit });
+const recordFile = join(onnxDirectory, 'export.json');
+const record = existsSync(recordFile) ? JSON.parse(readFileSync(recordFile, 'utf8')) : { files: {} };
 let failed = false;
 console.log(`${'model'.padEnd(28)} ${'images'.padStart(6)}  max |onnx - tfjs|  argmax agreement`);
 for (const item of cases) {
@@ -40,12 +44,15 @@ for (const item of cases) {
   const [inputName] = session.inputNames;
   const [outputName] = session.outputNames;
   const count = item.inputShape[0];
-  const rowSize = item.input.length / count;
+  const input = record.files[`${item.model}.onnx`]?.interface.rescalingIncluded
+    ? item.input.map((value) => value * 255)
+    : item.input;
+  const rowSize = input.length / count;
   const outputs = new Float32Array(item.output.length);
   const batch = 1000;
   for (let start = 0, offset = 0; start < count; start += batch) {
     const rows = Math.min(batch, count - start);
-    const feed = new ort.Tensor('float32', item.input.slice(start * rowSize, (start + rows) * rowSize), [
+    const feed = new ort.Tensor('float32', input.slice(start * rowSize, (start + rows) * rowSize), [
       rows,
       ...item.inputShape.slice(1),
     ]);

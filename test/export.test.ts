@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ import { loadDataset } from '../src/data/dataset.js';
 import { Random } from '../src/data/random.js';
 import { exportRun } from '../src/export/export-run.js';
 import { ExportError } from '../src/export/model-tree.js';
+import { exportTree } from '../src/export/interface.js';
 import { weightGroups } from '../src/export/keras.js';
 import { modelTree } from '../src/export/model-tree.js';
 import { saveModel, loadModel } from '../src/io/model-files.js';
@@ -79,6 +80,7 @@ async function makeRun(directory: string): Promise<string[]> {
   const { encoder, decoder, autoencoder } = buildAutoencoder(referenceShape);
   initializeWeights(autoencoder, random);
   const metadata = { seed: 11, dataset: 'MNIST' };
+  const classNames = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
   await saveModel(encoder, run.path('models', 'encoder'), { ...metadata, role: 'encoder' });
   await saveModel(decoder, run.path('models', 'decoder'), { ...metadata, role: 'decoder' });
   await saveModel(autoencoder, run.path('models', 'autoencoder'), { ...metadata, role: 'autoencoder' });
@@ -89,6 +91,7 @@ async function makeRun(directory: string): Promise<string[]> {
       ...metadata,
       encoder: mode,
       labels: 100,
+      classNames,
     });
   }
   const odd = oddShapes();
@@ -143,7 +146,7 @@ test("every exported ONNX model gives tfjs's outputs in onnxruntime, to 1e-5 and
     );
     assert.deepEqual(
       (await readdir(join(directory, 'export', 'onnx'))).sort(),
-      names.map((name) => `${name}.onnx`),
+      [...names.map((name) => `${name}.onnx`), 'export.json'].sort(),
     );
 
     const mnist = await loadDataset();
@@ -249,9 +252,10 @@ test("the Keras 3 files hold config.json, metadata.json and tfjs's weights where
     assert.deepEqual(
       config.config.layers.map((layer) => [layer.class_name, layer.name]),
       [
-        ['InputLayer', 'noisy_image'],
+        ['InputLayer', 'image'],
         ['Functional', 'encoder'],
         ['Sequential', 'decoder'],
+        ['Identity', 'reconstruction'],
       ],
     );
     assert.deepEqual(config.config.layers[2]?.inbound_nodes[0]?.args[0]?.config.keras_history, ['encoder', 0, 0]);
@@ -267,7 +271,9 @@ test("the Keras 3 files hold config.json, metadata.json and tfjs's weights where
     const h5 = new h5wasm.File(h5Path, 'r');
     try {
       const model = await loadModel(join(directory, 'models', 'autoencoder'));
-      const groups = weightGroups(modelTree(model, 'autoencoder'));
+      const groups = weightGroups(
+        exportTree(modelTree(model, 'autoencoder'), { includeRescaling: false }, 'autoencoder'),
+      );
       assert.ok(
         groups.some((group) => group.path === 'layers/functional/layers/conv2d_1/vars'),
         'encoder_conv2 where Keras looks for it',
@@ -366,6 +372,219 @@ test('bad requests get a one-line error and a non-zero exit, and leave no file b
       /empty-run\/models: holds no saved model/,
     );
     assert.equal(existsSync(out), false);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+/** The .keras file's config.json and metadata.json. */
+async function kerasJson(file: string): Promise<{ config: KerasEntry; metadata: Record<string, unknown> }> {
+  const files = unzipSync(new Uint8Array(await readFile(file)));
+  return {
+    config: JSON.parse(strFromU8(files['config.json']!)) as KerasEntry,
+    metadata: JSON.parse(strFromU8(files['metadata.json']!)) as Record<string, unknown>,
+  };
+}
+
+interface KerasEntry {
+  class_name: string;
+  name?: string;
+  config: {
+    name: string;
+    trainable?: boolean;
+    scale?: number;
+    layers?: KerasEntry[];
+    input_layers?: unknown[];
+    output_layers?: unknown[];
+  };
+}
+
+/** ONNX metadata_props of a file, as a record. */
+async function onnxMetadata(file: string): Promise<Record<string, string>> {
+  const modelProto = protobuf
+    .parse(await readFile(schema, 'utf8'), { keepCase: true })
+    .root.lookupType('onnx.ModelProto');
+  const decoded = modelProto.toObject(modelProto.decode(await readFile(file))) as {
+    metadata_props: { key: string; value: string }[];
+  };
+  return Object.fromEntries(decoded.metadata_props.map(({ key, value }) => [key, value]));
+}
+
+test('every model is named by one scheme in both formats: image or code in; code, reconstruction or class_probabilities out', async () => {
+  await useBackend('native');
+  const directory = await mkdtemp(join(tmpdir(), 'dae-export-'));
+  try {
+    await makeRun(directory);
+    const scheme: Record<string, [string, string]> = {
+      encoder: ['image', 'code'],
+      decoder: ['code', 'reconstruction'],
+      autoencoder: ['image', 'reconstruction'],
+      'classifier-frozen-100': ['image', 'class_probabilities'],
+      'classifier-finetuned-100': ['image', 'class_probabilities'],
+      'classifier-scratch-100': ['image', 'class_probabilities'],
+    };
+    const onnx = await exportRun(directory, { format: 'onnx' });
+    const keras = await exportRun(directory, { format: 'keras' });
+    for (const [model, [input, output]] of Object.entries(scheme)) {
+      const onnxItem = onnx.find((item) => item.model === model)!;
+      assert.deepEqual([onnxItem.inputName, onnxItem.outputName], [input, output], `${model} (exportRun)`);
+      const session = await ort.InferenceSession.create(await readFile(onnxItem.file));
+      assert.deepEqual([session.inputNames, session.outputNames], [[input], [output]], `${model}.onnx`);
+      await session.release();
+      const { config } = await kerasJson(keras.find((item) => item.model === model)!.file);
+      // A Functional model names its input and output layers; a Sequential (the decoder) starts with its InputLayer.
+      const layers = config.config.layers!;
+      assert.equal(layers[0]?.config.name, input, `${model}.keras input`);
+      assert.deepEqual([layers.at(-1)?.class_name, layers.at(-1)?.config.name], ['Identity', output], `${model}.keras`);
+      if (config.class_name === 'Functional') {
+        assert.deepEqual(config.config.input_layers, [input, 0, 0]);
+        assert.deepEqual(config.config.output_layers, [output, 0, 0]);
+      }
+    }
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+test('the files say how to feed them: [0, 1] pixels, NHWC, the class names; --include-rescaling takes 0-255 pixels', async () => {
+  await useBackend('native');
+  const directory = await mkdtemp(join(tmpdir(), 'dae-export-'));
+  try {
+    await makeRun(directory);
+    const model = 'classifier-finetuned-100';
+    const [plainKeras] = await exportRun(directory, { format: 'keras', model });
+    const { metadata } = await kerasJson(plainKeras!.file);
+    const described = metadata['dae_pretrain'] as {
+      input: { name: string; range: number[]; layout: string; preprocessing: string };
+      classNames: string[];
+      rescalingIncluded: boolean;
+    };
+    assert.deepEqual([described.input.name, described.input.range, described.input.layout], ['image', [0, 1], 'NHWC']);
+    assert.match(described.input.preprocessing, /divide 0-255 pixels by 255/);
+    assert.equal(described.rescalingIncluded, false);
+    assert.deepEqual(described.classNames.slice(0, 2), ['zero', 'one']);
+    const [plainOnnx] = await exportRun(directory, { format: 'onnx', model });
+    const props = await onnxMetadata(plainOnnx!.file);
+    assert.deepEqual(
+      [props['input_range'], props['layout'], props['rescaling_included'], JSON.parse(props['class_names']!)[9]],
+      ['[0,1]', 'NHWC', 'false', 'nine'],
+    );
+    assert.match(props['preprocessing']!, /divide 0-255 pixels by 255/);
+    const record = JSON.parse(await readFile(join(directory, 'export', 'onnx', 'export.json'), 'utf8')) as {
+      files: Record<string, { interface: { input: { range: number[] } } }>;
+    };
+    assert.deepEqual(record.files[`${model}.onnx`]?.interface.input.range, [0, 1]);
+
+    // With the rescaling inside, raw pixels give tfjs's answer on pixels / 255.
+    const out = join(directory, 'rescaled');
+    const [rescaledOnnx] = await exportRun(directory, { format: 'onnx', model, out, includeRescaling: true });
+    const [rescaledKeras] = await exportRun(directory, { format: 'keras', model, out, includeRescaling: true });
+    const rescaledProps = await onnxMetadata(rescaledOnnx!.file);
+    assert.deepEqual([rescaledProps['input_range'], rescaledProps['rescaling_included']], ['[0,255]', 'true']);
+    const keras = await kerasJson(rescaledKeras!.file);
+    const first = keras.config.config.layers![1]!;
+    assert.deepEqual(
+      [first.class_name, first.config.name, first.config.scale],
+      ['Rescaling', 'rescale_pixels', 1 / 255],
+    );
+    assert.deepEqual((keras.metadata['dae_pretrain'] as { input: { range: number[] } }).input.range, [0, 255]);
+
+    const mnist = await loadDataset();
+    const count = 50;
+    const images = mnist.test.images.slice(0, count * 28 * 28);
+    const pixels = images.map((value) => Math.round(value * 255));
+    const tfjsModel = await loadModel(join(directory, 'models', model));
+    const expected = tf.tidy(
+      () => (tfjsModel.predict(tf.tensor(images, [count, 28, 28, 1])) as tf.Tensor).dataSync() as Float32Array,
+    );
+    tfjsModel.dispose();
+    const run = async (file: string, input: Float32Array) => {
+      const session = await ort.InferenceSession.create(await readFile(file));
+      const result = await session.run({ image: new ort.Tensor('float32', input, [count, 28, 28, 1]) });
+      await session.release();
+      return result['class_probabilities']!.data as Float32Array;
+    };
+    const largest = (actual: Float32Array) =>
+      Math.max(...actual.map((value, index) => Math.abs(value - expected[index]!)));
+    assert.ok(largest(await run(rescaledOnnx!.file, pixels)) <= 1e-5, 'rescaled model on 0-255 pixels');
+    assert.ok(largest(await run(plainOnnx!.file, images)) <= 1e-5, 'plain model on [0, 1] pixels');
+    // Not vacuous: raw pixels into the plain model give another answer.
+    assert.ok(largest(await run(plainOnnx!.file, pixels)) > 1e-2, 'raw pixels into the plain model');
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+test("a frozen classifier's encoder is exported with trainable false, and only a frozen one's", async () => {
+  await useBackend('native');
+  const directory = await mkdtemp(join(tmpdir(), 'dae-export-'));
+  try {
+    await makeRun(directory);
+    const exported = await exportRun(directory, { format: 'keras' });
+    const trainable = async (model: string) => {
+      const { config } = await kerasJson(exported.find((item) => item.model === model)!.file);
+      const encoder = config.config.layers!.find((layer) => layer.config.name === 'encoder')!;
+      const head = config.config.layers!.find((layer) => layer.config.name === 'head_output')!;
+      return {
+        encoder: encoder.config.trainable,
+        // The input layer has no trainable flag of its own.
+        encoderLayers: [...new Set(encoder.config.layers!.slice(1).map((layer) => layer.config.trainable))],
+        head: head.config.trainable,
+      };
+    };
+    assert.deepEqual(await trainable('classifier-frozen-100'), { encoder: false, encoderLayers: [false], head: true });
+    assert.deepEqual(await trainable('classifier-finetuned-100'), { encoder: true, encoderLayers: [true], head: true });
+    assert.deepEqual(await trainable('classifier-scratch-100'), { encoder: true, encoderLayers: [true], head: true });
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+test('--out must be new, empty or an export of this run; a taken file name stops the export before any file is written', async () => {
+  await useBackend('native');
+  const directory = await mkdtemp(join(tmpdir(), 'dae-export-'));
+  try {
+    const runDirectory = join(directory, 'run');
+    const otherRun = join(directory, 'other-run');
+    await makeRun(runDirectory);
+    await makeRun(otherRun);
+    const listing = async (folder: string) => (existsSync(folder) ? (await readdir(folder)).sort() : null);
+    const refusedOut = async (out: string, pattern: RegExp) => {
+      const before = await listing(out);
+      const result = dae('export', runDirectory, '--format', 'onnx', '--out', out);
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.lastLine, pattern);
+      assert.match(result.lastLine, / — choose a new or empty folder for --out/);
+      assert.deepEqual(await listing(out), before, `${out}: nothing written`);
+    };
+    await refusedOut(otherRun, /^dae: --out .*other-run: is a run folder \(it holds run\.json\)/);
+    await refusedOut(runDirectory, /^dae: --out .*run: is the run folder itself/);
+    await refusedOut(join(otherRun, 'export', 'onnx'), /^dae: --out .*: is inside the run folder .*other-run/);
+    await refusedOut(join(runDirectory, 'models'), /: is not empty and holds files that are no export of this run \(/);
+    // Another run's export is not this run's.
+    await exportRun(otherRun, { format: 'onnx', out: join(directory, 'other-export') });
+    await refusedOut(join(directory, 'other-export'), /: holds an export of another run \(.*other-run, started /);
+
+    // An earlier export of this run may be written again, and a folder stands where one file would go: refused,
+    // and every file left as it was.
+    const out = join(directory, 'export');
+    await exportRun(runDirectory, { format: 'onnx', out });
+    await rm(join(out, 'encoder.onnx'));
+    await import('node:fs/promises').then((fs) => fs.mkdir(join(out, 'encoder.onnx')));
+    const before = await Promise.all(
+      (await readdir(out)).map(async (name) => [name, (await stat(join(out, name))).mtimeMs]),
+    );
+    const taken = dae('export', runDirectory, '--format', 'onnx', '--out', out);
+    assert.equal(taken.status, 1, taken.stderr);
+    assert.match(taken.lastLine, /^dae: .*export\/encoder\.onnx: is a folder, where the export would write a file — /);
+    const after = await Promise.all(
+      (await readdir(out)).map(async (name) => [name, (await stat(join(out, name))).mtimeMs]),
+    );
+    assert.deepEqual(after, before, 'no file written, none left half-way');
+    await rm(join(out, 'encoder.onnx'), { recursive: true });
+    const again = dae('export', runDirectory, '--format', 'onnx', '--out', out);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal((await readdir(out)).filter((name) => name.endsWith('.onnx')).length, 7);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

@@ -17,6 +17,7 @@ import {
   FileWriteError,
   writeFileAtomic,
   writeFileAtomicSync,
+  writeFilesAtomic,
   writeJsonAtomic,
 } from '../src/io/atomic.js';
 import { loadModel, ModelFileError, readModelMetadata, saveModel } from '../src/io/model-files.js';
@@ -231,6 +232,19 @@ test('damaged model folders are refused with ModelFileError naming the file', as
     );
     await assertModelFileError(loadModel(encoderDirectory), modelJson, /not a file name inside the model folder/);
 
+    // Whole, but holding a NaN and an infinity: refused naming the layer (the last weight is coding/bias, [32]).
+    await writeFile(modelJson, originalJson);
+    await saveModel(buildAutoencoder().encoder, encoderDirectory);
+    const bytes = await readFile(weights);
+    bytes.writeFloatLE(Number.NaN, bytes.byteLength - 4);
+    bytes.writeFloatLE(Number.NEGATIVE_INFINITY, bytes.byteLength - 8);
+    await writeFile(weights, bytes);
+    await assertModelFileError(
+      loadModel(encoderDirectory),
+      weights,
+      /: layer 'coding' holds 1 NaN and 1 infinite among the 32 values of its weight 'coding\/bias' — the training that saved it diverged/,
+    );
+
     await rm(weights);
     await writeFile(modelJson, originalJson);
     await assertModelFileError(loadModel(encoderDirectory), weights, /cannot read \(file not found\)/);
@@ -269,6 +283,24 @@ test('a failed atomic write leaves neither a temp file nor a partial target', as
     await writeJsonAtomic(target, { b: [1, 2] });
     assert.equal(await readFile(target, 'utf8'), '{\n  "b": [\n    1,\n    2\n  ]\n}\n');
     assert.deepEqual((await readdir(root)).sort(), ['plain-file', 'taken', 'value.json']);
+
+    // Several files as one: the last cannot be written, so none is, and the first keeps its old bytes.
+    await assert.rejects(
+      writeFilesAtomic([
+        { path: target, data: 'new\n' },
+        { path: join(root, 'fresh.json'), data: '{}' },
+        { path: underFile, data: 'x' },
+      ]),
+      (error: unknown) => error instanceof FileWriteError && error.file === underFile,
+    );
+    assert.equal(await readFile(target, 'utf8'), '{\n  "b": [\n    1,\n    2\n  ]\n}\n');
+    assert.deepEqual((await readdir(root)).sort(), ['plain-file', 'taken', 'value.json']);
+    await writeFilesAtomic([
+      { path: target, data: 'new\n' },
+      { path: join(root, 'fresh.json'), data: '{}' },
+    ]);
+    assert.equal(await readFile(target, 'utf8'), 'new\n');
+    assert.deepEqual((await readdir(root)).sort(), ['fresh.json', 'plain-file', 'taken', 'value.json']);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -1,17 +1,24 @@
 // `dae export`: the saved models of a finished run folder as ONNX or Keras 3 files, one per model:
 //   <out>/<model>.onnx    or    <out>/<model>.keras        (default out: <run>/export/<format>)
-// Every requested model is loaded and converted before the first file is written, and each file is written
-// atomically, so a refused request (no such model, unfinished run, a layer the formats cannot hold) writes nothing.
+//   <out>/export.json     what the folder holds: the run it came from, and each file's model and interface
+// Every requested model is loaded, checked and converted, and every target checked, before the first file is
+// written; the files are then written beside their targets and renamed into place, so a refused or failed request
+// leaves no part of an export behind. --out must be new, empty, or an earlier export of the same run: never a run
+// folder, nor a folder of other files.
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
+import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { ensureDirectory, writeFileAtomic } from '../io/atomic.js';
+import { ensureDirectory, formatJson, writeFilesAtomic } from '../io/atomic.js';
 import { loadModel, modelJsonName, readModelMetadata } from '../io/model-files.js';
 import { RunFolder } from '../io/run-folder.js';
+import { checkExportFolder, checkTargets, exportRecordName, exportRecordVersion } from './export-folder.js';
+import type { ExportRecord } from './export-folder.js';
+import { describeInterface, exportTree } from './interface.js';
+import type { InterfaceDescription } from './interface.js';
 import { kerasModel } from './keras.js';
-import { ExportError, flattenTree, modelTree } from './model-tree.js';
+import { ExportError, modelTree } from './model-tree.js';
 import { onnxModel } from './onnx.js';
 
 export const exportFormats = ['onnx', 'keras'] as const;
@@ -24,6 +31,11 @@ export interface ExportOptions {
   model?: string;
   /** Where the files go; default <run>/export/<format>. */
   out?: string;
+  /**
+   * Put a layer in front of every model that takes an image, dividing 0-255 pixels by 255, so that it takes raw
+   * pixels (Keras Rescaling, an ONNX Mul). Off by default: the models take pixels in [0, 1], as tfjs's do.
+   */
+  includeRescaling?: boolean;
 }
 
 export interface ExportedModel {
@@ -63,24 +75,35 @@ async function savedModels(run: RunFolder): Promise<string[]> {
   return names.sort();
 }
 
-function describe(metadata: Record<string, unknown>, inputShape: number[]): string {
+/** ModelProto.doc_string: what the model is, and how to feed it. */
+function describe(metadata: Record<string, unknown>, description: InterfaceDescription): string {
   const role =
     typeof metadata['role'] === 'string'
       ? metadata['role']
       : typeof metadata['encoder'] === 'string'
         ? `classifier (encoder ${metadata['encoder']}, ${String(metadata['labels'])} labels)`
         : 'model';
-  const input =
-    inputShape.length === 3
-      ? `images [batch, ${inputShape.join(', ')}] (NHWC), pixel values scaled from 0..255 to [0, 1]`
-      : `vectors [batch, ${inputShape.join(', ')}]`;
   const dataset = typeof metadata['dataset'] === 'string' ? ` on ${metadata['dataset']}` : '';
-  return `dae-pretrain ${role}${dataset}; input: ${input}`;
+  return `dae-pretrain ${role}${dataset}; input '${description.input.name}': ${description.input.preprocessing}; output '${description.output.name}': ${description.output.meaning}`;
+}
+
+/** ONNX's metadata_props: flat strings, JSON where a value has structure. */
+function onnxMetadata(saved: Record<string, unknown>, description: InterfaceDescription): Record<string, string> {
+  return {
+    daePretrain: JSON.stringify(saved),
+    interface: JSON.stringify(description),
+    preprocessing: description.input.preprocessing,
+    layout: description.input.layout,
+    ...(description.input.range ? { input_range: JSON.stringify(description.input.range) } : {}),
+    rescaling_included: String(description.rescalingIncluded),
+    ...(description.classNames ? { class_names: JSON.stringify(description.classNames) } : {}),
+  };
 }
 
 /**
- * Exports the saved models of the complete run folder `runDirectory`. Refuses (ExportError, RunFolderError) an
- * unfinished run, an unknown model name or format, before anything is written. Needs a tfjs backend (any).
+ * Exports the saved models of the complete run folder `runDirectory`. Refuses (ExportError, RunFolderError,
+ * ModelFileError) an unfinished run, an unknown model name or format, a damaged model, an --out that is no place for
+ * an export, before anything is written. Needs a tfjs backend (any).
  */
 export async function exportRun(runDirectory: string, options: ExportOptions): Promise<ExportedModel[]> {
   if (!exportFormats.includes(options.format)) {
@@ -91,6 +114,7 @@ export async function exportRun(runDirectory: string, options: ExportOptions): P
     );
   }
   const out = options.out ?? join(runDirectory, 'export', options.format);
+  const includeRescaling = options.includeRescaling ?? false;
   // Reading takes no lock; writing inside the run folder does, so that no other process is rewriting it meanwhile.
   const inside = relative(resolve(runDirectory), resolve(out));
   const writesInside = !inside.startsWith('..') && !isAbsolute(inside);
@@ -121,49 +145,74 @@ export async function exportRun(runDirectory: string, options: ExportOptions): P
         );
       }
     }
+    const identity = { directory: resolve(runDirectory), startedAt: run.runRecord.startedAt };
+    const fileNames = new Set(
+      available.flatMap((name) => exportFormats.map((format) => `${name}${extensions[format]}`)),
+    );
+    const previous = await checkExportFolder(out, identity, fileNames);
+
     const by = await producer();
-    const converted: {
-      name: string;
-      file: string;
-      bytes: Uint8Array;
-      signature: Omit<ExportedModel, 'model' | 'file' | 'bytes'>;
-    }[] = [];
+    const exportedAt = new Date().toISOString();
+    const converted: (ExportedModel & { data: Uint8Array; description: InterfaceDescription })[] = [];
     for (const name of requested) {
       const directory = run.path('models', name);
       const model = await loadModel(directory);
       try {
-        const tree = modelTree(model, directory);
         const metadata = await readModelMetadata(directory);
-        const file = join(out, `${name}${extensions[options.format]}`);
-        const signature = {
-          inputName: tree.inputName,
-          outputName: flattenTree(tree).at(-1)?.name ?? '',
+        const interfaceOptions = {
+          includeRescaling,
+          // saveModel cannot record it (tfjs saves no `trainable`), so the classifier's metadata says it.
+          ...(metadata['encoder'] === 'frozen' ? { frozenModel: 'encoder' } : {}),
+        };
+        const tree = exportTree(modelTree(model, directory), interfaceOptions, directory);
+        const classNames = Array.isArray(metadata['classNames']) ? metadata['classNames'].map(String) : undefined;
+        const description = describeInterface(tree, { ...interfaceOptions, ...(classNames ? { classNames } : {}) });
+        const data =
+          options.format === 'onnx'
+            ? onnxModel(tree, {
+                producer: by,
+                description: describe(metadata, description),
+                metadata: onnxMetadata(metadata, description),
+              }).bytes
+            : await kerasModel(tree, {
+                producer: `${by.name} ${by.version}`.trim(),
+                metadata: { model: name, ...description, saved: metadata },
+              });
+        converted.push({
+          model: name,
+          file: join(out, `${name}${extensions[options.format]}`),
+          bytes: data.byteLength,
+          inputName: description.input.name,
+          outputName: description.output.name,
           inputShape: tree.inputShape,
           outputShape: tree.outputShape,
-        };
-        if (options.format === 'onnx') {
-          const encoded = onnxModel(tree, {
-            producer: by,
-            description: describe(metadata, tree.inputShape),
-            metadata: { daePretrain: JSON.stringify(metadata), layout: 'NHWC' },
-          });
-          converted.push({ name, file, bytes: encoded.bytes, signature: encoded.signature });
-        } else {
-          const bytes = await kerasModel(tree, { producer: `${by.name} ${by.version}`.trim() });
-          converted.push({ name, file, bytes, signature });
-        }
+          data,
+          description,
+        });
       } finally {
         model.dispose();
       }
     }
+    await checkTargets([...converted.map((item) => item.file), join(out, exportRecordName)]);
+    const record: ExportRecord = {
+      formatVersion: exportRecordVersion,
+      run: identity,
+      files: {
+        ...previous?.files,
+        ...Object.fromEntries(
+          converted.map((item) => [
+            basename(item.file),
+            { model: item.model, format: options.format, exportedAt, interface: item.description },
+          ]),
+        ),
+      },
+    };
     await ensureDirectory(out);
-    for (const item of converted) await writeFileAtomic(item.file, item.bytes);
-    return converted.map((item) => ({
-      model: item.name,
-      file: item.file,
-      bytes: item.bytes.byteLength,
-      ...item.signature,
-    }));
+    await writeFilesAtomic([
+      ...converted.map((item) => ({ path: item.file, data: item.data })),
+      { path: join(out, exportRecordName), data: formatJson(record) },
+    ]);
+    return converted.map(({ data: _data, description: _description, ...item }) => item);
   } finally {
     await run.release();
   }

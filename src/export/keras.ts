@@ -5,7 +5,8 @@
 //   model.weights.h5   HDF5 (written with h5wasm): layers/<class_snake_case>[_N]/vars/<i>, N counting the layers of
 //                      one class inside one model, i = 0 kernel, 1 bias; a nested model's layers under its own
 //                      layers/<functional|sequential>/layers/... (Keras addresses weights by class, not by name)
-//   metadata.json      the Keras version whose layout this follows, the save date, and who wrote the file
+//   metadata.json      the Keras version whose layout this follows, the save date, who wrote the file, and under
+//                      dae_pretrain what the model takes and gives (./interface.ts), its preprocessing included
 // tfjs and Keras store kernels alike (Conv2D [kh, kw, in, out], Conv2DTranspose [kh, kw, out, in], Dense
 // [in, out]), so the weights are copied as they are. The layout was read off files Keras 3.15.1 saves, and
 // scripts/check-keras.py loads every exported model in Keras and compares its predictions with tfjs's.
@@ -42,7 +43,7 @@ function inputLayer(name: string, shape: number[]): Json {
 
 /** A layer's own config, in Keras 3's names; what is left out takes Keras's default (initialisers, regularisers). */
 function layerConfig(layer: ComputeLayer): Json {
-  const common = { name: layer.name, trainable: true };
+  const common = { name: layer.name, trainable: layer.trainable ?? true };
   switch (layer.kind) {
     case 'Dense':
       return { ...common, units: layer.units, activation: layer.activation, use_bias: layer.bias !== null };
@@ -63,6 +64,10 @@ function layerConfig(layer: ComputeLayer): Json {
       return { ...common, data_format: 'channels_last' };
     case 'Reshape':
       return { ...common, target_shape: layer.targetShape };
+    case 'Rescaling':
+      return { ...common, scale: layer.scale, offset: 0 };
+    case 'Identity':
+      return common;
   }
 }
 
@@ -89,7 +94,7 @@ function modelEntry(node: ModelNode): Json {
       registered_name: null,
       config: {
         name: node.name,
-        trainable: true,
+        trainable: node.trainable ?? true,
         layers: [inputLayer(node.inputName, node.inputShape), ...node.layers.map((layer) => layerEntry(layer, null))],
         build_input_shape: batched(node.inputShape),
       },
@@ -108,7 +113,7 @@ function modelEntry(node: ModelNode): Json {
     registered_name: 'Functional',
     config: {
       name: node.name,
-      trainable: true,
+      trainable: node.trainable ?? true,
       layers,
       input_layers: [node.inputName, 0, 0],
       output_layers: [previous, 0, 0],
@@ -136,6 +141,8 @@ const snakeCase: Record<TreeLayer['kind'] | 'InputLayer', string> = {
   Conv2DTranspose: 'conv2d_transpose',
   Flatten: 'flatten',
   Reshape: 'reshape',
+  Rescaling: 'rescaling',
+  Identity: 'identity',
   Functional: 'functional',
   Sequential: 'sequential',
 };
@@ -211,6 +218,11 @@ export interface KerasOptions {
   producer: string;
   /** metadata.json's date_saved; now when absent. */
   date?: Date;
+  /**
+   * Goes into metadata.json as `dae_pretrain`: what the model takes and gives. keras.models.load_model does not read
+   * metadata.json, so it may carry more; keras.saving.KerasFileEditor(path).metadata shows it, as do zipfile and json.
+   */
+  metadata?: Record<string, unknown>;
 }
 
 /** The `.keras` file of `tree`, as bytes. */
@@ -218,7 +230,12 @@ export async function kerasModel(tree: ModelNode, options: KerasOptions): Promis
   const date = options.date ?? new Date();
   const pad = (value: number) => String(value).padStart(2, '0');
   const dateSaved = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}@${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
-  const metadata = { keras_version: kerasLayoutVersion, date_saved: dateSaved, exported_by: options.producer };
+  const metadata = {
+    keras_version: kerasLayoutVersion,
+    date_saved: dateSaved,
+    exported_by: options.producer,
+    ...(options.metadata ? { dae_pretrain: options.metadata } : {}),
+  };
   // Keras writes metadata.json, config.json, model.weights.h5 in this order, the weights stored uncompressed.
   return zipSync(
     {

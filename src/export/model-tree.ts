@@ -21,6 +21,8 @@ interface LayerBase {
   name: string;
   inputShape: number[];
   outputShape: number[];
+  /** false: its weights do not train (the encoder of a frozen classifier); absent: they do. */
+  trainable?: false;
 }
 
 export interface DenseLayer extends LayerBase {
@@ -51,6 +53,17 @@ export interface ReshapeLayer extends LayerBase {
   targetShape: number[];
 }
 
+/** Multiplies its input by `scale`: the pixel rescaling put in front of a model exported with --include-rescaling. */
+export interface RescalingLayer extends LayerBase {
+  kind: 'Rescaling';
+  scale: number;
+}
+
+/** Passes its input on unchanged: the last layer of an exported model, which gives the model's output its name. */
+export interface IdentityLayer extends LayerBase {
+  kind: 'Identity';
+}
+
 /** A nested or top-level model: its layers run in order on its one input. */
 export interface ModelNode extends LayerBase {
   kind: 'Functional' | 'Sequential';
@@ -59,7 +72,7 @@ export interface ModelNode extends LayerBase {
   layers: TreeLayer[];
 }
 
-export type ComputeLayer = DenseLayer | ConvLayer | FlattenLayer | ReshapeLayer;
+export type ComputeLayer = DenseLayer | ConvLayer | FlattenLayer | ReshapeLayer | RescalingLayer | IdentityLayer;
 export type TreeLayer = ComputeLayer | ModelNode;
 
 /** A model the exporters cannot translate, or a request they cannot serve. */

@@ -1,11 +1,13 @@
 // A model tree as an ONNX model (opset 17, IR version 8), encoded with protobufjs from ONNX's own schema
 // (proto/onnx.proto, shipped with the package). The graph keeps the tfjs model's interface: one float32 input
-// [batch, H, W, C] (NHWC, batch dynamic) or [batch, features], one output likewise, named after the model's input
-// layer and its last layer. Inside, convolutions run in ONNX's NCHW: a Transpose goes in before the first
-// convolution of a run of them and another after the last, where a Flatten, a Reshape or the output needs NHWC order.
+// [batch, H, W, C] (NHWC, batch dynamic) or [batch, features], one output likewise, named after the tree's input
+// layer and its last layer (./interface.ts names them). Inside, convolutions run in ONNX's NCHW: a Transpose goes in
+// before the first convolution of a run of them and another after the last, where a Flatten, a Reshape or the output
+// needs NHWC order.
 //   Conv2D            tfjs kernel [kh, kw, in, out] -> ONNX Conv W [out, in, kh, kw]
 //   Conv2DTranspose   tfjs kernel [kh, kw, out, in] -> ONNX ConvTranspose W [in, out, kh, kw]
 //   Dense             Gemm(x, kernel [in, out], bias) (MatMul without a bias)
+//   Rescaling         Mul(x, scale); Identity: no node, its name goes to the graph's output
 // 'same' padding is TensorFlow's: the odd pixel of padding goes at the bottom and right, hence explicit pads.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -216,6 +218,15 @@ export function onnxModel(tree: ModelNode, options: OnnxOptions): { bytes: Uint8
         graph.apply(bias ? 'Gemm' : 'MatMul', layer.name, inputs);
         break;
       }
+      case 'Rescaling': {
+        // Elementwise, so in whatever layout the tensor is; the scale broadcasts as a scalar.
+        const scale = new Float32Array([layer.scale]);
+        graph.apply('Mul', layer.name, [graph.constant(`${layer.name}/scale`, (name) => floatTensor(name, [], scale))]);
+        break;
+      }
+      case 'Identity':
+        // No node: its name is the graph's output, which the last node takes below.
+        break;
       case 'Flatten':
         // [batch, H, W, C] -> [batch, H*W*C] in tfjs's (row-major NHWC) order.
         graph.toLayout('NHWC', `${layer.name}/to_nhwc`);
@@ -232,7 +243,7 @@ export function onnxModel(tree: ModelNode, options: OnnxOptions): { bytes: Uint8
       }
     }
     graph.rank = layer.outputShape.length + 1;
-    if (layer.kind !== 'Flatten' && layer.kind !== 'Reshape' && layer.activation !== 'linear') {
+    if ('activation' in layer && layer.activation !== 'linear') {
       const opType = { relu: 'Relu', sigmoid: 'Sigmoid', softmax: 'Softmax' }[layer.activation];
       // Softmax runs over the last axis, which must be the channels: tfjs's, not NCHW's width.
       if (layer.activation === 'softmax') graph.toLayout('NHWC', `${layer.name}/to_nhwc`);

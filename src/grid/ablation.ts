@@ -16,7 +16,7 @@ import { Random } from '../data/random.js';
 import { plannedWork } from '../study/classify.js';
 import type { ExperimentContext } from '../study/context.js';
 import { trainNewAutoencoder } from '../study/pretrain.js';
-import { mergeIntoMetrics } from '../study/report.js';
+import { gridFileHint, mergeIntoMetrics, prepareMetricsFor } from '../study/report.js';
 import { cellName } from '../study/jobs.js';
 import { loadModel, saveModel } from '../io/model-files.js';
 import type { AblationPretraining, AblationResult } from '../io/metrics.js';
@@ -233,6 +233,12 @@ export async function runAblation(
   const { run, config, reporter } = context;
   const started = performance.now();
   const data = await prepareData(config);
+  // What the ablation's end reads (metrics.json, or the stage files to rebuild it from), checked before it trains.
+  await prepareMetricsFor(context, data, 'ablation');
+  // A resumed ablation's earlier results, for the time already spent: read now, so that a bad file stops it here.
+  const previous = (await run.exists('ablation/ablation.json'))
+    ? await run.readJson<Partial<AblationResult>>('ablation/ablation.json', gridFileHint(run, 'ablation'))
+    : undefined;
 
   const labelCounts = resolveLabelCounts(options.labelCounts, data.train.count);
   const seeds = Array.from({ length: options.seeds }, (_, index) => config.seed + index);
@@ -305,9 +311,6 @@ export async function runAblation(
   });
   const reportStarted = performance.now();
   const seconds = (performance.now() - started) / 1000;
-  const previous = (await run.exists('ablation/ablation.json'))
-    ? await run.readJson<Partial<AblationResult>>('ablation/ablation.json')
-    : undefined;
   const result = summariseAblation({
     budget: {
       pretrainEpochs: options.pretrainEpochs,

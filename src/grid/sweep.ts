@@ -16,7 +16,7 @@ import { prepareData } from '../data/prepare.js';
 import { plannedWork } from '../study/classify.js';
 import type { ExperimentContext } from '../study/context.js';
 import { pretrain } from '../study/pretrain.js';
-import { mergeIntoMetrics } from '../study/report.js';
+import { mergeIntoMetrics, prepareMetricsFor } from '../study/report.js';
 import { cellName } from '../study/jobs.js';
 import { meanAndSpread } from '../io/metrics.js';
 import type { SweepCell, SweepResult } from '../io/metrics.js';
@@ -117,6 +117,8 @@ export async function runSweep(
 ): Promise<SweepResult> {
   const { run, config, reporter } = context;
   const data = await prepareData(config);
+  // What the sweep's end reads (metrics.json, or the stage files to rebuild it from), checked before any cell trains.
+  await prepareMetricsFor(context, data, 'sweep');
   const labelCounts = resolveLabelCounts(options.labelCounts, data.train.count);
   const seeds = Array.from({ length: options.seeds }, (_, index) => config.seed + index);
   // In loop order (seed, labels, variant).

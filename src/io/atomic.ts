@@ -130,6 +130,43 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   await syncDirectory(dirname(path));
 }
 
+/**
+ * Writes several files as one: each goes to a flushed temporary file beside its target, and only when all are
+ * written are they renamed into place, in order. A failure while writing (a full disk, a folder where a file should
+ * go) removes the temporary files and leaves every target as it was. Parent directories must exist. Throws
+ * FileWriteError naming the file that failed.
+ */
+export async function writeFilesAtomic(files: readonly { path: string; data: string | Uint8Array }[]): Promise<void> {
+  const staged: { temporaryPath: string; path: string }[] = [];
+  const discard = () =>
+    Promise.all(staged.map(({ temporaryPath }) => rm(temporaryPath, { force: true }).catch(() => {})));
+  for (const { path, data } of files) {
+    const temporaryPath = temporaryPathFor(path);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(temporaryPath, 'wx');
+      staged.push({ temporaryPath, path });
+      await handle.writeFile(data);
+      await handle.sync();
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      await discard();
+      throw new FileWriteError(path, error);
+    }
+    await handle.close();
+  }
+  for (const [index, { temporaryPath, path }] of staged.entries()) {
+    try {
+      await rename(temporaryPath, path);
+    } catch (error) {
+      // Renames within one folder fail only on a target that changed meanwhile; the rest stay unwritten.
+      await Promise.all(staged.slice(index).map((entry) => rm(entry.temporaryPath, { force: true }).catch(() => {})));
+      throw new FileWriteError(path, error);
+    }
+  }
+  for (const directory of new Set(files.map(({ path }) => dirname(path)))) await syncDirectory(directory);
+}
+
 /** The synchronous twin of writeFileAtomic, for exit handlers and other places that cannot await. */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
   const temporaryPath = temporaryPathFor(path);

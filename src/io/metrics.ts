@@ -213,7 +213,29 @@ export function upgradeMetrics(saved: unknown, file: string): Metrics {
   return { ...metrics, ...dataset, formatVersion: metricsFormatVersion } as Metrics;
 }
 
+/** What to do about a metrics.json that cannot be read: derived from the stage files, `dae report` rebuilds it. */
+export const rebuildMetricsHint = (run: RunFolder) =>
+  `rebuild it from the stage files with \`dae report ${run.directory}\``;
+
 /** The run folder's metrics.json, checked and upgraded (upgradeMetrics). */
 export async function readMetrics(run: RunFolder): Promise<Metrics> {
-  return upgradeMetrics(await run.readJson<unknown>(metricsFileName), run.path(metricsFileName));
+  return upgradeMetrics(
+    await run.readJson<unknown>(metricsFileName, rebuildMetricsHint(run)),
+    run.path(metricsFileName),
+  );
+}
+
+/** metrics.json as it stands: not written yet, unreadable (corrupted, or a format this dae does not read), or read. */
+export type SavedMetrics =
+  { state: 'missing' } | { state: 'unreadable'; problem: RunFolderError } | { state: 'read'; metrics: Metrics };
+
+/** The run folder's metrics.json, or why it cannot be had; for the writers that can rebuild it from the stage files. */
+export async function readSavedMetrics(run: RunFolder): Promise<SavedMetrics> {
+  if (!(await run.exists(metricsFileName))) return { state: 'missing' };
+  try {
+    return { state: 'read', metrics: await readMetrics(run) };
+  } catch (error) {
+    if (error instanceof RunFolderError) return { state: 'unreadable', problem: error };
+    throw error;
+  }
 }

@@ -18,6 +18,8 @@ export const modelJsonName = 'model.json';
 export const weightsName = 'weights.bin';
 
 const RESAVE_HINT = 're-run `dae pretrain`';
+const NON_FINITE_HINT =
+  'the training that saved it diverged, or the file is damaged; train it again in a new run folder (`dae experiment --out NEW_DIR`, with a lower --learning-rate if it diverged)';
 
 export class ModelFileError extends Error {
   override readonly name = 'ModelFileError';
@@ -186,10 +188,48 @@ function checkWeightsPath(path: unknown, file: string): string {
   return path.replace(/^\.\//, '');
 }
 
-const formatBytes = (bytes: number): string => bytes.toLocaleString('en-US');
+const withCommas = (count: number): string => count.toLocaleString('en-US');
 
-/** Loads a folder written by saveModel, checking format, version, dtypes and weight sizes before tfjs sees it. */
-export async function loadModel(directory: string): Promise<LayersModel> {
+/**
+ * Every weight must be finite. A NaN or an infinity is refused here, naming its layer,
+ * rather than passed on to a classifier that would then diverge and blame its learning rate, or to an export.
+ */
+function checkFinite(weightSpecs: readonly tf.io.WeightsManifestEntry[], values: Float32Array, file: string): void {
+  let offset = 0;
+  for (const spec of weightSpecs) {
+    const size = spec.shape.reduce((product, side) => product * side, 1);
+    let notANumber = 0;
+    let infinite = 0;
+    for (let index = offset; index < offset + size; index += 1) {
+      const value = values[index] ?? 0;
+      if (Number.isNaN(value)) notANumber += 1;
+      else if (!Number.isFinite(value)) infinite += 1;
+    }
+    if (notANumber + infinite > 0) {
+      const counts = [
+        notANumber > 0 ? `${withCommas(notANumber)} NaN` : '',
+        infinite > 0 ? `${withCommas(infinite)} infinite` : '',
+      ]
+        .filter((part) => part !== '')
+        .join(' and ');
+      // tfjs names weights <layer>/<kernel|bias>.
+      const layer = spec.name.includes('/') ? spec.name.slice(0, spec.name.lastIndexOf('/')) : spec.name;
+      throw new ModelFileError(
+        file,
+        `layer '${layer}' holds ${counts} among the ${withCommas(size)} values of its weight '${spec.name}'`,
+        NON_FINITE_HINT,
+      );
+    }
+    offset += size;
+  }
+}
+
+/**
+ * The checked artifacts of a folder written by saveModel: format, version, dtypes, weight sizes, and finite weights.
+ * Everything that reads a saved model goes through here (loadModel, checkSavedModel), so every reader refuses the same
+ * folders with the same one-line ModelFileError.
+ */
+async function readCheckedArtifacts(directory: string): Promise<tf.io.ModelArtifacts> {
   const modelJsonFile = join(directory, modelJsonName);
   const { modelJson } = await readModelJson(directory);
 
@@ -216,18 +256,18 @@ export async function loadModel(directory: string): Promise<LayersModel> {
     }
   }
   const actualBytes = chunks.reduce((total, chunk) => total + chunk.byteLength, 0);
+  const [onlyFile] = weightFiles;
   if (actualBytes !== declaredBytes) {
     const hint = `the file is truncated or from another model; ${RESAVE_HINT}`;
-    const [onlyFile] = weightFiles;
     throw weightFiles.length === 1 && onlyFile !== undefined
       ? new ModelFileError(
           onlyFile,
-          `${formatBytes(actualBytes)} bytes but model.json declares ${formatBytes(declaredBytes)}`,
+          `${withCommas(actualBytes)} bytes but model.json declares ${withCommas(declaredBytes)}`,
           hint,
         )
       : new ModelFileError(
           modelJsonFile,
-          `weight files ${weightFiles.join(', ')} hold ${formatBytes(actualBytes)} bytes but the manifest declares ${formatBytes(declaredBytes)}`,
+          `weight files ${weightFiles.join(', ')} hold ${withCommas(actualBytes)} bytes but the manifest declares ${withCommas(declaredBytes)}`,
           hint,
         );
   }
@@ -237,6 +277,12 @@ export async function loadModel(directory: string): Promise<LayersModel> {
     weightData.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  // float32 in the platform's byte order, as tfjs reads them (weightData starts at offset 0, so it is aligned).
+  checkFinite(
+    weightSpecs,
+    new Float32Array(weightData.buffer, 0, actualBytes / 4),
+    weightFiles.length === 1 && onlyFile !== undefined ? onlyFile : modelJsonFile,
+  );
 
   const artifacts: tf.io.ModelArtifacts = {
     modelTopology: modelJson.modelTopology,
@@ -248,14 +294,28 @@ export async function loadModel(directory: string): Promise<LayersModel> {
   if (modelJson.convertedBy !== undefined) artifacts.convertedBy = modelJson.convertedBy;
   if (modelJson.trainingConfig !== undefined) artifacts.trainingConfig = modelJson.trainingConfig;
   if (modelJson.userDefinedMetadata !== undefined) artifacts.userDefinedMetadata = modelJson.userDefinedMetadata;
+  return artifacts;
+}
+
+/** Loads a folder written by saveModel, after readCheckedArtifacts's checks. Needs a tfjs backend (any). */
+export async function loadModel(directory: string): Promise<LayersModel> {
+  const artifacts = await readCheckedArtifacts(directory);
   try {
     return await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (error) {
     throw new ModelFileError(
-      modelJsonFile,
+      join(directory, modelJsonName),
       `tfjs could not rebuild the model from it (${errorText(error)})`,
       RESAVE_HINT,
       { cause: error },
     );
   }
+}
+
+/**
+ * Checks a saved model folder as loadModel would, and lets the model go: for readers that hand the files on rather
+ * than load them (`dae serve`, whose page loads them in the browser). Throws ModelFileError.
+ */
+export async function checkSavedModel(directory: string): Promise<void> {
+  (await loadModel(directory)).dispose();
 }

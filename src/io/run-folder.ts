@@ -50,12 +50,15 @@ export interface OpenOptions {
 export class RunFolderError extends Error {
   override readonly name = 'RunFolderError';
   readonly file: string;
+  /** What is wrong with it. */
+  readonly problem: string;
   /** What the user can do about it. */
   readonly hint: string;
 
   constructor(file: string, problem: string, hint: string, options?: ErrorOptions) {
     super(`${file}: ${problem} — ${hint}`, options);
     this.file = file;
+    this.problem = problem;
     this.hint = hint;
   }
 }
@@ -289,26 +292,36 @@ export class RunFolder {
     await writeFileAtomic(file, data);
   }
 
-  /** Parses a JSON file of the folder. The shape is not checked: `T` is the caller's promise. */
-  async readText(relativePath: string): Promise<string> {
+  /**
+   * The text of a file of the folder. `hint` says what to do when it cannot be read; by default, to run the stage that
+   * writes it.
+   */
+  async readText(relativePath: string, hint = 'run the stage that writes it first'): Promise<string> {
     const file = this.path(relativePath);
     try {
       return await readFile(file, 'utf8');
     } catch (error) {
       const problem = isMissing(error) ? 'file not found' : `cannot read (${String(error)})`;
-      throw new RunFolderError(file, problem, 'run the stage that writes it first', { cause: error });
+      throw new RunFolderError(file, problem, hint, { cause: error });
     }
   }
 
-  async readJson<T>(relativePath: string): Promise<T> {
+  /**
+   * Parses a JSON file of the folder. The shape is not checked: `T` is the caller's promise. `hint` says what to do
+   * when the file is missing or corrupted; by default, to run the stage that writes it.
+   */
+  async readJson<T>(relativePath: string, hint?: string): Promise<T> {
     const file = this.path(relativePath);
-    const text = await this.readText(relativePath);
+    const text = await this.readText(relativePath, hint);
     try {
       return JSON.parse(text) as T;
     } catch (error) {
-      throw new RunFolderError(file, 'is not valid JSON; the file is corrupted', 'run the stage that writes it again', {
-        cause: error,
-      });
+      throw new RunFolderError(
+        file,
+        'is not valid JSON; the file is corrupted',
+        hint ?? 'run the stage that writes it again',
+        { cause: error },
+      );
     }
   }
 

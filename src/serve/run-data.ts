@@ -1,14 +1,15 @@
 // What `dae serve` hands the page from a run folder: which models to load, the coding units' top-activating test
 // images, and a few hundred test digits as bytes. Everything is checked here, before the server starts, so a
-// missing or unfinished run folder is a one-line error rather than a broken page.
-import { readdir, stat } from 'node:fs/promises';
+// missing, unfinished or damaged run folder is a one-line error rather than a broken page. Checking the models needs
+// a tfjs backend (any).
+import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 
 import type { ExperimentConfig } from '../config.js';
 import type { CodeMap } from '../eval/code-map.js';
 import { loadDataset } from '../data/dataset.js';
 import { datasetNaming } from '../data/prepare.js';
-import { modelJsonName, weightsName } from '../io/model-files.js';
+import { checkSavedModel } from '../io/model-files.js';
 import { readMetrics } from '../io/metrics.js';
 import { RunFolder, RunFolderError } from '../io/run-folder.js';
 import type { ClassifierResult } from '../io/metrics.js';
@@ -59,20 +60,6 @@ export function chooseClassifiers(classifiers: readonly ClassifierResult[]): Cla
 
 const classifierFolder = (c: ClassifierResult) => `classifier-${c.encoder}-${c.labels}`;
 
-async function requireModel(run: RunFolder, name: string): Promise<void> {
-  for (const file of [modelJsonName, weightsName]) {
-    const path = run.path('models', name, file);
-    const info = await stat(path).catch(() => undefined);
-    if (!info?.isFile()) {
-      throw new RunFolderError(
-        path,
-        'file not found; the run folder is incomplete',
-        `finish it with \`dae experiment --resume ${run.directory}\`, or serve another run`,
-      );
-    }
-  }
-}
-
 /** Opens a complete run folder and gathers what the page needs. Throws RunFolderError naming the missing piece. */
 export async function loadRunData(directory: string): Promise<RunData> {
   // Read only: serving takes no lock, so a folder another process is writing (a sweep, say) can still be shown.
@@ -99,7 +86,9 @@ export async function loadRunData(directory: string): Promise<RunData> {
     throw new RunFolderError(run.path('metrics.json'), 'lists no classifiers', `re-run \`dae classify ${directory}\``);
   }
   const modelNames = new Set(['encoder', 'decoder', ...classifiers.map(classifierFolder)]);
-  for (const name of modelNames) await requireModel(run, name);
+  // The same check as every other reader of a saved model (export, report, classify): the page is refused here, in
+  // one line, rather than left to fail in the browser on a garbled model.json or a truncated weights.bin.
+  for (const name of modelNames) await checkSavedModel(run.path('models', name));
 
   const dataset = await loadDataset(datasetNaming(config));
   const test = dataset.test;

@@ -18,7 +18,8 @@ export async function checkDenoising(
   autoencoder: Autoencoder,
 ): Promise<Float32Array[] | undefined> {
   const { run, config, reporter } = context;
-  if (run.isStageDone('denoise')) return undefined;
+  // Done, unless its scores were deleted (as the report's hint for a corrupted copy says to): then scored again.
+  if (run.isStageDone('denoise') && (await run.exists(stageFile('denoise')))) return undefined;
   reporter({
     type: 'stage-start',
     stage: 'denoise',

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { useBackend } from '../../backend/index.js';
 import { exportFormats, exportRun } from '../../export/export-run.js';
 import type { ExportFormat } from '../../export/export-run.js';
+import { rescalingLayerName } from '../../export/interface.js';
 
 export function addExportCommand(program: Command): void {
   program
@@ -24,20 +25,31 @@ export function addExportCommand(program: Command): void {
       "a folder name under the run's models/ (autoencoder, encoder, decoder, classifier-frozen-5500, ...), or all",
       'all',
     )
-    .option('--out <dir>', 'folder for the files (default <run-dir>/export/<format>)')
-    .action(async (directory: string, options: { format: ExportFormat; model: string; out?: string }) => {
-      // Only weights are read; any engine will do, and the default one prints nothing.
-      await useBackend('auto', { threads: 1 });
-      const exported = await exportRun(directory, {
-        format: options.format,
-        model: options.model,
-        ...(options.out !== undefined ? { out: options.out } : {}),
-      });
-      for (const item of exported) {
-        process.stderr.write(
-          `  ${item.model.padEnd(24)} ${item.inputName} [batch, ${item.inputShape.join(', ')}] -> ${item.outputName} [batch, ${item.outputShape.join(', ')}]  ${(item.bytes / 1024).toFixed(0)} KiB\n`,
-        );
-        process.stdout.write(`${item.file}\n`);
-      }
-    });
+    .option('--out <dir>', 'new or empty folder for the files (default <run-dir>/export/<format>)')
+    .option(
+      '--include-rescaling',
+      `put a layer (${rescalingLayerName}) in front of each model that takes images, dividing 0-255 pixels by 255, so that it takes raw pixels; without it, divide by 255 yourself`,
+      false,
+    )
+    .action(
+      async (
+        directory: string,
+        options: { format: ExportFormat; model: string; out?: string; includeRescaling: boolean },
+      ) => {
+        // Only weights are read; any engine will do, and the default one prints nothing.
+        await useBackend('auto', { threads: 1 });
+        const exported = await exportRun(directory, {
+          format: options.format,
+          model: options.model,
+          ...(options.out !== undefined ? { out: options.out } : {}),
+          includeRescaling: options.includeRescaling,
+        });
+        for (const item of exported) {
+          process.stderr.write(
+            `  ${item.model.padEnd(24)} ${item.inputName} [batch, ${item.inputShape.join(', ')}] -> ${item.outputName} [batch, ${item.outputShape.join(', ')}]  ${(item.bytes / 1024).toFixed(0)} KiB\n`,
+          );
+          process.stdout.write(`${item.file}\n`);
+        }
+      },
+    );
 }

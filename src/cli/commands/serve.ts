@@ -1,6 +1,7 @@
 // `dae serve`: the interactive page for a run folder, on 127.0.0.1 only.
 import type { Command } from 'commander';
 
+import { useBackend } from '../../backend/index.js';
 import { RunFolderError } from '../../io/run-folder.js';
 import { integer } from '../flags.js';
 
@@ -14,6 +15,8 @@ export function addServeCommand(program: Command): void {
     .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', integer('--port', 0, 65535), 8765)
     .action(async (directory: string | undefined, options: { port: number }) => {
       const { newestCompleteRun, serveRun, ServeError } = await import('../../serve/server.js');
+      // The models are loaded once, to check them, before the page is served; any engine will do.
+      await useBackend('auto', { threads: 1 });
       const chosen = directory ?? (await newestCompleteRun('runs'));
       if (chosen === undefined)
         throw new RunFolderError(
