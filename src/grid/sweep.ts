@@ -1,4 +1,4 @@
-// The label-efficiency sweep: the three classifier variants on nested, stratified label subsets of growing size,
+// The label-efficiency sweep: the classifier variants on nested, stratified label subsets of growing size,
 // several seeds each, all on one pretrained autoencoder. The cells (cells.ts) train here, in worker threads, or
 // through a job queue on any number of machines (src/queue, `dae sweep --queue`), and are written as they finish,
 // so a killed sweep loses at most the cells in progress and a rerun skips what is done.
@@ -181,7 +181,7 @@ export async function runSweep(
       title: 'Label efficiency',
       mime: 'image/svg+xml',
       file: 'figures/sweep.svg',
-      caption: `Test accuracy of the three classifier variants against the number of labelled training images (log scale), mean over ${seeds.length} seeds with a ±1 standard deviation band; the subsets are nested and stratified, and every variant sees the same labels.`,
+      caption: `Test accuracy of the classifier variants against the number of labelled training images (log scale), mean over ${seeds.length} seeds with a ±1 standard deviation band; the subsets are nested and stratified, and every variant sees the same labels.`,
     },
   ]);
   await mergeIntoMetrics(context, { sweep: result });

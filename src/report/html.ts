@@ -169,7 +169,9 @@ ${paragraphs(
     'then becomes the feature extractor of a classifier that sees only some of the labels.\n\n' +
     'The classifier is trained three ways: with the pretrained encoder frozen (only the new head learns), with the ' +
     'pretrained encoder fine-tuned (every weight learns), and from scratch with the same architecture as the baseline. ' +
-    'Each is trained on a fraction of the labels and on all of them, and compared on the untouched test set.',
+    'Each is trained on a fraction of the labels and on all of them, and compared on the untouched test set. With a ' +
+    'fraction of the labels, two more use the unlabelled images a second way, while the classifier trains: FixMatch, ' +
+    'from scratch and from the pretrained encoder.',
 )}`;
 }
 
@@ -365,7 +367,7 @@ function sweepIntroduction(metrics: Metrics): string {
   const sweep = metrics.sweep;
   if (!sweep) return '';
   return (
-    `The three variants on nested, stratified label subsets from ${formatInteger(sweep.labelCounts[0] ?? 0)} to ` +
+    `The classifier variants on nested, stratified label subsets from ${formatInteger(sweep.labelCounts[0] ?? 0)} to ` +
     `${formatInteger(sweep.labelCounts[sweep.labelCounts.length - 1] ?? 0)} labels, ${sweep.seeds.length} seeds each, all on the same ` +
     `pretrained autoencoder; ${sweep.validationPolicy}.`
   );

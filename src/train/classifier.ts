@@ -349,6 +349,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
         warp,
         curriculum,
         average,
+        teacher: semi.teacher,
         done: batchDone,
         beforeBatch: stopCheck,
       });

@@ -18,6 +18,7 @@ import type { Random } from '../data/random.js';
 import { gatherImages, predictRows, shuffledOrder } from './batches.js';
 import { nativePredictor } from './training-step.js';
 import type { Batch, TrainingStep } from './training-step.js';
+import { restoreWeights, snapshotWeights } from './weights.js';
 import type { WeightAverage } from './weights.js';
 
 /** The config's semi-supervised section: FixMatch's settings. */
@@ -43,6 +44,8 @@ export interface SemiSupervisedConfig {
   strongCorruptions: NoiseSpec[];
   /** The weights validated and kept are this moving average of the trained ones, updated each step (0 = none). */
   averageDecay: number;
+  /** The average labels the weak views, not the trained weights (needs averageDecay > 0). */
+  teacher: boolean;
   /** Steps between two validations: FixMatch's "epoch". */
   stepsPerEpoch: number;
   /** Upper bound on epochs; early stopping on validation accuracy usually ends sooner. */
@@ -182,6 +185,8 @@ export interface FixMatchEpoch {
   curriculum: CurriculumThresholds | null;
   /** Updated after each step. */
   average: WeightAverage | null;
+  /** Whether the average, rather than the trained weights, labels the weak views. */
+  teacher: boolean;
   done: (batch: number, loss: number, count: number) => void;
   beforeBatch?: () => void;
 }
@@ -224,10 +229,22 @@ export async function fixMatchEpoch(options: FixMatchEpoch): Promise<number> {
   };
   const native = nativePredictor(model);
   const weakProbabilities = new Float32Array(unlabelledPerStep * classes);
-  const predict = (weak: Float32Array): Float32Array => {
+  const predictWith = (weak: Float32Array): Float32Array => {
     if (!native) return predictRows(model, weak, unlabelledPerStep, [height, width, 1]);
     native.predict(weak, unlabelledPerStep, weakProbabilities);
     return weakProbabilities;
+  };
+  // With an average, it labels the weak views (Mean Teacher's targets, Tarvainen and Valpola, 2017): its weights
+  // move less with each batch's own mistakes than the trained ones.
+  const predict = (weak: Float32Array): Float32Array => {
+    if (!options.average || !options.teacher) return predictWith(weak);
+    const live = snapshotWeights(model);
+    restoreWeights(model, options.average.values);
+    try {
+      return predictWith(weak);
+    } finally {
+      restoreWeights(model, live);
+    }
   };
   let confidentSum = 0;
   let views = viewsOf(0);

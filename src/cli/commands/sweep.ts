@@ -26,7 +26,7 @@ export function addSweepCommand(program: Command): void {
       program
         .command('sweep')
         .description(
-          "label-efficiency sweep: the three variants on nested label subsets, several seeds each, on a run folder's pretrained autoencoder",
+          "label-efficiency sweep: the classifier variants on nested label subsets, several seeds each, on a run folder's pretrained autoencoder",
         ),
       'a run folder to add the sweep to (pretrained first if it is not yet)',
     )
