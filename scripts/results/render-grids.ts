@@ -3,7 +3,14 @@
 import type { AblationSummaryEntry, EncoderMode, MeanAndSpread } from '../../src/io/metrics.js';
 import { ablationConclusion, ablationIntroduction } from '../../src/report/ablation.js';
 import { sweepSentence } from '../../src/report/conclusion.js';
-import { ENCODER_ORDER, ENCODER_SHORT_NAMES, formatFixed, formatInteger } from '../../src/report/format.js';
+import {
+  ENCODER_NAMES,
+  ENCODER_ORDER,
+  ENCODER_SHORT_NAMES,
+  formatFixed,
+  formatInteger,
+} from '../../src/report/format.js';
+import { publishedResults, unlabelledSentence } from '../../src/report/unlabelled.js';
 import type { Column } from '../../src/report/format.js';
 import { duration, markdownTable, notMeasured, percentSpread, signedPoints } from './markdown.js';
 import type { Renderer } from './render-common.js';
@@ -161,10 +168,35 @@ const ablationWords: Renderer = ({ ablation }) =>
   ablation ? ablationConclusion({ ablation: ablation.ablation }) : notMeasured('ablation.json');
 
 /**
- * The semi-supervised variant's slot. Its runs are not collected yet: when they are, this renders their table, and
- * results.md's section needs no other change.
+ * The semi-supervised variants, from the sweep's cells: how much of the gap to all labels each use of the unlabelled
+ * images closes, and the sweep at 100 labels beside the published results.
  */
-const fixmatch: Renderer = () => notMeasured('fixmatch.json');
+const fixmatch: Renderer = ({ sweep: file }) => {
+  if (!file) return notMeasured('sweep.json');
+  const sentence = unlabelledSentence({ sweep: file.sweep });
+  if (sentence === '') return '*The sweep trained no FixMatch cells.*';
+  const ours = file.sweep.summary
+    .filter((entry) => entry.labels === 100)
+    .map((entry) => ({
+      method: `this study: ${ENCODER_NAMES[entry.encoder]}`,
+      accuracy: `${percentSpread(entry.accuracy)} (${entry.seeds} seeds)`,
+      source: 'measured here',
+    }));
+  const published = publishedResults.map((row) => ({
+    method: row.method,
+    accuracy: row.accuracy,
+    source: `[${row.reference}](${row.url})`,
+  }));
+  const table = markdownTable(
+    [
+      { header: 'method, 100 labels', cell: (row: (typeof ours)[number]) => row.method },
+      { header: 'test accuracy', numeric: true, cell: (row) => row.accuracy },
+      { header: 'source', cell: (row) => row.source },
+    ],
+    [...ours, ...published],
+  );
+  return `${sentence}\n\n${table}`;
+};
 
 export const gridRegions: Record<string, Renderer> = {
   'sweep-table': sweepTable,

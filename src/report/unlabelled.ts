@@ -55,7 +55,7 @@ const percentOf = (value: { mean: number; std: number }) =>
  * unlabelled images closes, paired by seed (mean ± standard deviation over seeds), and whether pretraining adds to
  * FixMatch. Empty without a sweep, its all-labels cells, or semi-supervised cells.
  */
-export function unlabelledSentence(metrics: Metrics): string {
+export function unlabelledSentence(metrics: Pick<Metrics, 'sweep'>): string {
   const sweep = metrics.sweep;
   if (!sweep) return '';
   const all = Math.max(...sweep.labelCounts);
@@ -132,5 +132,5 @@ export function publishedTable(metrics: Metrics): string {
   const links = publishedResults
     .map((row) => `<a href="${escapeHtml(row.url)}">${escapeHtml(row.reference)}</a>`)
     .join('; ');
-  return `${table}\n<p>References: ${links}; FixMatch: <a href="https://arxiv.org/abs/2001.07685">Sohn et al., 2020</a>.</p>`;
+  return `${table}\n<p>References: ${links}; FixMatch: <a href="https://arxiv.org/abs/2001.07685">Sohn et al., 2020</a>, with FlexMatch's curriculum thresholds (<a href="https://arxiv.org/abs/2110.08263">Zhang et al., 2021</a>) and Mean Teacher's averaged weights (<a href="https://arxiv.org/abs/1703.01780">Tarvainen and Valpola, 2017</a>).</p>`;
 }
