@@ -32,7 +32,8 @@ import type { TrainingEvent } from '../src/train/events.js';
 
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
 const grid = ['--labels', '40,200', '--seeds', '1', '--min-steps', '20'];
-const cellCount = 6;
+/** Two label counts times five variants: the three supervised ones and the two FixMatch ones. */
+const cellCount = 10;
 
 let directory = '';
 let postgres: RunningPostgres | undefined;
@@ -309,12 +310,12 @@ test(
     const counted = cellsDoneAsDisplayed(again.lines);
     assert.deepEqual(
       counted.map(([cell]) => cell),
-      [1, 2, 3, 4, 5, 6],
+      Array.from({ length: cellCount }, (_, index) => index + 1),
       again.lines.slice(-10).join('\n'),
     );
     assert.deepEqual(
       counted.map(([, shown]) => shown),
-      [1, 2, 3, 4, 5, 6],
+      Array.from({ length: cellCount }, (_, index) => index + 1),
     );
     assert.ok(
       coordinator.lines.some((line) =>
