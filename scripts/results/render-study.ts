@@ -64,8 +64,20 @@ const answer: Renderer = (data) => {
     `${percentSpread(accuracyOf(fineTuned))}% test accuracy, against ${percentSpread(accuracyOf(scratch))}% for the same network ` +
     `trained from scratch on those labels and ${percentSpread(accuracyOf(best))}% for the best classifier on all ` +
     `${formatInteger(best.labels)} (${ENCODER_NAMES[best.encoder]}); ${overSeeds(data.studies)}.`;
+  const semi = (['fixmatch-scratch', 'fixmatch-finetuned'] as const).flatMap((encoder) => {
+    const group = find(encoder, low);
+    return group
+      ? [
+          `${percentSpread(accuracyOf(group))}% ${encoder === 'fixmatch-scratch' ? 'from scratch' : 'from the pretrained encoder'}`,
+        ]
+      : [];
+  });
+  const semiSentence =
+    semi.length > 0
+      ? `Using the unlabelled images while the classifier trains as well (FixMatch), the same labels give ${semi.join(' and ')}.`
+      : '';
   const sweep = data.sweep ? sweepSentence({ sweep: data.sweep.sweep }) : '';
-  return [study, sweep].filter((text) => text !== '').join(' ');
+  return [study, semiSentence, sweep].filter((text) => text !== '').join(' ');
 };
 
 /** The README's table: test accuracy per encoder and label fraction, mean ± sd over the seeds; best per column bold. */
@@ -78,7 +90,13 @@ const studyTable: Renderer = (data) => {
   const columns: Column<EncoderMode>[] = [
     { header: 'encoder', cell: (encoder) => ENCODER_NAMES[encoder] },
     ...fractionsOf(all).map((fraction): Column<EncoderMode> => {
-      const best = Math.max(...encoders.map((encoder) => accuracyOf(cell(encoder, fraction)!).mean));
+      // The semi-supervised variants have no runs on all the labels: nothing is left unlabelled.
+      const best = Math.max(
+        ...encoders.flatMap((encoder) => {
+          const group = cell(encoder, fraction);
+          return group ? [accuracyOf(group).mean] : [];
+        }),
+      );
       const labels = all.find((group) => group.labelFraction === fraction)!.labels;
       return {
         header: `${formatFraction(fraction)} of the labels (${formatInteger(labels)})`,
