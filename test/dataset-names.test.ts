@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import type { Metrics } from '../src/io/metrics.js';
 import { articleFor } from '../src/report/format.js';
 import { reportTitle } from '../src/report/html.js';
 import { loadRunData } from '../src/serve/run-data.js';
+import { toyClassNames, writeToyDataset } from './support/toy-dataset.js';
 
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
 
@@ -30,51 +31,7 @@ function dae(...args: string[]) {
   return { status: result.status, stderr: result.stderr, lastLine: lines[lines.length - 1] ?? '' };
 }
 
-/** An IDX file of unsigned bytes: magic [0, 0, 0x08, rank], big-endian uint32 dims, then the data. */
-function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(4 + 4 * dims.length + data.length);
-  const view = new DataView(bytes.buffer);
-  bytes[2] = 0x08;
-  bytes[3] = dims.length;
-  dims.forEach((size, axis) => view.setUint32(4 + 4 * axis, size, false));
-  bytes.set(data, 4 + 4 * dims.length);
-  return bytes;
-}
-
-const classNames = ['row', 'column', 'diagonal'];
-
-/**
- * A small three-class dataset in MNIST's layout, 28×28: a bright row, column or diagonal stroke at a random place on
- * faint noise (a seeded linear congruential generator, so every run of the test sees the same images).
- */
-async function writeToyDataset(folder: string, trainCount: number, testCount: number): Promise<void> {
-  let state = 12345;
-  const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const images = (count: number) => {
-    const labels = new Uint8Array(count);
-    const pixels = new Uint8Array(count * 28 * 28);
-    for (let image = 0; image < count; image += 1) {
-      const label = image % 3;
-      labels[image] = label;
-      const offset = 6 + Math.floor(random() * 16);
-      for (let y = 0; y < 28; y += 1) {
-        for (let x = 0; x < 28; x += 1) {
-          const stroke =
-            label === 0 ? Math.abs(y - offset) < 2 : label === 1 ? Math.abs(x - offset) < 2 : Math.abs(x - y) < 2;
-          pixels[image * 784 + y * 28 + x] = stroke ? 255 : Math.floor(random() * 40);
-        }
-      }
-    }
-    return { labels, pixels };
-  };
-  await mkdir(folder, { recursive: true });
-  const train = images(trainCount);
-  const test = images(testCount);
-  await writeFile(join(folder, 'train-images-idx3-ubyte'), encodeIdx([trainCount, 28, 28], train.pixels));
-  await writeFile(join(folder, 'train-labels-idx1-ubyte'), encodeIdx([trainCount], train.labels));
-  await writeFile(join(folder, 't10k-images-idx3-ubyte'), encodeIdx([testCount, 28, 28], test.pixels));
-  await writeFile(join(folder, 't10k-labels-idx1-ubyte'), encodeIdx([testCount], test.labels));
-}
+const classNames = toyClassNames;
 
 test('dataset.json is checked field by field, and names come from the flags, dataset.json, or the folder and label numbers', async () => {
   const file = '/data/toy/dataset.json';

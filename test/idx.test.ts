@@ -6,17 +6,7 @@ import { join } from 'node:path';
 import { parseIdx, readIdxFile, IdxFormatError } from '../src/data/idx.js';
 import { loadDataset, DatasetError } from '../src/data/dataset.js';
 import { Random } from '../src/data/random.js';
-
-/** An IDX file: magic [0, 0, dtype, rank], big-endian uint32 dims, then the raw data. */
-function encodeIdx(dims: readonly number[], data: Uint8Array, dtype = 0x08): Uint8Array {
-  const bytes = new Uint8Array(4 + 4 * dims.length + data.length);
-  const view = new DataView(bytes.buffer);
-  bytes[2] = dtype;
-  bytes[3] = dims.length;
-  dims.forEach((size, axis) => view.setUint32(4 + 4 * axis, size, false));
-  bytes.set(data, 4 + 4 * dims.length);
-  return bytes;
-}
+import { encodeIdx } from './support/toy-dataset.js';
 
 const sequence = (length: number): Uint8Array => Uint8Array.from({ length }, (_, index) => (index * 37 + 11) % 256);
 

@@ -65,7 +65,11 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<void> {
+let signalsHandled = false;
+/** Ctrl-C or SIGTERM asks the command to stop at its next safe point; a second one stops it at once. */
+function handleSignals(): void {
+  if (signalsHandled) return;
+  signalsHandled = true;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (stopRequested()) process.exit(130);
@@ -75,6 +79,11 @@ export async function main(argv: string[]): Promise<void> {
       );
     });
   }
+}
+
+/** Runs `dae` on `argv` (node's, the program's path first) and sets process.exitCode; bin/dae.js calls it. */
+export async function main(argv: string[]): Promise<void> {
+  handleSignals();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -101,5 +110,3 @@ export async function main(argv: string[]): Promise<void> {
     throw error;
   }
 }
-
-await main(process.argv);
