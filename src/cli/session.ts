@@ -7,10 +7,12 @@ import { memory } from '@tensorflow/tfjs-core';
 
 import { backendNames, useBackend } from '../backend/index.js';
 import type { BackendInfo, BackendName } from '../backend/index.js';
-import { ConfigError, presetNames, resolveConfig, savedConfig } from '../config.js';
+import { ConfigError, presetNames, resolveConfig, savedConfig, validateConfig } from '../config.js';
 import type { DeepPartial, ExperimentConfig, PresetName } from '../config.js';
+import type { PreparedData } from '../data/prepare.js';
 import { RunFolder } from '../io/run-folder.js';
 import type { ExperimentContext } from '../study/context.js';
+import { prepareStudyData } from '../study/data.js';
 import { InterruptedError } from '../train/events.js';
 import { measureMachine } from './calibration.js';
 import type { EstimateRecord } from './estimate-log.js';
@@ -177,12 +179,10 @@ export interface ProgressOptions {
  * study or a grid), so this machine is measured first for its time estimate (the study's also draws a code map).
  */
 export async function contextFor(
-  run: RunFolder,
-  config: ExperimentConfig,
+  { run, config, data, backend }: OpenedRun,
   progress: ProgressOptions,
   timeLeft?: 'study' | 'grid',
 ): Promise<ExperimentContext> {
-  const backend: BackendInfo = await useBackend(config.backend.name, { threads: config.backend.threads });
   const say = (line: string) => process.stderr.write(`${line}\n`);
   say(
     `dae: backend ${backend.name} (${backend.detail}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}); run folder ${run.directory}`,
@@ -225,7 +225,7 @@ export async function contextFor(
     }
     stopHere(event);
   };
-  return { run, config, backend, reporter, shouldStop: stopRequested };
+  return { run, config, backend, reporter, shouldStop: stopRequested, data };
 }
 
 /** Writes memory.json and returns the peak resident memory in MiB. */
@@ -250,24 +250,57 @@ export const printLines = (lines: string[]) => process.stderr.write(`${lines.joi
 /** The peak resident memory so far, in MiB. */
 export const peakMemoryMiB = () => mebibytes(Math.max(peakRssBytes, process.memoryUsage.rss()));
 
+/** A run folder this process holds, with what its command runs on: the config, the data and the backend. */
 export interface OpenedRun {
   run: RunFolder;
   config: ExperimentConfig;
+  data: PreparedData;
+  backend: BackendInfo;
 }
 
-/** A new run folder, locked by this process (RunFolder.create refuses one that another process holds). */
-export async function startRun(options: RunOptions): Promise<OpenedRun> {
+/**
+ * A command's own checks of its input that need the config and the data, and anything it opens before the run folder
+ * is made (a job queue): run after the data are loaded, before the folder is made or locked. A refusal is thrown.
+ */
+export type BeforeRun = (config: ExperimentConfig, data: PreparedData) => Promise<void> | void;
+
+/**
+ * The input that a run is made from, checked before anything is made: the config, the data (a dataset that is
+ * missing, malformed or unusable is refused here), the command's own checks, and the backend.
+ */
+async function checkedInput(config: ExperimentConfig, before?: BeforeRun) {
+  const data = await prepareStudyData(config);
+  await before?.(config, data);
+  const backend = await useBackend(config.backend.name, { threads: config.backend.threads });
+  return { config, data, backend };
+}
+
+/**
+ * A new run folder, locked by this process (RunFolder.create refuses one that another process holds), made only
+ * once the flags, the data and the command's `before` checks have passed: bad input leaves no folder behind.
+ */
+export async function startRun(options: RunOptions, before?: BeforeRun): Promise<OpenedRun> {
   const config = configFromFlags(() => resolveConfig(options.preset, overridesFrom(options)));
   const directory =
     options.out ?? `runs/${options.preset}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
-  return { run: await RunFolder.create(directory, config, { overwrite: options.overwrite }), config };
+  const input = await checkedInput(config, before);
+  return { ...input, run: await RunFolder.create(directory, config, { overwrite: options.overwrite }) };
 }
 
-/** An existing run folder, locked by this process, with its saved config. */
-export async function openRun(directory: string): Promise<OpenedRun> {
+/**
+ * An existing run folder, locked by this process, with its saved config (the backend flags given, `backend`, laid
+ * over it: they change no result), checked as startRun checks a new one before anything is written to it.
+ */
+export async function openRun(
+  directory: string,
+  backend: Partial<ExperimentConfig['backend']> = {},
+  before?: BeforeRun,
+): Promise<OpenedRun> {
   const run = await RunFolder.open(directory);
   try {
-    return { run, config: savedConfig(run.config, `${directory}/run.json`) };
+    const saved = savedConfig(run.config, `${directory}/run.json`);
+    const config = configFromFlags(() => validateConfig({ ...saved, backend: { ...saved.backend, ...backend } }));
+    return { ...(await checkedInput(config, before)), run };
   } catch (error) {
     await run.release();
     throw error;

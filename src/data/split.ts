@@ -7,10 +7,13 @@ import { Random } from './random.js';
 /** A split that cannot be made: sizes out of range or indices that do not fit the labels. */
 export class SplitError extends Error {
   override readonly name = 'SplitError';
+  /** What cannot be done, without the hint. */
+  readonly problem: string;
   readonly hint: string;
 
   constructor(problem: string, hint: string) {
     super(`${problem} — ${hint}`);
+    this.problem = problem;
     this.hint = hint;
   }
 }

@@ -27,6 +27,8 @@ export interface ReconstructionScores {
 
 const WINDOW_RADIUS = 3;
 const WINDOW_SIZE = 2 * WINDOW_RADIUS + 1;
+/** The smallest image side SSIM can score: its window's. */
+export const ssimWindowSize = WINDOW_SIZE;
 const SIGMA = 1.5;
 const C1 = (0.01 * 1) ** 2;
 const C2 = (0.03 * 1) ** 2;

@@ -10,11 +10,11 @@ import { summariseAblation } from './ablation-summary.js';
 import type { ExperimentConfig } from '../config.js';
 import { subsetImageSet } from '../data/dataset.js';
 import { corrupt } from '../data/noise.js';
-import { prepareData } from '../data/prepare.js';
 import type { PreparedData } from '../data/prepare.js';
 import { Random } from '../data/random.js';
 import { plannedWork } from '../study/classify.js';
 import type { ExperimentContext } from '../study/context.js';
+import { studyData } from '../study/data.js';
 import { trainNewAutoencoder } from '../study/pretrain.js';
 import { gridFileHint, mergeIntoMetrics, prepareMetricsFor } from '../study/report.js';
 import { cellName } from '../study/jobs.js';
@@ -232,7 +232,7 @@ export async function runAblation(
 ): Promise<AblationResult> {
   const { run, config, reporter } = context;
   const started = performance.now();
-  const data = await prepareData(config);
+  const data = await studyData(context);
   // What the ablation's end reads (metrics.json, or the stage files to rebuild it from), checked before it trains.
   await prepareMetricsFor(context, data, 'ablation');
   // A resumed ablation's earlier results, for the time already spent: read now, so that a bad file stops it here.

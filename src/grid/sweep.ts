@@ -12,9 +12,9 @@ import {
   runCells,
 } from './cells.js';
 import type { CellRunner, PlannedCell } from './cells.js';
-import { prepareData } from '../data/prepare.js';
 import { plannedWork } from '../study/classify.js';
 import type { ExperimentContext } from '../study/context.js';
+import { studyData } from '../study/data.js';
 import { pretrain } from '../study/pretrain.js';
 import { mergeIntoMetrics, prepareMetricsFor } from '../study/report.js';
 import { cellName } from '../study/jobs.js';
@@ -116,7 +116,7 @@ export async function runSweep(
   runner?: CellRunner,
 ): Promise<SweepResult> {
   const { run, config, reporter } = context;
-  const data = await prepareData(config);
+  const data = await studyData(context);
   // What the sweep's end reads (metrics.json, or the stage files to rebuild it from), checked before any cell trains.
   await prepareMetricsFor(context, data, 'sweep');
   const labelCounts = resolveLabelCounts(options.labelCounts, data.train.count);

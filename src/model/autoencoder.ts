@@ -18,8 +18,11 @@ export const referenceShape: AutoencoderShape = { height: 28, width: 28, codingU
 /** Layer names the inspection stage looks up. */
 export const encoderLayerNames = { conv1: 'encoder_conv1', conv2: 'encoder_conv2', coding: 'coding' } as const;
 
+/** Two stride-2 convolutions halve each image side twice: the sides must be multiples of this. */
+export const imageSideMultiple = 4;
+
 export function buildEncoder(shape: AutoencoderShape = referenceShape): LayersModel {
-  if (shape.height % 4 !== 0 || shape.width % 4 !== 0) {
+  if (shape.height % imageSideMultiple !== 0 || shape.width % imageSideMultiple !== 0) {
     throw new RangeError(
       `encoder: image sides must be multiples of 4 (two stride-2 convolutions), got ${shape.height}x${shape.width}`,
     );

@@ -1,7 +1,9 @@
 // What every stage of a study is handed: the run folder it writes, the resolved config, the backend in use, the
-// reporter its progress goes to, and a flag to stop at the next batch. Only the CLI and the writers touch files.
+// reporter its progress goes to, a flag to stop at the next batch, and the data when they are prepared already. Only
+// the CLI and the writers touch files.
 import type { BackendInfo } from '../backend/index.js';
 import type { ExperimentConfig } from '../config.js';
+import type { PreparedData } from '../data/prepare.js';
 import type { RunFolder } from '../io/run-folder.js';
 import type { Reporter } from '../train/events.js';
 
@@ -11,6 +13,8 @@ export interface ExperimentContext {
   backend: BackendInfo;
   reporter: Reporter;
   shouldStop?: () => boolean;
+  /** The config's data, when the caller prepared them already (the CLI does, to check them first; see data.ts). */
+  data?: PreparedData;
 }
 
 /** What training a classifier needs of the context: no run folder, so a queue's worker can train without one. */

@@ -2,10 +2,10 @@
 // 10% and 100% of the labels -> compare -> report. Each stage leaves its results in the run folder and is skipped
 // when a resumed run finds them there; only the run folder's writers touch the filesystem.
 import type { PreparedData } from '../data/prepare.js';
-import { prepareData } from '../data/prepare.js';
 import type { Metrics } from '../io/metrics.js';
 import { classifierFile, classifierWorkerCount, classify, plannedWork, studyClassifierRuns } from './classify.js';
 import type { ExperimentContext } from './context.js';
+import { studyData } from './data.js';
 import { checkDenoising } from './denoise.js';
 import { inspectRepresentation } from './inspect.js';
 import { classifierStage, studyPlan } from './plan.js';
@@ -16,7 +16,7 @@ import { longestFirst } from './threads.js';
 /** Runs every stage that the run folder does not hold yet, then writes metrics.json and report.html. */
 export async function runExperiment(context: ExperimentContext): Promise<Metrics> {
   const started = performance.now();
-  const data = await prepareData(context.config);
+  const data = await studyData(context);
   await announcePlan(context, data);
   const pretrained = await pretrain(context, data);
   const denoised = await checkDenoising(context, data, pretrained.autoencoder);

@@ -5,8 +5,8 @@ import type { Command } from 'commander';
 import { defaultAblation, pretrainingSpecs, runAblation } from '../../grid/ablation.js';
 import { integer } from '../flags.js';
 import { closeProgress, printLines, saveEstimates } from '../session.js';
-import type { RunOptions } from '../session.js';
-import { onGridRun, withCellRunner, withGridHead, withGridTail } from './grid-options.js';
+import { onGridRun, withGridHead, withGridTail } from './grid-options.js';
+import type { GridOptions } from './grid-options.js';
 
 export function addAblateCommand(program: Command): void {
   // `dae ablate`: which pretraining pretrains best (plain, salt and pepper, Gaussian, masking), scratch as the
@@ -41,15 +41,9 @@ export function addAblateCommand(program: Command): void {
   ).action(
     (
       directory: string | undefined,
-      options: RunOptions & {
-        labels?: (number | 'all')[];
-        seeds?: number;
-        pretrainings?: typeof pretrainingSpecs;
-        pretrainEpochs?: number;
-        queue?: string;
-      },
+      options: GridOptions & { pretrainings?: typeof pretrainingSpecs; pretrainEpochs?: number },
     ) =>
-      onGridRun(directory, options, async (run, context) => {
+      onGridRun(directory, options, 'ablation', async (run, context, runner) => {
         const ablationOptions = {
           ...defaultAblation,
           ...(options.labels ? { labelCounts: options.labels } : {}),
@@ -57,9 +51,7 @@ export function addAblateCommand(program: Command): void {
           ...(options.pretrainings ? { pretrainings: options.pretrainings } : {}),
           ...(options.pretrainEpochs ? { pretrainEpochs: options.pretrainEpochs } : {}),
         };
-        const result = await withCellRunner(options.queue, 'ablation', (runner) =>
-          runAblation(context, ablationOptions, runner),
-        );
+        const result = await runAblation(context, ablationOptions, runner);
         const estimateLines = await saveEstimates(run, 'ablation/time-estimates.json', closeProgress());
         for (const entry of result.summary) {
           process.stderr.write(

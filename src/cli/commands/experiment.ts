@@ -26,9 +26,10 @@ export function addExperimentCommand(program: Command): void {
   )
     .option('--resume <dir>', 'continue an interrupted run folder from its last checkpoint')
     .action((options: RunOptions & { resume?: string }) =>
-      holding(options.resume ? openRun(options.resume) : startRun(options), ({ run, config }) =>
-        guarded(run, async () => {
-          const metrics = await runExperiment(await contextFor(run, config, options, 'study'));
+      holding(options.resume ? openRun(options.resume) : startRun(options), (opened) =>
+        guarded(opened.run, async () => {
+          const { run } = opened;
+          const metrics = await runExperiment(await contextFor(opened, options, 'study'));
           const peak = await writeMemoryRecord(run);
           const estimateLines = await saveEstimates(run, 'time-estimates.json', closeProgress());
           if (!options.json) printLines(studySummary(metrics, { ...totalsOf(run, peak), estimateLines }));

@@ -3,15 +3,16 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 
 import { backendNames } from '../../backend/index.js';
-import { presetNames, validateConfig } from '../../config.js';
+import { presetNames } from '../../config.js';
 import type { CellRunner } from '../../grid/cells.js';
 import type { RunFolder } from '../../io/run-folder.js';
 import { queueCellRunner } from '../../queue/coordinator.js';
 import { openQueue } from '../../queue/open.js';
+import type { OpenQueue } from '../../queue/open.js';
 import type { ExperimentContext } from '../../study/context.js';
 import { integer } from '../flags.js';
-import { backendOverrides, configFromFlags, contextFor, guarded, holding, openRun, startRun } from '../session.js';
-import type { RunOptions } from '../session.js';
+import { backendOverrides, contextFor, guarded, holding, openRun, startRun } from '../session.js';
+import type { BeforeRun, RunOptions } from '../session.js';
 import { queueOption } from './worker.js';
 
 /** `--labels 100,1000,all`: label counts, "all" for the whole training split. */
@@ -25,52 +26,47 @@ export function labelList(value: string): (number | 'all')[] {
   });
 }
 
-/**
- * Runs a grid of cells (`dae sweep`, `dae ablate`): in this process, or with `--queue` through the job queue, whose
- * `dae worker` processes train the cells here or on other machines.
- */
-export async function withCellRunner<Result>(
-  queueAddress: string | undefined,
-  grid: string,
-  body: (runner: CellRunner | undefined) => Promise<Result>,
-): Promise<Result> {
-  if (queueAddress === undefined) return body(undefined);
-  const queue = await openQueue(queueAddress, 'coordinator', (error) =>
-    process.stderr.write(`dae: ${error.message}\n`),
-  );
-  try {
-    process.stderr.write(
-      `dae: cells go to the job queue at ${queue.store.address}; train them with \`dae worker --queue ${queue.workerAddress === 'embedded' ? 'embedded' : 'URL'}\`\n`,
-    );
-    return await body(queueCellRunner(queue.store, { grid }));
-  } finally {
-    await queue.close();
-  }
+export interface GridOptions extends RunOptions {
+  labels?: (number | 'all')[];
+  seeds?: number;
+  queue?: string;
 }
 
 /**
- * Runs a grid command's `body` on its run folder, `directory` or a new one, locked and guarded as every command's,
- * with the backend flags laid over its config and the machine measured for the time left.
+ * Runs a grid command's `body` (`dae sweep`, `dae ablate`) on its run folder, `directory` or a new one, locked and
+ * guarded as every command's, with the backend flags laid over its config and the machine measured for the time
+ * left. Its cells train in this process, or with `--queue` through the job queue, whose `dae worker` processes train
+ * them here or on other machines (`runner`). Everything the flags name, the queue included, is checked or opened
+ * before the run folder is made.
  */
-export function onGridRun(
+export async function onGridRun(
   directory: string | undefined,
-  options: RunOptions,
-  body: (run: RunFolder, context: ExperimentContext) => Promise<void>,
+  options: GridOptions,
+  grid: 'sweep' | 'ablation',
+  body: (run: RunFolder, context: ExperimentContext, runner: CellRunner | undefined) => Promise<void>,
 ): Promise<void> {
-  return holding(directory ? openRun(directory) : startRun({ ...options, overwrite: false }), ({ run, config }) =>
-    guarded(run, async () => {
-      const backend = { ...config.backend, ...backendOverrides(options) };
-      await body(
-        run,
-        await contextFor(
-          run,
-          configFromFlags(() => validateConfig({ ...config, backend })),
-          options,
-          'grid',
-        ),
-      );
-    }),
-  );
+  let queue: OpenQueue | undefined;
+  const before: BeforeRun = async () => {
+    if (options.queue === undefined) return;
+    queue = await openQueue(options.queue, 'coordinator', (error) => process.stderr.write(`dae: ${error.message}\n`));
+    process.stderr.write(
+      `dae: cells go to the job queue at ${queue.store.address}; train them with \`dae worker --queue ${queue.workerAddress === 'embedded' ? 'embedded' : 'URL'}\`\n`,
+    );
+  };
+  try {
+    await holding(
+      directory !== undefined
+        ? openRun(directory, backendOverrides(options), before)
+        : startRun({ ...options, overwrite: false }, before),
+      (opened) =>
+        guarded(opened.run, async () => {
+          const context = await contextFor(opened, options, 'grid');
+          await body(opened.run, context, queue ? queueCellRunner(queue.store, { grid }) : undefined);
+        }),
+    );
+  } finally {
+    await queue?.close();
+  }
 }
 
 /** The run folder and grid options `dae sweep` and `dae ablate` share, before their own. */

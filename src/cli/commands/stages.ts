@@ -2,7 +2,6 @@
 // time, each doing what the folder lacks.
 import type { Command } from 'commander';
 
-import { prepareData } from '../../data/prepare.js';
 import { RunFolderError } from '../../io/run-folder.js';
 import { classify } from '../../study/classify.js';
 import { checkDenoising } from '../../study/denoise.js';
@@ -16,12 +15,11 @@ export function addStageCommands(program: Command): void {
   withRunOptions(
     program.command('pretrain').description('train the denoising autoencoder only (the first stage of a run folder)'),
   ).action((options: RunOptions) =>
-    holding(startRun(options), ({ run, config }) =>
-      guarded(run, async () => {
-        const context = await contextFor(run, config, options);
-        await pretrain(context, await prepareData(config));
+    holding(startRun(options), (opened) =>
+      guarded(opened.run, async () => {
+        await pretrain(await contextFor(opened, options), opened.data);
         closeProgress();
-        await run.markIncomplete(
+        await opened.run.markIncomplete(
           'only the pretrain stage was run; continue with `dae inspect`, `dae classify`, `dae report`',
         );
       }),
@@ -40,7 +38,8 @@ export function addStageCommands(program: Command): void {
       .option('--json', 'progress as JSON lines', false)
       .option('--verbose', 'in a terminal, also a line per finished epoch', false)
       .action((directory: string, options: ProgressOptions) =>
-        holding(openRun(directory), async ({ run, config }) => {
+        holding(openRun(directory), async (opened) => {
+          const { run, data } = opened;
           if (name === 'report') {
             // A report never trains: it is written only for a run whose every stage has finished.
             const missing = ['pretrain', 'denoise', 'inspect', 'classify'].filter((stage) => !run.isStageDone(stage));
@@ -53,8 +52,7 @@ export function addStageCommands(program: Command): void {
             }
           }
           await guarded(run, async () => {
-            const context = await contextFor(run, config, options);
-            const data = await prepareData(config);
+            const context = await contextFor(opened, options);
             const { autoencoder } = await pretrain(context, data);
             if (name === 'inspect') {
               await checkDenoising(context, data, autoencoder);

@@ -8,8 +8,8 @@ import type { EncoderMode } from '../../model/classifier.js';
 import { integer } from '../flags.js';
 import { sweepSummary } from '../summary.js';
 import { closeProgress, peakMemoryMiB, printLines, saveEstimates, totalsOf } from '../session.js';
-import type { RunOptions } from '../session.js';
-import { onGridRun, withCellRunner, withGridHead, withGridTail } from './grid-options.js';
+import { onGridRun, withGridHead, withGridTail } from './grid-options.js';
+import type { GridOptions } from './grid-options.js';
 
 /** `--variants finetuned,fixmatch-scratch`: classifier variants, each once. */
 function variantList(value: string): EncoderMode[] {
@@ -40,39 +40,27 @@ export function addSweepCommand(program: Command): void {
         `comma-separated classifier variants, of ${encoderModes.join(', ')} (default: all; the FixMatch ones at ${(defaultSweep.semiSupervisedLabelCounts ?? []).join(' and ')} labels, or at every --labels count)`,
         variantList,
       ),
-  ).action(
-    (
-      directory: string | undefined,
-      options: RunOptions & {
-        labels?: (number | 'all')[];
-        seeds?: number;
-        minSteps?: number;
-        queue?: string;
-        variants?: EncoderMode[];
-      },
-    ) =>
-      onGridRun(directory, options, async (run, context) => {
-        const sweepOptions = {
-          ...defaultSweep,
-          ...(options.labels ? { labelCounts: options.labels, semiSupervisedLabelCounts: null } : {}),
-          ...(options.variants ? { encoders: options.variants } : {}),
-          ...(options.seeds ? { seeds: options.seeds } : {}),
-          ...(options.minSteps ? { minimumSteps: options.minSteps } : {}),
-        };
-        const result = await withCellRunner(options.queue, 'sweep', (runner) =>
-          runSweep(context, sweepOptions, runner),
+  ).action((directory: string | undefined, options: GridOptions & { minSteps?: number; variants?: EncoderMode[] }) =>
+    onGridRun(directory, options, 'sweep', async (run, context, runner) => {
+      const sweepOptions = {
+        ...defaultSweep,
+        ...(options.labels ? { labelCounts: options.labels, semiSupervisedLabelCounts: null } : {}),
+        ...(options.variants ? { encoders: options.variants } : {}),
+        ...(options.seeds ? { seeds: options.seeds } : {}),
+        ...(options.minSteps ? { minimumSteps: options.minSteps } : {}),
+      };
+      const result = await runSweep(context, sweepOptions, runner);
+      const estimateLines = await saveEstimates(run, 'sweep/time-estimates.json', closeProgress());
+      if (!options.json)
+        printLines(
+          sweepSummary(result, {
+            ...totalsOf(run, peakMemoryMiB()),
+            estimateLines,
+            sweepPath: run.path('sweep', 'sweep.json'),
+            reportWritten: run.isStageDone('classify'),
+          }),
         );
-        const estimateLines = await saveEstimates(run, 'sweep/time-estimates.json', closeProgress());
-        if (!options.json)
-          printLines(
-            sweepSummary(result, {
-              ...totalsOf(run, peakMemoryMiB()),
-              estimateLines,
-              sweepPath: run.path('sweep', 'sweep.json'),
-              reportWritten: run.isStageDone('classify'),
-            }),
-          );
-        process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
-      }),
+      process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
+    }),
   );
 }

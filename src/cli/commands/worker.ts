@@ -4,11 +4,13 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 
 import { backendNames, useBackend } from '../../backend/index.js';
 import type { BackendName } from '../../backend/index.js';
+import { loadDataset } from '../../data/dataset.js';
+import { parseQueueAddress, QueueError } from '../../queue/address.js';
 import { openQueue } from '../../queue/open.js';
 import { runQueueWorker } from '../../queue/worker.js';
 import { InterruptedError } from '../../train/events.js';
@@ -33,7 +35,19 @@ export const queueOption = () =>
   new Option(
     '--queue <url>',
     'job queue: "embedded" (a PostgreSQL on this machine, started by dae) or postgres://user:password@host:port/database',
-  ).env('DAE_QUEUE');
+  )
+    .env('DAE_QUEUE')
+    .argParser((value: string) => {
+      // A value that is no queue address at all is a usage error; one that names an unreachable queue is found out
+      // when the queue is opened.
+      try {
+        parseQueueAddress(value);
+      } catch (error) {
+        if (error instanceof QueueError) throw new InvalidArgumentError(error.message);
+        throw error;
+      }
+      return value;
+    });
 
 /** Runs `count` copies of this command with --concurrency 1 and waits for them; their lines are prefixed. */
 async function runChildren(count: number): Promise<void> {
@@ -93,6 +107,8 @@ export function addWorkerCommand(program: Command, stopRequested: () => boolean)
     .option('--poll <seconds>', 'seconds between looks at an empty queue', integer('--poll', 1), 2)
     .option('--json', 'progress as JSON lines', false)
     .action(async (options: WorkerOptions) => {
+      // A dataset this worker cannot read is refused now, not when the first job arrives.
+      if (options.data !== undefined) await loadDataset({ directory: options.data });
       if (options.concurrency > 1) return runChildren(options.concurrency);
       const name = `${hostname()}:${process.pid}`;
       const stopPattern = stopAfterEventPattern(process.env);
