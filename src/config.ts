@@ -2,15 +2,16 @@
 // resolved config is written next to every result.
 import type { BackendName } from './backend/index.js';
 import { backendNames } from './backend/index.js';
+import type { AugmentationSpec } from './data/augment.js';
 import { classNamesProblem, maxDatasetNameLength } from './data/description.js';
-import { validateNoiseSpec } from './data/noise.js';
+import { NoiseSpecError, validateNoiseSpec } from './data/noise.js';
 import type { NoiseSpec } from './data/noise.js';
 import { encoderModes } from './model/classifier.js';
 import type { DataConfig } from './data/prepare.js';
 import { learningRateSchedules } from './train/autoencoder.js';
 import type { AutoencoderConfig } from './train/autoencoder.js';
 import type { ClassifierConfig } from './train/classifier.js';
-import type { SemiSupervisedConfig } from './train/semi-supervised.js';
+import { quote } from './quote.js';
 
 export interface ExperimentConfig {
   preset: PresetName;
@@ -150,166 +151,263 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** The values a numeric setting or flag may take: from `min` to `max`, both included; whole numbers if `whole`. */
+export interface Limit {
+  min: number;
+  max: number;
+  whole: boolean;
+}
+
+const wholeNumbers = (min: number, max: number): Limit => ({ min, max, whole: true });
+const numbers = (min: number, max: number): Limit => ({ min, max, whole: false });
+
+/**
+ * The range of every numeric setting and flag, in one table: the config's checks below, the flags' parsers and their
+ * --help all read it. The bounds are wide for real use and small enough that nothing sized by them runs away: a plan
+ * of a billion epochs took minutes to lay out, and a billion seeds ran out of memory. Label counts are also checked
+ * against the training split the data gives (grid/sweep.ts).
+ */
+export const limits = {
+  /** Seeds are 32-bit; a grid's seeds run from --seed to --seed + --seeds - 1, still safe integers. */
+  seed: wholeNumbers(0, 2 ** 32 - 1),
+  /** Kernel threads; 0 = every core. */
+  threads: wholeNumbers(0, 256),
+  /** Runs or cells trained at once; 0 = one per kernel thread. */
+  workers: wholeNumbers(0, 64),
+  /** Maximum epochs of any training, and the patience of its early stopping. */
+  epochs: wholeNumbers(1, 1000),
+  patience: wholeNumbers(1, 1000),
+  batchSize: wholeNumbers(1, 4096),
+  /** Adam's step size: below 1e-6 nothing moves in the epochs allowed, above 1 training diverges. */
+  learningRate: numbers(1e-6, 1),
+  /** Images: a validation split, a limit on a set, a run's budget. A hundred million is ~78 GB of 28x28 pixels. */
+  images: wholeNumbers(1, 100_000_000),
+  frozenCopies: wholeNumbers(0, 64),
+  /** Images or digits drawn by the inspection's figures. */
+  figureImages: wholeNumbers(1, 64),
+  labelSmoothing: numbers(0, 0.9),
+  /** The random distortions of training images: a shift in pixels, a rotation in degrees, a change of scale. */
+  shift: numbers(0, 8),
+  rotation: numbers(0, 45),
+  scale: numbers(0, 0.5),
+  /** FixMatch's labelled images per step, and its unlabelled ones as a multiple of them (μ). */
+  labelledBatchSize: wholeNumbers(1, 1024),
+  unlabelledRatio: wholeNumbers(1, 32),
+  /** Steps between two validations of a FixMatch run: its "epoch". */
+  stepsPerEpoch: wholeNumbers(1, 100_000),
+  /** A probability, such as FixMatch's confidence threshold τ. */
+  probability: numbers(0, 1),
+  /** The decay of a moving average of weights; 1 would never move. */
+  averageDecay: numbers(0, 0.9999),
+  /** FixMatch's unlabelled loss weight against the labelled one (λ). */
+  lossWeight: numbers(0, 100),
+  /** Seeds per cell of a sweep or ablation. */
+  seeds: wholeNumbers(1, 100),
+  /** Labelled images of a grid's cell; at most the training split, which the data decide. */
+  labels: wholeNumbers(1, 100_000_000),
+  minimumSteps: wholeNumbers(1, 100_000),
+  port: wholeNumbers(0, 65535),
+  /** `dae worker --concurrency`: worker processes. */
+  processes: wholeNumbers(1, 64),
+  /** `dae worker --heartbeat` and `--poll`. */
+  seconds: wholeNumbers(1, 3600),
+} satisfies Record<string, Limit>;
+
+/** The range of `limit` in words: 'a whole number from 1 to 1000'. */
+export function describeLimit(limit: Limit): string {
+  return `${limit.whole ? 'a whole number' : 'a number'} from ${limit.min} to ${limit.max}`;
+}
+
+/** Whether `value` is a number `limit` allows. */
+export function withinLimit(value: unknown, limit: Limit): value is number {
+  return (
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (!limit.whole || Number.isInteger(value)) &&
+    value >= limit.min &&
+    value <= limit.max
+  );
+}
+
 function check(condition: boolean, message: string): void {
   if (!condition) throw new ConfigError(message);
 }
 
-const isPositiveInteger = (value: number) => Number.isInteger(value) && value > 0;
+interface NumericSetting {
+  /** The name its error gives it: its flag where it has one, else its key. */
+  name: string;
+  value: (config: ExperimentConfig) => number | null;
+  limit: Limit;
+  /** null is allowed: a limit left unset. */
+  optional?: true;
+}
+
+/** Every numeric setting of the config, with its range. */
+const numericSettings: NumericSetting[] = [
+  { name: '--seed', value: (config) => config.seed, limit: limits.seed },
+  { name: 'data.validationCount', value: (config) => config.data.validationCount, limit: limits.images },
+  { name: 'data.trainLimit', value: (config) => config.data.trainLimit, limit: limits.images, optional: true },
+  { name: 'data.testLimit', value: (config) => config.data.testLimit, limit: limits.images, optional: true },
+  { name: '--threads', value: (config) => config.backend.threads, limit: limits.threads },
+  { name: '--workers', value: (config) => config.backend.workers, limit: limits.workers },
+  { name: '--epochs', value: (config) => config.autoencoder.maxEpochs, limit: limits.epochs },
+  { name: 'autoencoder.patience', value: (config) => config.autoencoder.patience, limit: limits.patience },
+  { name: 'autoencoder.batchSize', value: (config) => config.autoencoder.batchSize, limit: limits.batchSize },
+  { name: '--learning-rate', value: (config) => config.autoencoder.learningRate, limit: limits.learningRate },
+  { name: 'classifier.batchSize', value: (config) => config.classifier.batchSize, limit: limits.batchSize },
+  ...(['headLearningRate', 'learningRate', 'fineTuneLearningRate'] as const).map((key) => ({
+    name: `classifier.${key}`,
+    value: (config: ExperimentConfig) => config.classifier[key],
+    limit: limits.learningRate,
+  })),
+  ...(['maxEpochs', 'frozenMaxEpochs'] as const).map((key) => ({
+    name: `classifier.${key}`,
+    value: (config: ExperimentConfig) => config.classifier[key],
+    limit: limits.epochs,
+  })),
+  ...(['patience', 'plateauPatience', 'frozenPatience'] as const).map((key) => ({
+    name: `classifier.${key}`,
+    value: (config: ExperimentConfig) => config.classifier[key],
+    limit: limits.patience,
+  })),
+  ...(['maxImagesPerRun', 'frozenMaxImagesPerRun', 'frozenCopyImagesPerRun'] as const).map((key) => ({
+    name: `classifier.${key}`,
+    value: (config: ExperimentConfig) => config.classifier[key],
+    limit: limits.images,
+  })),
+  { name: 'classifier.frozenCopies', value: (config) => config.classifier.frozenCopies, limit: limits.frozenCopies },
+  {
+    name: 'classifier.labelSmoothing',
+    value: (config) => config.classifier.labelSmoothing,
+    limit: limits.labelSmoothing,
+  },
+  ...(
+    [
+      ['augmentation', (config) => config.classifier.augmentation],
+      ['frozenCopyAugmentation', (config) => config.classifier.frozenCopyAugmentation],
+      ['semiSupervised.weakAugmentation', (config) => config.classifier.semiSupervised.weakAugmentation],
+      ['semiSupervised.strongAugmentation', (config) => config.classifier.semiSupervised.strongAugmentation],
+    ] as const satisfies readonly [string, (config: ExperimentConfig) => AugmentationSpec][]
+  ).flatMap(([key, spec]) => [
+    {
+      name: `classifier.${key}.maxShift`,
+      value: (config: ExperimentConfig) => spec(config).maxShift,
+      limit: limits.shift,
+    },
+    {
+      name: `classifier.${key}.maxRotationDegrees`,
+      value: (config: ExperimentConfig) => spec(config).maxRotationDegrees,
+      limit: limits.rotation,
+    },
+    {
+      name: `classifier.${key}.maxScale`,
+      value: (config: ExperimentConfig) => spec(config).maxScale,
+      limit: limits.scale,
+    },
+  ]),
+  ...(
+    [
+      ['labelledBatchSize', limits.labelledBatchSize],
+      ['unlabelledRatio', limits.unlabelledRatio],
+      ['stepsPerEpoch', limits.stepsPerEpoch],
+      ['maxEpochs', limits.epochs],
+      ['patience', limits.patience],
+      ['threshold', limits.probability],
+      ['averageDecay', limits.averageDecay],
+      ['unlabelledWeight', limits.lossWeight],
+    ] as const
+  ).map(([key, limit]) => ({
+    name: `classifier.semiSupervised.${key}`,
+    value: (config: ExperimentConfig) => config.classifier.semiSupervised[key],
+    limit,
+  })),
+  ...(['topImages', 'featureMapDigits', 'reconstructionDigits'] as const).map((key) => ({
+    name: `inspection.${key}`,
+    value: (config: ExperimentConfig) => config.inspection[key],
+    limit: limits.figureImages,
+  })),
+];
+
+/** The first of `noises` that cannot be applied, as a message naming `key` (the noise table decides). */
+function noiseProblem(key: string, noises: readonly unknown[]): string | null {
+  for (const [index, noise] of noises.entries()) {
+    const where = `${key}${noises.length > 1 ? `[${index}]` : ''}`;
+    if (noise === null || typeof noise !== 'object')
+      return `${where} must be an object such as {"kind": "masking", "amount": 0.3}, got ${quote(noise)}`;
+    try {
+      validateNoiseSpec(noise as NoiseSpec);
+    } catch (error) {
+      if (!(error instanceof NoiseSpecError)) throw error;
+      return `${where}: ${error.message}`;
+    }
+  }
+  return null;
+}
 
 /** Throws ConfigError for the first value out of range. */
 export function validateConfig(config: ExperimentConfig): ExperimentConfig {
   check(
     presetNames.includes(config.preset),
-    `--preset: unknown preset '${config.preset}'; use ${presetNames.join(', ')}`,
+    `--preset: unknown preset ${quote(config.preset)}; use ${presetNames.join(', ')}`,
   );
-  check(Number.isSafeInteger(config.seed) && config.seed >= 0, `--seed must be a whole number ≥ 0, got ${config.seed}`);
+  for (const { name, value, limit, optional } of numericSettings) {
+    const setting = value(config);
+    if (setting === null && optional) continue;
+    check(withinLimit(setting, limit), `${name} must be ${describeLimit(limit)}, got ${quote(setting)}`);
+  }
   const { name, classNames } = config.data;
   check(
     name === null || (typeof name === 'string' && name.trim() !== '' && name.length <= maxDatasetNameLength),
-    `--dataset-name must be 1..${maxDatasetNameLength} characters, got '${String(name)}'`,
+    `--dataset-name must be 1..${maxDatasetNameLength} characters, got ${quote(name)}`,
   );
   if (classNames !== null) {
     const problem = classNamesProblem(classNames);
     check(problem === null, `--class-names: ${problem ?? ''}`);
   }
   check(
-    isPositiveInteger(config.data.validationCount),
-    `validation count must be a whole number > 0, got ${config.data.validationCount}`,
-  );
-  check(
     config.data.trainLimit === null || config.data.trainLimit > config.data.validationCount,
     `the training limit (${config.data.trainLimit}) must exceed the validation count (${config.data.validationCount})`,
   );
   check(
-    config.data.testLimit === null || isPositiveInteger(config.data.testLimit),
-    `test limit must be a whole number > 0`,
-  );
-  check(
     backendNames.includes(config.backend.name),
-    `--backend: unknown backend '${config.backend.name}'; use ${backendNames.join(', ')}`,
-  );
-  check(
-    Number.isInteger(config.backend.threads) && config.backend.threads >= 0 && config.backend.threads <= 256,
-    `--threads must be a whole number from 0 (every core) to 256, got ${config.backend.threads}`,
-  );
-  check(
-    Number.isInteger(config.backend.workers) && config.backend.workers >= 0 && config.backend.workers <= 64,
-    `--workers must be a whole number from 0 (one per thread) to 64, got ${config.backend.workers}`,
+    `--backend: unknown backend ${quote(config.backend.name)}; use ${backendNames.join(', ')}`,
   );
   const ae = config.autoencoder;
-  check(isPositiveInteger(ae.maxEpochs), `--epochs must be a whole number > 0, got ${ae.maxEpochs}`);
-  check(
-    isPositiveInteger(ae.batchSize) && ae.batchSize <= 4096,
-    `autoencoder batch size must be 1..4096, got ${ae.batchSize}`,
-  );
-  check(
-    ae.learningRate > 0 && Number.isFinite(ae.learningRate),
-    `--learning-rate must be a number > 0, got ${ae.learningRate}`,
-  );
-  check(Number.isInteger(ae.patience) && ae.patience >= 1, `autoencoder patience must be ≥ 1, got ${ae.patience}`);
   check(
     learningRateSchedules.includes(ae.learningRateSchedule),
-    `autoencoder learningRateSchedule must be one of ${learningRateSchedules.join(', ')}, got ${String(ae.learningRateSchedule)}`,
+    `autoencoder learningRateSchedule must be one of ${learningRateSchedules.join(', ')}, got ${quote(ae.learningRateSchedule)}`,
   );
+  const noise =
+    noiseProblem('autoencoder.noise', [ae.noise]) ??
+    (Array.isArray(ae.evaluationNoise)
+      ? noiseProblem('autoencoder.evaluationNoise', ae.evaluationNoise)
+      : 'autoencoder.evaluationNoise must be a list');
+  check(noise === null, noise ?? '');
   const cl = config.classifier;
   check(
-    cl.encoders.length > 0 && cl.encoders.every((mode) => encoderModes.includes(mode)),
-    `classifier encoders must be some of ${encoderModes.join(', ')}; got ${cl.encoders.join(',')}`,
+    Array.isArray(cl.encoders) && cl.encoders.length > 0 && cl.encoders.every((mode) => encoderModes.includes(mode)),
+    `classifier encoders must be some of ${encoderModes.join(', ')}; got ${quote(cl.encoders)}`,
   );
-  validateSemiSupervised(cl.semiSupervised);
-  check(
-    cl.labelFractions.length > 0 && cl.labelFractions.every((f) => f > 0 && f <= 1),
-    `--label-fractions must be numbers in (0, 1], got ${cl.labelFractions.join(',')}`,
-  );
-  check(isPositiveInteger(cl.batchSize), `classifier batch size must be > 0, got ${cl.batchSize}`);
-  check(
-    isPositiveInteger(cl.maxEpochs) && cl.warmupEpochs >= 0 && cl.warmupEpochs < cl.maxEpochs,
-    `classifier epochs: need 0 ≤ warmup (${cl.warmupEpochs}) < max epochs (${cl.maxEpochs})`,
-  );
-  check(
-    cl.learningRate > 0 && cl.fineTuneLearningRate > 0 && cl.headLearningRate > 0,
-    'classifier learning rates must be > 0',
-  );
-  check(
-    Number.isInteger(cl.patience) &&
-      cl.patience >= 1 &&
-      Number.isInteger(cl.plateauPatience) &&
-      cl.plateauPatience >= 1,
-    'classifier patience and plateau patience must be whole numbers ≥ 1',
-  );
-  for (const [key, spec] of [
-    ['augmentation', cl.augmentation],
-    ['frozenCopyAugmentation', cl.frozenCopyAugmentation],
-    ['semiSupervised.weakAugmentation', cl.semiSupervised.weakAugmentation],
-    ['semiSupervised.strongAugmentation', cl.semiSupervised.strongAugmentation],
-  ] as const) {
-    const { maxShift, maxRotationDegrees, maxScale } = spec;
-    check(maxShift >= 0 && maxShift <= 8, `classifier.${key}: the shift must be 0..8 pixels, got ${maxShift}`);
-    check(
-      maxRotationDegrees >= 0 && maxRotationDegrees <= 45,
-      `classifier.${key}: the rotation must be 0..45 degrees, got ${maxRotationDegrees}`,
-    );
-    check(maxScale >= 0 && maxScale <= 0.5, `classifier.${key}: the scale change must be 0..0.5, got ${maxScale}`);
-  }
-  check(
-    Number.isInteger(cl.frozenCopies) && cl.frozenCopies >= 0 && cl.frozenCopies <= 64,
-    `classifier.frozenCopies must be a whole number 0..64, got ${cl.frozenCopies}`,
-  );
-  check(
-    cl.labelSmoothing >= 0 && cl.labelSmoothing < 1,
-    `classifier.labelSmoothing must be in [0, 1), got ${cl.labelSmoothing}`,
-  );
-  check(
-    isPositiveInteger(cl.maxImagesPerRun) &&
-      isPositiveInteger(cl.frozenMaxImagesPerRun) &&
-      isPositiveInteger(cl.frozenMaxEpochs) &&
-      isPositiveInteger(cl.frozenPatience) &&
-      isPositiveInteger(cl.frozenCopyImagesPerRun),
-    'classifier image and epoch budgets must be > 0',
-  );
-  check(
-    isPositiveInteger(config.inspection.topImages) && config.inspection.topImages <= 64,
-    `--top-images must be 1..64, got ${config.inspection.topImages}`,
-  );
-  return config;
-}
-
-/** FixMatch's settings (train/semi-supervised.ts): each within the range where it still means what it says. */
-function validateSemiSupervised(semi: SemiSupervisedConfig): void {
-  const key = (name: keyof SemiSupervisedConfig) => `classifier.semiSupervised.${name}`;
-  const wholeIn = (name: keyof SemiSupervisedConfig, low: number, high: number) =>
-    check(
-      Number.isInteger(semi[name]) && (semi[name] as number) >= low && (semi[name] as number) <= high,
-      `${key(name)} must be a whole number from ${low} to ${high}, got ${String(semi[name])}`,
-    );
-  wholeIn('labelledBatchSize', 1, 1024);
-  wholeIn('unlabelledRatio', 1, 32);
-  wholeIn('stepsPerEpoch', 1, 100_000);
-  wholeIn('maxEpochs', 1, 1000);
-  wholeIn('patience', 1, 1000);
-  check(
-    semi.threshold >= 0 && semi.threshold <= 1,
-    `${key('threshold')} must be a probability in [0, 1], got ${semi.threshold}`,
-  );
-  check(
-    semi.averageDecay >= 0 && semi.averageDecay < 1,
-    `${key('averageDecay')} must be in [0, 1), got ${semi.averageDecay}`,
-  );
+  const semi = cl.semiSupervised;
   check(
     semi.thresholds === 'fixed' || semi.thresholds === 'curriculum',
-    `${key('thresholds')} must be 'fixed' or 'curriculum', got ${String(semi.thresholds)}`,
+    `classifier.semiSupervised.thresholds must be 'fixed' or 'curriculum', got ${quote(semi.thresholds)}`,
+  );
+  const corruptions = Array.isArray(semi.strongCorruptions)
+    ? noiseProblem('classifier.semiSupervised.strongCorruptions', semi.strongCorruptions)
+    : 'classifier.semiSupervised.strongCorruptions must be a list';
+  check(corruptions === null, corruptions ?? '');
+  check(
+    Array.isArray(cl.labelFractions) &&
+      cl.labelFractions.length > 0 &&
+      cl.labelFractions.every((f) => typeof f === 'number' && f > 0 && f <= 1),
+    `classifier.labelFractions must be numbers in (0, 1], got ${quote(cl.labelFractions)}`,
   );
   check(
-    semi.unlabelledWeight >= 0 && semi.unlabelledWeight <= 100,
-    `${key('unlabelledWeight')} must be in [0, 100], got ${semi.unlabelledWeight}`,
+    Number.isInteger(cl.warmupEpochs) && cl.warmupEpochs >= 0 && cl.warmupEpochs < cl.maxEpochs,
+    `classifier epochs: need 0 ≤ warmup (${quote(cl.warmupEpochs)}) < max epochs (${cl.maxEpochs})`,
   );
-  for (const noise of semi.strongCorruptions) {
-    try {
-      validateNoiseSpec(noise);
-    } catch (error) {
-      throw new ConfigError(`${key('strongCorruptions')}: ${(error as Error).message}`);
-    }
-  }
+  return config;
 }
 
 /** The preset with the user's overrides applied (a deep merge of plain objects), validated. */

@@ -45,12 +45,12 @@ test('unknown flags and out-of-range values are refused as usage errors', async 
   assertOneLineError(
     await dae('experiment', '--threads', '-3'),
     usage,
-    /^dae: .*--threads takes a whole number ≥ 0, got '-3' \(see dae --help\)$/,
+    /^dae: --threads takes a whole number from 0 to 256, got '-3' \(see dae --help\)$/,
   );
   assertOneLineError(
     await dae('experiment', '--seed', 'abc'),
     usage,
-    /^dae: .*--seed takes a whole number ≥ 0, got 'abc' \(see dae --help\)$/,
+    /^dae: --seed takes a whole number from 0 to 4294967295, got 'abc' \(see dae --help\)$/,
   );
   assertOneLineError(
     await dae('experiment', '--preset', 'huge'),
@@ -66,14 +66,9 @@ test('unknown flags and out-of-range values are refused as usage errors', async 
   assertOneLineError(
     await dae('serve', '--port', '99999'),
     usage,
-    /^dae: .*--port takes a whole number from 0 to 65535, got '99999' \(see dae --help\)$/,
+    /^dae: --port takes a whole number from 0 to 65535, got '99999' \(see dae --help\)$/,
   );
   // Values only the config's checks refuse are usage errors too.
-  assertOneLineError(
-    await dae('experiment', '--preset', 'tiny', '--threads', '100000'),
-    usage,
-    /^dae: --threads must be a whole number from 0 \(every core\) to \d+, got 100000 \(see dae --help\)$/,
-  );
   assertOneLineError(
     await dae('experiment', '--preset', 'tiny', '--dataset-name='),
     usage,

@@ -93,8 +93,10 @@ test('gaussian noise has the requested standard deviation and stays in [0, 1]', 
   assert.ok(Math.abs(sum / pixels) < 0.002);
   assert.ok(Math.abs(Math.sqrt(squares / pixels) - 0.1) < 0.002);
 
-  const clipped = corrupt(new Float32Array(1000).fill(1), { kind: 'gaussian', amount: 5 }, new Random(6));
+  // White pixels at the largest deviation the table allows: about half are pushed past 1 and clipped.
+  const clipped = corrupt(new Float32Array(1000).fill(1), { kind: 'gaussian', amount: 1 }, new Random(6));
   assert.ok(clipped.every((value) => value === 0 || value === 1 || (value > 0 && value < 1)));
+  assert.throws(() => corrupt(grey(10), { kind: 'gaussian', amount: 5 }, new Random(6)), /must be in \[0, 1\], got 5/);
 });
 
 test('corruption is deterministic for a seed, leaves its input alone, and amount 0 changes nothing', () => {

@@ -1,14 +1,27 @@
-// Parsers for numeric flags, shared by the commands.
-import { InvalidArgumentError } from 'commander';
+// Parsers for the flags' values, shared by the commands: numbers within their range from the config's table of
+// limits (which --help shows). Each refusal is one line naming the flag and the value.
+import { InvalidArgumentError, Option } from 'commander';
 
-/** A whole-number flag ≥ `minimum` (and ≤ `maximum`), refused in one line naming the flag and the value. */
-export const integer =
-  (flag: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER) =>
-  (value: string) => {
-    const parsed = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < minimum || parsed > maximum) {
-      const range = maximum === Number.MAX_SAFE_INTEGER ? `≥ ${minimum}` : `from ${minimum} to ${maximum}`;
-      throw new InvalidArgumentError(`${flag} takes a whole number ${range}, got '${value}'`);
-    }
+import { describeLimit, withinLimit } from '../config.js';
+import type { Limit } from '../config.js';
+import { quote } from '../quote.js';
+
+const wholeNumber = /^\d+$/;
+const decimalNumber = /^(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+
+/** A parser for a flag's number within `limit`: digits only (no hex, no exponent for whole numbers, no sign). */
+export const numberIn =
+  (flag: string, limit: Limit) =>
+  (value: string): number => {
+    const text = value.trim();
+    const parsed = (limit.whole ? wholeNumber : decimalNumber).test(text) ? Number(text) : Number.NaN;
+    if (!withinLimit(parsed, limit))
+      throw new InvalidArgumentError(`${flag} takes ${describeLimit(limit)}, got ${quote(value)}`);
     return parsed;
   };
+
+/** A numeric option: `--epochs <n>`, its help ending with its range, its value parsed and checked by numberIn. */
+export function numberOption(flags: string, description: string, limit: Limit): Option {
+  const flag = flags.split(/[ ,]/)[0] ?? flags;
+  return new Option(flags, `${description} (${limit.min} to ${limit.max})`).argParser(numberIn(flag, limit));
+}

@@ -18,6 +18,7 @@ import { RunLockedError } from '../io/run-lock.js';
 import { QueueError } from '../queue/address.js';
 import { ThreadJobError } from '../study/threads.js';
 import { DivergenceError } from '../train/events.js';
+import { quote } from '../quote.js';
 import { addAblateCommand } from './commands/ablate.js';
 import { addExperimentCommand } from './commands/experiment.js';
 import { addExportCommand } from './commands/export.js';
@@ -45,6 +46,28 @@ const knownErrors = [
   QueueError,
 ];
 
+/**
+ * Commander's refusal of a flag's or argument's value (`option '--epochs <n>' argument '...' is invalid. ...`), or of
+ * an unknown flag or command, echoes it whole. Our parsers' messages name the flag and quote the value themselves, so
+ * they stand alone; any other (a choice not among the choices) keeps commander's words with the value quoted, escaped
+ * and cut.
+ */
+function commanderMessage(text: string): string {
+  const message = text.replace(/^error: /, '').trim();
+  const unknown =
+    /^(?<what>unknown (?:option|command) )'(?<name>[\s\S]*)'(?<rest>(?:\n\(Did you mean [^)]*\?\))?)$/.exec(message);
+  if (unknown?.groups) return `${unknown.groups['what']}${quote(unknown.groups['name'])}${unknown.groups['rest']}`;
+  const refused =
+    /^(?<before>option '(?<flags>[^']*)' (?:argument|value) |command-argument value )'(?<value>[\s\S]*)'(?<after> from env '[^']*' is invalid\.| is invalid\.| is invalid for argument '(?<argument>[^']*)'\.) (?<reason>[\s\S]*)$/.exec(
+      message,
+    );
+  if (!refused?.groups) return message;
+  const { before, flags, value, after, argument, reason } = refused.groups;
+  const name = argument ?? flags?.split(/[ ,]/)[0] ?? '';
+  if (name !== '' && reason?.startsWith(name)) return reason;
+  return `${before}${quote(value)}${after} ${reason}`;
+}
+
 export function buildProgram(): Command {
   const program = new Command('dae')
     .description(
@@ -52,7 +75,7 @@ export function buildProgram(): Command {
     )
     .exitOverride()
     .configureOutput({
-      outputError: (text, write) => write(`dae: ${text.replace(/^error: /, '').trim()} (see dae --help)\n`),
+      outputError: (text, write) => write(`dae: ${commanderMessage(text)} (see dae --help)\n`),
     });
 
   addExperimentCommand(program);

@@ -1,13 +1,13 @@
 // What every command of `dae` shares: the run options and their flags, the run folder opened and locked, the
 // backend and the progress display (with the machine measured first for the time left), the record of memory, and
 // what happens when a command fails or is stopped. Only cli/ touches process, the terminal and exit codes.
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { memory } from '@tensorflow/tfjs-core';
 
 import { backendNames, useBackend } from '../backend/index.js';
 import type { BackendInfo, BackendName } from '../backend/index.js';
-import { ConfigError, presetNames, resolveConfig, savedConfig, validateConfig } from '../config.js';
+import { ConfigError, limits, presetNames, resolveConfig, savedConfig, validateConfig } from '../config.js';
 import type { DeepPartial, ExperimentConfig, PresetName } from '../config.js';
 import type { PreparedData } from '../data/prepare.js';
 import { RunFolder } from '../io/run-folder.js';
@@ -16,7 +16,7 @@ import { prepareStudyData } from '../study/data.js';
 import { InterruptedError } from '../train/events.js';
 import { measureMachine } from './calibration.js';
 import type { EstimateRecord } from './estimate-log.js';
-import { integer } from './flags.js';
+import { numberOption } from './flags.js';
 import { consoleReporter } from './reporter.js';
 import type { ConsoleReporter } from './reporter.js';
 import { estimateCheckLines } from './summary.js';
@@ -31,8 +31,11 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-/** The config that the command line's flags make, with the config's refusals turned into usage errors. */
-export function configFromFlags(make: () => ExperimentConfig): ExperimentConfig {
+/**
+ * What the command line's flags make (a config, label counts), with the config's refusals (ConfigError) turned into
+ * usage errors.
+ */
+export function configFromFlags<Made>(make: () => Made): Made {
   try {
     return make();
   } catch (error) {
@@ -66,13 +69,15 @@ export function withRunOptions(command: Command): Command {
         .default('full'),
     )
     .option('--out <dir>', 'run folder to write (default runs/<preset>-<date>)')
-    .option('--seed <n>', 'seed for every random choice', integer('--seed', 0))
+    .addOption(numberOption('--seed <n>', 'seed for every random choice', limits.seed))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
-    .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
-    .option(
-      '--workers <n>',
-      'classifier runs trained at once, one thread each (native backend); 0 = one per thread',
-      integer('--workers', 0),
+    .addOption(numberOption('--threads <n>', 'kernel threads, 0 = every core', limits.threads))
+    .addOption(
+      numberOption(
+        '--workers <n>',
+        'classifier runs trained at once, one thread each (native backend); 0 = one per thread',
+        limits.workers,
+      ),
     )
     .option(
       '--data <dir>',
@@ -87,13 +92,8 @@ export function withRunOptions(command: Command): Command {
       "comma-separated class names, label 0 first (default: dataset.json's classNames, else the label numbers)",
       (value: string) => value.split(',').map((name) => name.trim()),
     )
-    .option('--epochs <n>', 'maximum autoencoder epochs', integer('--epochs', 1))
-    .option('--learning-rate <x>', 'autoencoder learning rate (Adam)', (value: string) => {
-      const parsed = Number(value);
-      if (!Number.isFinite(parsed) || parsed <= 0)
-        throw new InvalidArgumentError(`--learning-rate takes a number > 0, got '${value}'`);
-      return parsed;
-    })
+    .addOption(numberOption('--epochs <n>', 'maximum autoencoder epochs', limits.epochs))
+    .addOption(numberOption('--learning-rate <x>', 'autoencoder learning rate (Adam)', limits.learningRate))
     .option('--overwrite', 'reuse an --out folder that holds a finished run', false)
     .option('--json', 'progress as JSON lines', false)
     .option('--verbose', 'in a terminal, also a line per finished epoch', false);
@@ -259,8 +259,9 @@ export interface OpenedRun {
 }
 
 /**
- * A command's own checks of its input that need the config and the data, and anything it opens before the run folder
- * is made (a job queue): run after the data are loaded, before the folder is made or locked. A refusal is thrown.
+ * A command's own checks of its input that need the config and the data (`--labels` against the training split),
+ * and anything it opens before the run folder is made (a job queue): run after the data are loaded, before the
+ * folder is made or locked. A refusal is thrown.
  */
 export type BeforeRun = (config: ExperimentConfig, data: PreparedData) => Promise<void> | void;
 

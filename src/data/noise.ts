@@ -3,11 +3,12 @@
 // menu, table headers) reads this table, so adding a corruption is adding an entry here. Each works per pixel on
 // images in [0, 1] and draws from the Random it is given, so the same seed corrupts the same pixels.
 import type { Random } from './random.js';
+import { quote } from '../quote.js';
 
 export interface Corruption {
   /** Its name in the page's menu: 'salt and pepper'. */
   name: string;
-  /** The largest amount that makes sense: 1 for a fraction of pixels, Infinity for a standard deviation. */
+  /** The largest amount that makes sense: 1 for a fraction of pixels; for a deviation, where more stops mattering. */
   maxAmount: number;
   /** What the amount is, for error messages: 'the fraction of pixels hit'. */
   amountMeaning: string;
@@ -42,7 +43,8 @@ export const corruptions = {
   },
   gaussian: {
     name: 'Gaussian',
-    maxAmount: Infinity,
+    // On pixels in [0, 1], a standard deviation of 1 already leaves little of the image; more only clips harder.
+    maxAmount: 1,
     amountMeaning: 'a standard deviation',
     describe: (amount) => `Gaussian noise with standard deviation ${amount}`,
     shortName: (amount) => `Gaussian σ ${amount}`,
@@ -94,7 +96,7 @@ export class NoiseSpecError extends Error {
 /** The table's entry for `kind`, or NoiseSpecError. Specs may come from JSON or the command line. */
 function corruptionFor(kind: unknown): Corruption {
   if (typeof kind !== 'string' || !Object.hasOwn(corruptions, kind)) {
-    throw new NoiseSpecError(`unknown noise kind "${String(kind)}"`, `use one of ${corruptionKinds.join(', ')}`);
+    throw new NoiseSpecError(`unknown noise kind ${quote(kind)}`, `use one of ${corruptionKinds.join(', ')}`);
   }
   return corruptions[kind as CorruptionKind];
 }
@@ -104,12 +106,11 @@ export function validateNoiseSpec(noise: NoiseSpec): void {
   const corruption = corruptionFor(noise.kind);
   const { kind, amount } = noise;
   if (typeof amount !== 'number' || !Number.isFinite(amount)) {
-    throw new NoiseSpecError(`${kind} noise amount must be a finite number, got ${String(amount)}`, 'pass e.g. 0.3');
+    throw new NoiseSpecError(`${kind} noise amount must be a finite number, got ${quote(amount)}`, 'pass e.g. 0.3');
   }
   if (amount < 0 || amount > corruption.maxAmount) {
-    const range = corruption.maxAmount === Infinity ? '≥ 0' : `in [0, ${corruption.maxAmount}]`;
     throw new NoiseSpecError(
-      `${kind} noise amount is ${corruption.amountMeaning} and must be ${range}, got ${amount}`,
+      `${kind} noise amount is ${corruption.amountMeaning} and must be in [0, ${corruption.maxAmount}], got ${quote(amount)}`,
       'pass e.g. 0.3',
     );
   }

@@ -12,6 +12,7 @@ import {
   runCells,
 } from './cells.js';
 import type { CellRunner, PlannedCell } from './cells.js';
+import { ConfigError } from '../config.js';
 import { plannedWork } from '../study/classify.js';
 import type { ExperimentContext } from '../study/context.js';
 import { studyData } from '../study/data.js';
@@ -102,11 +103,26 @@ export async function sweepFigure(result: Pick<SweepResult, 'summary'>): Promise
   );
 }
 
-/** The label counts asked for, as numbers of training images, each once, smallest first. */
+/**
+ * The label counts asked for, as numbers of training images, each once, smallest first. A count above the training
+ * split's `trainCount` is refused (ConfigError naming --labels), not cut: a grid asked for 10,000 labels should not
+ * quietly train on fewer.
+ */
 export function resolveLabelCounts(counts: readonly (number | 'all')[], trainCount: number): number[] {
-  return [...new Set(counts.map((count) => (count === 'all' ? trainCount : Math.min(count, trainCount))))].sort(
-    (a, b) => a - b,
-  );
+  const tooMany = counts.find((count) => count !== 'all' && count > trainCount);
+  if (tooMany !== undefined)
+    throw new ConfigError(
+      `--labels: ${tooMany} labels is more than the ${trainCount} images of this run's training split; ask for at most ${trainCount}, or all`,
+    );
+  return [...new Set(counts.map((count) => (count === 'all' ? trainCount : count)))].sort((a, b) => a - b);
+}
+
+/**
+ * The counts of a default grid that a training split of `trainCount` images holds, 'all' included: the defaults are
+ * sized for MNIST's 55,000, and a smaller preset or dataset keeps those that fit.
+ */
+export function fittingLabelCounts(counts: readonly (number | 'all')[], trainCount: number): (number | 'all')[] {
+  return counts.filter((count) => count === 'all' || count <= trainCount);
 }
 
 /** Runs the sweep's cells that are not done yet: here, in worker threads, or through `runner` (a job queue). */

@@ -2,11 +2,30 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 
+import { limits } from '../../config.js';
 import { defaultAblation, pretrainingSpecs, runAblation } from '../../grid/ablation.js';
-import { integer } from '../flags.js';
+import type { PretrainingSpec } from '../../grid/ablation.js';
+import { fittingLabelCounts } from '../../grid/sweep.js';
+import { quote } from '../../quote.js';
+import { numberOption } from '../flags.js';
 import { closeProgress, printLines, saveEstimates } from '../session.js';
 import { onGridRun, withGridHead, withGridTail } from './grid-options.js';
 import type { GridOptions } from './grid-options.js';
+
+/** `--pretrainings plain,masking-30`: names from the table of pretrainings, each once. */
+function pretrainingList(value: string): PretrainingSpec[] {
+  const names = value.split(',').map((name) => name.trim());
+  return names.map((name, index) => {
+    const spec = pretrainingSpecs.find((candidate) => candidate.name === name);
+    if (!spec)
+      throw new InvalidArgumentError(
+        `--pretrainings: unknown pretraining ${quote(name)}; use ${pretrainingSpecs.map((candidate) => candidate.name).join(', ')}`,
+      );
+    if (names.indexOf(name) !== index)
+      throw new InvalidArgumentError(`--pretrainings: ${quote(name)} is named twice; name each pretraining once`);
+    return spec;
+  });
+}
 
 export function addAblateCommand(program: Command): void {
   // `dae ablate`: which pretraining pretrains best (plain, salt and pepper, Gaussian, masking), scratch as the
@@ -23,20 +42,14 @@ export function addAblateCommand(program: Command): void {
       .option(
         '--pretrainings <list>',
         `comma-separated pretrainings (default all: ${pretrainingSpecs.map((spec) => spec.name).join(', ')})`,
-        (value: string) =>
-          value.split(',').map((name) => {
-            const spec = pretrainingSpecs.find((candidate) => candidate.name === name.trim());
-            if (!spec)
-              throw new InvalidArgumentError(
-                `--pretrainings: unknown pretraining '${name}'; use ${pretrainingSpecs.map((candidate) => candidate.name).join(', ')}`,
-              );
-            return spec;
-          }),
+        pretrainingList,
       )
-      .option(
-        '--pretrain-epochs <n>',
-        `epochs of every pretraining (default ${defaultAblation.pretrainEpochs})`,
-        integer('--pretrain-epochs', 1),
+      .addOption(
+        numberOption(
+          '--pretrain-epochs <n>',
+          `epochs of every pretraining (default ${defaultAblation.pretrainEpochs})`,
+          limits.epochs,
+        ),
       ),
   ).action(
     (
@@ -46,7 +59,7 @@ export function addAblateCommand(program: Command): void {
       onGridRun(directory, options, 'ablation', async (run, context, runner) => {
         const ablationOptions = {
           ...defaultAblation,
-          ...(options.labels ? { labelCounts: options.labels } : {}),
+          labelCounts: options.labels ?? fittingLabelCounts(defaultAblation.labelCounts, context.data!.train.count),
           ...(options.seeds ? { seeds: options.seeds } : {}),
           ...(options.pretrainings ? { pretrainings: options.pretrainings } : {}),
           ...(options.pretrainEpochs ? { pretrainEpochs: options.pretrainEpochs } : {}),

@@ -3,26 +3,33 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 
 import { backendNames } from '../../backend/index.js';
-import { presetNames } from '../../config.js';
+import { limits, presetNames } from '../../config.js';
 import type { CellRunner } from '../../grid/cells.js';
+import { resolveLabelCounts } from '../../grid/sweep.js';
 import type { RunFolder } from '../../io/run-folder.js';
 import { queueCellRunner } from '../../queue/coordinator.js';
 import { openQueue } from '../../queue/open.js';
 import type { OpenQueue } from '../../queue/open.js';
+import { quote } from '../../quote.js';
 import type { ExperimentContext } from '../../study/context.js';
-import { integer } from '../flags.js';
-import { backendOverrides, contextFor, guarded, holding, openRun, startRun } from '../session.js';
+import { numberIn, numberOption } from '../flags.js';
+import { backendOverrides, configFromFlags, contextFor, guarded, holding, openRun, startRun } from '../session.js';
 import type { BeforeRun, RunOptions } from '../session.js';
 import { queueOption } from './worker.js';
+
+const labelCount = numberIn('--labels', limits.labels);
 
 /** `--labels 100,1000,all`: label counts, "all" for the whole training split. */
 export function labelList(value: string): (number | 'all')[] {
   return value.split(',').map((item) => {
     if (item.trim() === 'all') return 'all' as const;
-    const count = Number(item);
-    if (!Number.isInteger(count) || count <= 0)
-      throw new InvalidArgumentError(`--labels takes whole numbers > 0 or "all", got '${item}'`);
-    return count;
+    try {
+      return labelCount(item);
+    } catch {
+      throw new InvalidArgumentError(
+        `--labels takes comma-separated whole numbers from ${limits.labels.min} to ${limits.labels.max} or "all", got ${quote(item)}`,
+      );
+    }
   });
 }
 
@@ -46,7 +53,8 @@ export async function onGridRun(
   body: (run: RunFolder, context: ExperimentContext, runner: CellRunner | undefined) => Promise<void>,
 ): Promise<void> {
   let queue: OpenQueue | undefined;
-  const before: BeforeRun = async () => {
+  const before: BeforeRun = async (_config, data) => {
+    if (options.labels) configFromFlags(() => resolveLabelCounts(options.labels!, data.train.count));
     if (options.queue === undefined) return;
     queue = await openQueue(options.queue, 'coordinator', (error) => process.stderr.write(`dae: ${error.message}\n`));
     process.stderr.write(
@@ -75,8 +83,12 @@ export function withGridHead(command: Command, runDirectoryHelp: string): Comman
     .argument('[run-dir]', runDirectoryHelp)
     .addOption(new Option('--preset <name>', 'preset for a new run folder').choices(presetNames).default('full'))
     .option('--out <dir>', 'new run folder when no run-dir is given')
-    .option('--labels <list>', 'comma-separated label counts, "all" for the whole split', labelList)
-    .option('--seeds <n>', 'seeds per cell', integer('--seeds', 1));
+    .option(
+      '--labels <list>',
+      `comma-separated label counts, "all" for the whole split (each at most the training split's images)`,
+      labelList,
+    )
+    .addOption(numberOption('--seeds <n>', 'seeds per cell', limits.seeds));
 }
 
 /**
@@ -86,11 +98,13 @@ export function withGridTail(command: Command): Command {
   return command
     .addOption(queueOption())
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
-    .option('--threads <n>', 'kernel threads, 0 = every core', integer('--threads', 0))
-    .option(
-      '--workers <n>',
-      'cells trained at once, one thread each (native backend); 0 = one per thread',
-      integer('--workers', 0),
+    .addOption(numberOption('--threads <n>', 'kernel threads, 0 = every core', limits.threads))
+    .addOption(
+      numberOption(
+        '--workers <n>',
+        'cells trained at once, one thread each (native backend); 0 = one per thread',
+        limits.workers,
+      ),
     )
     .option('--json', 'progress as JSON lines', false)
     .option('--verbose', 'in a terminal, also a line per finished epoch', false);

@@ -2,10 +2,11 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 
-import { defaultSweep, runSweep } from '../../grid/sweep.js';
+import { limits } from '../../config.js';
+import { defaultSweep, fittingLabelCounts, runSweep } from '../../grid/sweep.js';
 import { encoderModes } from '../../model/classifier.js';
 import type { EncoderMode } from '../../model/classifier.js';
-import { integer } from '../flags.js';
+import { numberOption } from '../flags.js';
 import { sweepSummary } from '../summary.js';
 import { closeProgress, peakMemoryMiB, printLines, saveEstimates, totalsOf } from '../session.js';
 import { onGridRun, withGridHead, withGridTail } from './grid-options.js';
@@ -30,10 +31,12 @@ export function addSweepCommand(program: Command): void {
         ),
       'a run folder to add the sweep to (pretrained first if it is not yet)',
     )
-      .option(
-        '--min-steps <n>',
-        `optimiser steps every cell takes at least, however few its labels (default ${defaultSweep.minimumSteps})`,
-        integer('--min-steps', 1),
+      .addOption(
+        numberOption(
+          '--min-steps <n>',
+          `optimiser steps every cell takes at least, however few its labels (default ${defaultSweep.minimumSteps})`,
+          limits.minimumSteps,
+        ),
       )
       .option(
         '--variants <list>',
@@ -44,7 +47,9 @@ export function addSweepCommand(program: Command): void {
     onGridRun(directory, options, 'sweep', async (run, context, runner) => {
       const sweepOptions = {
         ...defaultSweep,
-        ...(options.labels ? { labelCounts: options.labels, semiSupervisedLabelCounts: null } : {}),
+        ...(options.labels
+          ? { labelCounts: options.labels, semiSupervisedLabelCounts: null }
+          : { labelCounts: fittingLabelCounts(defaultSweep.labelCounts, context.data!.train.count) }),
         ...(options.variants ? { encoders: options.variants } : {}),
         ...(options.seeds ? { seeds: options.seeds } : {}),
         ...(options.minSteps ? { minimumSteps: options.minSteps } : {}),

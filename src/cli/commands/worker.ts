@@ -9,13 +9,14 @@ import type { Command } from 'commander';
 
 import { backendNames, useBackend } from '../../backend/index.js';
 import type { BackendName } from '../../backend/index.js';
+import { limits } from '../../config.js';
 import { loadDataset } from '../../data/dataset.js';
 import { parseQueueAddress, QueueError } from '../../queue/address.js';
 import { openQueue } from '../../queue/open.js';
 import { runQueueWorker } from '../../queue/worker.js';
 import { InterruptedError } from '../../train/events.js';
 import type { TrainingEvent } from '../../train/events.js';
-import { integer } from '../flags.js';
+import { numberOption } from '../flags.js';
 import { consoleReporter } from '../reporter.js';
 import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from '../stop-after-event.js';
 
@@ -86,25 +87,27 @@ export function addWorkerCommand(program: Command, stopRequested: () => boolean)
     .command('worker')
     .description('train cells from a job queue until stopped (run one on every machine; see `dae sweep --queue`)')
     .addOption(queueOption().makeOptionMandatory())
-    .option('--threads <n>', 'kernel threads per cell, 0 = every core', integer('--threads', 0), 0)
-    .option(
-      '--concurrency <n>',
-      'cells trained at once, each in its own worker process',
-      integer('--concurrency', 1),
-      1,
+    .addOption(numberOption('--threads <n>', 'kernel threads per cell, 0 = every core', limits.threads).default(0))
+    .addOption(
+      numberOption(
+        '--concurrency <n>',
+        'cells trained at once, each in its own worker process',
+        limits.processes,
+      ).default(1),
     )
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames).default('auto'))
     .option(
       '--data <dir>',
       "this machine's copy of the dataset, for cells of runs made with --data (checked against the job's hash)",
     )
-    .option(
-      '--heartbeat <seconds>',
-      'seconds between heartbeats; a cell is given back to the queue after three missed',
-      integer('--heartbeat', 1),
-      10,
+    .addOption(
+      numberOption(
+        '--heartbeat <seconds>',
+        'seconds between heartbeats; a cell is given back to the queue after three missed',
+        limits.seconds,
+      ).default(10),
     )
-    .option('--poll <seconds>', 'seconds between looks at an empty queue', integer('--poll', 1), 2)
+    .addOption(numberOption('--poll <seconds>', 'seconds between looks at an empty queue', limits.seconds).default(2))
     .option('--json', 'progress as JSON lines', false)
     .action(async (options: WorkerOptions) => {
       // A dataset this worker cannot read is refused now, not when the first job arrives.
