@@ -3,7 +3,7 @@
 import type { BackendName } from './backend/index.js';
 import { backendNames } from './backend/index.js';
 import type { AugmentationSpec } from './data/augment.js';
-import { classNamesProblem, maxDatasetNameLength } from './data/description.js';
+import { classNamesProblem, isUsableName, nameRule } from './data/description.js';
 import { NoiseSpecError, validateNoiseSpec } from './data/noise.js';
 import type { NoiseSpec } from './data/noise.js';
 import { encoderModes } from './model/classifier.js';
@@ -356,10 +356,7 @@ export function validateConfig(config: ExperimentConfig): ExperimentConfig {
     check(withinLimit(setting, limit), `${name} must be ${describeLimit(limit)}, got ${quote(setting)}`);
   }
   const { name, classNames } = config.data;
-  check(
-    name === null || (typeof name === 'string' && name.trim() !== '' && name.length <= maxDatasetNameLength),
-    `--dataset-name must be 1..${maxDatasetNameLength} characters, got ${quote(name)}`,
-  );
+  check(name === null || isUsableName(name), `--dataset-name must be ${nameRule}, got ${quote(name)}`);
   if (classNames !== null) {
     const problem = classNamesProblem(classNames);
     check(problem === null, `--class-names: ${problem ?? ''}`);

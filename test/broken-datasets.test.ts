@@ -113,9 +113,18 @@ const brokenDatasets: { kind: string; breakIt: (folder: string) => Promise<void>
   },
   { kind: 'too few images for the validation split', breakIt: (folder) => remade(folder, 150, testCount) },
   { kind: 'dataset.json that is not JSON', breakIt: (folder) => description(folder, '{"name": "Toy",') },
+  {
+    kind: 'dataset.json of binary bytes',
+    // JSON.parse's message quotes the start of the text: here control characters, line breaks and an invalid byte.
+    breakIt: (folder) => description(folder, Buffer.from('{"name": \u0001\u0002\n\n\u001b[31mred\n\u00ff}', 'latin1')),
+  },
   { kind: 'dataset.json not an object', breakIt: (folder) => description(folder, '["Toy"]') },
   { kind: 'dataset.json with an unknown field', breakIt: (folder) => description(folder, '{"title": "Toy"}') },
   { kind: 'dataset.json with an empty name', breakIt: (folder) => description(folder, '{"name": " "}') },
+  {
+    kind: 'dataset.json with a name holding a line break',
+    breakIt: (folder) => description(folder, '{"name": "Toy\\nShapes"}'),
+  },
   {
     kind: 'dataset.json naming too few classes',
     breakIt: (folder) => description(folder, '{"classNames": ["row", "column"]}'),

@@ -72,7 +72,7 @@ test('unknown flags and out-of-range values are refused as usage errors', async 
   assertOneLineError(
     await dae('experiment', '--preset', 'tiny', '--dataset-name='),
     usage,
-    /^dae: --dataset-name must be 1\.\.\d+ characters, got '' \(see dae --help\)$/,
+    /^dae: --dataset-name must be 1\.\.\d+ characters, none of them control characters, got '' \(see dae --help\)$/,
   );
 });
 

@@ -47,7 +47,10 @@ test('dataset.json is checked field by field, and names come from the flags, dat
   refused('{"name": "Toy",', /is not valid JSON/);
   refused('["row"]', /must hold a JSON object/);
   refused('{"name": "Toy", "classes": ["a", "b"]}', /unknown field 'classes' \(known: name, classNames\)/);
-  refused('{"name": 7}', /field 'name' must be a string of 1\.\.100 characters, got 7/);
+  refused(
+    '{"name": 7}',
+    /field 'name' must be a string of 1\.\.100 characters, none of them control characters, got 7/,
+  );
   refused('{"name": "  "}', /field 'name'/);
   refused('{"classNames": "row,column"}', /field 'classNames' needs a list of names/);
   refused('{"classNames": ["row"]}', /field 'classNames' needs 2\.\.256 names, got 1/);

@@ -18,7 +18,7 @@ import { RunLockedError } from '../io/run-lock.js';
 import { QueueError } from '../queue/address.js';
 import { ThreadJobError } from '../study/threads.js';
 import { DivergenceError } from '../train/events.js';
-import { quote } from '../quote.js';
+import { oneLine, quote } from '../quote.js';
 import { addAblateCommand } from './commands/ablate.js';
 import { addExperimentCommand } from './commands/experiment.js';
 import { addExportCommand } from './commands/export.js';
@@ -75,7 +75,7 @@ export function buildProgram(): Command {
     )
     .exitOverride()
     .configureOutput({
-      outputError: (text, write) => write(`dae: ${commanderMessage(text)} (see dae --help)\n`),
+      outputError: (text, write) => write(`dae: ${oneLine(commanderMessage(text), 1000)} (see dae --help)\n`),
     });
 
   addExperimentCommand(program);
@@ -117,7 +117,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (error instanceof UsageError) {
-      process.stderr.write(`dae: ${error.message} (see dae --help)\n`);
+      process.stderr.write(`dae: ${oneLine(error.message)} (see dae --help)\n`);
       process.exitCode = 2;
       return;
     }
@@ -126,7 +126,7 @@ export async function main(argv: string[]): Promise<void> {
       (kind) => error instanceof kind || (error instanceof ThreadJobError && error.originalName === kind.name),
     );
     if (known) {
-      process.stderr.write(`dae: ${(error as Error).message}\n`);
+      process.stderr.write(`dae: ${oneLine((error as Error).message)}\n`);
       process.exitCode = 1;
       return;
     }

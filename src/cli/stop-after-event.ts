@@ -10,6 +10,7 @@ import { writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
 
 import { ConfigError } from '../config.js';
+import { quote } from '../quote.js';
 import type { TrainingEvent } from '../train/events.js';
 
 export const stopAfterEventVariable = 'DAE_STOP_AFTER_EVENT';
@@ -35,7 +36,7 @@ export function stopAfterEventPattern(environment: NodeJS.ProcessEnv): Record<st
   }
   if (pattern === null || typeof pattern !== 'object' || Array.isArray(pattern)) {
     throw new ConfigError(
-      `${stopAfterEventVariable} must hold a JSON object such as {"type":"epoch-end"}, got '${text}'; unset it for a normal run`,
+      `${stopAfterEventVariable} must hold a JSON object such as {"type":"epoch-end"}, got ${quote(text)}; unset it for a normal run`,
     );
   }
   return pattern as Record<string, unknown>;

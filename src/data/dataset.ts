@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { datasetNames } from './description.js';
 import type { DatasetNaming } from './description.js';
 import { readIdxFile, type IdxArray } from './idx.js';
+import { printable } from '../quote.js';
 
 /** A set of single-channel images with one integer label each. */
 export interface ImageSet {
@@ -39,7 +40,7 @@ export class DatasetError extends Error {
   readonly hint: string;
 
   constructor(path: string, problem: string, hint: string) {
-    super(`${path}: ${problem} — ${hint}`);
+    super(`${printable(path)}: ${problem} — ${hint}`);
     this.path = path;
     this.hint = hint;
   }

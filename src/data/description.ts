@@ -6,22 +6,34 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
+import { printable, quote } from '../quote.js';
+
 export const maxDatasetNameLength = 100;
 /** Labels are bytes (IDX ubyte files), so a dataset has at most 256 classes. */
 export const maxClasses = 256;
 
+/** What a dataset's or a class's name must be, for error messages. */
+export const nameRule = `1..${maxDatasetNameLength} characters, none of them control characters`;
+
+/**
+ * Whether `name` can name a dataset or a class: it is shown in the terminal, the report and the page, so it has
+ * something to show, is short enough for a title, and holds no control characters (a line break, a terminal escape).
+ */
+export function isUsableName(name: unknown): name is string {
+  // eslint-disable-next-line no-control-regex
+  const control = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+  return typeof name === 'string' && name.trim() !== '' && name.length <= maxDatasetNameLength && !control.test(name);
+}
+
 /** What is wrong with a list of class names (from a flag or dataset.json), or null when it can be used. */
 export function classNamesProblem(names: unknown): string | null {
-  if (!Array.isArray(names)) return `needs a list of names, got ${JSON.stringify(names)}`;
+  if (!Array.isArray(names)) return `needs a list of names, got ${quote(names)}`;
   if (names.length < 2 || names.length > maxClasses) return `needs 2..${maxClasses} names, got ${names.length}`;
-  const blank = names.findIndex(
-    (name) => typeof name !== 'string' || name.trim() === '' || name.length > maxDatasetNameLength,
-  );
-  if (blank >= 0)
-    return `name ${blank} (for label ${blank}) must be 1..${maxDatasetNameLength} characters, got ${JSON.stringify(names[blank])}`;
+  const blank = names.findIndex((name) => !isUsableName(name));
+  if (blank >= 0) return `name ${blank} (for label ${blank}) must be ${nameRule}, got ${quote(names[blank])}`;
   const repeated = names.findIndex((name, index) => names.indexOf(name) !== index);
   if (repeated >= 0)
-    return `'${String(names[repeated])}' names two classes (labels ${names.indexOf(names[repeated])} and ${repeated})`;
+    return `${quote(names[repeated])} names two classes (labels ${names.indexOf(names[repeated])} and ${repeated})`;
   return null;
 }
 
@@ -42,7 +54,7 @@ export class DatasetDescriptionError extends Error {
   readonly hint: string;
 
   constructor(file: string, problem: string, hint: string) {
-    super(`${file}: ${problem} — ${hint}`);
+    super(`${printable(file)}: ${problem} — ${hint}`);
     this.file = file;
     this.hint = hint;
   }
@@ -59,7 +71,7 @@ export function parseDatasetDescription(text: string, file: string): DatasetDesc
   } catch (error) {
     throw new DatasetDescriptionError(
       file,
-      `is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+      `is not valid JSON (${printable(error instanceof Error ? error.message : String(error), 100)})`,
       FIX_HINT,
     );
   }
@@ -73,14 +85,18 @@ export function parseDatasetDescription(text: string, file: string): DatasetDesc
   const fields = parsed as Record<string, unknown>;
   const unknown = Object.keys(fields).find((key) => !knownFields.includes(key));
   if (unknown !== undefined)
-    throw new DatasetDescriptionError(file, `unknown field '${unknown}' (known: ${knownFields.join(', ')})`, FIX_HINT);
+    throw new DatasetDescriptionError(
+      file,
+      `unknown field ${quote(unknown)} (known: ${knownFields.join(', ')})`,
+      FIX_HINT,
+    );
   const description: DatasetDescription = {};
   if ('name' in fields) {
     const name = fields['name'];
-    if (typeof name !== 'string' || name.trim() === '' || name.length > maxDatasetNameLength) {
+    if (!isUsableName(name)) {
       throw new DatasetDescriptionError(
         file,
-        `field 'name' must be a string of 1..${maxDatasetNameLength} characters, got ${JSON.stringify(name)}`,
+        `field 'name' must be a string of ${nameRule}, got ${quote(name)}`,
         FIX_HINT,
       );
     }
@@ -102,7 +118,7 @@ export async function readDatasetDescription(directory: string): Promise<Dataset
     text = await readFile(file, 'utf8');
   } catch (error) {
     if (typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT') return {};
-    throw new DatasetDescriptionError(file, `cannot read (${String(error)})`, FIX_HINT);
+    throw new DatasetDescriptionError(file, `cannot read (${printable(String(error))})`, FIX_HINT);
   }
   return parseDatasetDescription(text, file);
 }

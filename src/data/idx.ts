@@ -9,6 +9,8 @@
 
 import { readFile } from 'node:fs/promises';
 
+import { printable } from '../quote.js';
+
 /** An IDX array of unsigned bytes. `data` is a view into the bytes that were parsed, not a copy. */
 export interface IdxArray {
   dims: number[];
@@ -25,7 +27,7 @@ export class IdxFormatError extends Error {
   readonly hint: string;
 
   constructor(file: string, problem: string, hint: string = REDOWNLOAD_HINT) {
-    super(`${file}: ${problem} — ${hint}`);
+    super(`${printable(file)}: ${problem} — ${hint}`);
     this.file = file;
     this.hint = hint;
   }

@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pid } from 'node:process';
 
+import { printable } from '../quote.js';
+
 export class FileWriteError extends Error {
   override readonly name = 'FileWriteError';
   readonly file: string;
@@ -20,7 +22,7 @@ export class FileWriteError extends Error {
   constructor(file: string, cause: unknown) {
     const code = errorCode(cause);
     const hint = hintFor(code);
-    super(`${file}: could not write (${describe(cause)}) — ${hint}`, { cause });
+    super(`${printable(file)}: could not write (${printable(describe(cause))}) — ${hint}`, { cause });
     this.file = file;
     this.hint = hint;
     this.code = code;

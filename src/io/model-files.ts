@@ -12,6 +12,8 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import { ensureDirectory, FileWriteError, writeFileAtomic, writeJsonAtomic } from './atomic.js';
 
+import { printable } from '../quote.js';
+
 export const modelFormatVersion = 1;
 export const supportedModelFormatVersions: readonly number[] = [1];
 export const modelJsonName = 'model.json';
@@ -28,7 +30,7 @@ export class ModelFileError extends Error {
   readonly hint: string;
 
   constructor(file: string, problem: string, hint: string = RESAVE_HINT, options?: ErrorOptions) {
-    super(`${file}: ${problem} — ${hint}`, options);
+    super(`${printable(file)}: ${problem} — ${hint}`, options);
     this.file = file;
     this.hint = hint;
   }

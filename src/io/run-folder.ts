@@ -15,6 +15,8 @@ import { ensureDirectory, writeFileAtomic, writeJsonAtomic } from './atomic.js';
 import { lockRunFolder, RunLockedError } from './run-lock.js';
 import type { RunLock } from './run-lock.js';
 
+import { printable } from '../quote.js';
+
 export const runFormatVersion = 1;
 export const supportedRunFormatVersions: readonly number[] = [1];
 export const runRecordName = 'run.json';
@@ -56,7 +58,7 @@ export class RunFolderError extends Error {
   readonly hint: string;
 
   constructor(file: string, problem: string, hint: string, options?: ErrorOptions) {
-    super(`${file}: ${problem} — ${hint}`, options);
+    super(`${printable(file)}: ${problem} — ${hint}`, options);
     this.file = file;
     this.problem = problem;
     this.hint = hint;
@@ -84,9 +86,14 @@ async function readRunRecord(file: string): Promise<RunRecord> {
       throw new RunFolderError(dirname(file), `not a dae run folder (no ${runRecordName})`, OPEN_HINT, {
         cause: error,
       });
-    throw new RunFolderError(file, `cannot read (${String(error)})`, 'fix permissions or choose another --out', {
-      cause: error,
-    });
+    throw new RunFolderError(
+      file,
+      `cannot read (${printable(String(error))})`,
+      'fix permissions or choose another --out',
+      {
+        cause: error,
+      },
+    );
   }
   let parsed: unknown;
   try {
@@ -132,7 +139,7 @@ async function lock(directory: string): Promise<RunLock> {
     if (error instanceof RunLockedError) throw error;
     throw new RunFolderError(
       directory,
-      `cannot take the run folder's lock (${String(error)})`,
+      `cannot take the run folder's lock (${printable(String(error))})`,
       'choose another --out or fix permissions',
       { cause: error },
     );
@@ -301,7 +308,7 @@ export class RunFolder {
     try {
       return await readFile(file, 'utf8');
     } catch (error) {
-      const problem = isMissing(error) ? 'file not found' : `cannot read (${String(error)})`;
+      const problem = isMissing(error) ? 'file not found' : `cannot read (${printable(String(error))})`;
       throw new RunFolderError(file, problem, hint, { cause: error });
     }
   }

@@ -15,6 +15,8 @@ import { mkdir, readFile, realpath, rmdir, stat, unlink, writeFile } from 'node:
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 
+import { printable } from '../quote.js';
+
 export const runLockName = 'run.lock';
 
 /** What run.lock says about the process that holds the folder. */
@@ -39,7 +41,7 @@ export class RunLockedError extends Error {
   readonly hint: string;
 
   constructor(directory: string, file: string, holder: LockHolder, problem: string, hint: string) {
-    super(`${directory}: ${problem} — ${hint}`);
+    super(`${printable(directory)}: ${problem} — ${hint}`);
     this.file = file;
     this.holder = holder;
     this.hint = hint;
@@ -153,13 +155,13 @@ export function holderState(holder: LockHolder): HolderState {
 
 function refusal(file: string, directory: string, holder: LockHolder, state: 'running' | 'other-host'): RunLockedError {
   const since = holder.lockedAt === '' ? '' : `, since ${holder.lockedAt}`;
-  const command = holder.command === '' ? '' : ` (${holder.command}${since})`;
+  const command = holder.command === '' ? '' : ` (${printable(holder.command, 120)}${since})`;
   if (state === 'other-host') {
     return new RunLockedError(
       directory,
       file,
       holder,
-      `in use by process ${holder.pid} on host ${holder.host}${command}`,
+      `in use by process ${holder.pid} on host ${printable(holder.host, 60)}${command}`,
       `wait for it to finish; if that process no longer runs, delete ${file}`,
     );
   }

@@ -1,5 +1,6 @@
 // Where the job queue lives: `embedded` (a PostgreSQL for this machine, started by dae) or a postgres:// URL.
 // A URL may hold a password: it is only ever shown with the credentials replaced (redactedAddress).
+import { printable, quote } from '../quote.js';
 
 /** The queue cannot be reached or used; the message names the (redacted) address and says what to do. */
 export class QueueError extends Error {
@@ -17,15 +18,15 @@ export function parseQueueAddress(value: string): QueueAddress {
     parsed = new URL(text);
   } catch {
     throw new QueueError(
-      `--queue takes 'embedded' or a URL like postgres://user:password@host:5432/database, got '${redactedAddress(text)}'`,
+      `--queue takes 'embedded' or a URL like postgres://user:password@host:5432/database, got ${quote(redactedAddress(text))}`,
     );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new QueueError(
-      `--queue: only PostgreSQL queues are supported (postgres://...), got a ${parsed.protocol.replace(/:$/, '')}:// URL`,
+      `--queue: only PostgreSQL queues are supported (postgres://...), got a ${printable(parsed.protocol.replace(/:$/, ''), 20)}:// URL`,
     );
   }
-  if (parsed.hostname === '') throw new QueueError(`--queue: the URL ${redactedAddress(text)} names no host`);
+  if (parsed.hostname === '') throw new QueueError(`--queue: the URL ${quote(redactedAddress(text))} names no host`);
   return { kind: 'url', url: text };
 }
 

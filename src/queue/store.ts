@@ -2,6 +2,7 @@
 // (schema `dae`): blobs by content hash, results by job id, and the heartbeats of jobs being worked on.
 import PgBoss from 'pg-boss';
 
+import { printable } from '../quote.js';
 import { QueueError, redactedAddress } from './address.js';
 
 /** The one queue every grid's cells go to. */
@@ -49,7 +50,7 @@ export function queueErrorFor(address: string, error: unknown): QueueError {
               : code === '42501'
                 ? 'the user may not create tables there: grant it CREATE on the database'
                 : (message ?? String(error)).split('\n')[0];
-  return new QueueError(`the job queue at ${address} cannot be used: ${detail}`);
+  return new QueueError(`the job queue at ${printable(address)} cannot be used: ${printable(detail ?? '')}`);
 }
 
 /** Connects to the queue's database, installing pg-boss's and our tables if they are missing. */

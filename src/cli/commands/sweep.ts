@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { limits } from '../../config.js';
 import { defaultSweep, fittingLabelCounts, runSweep } from '../../grid/sweep.js';
 import { encoderModes } from '../../model/classifier.js';
+import { quote } from '../../quote.js';
 import type { EncoderMode } from '../../model/classifier.js';
 import { numberOption } from '../flags.js';
 import { sweepSummary } from '../summary.js';
@@ -17,7 +18,9 @@ function variantList(value: string): EncoderMode[] {
   const names = value.split(',').map((name) => name.trim());
   const unknown = names.find((name) => !(encoderModes as string[]).includes(name));
   if (unknown !== undefined)
-    throw new InvalidArgumentError(`unknown variant '${unknown.slice(0, 40)}'; use some of ${encoderModes.join(', ')}`);
+    throw new InvalidArgumentError(
+      `--variants: unknown variant ${quote(unknown)}; use some of ${encoderModes.join(', ')}`,
+    );
   return [...new Set(names)] as EncoderMode[];
 }
 
