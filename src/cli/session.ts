@@ -32,6 +32,23 @@ export class UsageError extends Error {
 }
 
 /**
+ * Refuses, as a usage error naming it, any flag given (on the command line or from the environment) that `beside`
+ * would ignore, `because`: a flag ignored without a word is a dead end.
+ */
+export function refuseIgnoredFlags(
+  command: Command,
+  ignored: (flag: string) => boolean,
+  beside: string,
+  because: string,
+): void {
+  for (const option of command.options) {
+    const source = command.getOptionValueSource(option.attributeName());
+    if ((source === 'cli' || source === 'env') && option.long !== undefined && ignored(option.long))
+      throw new UsageError(`${option.long} cannot be used with ${beside}: ${because}; drop ${option.long}`);
+  }
+}
+
+/**
  * What the command line's flags make (a config, label counts), with the config's refusals (ConfigError) turned into
  * usage errors.
  */

@@ -55,8 +55,9 @@ export function addAblateCommand(program: Command): void {
     (
       directory: string | undefined,
       options: GridOptions & { pretrainings?: typeof pretrainingSpecs; pretrainEpochs?: number },
+      command: Command,
     ) =>
-      onGridRun(directory, options, 'ablation', async (run, context, runner) => {
+      onGridRun(command, directory, options, 'ablation', async (run, context, runner) => {
         const ablationOptions = {
           ...defaultAblation,
           labelCounts: options.labels ?? fittingLabelCounts(defaultAblation.labelCounts, context.data!.train.count),

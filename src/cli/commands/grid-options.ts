@@ -13,7 +13,16 @@ import type { OpenQueue } from '../../queue/open.js';
 import { quote } from '../../quote.js';
 import type { ExperimentContext } from '../../study/context.js';
 import { numberIn, numberOption } from '../flags.js';
-import { backendOverrides, configFromFlags, contextFor, guarded, holding, openRun, startRun } from '../session.js';
+import {
+  backendOverrides,
+  configFromFlags,
+  contextFor,
+  guarded,
+  holding,
+  openRun,
+  refuseIgnoredFlags,
+  startRun,
+} from '../session.js';
 import type { BeforeRun, RunOptions } from '../session.js';
 import { queueOption } from './worker.js';
 
@@ -47,11 +56,19 @@ export interface GridOptions extends RunOptions {
  * before the run folder is made.
  */
 export async function onGridRun(
+  command: Command,
   directory: string | undefined,
   options: GridOptions,
   grid: 'sweep' | 'ablation',
   body: (run: RunFolder, context: ExperimentContext, runner: CellRunner | undefined) => Promise<void>,
 ): Promise<void> {
+  if (directory !== undefined)
+    refuseIgnoredFlags(
+      command,
+      (flag) => flag === '--preset' || flag === '--out',
+      'a run folder',
+      `the ${grid} goes into ${directory}, with the settings it was made with`,
+    );
   let queue: OpenQueue | undefined;
   const before: BeforeRun = async (_config, data) => {
     if (options.labels) configFromFlags(() => resolveLabelCounts(options.labels!, data.train.count));

@@ -46,29 +46,34 @@ export function addSweepCommand(program: Command): void {
         `comma-separated classifier variants, of ${encoderModes.join(', ')} (default: all; the FixMatch ones at ${(defaultSweep.semiSupervisedLabelCounts ?? []).join(' and ')} labels, or at every --labels count)`,
         variantList,
       ),
-  ).action((directory: string | undefined, options: GridOptions & { minSteps?: number; variants?: EncoderMode[] }) =>
-    onGridRun(directory, options, 'sweep', async (run, context, runner) => {
-      const sweepOptions = {
-        ...defaultSweep,
-        ...(options.labels
-          ? { labelCounts: options.labels, semiSupervisedLabelCounts: null }
-          : { labelCounts: fittingLabelCounts(defaultSweep.labelCounts, context.data!.train.count) }),
-        ...(options.variants ? { encoders: options.variants } : {}),
-        ...(options.seeds ? { seeds: options.seeds } : {}),
-        ...(options.minSteps ? { minimumSteps: options.minSteps } : {}),
-      };
-      const result = await runSweep(context, sweepOptions, runner);
-      const estimateLines = await saveEstimates(run, 'sweep/time-estimates.json', closeProgress());
-      if (!options.json)
-        printLines(
-          sweepSummary(result, {
-            ...totalsOf(run, peakMemoryMiB()),
-            estimateLines,
-            sweepPath: run.path('sweep', 'sweep.json'),
-            reportWritten: run.isStageDone('classify'),
-          }),
-        );
-      process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
-    }),
+  ).action(
+    (
+      directory: string | undefined,
+      options: GridOptions & { minSteps?: number; variants?: EncoderMode[] },
+      command: Command,
+    ) =>
+      onGridRun(command, directory, options, 'sweep', async (run, context, runner) => {
+        const sweepOptions = {
+          ...defaultSweep,
+          ...(options.labels
+            ? { labelCounts: options.labels, semiSupervisedLabelCounts: null }
+            : { labelCounts: fittingLabelCounts(defaultSweep.labelCounts, context.data!.train.count) }),
+          ...(options.variants ? { encoders: options.variants } : {}),
+          ...(options.seeds ? { seeds: options.seeds } : {}),
+          ...(options.minSteps ? { minimumSteps: options.minSteps } : {}),
+        };
+        const result = await runSweep(context, sweepOptions, runner);
+        const estimateLines = await saveEstimates(run, 'sweep/time-estimates.json', closeProgress());
+        if (!options.json)
+          printLines(
+            sweepSummary(result, {
+              ...totalsOf(run, peakMemoryMiB()),
+              estimateLines,
+              sweepPath: run.path('sweep', 'sweep.json'),
+              reportWritten: run.isStageDone('classify'),
+            }),
+          );
+        process.stdout.write(`${run.path('sweep', 'sweep.json')}\n`);
+      }),
   );
 }
