@@ -1,5 +1,5 @@
 // Parsers for the flags' values, shared by the commands: numbers within their range from the config's table of
-// limits (which --help shows). Each refusal is one line naming the flag and the value.
+// limits (which --help shows), and paths that name something. Each refusal is one line naming the flag and the value.
 import { InvalidArgumentError, Option } from 'commander';
 
 import { describeLimit, withinLimit } from '../config.js';
@@ -25,3 +25,11 @@ export function numberOption(flags: string, description: string, limit: Limit): 
   const flag = flags.split(/[ ,]/)[0] ?? flags;
   return new Option(flags, `${description} (${limit.min} to ${limit.max})`).argParser(numberIn(flag, limit));
 }
+
+/** A parser for a path flag or argument: not empty, since '' would quietly mean the current folder. */
+export const pathIn =
+  (flag: string) =>
+  (value: string): string => {
+    if (value.trim() === '') throw new InvalidArgumentError(`${flag} needs a path, got ${quote(value)}`);
+    return value;
+  };

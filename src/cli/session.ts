@@ -16,7 +16,7 @@ import { prepareStudyData } from '../study/data.js';
 import { InterruptedError } from '../train/events.js';
 import { measureMachine } from './calibration.js';
 import type { EstimateRecord } from './estimate-log.js';
-import { numberOption } from './flags.js';
+import { numberOption, pathIn } from './flags.js';
 import { consoleReporter } from './reporter.js';
 import type { ConsoleReporter } from './reporter.js';
 import { estimateCheckLines } from './summary.js';
@@ -85,7 +85,7 @@ export function withRunOptions(command: Command): Command {
         .choices(presetNames)
         .default('full'),
     )
-    .option('--out <dir>', 'run folder to write (default runs/<preset>-<date>)')
+    .option('--out <dir>', 'run folder to write (default runs/<preset>-<date>)', pathIn('--out'))
     .addOption(numberOption('--seed <n>', 'seed for every random choice', limits.seed))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
     .addOption(numberOption('--threads <n>', 'kernel threads, 0 = every core', limits.threads))
@@ -99,6 +99,7 @@ export function withRunOptions(command: Command): Command {
     .option(
       '--data <dir>',
       'folder with the four MNIST-layout IDX files, and optionally dataset.json naming the dataset and its classes (default: embedded MNIST)',
+      pathIn('--data'),
     )
     .option(
       '--dataset-name <name>',

@@ -75,6 +75,13 @@ function isMissing(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOENT';
 }
 
+/** A path with no run.json in it: nothing there, or a file where the folder should be. */
+function isNoRunFolder(error: unknown): boolean {
+  return (
+    isMissing(error) || (typeof error === 'object' && error !== null && 'code' in error && error.code === 'ENOTDIR')
+  );
+}
+
 const now = (): string => new Date().toISOString();
 
 async function readRunRecord(file: string): Promise<RunRecord> {
@@ -82,18 +89,13 @@ async function readRunRecord(file: string): Promise<RunRecord> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if (isMissing(error))
+    if (isNoRunFolder(error))
       throw new RunFolderError(dirname(file), `not a dae run folder (no ${runRecordName})`, OPEN_HINT, {
         cause: error,
       });
-    throw new RunFolderError(
-      file,
-      `cannot read (${printable(String(error))})`,
-      'fix permissions or choose another --out',
-      {
-        cause: error,
-      },
-    );
+    throw new RunFolderError(file, `cannot read (${printable(String(error))})`, 'check the path and its permissions', {
+      cause: error,
+    });
   }
   let parsed: unknown;
   try {

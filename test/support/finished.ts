@@ -1,5 +1,6 @@
 // A child process run to its end, for tests: its exit code and everything it printed. There is no wall-clock limit
-// here: a test waits for the exit, and the runner's own limit applies.
+// here unless `timeout` (milliseconds) is given, after which the process is killed (its status is then null): a test
+// waits for the exit, and the runner's own limit applies.
 import { spawn } from 'node:child_process';
 
 export interface Finished {
@@ -11,7 +12,7 @@ export interface Finished {
 export function finished(
   command: string,
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
 ): Promise<Finished> {
   const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 
 import { RunFolder } from '../../io/run-folder.js';
 import { runExperiment } from '../../study/experiment.js';
+import { pathIn } from '../flags.js';
 import { studySummary } from '../summary.js';
 import {
   backendOverrides,
@@ -33,6 +34,7 @@ export function addExperimentCommand(program: Command): void {
     .option(
       '--resume <dir>',
       'continue an interrupted run folder from its last checkpoint, with the settings it was started with',
+      pathIn('--resume'),
     )
     .action(async (options: RunOptions & { resume?: string }, command: Command) => {
       const study = (opened: OpenedRun) =>

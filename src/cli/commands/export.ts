@@ -6,12 +6,13 @@ import { useBackend } from '../../backend/index.js';
 import { exportFormats, exportRun } from '../../export/export-run.js';
 import type { ExportFormat } from '../../export/export-run.js';
 import { rescalingLayerName } from '../../export/interface.js';
+import { pathIn } from '../flags.js';
 
 export function addExportCommand(program: Command): void {
   program
     .command('export')
     .description("write a finished run's models as ONNX or Keras 3 files, for runtimes other than tfjs")
-    .argument('<run-dir>', 'complete run folder')
+    .argument('<run-dir>', 'complete run folder', pathIn('run-dir'))
     .addOption(
       new Option(
         '--format <name>',
@@ -25,7 +26,7 @@ export function addExportCommand(program: Command): void {
       "a folder name under the run's models/ (autoencoder, encoder, decoder, classifier-frozen-5500, ...), or all",
       'all',
     )
-    .option('--out <dir>', 'new or empty folder for the files (default <run-dir>/export/<format>)')
+    .option('--out <dir>', 'new or empty folder for the files (default <run-dir>/export/<format>)', pathIn('--out'))
     .option(
       '--include-rescaling',
       `put a layer (${rescalingLayerName}) in front of each model that takes images, dividing 0-255 pixels by 255, so that it takes raw pixels; without it, divide by 255 yourself`,

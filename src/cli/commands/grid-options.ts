@@ -12,7 +12,7 @@ import { openQueue } from '../../queue/open.js';
 import type { OpenQueue } from '../../queue/open.js';
 import { quote } from '../../quote.js';
 import type { ExperimentContext } from '../../study/context.js';
-import { numberIn, numberOption } from '../flags.js';
+import { numberIn, numberOption, pathIn } from '../flags.js';
 import {
   backendOverrides,
   configFromFlags,
@@ -97,9 +97,9 @@ export async function onGridRun(
 /** The run folder and grid options `dae sweep` and `dae ablate` share, before their own. */
 export function withGridHead(command: Command, runDirectoryHelp: string): Command {
   return command
-    .argument('[run-dir]', runDirectoryHelp)
+    .argument('[run-dir]', runDirectoryHelp, pathIn('run-dir'))
     .addOption(new Option('--preset <name>', 'preset for a new run folder').choices(presetNames).default('full'))
-    .option('--out <dir>', 'new run folder when no run-dir is given')
+    .option('--out <dir>', 'new run folder when no run-dir is given', pathIn('--out'))
     .option(
       '--labels <list>',
       `comma-separated label counts, "all" for the whole split (each at most the training split's images)`,

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { useBackend } from '../../backend/index.js';
 import { limits } from '../../config.js';
 import { RunFolderError } from '../../io/run-folder.js';
-import { numberOption } from '../flags.js';
+import { numberOption, pathIn } from '../flags.js';
 
 export function addServeCommand(program: Command): void {
   // `dae serve`: the interactive page, on 127.0.0.1 only. Imported on demand, so the other commands never load
@@ -12,7 +12,7 @@ export function addServeCommand(program: Command): void {
   program
     .command('serve')
     .description('serve a page for a run folder: draw a digit, watch it denoised, encoded and classified')
-    .argument('[run-dir]', 'complete run folder (default: the newest complete one under runs/)')
+    .argument('[run-dir]', 'complete run folder (default: the newest complete one under runs/)', pathIn('run-dir'))
     .addOption(numberOption('--port <n>', 'port on 127.0.0.1 (0 = any free port)', limits.port).default(8765))
     .action(async (directory: string | undefined, options: { port: number }) => {
       const { newestCompleteRun, serveRun, ServeError } = await import('../../serve/server.js');

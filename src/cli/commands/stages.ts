@@ -8,6 +8,7 @@ import { checkDenoising } from '../../study/denoise.js';
 import { inspectRepresentation } from '../../study/inspect.js';
 import { pretrain } from '../../study/pretrain.js';
 import { assembleMetrics, writeReport } from '../../study/report.js';
+import { pathIn } from '../flags.js';
 import { closeProgress, contextFor, guarded, holding, openRun, startRun, withRunOptions } from '../session.js';
 import type { ProgressOptions, RunOptions } from '../session.js';
 
@@ -34,7 +35,7 @@ export function addStageCommands(program: Command): void {
     program
       .command(name)
       .description(description)
-      .argument('<run-dir>', 'run folder')
+      .argument('<run-dir>', 'run folder', pathIn('run-dir'))
       .option('--json', 'progress as JSON lines', false)
       .option('--verbose', 'in a terminal, also a line per finished epoch', false)
       .action((directory: string, options: ProgressOptions) =>

@@ -16,7 +16,7 @@ import { openQueue } from '../../queue/open.js';
 import { runQueueWorker } from '../../queue/worker.js';
 import { InterruptedError } from '../../train/events.js';
 import type { TrainingEvent } from '../../train/events.js';
-import { numberOption } from '../flags.js';
+import { numberOption, pathIn } from '../flags.js';
 import { consoleReporter } from '../reporter.js';
 import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from '../stop-after-event.js';
 
@@ -99,6 +99,7 @@ export function addWorkerCommand(program: Command, stopRequested: () => boolean)
     .option(
       '--data <dir>',
       "this machine's copy of the dataset, for cells of runs made with --data (checked against the job's hash)",
+      pathIn('--data'),
     )
     .addOption(
       numberOption(
