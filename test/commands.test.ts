@@ -99,7 +99,11 @@ test('dae pretrain, then dae inspect, dae classify and dae report on its folder,
   const files = (await readdir(join(directory, 'classifiers'))).sort();
   assert.deepEqual(
     files,
-    ['finetuned', 'frozen', 'scratch'].flatMap((mode) => [`${mode}-100.json`, `${mode}-1000.json`]).sort(),
+    [
+      ...['finetuned', 'frozen', 'scratch'].flatMap((mode) => [`${mode}-100.json`, `${mode}-1000.json`]),
+      // The FixMatch variants need unlabelled images: at 10% of the labels only.
+      ...['fixmatch-finetuned', 'fixmatch-scratch'].map((mode) => `${mode}-100.json`),
+    ].sort(),
   );
   const accuracies = await Promise.all(
     files.map(
@@ -131,7 +135,8 @@ test('a whole tiny run on the wasm backend writes a complete run folder', async 
   assert.equal((await readJson<RunRecord>(join(directory, 'run.json'))).status, 'complete');
   const metrics = await readJson<Metrics>(join(directory, 'metrics.json'));
   assert.equal(metrics.backend.name, 'wasm');
-  assert.equal(metrics.classifiers.length, 6);
+  // Three variants on each of two label fractions, and the two FixMatch ones at 10%.
+  assert.equal(metrics.classifiers.length, 8);
   const best = Math.max(...metrics.classifiers.map((result) => result.test.accuracy));
   assert.ok(best >= minimumBestAccuracy, `best test accuracy ${best} is below ${minimumBestAccuracy}`);
   assert.ok(

@@ -213,14 +213,15 @@ describe('dae serve', { timeout: 240_000 }, () => {
     if (workDirectory) await rm(workDirectory, { recursive: true, force: true });
   });
 
-  it('shows the three classifiers, the 32 coding units and their gallery', async () => {
+  it('shows the four classifiers, the 32 coding units and their gallery', async () => {
     const titles = await page.$$eval('.classifier h3', (headings) => headings.map((heading) => heading.textContent));
     assert.deepEqual(
       titles.map((title) => title?.replace(/, .*/, '')),
-      ['10% labels', '10% labels', '100% labels'],
+      ['10% labels', '10% labels', '10% labels', '100% labels'],
     );
     assert.match(titles[0] ?? '', /fine-tuned/);
     assert.match(titles[1] ?? '', /frozen/);
+    assert.match(titles[2] ?? '', /FixMatch/);
     assert.equal(await page.locator('.unit-bar').count(), 32);
     assert.equal(await page.locator('.prototype').count(), 32);
   });
