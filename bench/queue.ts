@@ -18,7 +18,7 @@ const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '1' }, 'min-steps': { type: 'string', default: '300' } },
 });
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
-const grid = ['--labels', '40,200,800', '--seeds', '2', '--min-steps', values['min-steps']];
+const grid = ['--labels', '40,200,800', '--repeats', '2', '--min-steps', values['min-steps']];
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
 
 function dae(args: string[], environment: Record<string, string> = {}) {

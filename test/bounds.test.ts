@@ -70,8 +70,11 @@ test('the issue’s budgets without bounds are refused at once, with the flag, t
     // --help shows each range, read from the same table.
     const [help] = await runDaeCases([['experiment', '--help']], { cwd });
     assert.equal(help!.status, 0);
-    assert.match(help!.stdout, /--epochs <n>\s+maximum autoencoder epochs \(1 to 1000\)/);
-    assert.match(help!.stdout, /--seed <n>\s+seed for every random choice \(0 to 4294967295\)/);
+    assert.match(
+      help!.stdout,
+      /--epochs <n>\s+maximum autoencoder epochs \(default: the preset's, 5\s+for full\) \(1 to 1000\)/,
+    );
+    assert.match(help!.stdout, /--seed <n>\s+seed for every random choice \(default 1\) \(0 to\s+4294967295\)/);
   } finally {
     await rm(cwd, { recursive: true, force: true });
   }

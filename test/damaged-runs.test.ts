@@ -122,7 +122,7 @@ test('a stage file that metrics.json cannot be rebuilt without is named, with th
   refused(
     dae('report', directory),
     new RegExp(
-      `^dae: ${directory}/sweep/sweep\\.json: is not valid JSON; the file is corrupted — run \`dae sweep ${directory}\` again with the --labels and --seeds it had`,
+      `^dae: ${directory}/sweep/sweep\\.json: is not valid JSON; the file is corrupted — run \`dae sweep ${directory}\` again with the --labels and --repeats it had`,
     ),
   );
   await rm(join(directory, 'sweep'), { recursive: true });
@@ -141,7 +141,7 @@ test('a stage file that metrics.json cannot be rebuilt without is named, with th
   assert.deepEqual(studyPart(await readJson<Metrics>(join(directory, 'metrics.json'))), studyPart(finishedMetrics));
 });
 
-const tinySweep = ['--labels', '40', '--seeds', '1', '--min-steps', '10', '--backend', 'native', '--workers', '1'];
+const tinySweep = ['--labels', '40', '--repeats', '1', '--min-steps', '10', '--backend', 'native', '--workers', '1'];
 
 test('dae sweep checks metrics.json and the stage files it is rebuilt from before it trains any cell', async () => {
   const directory = await copyOfRun();
@@ -168,7 +168,7 @@ test("dae ablate reads its own earlier results and metrics.json's sources before
   await mkdir(join(directory, 'ablation'));
   await writeFile(join(directory, 'ablation', 'ablation.json'), '{"budget": ');
   refused(
-    dae('ablate', directory, '--labels', '40', '--seeds', '1', '--backend', 'native'),
+    dae('ablate', directory, '--labels', '40', '--repeats', '1', '--backend', 'native'),
     new RegExp(
       `^dae: ${directory}/ablation/ablation\\.json: is not valid JSON; the file is corrupted — delete it and run \`dae ablate ${directory}\` again`,
     ),

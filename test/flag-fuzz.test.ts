@@ -114,7 +114,7 @@ function bases(fixtures: Fixtures): Record<string, { options: string[][]; runDir
   ];
   const grid = [
     ['--labels', '40'],
-    ['--seeds', '1'],
+    ['--repeats', '1'],
   ];
   return {
     experiment: { options: study, alone: ['--resume'] },

@@ -31,7 +31,7 @@ import { openQueueStore } from '../src/queue/store.js';
 import type { TrainingEvent } from '../src/train/events.js';
 
 const cli = fileURLToPath(new URL('../../bin/dae.js', import.meta.url));
-const grid = ['--labels', '40,200', '--seeds', '1', '--min-steps', '20'];
+const grid = ['--labels', '40,200', '--repeats', '1', '--min-steps', '20'];
 /** Two label counts times five variants: the three supervised ones and the two FixMatch ones. */
 const cellCount = 10;
 
@@ -470,7 +470,7 @@ test(
       '1',
       '--labels',
       '40',
-      '--seeds',
+      '--repeats',
       '1',
     ];
     for (const copy of ['ablation-local', 'ablation-queued'])

@@ -136,7 +136,7 @@ export async function collectSweep(root: string, folder: string): Promise<Collec
   const { provenance, warnings } = await provenanceOf(root, {
     kernels: kernelsOf(metrics.backend),
     measuredAt: await modifiedAt(path),
-    command: `dae sweep <study, seed ${run.config.seed}> --labels ${sweep.labelCounts.join(',')} --seeds ${sweep.seeds.length}`,
+    command: `dae sweep <study, seed ${run.config.seed}> --labels ${sweep.labelCounts.join(',')} --repeats ${sweep.seeds.length}`,
   });
   return {
     files: [
@@ -165,7 +165,7 @@ export async function collectAblation(root: string, folder: string): Promise<Col
     measuredAt: await modifiedAt(path),
     command:
       `dae ablate <study, seed ${run.config.seed}> --pretrainings ${ablation.pretrainings.map((entry) => entry.name).join(',')} ` +
-      `--pretrain-epochs ${ablation.budget.pretrainEpochs} --labels ${ablation.labelCounts.join(',')} --seeds ${ablation.seeds.length}`,
+      `--pretrain-epochs ${ablation.budget.pretrainEpochs} --labels ${ablation.labelCounts.join(',')} --repeats ${ablation.seeds.length}`,
   });
   return {
     files: [

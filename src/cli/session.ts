@@ -78,7 +78,23 @@ export interface RunOptions {
   overwrite: boolean;
 }
 
-export function withRunOptions(command: Command): Command {
+/** --threads and --workers, with their defaults. */
+export function withBackendFlags(command: Command, options: { classifierWorkers?: boolean } = {}): Command {
+  command.addOption(numberOption('--threads <n>', 'kernel threads, 0 = every core (default 0)', limits.threads));
+  if (options.classifierWorkers !== false)
+    command.addOption(
+      numberOption(
+        '--workers <n>',
+        'classifier runs trained at once, one thread each (native backend); 0 = one per thread (default 0)',
+        limits.workers,
+      ),
+    );
+  return command;
+}
+
+/** The flags of a command that starts a run folder; `classifierWorkers: false` for one that trains no classifier. */
+export function withRunOptions(command: Command, options: { classifierWorkers?: boolean } = {}): Command {
+  withBackendFlags(command, options);
   return command
     .addOption(
       new Option('--preset <name>', 'quick: a couple of minutes on a subset; full: the real experiment')
@@ -86,16 +102,8 @@ export function withRunOptions(command: Command): Command {
         .default('full'),
     )
     .option('--out <dir>', 'run folder to write (default runs/<preset>-<date>)', pathIn('--out'))
-    .addOption(numberOption('--seed <n>', 'seed for every random choice', limits.seed))
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
-    .addOption(numberOption('--threads <n>', 'kernel threads, 0 = every core', limits.threads))
-    .addOption(
-      numberOption(
-        '--workers <n>',
-        'classifier runs trained at once, one thread each (native backend); 0 = one per thread',
-        limits.workers,
-      ),
-    )
+    .addOption(numberOption('--seed <n>', 'seed for every random choice (default 1)', limits.seed))
+    .addOption(new Option('--backend <name>', 'tfjs backend (default auto: the fastest present)').choices(backendNames))
     .option(
       '--data <dir>',
       'folder with the four MNIST-layout IDX files, and optionally dataset.json naming the dataset and its classes (default: embedded MNIST)',
@@ -110,8 +118,16 @@ export function withRunOptions(command: Command): Command {
       "comma-separated class names, label 0 first (default: dataset.json's classNames, else the label numbers)",
       (value: string) => value.split(',').map((name) => name.trim()),
     )
-    .addOption(numberOption('--epochs <n>', 'maximum autoencoder epochs', limits.epochs))
-    .addOption(numberOption('--learning-rate <x>', 'autoencoder learning rate (Adam)', limits.learningRate))
+    .addOption(
+      numberOption('--epochs <n>', "maximum autoencoder epochs (default: the preset's, 5 for full)", limits.epochs),
+    )
+    .addOption(
+      numberOption(
+        '--learning-rate <x>',
+        "autoencoder learning rate, Adam (default: the preset's, 0.005 for full)",
+        limits.learningRate,
+      ),
+    )
     .option('--overwrite', 'reuse an --out folder that holds a finished run', false)
     .option('--json', 'progress as JSON lines', false)
     .option('--verbose', 'in a terminal, also a line per finished epoch', false);

@@ -25,7 +25,7 @@ const grids = {
   sweep: {
     file: 'sweep/sweep.json',
     hint: (directory: string) =>
-      `run \`dae sweep ${directory}\` again with the --labels and --seeds it had: it rewrites the file and retrains no finished cell`,
+      `run \`dae sweep ${directory}\` again with the --labels and --repeats it had: it rewrites the file and retrains no finished cell`,
   },
   ablation: {
     file: 'ablation/ablation.json',

@@ -9,7 +9,7 @@ import { fittingLabelCounts } from '../../grid/sweep.js';
 import { quote } from '../../quote.js';
 import { numberOption } from '../flags.js';
 import { closeProgress, printLines, saveEstimates } from '../session.js';
-import { onGridRun, withGridHead, withGridTail } from './grid-options.js';
+import { onGridRun, repeatsOf, withGridHead, withGridTail } from './grid-options.js';
 import type { GridOptions } from './grid-options.js';
 
 /** `--pretrainings plain,masking-30`: names from the table of pretrainings, each once. */
@@ -61,7 +61,7 @@ export function addAblateCommand(program: Command): void {
         const ablationOptions = {
           ...defaultAblation,
           labelCounts: options.labels ?? fittingLabelCounts(defaultAblation.labelCounts, context.data!.train.count),
-          ...(options.seeds ? { seeds: options.seeds } : {}),
+          ...((repeats) => (repeats ? { seeds: repeats } : {}))(repeatsOf(options)),
           ...(options.pretrainings ? { pretrainings: options.pretrainings } : {}),
           ...(options.pretrainEpochs ? { pretrainEpochs: options.pretrainEpochs } : {}),
         };

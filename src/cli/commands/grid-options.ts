@@ -45,6 +45,7 @@ export function labelList(value: string): (number | 'all')[] {
 export interface GridOptions extends RunOptions {
   labels?: (number | 'all')[];
   seeds?: number;
+  repeats?: number;
   queue?: string;
 }
 
@@ -102,10 +103,22 @@ export function withGridHead(command: Command, runDirectoryHelp: string): Comman
     .option('--out <dir>', 'new run folder when no run-dir is given', pathIn('--out'))
     .option(
       '--labels <list>',
-      `comma-separated label counts, "all" for the whole split (each at most the training split's images)`,
+      `comma-separated label counts, "all" for the whole split (each at most the training split's images; default 100,300,1000,3000,6000,all for sweep, 100,1000,all for ablate)`,
       labelList,
     )
-    .addOption(numberOption('--seeds <n>', 'seeds per cell', limits.seeds));
+    .addOption(
+      numberOption('--repeats <n>', "seeds per cell: the run's seed and the ones after it (default 3)", limits.seeds),
+    )
+    .addOption(numberOption('--seeds <n>', 'the old spelling of --repeats', limits.seeds).hideHelp());
+}
+
+/** The number of seeds per cell, from --repeats or its old spelling --seeds (which says so in one line). */
+export function repeatsOf(options: { repeats?: number; seeds?: number }): number | undefined {
+  if (options.seeds !== undefined && options.repeats === undefined)
+    process.stderr.write(
+      'dae: --seeds N is now --repeats N (a count, not a list of seeds); --seeds still works for now\n',
+    );
+  return options.repeats ?? options.seeds;
 }
 
 /**
@@ -114,12 +127,12 @@ export function withGridHead(command: Command, runDirectoryHelp: string): Comman
 export function withGridTail(command: Command): Command {
   return command
     .addOption(queueOption())
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames))
-    .addOption(numberOption('--threads <n>', 'kernel threads, 0 = every core', limits.threads))
+    .addOption(new Option('--backend <name>', "tfjs backend (default: the run's)").choices(backendNames))
+    .addOption(numberOption('--threads <n>', 'kernel threads, 0 = every core (default 0)', limits.threads))
     .addOption(
       numberOption(
         '--workers <n>',
-        'cells trained at once, one thread each (native backend); 0 = one per thread',
+        'cells trained at once, one thread each (native backend); 0 = one per thread (default 0)',
         limits.workers,
       ),
     )

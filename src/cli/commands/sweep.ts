@@ -10,7 +10,7 @@ import type { EncoderMode } from '../../model/classifier.js';
 import { numberOption } from '../flags.js';
 import { sweepSummary } from '../summary.js';
 import { closeProgress, peakMemoryMiB, printLines, saveEstimates, totalsOf } from '../session.js';
-import { onGridRun, withGridHead, withGridTail } from './grid-options.js';
+import { onGridRun, repeatsOf, withGridHead, withGridTail } from './grid-options.js';
 import type { GridOptions } from './grid-options.js';
 
 /** `--variants finetuned,fixmatch-scratch`: classifier variants, each once. */
@@ -59,7 +59,7 @@ export function addSweepCommand(program: Command): void {
             ? { labelCounts: options.labels, semiSupervisedLabelCounts: null }
             : { labelCounts: fittingLabelCounts(defaultSweep.labelCounts, context.data!.train.count) }),
           ...(options.variants ? { encoders: options.variants } : {}),
-          ...(options.seeds ? { seeds: options.seeds } : {}),
+          ...((repeats) => (repeats ? { seeds: repeats } : {}))(repeatsOf(options)),
           ...(options.minSteps ? { minimumSteps: options.minSteps } : {}),
         };
         const result = await runSweep(context, sweepOptions, runner);

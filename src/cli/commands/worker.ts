@@ -1,5 +1,5 @@
 // `dae worker --queue URL`: trains cells from a job queue until it is stopped, on any machine that can reach the
-// queue's database. `--concurrency N` runs N such workers as child processes, so that a killed one loses one cell.
+// queue's database. `--workers N` runs N such workers as child processes, so that a killed one loses one cell.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
@@ -23,7 +23,8 @@ import { stopAfterEvent, stopAfterEventPattern, synchronousStream } from '../sto
 interface WorkerOptions {
   queue: string;
   threads: number;
-  concurrency: number;
+  workers: number;
+  concurrency?: number;
   backend: BackendName;
   data?: string;
   heartbeat: number;
@@ -50,16 +51,20 @@ export const queueOption = () =>
       return value;
     });
 
-/** Runs `count` copies of this command with --concurrency 1 and waits for them; their lines are prefixed. */
+/** Runs `count` copies of this command with --workers 1 and waits for them; their lines are prefixed. */
 async function runChildren(count: number): Promise<void> {
   const args = process.argv
     .slice(2)
     .flatMap((arg, index, all) =>
-      arg === '--concurrency' || all[index - 1] === '--concurrency' || arg.startsWith('--concurrency=') ? [] : [arg],
+      ['--workers', '--concurrency'].some(
+        (flag) => arg === flag || all[index - 1] === flag || arg.startsWith(`${flag}=`),
+      )
+        ? []
+        : [arg],
     );
   const spawned: ChildProcess[] = [];
   const children = Array.from({ length: count }, (_, index) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--concurrency', '1'], {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args, '--workers', '1'], {
       stdio: ['ignore', 'inherit', 'pipe'],
     });
     spawned.push(child);
@@ -89,12 +94,11 @@ export function addWorkerCommand(program: Command, stopRequested: () => boolean)
     .addOption(queueOption().makeOptionMandatory())
     .addOption(numberOption('--threads <n>', 'kernel threads per cell, 0 = every core', limits.threads).default(0))
     .addOption(
-      numberOption(
-        '--concurrency <n>',
-        'cells trained at once, each in its own worker process',
-        limits.processes,
-      ).default(1),
+      numberOption('--workers <n>', 'cells trained at once, each in its own worker process', limits.processes).default(
+        1,
+      ),
     )
+    .addOption(numberOption('--concurrency <n>', 'the old spelling of --workers', limits.processes).hideHelp())
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(backendNames).default('auto'))
     .option(
       '--data <dir>',
@@ -113,7 +117,12 @@ export function addWorkerCommand(program: Command, stopRequested: () => boolean)
     .action(async (options: WorkerOptions) => {
       // A dataset this worker cannot read is refused now, not when the first job arrives.
       if (options.data !== undefined) await loadDataset({ directory: options.data });
-      if (options.concurrency > 1) return runChildren(options.concurrency);
+      if (options.concurrency !== undefined)
+        process.stderr.write(
+          'dae: --concurrency N is now --workers N, as in the other commands; --concurrency still works for now\n',
+        );
+      const workers = options.concurrency ?? options.workers;
+      if (workers > 1) return runChildren(workers);
       const name = `${hostname()}:${process.pid}`;
       const stopPattern = stopAfterEventPattern(process.env);
       const terminal = consoleReporter({
