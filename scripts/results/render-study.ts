@@ -121,9 +121,12 @@ const studyRun: Renderer = (data) => {
   const seconds = data.studies.map((study) => study.runSeconds);
   const mean = seconds.reduce((sum, value) => sum + value, 0) / seconds.length;
   const { machine } = data.studies[0]!.provenance;
+  const spread =
+    seconds.length === 1
+      ? `${duration(seconds[0]!)}, seed ${seedsOf(data.studies)}`
+      : `${duration(Math.min(...seconds))} to ${duration(Math.max(...seconds))} over seeds ${seedsOf(data.studies)}`;
   return (
-    `${roughDuration(mean)} on a ${machine.cores}-core ${machine.cpu} (${duration(Math.min(...seconds))} to ` +
-    `${duration(Math.max(...seconds))} over seeds ${seedsOf(data.studies)}; peak memory ` +
+    `${roughDuration(mean)} on a ${machine.cores}-core ${machine.cpu} (${spread}; peak memory ` +
     `${gibibytes(Math.max(...data.studies.map((study) => study.peakRssMiB)))})`
   );
 };
