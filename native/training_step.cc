@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <utility>
 
 #include "elementwise.h"
@@ -206,6 +207,20 @@ void TrainingStep::backward(const std::vector<LayerParameters>& parameters, cons
     }
     std::swap(gradient_, nextGradient_);
   }
+}
+
+size_t TrainingStep::buffer_bytes() const {
+  size_t floats = gradient_.capacity() + nextGradient_.capacity();
+  for (const auto* group : {&activations_, &kernelGradients_, &biasGradients_})
+    for (const std::vector<float>& buffer : *group) floats += buffer.capacity();
+  return floats * sizeof(float);
+}
+
+void TrainingStep::free_buffers() {
+  for (auto* group : {&activations_, &kernelGradients_, &biasGradients_})
+    for (std::vector<float>& buffer : *group) std::vector<float>().swap(buffer);
+  std::vector<float>().swap(gradient_);
+  std::vector<float>().swap(nextGradient_);
 }
 
 void TrainingStep::predict(const std::vector<LayerParameters>& parameters, const float* x, int count, float* out) {

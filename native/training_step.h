@@ -4,6 +4,8 @@
 // N = batch; a layer maps [N, inSize] to [N, outSize] (NHWC images flattened per example).
 #pragma once
 #include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "adam.h"
@@ -50,6 +52,12 @@ class TrainingStep {
   // One step at a time per instance (its buffers are shared by the phases of a step): true if it was free.
   bool try_acquire() { return !busy_.exchange(true); }
   void release() { busy_.store(false); }
+  // Bytes its buffers hold: activations and gradients of the largest batch so far, kept for the next step.
+  size_t buffer_bytes() const;
+  // Gives the buffers back; a later step or forward pass grows them again. Not while a step runs.
+  void free_buffers();
+  // What addon.cc last told V8 the buffers hold, so it can report the difference.
+  int64_t reported_bytes = 0;
 
  private:
   void forward(const std::vector<LayerParameters>& parameters, const float* x, int count);

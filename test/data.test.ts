@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Random } from '../src/data/random.js';
 import { corrupt, NoiseSpecError } from '../src/data/noise.js';
 import { countForFraction, splitTrainValidation, SplitError, stratifiedSubsets } from '../src/data/split.js';
-import { subsetImageSet, type ImageSet } from '../src/data/dataset.js';
+import { floatPixels, subsetImageSet, type ImageSet } from '../src/data/dataset.js';
+import { gatherImages } from '../src/train/batches.js';
 import { augmentImages, noAugmentation, warpImage, warpImageReference } from '../src/data/augment.js';
 import type { NoiseSpec } from '../src/data/noise.js';
 
@@ -284,6 +285,40 @@ test('subsetImageSet copies the chosen images and labels in order', () => {
   assert.deepEqual([...subset.labels], [9, 7]);
   assert.equal(subset.count, 2);
   assert.throws(() => subsetImageSet(set, [3]), RangeError);
+});
+
+test('subsetImageSet keeps bytes as bytes, returns the whole set uncopied, and copies into shared memory', () => {
+  const set: ImageSet = {
+    images: Uint8Array.from({ length: 3 * 4 }, (_, index) => 20 * index),
+    labels: Uint8Array.of(7, 8, 9),
+    count: 3,
+    height: 2,
+    width: 2,
+    classes: 10,
+  };
+  const subset = subsetImageSet(set, [2, 0]);
+  assert.ok(subset.images instanceof Uint8Array);
+  assert.deepEqual([...subset.images], [160, 180, 200, 220, 0, 20, 40, 60]);
+  assert.equal(subsetImageSet(set, [0, 1, 2]), set, 'the whole set in order is the set itself');
+  const shared = subsetImageSet(set, [0, 1, 2], 'shared');
+  assert.ok(shared.images.buffer instanceof SharedArrayBuffer && shared.labels.buffer instanceof SharedArrayBuffer);
+  assert.deepEqual([...shared.images], [...set.images]);
+  assert.equal(subsetImageSet(shared, [0, 1, 2], 'shared'), shared, 'already shared: not copied again');
+});
+
+test('floatPixels and gatherImages read every byte as the float32 of byte / 255, and floats as they are', () => {
+  const bytes = Uint8Array.from({ length: 256 }, (_, byte) => byte);
+  const floats = floatPixels(bytes);
+  for (let byte = 0; byte < 256; byte += 1) {
+    const scaled = new Float32Array(1);
+    scaled[0] = byte / 255;
+    assert.ok(Object.is(floats[byte], scaled[0]), `byte ${byte}`);
+  }
+  assert.deepEqual([...floatPixels(bytes, 2, 4)], [...floats.subarray(2, 4)]);
+  // Four "images" of 64 pixels: the rows gathered from the bytes are the rows gathered from their floats.
+  const indices = [3, 0, 2];
+  assert.deepEqual(gatherImages(bytes, 64, indices), gatherImages(floats, 64, indices));
+  assert.equal(floatPixels(floats).buffer, floats.buffer, 'floats come back as they are, not copied');
 });
 
 test('warpImage: the identity map, whole-pixel shifts and a half turn move pixels exactly', () => {

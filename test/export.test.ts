@@ -19,7 +19,7 @@ import protobuf from 'protobufjs';
 import { unzipSync, strFromU8 } from 'fflate';
 
 import { useBackend } from '../src/backend/index.js';
-import { loadDataset } from '../src/data/dataset.js';
+import { floatPixels, loadDataset } from '../src/data/dataset.js';
 import { Random } from '../src/data/random.js';
 import { exportRun } from '../src/export/export-run.js';
 import { ExportError } from '../src/export/model-tree.js';
@@ -150,7 +150,7 @@ test("every exported ONNX model gives tfjs's outputs in onnxruntime, to 1e-5 and
     );
 
     const mnist = await loadDataset();
-    const images = mnist.test.images.slice(0, testImages * 28 * 28);
+    const images = floatPixels(mnist.test.images, 0, testImages * 28 * 28);
     const modelProto = protobuf
       .parse(await readFile(schema, 'utf8'), { keepCase: true })
       .root.lookupType('onnx.ModelProto');
@@ -491,7 +491,7 @@ test('the files say how to feed them: [0, 1] pixels, NHWC, the class names; --in
 
     const mnist = await loadDataset();
     const count = 50;
-    const images = mnist.test.images.slice(0, count * 28 * 28);
+    const images = floatPixels(mnist.test.images, 0, count * 28 * 28);
     const pixels = images.map((value) => Math.round(value * 255));
     const tfjsModel = await loadModel(join(directory, 'models', model));
     const expected = tf.tidy(

@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseIdx, readIdxFile, IdxFormatError } from '../src/data/idx.js';
-import { loadDataset, DatasetError } from '../src/data/dataset.js';
+import { floatPixels, loadDataset, DatasetError } from '../src/data/dataset.js';
 import { Random } from '../src/data/random.js';
 import { encodeIdx } from './support/toy-dataset.js';
 
@@ -207,7 +207,10 @@ test('a custom folder loads, and the dotted file spelling is accepted', async ()
   assert.equal(plain.name, 'plain');
   assert.deepEqual([plain.train.count, plain.test.count, plain.train.height, plain.train.width], [6, 3, 7, 7]);
   assert.equal(plain.train.classes, 3);
-  assert.equal(plain.train.images[1], Math.fround(48 / 255));
+  // The file's bytes, each read as the float byte / 255.
+  assert.ok(plain.train.images instanceof Uint8Array);
+  assert.equal(plain.train.images[1], 48);
+  assert.equal(floatPixels(plain.train.images)[1], Math.fround(48 / 255));
   assert.deepEqual([...plain.test.labels], [2, 1, 0]);
 
   const dotted = await writeDatasetFolder('dotted', {
@@ -326,7 +329,7 @@ test('the bundled MNIST loads with the canonical sizes and training class counts
   assert.deepEqual(counts, [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
   let minimum = Infinity;
   let maximum = -Infinity;
-  for (const pixel of mnist.test.images) {
+  for (const pixel of floatPixels(mnist.test.images)) {
     if (pixel < minimum) minimum = pixel;
     if (pixel > maximum) maximum = pixel;
   }

@@ -21,14 +21,15 @@ import type { MachineSpeeds } from './calibration.js';
 const { backend, codeMap } = workerData as { backend: BackendName; codeMap: boolean };
 await useBackend(backend, { threads: 1 });
 const random = new Random(0);
-const imagesOf = (count: number): ImageSet => ({
-  images: Float32Array.from({ length: count * 784 }, () => random.next()),
-  labels: Uint8Array.from({ length: count }, (_, index) => index % 10),
-  count,
-  height: 28,
-  width: 28,
-  classes: 10,
-});
+const imagesOf = (count: number) =>
+  ({
+    images: Float32Array.from({ length: count * 784 }, () => random.next()),
+    labels: Uint8Array.from({ length: count }, (_, index) => index % 10),
+    count,
+    height: 28,
+    width: 28,
+    classes: 10,
+  }) satisfies ImageSet;
 const validation = imagesOf(16);
 const autoencoder = buildAutoencoder(referenceShape);
 initializeWeights(autoencoder.autoencoder, random.fork('autoencoder'));

@@ -1,6 +1,6 @@
 // From the raw dataset to the sets the experiment uses: an optional stratified limit on the training images,
 // a stratified validation split, the test set, and nested stratified label subsets of the training split.
-import { loadDataset, subsetImageSet } from './dataset.js';
+import { copyTo, loadDataset, subsetImageSet } from './dataset.js';
 import type { ImageSet } from './dataset.js';
 import type { DatasetNaming } from './description.js';
 import { countForFraction, splitTrainValidation, stratifiedSubsets } from './split.js';
@@ -33,6 +33,10 @@ export interface DataSettings {
   data: DataConfig;
 }
 
+/**
+ * The sets hold the dataset's bytes (a quarter of the memory of floats), in SharedArrayBuffers, so the threads that
+ * train classifiers side by side (study/threads.ts) all read the one copy.
+ */
 export interface PreparedData {
   name: string;
   /** One per class, label 0 first. */
@@ -68,16 +72,14 @@ export async function prepareData(config: DataSettings): Promise<PreparedData> {
   return {
     name: dataset.name,
     classNames: dataset.classNames,
-    train: subsetImageSet(dataset.train, trainSourceIndices),
-    validation: subsetImageSet(dataset.train, validationSourceIndices),
-    test:
-      testCount === dataset.test.count
-        ? dataset.test
-        : subsetImageSet(
-            dataset.test,
-            Int32Array.from({ length: testCount }, (_, i) => i),
-          ),
-    trainSourceIndices,
+    train: subsetImageSet(dataset.train, trainSourceIndices, 'shared'),
+    validation: subsetImageSet(dataset.train, validationSourceIndices, 'shared'),
+    test: subsetImageSet(
+      dataset.test,
+      Int32Array.from({ length: testCount }, (_, i) => i),
+      'shared',
+    ),
+    trainSourceIndices: copyTo(trainSourceIndices, 'shared'),
   };
 }
 

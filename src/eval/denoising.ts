@@ -7,7 +7,7 @@ import type { NoiseSpec } from '../data/noise.js';
 import { predictInBatches } from '../train/batches.js';
 import { reconstructionScores } from './reconstruction.js';
 import type { ImageScorer, ReconstructionScores } from './reconstruction.js';
-import { robustnessSets } from './robustness.js';
+import { eachCorruption, uncorrupted } from './robustness.js';
 
 /** The corrupted input, the denoised output and the reconstruction of clean input, each against the clean images. */
 export interface DenoisingScores {
@@ -34,8 +34,8 @@ export interface DenoisingResult {
 
 /**
  * Scores at the training noise and at each other corruption (by `scorer`, the JavaScript one by default). The
- * corrupted test images are the robustness check's (robustnessSets, with the training noise first), so the
- * evaluation stage can reuse the denoised copies.
+ * corrupted test images are the robustness check's (eachCorruption, with the training noise first), so the
+ * evaluation stage can reuse the denoised copies; each corrupted set is scored and let go before the next is made.
  */
 export function evaluateDenoising(
   autoencoder: LayersModel,
@@ -47,25 +47,33 @@ export function evaluateDenoising(
   scorer?: ImageScorer,
 ): DenoisingResult {
   const { count, height, width } = test;
-  const score = (images: Float32Array) => reconstructionScores(test.images, images, count, height, width, scorer);
-  const sets = robustnessSets(test, [noise, ...otherNoise], seed, count, autoencoder);
-  const runs = sets.corruptions.map(({ corrupted, denoised }) => ({ corrupted, denoised: denoised! }));
-  const main = runs[0]!;
-  const clean = predictInBatches(autoencoder, test.images, count, height, width);
+  const sets = uncorrupted(test, count);
+  const score = (images: Float32Array) => reconstructionScores(sets.clean, images, count, height, width, scorer);
   const pixels = height * width;
   const shown = Math.min(exampleCount, count);
-  return {
-    test: { noisy: score(main.corrupted), denoised: score(main.denoised), clean: score(clean) },
-    noiseLevels: otherNoise.map((spec, index) => {
-      const result = runs[index + 1]!;
-      return { noise: spec, noisy: score(result.corrupted), denoised: score(result.denoised) };
-    }),
-    examples: {
-      original: test.images.slice(0, shown * pixels),
-      corrupted: main.corrupted.slice(0, shown * pixels),
-      denoised: main.denoised.slice(0, shown * pixels),
-      count: shown,
+  const scores: { noisy: ReconstructionScores; denoised: ReconstructionScores }[] = [];
+  const denoised: Float32Array[] = [];
+  let examples: Pick<DenoisingResult['examples'], 'corrupted' | 'denoised'> | null = null;
+  eachCorruption(
+    sets,
+    [noise, ...otherNoise],
+    seed,
+    (corruption) => {
+      const restored = corruption.denoised!;
+      scores.push({ noisy: score(corruption.corrupted), denoised: score(restored) });
+      denoised.push(restored);
+      examples ??= {
+        corrupted: corruption.corrupted.slice(0, shown * pixels),
+        denoised: restored.slice(0, shown * pixels),
+      };
     },
-    denoised: runs.map((run) => run.denoised),
+    autoencoder,
+  );
+  const [main, ...others] = scores;
+  return {
+    test: { ...main!, clean: score(predictInBatches(autoencoder, sets.clean, count, height, width)) },
+    noiseLevels: others.map((result, index) => ({ noise: otherNoise[index]!, ...result })),
+    examples: { original: sets.clean.slice(0, shown * pixels), ...examples!, count: shown },
+    denoised,
   };
 }

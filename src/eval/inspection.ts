@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
+import { floatPixels } from '../data/dataset.js';
 import type { ImageSet } from '../data/dataset.js';
 import { encoderLayerNames } from '../model/autoencoder.js';
 import { predictInBatches } from '../train/batches.js';
@@ -143,7 +144,7 @@ export function inspect(
 
   // Feature maps of the first few test digits.
   const digits = Math.min(options.featureMapDigits, count);
-  const digitImages = test.images.slice(0, digits * pixels);
+  const digitImages = floatPixels(test.images, 0, digits * pixels).slice();
   // Arrays leave tidy through closures (see predictInBatches).
   let layers: LayerActivations[] = [];
   tf.tidy(() => {
@@ -168,7 +169,7 @@ export function inspect(
     const size = Math.min(500, count - start);
     tf.tidy(() => {
       const outputs = convModel.predict(
-        tf.tensor4d(test.images.subarray(start * pixels, (start + size) * pixels), [size, height, width, 1]),
+        tf.tensor4d(floatPixels(test.images, start * pixels, (start + size) * pixels), [size, height, width, 1]),
       ) as tf.Tensor[];
       outputs.forEach((output, index) => {
         const { channels, height: h, width: w } = layers[index]!;

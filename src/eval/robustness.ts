@@ -5,6 +5,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import { corrupt } from '../data/noise.js';
 import { Random } from '../data/random.js';
+import { floatPixels } from '../data/dataset.js';
 import type { ImageSet } from '../data/dataset.js';
 import type { NoiseSpec } from '../data/noise.js';
 import { predictInBatches } from '../train/batches.js';
@@ -57,28 +58,52 @@ export function robustnessSets(
   autoencoder?: LayersModel,
   denoised?: readonly Float32Array[],
 ): RobustnessSets {
+  const sets = uncorrupted(test, limit);
+  eachCorruption(sets, corruptions, seed, (corruption) => sets.corruptions.push(corruption), autoencoder, denoised);
+  return sets;
+}
+
+/** The first `limit` test images as floats, with their labels: robustness sets without corruptions yet. */
+export function uncorrupted(test: ImageSet, limit: number): RobustnessSets {
   const count = Math.min(limit, test.count);
   const { height, width } = test;
-  const clean = test.images.subarray(0, count * height * width);
-  if (
-    denoised &&
-    (denoised.length !== corruptions.length || denoised.some((images) => images.length !== clean.length))
-  ) {
-    throw new RangeError(`robustnessSets: expected ${corruptions.length} denoised sets of ${count} images`);
-  }
   return {
     count,
     height,
     width,
-    clean,
+    clean: floatPixels(test.images, 0, count * height * width),
     labels: test.labels.subarray(0, count),
-    corruptions: corruptions.map((noise, index) => {
-      const corrupted = corrupt(clean, noise, new Random(seed).fork(`robustness-${index}`));
-      const restored =
-        denoised?.[index] ?? (autoencoder ? predictInBatches(autoencoder, corrupted, count, height, width) : undefined);
-      return { noise, corrupted, ...(restored ? { denoised: restored } : {}) };
-    }),
+    corruptions: [],
   };
+}
+
+/**
+ * Makes the corruptions of `sets`' clean images one at a time (with their denoised versions, given or made by the
+ * autoencoder) and hands each to `use`, which may keep it (robustnessSets) or score it and let it go (the denoising
+ * check, the study's evaluation: then one corruption's images are held at a time, not all of them). Corruption
+ * `index` draws from its own stream, so the pixels are the same either way.
+ */
+export function eachCorruption(
+  sets: RobustnessSets,
+  corruptions: readonly NoiseSpec[],
+  seed: number,
+  use: (corruption: RobustnessSets['corruptions'][number], index: number) => void,
+  autoencoder?: LayersModel,
+  denoised?: readonly Float32Array[],
+): void {
+  if (
+    denoised &&
+    (denoised.length !== corruptions.length || denoised.some((images) => images.length !== sets.clean.length))
+  ) {
+    throw new RangeError(`robustnessSets: expected ${corruptions.length} denoised sets of ${sets.count} images`);
+  }
+  corruptions.forEach((noise, index) => {
+    const corrupted = corrupt(sets.clean, noise, new Random(seed).fork(`robustness-${index}`));
+    const restored =
+      denoised?.[index] ??
+      (autoencoder ? predictInBatches(autoencoder, corrupted, sets.count, sets.height, sets.width) : undefined);
+    use({ noise, corrupted, ...(restored ? { denoised: restored } : {}) }, index);
+  });
 }
 
 function accuracy(classifier: LayersModel, images: Float32Array, sets: RobustnessSets, classes: number): number {
@@ -90,6 +115,20 @@ function accuracyOf(probabilities: Float32Array, sets: RobustnessSets, classes: 
   let right = 0;
   for (let index = 0; index < sets.count; index += 1) if (predicted[index] === sets.labels[index]) right += 1;
   return right / sets.count;
+}
+
+/** The classifier's accuracy on one corruption's images, and on their denoised versions where there are some. */
+function corruptionAccuracy(
+  classifier: LayersModel,
+  { noise, corrupted, denoised }: RobustnessSets['corruptions'][number],
+  sets: RobustnessSets,
+  classes: number,
+): Robustness['corruptions'][number] {
+  return {
+    noise,
+    accuracy: accuracy(classifier, corrupted, sets, classes),
+    ...(denoised ? { denoisedAccuracy: accuracy(classifier, denoised, sets, classes) } : {}),
+  };
 }
 
 /**
@@ -108,10 +147,37 @@ export function robustnessOf(
     clean: cleanProbabilities
       ? accuracyOf(cleanProbabilities.subarray(0, sets.count * classes), sets, classes)
       : accuracy(classifier, sets.clean, sets, classes),
-    corruptions: sets.corruptions.map(({ noise, corrupted, denoised }) => ({
-      noise,
-      accuracy: accuracy(classifier, corrupted, sets, classes),
-      ...(denoised ? { denoisedAccuracy: accuracy(classifier, denoised, sets, classes) } : {}),
-    })),
+    corruptions: sets.corruptions.map((entry) => corruptionAccuracy(classifier, entry, sets, classes)),
   };
+}
+
+/**
+ * robustnessOf for several classifiers, scored a corruption at a time (eachCorruption), so that one corruption's
+ * corrupted and denoised images are held at a time: the same numbers as robustnessOf on robustnessSets.
+ */
+export function robustnessOfEach(
+  classifiers: readonly { model: LayersModel; cleanProbabilities?: Float32Array }[],
+  test: ImageSet,
+  corruptions: readonly NoiseSpec[],
+  seed: number,
+  limit: number,
+  autoencoder?: LayersModel,
+  denoised?: readonly Float32Array[],
+): Robustness[] {
+  const sets = uncorrupted(test, limit);
+  const results = classifiers.map(({ model, cleanProbabilities }) =>
+    robustnessOf(model, sets, test.classes, cleanProbabilities),
+  );
+  eachCorruption(
+    sets,
+    corruptions,
+    seed,
+    (corruption) =>
+      classifiers.forEach(({ model }, position) =>
+        results[position]!.corruptions.push(corruptionAccuracy(model, corruption, sets, test.classes)),
+      ),
+    autoencoder,
+    denoised,
+  );
+  return results;
 }

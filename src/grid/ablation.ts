@@ -8,7 +8,7 @@ import { cellBudget, cellRunPlans, cellSubsets, resumeCells, runCells } from './
 import type { CellRunner, PlannedCell } from './cells.js';
 import { summariseAblation } from './ablation-summary.js';
 import type { ExperimentConfig } from '../config.js';
-import { subsetImageSet } from '../data/dataset.js';
+import { floatPixels, subsetImageSet } from '../data/dataset.js';
 import { corrupt } from '../data/noise.js';
 import type { PreparedData } from '../data/prepare.js';
 import { Random } from '../data/random.js';
@@ -162,13 +162,14 @@ async function pretrainOne(
     { checkpoint: `ablation-${spec.name}`, stage },
   );
   const { validation } = data;
+  const validationImages = floatPixels(validation.images);
   const validationMse = (images: Float32Array) =>
     meanSquaredError(
       predictInBatches(autoencoder.autoencoder, images, validation.count, validation.height, validation.width),
-      validation.images,
+      validationImages,
     );
   const reference = corrupt(
-    validation.images,
+    validationImages,
     { kind: 'salt-and-pepper', amount: 0.2 },
     new Random(config.seed).fork('ablation-reference-noise'),
   );
@@ -180,7 +181,7 @@ async function pretrainOne(
     images,
     trainSeconds: result.seconds,
     validationLoss: Math.min(...result.history.map((record) => record.validationLoss)),
-    cleanValidationMse: validationMse(validation.images),
+    cleanValidationMse: validationMse(validationImages),
     referenceValidationMse: validationMse(reference),
   };
   const metadata = { seed: config.seed, noise: spec.noise, dataset: data.name, ablation: spec.name };

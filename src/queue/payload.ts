@@ -11,6 +11,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 
 import type { ExperimentConfig } from '../config.js';
+import { floatPixels } from '../data/dataset.js';
 import type { ImageSet } from '../data/dataset.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { CellJob } from '../study/jobs.js';
@@ -65,7 +66,11 @@ export function dataFingerprint(data: PreparedData): string {
   const hash = createHash('sha256');
   for (const [name, set] of sets) {
     hash.update(`${name}:${set.count}x${set.height}x${set.width}:${set.classes};`);
-    hash.update(bytesOf(set.images));
+    // The pixels as floats, as the sets held them before they held bytes, so that a fingerprint stays the same
+    // across that change; a few thousand images at a time.
+    const chunk = 4096 * set.height * set.width;
+    for (let start = 0; start < set.images.length; start += chunk)
+      hash.update(bytesOf(floatPixels(set.images, start, Math.min(set.images.length, start + chunk))));
     hash.update(bytesOf(set.labels));
   }
   hash.update(bytesOf(data.trainSourceIndices));

@@ -7,7 +7,7 @@ import { basename, join, resolve } from 'node:path';
 
 import type { ExperimentConfig } from '../config.js';
 import type { CodeMap } from '../eval/code-map.js';
-import { loadDataset } from '../data/dataset.js';
+import { floatPixels, loadDataset } from '../data/dataset.js';
 import { datasetNaming } from '../data/prepare.js';
 import { checkSavedModel } from '../io/model-files.js';
 import { readMetrics } from '../io/metrics.js';
@@ -115,8 +115,9 @@ export async function loadRunData(directory: string): Promise<RunData> {
   const pixels = test.height * test.width;
   const digitBytes = new Uint8Array(testIndices.length * pixels);
   testIndices.forEach((index, position) => {
+    const digit = floatPixels(test.images, index * pixels, (index + 1) * pixels);
     for (let pixel = 0; pixel < pixels; pixel += 1) {
-      digitBytes[position * pixels + pixel] = Math.round(255 * (test.images[index * pixels + pixel] ?? 0));
+      digitBytes[position * pixels + pixel] = Math.round(255 * (digit[pixel] ?? 0));
     }
   });
 

@@ -3,11 +3,12 @@
 // corruptions, on the corrupted images and denoised first), and a 2-D map of the test images' codes (codemap.json, read
 // by the
 // report and the page). Run folders trained before this stage existed get it from `dae report`.
+import { floatPixels } from '../data/dataset.js';
 import type { PreparedData } from '../data/prepare.js';
 import { fitCodeMap, mappedImages } from '../eval/code-map.js';
 import type { CodeMap } from '../eval/code-map.js';
 import { confidentMistakes } from '../eval/mistakes.js';
-import { robustnessOf, robustnessSets } from '../eval/robustness.js';
+import { robustnessOfEach } from '../eval/robustness.js';
 import type { ExperimentContext } from './context.js';
 import { loadModel } from '../io/model-files.js';
 import type { RunFolder } from '../io/run-folder.js';
@@ -67,7 +68,16 @@ export async function evaluateClassifiers(
     });
     const started = performance.now();
     const { test } = data;
-    const sets = robustnessSets(
+    // Every classifier at once, so that each corruption's images are made (and denoised) once and let go before
+    // the next: the models are small, the corrupted test sets are not.
+    const scored = [];
+    for (const result of classifiers) {
+      const model = await loadModel(run.path('models', `classifier-${result.encoder}-${result.labels}`));
+      const cleanProbabilities = predictInBatches(model, test.images, test.count, test.height, test.width);
+      scored.push({ result, model, cleanProbabilities });
+    }
+    const robustness = robustnessOfEach(
+      scored,
       test,
       robustnessCorruptions(config),
       config.seed,
@@ -75,25 +85,22 @@ export async function evaluateClassifiers(
       autoencoder.autoencoder,
       denoised,
     );
-    const evaluated: ClassifierEvaluation[] = [];
-    for (const result of classifiers) {
-      const model = await loadModel(run.path('models', `classifier-${result.encoder}-${result.labels}`));
-      const probabilities = predictInBatches(model, test.images, test.count, test.height, test.width);
-      evaluated.push({
+    const evaluated: ClassifierEvaluation[] = scored.map(({ result, model, cleanProbabilities }, index) => {
+      model.dispose();
+      return {
         encoder: result.encoder,
         labels: result.labels,
-        mistakes: confidentMistakes(probabilities, test.labels, test.classes, mistakesPerClassifier),
-        robustness: robustnessOf(model, sets, test.classes, probabilities),
-      });
-      model.dispose();
-    }
+        mistakes: confidentMistakes(cleanProbabilities, test.labels, test.classes, mistakesPerClassifier),
+        robustness: robustness[index]!,
+      };
+    });
     evaluation = { classifiers: evaluated };
     await run.writeJson(evaluationFile, evaluation);
     reporter({ type: 'saved', stage: 'evaluate', file: evaluationFile });
     const mapped = mappedImages(test.count);
     const codes = predictInBatches(
       autoencoder.encoder,
-      test.images.subarray(0, mapped * test.height * test.width),
+      floatPixels(test.images, 0, mapped * test.height * test.width),
       mapped,
       test.height,
       test.width,
@@ -133,7 +140,7 @@ async function evaluationFigures(run: RunFolder, evaluation: StudyEvaluation, co
   await run.writeFile(
     file,
     mistakesFigure({
-      images: test.images,
+      images: floatPixels(test.images),
       height: test.height,
       width: test.width,
       classNames: data.classNames,

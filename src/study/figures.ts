@@ -1,6 +1,7 @@
 // The figures of each stage: drawn by viz/, written to the run folder's figures/, and listed with a title and a
 // full-sentence caption in figures/<stage>.json for the report.
 import type { ExperimentConfig } from '../config.js';
+import { floatPixels } from '../data/dataset.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { DenoisingResult } from '../eval/denoising.js';
 import type { Inspection } from '../eval/inspection.js';
@@ -78,6 +79,7 @@ export async function inspectionFigures(
   data: PreparedData,
 ): Promise<FigureEntry[]> {
   const { test } = data;
+  const testImages = floatPixels(test.images);
   const entries: FigureEntry[] = [];
   const [conv1, conv2] = inspection.filters;
   if (conv1) {
@@ -138,7 +140,7 @@ export async function inspectionFigures(
         caption: `One row per unit of the 32-unit coding layer: the ${inspection.codingUnits[0]?.indices.length ?? 0} test images that drive the unit highest, and at the end of the row (outlined) what the decoder draws when only that unit is active.`,
       },
       topActivatingFigure({
-        images: test.images,
+        images: testImages,
         height: test.height,
         width: test.width,
         units: inspection.codingUnits,
@@ -158,7 +160,7 @@ export async function inspectionFigures(
           caption: `One row per channel of ${layer.name}: the test images with the strongest response of that channel anywhere in the image, with the ${size}×${size} pixels that response sees outlined on each; then those patches magnified, and at the end of the row (outlined) their pixel-wise mean, the stroke the channel detects.`,
         },
         receptiveFieldFigure({
-          images: test.images,
+          images: testImages,
           height: test.height,
           width: test.width,
           fieldSize: size,

@@ -4,7 +4,7 @@
 // cell of the label sweep or the ablation, written to its file here) and answers with the result.
 import { parentPort, workerData } from 'node:worker_threads';
 
-import { useBackend } from '../backend/index.js';
+import { releaseFreeMemory, useBackend } from '../backend/index.js';
 import { labelSubsets } from '../data/prepare.js';
 import { sweepCell } from './cell.js';
 import { classifierRun } from './classify.js';
@@ -70,7 +70,11 @@ try {
   };
   port.on('message', (work: WorkerJob) => {
     train(work).then(
-      (result) => send({ type: 'result', result }),
+      (result) => {
+        // What the run freed, given back before the next: the other thread's run may need it meanwhile.
+        releaseFreeMemory();
+        send({ type: 'result', result });
+      },
       (error: unknown) => send({ type: 'error', error: serialize(error) }),
     );
   });

@@ -7,7 +7,8 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-import { setNativeThreads } from '../backend/index.js';
+import { releaseFreeMemory, setNativeThreads } from '../backend/index.js';
+import { copyTo, subsetImageSet } from '../data/dataset.js';
 import type { ImageSet } from '../data/dataset.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { ExperimentContext } from './context.js';
@@ -104,25 +105,24 @@ class ClassifierWorker {
   }
 }
 
-/** A copy of `array` in a SharedArrayBuffer, which workers receive without copying. */
-function shared<T extends Float32Array | Uint8Array | Int32Array>(array: T): T {
-  const copy = new (array.constructor as new (buffer: SharedArrayBuffer) => T)(new SharedArrayBuffer(array.byteLength));
-  copy.set(array);
-  return copy;
-}
-
-function sharedImageSet(set: ImageSet): ImageSet {
-  return { ...set, images: shared(set.images), labels: shared(set.labels) };
-}
-
+/** The data in SharedArrayBuffers, which workers receive without copying: prepareData's already is, as it is. */
 function sharedData(data: PreparedData): PreparedData {
+  const shared = (set: ImageSet) =>
+    subsetImageSet(
+      set,
+      Int32Array.from({ length: set.count }, (_, index) => index),
+      'shared',
+    );
   return {
     name: data.name,
     classNames: data.classNames,
-    train: sharedImageSet(data.train),
-    validation: sharedImageSet(data.validation),
-    test: sharedImageSet(data.test),
-    trainSourceIndices: shared(data.trainSourceIndices),
+    train: shared(data.train),
+    validation: shared(data.validation),
+    test: shared(data.test),
+    trainSourceIndices:
+      data.trainSourceIndices.buffer instanceof SharedArrayBuffer
+        ? data.trainSourceIndices
+        : copyTo(data.trainSourceIndices, 'shared'),
   };
 }
 
@@ -161,6 +161,8 @@ export async function runInThreads<Result extends WorkerResult>(
   }, 100);
   // Every worker runs its kernels itself: with a pool of one thread the JS threads never wait on each other.
   setNativeThreads(1);
+  // What the stages before freed, given back before the workers need memory of their own.
+  releaseFreeMemory();
   try {
     await Promise.all(
       Array.from({ length: Math.min(workers, jobs.length) }, async () => {
@@ -182,6 +184,8 @@ export async function runInThreads<Result extends WorkerResult>(
   } finally {
     clearInterval(poll);
     setNativeThreads(context.config.backend.threads);
+    // The heaps of the workers' threads outlive them, holding what the runs freed.
+    releaseFreeMemory();
   }
   if (failure !== null) throw failure;
   return results;

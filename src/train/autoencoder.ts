@@ -2,6 +2,7 @@
 // with early stopping on the loss over a fixed corrupted validation set. The labels are never read.
 
 import type { NoiseSpec } from '../data/noise.js';
+import { floatPixels } from '../data/dataset.js';
 import type { ImageSet } from '../data/dataset.js';
 import { corrupt } from '../data/noise.js';
 import { Random } from '../data/random.js';
@@ -80,9 +81,10 @@ export async function trainAutoencoder(options: AutoencoderTrainingOptions): Pro
   const optimizer = adam(config.learningRate);
   autoencoder.compile({ optimizer, loss: 'meanSquaredError' });
   const step = trainingStep(autoencoder, optimizer, 'meanSquaredError');
+  const validationImages = floatPixels(validation.images);
   // One fixed corruption of the validation images, so validation losses compare across epochs.
   const noisyValidation = corrupt(
-    validation.images,
+    validationImages,
     config.noise,
     new Random(seed).fork('autoencoder-validation-noise'),
   );
@@ -144,7 +146,7 @@ export async function trainAutoencoder(options: AutoencoderTrainingOptions): Pro
       validation.height,
       validation.width,
     );
-    const validationLoss = meanSquaredError(denoised, validation.images);
+    const validationLoss = meanSquaredError(denoised, validationImages);
     if (!Number.isFinite(validationLoss)) throw new DivergenceError(stage, epoch, batches, validationLoss);
     const record: EpochRecord = {
       epoch,
@@ -175,6 +177,7 @@ export async function trainAutoencoder(options: AutoencoderTrainingOptions): Pro
     summary: `best validation MSE ${state.bestScore.toFixed(5)} at epoch ${state.bestEpoch} of ${state.epoch}`,
   });
   optimizer.dispose();
+  step.dispose();
   return {
     history: state.history,
     epochs: state.epoch,

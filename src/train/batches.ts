@@ -2,16 +2,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
+import { byteValue, floatPixels } from '../data/dataset.js';
+import type { Pixels } from '../data/dataset.js';
 import type { Random } from '../data/random.js';
 import { nativePredictor } from './training-step.js';
 
-/** Gathers images[indices] ([count, height*width] rows) into one new array. */
-export function gatherImages(images: Float32Array, pixels: number, indices: ArrayLike<number>): Float32Array {
+/** Copies row `index` of `rows` ([count, rowSize]) into row `at` of `out`, as floats (bytes read as byteValue). */
+export function copyRow(rows: Pixels, rowSize: number, index: number, out: Float32Array, at: number): void {
+  const start = index * rowSize;
+  if (rows instanceof Float32Array) out.set(rows.subarray(start, start + rowSize), at * rowSize);
+  else
+    for (let offset = 0; offset < rowSize; offset += 1) out[at * rowSize + offset] = byteValue(rows[start + offset]!);
+}
+
+/** Gathers images[indices] ([count, height*width] rows) into one new array of floats. */
+export function gatherImages(images: Pixels, pixels: number, indices: ArrayLike<number>): Float32Array {
   const out = new Float32Array(indices.length * pixels);
-  for (let i = 0; i < indices.length; i += 1) {
-    const start = (indices[i] as number) * pixels;
-    out.set(images.subarray(start, start + pixels), i * pixels);
-  }
+  for (let i = 0; i < indices.length; i += 1) copyRow(images, pixels, indices[i] as number, out, i);
   return out;
 }
 
@@ -21,10 +28,13 @@ export function shuffledOrder(count: number, random: Random): Int32Array {
   return order;
 }
 
-/** Runs the model over [count, height, width, 1] images in batches; returns the outputs concatenated. */
+/**
+ * Runs the model over [count, height, width, 1] images in batches; returns the outputs concatenated. Images of bytes
+ * are turned into floats a batch at a time.
+ */
 export function predictInBatches(
   model: LayersModel,
-  images: Float32Array,
+  images: Pixels,
   count: number,
   height: number,
   width: number,
@@ -36,7 +46,7 @@ export function predictInBatches(
 /** Runs the model over `count` rows of shape `rowShape` in batches; returns the outputs concatenated. */
 export function predictRows(
   model: LayersModel,
-  rows: Float32Array,
+  rows: Pixels,
   count: number,
   rowShape: readonly number[],
   batchSize = 500,
@@ -46,13 +56,17 @@ export function predictRows(
   if (native) {
     // On the addon each row's output does not depend on the batch it is in; batches of 128 keep the buffers small.
     const out = new Float32Array(count * native.outputSize);
-    for (let start = 0; start < count; start += 128) {
-      const size = Math.min(128, count - start);
-      native.predict(
-        rows.subarray(start * rowSize, (start + size) * rowSize),
-        size,
-        out.subarray(start * native.outputSize, (start + size) * native.outputSize),
-      );
+    try {
+      for (let start = 0; start < count; start += 128) {
+        const size = Math.min(128, count - start);
+        native.predict(
+          floatPixels(rows, start * rowSize, (start + size) * rowSize),
+          size,
+          out.subarray(start * native.outputSize, (start + size) * native.outputSize),
+        );
+      }
+    } finally {
+      native.dispose();
     }
     return out;
   }
@@ -64,7 +78,7 @@ export function predictRows(
     // The array leaves through a closure, not as tidy's result: tidy walks a returned container element by
     // element looking for tensors, which for a typed array of activations took longer than the model itself.
     tf.tidy(() => {
-      const input = tf.tensor(rows.subarray(start * rowSize, (start + size) * rowSize), [size, ...rowShape]);
+      const input = tf.tensor(floatPixels(rows, start * rowSize, (start + size) * rowSize), [size, ...rowShape]);
       batch = (model.predict(input) as tf.Tensor).dataSync() as Float32Array;
     });
     if (!out) {

@@ -7,13 +7,14 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 import { augmentImages, batchWarp, noAugmentation } from '../data/augment.js';
 import type { AugmentationSpec } from '../data/augment.js';
-import type { ImageSet } from '../data/dataset.js';
+import { floatPixels } from '../data/dataset.js';
+import type { ImageSet, Pixels } from '../data/dataset.js';
 import { Random } from '../data/random.js';
 import { variants } from '../model/classifier.js';
 import type { EncoderMode } from '../model/classifier.js';
 import type { EpochRecord } from './events.js';
 import type { Classifier } from '../model/classifier.js';
-import { gatherImages, predictInBatches, predictRows, shuffledOrder } from './batches.js';
+import { copyRow, gatherImages, predictInBatches, predictRows, shuffledOrder } from './batches.js';
 import { adam, cosineDecay } from './adam.js';
 import { trainBatches, trainingStep } from './training-step.js';
 import type { TrainingStep } from './training-step.js';
@@ -146,8 +147,8 @@ export function epochsFor(config: ClassifierConfig, mode: EncoderMode, labels: n
 interface Phase {
   model: LayersModel;
   /** Versions of the training rows (the images, or their codes and those of distorted copies), one array each. */
-  train: Float32Array[];
-  validation: Float32Array;
+  train: Pixels[];
+  validation: Pixels;
   rowShape: number[];
   augmentation: AugmentationSpec;
   learningRate: number;
@@ -179,8 +180,8 @@ export function frozenCopiesFor(config: ClassifierConfig, labels: number): numbe
 
 /**
  * The codes of the labelled images, then those of `copies` distorted copies of them. Copies are distorted and
- * encoded a few thousand images at a time, so no whole distorted copy is ever held; the chunk is a multiple of
- * predictInBatches' batch, so the batches, and the codes, are those of one pass.
+ * encoded a few thousand images at a time, so no whole distorted copy (nor the whole set as floats) is ever held;
+ * the chunk is a multiple of predictInBatches' batch, so the batches, and the codes, are those of one pass.
  */
 function codeVersions(
   encoder: LayersModel,
@@ -201,7 +202,7 @@ function codeVersions(
     for (let start = 0; start < count; start += chunk) {
       const end = Math.min(count, start + chunk);
       const distorted = augmentImages(
-        images.images.subarray(start * pixels, end * pixels),
+        floatPixels(images.images, start * pixels, end * pixels),
         end - start,
         height,
         width,
@@ -217,13 +218,10 @@ function codeVersions(
 }
 
 /** The rows of `indices`, each from one of the versions at random (from the only one when there is one). */
-function gatherRows(versions: Float32Array[], rowSize: number, indices: Int32Array, random: Random): Float32Array {
+function gatherRows(versions: Pixels[], rowSize: number, indices: Int32Array, random: Random): Float32Array {
   if (versions.length === 1) return gatherImages(versions[0]!, rowSize, indices);
   const out = new Float32Array(indices.length * rowSize);
-  indices.forEach((index, row) => {
-    const version = versions[random.integer(versions.length)]!;
-    out.set(version.subarray(index * rowSize, (index + 1) * rowSize), row * rowSize);
-  });
+  indices.forEach((index, row) => copyRow(versions[random.integer(versions.length)]!, rowSize, index, out, row));
   return out;
 }
 
@@ -306,6 +304,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
       average = phase.semiSupervised && semi.averageDecay > 0 ? new WeightAverage(model, semi.averageDecay) : null;
       encoder.trainable = phase.model === model;
       optimizer?.dispose();
+      step?.dispose();
       optimizer = adam(phase.learningRate);
       phase.model.compile({ optimizer, loss: 'categoricalCrossentropy' });
       step = trainingStep(phase.model, optimizer, 'categoricalCrossentropy');
@@ -416,6 +415,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
   restoreWeights(model, best.weights);
   encoder.trainable = variant.encoderTrains;
   (optimizer as FusedAdamOptimizer | null)?.dispose();
+  (step as TrainingStep | null)?.dispose();
   // The head model's applications hold references to the shared layers; without this they outlive the classifier.
   for (const phase of phases) if (phase.model !== model) phase.model.dispose();
   const seconds = history.reduce((sum, record) => sum + record.seconds, 0);

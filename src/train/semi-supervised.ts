@@ -248,30 +248,34 @@ export async function fixMatchEpoch(options: FixMatchEpoch): Promise<number> {
   };
   let confidentSum = 0;
   let views = viewsOf(0);
-  for (let batch = 0; batch < config.stepsPerEpoch; batch += 1) {
-    options.beforeBatch?.();
-    const probabilities = predict(views.weak);
-    const { target, confident } = fixMatchTargets(
-      views.labels,
-      probabilities,
-      classes,
-      config,
-      options.curriculum?.thresholds,
-    );
-    options.curriculum?.record(views.unlabelledIndices, probabilities);
-    confidentSum += confident;
-    const batchRows: Batch = { x: views.x, target, count: views.labels.length + unlabelledPerStep };
-    const pending = step(batchRows.x, batchRows.target, batchRows.count);
-    let next: Views | null = null;
-    try {
-      if (batch + 1 < config.stepsPerEpoch) next = viewsOf(batch + 1);
-    } finally {
-      // Whatever throws, no step is left running when the caller touches the model again.
-      const loss = await pending;
-      options.average?.update();
-      options.done(batch, loss, batchRows.count);
+  try {
+    for (let batch = 0; batch < config.stepsPerEpoch; batch += 1) {
+      options.beforeBatch?.();
+      const probabilities = predict(views.weak);
+      const { target, confident } = fixMatchTargets(
+        views.labels,
+        probabilities,
+        classes,
+        config,
+        options.curriculum?.thresholds,
+      );
+      options.curriculum?.record(views.unlabelledIndices, probabilities);
+      confidentSum += confident;
+      const batchRows: Batch = { x: views.x, target, count: views.labels.length + unlabelledPerStep };
+      const pending = step(batchRows.x, batchRows.target, batchRows.count);
+      let next: Views | null = null;
+      try {
+        if (batch + 1 < config.stepsPerEpoch) next = viewsOf(batch + 1);
+      } finally {
+        // Whatever throws, no step is left running when the caller touches the model again.
+        const loss = await pending;
+        options.average?.update();
+        options.done(batch, loss, batchRows.count);
+      }
+      if (next) views = next;
     }
-    if (next) views = next;
+  } finally {
+    native?.dispose();
   }
   return confidentSum / config.stepsPerEpoch;
 }

@@ -23,6 +23,8 @@ export interface TrainingStep {
   (x: Float32Array, target: Float32Array, count: number): Promise<number>;
   /** 'native' when the step runs in the addon, 'tfjs' when it runs through trainOnBatch. */
   readonly engine: 'native' | 'tfjs';
+  /** Gives back the step's buffers once its last batch is done (the addon's activations and gradients). */
+  dispose(): void;
 }
 
 /** A tfjs-layers layer, as far as this module reads one. */
@@ -261,7 +263,7 @@ function nativeStep(
     state.incrementIterations();
     return pending;
   };
-  return Object.assign(step, { engine: 'native' as const });
+  return Object.assign(step, { engine: 'native' as const, dispose: () => addon.freeBuffers?.(handle) });
 }
 
 /**
@@ -281,7 +283,7 @@ export function trainingStep(model: LayersModel, optimizer: FusedAdamOptimizer, 
     tf.dispose([xs, ys]);
     return lossValue;
   };
-  return Object.assign(step, { engine: 'tfjs' as const });
+  return Object.assign(step, { engine: 'tfjs' as const, dispose: () => {} });
 }
 
 /** The model's forward pass on the addon: `predict` writes the outputs of `count` rows into `out`. */
@@ -289,6 +291,8 @@ export interface NativePredictor {
   /** Output values per row. */
   outputSize: number;
   predict(rows: Float32Array, count: number, out: Float32Array): void;
+  /** Gives back the buffers of the forward pass (activations for the largest batch so far); predict grows them anew. */
+  dispose(): void;
 }
 
 /** The forward pass on the addon for a chain the native step can run; null on another backend or for another model. */
@@ -315,6 +319,7 @@ export function nativePredictor(model: LayersModel): NativePredictor | null {
       ]);
       addon.predict(handle, parameters, rows, count, out);
     },
+    dispose: () => addon.freeBuffers?.(handle),
   };
 }
 

@@ -104,6 +104,16 @@ export interface NativeAddon {
     out: Float32Array,
   ): void;
   /**
+   * Gives back a training step's buffers (its activations and gradients), which otherwise stay at the largest batch
+   * it has seen until its handle is collected. Absent from addons built before it.
+   */
+  freeBuffers?(step: NativeTrainingStep): void;
+  /**
+   * Gives the memory that every thread's heap holds free back to the system (glibc's malloc_trim; elsewhere
+   * nothing). Absent from addons built before it.
+   */
+  releaseFreeMemory?(): void;
+  /**
    * The bilinear affine warp of src/data/augment.ts over `count` images into out, on this thread: `maps` holds per
    * image cos(rotation) / scale, sin(rotation) / scale, shift x and shift y. Absent from addons built before it.
    */
