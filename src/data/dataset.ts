@@ -280,13 +280,6 @@ export function floatPixels(images: Pixels, start = 0, end = images.length): Flo
   return floats;
 }
 
-/** The set with its pixels as floats (the same set when they already are). */
-export function floatImageSet(set: ImageSet): ImageSet & { images: Float32Array } {
-  return set.images instanceof Float32Array
-    ? (set as ImageSet & { images: Float32Array })
-    : { ...set, images: floatPixels(set.images) };
-}
-
 /** Where a subset's arrays go: the heap, or SharedArrayBuffers that worker threads read without a copy. */
 export type Memory = 'local' | 'shared';
 
@@ -301,12 +294,18 @@ function allocate<T extends Pixels | Int32Array>(
   );
 }
 
-/** A copy of `array` in the memory asked for. */
-export function copyTo<T extends Pixels | Int32Array>(array: T, memory: Memory): T {
+/** `array` in a SharedArrayBuffer, which worker threads read without a copy: itself when it already is in one. */
+export function shared<T extends Pixels | Int32Array>(array: T): T {
+  if (array.buffer instanceof SharedArrayBuffer) return array;
   const type = array.constructor as new (buffer: ArrayBuffer | SharedArrayBuffer) => T;
-  const copy = allocate(type, array.length, array.BYTES_PER_ELEMENT, memory);
+  const copy = allocate(type, array.length, array.BYTES_PER_ELEMENT, 'shared');
   copy.set(array);
   return copy;
+}
+
+/** The set with its arrays in SharedArrayBuffers (as `shared` puts them). */
+export function sharedImageSet(set: ImageSet): ImageSet {
+  return isShared(set) ? set : { ...set, images: shared(set.images), labels: shared(set.labels) };
 }
 
 /**
@@ -343,6 +342,5 @@ function isWholeSet(indices: ArrayLike<number>, count: number): boolean {
   return true;
 }
 
-/** Whether the set's arrays are in SharedArrayBuffers. */
-export const isShared = (set: ImageSet): boolean =>
+const isShared = (set: ImageSet): boolean =>
   set.images.buffer instanceof SharedArrayBuffer && set.labels.buffer instanceof SharedArrayBuffer;

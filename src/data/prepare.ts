@@ -1,6 +1,6 @@
 // From the raw dataset to the sets the experiment uses: an optional stratified limit on the training images,
 // a stratified validation split, the test set, and nested stratified label subsets of the training split.
-import { copyTo, loadDataset, subsetImageSet } from './dataset.js';
+import { loadDataset, shared, subsetImageSet } from './dataset.js';
 import type { ImageSet } from './dataset.js';
 import type { DatasetNaming } from './description.js';
 import { countForFraction, splitTrainValidation, stratifiedSubsets } from './split.js';
@@ -79,7 +79,7 @@ export async function prepareData(config: DataSettings): Promise<PreparedData> {
       Int32Array.from({ length: testCount }, (_, i) => i),
       'shared',
     ),
-    trainSourceIndices: copyTo(trainSourceIndices, 'shared'),
+    trainSourceIndices: shared(trainSourceIndices),
   };
 }
 

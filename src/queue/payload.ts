@@ -66,8 +66,8 @@ export function dataFingerprint(data: PreparedData): string {
   const hash = createHash('sha256');
   for (const [name, set] of sets) {
     hash.update(`${name}:${set.count}x${set.height}x${set.width}:${set.classes};`);
-    // The pixels as floats, as the sets held them before they held bytes, so that a fingerprint stays the same
-    // across that change; a few thousand images at a time.
+    // The pixels as floats, whether the set holds bytes or floats, so that the same data has one fingerprint; a few
+    // thousand images at a time.
     const chunk = 4096 * set.height * set.width;
     for (let start = 0; start < set.images.length; start += chunk)
       hash.update(bytesOf(floatPixels(set.images, start, Math.min(set.images.length, start + chunk))));

@@ -8,8 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 import { releaseFreeMemory, setNativeThreads } from '../backend/index.js';
-import { copyTo, subsetImageSet } from '../data/dataset.js';
-import type { ImageSet } from '../data/dataset.js';
+import { shared, sharedImageSet } from '../data/dataset.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { ExperimentContext } from './context.js';
 import { DivergenceError, InterruptedError } from '../train/events.js';
@@ -105,24 +104,15 @@ class ClassifierWorker {
   }
 }
 
-/** The data in SharedArrayBuffers, which workers receive without copying: prepareData's already is, as it is. */
+/** The data in SharedArrayBuffers, which workers receive without copying (prepareData's already is: no copy). */
 function sharedData(data: PreparedData): PreparedData {
-  const shared = (set: ImageSet) =>
-    subsetImageSet(
-      set,
-      Int32Array.from({ length: set.count }, (_, index) => index),
-      'shared',
-    );
   return {
     name: data.name,
     classNames: data.classNames,
-    train: shared(data.train),
-    validation: shared(data.validation),
-    test: shared(data.test),
-    trainSourceIndices:
-      data.trainSourceIndices.buffer instanceof SharedArrayBuffer
-        ? data.trainSourceIndices
-        : copyTo(data.trainSourceIndices, 'shared'),
+    train: sharedImageSet(data.train),
+    validation: sharedImageSet(data.validation),
+    test: sharedImageSet(data.test),
+    trainSourceIndices: shared(data.trainSourceIndices),
   };
 }
 
