@@ -22,6 +22,7 @@ import {
 } from '../src/io/atomic.js';
 import { loadModel, ModelFileError, readModelMetadata, saveModel } from '../src/io/model-files.js';
 import { RunFolder, RunFolderError } from '../src/io/run-folder.js';
+import { removeDenoisedSets, savedDenoisedSets, saveDenoisedSets } from '../src/study/denoised-sets.js';
 import { buildAutoencoder } from '../src/model/autoencoder.js';
 
 async function temporaryDirectory(): Promise<string> {
@@ -301,6 +302,34 @@ test('a failed atomic write leaves neither a temp file nor a partial target', as
     ]);
     assert.equal(await readFile(target, 'utf8'), 'new\n');
     assert.deepEqual((await readdir(root)).sort(), ['fresh.json', 'plain-file', 'taken', 'value.json']);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('the denoised test sets wait in the run folder, are read back only where they fit, and go', async () => {
+  const root = await temporaryDirectory();
+  try {
+    const run = await RunFolder.create(join(root, 'run'), { preset: 'tiny', seed: 7 });
+    const noise = [
+      { kind: 'gaussian' as const, amount: 0.2 },
+      { kind: 'masking' as const, amount: 0.3 },
+    ];
+    const made = { noise, seed: 7, count: 2, height: 2, width: 3 };
+    const sets = [Float32Array.from({ length: 12 }, (_, index) => index / 7), new Float32Array(12).fill(0.5)];
+    await saveDenoisedSets(run, sets, made);
+    const saved = await savedDenoisedSets(run, made);
+    assert.deepEqual(await saved(0), sets[0]);
+    assert.deepEqual(await saved(1), sets[1]);
+    assert.equal(await saved(2), undefined, 'no third set');
+    assert.equal(await (await savedDenoisedSets(run, { ...made, seed: 8 }))(0), undefined, 'made with another seed');
+    assert.equal(await (await savedDenoisedSets(run, { ...made, count: 3 }))(0), undefined, 'for other images');
+    await truncate(run.path('checkpoints', 'denoised', '1.f32'), 8);
+    assert.equal(await (await savedDenoisedSets(run, made))(1), undefined, 'a short file is made anew');
+    await removeDenoisedSets(run);
+    assert.equal(await run.exists('checkpoints/denoised'), false);
+    assert.equal(await (await savedDenoisedSets(run, made))(0), undefined);
+    await run.release();
   } finally {
     await rm(root, { recursive: true, force: true });
   }

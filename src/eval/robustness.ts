@@ -80,8 +80,8 @@ export function uncorrupted(test: ImageSet, limit: number): RobustnessSets {
 /**
  * Makes the corruptions of `sets`' clean images one at a time (with their denoised versions, given or made by the
  * autoencoder) and hands each to `use`, which may keep it (robustnessSets) or score it and let it go (the denoising
- * check, the study's evaluation: then one corruption's images are held at a time, not all of them). Corruption
- * `index` draws from its own stream, so the pixels are the same either way.
+ * check: then one corruption's images are held at a time, not all of them). Corruption `index` draws from its own
+ * stream, so the pixels are the same either way.
  */
 export function eachCorruption(
   sets: RobustnessSets,
@@ -97,13 +97,25 @@ export function eachCorruption(
   ) {
     throw new RangeError(`robustnessSets: expected ${corruptions.length} denoised sets of ${sets.count} images`);
   }
-  corruptions.forEach((noise, index) => {
-    const corrupted = corrupt(sets.clean, noise, new Random(seed).fork(`robustness-${index}`));
-    const restored =
-      denoised?.[index] ??
-      (autoencoder ? predictInBatches(autoencoder, corrupted, sets.count, sets.height, sets.width) : undefined);
-    use({ noise, corrupted, ...(restored ? { denoised: restored } : {}) }, index);
-  });
+  corruptions.forEach((noise, index) =>
+    use(corruptionOf(sets, noise, index, seed, autoencoder, denoised?.[index]), index),
+  );
+}
+
+/** Corruption `index` of a list on `sets`' clean images, and their denoised version (given, or by `autoencoder`). */
+function corruptionOf(
+  sets: RobustnessSets,
+  noise: NoiseSpec,
+  index: number,
+  seed: number,
+  autoencoder?: LayersModel,
+  denoised?: Float32Array,
+): RobustnessSets['corruptions'][number] {
+  const corrupted = corrupt(sets.clean, noise, new Random(seed).fork(`robustness-${index}`));
+  const restored =
+    denoised ??
+    (autoencoder ? predictInBatches(autoencoder, corrupted, sets.count, sets.height, sets.width) : undefined);
+  return { noise, corrupted, ...(restored ? { denoised: restored } : {}) };
 }
 
 function accuracy(classifier: LayersModel, images: Float32Array, sets: RobustnessSets, classes: number): number {
@@ -152,32 +164,28 @@ export function robustnessOf(
 }
 
 /**
- * robustnessOf for several classifiers, scored a corruption at a time (eachCorruption), so that one corruption's
- * corrupted and denoised images are held at a time: the same numbers as robustnessOf on robustnessSets.
+ * robustnessOf for several classifiers, scored a corruption at a time, so that one corruption's corrupted and
+ * denoised images are held at a time: the same numbers as robustnessOf on robustnessSets. `denoised` hands over the
+ * autoencoder's outputs on corruption `index` when they were made before (the denoising check's), else undefined.
  */
-export function robustnessOfEach(
+export async function robustnessOfEach(
   classifiers: readonly { model: LayersModel; cleanProbabilities?: Float32Array }[],
   test: ImageSet,
   corruptions: readonly NoiseSpec[],
   seed: number,
   limit: number,
   autoencoder?: LayersModel,
-  denoised?: readonly Float32Array[],
-): Robustness[] {
+  denoised?: (index: number) => Promise<Float32Array | undefined>,
+): Promise<Robustness[]> {
   const sets = uncorrupted(test, limit);
   const results = classifiers.map(({ model, cleanProbabilities }) =>
     robustnessOf(model, sets, test.classes, cleanProbabilities),
   );
-  eachCorruption(
-    sets,
-    corruptions,
-    seed,
-    (corruption) =>
-      classifiers.forEach(({ model }, position) =>
-        results[position]!.corruptions.push(corruptionAccuracy(model, corruption, sets, test.classes)),
-      ),
-    autoencoder,
-    denoised,
-  );
+  for (const [index, noise] of corruptions.entries()) {
+    const corruption = corruptionOf(sets, noise, index, seed, autoencoder, await denoised?.(index));
+    classifiers.forEach(({ model }, position) =>
+      results[position]!.corruptions.push(corruptionAccuracy(model, corruption, sets, test.classes)),
+    );
+  }
   return results;
 }

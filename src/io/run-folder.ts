@@ -8,7 +8,7 @@
 // Every run.json update is an atomic rewrite, so an interrupted run leaves a readable record of what was done.
 // create and open take the folder's lock before they read or write anything, and hold it until release() (or the
 // process's exit); a folder opened read-only takes no lock and refuses writes.
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 
 import { ensureDirectory, writeFileAtomic, writeJsonAtomic } from './atomic.js';
@@ -313,6 +313,23 @@ export class RunFolder {
       const problem = isMissing(error) ? 'file not found' : `cannot read (${printable(String(error))})`;
       throw new RunFolderError(file, problem, hint, { cause: error });
     }
+  }
+
+  /** The bytes of a file of the folder (`hint` as for readText). */
+  async readBytes(relativePath: string, hint = 'run the stage that writes it first'): Promise<Uint8Array> {
+    const file = this.path(relativePath);
+    try {
+      return await readFile(file);
+    } catch (error) {
+      const problem = isMissing(error) ? 'file not found' : `cannot read (${String(error)})`;
+      throw new RunFolderError(file, problem, hint, { cause: error });
+    }
+  }
+
+  /** Deletes a file or a folder of the folder, if it is there. */
+  async remove(relativePath: string): Promise<void> {
+    this.requireLock();
+    await rm(this.path(relativePath), { recursive: true, force: true });
   }
 
   /**

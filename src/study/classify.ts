@@ -45,12 +45,11 @@ export function studyClassifierRuns(config: ExperimentConfig, trainCount: number
   );
 }
 
-/** Trains the classifier runs the folder lacks, then evaluates them all; `denoised` as evaluateClassifiers takes it. */
+/** Trains the classifier runs the folder lacks, then evaluates them all. */
 export async function classify(
   context: ExperimentContext,
   data: PreparedData,
   autoencoder: Autoencoder,
-  denoised?: readonly Float32Array[],
 ): Promise<ClassifierResult[]> {
   const { run, config } = context;
   const subsets = labelSubsets(data.train, config.classifier.labelFractions, config.seed);
@@ -110,7 +109,7 @@ export async function classify(
       workers: Math.max(workers, run.isStageDone('classify') ? classifierWorkersUsed(run) : 1),
     });
   }
-  return evaluateClassifiers(context, data, autoencoder, results as ClassifierResult[], denoised);
+  return evaluateClassifiers(context, data, autoencoder, results as ClassifierResult[]);
 }
 
 export const classifierFile = (mode: EncoderMode, labels: number) => `classifiers/${mode}-${labels}.json`;

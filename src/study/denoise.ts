@@ -6,20 +6,22 @@ import { evaluateDenoising } from '../eval/denoising.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { stageFile } from './context.js';
 import type { ExperimentContext } from './context.js';
+import { saveDenoisedSets } from './denoised-sets.js';
+import { denoisedSetsOf } from './evaluate.js';
 import { denoisingFigures } from './figures.js';
 
 /**
- * Scores the denoising and draws its figure, unless the folder has them. Returns the autoencoder's outputs on the
- * corrupted test sets, which the evaluation stage reuses (none when the stage was already done).
+ * Scores the denoising and draws its figure, unless the folder has them. The autoencoder's outputs on the corrupted
+ * test sets wait in the run folder for the evaluation stage, unless it is done (denoised-sets.ts).
  */
 export async function checkDenoising(
   context: ExperimentContext,
   data: PreparedData,
   autoencoder: Autoencoder,
-): Promise<Float32Array[] | undefined> {
+): Promise<void> {
   const { run, config, reporter } = context;
   // Done, unless its scores were deleted (as the report's hint for a corrupted copy says to): then scored again.
-  if (run.isStageDone('denoise') && (await run.exists(stageFile('denoise')))) return undefined;
+  if (run.isStageDone('denoise') && (await run.exists(stageFile('denoise')))) return;
   reporter({
     type: 'stage-start',
     stage: 'denoise',
@@ -38,6 +40,7 @@ export async function checkDenoising(
   await run.writeJson(stageFile('denoise'), { test: result.test, noiseLevels: result.noiseLevels });
   reporter({ type: 'saved', stage: 'denoise', file: stageFile('denoise') });
   await run.writeJson('figures/denoise.json', await denoisingFigures(run, result, data, config));
+  if (!run.isStageDone('evaluate')) await saveDenoisedSets(run, result.denoised, denoisedSetsOf(config, data.test));
   await run.markStageDone('denoise');
   reporter({
     type: 'stage-end',
@@ -45,5 +48,4 @@ export async function checkDenoising(
     seconds: (performance.now() - started) / 1000,
     summary: `PSNR noisy ${result.test.noisy.psnr.toFixed(2)} dB -> denoised ${result.test.denoised.psnr.toFixed(2)} dB`,
   });
-  return result.denoised;
 }

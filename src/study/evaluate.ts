@@ -4,12 +4,14 @@
 // by the
 // report and the page). Run folders trained before this stage existed get it from `dae report`.
 import { floatPixels } from '../data/dataset.js';
+import type { ImageSet } from '../data/dataset.js';
 import type { PreparedData } from '../data/prepare.js';
 import { fitCodeMap, mappedImages } from '../eval/code-map.js';
 import type { CodeMap } from '../eval/code-map.js';
 import { confidentMistakes } from '../eval/mistakes.js';
 import { robustnessOfEach } from '../eval/robustness.js';
 import type { ExperimentContext } from './context.js';
+import { removeDenoisedSets, savedDenoisedSets } from './denoised-sets.js';
 import { loadModel } from '../io/model-files.js';
 import type { RunFolder } from '../io/run-folder.js';
 import type { ClassifierResult } from '../io/metrics.js';
@@ -37,6 +39,15 @@ export function robustnessCorruptions(config: ExperimentContext['config']): Nois
   return [config.autoencoder.noise, ...config.autoencoder.evaluationNoise];
 }
 
+/** What the denoising check's saved sets are made of: the corruptions, the seed and the test images. */
+export const denoisedSetsOf = (config: ExperimentContext['config'], test: ImageSet) => ({
+  noise: robustnessCorruptions(config),
+  seed: config.seed,
+  count: test.count,
+  height: test.height,
+  width: test.width,
+});
+
 export interface StudyEvaluation {
   classifiers: ClassifierEvaluation[];
 }
@@ -45,16 +56,14 @@ const evaluationFile = 'stages/evaluate.json';
 export const codeMapFile = 'codemap.json';
 
 /**
- * The classifiers' results with what the evaluation stage measured added; runs the stage if the folder lacks it.
- * `denoised`: the autoencoder's outputs on the corrupted test sets, from the denoising check of this process, if it
- * ran.
+ * The classifiers' results with what the evaluation stage measured added; runs the stage if the folder lacks it. The
+ * autoencoder's outputs on the corrupted test sets come from the denoising check's files where they are there.
  */
 export async function evaluateClassifiers(
   context: ExperimentContext,
   data: PreparedData,
   autoencoder: Autoencoder,
   classifiers: ClassifierResult[],
-  denoised?: readonly Float32Array[],
 ): Promise<ClassifierResult[]> {
   const { run, config, reporter } = context;
   let evaluation: StudyEvaluation;
@@ -76,14 +85,15 @@ export async function evaluateClassifiers(
       const cleanProbabilities = predictInBatches(model, test.images, test.count, test.height, test.width);
       scored.push({ result, model, cleanProbabilities });
     }
-    const robustness = robustnessOfEach(
+    const corruptions = robustnessCorruptions(config);
+    const robustness = await robustnessOfEach(
       scored,
       test,
-      robustnessCorruptions(config),
+      corruptions,
       config.seed,
       test.count,
       autoencoder.autoencoder,
-      denoised,
+      await savedDenoisedSets(run, denoisedSetsOf(config, test)),
     );
     const evaluated: ClassifierEvaluation[] = scored.map(({ result, model, cleanProbabilities }, index) => {
       model.dispose();
@@ -110,6 +120,7 @@ export async function evaluateClassifiers(
     reporter({ type: 'saved', stage: 'evaluate', file: codeMapFile });
     await run.writeJson('figures/evaluate.json', await evaluationFigures(run, evaluation, codeMap, data));
     await run.markStageDone('evaluate');
+    await removeDenoisedSets(run);
     reporter({
       type: 'stage-end',
       stage: 'evaluate',

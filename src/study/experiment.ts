@@ -19,9 +19,9 @@ export async function runExperiment(context: ExperimentContext): Promise<Metrics
   const data = await studyData(context);
   await announcePlan(context, data);
   const pretrained = await pretrain(context, data);
-  const denoised = await checkDenoising(context, data, pretrained.autoencoder);
+  await checkDenoising(context, data, pretrained.autoencoder);
   await inspectRepresentation(context, data, pretrained.autoencoder);
-  const classifiers = await classify(context, data, pretrained.autoencoder, denoised);
+  const classifiers = await classify(context, data, pretrained.autoencoder);
   context.reporter({ type: 'stage-start', stage: 'report', description: 'metrics.json and report.html' });
   const reportStarted = performance.now();
   const metrics = await assembleMetrics(context, data, classifiers, (performance.now() - started) / 1000);
