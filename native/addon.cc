@@ -473,13 +473,14 @@ Napi::Value Target(const Napi::CallbackInfo& info) {
 // tfjs allocates a fresh Float32Array for every kernel output, and glibc serves large blocks with mmap and
 // gives them back on free, so each activation-sized output (up to 12.8 MB here) paid for thousands of page
 // faults: measured on this machine, allocating and touching a 12.8 MB array took ~11 ms, ~0.7 ms with these
-// settings. Large blocks now come from the heap, which keeps up to 64 MB free at its top for the next ones. Each
-// thread that allocates has its own heap (glibc's arenas): with a trim threshold of 512 MB and 64 MB of padding
-// each, as before, the study's threads kept ~400 MB of freed memory between them; releaseFreeMemory gives back the
-// rest when a run or stage ends.
+// settings. Blocks up to 16 MB now come from the heap, which keeps up to 64 MB free at its top for the next ones.
+// Larger ones, whole image sets (a test set is 31 MB of floats), are rare and still mapped, so that freeing them
+// gives their memory back: in the heap they left holes that nothing returned. Each thread that allocates has a heap
+// of its own (glibc's arenas): with 32 MB, a trim threshold of 512 MB and 64 MB of padding each, as before, the
+// study's threads kept ~400 MB of freed memory between them; releaseFreeMemory gives back the rest between runs.
 void keep_large_allocations_in_heap() {
 #if defined(__GLIBC__)
-  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_MMAP_THRESHOLD, 16 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
   mallopt(M_TOP_PAD, 16 * 1024 * 1024);
 #endif

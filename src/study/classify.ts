@@ -3,6 +3,7 @@
 // saved as it finishes, so a resumed study trains only what is missing.
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
+import { releaseFreeMemory } from '../backend/index.js';
 import type { ExperimentConfig } from '../config.js';
 import { subsetImageSet } from '../data/dataset.js';
 import type { ImageSet } from '../data/dataset.js';
@@ -101,7 +102,11 @@ export async function classify(
       },
     );
   } else {
-    for (const { job, slot } of pending) results[slot] = await classifierRun(context, data, autoencoder, subsets, job);
+    for (const { job, slot } of pending) {
+      // What the stages and runs before freed, given back before this one, as the worker threads do (thread.ts).
+      releaseFreeMemory();
+      results[slot] = await classifierRun(context, data, autoencoder, subsets, job);
+    }
   }
   // The most runs this folder has trained at once (a report or a resume that trains nothing keeps the record).
   if (pending.length > 0 || !run.isStageDone('classify')) {
