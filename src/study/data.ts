@@ -11,7 +11,7 @@ import type { ExperimentContext } from './context.js';
 
 /**
  * The largest image side: the autoencoder's dense layers grow with the image's area (at 256x256 the coding layer alone
- * has 8.4 million weights), and every image set is held in memory as 32-bit floats.
+ * has 8.4 million weights), and the test set and its corrupted copies are held in memory as 32-bit floats.
  */
 export const maxImageSide = 256;
 /** The smallest: a multiple of what the convolutions halve, and no smaller than SSIM's window. */
