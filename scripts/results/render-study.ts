@@ -1,11 +1,10 @@
 // Regions from the studies (results/study-seed<N>.json): the answer, the accuracy table over seeds, the denoising,
 // the robustness, the code map's caption, and how long a study takes.
 import { meanAndSpread } from '../../src/io/metrics.js';
-import { meanCorruptedAccuracy } from '../../src/eval/robustness.js';
 import { describeNoise, shortNoiseName } from '../../src/data/noise.js';
 import type { EncoderMode, ReconstructionScores, Robustness } from '../../src/io/metrics.js';
 import { sweepSentence } from '../../src/report/conclusion.js';
-import { robustnessSentence } from '../../src/report/robustness.js';
+import { robustnessColumns, robustnessSentence } from '../../src/report/robustness.js';
 import {
   ENCODER_NAMES,
   ENCODER_ORDER,
@@ -223,42 +222,18 @@ const noiseLevels: Renderer = (data) => {
   return markdownTable(
     [
       { header: 'corruption', cell: ({ row }) => `${shortNoiseName(row.noise)}${row.training ? ' (training)' : ''}` },
-      {
-        header: 'PSNR noisy (dB)',
+      ...(
+        [
+          ['PSNR noisy (dB)', (s) => s.noisy.psnr, 2],
+          ['PSNR denoised (dB)', (s) => s.denoised.psnr, 2],
+          ['SSIM noisy', (s) => s.noisy.ssim, 3],
+          ['SSIM denoised', (s) => s.denoised.ssim, 3],
+        ] as const satisfies readonly (readonly [string, Parameters<typeof mean>[1], number])[]
+      ).map(([header, pick, digits]) => ({
+        header,
         numeric: true,
-        cell: ({ index }) =>
-          formatFixed(
-            mean(index, (s) => s.noisy.psnr),
-            2,
-          ),
-      },
-      {
-        header: 'PSNR denoised (dB)',
-        numeric: true,
-        cell: ({ index }) =>
-          formatFixed(
-            mean(index, (s) => s.denoised.psnr),
-            2,
-          ),
-      },
-      {
-        header: 'SSIM noisy',
-        numeric: true,
-        cell: ({ index }) =>
-          formatFixed(
-            mean(index, (s) => s.noisy.ssim),
-            3,
-          ),
-      },
-      {
-        header: 'SSIM denoised',
-        numeric: true,
-        cell: ({ index }) =>
-          formatFixed(
-            mean(index, (s) => s.denoised.ssim),
-            3,
-          ),
-      },
+        cell: ({ index }: { index: number }) => formatFixed(mean(index, pick), digits),
+      })),
     ],
     rows.map((row, index) => ({ row, index })),
   );
@@ -303,45 +278,13 @@ function averagedRobustness(
 const robustness: Renderer = (data) => {
   const runs = averagedRobustness(data);
   const first = runs[0]?.robustness;
-  if (!first) return notMeasured('study-seed1.json');
-  type Row = (typeof runs)[number] & { pipeline: 'corrupted' | 'denoised' };
-  const rows: Row[] = (['corrupted', 'denoised'] as const).flatMap((pipeline) =>
-    runs
-      .filter(
-        (run) => pipeline === 'corrupted' || run.robustness.corruptions.every((c) => c.denoisedAccuracy !== undefined),
-      )
-      .map((run) => ({ ...run, pipeline })),
-  );
-  const valueAt = (row: Row, index: number) => {
-    const entry = row.robustness.corruptions[index];
-    return (row.pipeline === 'corrupted' ? entry?.accuracy : entry?.denoisedAccuracy) ?? Number.NaN;
-  };
-  const meanOf = (row: Row) => meanCorruptedAccuracy(row.robustness, row.pipeline);
-  const best = (pick: (row: Row) => number) => (row: Row) => pick(row) === Math.max(...rows.map(pick));
-  const columns: Column<Row>[] = [
-    {
-      header: 'classifier',
-      cell: (row) =>
-        `${row.pipeline === 'denoised' ? 'denoise first → ' : ''}${ENCODER_SHORT_NAMES[row.encoder]}, ${formatFraction(row.labelFraction)}`,
-    },
-    {
-      header: 'clean',
-      numeric: true,
-      cell: (row) => (row.pipeline === 'corrupted' ? formatPercent(row.robustness.clean) : ''),
-    },
-    ...first.corruptions.map((entry, index): Column<Row> => ({
-      header: shortNoiseName(entry.noise),
-      numeric: true,
-      cell: (row) => formatPercent(valueAt(row, index)),
-      strong: best((row) => valueAt(row, index)),
-    })),
-    {
-      header: `mean of ${first.corruptions.length}`,
-      numeric: true,
-      cell: (row) => formatPercent(meanOf(row)),
-      strong: best(meanOf),
-    },
-  ];
+  const table = robustnessColumns(runs, {
+    classifier: 'classifier',
+    clean: 'clean',
+    mean: `mean of ${first?.corruptions.length ?? 0}`,
+  });
+  if (!first || !table) return notMeasured('study-seed1.json');
+  const { rows, columns } = table;
   return (
     `${markdownTable(columns, rows)}\n\nTest accuracy on the first ${formatInteger(first.images)} test images under each ` +
     `corruption, mean over seeds ${seedsOf(data.studies)}; the best of each column in bold.`

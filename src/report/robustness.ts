@@ -16,41 +16,46 @@ import {
 import type { Column } from './format.js';
 import { sortedClassifiers } from './tables.js';
 
-interface Row {
-  result: ClassifierResult;
-  robustness: Robustness;
-  pipeline: 'corrupted' | 'denoised';
-}
-
-const rowName = (row: Row) =>
-  `${row.pipeline === 'denoised' ? 'denoise first → ' : ''}${ENCODER_SHORT_NAMES[row.result.encoder]}, ${formatFraction(row.result.labelFraction)}`;
+/** One row of the robustness table: a classifier's accuracies directly on the corrupted images, or denoised first. */
+export type RobustnessRow<Item> = Item & { robustness: Robustness; pipeline: 'corrupted' | 'denoised' };
 
 /**
- * Test accuracy of every classifier on each corruption, on the corrupted images and denoised first; best per column in
- * bold.
+ * The robustness table's rows and columns, for the report and the docs alike: each classifier on the corrupted
+ * images, then denoised first where that was measured; columns clean, each corruption and their mean, the best of
+ * each column strong.
  */
-export function robustnessTable(metrics: Metrics): string {
-  const measured = sortedClassifiers(metrics.classifiers).filter((result) => result.robustness !== undefined);
-  const first = measured[0]?.robustness;
-  if (first === undefined) return '';
+export function robustnessColumns<
+  Item extends { robustness: Robustness; encoder: ClassifierResult['encoder']; labelFraction: number },
+>(
+  items: Item[],
+  headers: { classifier: string; clean: string; mean: string },
+): { rows: RobustnessRow<Item>[]; columns: Column<RobustnessRow<Item>>[] } | null {
+  const first = items[0]?.robustness;
+  if (first === undefined) return null;
+  type Row = RobustnessRow<Item>;
   const rows: Row[] = (['corrupted', 'denoised'] as const).flatMap((pipeline) =>
-    measured
+    items
       .filter(
-        (result) =>
+        (item) =>
           pipeline === 'corrupted' ||
-          result.robustness!.corruptions.every((entry) => entry.denoisedAccuracy !== undefined),
+          item.robustness.corruptions.every((entry) => entry.denoisedAccuracy !== undefined),
       )
-      .map((result) => ({ result, robustness: result.robustness!, pipeline })),
+      .map((item) => ({ ...item, pipeline })),
   );
   const valueAt = (row: Row, index: number) => {
     const entry = row.robustness.corruptions[index];
     return (row.pipeline === 'corrupted' ? entry?.accuracy : entry?.denoisedAccuracy) ?? Number.NaN;
   };
+  const meanOf = (row: Row) => meanCorruptedAccuracy(row.robustness, row.pipeline);
   const best = (pick: (row: Row) => number) => (row: Row) => pick(row) === Math.max(...rows.map(pick));
   const columns: Column<Row>[] = [
-    { header: 'Classifier', cell: rowName },
     {
-      header: 'Clean',
+      header: headers.classifier,
+      cell: (row) =>
+        `${row.pipeline === 'denoised' ? 'denoise first → ' : ''}${ENCODER_SHORT_NAMES[row.encoder]}, ${formatFraction(row.labelFraction)}`,
+    },
+    {
+      header: headers.clean,
       numeric: true,
       cell: (row) => (row.pipeline === 'corrupted' ? formatPercent(row.robustness.clean) : ''),
     },
@@ -60,13 +65,27 @@ export function robustnessTable(metrics: Metrics): string {
       cell: (row) => formatPercent(valueAt(row, index)),
       strong: best((row) => valueAt(row, index)),
     })),
-    {
-      header: 'Mean of the corruptions',
-      numeric: true,
-      cell: (row) => formatPercent(meanCorruptedAccuracy(row.robustness, row.pipeline)),
-      strong: best((row) => meanCorruptedAccuracy(row.robustness, row.pipeline)),
-    },
+    { header: headers.mean, numeric: true, cell: (row) => formatPercent(meanOf(row)), strong: best(meanOf) },
   ];
+  return { rows, columns };
+}
+
+/**
+ * Test accuracy of every classifier on each corruption, on the corrupted images and denoised first; best per column in
+ * bold.
+ */
+export function robustnessTable(metrics: Metrics): string {
+  const measured = sortedClassifiers(metrics.classifiers).flatMap((result) =>
+    result.robustness ? [{ ...result, robustness: result.robustness }] : [],
+  );
+  const table = robustnessColumns(measured, {
+    classifier: 'Classifier',
+    clean: 'Clean',
+    mean: 'Mean of the corruptions',
+  });
+  if (!table) return '';
+  const { rows, columns } = table;
+  const first = measured[0]!.robustness;
   return htmlTable(
     columns,
     rows,
