@@ -51,6 +51,10 @@ test('curriculum thresholds start at zero and rise to τ for the classes the mod
   // An image that changes class moves from one count to the other.
   curriculum.record(Int32Array.of(0), Float32Array.of(0.02, 0.98));
   assert.ok(Math.abs(curriculum.thresholds[1]! - (0.9 * (2 / 2)) / (2 - 1)) < 1e-12);
+  // Images not drawn yet do not count as unlearnt: the same four of 100 images give the same thresholds.
+  const larger = new CurriculumThresholds(100, 2, 0.9);
+  larger.record(Int32Array.of(0, 1, 2, 3), Float32Array.of(0.95, 0.05, 0.99, 0.01, 0.91, 0.09, 0.6, 0.4));
+  assert.deepEqual(Array.from(larger.thresholds), [0.9, 0]);
 });
 
 test('strong views are distorted and corrupted, in range, and the same for the same seed', () => {

@@ -121,12 +121,13 @@ export function fixMatchTargets(
 
 /**
  * FlexMatch's class thresholds, kept over a run: each unlabelled image's latest class predicted with at least τ
- * (−1 for none yet); a class's share of those, against the largest class's (or the images with none, while they
- * are more), sets its threshold τ·β/(2 − β), low for classes the model rarely predicts confidently.
+ * (−1 not drawn yet, −2 none yet); a class's share of those, against the largest class's (or the drawn images with
+ * none, while they are more), sets its threshold τ·β/(2 − β), low for classes the model rarely predicts confidently.
  */
 export class CurriculumThresholds {
   private readonly learnt: Int8Array;
   private readonly counts: Int32Array;
+  private seen = 0;
   readonly thresholds: Float64Array;
 
   constructor(
@@ -144,6 +145,10 @@ export class CurriculumThresholds {
   record(indices: Int32Array, probabilities: Float32Array): void {
     const classes = this.classes;
     indices.forEach((index, n) => {
+      if (this.learnt[index] === -1) {
+        this.learnt[index] = -2;
+        this.seen += 1;
+      }
       let best = 0;
       for (let c = 1; c < classes; c += 1)
         if ((probabilities[n * classes + c] as number) > (probabilities[n * classes + best] as number)) best = c;
@@ -163,7 +168,9 @@ export class CurriculumThresholds {
       learnt += count;
       largest = Math.max(largest, count);
     }
-    const scale = Math.max(largest, this.learnt.length - learnt, 1);
+    // Images not yet drawn are not counted as unused: with few unlabelled images a step, they would keep every
+    // threshold near 0 for several epochs, and every wrong pseudo-label would count.
+    const scale = Math.max(largest, this.seen - learnt, 1);
     this.counts.forEach((count, c) => {
       const beta = count / scale;
       this.thresholds[c] = (this.threshold * beta) / (2 - beta);
@@ -229,19 +236,20 @@ export async function fixMatchEpoch(options: FixMatchEpoch): Promise<number> {
   };
   const native = nativePredictor(model);
   const weakProbabilities = new Float32Array(unlabelledPerStep * classes);
-  const predictWith = (weak: Float32Array): Float32Array => {
-    if (!native) return predictRows(model, weak, unlabelledPerStep, [height, width, 1]);
-    native.predict(weak, unlabelledPerStep, weakProbabilities);
-    return weakProbabilities;
-  };
   // With an average, it labels the weak views (Mean Teacher's targets, Tarvainen and Valpola, 2017): its weights
   // move less with each batch's own mistakes than the trained ones.
+  const teacher = options.average && options.teacher ? options.average : null;
+  const teacherWeights = teacher?.byVariable();
   const predict = (weak: Float32Array): Float32Array => {
-    if (!options.average || !options.teacher) return predictWith(weak);
+    if (native) {
+      native.predict(weak, unlabelledPerStep, weakProbabilities, teacherWeights);
+      return weakProbabilities;
+    }
+    if (!teacher) return predictRows(model, weak, unlabelledPerStep, [height, width, 1]);
     const live = snapshotWeights(model);
-    restoreWeights(model, options.average.values);
+    restoreWeights(model, teacher.values);
     try {
-      return predictWith(weak);
+      return predictRows(model, weak, unlabelledPerStep, [height, width, 1]);
     } finally {
       restoreWeights(model, live);
     }

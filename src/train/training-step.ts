@@ -290,7 +290,8 @@ export function trainingStep(model: LayersModel, optimizer: FusedAdamOptimizer, 
 export interface NativePredictor {
   /** Output values per row. */
   outputSize: number;
-  predict(rows: Float32Array, count: number, out: Float32Array): void;
+  /** `weights`, when given, stand in for the variables' own values (an averaged model, without copying it in). */
+  predict(rows: Float32Array, count: number, out: Float32Array, weights?: ReadonlyMap<tf.Tensor, Float32Array>): void;
   /** Gives back the buffers of the forward pass (activations for the largest batch so far); predict grows them anew. */
   dispose(): void;
 }
@@ -306,9 +307,10 @@ export function nativePredictor(model: LayersModel): NativePredictor | null {
   );
   return {
     outputSize: planned[planned.length - 1]!.spec[5]!,
-    predict: (rows, count, out) => {
+    predict: (rows, count, out, weights) => {
       const backend = tf.backend() as MathBackendCPU;
-      const values = (variable: tf.Variable) => (backend.data.get(variable.dataId) as { values: Float32Array }).values;
+      const values = (variable: tf.Variable) =>
+        weights?.get(variable) ?? (backend.data.get(variable.dataId) as { values: Float32Array }).values;
       const parameters = planned.flatMap((layer) => [
         values(layer.kernel),
         layer.bias ? values(layer.bias) : null,

@@ -75,4 +75,9 @@ export class WeightAverage {
       for (let i = 0; i < average.length; i += 1) average[i] = decay * average[i]! + (1 - decay) * live[i]!;
     });
   }
+
+  /** The average's arrays keyed by the model's variables, for a forward pass that reads them in their place. */
+  byVariable(): ReadonlyMap<tf.Tensor, Float32Array> {
+    return new Map(weightsInLayerOrder(this.model).map((weight, index) => [weight.read(), this.values[index]!]));
+  }
 }
