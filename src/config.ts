@@ -81,7 +81,7 @@ const full: ExperimentConfig = {
     frozenCopyAugmentation: { maxShift: 1, maxRotationDegrees: 8, maxScale: 0.05 },
     semiSupervised: {
       labelledBatchSize: 64,
-      unlabelledRatio: 3,
+      unlabelledRatio: 5,
       threshold: 0.95,
       thresholds: 'curriculum',
       unlabelledWeight: 1,
@@ -95,7 +95,7 @@ const full: ExperimentConfig = {
       averageDecay: 0.99,
       teacher: true,
       stepsPerEpoch: 100,
-      maxEpochs: 12,
+      maxEpochs: 20,
       patience: 4,
     },
   },
