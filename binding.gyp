@@ -16,7 +16,8 @@
       "native/adam.cc",
       "native/augment.cc",
       "native/reconstruction.cc",
-      "native/training_step.cc"
+      "native/training_step.cc",
+      "native/peak.cc"
     ],
     "dae_flags": ["-std=c++20", "-O3", "-ffp-contract=fast", "-fno-math-errno", "-pthread"],
     "dae_xcode_flags": ["-std=c++20", "-O3", "-ffp-contract=fast"]

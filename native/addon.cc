@@ -14,6 +14,7 @@
 #include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
+#include "peak.h"
 #include "thread_pool.h"
 #include "training_step.h"
 
@@ -448,6 +449,24 @@ Napi::Value ReconstructionScores(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// peakFlops(threads, iterations) -> {flops, seconds, checksum, lanes}: independent multiply-adds at this build's
+// vector width on `threads` threads at once (peak.cc), on this thread and threads of its own.
+Napi::Value PeakFlops(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int threads = info[0].As<Napi::Number>().Int32Value();
+  int64_t iterations = info[1].As<Napi::Number>().Int64Value();
+  if (threads < 1 || threads > 1024 || iterations < 1) {
+    NAPI_THROW(Napi::RangeError::New(env, "peakFlops: threads must be 1 to 1024 and iterations at least 1"), {});
+  }
+  dae::PeakMeasurement measured = dae::peak_flops(threads, static_cast<long>(iterations));
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("flops", measured.flops);
+  result.Set("seconds", measured.seconds);
+  result.Set("checksum", measured.checksum);
+  result.Set("lanes", dae::vector_lanes());
+  return result;
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   dae::set_threads(info[0].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), dae::thread_count());
@@ -513,6 +532,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseFreeMemory", Napi::Function::New(env, ReleaseFreeMemory));
   exports.Set("warpImages", Napi::Function::New(env, WarpImages));
   exports.Set("reconstructionScores", Napi::Function::New(env, ReconstructionScores));
+  exports.Set("peakFlops", Napi::Function::New(env, PeakFlops));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("target", Napi::Function::New(env, Target));

@@ -197,10 +197,15 @@ test("collect: the bench's JSON line becomes results/bench.json, and its tables 
     assert.deepEqual(bench.bench, line);
     const data: ResultsData = { studies: [], codeMaps: [], bench, files: new Map([['bench.json', bench]]) };
     const table = regions['bench-table']!(data);
+    // A bench run from before the peak and the Keras peer: its PyTorch rounds, no GFLOP/s, the Keras peer unmeasured.
+    assert.match(table, /\| autoencoder \| ours \| 100 \/ 120 \/ 110 \| 110 \| {2}\|/);
     assert.match(
       table,
-      /\| autoencoder \| 100 \/ 120 \/ 110 \| 110 \| 50 \(nchw\) \/ 60 \(nhwc\) \/ 55 \(nchw\) \| \*\*2\.00\*\* \|/,
+      /\| autoencoder \| PyTorch 2\.13 \| 50 \(nchw\) \/ 60 \(nhwc\) \/ 55 \(nchw\) \| 55 \| \*\*2\.00\*\* \|/,
     );
+    assert.doesNotMatch(table, /GFLOP\/s/);
+    assert.match(table, /the keras peer was not measured/);
+    assert.match(regions['bench-peak']!(data), /Not measured/);
     assert.match(
       regions['bench-kernels']!(data),
       /\| `Conv2D` \| encoder conv1 28x28x1 -> 14x14x32 \| 4\.2 \| 50\.0 \| 9\.0 \|/,
@@ -214,4 +219,69 @@ test("collect: the bench's JSON line becomes results/bench.json, and its tables 
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+});
+
+test('the bench tables show the peak, each step as GFLOP/s and share of it, and the stronger of two peers', () => {
+  const peer = (name: string, rates: number[], ratio: number, fasterWay: string) => ({
+    name,
+    imagesPerSecond: rates,
+    fasterWay: rates.map(() => fasterWay),
+    medianImagesPerSecond: rates[1]!,
+    gflops: (rates[1]! * 40) / 1000,
+    shareOfPeak: (rates[1]! * 40) / 1000 / 200,
+    medianRatio: ratio,
+  });
+  const model = {
+    imagesPerSecond: [2000, 2200, 2100],
+    peerImagesPerSecond: [1000, 1100, 1050],
+    peerMemoryFormat: ['channels_last', 'channels_last', 'contiguous'],
+    medianRatio: 2,
+    megaflopsPerImage: 40,
+    gflops: 84,
+    shareOfPeak: 0.42,
+    peers: {
+      torch: peer('pytorch-2.13.0+cpu', [1000, 1050, 1100], 2, 'channels_last'),
+      keras: peer('keras-3.15.1-tensorflow', [1400, 1500, 1600], 1.4, 'XLA off'),
+    },
+    stronger: { peer: 'keras', medianRatio: 1.4 },
+  };
+  const bench: BenchFile = {
+    formatVersion: 1,
+    kind: 'bench',
+    provenance: {} as BenchFile['provenance'],
+    bench: {
+      backend: 'native',
+      detail: 'avx512 kernels, x86-64-v4 build, from source',
+      threads: 2,
+      batch: 128,
+      seconds: 10,
+      rounds: 3,
+      peak: { gflops: 200, threads: 2, oneThreadGflops: 101.5, target: 'avx512', lanes: 16 },
+      autoencoder: model,
+      classifier: { ...model, sideBySideImagesPerSecond: 2500, runs: 2 },
+      peer: { name: 'pytorch-2.13.0+cpu', blas: 'mkl' },
+      peers: {
+        torch: { name: 'pytorch-2.13.0+cpu', blas: 'mkl' },
+        keras: { name: 'keras-3.15.1-tensorflow', blas: null },
+      },
+      kernels: [
+        { name: 'Conv2D encoder conv1', megaflops: 14.5, nativeGflops: 50, nativeShareOfPeak: 0.25, wasmGflops: 9 },
+      ],
+      wasmImagesPerSecond: 300,
+      cpuImagesPerSecond: null,
+    },
+  };
+  const data: ResultsData = { studies: [], codeMaps: [], bench, files: new Map([['bench.json', bench]]) };
+  assert.match(
+    regions['bench-peak']!(data),
+    /\*\*Peak: 200\.0 GFLOP\/s\*\* on 2 threads \(101\.5 GFLOP\/s on one\), AVX-512 build, 16 lanes/,
+  );
+  const table = regions['bench-table']!(data);
+  assert.match(table, /\| autoencoder \| ours \| 2,000 \/ 2,200 \/ 2,100 \| 2,100 \| 84\.0 \| 42% \| {2}\|/);
+  assert.match(table, /\| autoencoder \| pytorch-2\.13\.0\+cpu \| .* \| 1,050 \| 42\.0 \| 21% \| 2\.00 \|/);
+  assert.match(
+    table,
+    /\| autoencoder \| keras-3\.15\.1-tensorflow, the stronger peer \| 1,400 \(XLA off\) .* \| 1,500 \| 60\.0 \| 30% \| \*\*1\.40\*\* \|/,
+  );
+  assert.match(regions['bench-kernels']!(data), /\| `Conv2D` \| encoder conv1 \| 14\.5 \| 50\.0 \| 25% \| 9\.0 \|/);
 });

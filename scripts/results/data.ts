@@ -119,7 +119,10 @@ export interface AblationFile extends ResultsFile<'ablation'> {
   timeEstimates: EstimateCheck[];
 }
 
-/** The last line of `npm run bench -- --json` (bench/train.ts). */
+/**
+ * The last line of `npm run bench -- --json` (bench/train.ts). Fields marked "newer" are absent from bench runs made
+ * before the bench measured the peak and the Keras peer; the docs say "not measured" for them.
+ */
 export interface BenchOutput {
   backend: string;
   detail: string | null;
@@ -127,19 +130,63 @@ export interface BenchOutput {
   batch: number;
   seconds: number;
   rounds: number;
+  /** Newer: the peak multiply-add rate of the kernel build, on all threads and on one. */
+  peak?: BenchPeak | { unavailable: string };
   autoencoder: BenchModel;
   classifier: BenchModel & { sideBySideImagesPerSecond: number; runs: number };
-  peer: { name: string; blas: string | null } | { unavailable: string | null };
-  kernels?: { name: string; megaflops: number; nativeGflops: number; wasmGflops: number }[];
+  /** The PyTorch peer (the only peer before there were two). */
+  peer: BenchPeerInfo;
+  /** Newer: every peer by key (torch, keras). */
+  peers?: Record<string, BenchPeerInfo>;
+  kernels?: {
+    name: string;
+    megaflops: number;
+    nativeGflops: number;
+    /** Newer: nativeGflops as a share of the peak on all threads. */
+    nativeShareOfPeak?: number | null;
+    wasmGflops: number;
+  }[];
   wasmImagesPerSecond: number;
   cpuImagesPerSecond: number | null;
 }
 
+export interface BenchPeak {
+  gflops: number;
+  threads: number;
+  oneThreadGflops: number;
+  /** The instruction set of the build: avx512, avx2, ... */
+  target: string;
+  lanes: number;
+}
+
+type BenchPeerInfo = { name: string; blas: string | null } | { unavailable: string | null };
+
 interface BenchModel {
   imagesPerSecond: number[];
+  /** The PyTorch peer's rounds, its faster memory format in each, and the median ratio ours / it. */
   peerImagesPerSecond: number[];
   peerMemoryFormat: string[];
   medianRatio: number | null;
+  /** Newer: FLOP of one training step per image (forward and backward multiply-adds, bench/flops.ts), in millions. */
+  megaflopsPerImage?: number;
+  /** Newer: ours at the median images/s, and as a share of the peak on all threads. */
+  gflops?: number;
+  shareOfPeak?: number | null;
+  /** Newer: each peer measured, by key. */
+  peers?: Record<string, BenchPeerModel>;
+  /** Newer: the peer with the higher median images/s, and the median ratio ours / it. */
+  stronger?: { peer: string; medianRatio: number } | null;
+}
+
+export interface BenchPeerModel {
+  name: string;
+  imagesPerSecond: number[];
+  /** The faster of its two ways to run, each round: a memory format (PyTorch), XLA on or off (Keras). */
+  fasterWay: string[];
+  medianImagesPerSecond: number;
+  gflops: number;
+  shareOfPeak: number | null;
+  medianRatio: number;
 }
 
 export interface BenchFile extends ResultsFile<'bench'> {

@@ -1,5 +1,5 @@
-// Regions about time: the bench (results/bench.json) against the PyTorch peer and per kernel, where a study's time
-// goes, how long the grids took, and how well the time-left estimates held.
+// Regions about time: the bench (results/bench.json) against the machine's peak and the peers, and per kernel; where
+// a study's time goes, how long the grids took, and how well the time-left estimates held.
 import type { EstimateCheck } from '../../src/cli/estimate-log.js';
 import { formatFixed, formatInteger } from '../../src/report/format.js';
 import type { Column } from '../../src/report/format.js';
@@ -14,47 +14,149 @@ const median = (values: number[]) => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
-const peerName = (file: BenchFile) => ('name' in file.bench.peer ? file.bench.peer.name : undefined);
+type BenchModel = BenchFile['bench']['autoencoder'];
+/** A peer's rounds on one model; GFLOP/s and share of the peak only from runs that measured the peak. */
+interface PeerEntry {
+  key: string;
+  name: string;
+  imagesPerSecond: number[];
+  fasterWay: string[];
+  medianImagesPerSecond: number;
+  gflops?: number;
+  shareOfPeak?: number | null;
+  medianRatio: number | null;
+}
 
-/** Ours and the peer, round by round, and the median of the rounds' ratios. */
+/**
+ * The peers measured on one model. A bench run from before there were two peers has only the PyTorch peer, in the
+ * model's own peer fields.
+ */
+function peersOf(file: BenchFile, model: BenchModel): PeerEntry[] {
+  if (model.peers) return Object.entries(model.peers).map(([key, entry]) => ({ key, ...entry }));
+  const { peer } = file.bench;
+  if (!('name' in peer) || model.peerImagesPerSecond.length === 0) return [];
+  return [
+    {
+      key: 'torch',
+      name: peer.name,
+      imagesPerSecond: model.peerImagesPerSecond,
+      fasterWay: model.peerMemoryFormat,
+      medianImagesPerSecond: median(model.peerImagesPerSecond),
+      medianRatio: model.medianRatio,
+    },
+  ];
+}
+
+/** The peer with the higher median images/s: as the bench named it, or for older runs, the only one. */
+function strongerOf(file: BenchFile, model: BenchModel): string | undefined {
+  if (model.stronger !== undefined) return model.stronger?.peer;
+  return peersOf(file, model)
+    .map((entry) => ({ key: entry.key, rate: median(entry.imagesPerSecond) }))
+    .sort((a, b) => b.rate - a.rate)[0]?.key;
+}
+
+const percent = (share: number | null | undefined) =>
+  share === null || share === undefined ? '–' : `${formatFixed(100 * share, 0)}%`;
+
+/** Ours and each peer, round by round, with GFLOP/s and share of the peak, and the median of the rounds' ratios. */
 const benchTable: Renderer = ({ bench: file }) => {
   if (!file) return notMeasured('bench.json');
   const { bench } = file;
-  const peer = peerName(file);
-  type Row = { step: string; model: BenchFile['bench']['autoencoder'] };
-  const rows: Row[] = [
-    { step: 'autoencoder', model: bench.autoencoder },
-    { step: 'classifier, whole network', model: bench.classifier },
-  ];
+  type Row = {
+    step: string;
+    who: string;
+    rounds: string;
+    median: number;
+    gflops?: number | undefined;
+    share?: number | null | undefined;
+    ratio?: number | null;
+    stronger: boolean;
+  };
+  const rows: Row[] = [];
+  for (const [step, model] of [
+    ['autoencoder', bench.autoencoder],
+    ['classifier, whole network', bench.classifier],
+  ] as const) {
+    rows.push({
+      step,
+      who: 'ours',
+      rounds: model.imagesPerSecond.map(rate).join(' / '),
+      median: median(model.imagesPerSecond),
+      gflops: model.gflops,
+      share: model.shareOfPeak,
+      stronger: false,
+    });
+    const stronger = strongerOf(file, model);
+    const peers = peersOf(file, model);
+    for (const entry of peers) {
+      const isStronger = entry.key === stronger;
+      rows.push({
+        step,
+        who: isStronger && peers.length > 1 ? `${entry.name}, the stronger peer` : entry.name,
+        rounds: entry.imagesPerSecond
+          .map((value, index) => `${rate(value)} (${entry.fasterWay[index] ?? ''})`)
+          .join(' / '),
+        median: entry.medianImagesPerSecond,
+        gflops: entry.gflops,
+        share: entry.shareOfPeak,
+        ratio: entry.medianRatio,
+        stronger: isStronger,
+      });
+    }
+  }
   const columns: Column<Row>[] = [
-    { header: 'training step (images/s)', cell: (row) => row.step },
-    { header: 'ours, round by round', numeric: true, cell: (row) => row.model.imagesPerSecond.map(rate).join(' / ') },
-    { header: 'ours, median', numeric: true, cell: (row) => rate(median(row.model.imagesPerSecond)) },
+    { header: 'training step', cell: (row) => row.step },
+    { header: 'who', cell: (row) => row.who },
+    { header: 'images/s, round by round', numeric: true, cell: (row) => row.rounds },
+    { header: 'images/s, median', numeric: true, cell: (row) => rate(row.median) },
   ];
-  if (peer !== undefined) {
+  // Runs from before the peak was measured have no FLOP count: their table has no such columns.
+  if (rows.some((row) => row.gflops !== undefined)) {
     columns.push(
       {
-        header: `${peer}, round by round`,
+        header: 'GFLOP/s',
         numeric: true,
-        cell: (row) =>
-          row.model.peerImagesPerSecond
-            .map((value, index) => `${rate(value)} (${row.model.peerMemoryFormat[index] ?? ''})`)
-            .join(' / '),
+        cell: (row) => (row.gflops === undefined ? '–' : formatFixed(row.gflops, 1)),
       },
-      {
-        header: 'ratio ours / peer, median of the rounds',
-        numeric: true,
-        cell: (row) => (row.model.medianRatio === null ? '–' : formatFixed(row.model.medianRatio, 2)),
-        strong: () => true,
-      },
+      { header: '% of peak', numeric: true, cell: (row) => percent(row.share) },
     );
   }
+  if (rows.some((row) => row.ratio !== undefined)) {
+    columns.push({
+      header: 'ours / this, median of the rounds',
+      numeric: true,
+      cell: (row) => (row.ratio === undefined ? '' : row.ratio === null ? '–' : formatFixed(row.ratio, 2)),
+      strong: (row) => row.stronger,
+    });
+  }
+  const unmeasured = Object.entries(bench.peers ?? { torch: bench.peer }).flatMap(([key, peer]) =>
+    'unavailable' in peer ? [`the ${key} peer was not measured (${peer.unavailable ?? 'no reason given'})`] : [],
+  );
+  if (!bench.peers) unmeasured.push('the keras peer was not measured (this bench run predates it)');
   const setup =
-    `${bench.rounds} rounds of ${bench.seconds} s a side, batches of ${bench.batch}, ${bench.threads} threads` +
-    (peer === undefined
-      ? `; the peer was not measured (${'unavailable' in bench.peer ? (bench.peer.unavailable ?? '') : ''}).`
-      : `; the peer is ${peer} with ${'blas' in bench.peer ? (bench.peer.blas ?? 'its default') : 'its default'} BLAS, at the faster of its memory formats each round (in brackets).`);
+    `${bench.rounds} round${bench.rounds === 1 ? '' : 's'} of ${bench.seconds} s a side, batches of ${bench.batch}, ${bench.threads} threads; ` +
+    'each peer at the faster of its two ways to run, round by round (in brackets: the memory format for PyTorch, XLA ' +
+    'compilation on or off for Keras); in bold, the ratio against the stronger peer (the higher median images/s)' +
+    (unmeasured.length > 0 ? `; ${unmeasured.join('; ')}.` : '.');
   return `${markdownTable(columns, rows)}\n\n${setup}`;
+};
+
+/** The measured peak the shares are of, and the FLOP count behind the steps' GFLOP/s. */
+const benchPeak: Renderer = ({ bench: file }) => {
+  if (!file) return notMeasured('bench.json');
+  const { peak, autoencoder, classifier } = file.bench;
+  if (!peak) return '*Not measured: this bench run predates the peak measurement; `npm run bench` measures it.*';
+  if ('unavailable' in peak) return `*Not measured: ${peak.unavailable}.*`;
+  const build = { avx512: 'AVX-512', avx2: 'AVX2', avx: 'AVX' }[peak.target] ?? peak.target;
+  const work =
+    autoencoder.megaflopsPerImage === undefined || classifier.megaflopsPerImage === undefined
+      ? ''
+      : ` A training step is ${formatFixed(autoencoder.megaflopsPerImage, 1)} MFLOP per autoencoder image and ` +
+        `${formatFixed(classifier.megaflopsPerImage, 1)} MFLOP per classifier image.`;
+  return (
+    `**Peak: ${formatFixed(peak.gflops, 1)} GFLOP/s** on ${peak.threads} threads (${formatFixed(peak.oneThreadGflops, 1)} ` +
+    `GFLOP/s on one), ${build} build, ${peak.lanes} lanes per vector.${work}`
+  );
 };
 
 /** The other ways to run: the classifier side by side in worker threads, the wasm and cpu backends. */
@@ -89,7 +191,9 @@ const benchOthers: Renderer = ({ bench: file }) => {
   );
 };
 
-/** Per-kernel GFLOP/s at the model's shapes, native and wasm. */
+type Kernel = NonNullable<BenchFile['bench']['kernels']>[number];
+
+/** Per-kernel GFLOP/s at the model's shapes, native (and its share of the peak) and wasm. */
 const benchKernels: Renderer = ({ bench: file }) => {
   if (!file) return notMeasured('bench.json');
   const kernels = file.bench.kernels;
@@ -104,6 +208,10 @@ const benchKernels: Renderer = ({ bench: file }) => {
       { header: 'where in the model', cell: (entry) => split(entry.name).where },
       { header: 'MFLOP', numeric: true, cell: (entry) => formatFixed(entry.megaflops, 1) },
       { header: 'native GFLOP/s', numeric: true, cell: (entry) => formatFixed(entry.nativeGflops, 1) },
+      // Runs from before the peak was measured have no share: their table has no such column.
+      ...(kernels.some((entry) => entry.nativeShareOfPeak != null)
+        ? [{ header: 'native, % of peak', numeric: true, cell: (entry: Kernel) => percent(entry.nativeShareOfPeak) }]
+        : []),
       { header: 'wasm GFLOP/s', numeric: true, cell: (entry) => formatFixed(entry.wasmGflops, 1) },
     ],
     kernels,
@@ -215,6 +323,7 @@ export const speedRegions: Record<string, Renderer> = {
   'study-time': studyTime,
   'sweep-time': sweepTime,
   'ablation-time': ablationTime,
+  'bench-peak': benchPeak,
   'bench-table': benchTable,
   'bench-others': benchOthers,
   'bench-kernels': benchKernels,

@@ -141,6 +141,13 @@ export interface NativeAddon {
     squaredErrors: Float64Array,
     ssims: Float64Array,
   ): void;
+  /**
+   * Runs `iterations` rounds of 12 independent vector multiply-adds on each of `threads` threads at once (this one
+   * and threads of its own): the FLOP done (2 per lane of each), the wall time, the sum of the accumulators (so the
+   * loop is not optimised away) and the build's lanes per vector. src/backend/native/peak.ts wraps it. Absent from
+   * addons built before it.
+   */
+  peakFlops?(threads: number, iterations: number): { flops: number; seconds: number; checksum: number; lanes: number };
   setThreads(threads: number): number;
   threads(): number;
   /** The instruction set the addon was compiled for: avx512, avx2, avx, neon or generic. */
