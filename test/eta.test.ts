@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 
-import { useBackend } from '../src/backend/index.js';
+import { setNativeThreads, useBackend } from '../src/backend/index.js';
+import { loadNativeAddon } from '../src/backend/native/addon.js';
 import { measureMachine } from '../src/cli/calibration.js';
 import type { MachineSpeeds } from '../src/cli/calibration.js';
 import { EtaModel } from '../src/cli/eta.js';
@@ -149,7 +150,7 @@ test('grids hand out one cell of each group first, shortest first, then the rest
   );
 });
 
-test("the calibration measures every kind of work and leaves the command's training untouched", async () => {
+test("the calibration measures every kind of work and leaves the command's training and threads untouched", async () => {
   const digest = async () => {
     await useBackend('native', { threads: 1 });
     const { autoencoder } = buildAutoencoder();
@@ -169,7 +170,10 @@ test("the calibration measures every kind of work and leaves the command's train
     return hash.digest('hex');
   };
   const before = await digest();
+  // The calibration's thread runs its kernels on one thread of the process's pool; the command's count comes back.
+  const threads = setNativeThreads(2);
   const measured = await measureMachine('native', true);
+  assert.equal(loadNativeAddon().addon!.threads(), threads, "the calibration changed the command's kernel threads");
   for (const [kind, { perStep, perImage }] of Object.entries(measured.epochs)) {
     assert.ok(
       Number.isFinite(perStep) && perStep >= 0 && Number.isFinite(perImage) && perImage >= 0,

@@ -6,6 +6,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
+import { keepingNativeThreads } from '../backend/index.js';
 import type { BackendName } from '../backend/index.js';
 import type { EpochKind, ForwardWork } from '../train/events.js';
 
@@ -19,14 +20,17 @@ export interface MachineSpeeds {
 export async function measureMachine(backend: BackendName, codeMap: boolean): Promise<MachineSpeeds> {
   // From dist/ the thread is a .js file; from the sources (node --import tsx) it is the .ts beside this one.
   const entry = new URL(`./calibration-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-  const worker = new Worker(entry, { workerData: { backend, codeMap } });
-  try {
-    return await new Promise<MachineSpeeds>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the calibration thread exited with code ${code}`)));
-    });
-  } finally {
-    await worker.terminate();
-  }
+  // The thread times its work on one kernel thread, and the kernels' thread pool is the process's.
+  return keepingNativeThreads(async () => {
+    const worker = new Worker(entry, { workerData: { backend, codeMap } });
+    try {
+      return await new Promise<MachineSpeeds>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`the calibration thread exited with code ${code}`)));
+      });
+    } finally {
+      await worker.terminate();
+    }
+  });
 }
