@@ -7,7 +7,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-import { releaseFreeMemory, setNativeThreads } from '../backend/index.js';
+import { keepingNativeThreads, releaseFreeMemory, setNativeThreads } from '../backend/index.js';
 import { shared, sharedImageSet } from '../data/dataset.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { ExperimentContext } from './context.js';
@@ -149,34 +149,36 @@ export async function runInThreads<Result extends WorkerResult>(
   const poll = setInterval(() => {
     if (context.shouldStop?.()) Atomics.store(stopFlag, 0, 1);
   }, 100);
-  // Every worker runs its kernels itself: with a pool of one thread the JS threads never wait on each other.
-  setNativeThreads(1);
-  // What the stages before freed, given back before the workers need memory of their own.
-  releaseFreeMemory();
-  try {
-    await Promise.all(
-      Array.from({ length: Math.min(workers, jobs.length) }, async () => {
-        const worker = new ClassifierWorker(setup, context);
-        try {
-          await worker.ready();
-          for (let entry = queue.shift(); entry !== undefined && failure === null; entry = queue.shift()) {
-            const result = (await worker.train(entry.job)) as Result;
-            results[entry.index] = result;
-            onResult(result, entry.index);
-          }
-        } catch (error) {
-          halt(error instanceof Error ? error : new Error(String(error)));
-        } finally {
-          await worker.close();
-        }
-      }),
-    );
-  } finally {
-    clearInterval(poll);
-    setNativeThreads(context.config.backend.threads);
-    // The heaps of the workers' threads outlive them, holding what the runs freed.
+  // Every worker runs its kernels itself: with a pool of one thread the JS threads never wait on each other. The
+  // command's own count comes back once they are done.
+  await keepingNativeThreads(async () => {
+    setNativeThreads(1);
+    // What the stages before freed, given back before the workers need memory of their own.
     releaseFreeMemory();
-  }
+    try {
+      await Promise.all(
+        Array.from({ length: Math.min(workers, jobs.length) }, async () => {
+          const worker = new ClassifierWorker(setup, context);
+          try {
+            await worker.ready();
+            for (let entry = queue.shift(); entry !== undefined && failure === null; entry = queue.shift()) {
+              const result = (await worker.train(entry.job)) as Result;
+              results[entry.index] = result;
+              onResult(result, entry.index);
+            }
+          } catch (error) {
+            halt(error instanceof Error ? error : new Error(String(error)));
+          } finally {
+            await worker.close();
+          }
+        }),
+      );
+    } finally {
+      clearInterval(poll);
+      // The heaps of the workers' threads outlive them, holding what the runs freed.
+      releaseFreeMemory();
+    }
+  });
   if (failure !== null) throw failure;
   return results;
 }
