@@ -298,6 +298,13 @@ export function classifierRecipe(config: unknown): string {
     : `While the encoder trains, every labelled image is distorted afresh each epoch: ${describeDistortion(classifier.augmentation)} ` +
       `(bilinear resampling).`;
   const smoothing = classifier.labelSmoothing > 0 ? ` Targets are smoothed by ${classifier.labelSmoothing}.` : '';
+  const semi = classifier.semiSupervised;
+  const fixMatch =
+    semi && classifier.encoders?.some((mode) => mode.startsWith('fixmatch'))
+      ? ` <strong>FixMatch</strong>: ${semi.epochs} epochs of ${semi.stepsPerEpoch} steps, each on ${semi.labelledBatchSize} labelled ` +
+        `and ${semi.labelledBatchSize * semi.unlabelledRatio} unlabelled images, at the same rates and cosine decay; the whole ` +
+        'schedule is trained, without early stopping or halving, and its final moving average kept.'
+      : '';
   return (
     `<p>How the classifiers were trained: Adam, batches of ${classifier.batchSize}, early stopping on validation accuracy with the best ` +
     `epoch's weights restored. <strong>Frozen</strong>: the encoder's codes are computed once and only the head trains, on ${escapeHtml(frozenData)}, ` +
@@ -306,7 +313,7 @@ export function classifierRecipe(config: unknown): string {
     `on the undistorted codes, then the whole network at ${rate(classifier.fineTuneLearningRate)}. <strong>Scratch</strong>: the whole network ` +
     `from seeded random weights at ${rate(classifier.learningRate)}. Whole-network phases run up to ${classifier.maxEpochs} epochs (or ` +
     `${formatInteger(classifier.maxImagesPerRun)} images) with a cosine decay, the rate halved after ${classifier.plateauPatience} epochs ` +
-    `without progress, patience ${classifier.patience}. ${escapeHtml(distortion)}${escapeHtml(smoothing)}</p>`
+    `without progress, patience ${classifier.patience}.${fixMatch} ${escapeHtml(distortion)}${escapeHtml(smoothing)}</p>`
   );
 }
 

@@ -126,8 +126,8 @@ export const classifierFile = (mode: EncoderMode, labels: number) => `classifier
  */
 export function plannedWork(budget: ClassifierConfig, mode: EncoderMode, labels: number): number {
   if (variants[mode].semiSupervised) {
-    const { maxEpochs, stepsPerEpoch, labelledBatchSize, unlabelledRatio } = budget.semiSupervised;
-    return maxEpochs * stepsPerEpoch * labelledBatchSize * (1 + (unlabelledRatio * 4) / 3);
+    const { epochs, stepsPerEpoch, labelledBatchSize, unlabelledRatio } = budget.semiSupervised;
+    return epochs * stepsPerEpoch * labelledBatchSize * (1 + (unlabelledRatio * 4) / 3);
   }
   return epochsFor(budget, mode, labels) * labels * (mode === 'frozen' ? 0.3 : 1);
 }

@@ -105,7 +105,7 @@ export function classifierRunPlan(options: {
     done: options.done,
     parallel: options.parallel,
     epochs,
-    patience: !variant.encoderTrains ? budget.frozenPatience : variant.semiSupervised ? semi.patience : budget.patience,
+    patience: !variant.encoderTrains ? budget.frozenPatience : variant.semiSupervised ? null : budget.patience,
     forward: forward({ encoder: codes, classifier: options.test + weakViews }),
   };
 }

@@ -135,7 +135,7 @@ function accuracyAndLoss(
 
 export function epochsFor(config: ClassifierConfig, mode: EncoderMode, labels: number): number {
   if (variants[mode].semiSupervised)
-    return (variants[mode].pretrained ? config.warmupEpochs : 0) + config.semiSupervised.maxEpochs;
+    return (variants[mode].pretrained ? config.warmupEpochs : 0) + config.semiSupervised.epochs;
   const [epochs, images] =
     mode === 'frozen'
       ? [config.frozenMaxEpochs, config.frozenMaxImagesPerRun]
@@ -239,11 +239,8 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
   const variant = variants[mode];
   const maxEpochs = epochsFor(config, mode, train.count);
   const frozenEpochs = !variant.encoderTrains ? maxEpochs : variant.pretrained ? config.warmupEpochs : 0;
-  const patience = !variant.encoderTrains
-    ? config.frozenPatience
-    : variant.semiSupervised
-      ? config.semiSupervised.patience
-      : config.patience;
+  // A semi-supervised run trains its whole schedule and keeps the last epoch (SemiSupervisedConfig.epochs).
+  const patience = !variant.encoderTrains ? config.frozenPatience : variant.semiSupervised ? Infinity : config.patience;
   const imageShape = [train.height, train.width, 1];
   const warp = batchWarp();
 
@@ -398,13 +395,15 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     };
     history.push(record);
     const improved = scores.accuracy > best.accuracy;
-    if (improved) best = { accuracy: scores.accuracy, epoch, weights: snapshotWeights(model) };
+    if (improved || phase.semiSupervised) best = { accuracy: scores.accuracy, epoch, weights: snapshotWeights(model) };
     if (live) restoreWeights(model, live);
     staleEpochs = improved ? 0 : staleEpochs + 1;
     reporter({ type: 'epoch-end', stage, record, improved });
-    if (staleEpochs > 0 && staleEpochs % config.plateauPatience === 0 && optimizer && variant.encoderTrains) {
+    const plateaus = variant.encoderTrains && !phase.semiSupervised;
+    if (staleEpochs > 0 && staleEpochs % config.plateauPatience === 0 && optimizer && plateaus) {
       // Halve Adam's step on a plateau (Keras's ReduceLROnPlateau); the moments are kept. Not for frozen runs:
-      // their long patience would halve the rate to nothing, and the cosine decay alone served them better.
+      // their long patience would halve the rate to nothing, and the cosine decay alone served them better; not
+      // for semi-supervised ones, whose schedule is fixed in advance.
       plateauFactor /= 2;
       optimizer.rate /= 2;
       reporter({ type: 'message', stage, text: `learning rate halved to ${optimizer.rate.toExponential(1)}` });
@@ -423,7 +422,9 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     type: 'stage-end',
     stage,
     seconds,
-    summary: `best validation accuracy ${(100 * best.accuracy).toFixed(2)}% at epoch ${best.epoch} of ${history.length}`,
+    summary: variant.semiSupervised
+      ? `validation accuracy ${(100 * best.accuracy).toFixed(2)}% after the whole schedule of ${history.length} epochs`
+      : `best validation accuracy ${(100 * best.accuracy).toFixed(2)}% at epoch ${best.epoch} of ${history.length}`,
   });
   return { history, epochs: history.length, bestEpoch: best.epoch, validationAccuracy: best.accuracy, seconds };
 }
