@@ -22,7 +22,12 @@ import {
 } from '../src/io/atomic.js';
 import { loadModel, ModelFileError, readModelMetadata, saveModel } from '../src/io/model-files.js';
 import { RunFolder, RunFolderError } from '../src/io/run-folder.js';
-import { removeDenoisedSets, savedDenoisedSets, saveDenoisedSets } from '../src/study/denoised-sets.js';
+import {
+  denoisedSetWriter,
+  removeDenoisedSets,
+  savedDenoisedSets,
+  saveDenoisedSets,
+} from '../src/study/denoised-sets.js';
 import { buildAutoencoder } from '../src/model/autoencoder.js';
 
 async function temporaryDirectory(): Promise<string> {
@@ -317,6 +322,11 @@ test('the denoised test sets wait in the run folder, are read back only where th
     ];
     const made = { noise, seed: 7, count: 2, height: 2, width: 3 };
     const sets = [Float32Array.from({ length: 12 }, (_, index) => index / 7), new Float32Array(12).fill(0.5)];
+    // Each set is on disk as soon as it is added, so none waits in memory for the others; none is read before the end.
+    const writer = await denoisedSetWriter(run, made);
+    writer.add(sets[0]!, 0);
+    assert.equal(await run.exists('checkpoints/denoised/0.f32'), true);
+    assert.equal(await (await savedDenoisedSets(run, made))(0), undefined, 'not before the record is written');
     await saveDenoisedSets(run, sets, made);
     const saved = await savedDenoisedSets(run, made);
     assert.deepEqual(await saved(0), sets[0]);

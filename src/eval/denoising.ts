@@ -28,7 +28,10 @@ export interface DenoisingResult {
   noiseLevels: NoiseLevelScores[];
   /** The first images of the test set at the training noise, for the figure. */
   examples: { original: Float32Array; corrupted: Float32Array; denoised: Float32Array; count: number };
-  /** The autoencoder's outputs on each corrupted test set (training noise first), for the robustness check to reuse. */
+  /**
+   * The autoencoder's outputs on each corrupted test set (training noise first), for the robustness check to reuse;
+   * empty when `keepDenoised` took each as it was made.
+   */
   denoised: Float32Array[];
 }
 
@@ -45,6 +48,7 @@ export function evaluateDenoising(
   seed: number,
   exampleCount: number,
   scorer?: ImageScorer,
+  keepDenoised?: (images: Float32Array, index: number) => void,
 ): DenoisingResult {
   const { count, height, width } = test;
   const sets = uncorrupted(test, count);
@@ -58,10 +62,12 @@ export function evaluateDenoising(
     sets,
     [noise, ...otherNoise],
     seed,
-    (corruption) => {
+    (corruption, index) => {
       const restored = corruption.denoised!;
       scores.push({ noisy: score(corruption.corrupted), denoised: score(restored) });
-      denoised.push(restored);
+      // Seven sets of 10,000 images are 219 MB: handed on one by one, they need not all be held at once.
+      if (keepDenoised) keepDenoised(restored, index);
+      else denoised.push(restored);
       examples ??= {
         corrupted: corruption.corrupted.slice(0, shown * pixels),
         denoised: restored.slice(0, shown * pixels),

@@ -11,7 +11,7 @@
 import { access, readFile, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 
-import { ensureDirectory, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { ensureDirectory, writeFileAtomic, writeFileAtomicSync, writeJsonAtomic } from './atomic.js';
 import { lockRunFolder, RunLockedError } from './run-lock.js';
 import type { RunLock } from './run-lock.js';
 
@@ -299,6 +299,21 @@ export class RunFolder {
     const file = this.path(relativePath);
     await ensureDirectory(dirname(file));
     await writeFileAtomic(file, data);
+  }
+
+  /**
+   * writeFile, done before returning, for a synchronous loop that lets each piece go once written (an awaited write
+   * would wait for the loop's end). Its folder must exist: `makeFolder` it first.
+   */
+  writeFileNow(relativePath: string, data: Uint8Array): void {
+    this.requireLock();
+    writeFileAtomicSync(this.path(relativePath), data);
+  }
+
+  /** Creates a folder of the run folder, and the folders above it, unless it exists. */
+  async makeFolder(relativePath: string): Promise<void> {
+    this.requireLock();
+    await ensureDirectory(this.path(relativePath));
   }
 
   /**

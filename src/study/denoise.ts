@@ -6,7 +6,7 @@ import { evaluateDenoising } from '../eval/denoising.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { stageFile } from './context.js';
 import type { ExperimentContext } from './context.js';
-import { saveDenoisedSets } from './denoised-sets.js';
+import { denoisedSetWriter } from './denoised-sets.js';
 import { denoisedSetsOf } from './evaluate.js';
 import { denoisingFigures } from './figures.js';
 
@@ -28,6 +28,8 @@ export async function checkDenoising(
     description: `reconstruction scores on ${data.test.count} test images`,
   });
   const started = performance.now();
+  // Each denoised set goes to the run folder as soon as it is made, for the evaluation (denoised-sets.ts).
+  const writer = run.isStageDone('evaluate') ? null : await denoisedSetWriter(run, denoisedSetsOf(config, data.test));
   const result = evaluateDenoising(
     autoencoder.autoencoder,
     data.test,
@@ -36,11 +38,12 @@ export async function checkDenoising(
     config.seed,
     config.inspection.reconstructionDigits,
     imageScorer(),
+    writer?.add ?? (() => {}),
   );
   await run.writeJson(stageFile('denoise'), { test: result.test, noiseLevels: result.noiseLevels });
   reporter({ type: 'saved', stage: 'denoise', file: stageFile('denoise') });
   await run.writeJson('figures/denoise.json', await denoisingFigures(run, result, data, config));
-  if (!run.isStageDone('evaluate')) await saveDenoisedSets(run, result.denoised, denoisedSetsOf(config, data.test));
+  await writer?.finish();
   await run.markStageDone('denoise');
   reporter({
     type: 'stage-end',

@@ -22,16 +22,32 @@ export interface DenoisedSetsRecord {
 
 const setFile = (index: number) => `${folder}/${index}.f32`;
 
-/** Writes the sets (float32, this machine's byte order: the files never leave it) and the record that names them. */
+/**
+ * Writes the sets one at a time, as they are made, so that none waits in memory for the others: `add` writes a
+ * set's file before it returns (float32, this machine's byte order: the files never leave it), `finish` writes the
+ * record that names them. Until the record is there, the reader finds nothing.
+ */
+export async function denoisedSetWriter(
+  run: RunFolder,
+  record: Omit<DenoisedSetsRecord, 'formatVersion'>,
+): Promise<{ add: (set: Float32Array, index: number) => void; finish: () => Promise<void> }> {
+  await run.remove(folder);
+  await run.makeFolder(folder);
+  return {
+    add: (set, index) => run.writeFileNow(setFile(index), new Uint8Array(set.buffer, set.byteOffset, set.byteLength)),
+    finish: () => run.writeJson(recordFile, { formatVersion, ...record } satisfies DenoisedSetsRecord),
+  };
+}
+
+/** Writes all the sets at once (denoisedSetWriter, for sets already in memory). */
 export async function saveDenoisedSets(
   run: RunFolder,
   sets: readonly Float32Array[],
   record: Omit<DenoisedSetsRecord, 'formatVersion'>,
 ): Promise<void> {
-  await run.remove(folder);
-  for (const [index, set] of sets.entries())
-    await run.writeFile(setFile(index), new Uint8Array(set.buffer, set.byteOffset, set.byteLength));
-  await run.writeJson(recordFile, { formatVersion, ...record } satisfies DenoisedSetsRecord);
+  const writer = await denoisedSetWriter(run, record);
+  sets.forEach(writer.add);
+  await writer.finish();
 }
 
 /**
