@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "simd.h"
 #include "thread_pool.h"
 
 namespace dae {
@@ -14,6 +15,14 @@ namespace {
 constexpr int kChunkFloats = 48 * 1024;  // im2col chunk of ~192 KB
 
 int chunk_rows(int K) { return std::max(12, std::min(384, (kChunkFloats / std::max(K, 1)) / 12 * 12)); }
+
+// out[0, count) = in[0, count): whole vectors inline (a filter row's taps, KW * C floats, are a few hundred bytes, and
+// a libc call per row cost about as much as the copy), the rest through memcpy.
+inline void copy_floats(float* out, const float* in, int count) {
+  int i = 0;
+  for (; i + kVector <= count; i += kVector) store(out + i, load(in + i));
+  if (i < count) std::memcpy(out + i, in + i, sizeof(float) * (count - i));
+}
 
 // Fills col[P, K] for output pixels [pixel0, pixel0 + P) of the flattened (n, oy, ox) grid.
 void im2col(const ConvGeometry& g, const float* x, long pixel0, int P, float* col) {
@@ -26,10 +35,16 @@ void im2col(const ConvGeometry& g, const float* x, long pixel0, int P, float* co
     int oy = rest / g.OW, ox = rest % g.OW;
     float* row = col + static_cast<size_t>(p) * K;
     const float* image = x + static_cast<size_t>(n) * g.H * g.W * g.C;
+    const int ix0 = ox * g.strideW - g.padLeft;
+    const bool wholeRows = g.dilationW == 1 && ix0 >= 0 && ix0 + g.KW <= g.W;
     for (int ky = 0; ky < g.KH; ++ky) {
       int iy = oy * g.strideH - g.padTop + ky * g.dilationH;
+      if (wholeRows && iy >= 0 && iy < g.H) {
+        copy_floats(row + ky * g.KW * g.C, image + (static_cast<size_t>(iy) * g.W + ix0) * g.C, g.KW * g.C);
+        continue;
+      }
       for (int kx = 0; kx < g.KW; ++kx) {
-        int ix = ox * g.strideW - g.padLeft + kx * g.dilationW;
+        int ix = ix0 + kx * g.dilationW;
         float* out = row + (ky * g.KW + kx) * g.C;
         if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) {
           std::fill_n(out, g.C, 0.0f);
