@@ -95,14 +95,22 @@ void ensure(std::vector<float>& buffer, size_t floats) {
   if (buffer.size() < floats) buffer.resize(floats);
 }
 
+// The packed weights of the call in progress, kept by the calling thread between calls (pack_b writes every float
+// of it): a fresh vector per call was zeroed, then packed over.
+float* packed_weights(size_t floats) {
+  thread_local std::vector<float> packed;
+  ensure(packed, floats);
+  return packed.data();
+}
+
 }  // namespace
 
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {
   if (single_channel_applies(g)) return conv2d_single_channel(g, x, w, y, epilogue);
   const int K = g.KH * g.KW * g.C;
   const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
-  std::vector<float> packedW(packed_b_floats(K, g.F));
-  pack_b(false, K, g.F, w, g.F, packedW.data());
+  float* packedW = packed_weights(packed_b_floats(K, g.F));
+  pack_b(false, K, g.F, w, g.F, packedW);
   const bool pointwise = g.KH == 1 && g.KW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0 &&
                          g.padLeft == 0 && g.OH == g.H && g.OW == g.W;
   const int rows = chunk_rows(K);
@@ -120,7 +128,7 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, con
       A = s.col.data();
     }
     ensure(s.a, gemm_a_scratch_floats());
-    gemm_packed(false, P, g.F, K, A, K, packedW.data(), y + static_cast<size_t>(pixel0) * g.F, g.F, false,
+    gemm_packed(false, P, g.F, K, A, K, packedW, y + static_cast<size_t>(pixel0) * g.F, g.F, false,
                 offset(epilogue, static_cast<size_t>(pixel0) * g.F, 0),
                 s.a.data());
   });
@@ -131,8 +139,8 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
   if (phases_apply(g)) return conv2d_backprop_input_phases(g, dy, w, dx, epilogue);
   const int K = g.KH * g.KW * g.C;
   const int perImage = g.OH * g.OW;
-  std::vector<float> packedWT(packed_b_floats(g.F, K));
-  pack_b(true, g.F, K, w, g.F, packedWT.data());  // B = w^T: [F, K]
+  float* packedWT = packed_weights(packed_b_floats(g.F, K));
+  pack_b(true, g.F, K, w, g.F, packedWT);  // B = w^T: [F, K]
   const int rows = std::min(chunk_rows(K), perImage);
   // One image per item: images never share dx rows, so the scatter-add needs no locking.
   parallel_for(g.N, [&](int n, int) {
@@ -143,7 +151,7 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
     for (int p0 = 0; p0 < perImage; p0 += rows) {
       int P = std::min(rows, perImage - p0);
       long pixel0 = static_cast<long>(n) * perImage + p0;
-      gemm_packed(false, P, K, g.F, dy + static_cast<size_t>(pixel0) * g.F, g.F, packedWT.data(), s.col.data(), K,
+      gemm_packed(false, P, K, g.F, dy + static_cast<size_t>(pixel0) * g.F, g.F, packedWT, s.col.data(), K,
                   false, Epilogue{}, s.a.data());
       col2im_add(g, s.col.data(), pixel0, P, dx);
     }
