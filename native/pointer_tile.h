@@ -22,6 +22,11 @@ inline void pointer_tile(const float* const* a, const long* tapOffsets, int taps
   vfloat acc[kTileRows][kPointerTileVectors];
   for (int i = 0; i < kTileRows; ++i)
     for (int j = 0; j < kPointerTileVectors; ++j) acc[i][j] = vfloat{};
+  const bool derivative = finish != nullptr && epilogue_has_derivative(*finish);
+  for (int i = 0; i < rows; ++i) {
+    prefetch_row(c[i], kPointerTileColumns, true);
+    if (derivative) prefetch_row(finish->derivativeOf + (c[i] - base), kPointerTileColumns, false);
+  }
   for (int t = 0; t < taps; ++t) {
     const float* at[kTileRows];
     for (int i = 0; i < kTileRows; ++i) at[i] = a[i] + tapOffsets[t];
@@ -37,7 +42,6 @@ inline void pointer_tile(const float* const* a, const long* tapOffsets, int taps
       b += kPointerTileColumns;
     }
   }
-  const bool derivative = finish != nullptr && epilogue_has_derivative(*finish);
   for (int i = 0; i < rows; ++i)
     for (int j = 0; j < kPointerTileVectors; ++j) {
       vfloat value = acc[i][j];
