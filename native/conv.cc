@@ -103,22 +103,34 @@ float* packed_weights(size_t floats) {
   return packed.data();
 }
 
-}  // namespace
+// The forward convolution's chunks of `rows` output pixels, each im2col + GEMM against packedW.
+struct ForwardChunks {
+  const ConvGeometry& g;
+  const float* x;
+  const float* packedW;
+  float* y;
+  const Epilogue& epilogue;
+  int K, rows;
+  long pixels;
+  bool pointwise;
 
-void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {
-  if (single_channel_applies(g)) return conv2d_single_channel(g, x, w, y, epilogue);
-  const int K = g.KH * g.KW * g.C;
-  const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
-  float* packedW = packed_weights(packed_b_floats(K, g.F));
-  pack_b(false, K, g.F, w, g.F, packedW);
-  const bool pointwise = g.KH == 1 && g.KW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0 &&
-                         g.padLeft == 0 && g.OH == g.H && g.OW == g.W;
-  const int rows = chunk_rows(K);
-  const int chunks = static_cast<int>((pixels + rows - 1) / rows);
-  parallel_for(chunks, [&](int chunk, int) {
+  ForwardChunks(const ConvGeometry& geometry, const float* input, const float* w, float* output, const Epilogue& e)
+      : g(geometry), x(input), packedW(nullptr), y(output), epilogue(e), K(g.KH * g.KW * g.C), rows(chunk_rows(K)),
+        pixels(static_cast<long>(g.N) * g.OH * g.OW),
+        pointwise(g.KH == 1 && g.KW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0 && g.padLeft == 0 &&
+                  g.OH == g.H && g.OW == g.W) {
+    float* packed = packed_weights(packed_b_floats(K, g.F));
+    pack_b(false, K, g.F, w, g.F, packed);
+    packedW = packed;
+  }
+  int count() const { return static_cast<int>((pixels + rows - 1) / rows); }
+  long first_pixel(int chunk) const { return static_cast<long>(chunk) * rows; }
+  int size(int chunk) const { return static_cast<int>(std::min<long>(rows, pixels - first_pixel(chunk))); }
+
+  void run(int chunk) const {
     Scratch& s = scratch_of_this_thread();
-    long pixel0 = static_cast<long>(chunk) * rows;
-    int P = static_cast<int>(std::min<long>(rows, pixels - pixel0));
+    const long pixel0 = first_pixel(chunk);
+    const int P = size(chunk);
     const float* A;
     if (pointwise) {
       A = x + static_cast<size_t>(pixel0) * K;
@@ -129,9 +141,36 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, con
     }
     ensure(s.a, gemm_a_scratch_floats());
     gemm_packed(false, P, g.F, K, A, K, packedW, y + static_cast<size_t>(pixel0) * g.F, g.F, false,
-                offset(epilogue, static_cast<size_t>(pixel0) * g.F, 0),
-                s.a.data());
-  });
+                offset(epilogue, static_cast<size_t>(pixel0) * g.F, 0), s.a.data());
+  }
+};
+
+}  // namespace
+
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {
+  if (single_channel_applies(g)) return conv2d_single_channel(g, x, w, y, epilogue);
+  const ForwardChunks chunks(g, x, w, y, epilogue);
+  parallel_for(chunks.count(), [&](int chunk, int) { chunks.run(chunk); });
+}
+
+bool conv2d_with_filter_gradient_applies(const ConvGeometry& g) {
+  return !single_channel_applies(g) && filter_gradient_direct_applies(g);
+}
+
+void conv2d_with_filter_gradient(const ConvGeometry& g, const float* x, const float* w, float* y,
+                                 const Epilogue& epilogue, const float* dy, float* dw) {
+  // The filter gradient's chunks are conv2d_backprop_filter's (chunk_rows(K) output pixels), the forward's too.
+  const ForwardChunks chunks(g, x, w, y, epilogue);
+  float* transposed = filter_gradient_transposed_buffer(g);
+  ordered_partial_sums(chunks.count(), static_cast<size_t>(chunks.K) * g.F, transposed,
+                       [&](int first, int last, float* partial, int) {
+                         for (int chunk = first; chunk < last; ++chunk) {
+                           chunks.run(chunk);
+                           filter_gradient_direct_chunk(g, x, dy, chunks.first_pixel(chunk), chunks.size(chunk),
+                                                        partial);
+                         }
+                       });
+  filter_gradient_untranspose(g, transposed, dw);
 }
 
 void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx, const Epilogue& epilogue) {
