@@ -19,6 +19,10 @@ __attribute__((optimize("fp-contract=off"))) void adam_update_range(const AdamPa
   const float beta1 = p.beta1, beta2 = p.beta2, oneMinusBeta1 = p.oneMinusBeta1, oneMinusBeta2 = p.oneMinusBeta2;
   const float oneMinusAccBeta1 = p.oneMinusAccBeta1, oneMinusAccBeta2 = p.oneMinusAccBeta2;
   const float epsilon = p.epsilon, negativeLearningRate = p.negativeLearningRate;
+  // The step runs in place (newValue == value, and so on), which made the compiler's overlap check send every
+  // element down its scalar loop. Element i reads and writes only index i, so no iteration depends on another: the
+  // loop is vectorised as written (the same correctly rounded operations per element, so the same bits).
+#pragma GCC ivdep
   for (size_t i = begin; i < end; ++i) {
     const float g = gradient[i];
     // newFirstMoment = add(mul(m, beta1), mul(g, 1 - beta1)), and likewise for the second moment with square(g).

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "simd.h"
 #include "thread_pool.h"
 
 namespace dae {
@@ -14,6 +15,14 @@ namespace {
 constexpr int kChunkFloats = 48 * 1024;  // im2col chunk of ~192 KB
 
 int chunk_rows(int K) { return std::max(12, std::min(384, (kChunkFloats / std::max(K, 1)) / 12 * 12)); }
+
+// out[0, count) = in[0, count): whole vectors inline (a filter row's taps, KW * C floats, are a few hundred bytes, and
+// a libc call per row cost about as much as the copy), the rest through memcpy.
+inline void copy_floats(float* out, const float* in, int count) {
+  int i = 0;
+  for (; i + kVector <= count; i += kVector) store(out + i, load(in + i));
+  if (i < count) std::memcpy(out + i, in + i, sizeof(float) * (count - i));
+}
 
 // Fills col[P, K] for output pixels [pixel0, pixel0 + P) of the flattened (n, oy, ox) grid.
 void im2col(const ConvGeometry& g, const float* x, long pixel0, int P, float* col) {
@@ -26,10 +35,16 @@ void im2col(const ConvGeometry& g, const float* x, long pixel0, int P, float* co
     int oy = rest / g.OW, ox = rest % g.OW;
     float* row = col + static_cast<size_t>(p) * K;
     const float* image = x + static_cast<size_t>(n) * g.H * g.W * g.C;
+    const int ix0 = ox * g.strideW - g.padLeft;
+    const bool wholeRows = g.dilationW == 1 && ix0 >= 0 && ix0 + g.KW <= g.W;
     for (int ky = 0; ky < g.KH; ++ky) {
       int iy = oy * g.strideH - g.padTop + ky * g.dilationH;
+      if (wholeRows && iy >= 0 && iy < g.H) {
+        copy_floats(row + ky * g.KW * g.C, image + (static_cast<size_t>(iy) * g.W + ix0) * g.C, g.KW * g.C);
+        continue;
+      }
       for (int kx = 0; kx < g.KW; ++kx) {
-        int ix = ox * g.strideW - g.padLeft + kx * g.dilationW;
+        int ix = ix0 + kx * g.dilationW;
         float* out = row + (ky * g.KW + kx) * g.C;
         if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) {
           std::fill_n(out, g.C, 0.0f);
@@ -80,22 +95,42 @@ void ensure(std::vector<float>& buffer, size_t floats) {
   if (buffer.size() < floats) buffer.resize(floats);
 }
 
-}  // namespace
+// The packed weights of the call in progress, kept by the calling thread between calls (pack_b writes every float
+// of it): a fresh vector per call was zeroed, then packed over.
+float* packed_weights(size_t floats) {
+  thread_local std::vector<float> packed;
+  ensure(packed, floats);
+  return packed.data();
+}
 
-void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {
-  if (single_channel_applies(g)) return conv2d_single_channel(g, x, w, y, epilogue);
-  const int K = g.KH * g.KW * g.C;
-  const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
-  std::vector<float> packedW(packed_b_floats(K, g.F));
-  pack_b(false, K, g.F, w, g.F, packedW.data());
-  const bool pointwise = g.KH == 1 && g.KW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0 &&
-                         g.padLeft == 0 && g.OH == g.H && g.OW == g.W;
-  const int rows = chunk_rows(K);
-  const int chunks = static_cast<int>((pixels + rows - 1) / rows);
-  parallel_for(chunks, [&](int chunk, int) {
+// The forward convolution's chunks of `rows` output pixels, each im2col + GEMM against packedW.
+struct ForwardChunks {
+  const ConvGeometry& g;
+  const float* x;
+  const float* packedW;
+  float* y;
+  const Epilogue& epilogue;
+  int K, rows;
+  long pixels;
+  bool pointwise;
+
+  ForwardChunks(const ConvGeometry& geometry, const float* input, const float* w, float* output, const Epilogue& e)
+      : g(geometry), x(input), packedW(nullptr), y(output), epilogue(e), K(g.KH * g.KW * g.C), rows(chunk_rows(K)),
+        pixels(static_cast<long>(g.N) * g.OH * g.OW),
+        pointwise(g.KH == 1 && g.KW == 1 && g.strideH == 1 && g.strideW == 1 && g.padTop == 0 && g.padLeft == 0 &&
+                  g.OH == g.H && g.OW == g.W) {
+    float* packed = packed_weights(packed_b_floats(K, g.F));
+    pack_b(false, K, g.F, w, g.F, packed);
+    packedW = packed;
+  }
+  int count() const { return static_cast<int>((pixels + rows - 1) / rows); }
+  long first_pixel(int chunk) const { return static_cast<long>(chunk) * rows; }
+  int size(int chunk) const { return static_cast<int>(std::min<long>(rows, pixels - first_pixel(chunk))); }
+
+  void run(int chunk) const {
     Scratch& s = scratch_of_this_thread();
-    long pixel0 = static_cast<long>(chunk) * rows;
-    int P = static_cast<int>(std::min<long>(rows, pixels - pixel0));
+    const long pixel0 = first_pixel(chunk);
+    const int P = size(chunk);
     const float* A;
     if (pointwise) {
       A = x + static_cast<size_t>(pixel0) * K;
@@ -105,10 +140,37 @@ void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, con
       A = s.col.data();
     }
     ensure(s.a, gemm_a_scratch_floats());
-    gemm_packed(false, P, g.F, K, A, K, packedW.data(), y + static_cast<size_t>(pixel0) * g.F, g.F, false,
-                offset(epilogue, static_cast<size_t>(pixel0) * g.F, 0),
-                s.a.data());
-  });
+    gemm_packed(false, P, g.F, K, A, K, packedW, y + static_cast<size_t>(pixel0) * g.F, g.F, false,
+                offset(epilogue, static_cast<size_t>(pixel0) * g.F, 0), s.a.data());
+  }
+};
+
+}  // namespace
+
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue) {
+  if (single_channel_applies(g)) return conv2d_single_channel(g, x, w, y, epilogue);
+  const ForwardChunks chunks(g, x, w, y, epilogue);
+  parallel_for(chunks.count(), [&](int chunk, int) { chunks.run(chunk); });
+}
+
+bool conv2d_with_filter_gradient_applies(const ConvGeometry& g) {
+  return !single_channel_applies(g) && filter_gradient_direct_applies(g);
+}
+
+void conv2d_with_filter_gradient(const ConvGeometry& g, const float* x, const float* w, float* y,
+                                 const Epilogue& epilogue, const float* dy, float* dw) {
+  // The filter gradient's chunks are conv2d_backprop_filter's (chunk_rows(K) output pixels), the forward's too.
+  const ForwardChunks chunks(g, x, w, y, epilogue);
+  float* transposed = filter_gradient_transposed_buffer(g);
+  ordered_partial_sums(chunks.count(), static_cast<size_t>(chunks.K) * g.F, transposed,
+                       [&](int first, int last, float* partial, int) {
+                         for (int chunk = first; chunk < last; ++chunk) {
+                           chunks.run(chunk);
+                           filter_gradient_direct_chunk(g, x, dy, chunks.first_pixel(chunk), chunks.size(chunk),
+                                                        partial);
+                         }
+                       });
+  filter_gradient_untranspose(g, transposed, dw);
 }
 
 void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* w, float* dx, const Epilogue& epilogue) {
@@ -116,8 +178,8 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
   if (phases_apply(g)) return conv2d_backprop_input_phases(g, dy, w, dx, epilogue);
   const int K = g.KH * g.KW * g.C;
   const int perImage = g.OH * g.OW;
-  std::vector<float> packedWT(packed_b_floats(g.F, K));
-  pack_b(true, g.F, K, w, g.F, packedWT.data());  // B = w^T: [F, K]
+  float* packedWT = packed_weights(packed_b_floats(g.F, K));
+  pack_b(true, g.F, K, w, g.F, packedWT);  // B = w^T: [F, K]
   const int rows = std::min(chunk_rows(K), perImage);
   // One image per item: images never share dx rows, so the scatter-add needs no locking.
   parallel_for(g.N, [&](int n, int) {
@@ -128,7 +190,7 @@ void conv2d_backprop_input(const ConvGeometry& g, const float* dy, const float* 
     for (int p0 = 0; p0 < perImage; p0 += rows) {
       int P = std::min(rows, perImage - p0);
       long pixel0 = static_cast<long>(n) * perImage + p0;
-      gemm_packed(false, P, K, g.F, dy + static_cast<size_t>(pixel0) * g.F, g.F, packedWT.data(), s.col.data(), K,
+      gemm_packed(false, P, K, g.F, dy + static_cast<size_t>(pixel0) * g.F, g.F, packedWT, s.col.data(), K,
                   false, Epilogue{}, s.a.data());
       col2im_add(g, s.col.data(), pixel0, P, dx);
     }

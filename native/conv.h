@@ -46,6 +46,21 @@ void conv2d_backprop_filter_single_channel(const ConvGeometry& g, const float* x
 // a whole number of its register tile's columns.
 bool filter_gradient_direct_applies(const ConvGeometry& g);
 void conv2d_backprop_filter_direct(const ConvGeometry& g, const float* x, const float* dy, float* dw, int chunkPixels);
+// Its parts: the sums of output pixels [pixel0, pixel0 + P) added into transposed ([KH*KW, F, C], dw^T per tap), and
+// the transpose into dw at the end; the calling thread's buffer for the partials' total.
+void filter_gradient_direct_chunk(const ConvGeometry& g, const float* x, const float* dy, long pixel0, int P,
+                                  float* transposed);
+void filter_gradient_untranspose(const ConvGeometry& g, const float* transposed, float* dw);
+float* filter_gradient_transposed_buffer(const ConvGeometry& g);
+
+// A transposed convolution's backward pass in one traversal: y = epilogue(conv2d(x, w)) (its input gradient) and
+// dw = conv2d_backprop_filter(x, dy) (its filter gradient), where dy is also what the epilogue's derivative reads.
+// Both go over the same chunks of output pixels, so each chunk of x and dy is read from memory once, not twice; the
+// results are those of the two calls bit for bit. Applies where conv2d takes im2col + GEMM and the filter gradient
+// its direct path.
+bool conv2d_with_filter_gradient_applies(const ConvGeometry& g);
+void conv2d_with_filter_gradient(const ConvGeometry& g, const float* x, const float* w, float* y,
+                                 const Epilogue& epilogue, const float* dy, float* dw);
 
 // Direct loops over the definition: the oracle for the three above.
 void conv2d_reference(const ConvGeometry& g, const float* x, const float* w, float* y, const Epilogue& epilogue);

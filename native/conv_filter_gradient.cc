@@ -100,38 +100,53 @@ void segments_of(const ConvGeometry& g, const float* x, const float* dy, long pi
 
 bool filter_gradient_direct_applies(const ConvGeometry& g) { return g.C % kColumns == 0; }
 
-void conv2d_backprop_filter_direct(const ConvGeometry& g, const float* x, const float* dy, float* dw, int chunkPixels) {
-  const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
-  const int chunks = static_cast<int>((pixels + chunkPixels - 1) / chunkPixels);
-  const int K = g.KH * g.KW * g.C;
-  thread_local std::vector<float> transposed;  // dw^T per tap: [KH * KW, F, C]
-  if (transposed.size() < static_cast<size_t>(K) * g.F) transposed.resize(static_cast<size_t>(K) * g.F);
-  ordered_partial_sums(chunks, static_cast<size_t>(K) * g.F, transposed.data(), [&](int first, int last, float* partial, int) {
-    thread_local std::vector<Segment> segments;
-    for (int chunk = first; chunk < last; ++chunk) {
-      const long pixel0 = static_cast<long>(chunk) * chunkPixels;
-      const int P = static_cast<int>(std::min<long>(chunkPixels, pixels - pixel0));
-      for (int ky = 0; ky < g.KH; ++ky)
-        for (int kx = 0; kx < g.KW; ++kx) {
-          segments_of(g, x, dy, pixel0, P, ky, kx, segments);
-          if (segments.empty()) continue;
-          float* tap = partial + static_cast<size_t>(ky * g.KW + kx) * g.F * g.C;
-          // A panel of x's channels stays in L1 while every filter tile of the tap passes over it.
-          for (int c0 = 0; c0 < g.C; c0 += kColumns)
-            for (int f0 = 0; f0 < g.F; f0 += kRows) {
-              const int rows = std::min(kRows, g.F - f0);
-              tiles[rows - 1](segments.data(), static_cast<int>(segments.size()), g.strideW * g.C, g.F, f0, c0,
-                              tap + static_cast<size_t>(f0) * g.C + c0, g.C);
-            }
+void filter_gradient_direct_chunk(const ConvGeometry& g, const float* x, const float* dy, long pixel0, int P,
+                                  float* transposed) {
+  thread_local std::vector<Segment> segments;
+  for (int ky = 0; ky < g.KH; ++ky)
+    for (int kx = 0; kx < g.KW; ++kx) {
+      segments_of(g, x, dy, pixel0, P, ky, kx, segments);
+      if (segments.empty()) continue;
+      float* tap = transposed + static_cast<size_t>(ky * g.KW + kx) * g.F * g.C;
+      // A panel of x's channels stays in L1 while every filter tile of the tap passes over it.
+      for (int c0 = 0; c0 < g.C; c0 += kColumns)
+        for (int f0 = 0; f0 < g.F; f0 += kRows) {
+          const int rows = std::min(kRows, g.F - f0);
+          tiles[rows - 1](segments.data(), static_cast<int>(segments.size()), g.strideW * g.C, g.F, f0, c0,
+                          tap + static_cast<size_t>(f0) * g.C + c0, g.C);
         }
     }
-  });
+}
+
+void filter_gradient_untranspose(const ConvGeometry& g, const float* transposed, float* dw) {
   for (int t = 0; t < g.KH * g.KW; ++t) {
-    const float* source = transposed.data() + static_cast<size_t>(t) * g.F * g.C;
+    const float* source = transposed + static_cast<size_t>(t) * g.F * g.C;
     float* target = dw + static_cast<size_t>(t) * g.C * g.F;
     for (int c = 0; c < g.C; ++c)
       for (int f = 0; f < g.F; ++f) target[static_cast<size_t>(c) * g.F + f] = source[static_cast<size_t>(f) * g.C + c];
   }
+}
+
+float* filter_gradient_transposed_buffer(const ConvGeometry& g) {
+  thread_local std::vector<float> transposed;  // dw^T per tap: [KH * KW, F, C]
+  const size_t floats = static_cast<size_t>(g.KH) * g.KW * g.C * g.F;
+  if (transposed.size() < floats) transposed.resize(floats);
+  return transposed.data();
+}
+
+void conv2d_backprop_filter_direct(const ConvGeometry& g, const float* x, const float* dy, float* dw, int chunkPixels) {
+  const long pixels = static_cast<long>(g.N) * g.OH * g.OW;
+  const int chunks = static_cast<int>((pixels + chunkPixels - 1) / chunkPixels);
+  float* transposed = filter_gradient_transposed_buffer(g);
+  ordered_partial_sums(chunks, static_cast<size_t>(g.KH) * g.KW * g.C * g.F, transposed,
+                       [&](int first, int last, float* partial, int) {
+                         for (int chunk = first; chunk < last; ++chunk) {
+                           const long pixel0 = static_cast<long>(chunk) * chunkPixels;
+                           const int P = static_cast<int>(std::min<long>(chunkPixels, pixels - pixel0));
+                           filter_gradient_direct_chunk(g, x, dy, pixel0, P, partial);
+                         }
+                       });
+  filter_gradient_untranspose(g, transposed, dw);
 }
 
 }  // namespace dae

@@ -132,8 +132,14 @@ void phases_in_place(const ConvGeometry& g, const std::vector<Phase>& phases, co
           for (int panel = 0; panel < panels; ++panel) {
             Epilogue tile = epilogue;  // the bias at the panel's columns; derivativeOf is found from c_i
             if (tile.bias != nullptr) tile.bias += panel * kPointerTileColumns;
-            pointer_tile(a, tapOffsets[index].data(), taps, g.F, p.packed.data() + panel * panelFloats, c, rows, false,
-                         fused ? &tile : nullptr, dx);
+            const float* b = p.packed.data() + panel * panelFloats;
+            if (rows == kTileRows) {
+              pointer_tile(a, tapOffsets[index].data(), taps, g.F, b, c, rows, false, fused ? &tile : nullptr, dx);
+            } else {
+              // A last tile of fewer rows computes only those: a 7x7 phase grid is 4 whole tiles and 1 row.
+              pointer_tiles[rows - 1](a, tapOffsets[index].data(), taps, g.F, b, c, rows, false, fused ? &tile : nullptr,
+                                      dx);
+            }
             for (int i = 0; i < kTileRows; ++i) c[i] += kPointerTileColumns;
           }
         }

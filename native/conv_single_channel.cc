@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "conv.h"
+#include "epilogue_vector.h"
 #include "simd.h"
 #include "thread_pool.h"
 
@@ -92,9 +93,23 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y, co
   const auto columns = forward_taps(g.OW, g.W, g.KW, g.strideW, g.padLeft, g.dilationW);
   const bool threeByThree = g.KH == 3 && g.KW == 3;
   const Interior inside = threeByThree ? interior_of(columns, 3) : Interior{0, 0};
+  // The epilogue as each pixel's F values are stored (apply_epilogue's vector arithmetic, F being whole vectors),
+  // instead of a second pass over the image's output; a sigmoid keeps the pass.
+  const bool fused = epilogue_fusable(epilogue);
+  const bool derivative = epilogue_has_derivative(epilogue);
   parallel_for(g.N, [&](int n, int) {
     const float* image = x + static_cast<size_t>(n) * g.H * g.W;
     float* out = y + static_cast<size_t>(n) * g.OH * g.OW * F;
+    auto store_pixel = [&](float* pixel, const vfloat* sum) {
+      for (int v = 0; v < NV; ++v) {
+        vfloat value = sum[v];
+        if (fused) {
+          value = epilogue_vector(value, epilogue, epilogue.bias == nullptr ? nullptr : epilogue.bias + v * kVector,
+                                  derivative ? epilogue.derivativeOf + (pixel - y) + v * kVector : nullptr);
+        }
+        store(pixel + v * kVector, value);
+      }
+    };
     auto plain = [&](int oy, int ox) {
       vfloat sum[NV] = {};
       for (const Tap& row : rows[oy])
@@ -103,8 +118,7 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y, co
           const float* weights = w + static_cast<size_t>(row.kernel * g.KW + column.kernel) * F;
           for (int v = 0; v < NV; ++v) sum[v] += value * load(weights + v * kVector);
         }
-      float* pixel = out + (static_cast<size_t>(oy) * g.OW + ox) * F;
-      for (int v = 0; v < NV; ++v) store(pixel + v * kVector, sum[v]);
+      store_pixel(out + (static_cast<size_t>(oy) * g.OW + ox) * F, sum);
     };
     for (int oy = 0; oy < g.OH; ++oy) {
       // PX pixels at a time share each tap's weight vectors; tap (a, b) of pixel ox reads corner[a, b].
@@ -124,13 +138,10 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y, co
               for (int v = 0; v < NV; ++v) sum[p][v] += value * weight[v];
             }
           }
-        for (int p = 0; p < PX; ++p) {
-          float* pixel = out + (static_cast<size_t>(oy) * g.OW + ox + p) * F;
-          for (int v = 0; v < NV; ++v) store(pixel + v * kVector, sum[p][v]);
-        }
+        for (int p = 0; p < PX; ++p) store_pixel(out + (static_cast<size_t>(oy) * g.OW + ox + p) * F, sum[p]);
       });
     }
-    apply_epilogue(out, g.OH * g.OW, F, F, offset(epilogue, static_cast<size_t>(n) * g.OH * g.OW * F, 0));
+    if (!fused) apply_epilogue(out, g.OH * g.OW, F, F, offset(epilogue, static_cast<size_t>(n) * g.OH * g.OW * F, 0));
   });
 }
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "simd.h"
 #include "thread_pool.h"
 
 namespace dae {
@@ -112,6 +113,40 @@ void unary(UnaryOp op, const float* x, float* out, size_t size, float alpha) {
   }
 }
 
+namespace {
+
+// block[0, columns) = the sum of rows [begin, end) of x, added row by row as the plain loop adds them, in registers:
+// through memory, each row's add waited for the previous row's store, so a bias gradient of 32 channels over 100,000
+// pixels took a few cycles a float. Whole vectors of columns only, at most kMaxRowVectors; false for other widths.
+constexpr int kMaxRowVectors = 8;
+
+template <int NV>
+void sum_rows_vectors(const float* x, long begin, long end, float* block) {
+  vfloat sum[NV] = {};
+  for (long r = begin; r < end; ++r) {
+    const float* row = x + static_cast<size_t>(r) * NV * kVector;
+    for (int v = 0; v < NV; ++v) sum[v] += load(row + v * kVector);
+  }
+  for (int v = 0; v < NV; ++v) store(block + v * kVector, sum[v]);
+}
+
+bool sum_rows_in_registers(const float* x, long begin, long end, int columns, float* block) {
+  if (columns % kVector != 0) return false;
+  switch (columns / kVector) {
+    case 1: sum_rows_vectors<1>(x, begin, end, block); return true;
+    case 2: sum_rows_vectors<2>(x, begin, end, block); return true;
+    case 3: sum_rows_vectors<3>(x, begin, end, block); return true;
+    case 4: sum_rows_vectors<4>(x, begin, end, block); return true;
+    case 5: sum_rows_vectors<5>(x, begin, end, block); return true;
+    case 6: sum_rows_vectors<6>(x, begin, end, block); return true;
+    case 7: sum_rows_vectors<7>(x, begin, end, block); return true;
+    case kMaxRowVectors: sum_rows_vectors<kMaxRowVectors>(x, begin, end, block); return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
 void sum_rows(const float* x, long rows, int columns, float* out) {
   if (columns == 1) {
     // A full reduction: per-block float partial sums (vectorised), folded in double.
@@ -135,9 +170,11 @@ void sum_rows(const float* x, long rows, int columns, float* out) {
     long begin = item * rowsPerItem, end = std::min(rows, begin + rowsPerItem);
     // Rows are summed in float (vectorised over columns), each item's total folded into double.
     std::vector<float> block(columns, 0.0f);
-    for (long r = begin; r < end; ++r) {
-      const float* row = x + static_cast<size_t>(r) * columns;
-      for (int c = 0; c < columns; ++c) block[c] += row[c];
+    if (!sum_rows_in_registers(x, begin, end, columns, block.data())) {
+      for (long r = begin; r < end; ++r) {
+        const float* row = x + static_cast<size_t>(r) * columns;
+        for (int c = 0; c < columns; ++c) block[c] += row[c];
+      }
     }
     partial[item].assign(block.begin(), block.end());
   };

@@ -196,7 +196,11 @@ void gemm_packed(bool transA, int M, int N, int K, const float* A, int lda, cons
 
 void gemm(bool transA, bool transB, int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
           int ldc, const Epilogue& epilogue) {
-  std::vector<float> packed(packed_b_floats(K, N));
+  // Kept by the calling thread between calls; pack_b writes every float of it. (The items use it through
+  // `packedB`: a thread_local named in the lambda would be each pool thread's own.)
+  thread_local std::vector<float> packed;
+  if (packed.size() < packed_b_floats(K, N)) packed.resize(packed_b_floats(K, N));
+  const float* packedB = packed.data();
   pack_b(transB, K, N, B, ldb, packed.data());
   // Items are (row block, column-panel group); split columns too when there are too few row blocks to share.
   const int rowBlocks = (M + kMC - 1) / kMC;
@@ -217,7 +221,7 @@ void gemm(bool transA, bool transB, int M, int N, int K, const float* A, int lda
     if (columns <= 0) return;
     const float* rows = transA ? A + m0 : A + static_cast<size_t>(m0) * lda;
     Epilogue part = offset(epilogue, static_cast<size_t>(m0) * ldc, column0);
-    gemm_packed(transA, mc, columns, K, rows, lda, packed.data() + static_cast<size_t>(column0) * K,
+    gemm_packed(transA, mc, columns, K, rows, lda, packedB + static_cast<size_t>(column0) * K,
                 C + static_cast<size_t>(m0) * ldc + column0, ldc, false, part, a.data());
   });
 }

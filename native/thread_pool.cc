@@ -101,6 +101,33 @@ int default_threads() {
   return hardware == 0 ? 1 : static_cast<int>(hardware);
 }
 
+// The partials of ordered_partial_sums, kept between calls (assign reuses their memory): allocated per call, those of
+// a filter gradient (a few MB) came back as fresh pages to fault in and zero on every training step. A call takes a
+// set from the spares and gives it back, so there are as many sets as calls ever ran at once (one per JS thread that
+// trains), not one per OS thread a step has run on (libuv runs each step on any of its threads).
+struct SpareBuffers {
+  std::vector<std::vector<float>> buffers;
+  SpareBuffers() {
+    std::lock_guard<std::mutex> lock(mutex());
+    if (!spares().empty()) {
+      buffers = std::move(spares().back());
+      spares().pop_back();
+    }
+  }
+  ~SpareBuffers() {
+    std::lock_guard<std::mutex> lock(mutex());
+    spares().push_back(std::move(buffers));
+  }
+  static std::mutex& mutex() {
+    static std::mutex instance;
+    return instance;
+  }
+  static std::vector<std::vector<std::vector<float>>>& spares() {
+    static std::vector<std::vector<std::vector<float>>> instance;
+    return instance;
+  }
+};
+
 std::atomic<bool> started{false};
 std::mutex configure;  // set_threads and the first start, which may come from several JS threads
 
@@ -154,7 +181,9 @@ void parallel_for(int items, const std::function<void(int, int)>& body) {
 void ordered_partial_sums(int items, size_t size, float* out,
                           const std::function<void(int, int, float*, int)>& body) {
   const int ranges = std::max(1, std::min(kSumRanges, items));
-  std::vector<std::vector<float>> partial(ranges);
+  SpareBuffers spare;
+  std::vector<std::vector<float>>& partial = spare.buffers;
+  if (static_cast<int>(partial.size()) < ranges) partial.resize(ranges);
   parallel_for(ranges, [&](int range, int thread) {
     partial[range].assign(size, 0.0f);
     int first = static_cast<int>(static_cast<long>(items) * range / ranges);

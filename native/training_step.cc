@@ -168,6 +168,14 @@ void TrainingStep::backward(const std::vector<LayerParameters>& parameters, cons
     const float* dz = gradient_.data();
     ConvGeometry g = layer.geometry;
     g.N = count;
+    // The input gradient through the activation of the layer below, in the kernel's epilogue; for a transposed
+    // convolution that trains, made together with its filter gradient where the kernels allow (both read dz and in).
+    float* dx = l == firstTrainable_ ? nullptr : at_least(nextGradient_, static_cast<size_t>(count) * layer.inSize);
+    const Epilogue below = l == firstTrainable_
+                               ? Epilogue{}
+                               : Epilogue{nullptr, Activation::linear, in, epilogue_activation(layers_[l - 1].activation)};
+    const bool together = dx != nullptr && layer.trainable && layer.kind == LayerKind::conv_transpose &&
+                          conv2d_with_filter_gradient_applies(g);
     if (layer.trainable) {
       std::vector<float>& dw = kernelGradients_[l];
       const int channels = bias_channels(layer);
@@ -181,7 +189,11 @@ void TrainingStep::backward(const std::vector<LayerParameters>& parameters, cons
           conv2d_backprop_filter(g, in, dz, dw.data());
           break;
         case LayerKind::conv_transpose:
-          conv2d_backprop_filter(g, dz, in, dw.data());
+          if (together) {
+            conv2d_with_filter_gradient(g, dz, parameters[l].kernel, dx, below, in, dw.data());
+          } else {
+            conv2d_backprop_filter(g, dz, in, dw.data());
+          }
           break;
       }
       if (layer.hasBias) {
@@ -190,9 +202,6 @@ void TrainingStep::backward(const std::vector<LayerParameters>& parameters, cons
       }
     }
     if (l == firstTrainable_) break;
-    float* dx = at_least(nextGradient_, static_cast<size_t>(count) * layer.inSize);
-    // The input gradient goes straight on through the activation of the layer below, in the kernel's epilogue.
-    const Epilogue below{nullptr, Activation::linear, in, epilogue_activation(layers_[l - 1].activation)};
     switch (layer.kind) {
       case LayerKind::dense:
         gemm(false, true, count, layer.inSize, layer.outSize, dz, layer.outSize, parameters[l].kernel, layer.outSize, dx,
@@ -202,7 +211,7 @@ void TrainingStep::backward(const std::vector<LayerParameters>& parameters, cons
         conv2d_backprop_input(g, dz, parameters[l].kernel, dx, below);
         break;
       case LayerKind::conv_transpose:
-        conv2d(g, dz, parameters[l].kernel, dx, below);
+        if (!together) conv2d(g, dz, parameters[l].kernel, dx, below);
         break;
     }
     std::swap(gradient_, nextGradient_);
