@@ -300,7 +300,7 @@ export function classifierRecipe(config: unknown): string {
   const smoothing = classifier.labelSmoothing > 0 ? ` Targets are smoothed by ${classifier.labelSmoothing}.` : '';
   const semi = classifier.semiSupervised;
   const fixMatch =
-    semi && classifier.encoders?.some((mode) => mode.startsWith('fixmatch'))
+    semi?.epochs !== undefined && classifier.encoders?.some((mode) => mode.startsWith('fixmatch'))
       ? ` <strong>FixMatch</strong>: ${semi.epochs} epochs of ${semi.stepsPerEpoch} steps, each on ${semi.labelledBatchSize} labelled ` +
         `and ${semi.labelledBatchSize * semi.unlabelledRatio} unlabelled images, at the same rates and cosine decay; the whole ` +
         'schedule is trained, without early stopping or halving, and its final moving average kept.'
