@@ -89,10 +89,6 @@ async function activate(name: ConcreteBackendName, options: BackendOptions): Pro
 }
 
 /**
- * Sets the native kernels' thread count (0 = every core) and returns the count in use. The thread pool is shared
- * by every JS thread of the process, workers included.
- */
-/**
  * Runs `body`, then gives the native kernels back the thread count they had before it: a worker thread that sets
  * its own count sets the whole process's, and would otherwise leave the command's kernels on one thread.
  */
@@ -106,6 +102,10 @@ export async function keepingNativeThreads<T>(body: () => Promise<T>): Promise<T
   }
 }
 
+/**
+ * Sets the native kernels' thread count (0 = every core) and returns the count in use. The thread pool is shared
+ * by every JS thread of the process, workers included.
+ */
 export function setNativeThreads(threads: number): number {
   const loaded = loadNativeAddon();
   if (!loaded.addon) throw new BackendError(`backend 'native' is not available: ${loaded.reason}`);
