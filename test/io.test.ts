@@ -22,12 +22,7 @@ import {
 } from '../src/io/atomic.js';
 import { loadModel, ModelFileError, readModelMetadata, saveModel } from '../src/io/model-files.js';
 import { RunFolder, RunFolderError } from '../src/io/run-folder.js';
-import {
-  denoisedSetWriter,
-  removeDenoisedSets,
-  savedDenoisedSets,
-  saveDenoisedSets,
-} from '../src/study/denoised-sets.js';
+import { denoisedSetWriter, removeDenoisedSets, savedDenoisedSets } from '../src/study/denoised-sets.js';
 import { buildAutoencoder } from '../src/model/autoencoder.js';
 
 async function temporaryDirectory(): Promise<string> {
@@ -327,7 +322,8 @@ test('the denoised test sets wait in the run folder, are read back only where th
     writer.add(sets[0]!, 0);
     assert.equal(await run.exists('checkpoints/denoised/0.f32'), true);
     assert.equal(await (await savedDenoisedSets(run, made))(0), undefined, 'not before the record is written');
-    await saveDenoisedSets(run, sets, made);
+    writer.add(sets[1]!, 1);
+    await writer.finish();
     const saved = await savedDenoisedSets(run, made);
     assert.deepEqual(await saved(0), sets[0]);
     assert.deepEqual(await saved(1), sets[1]);

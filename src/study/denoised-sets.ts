@@ -39,17 +39,6 @@ export async function denoisedSetWriter(
   };
 }
 
-/** Writes all the sets at once (denoisedSetWriter, for sets already in memory). */
-export async function saveDenoisedSets(
-  run: RunFolder,
-  sets: readonly Float32Array[],
-  record: Omit<DenoisedSetsRecord, 'formatVersion'>,
-): Promise<void> {
-  const writer = await denoisedSetWriter(run, record);
-  sets.forEach(writer.add);
-  await writer.finish();
-}
-
 /**
  * A reader of the saved sets, one at a time: set `index`, or undefined when the folder holds no such set made for
  * exactly `expected` (then the caller makes it itself).
