@@ -5,7 +5,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 import { useBackend } from '../src/backend/index.js';
 import { Random } from '../src/data/random.js';
-import { buildClassifier } from '../src/model/classifier.js';
+import { buildClassifier, referenceHeadUnits } from '../src/model/classifier.js';
 import { adam } from '../src/train/adam.js';
 import { trainBatches, trainingStep } from '../src/train/training-step.js';
 import { initializeWeights } from '../src/train/weights.js';
@@ -17,7 +17,13 @@ import { initializeWeights } from '../src/train/weights.js';
 export async function measureClassifier(threads: number, seconds: number): Promise<number> {
   await useBackend('native', { threads });
   const random = new Random(3);
-  const { model } = buildClassifier('scratch', { height: 28, width: 28, codingUnits: 32 }, 10, null);
+  const { model } = buildClassifier(
+    'scratch',
+    { height: 28, width: 28, codingUnits: 32 },
+    10,
+    null,
+    referenceHeadUnits,
+  );
   initializeWeights(model, random);
   const optimizer = adam(2e-3);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });

@@ -16,7 +16,7 @@ import { useBackend } from '../src/backend/index.js';
 import { measurePeakFlops } from '../src/backend/native/peak.js';
 import type { PeakFlops } from '../src/backend/native/peak.js';
 import { buildAutoencoder } from '../src/model/autoencoder.js';
-import { buildClassifier } from '../src/model/classifier.js';
+import { buildClassifier, referenceHeadUnits } from '../src/model/classifier.js';
 import { measureTraining } from './autoencoder-speed.js';
 import type { Measurement } from './autoencoder-speed.js';
 import { measureClassifier } from './classifier-speed.js';
@@ -121,7 +121,13 @@ const shareOfPeak = (flopsPerSecond: number) => (peakFlops === null ? null : flo
 const flopsPerImage: Record<Model, number> = { autoencoder: 0, classifier: 0 };
 {
   const { autoencoder } = buildAutoencoder();
-  const { model: classifier } = buildClassifier('scratch', { height: 28, width: 28, codingUnits: 32 }, 10, null);
+  const { model: classifier } = buildClassifier(
+    'scratch',
+    { height: 28, width: 28, codingUnits: 32 },
+    10,
+    null,
+    referenceHeadUnits,
+  );
   flopsPerImage.autoencoder = trainingFlopsPerImage(autoencoder);
   flopsPerImage.classifier = trainingFlopsPerImage(classifier);
   autoencoder.dispose();

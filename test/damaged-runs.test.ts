@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { presets } from '../src/config.js';
 import { summariseSweep } from '../src/grid/sweep.js';
 import type { Metrics, SweepCell } from '../src/io/metrics.js';
 
@@ -202,7 +203,10 @@ test('dae serve refuses a run whose saved models are damaged, in the line dae ex
         weights.writeFloatLE(Number.POSITIVE_INFINITY, 4 * 11);
         await writeFile(join(folder, 'weights.bin'), weights);
       },
-      line: /models\/classifier-frozen-100\/weights\.bin: layer 'head_dense1' holds 1 NaN and 1 infinite among the 512 values of its weight 'head_dense1\/kernel' — the training that saved it diverged, or the file is damaged; /,
+      // The first hidden layer's kernel: 32 code units times the head's units.
+      line: new RegExp(
+        `models/classifier-frozen-100/weights\\.bin: layer 'head_dense1' holds 1 NaN and 1 infinite among the ${(32 * presets.tiny.classifier.headUnits).toLocaleString('en-US')} values of its weight 'head_dense1/kernel' — the training that saved it diverged, or the file is damaged; `,
+      ),
     },
   ];
   for (const { model, damage, line } of damages) {

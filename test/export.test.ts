@@ -29,6 +29,7 @@ import { modelTree } from '../src/export/model-tree.js';
 import { saveModel, loadModel } from '../src/io/model-files.js';
 import { RunFolder } from '../src/io/run-folder.js';
 import { buildAutoencoder, referenceShape } from '../src/model/autoencoder.js';
+import { presets } from '../src/config.js';
 import { buildClassifier } from '../src/model/classifier.js';
 import { initializeWeights } from '../src/train/weights.js';
 
@@ -85,7 +86,7 @@ async function makeRun(directory: string): Promise<string[]> {
   await saveModel(decoder, run.path('models', 'decoder'), { ...metadata, role: 'decoder' });
   await saveModel(autoencoder, run.path('models', 'autoencoder'), { ...metadata, role: 'autoencoder' });
   for (const mode of ['frozen', 'finetuned', 'scratch'] as const) {
-    const classifier = buildClassifier(mode, referenceShape, 10, encoder);
+    const classifier = buildClassifier(mode, referenceShape, 10, encoder, presets.full.classifier.headUnits);
     initializeWeights(classifier.model, random);
     await saveModel(classifier.model, run.path('models', `classifier-${mode}-100`), {
       ...metadata,

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { useBackend } from '../src/backend/index.js';
 import { buildAutoencoder } from '../src/model/autoencoder.js';
+import { presets } from '../src/config.js';
 import { buildClassifier } from '../src/model/classifier.js';
 import { adam } from '../src/train/adam.js';
 import { optimizerState } from '../src/train/checkpoint.js';
@@ -61,7 +62,13 @@ test('the fused Adam step gives the stock tfjs Adam weights and state bit for bi
   await useBackend('native');
   assert.ok(tf.getKernel('DaeFusedAdam', 'native'), 'the native backend registers the fused Adam kernel');
   const train = async (optimizer: tf.AdamOptimizer) => {
-    const { model } = buildClassifier('scratch', { height: 28, width: 28, codingUnits: 32 }, 10, null);
+    const { model } = buildClassifier(
+      'scratch',
+      { height: 28, width: 28, codingUnits: 32 },
+      10,
+      null,
+      presets.full.classifier.headUnits,
+    );
     initializeWeights(model, new Random(5));
     model.compile({ optimizer, loss: 'categoricalCrossentropy' });
     const random = new Random(6);
@@ -134,7 +141,13 @@ test('training gives the same weights bit for bit on 1, 2 and 3 threads', async 
     const { autoencoder } = buildAutoencoder();
     initializeWeights(autoencoder, new Random(12));
     autoencoder.compile({ optimizer: adam(1e-3), loss: 'meanSquaredError' });
-    const { model } = buildClassifier('scratch', { height: 28, width: 28, codingUnits: 32 }, 10, null);
+    const { model } = buildClassifier(
+      'scratch',
+      { height: 28, width: 28, codingUnits: 32 },
+      10,
+      null,
+      presets.full.classifier.headUnits,
+    );
     initializeWeights(model, new Random(13));
     model.compile({ optimizer: adam(1e-3), loss: 'categoricalCrossentropy' });
     for (let step = 0; step < 3; step += 1) {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { useBackend } from '../src/backend/index.js';
-import { resolveConfig } from '../src/config.js';
+import { presets, resolveConfig } from '../src/config.js';
 import { Random } from '../src/data/random.js';
 import { buildClassifier } from '../src/model/classifier.js';
 import { trainClassifier } from '../src/train/classifier.js';
@@ -85,7 +85,13 @@ async function semiSupervisedRun(threads: number) {
   await useBackend('native', { threads });
   // Long enough for the toy's validation accuracy to stop improving: the schedule must still run to its end.
   const config = resolveConfig('tiny', { classifier: { semiSupervised: { epochs: 6 } } }).classifier;
-  const classifier = buildClassifier('fixmatch-scratch', { height: 28, width: 28, codingUnits: 32 }, 4, null);
+  const classifier = buildClassifier(
+    'fixmatch-scratch',
+    { height: 28, width: 28, codingUnits: 32 },
+    4,
+    null,
+    presets.full.classifier.headUnits,
+  );
   initializeWeights(classifier.model, new Random(3));
   const engines: string[] = [];
   const result = await trainClassifier({

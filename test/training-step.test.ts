@@ -13,6 +13,7 @@ import { useBackend } from '../src/backend/index.js';
 import type { BackendName } from '../src/backend/index.js';
 import { Random } from '../src/data/random.js';
 import { buildAutoencoder } from '../src/model/autoencoder.js';
+import { presets } from '../src/config.js';
 import { buildClassifier } from '../src/model/classifier.js';
 import { adam } from '../src/train/adam.js';
 import { optimizerState } from '../src/train/checkpoint.js';
@@ -42,7 +43,9 @@ function batchOf(network: Network, seed: number, pixels = 784): { x: Float32Arra
 function build(network: Network, small: boolean): { model: LayersModel; loss: StepLoss } {
   const shape = small ? smallShape : { height: 28, width: 28, codingUnits: 32 };
   const model =
-    network === 'autoencoder' ? buildAutoencoder(shape).autoencoder : buildClassifier('scratch', shape, 10, null).model;
+    network === 'autoencoder'
+      ? buildAutoencoder(shape).autoencoder
+      : buildClassifier('scratch', shape, 10, null, presets.full.classifier.headUnits).model;
   initializeWeights(model, new Random(21));
   return { model, loss: network === 'autoencoder' ? 'meanSquaredError' : 'categoricalCrossentropy' };
 }
@@ -167,7 +170,13 @@ test('a frozen encoder stays as it was, and the pretrained model whose weights i
   const pretrained = buildAutoencoder().encoder;
   initializeWeights(pretrained, new Random(3));
   const before = pretrained.getWeights().map((weight) => weight.dataSync().slice());
-  const { model, encoder } = buildClassifier('finetuned', { height: 28, width: 28, codingUnits: 32 }, 10, pretrained);
+  const { model, encoder } = buildClassifier(
+    'finetuned',
+    { height: 28, width: 28, codingUnits: 32 },
+    10,
+    pretrained,
+    presets.full.classifier.headUnits,
+  );
   encoder.trainable = false;
   const optimizer = adam(2e-3);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
@@ -224,7 +233,13 @@ test('predictions on the addon equal tfjs predict for the autoencoder, encoder a
   await useBackend('native');
   const { autoencoder, encoder } = buildAutoencoder();
   initializeWeights(autoencoder, new Random(8));
-  const { model: classifier } = buildClassifier('finetuned', { height: 28, width: 28, codingUnits: 32 }, 10, encoder);
+  const { model: classifier } = buildClassifier(
+    'finetuned',
+    { height: 28, width: 28, codingUnits: 32 },
+    10,
+    encoder,
+    presets.full.classifier.headUnits,
+  );
   const { x } = batchOf('autoencoder', 9);
   for (const model of [autoencoder, encoder, classifier]) {
     const fromTfjs = tf.tidy(() => (model.predict(tf.tensor4d(x, [batch, 28, 28, 1])) as tf.Tensor).dataSync().slice());

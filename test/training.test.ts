@@ -73,7 +73,13 @@ async function frozenRun(
 ): Promise<{ weights: Float32Array[]; losses: number[] }> {
   const { encoder, autoencoder } = buildAutoencoder();
   initializeWeights(encoder, new Random(3).fork('encoder'));
-  const classifier = buildClassifier('frozen', { height: 28, width: 28, codingUnits: 32 }, 4, encoder);
+  const classifier = buildClassifier(
+    'frozen',
+    { height: 28, width: 28, codingUnits: 32 },
+    4,
+    encoder,
+    presets.full.classifier.headUnits,
+  );
   initializeWeights(classifier.model, new Random(3).fork('head'));
   const result = await trainClassifier({
     classifier,

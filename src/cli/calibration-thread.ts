@@ -46,7 +46,13 @@ async function secondsPerBatch(kind: EpochKind, batchSize: number): Promise<numb
     await trainAutoencoder({ autoencoder, train, validation, config, seed: 0, reporter });
   } else {
     const mode: EncoderMode = kind === 'head' ? 'frozen' : 'scratch';
-    const classifier = buildClassifier(mode, referenceShape, 10, autoencoder.encoder);
+    const classifier = buildClassifier(
+      mode,
+      referenceShape,
+      10,
+      autoencoder.encoder,
+      presets.full.classifier.headUnits,
+    );
     initializeWeights(classifier.model, random.fork(kind));
     const config = {
       ...presets.full.classifier,
@@ -92,7 +98,7 @@ for (const kind of ['autoencoder', 'classifier', 'head'] as const) {
   const perImage = Math.max(0, (large - small) / 112);
   epochs[kind] = { perImage, perStep: Math.max(0, small - 16 * perImage) };
 }
-const classifier = buildClassifier('scratch', referenceShape, 10, null);
+const classifier = buildClassifier('scratch', referenceShape, 10, null, presets.full.classifier.headUnits);
 const forward: MachineSpeeds['forward'] = {
   autoencoder: forwardSeconds(autoencoder.autoencoder),
   encoder: forwardSeconds(autoencoder.encoder),

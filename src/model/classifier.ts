@@ -1,5 +1,5 @@
-// The reference classifier: the autoencoder's encoder, then Dense 16 relu -> Dense 16 relu -> Dense 10 softmax.
-//   [28,28,1] -> encoder -> [32] -> [16] -> [16] -> [classes]
+// The classifier: the autoencoder's encoder, then two relu Dense layers of `headUnits` each and a softmax Dense layer.
+//   [28,28,1] -> encoder -> [32] -> [headUnits] -> [headUnits] -> [classes]
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
@@ -69,6 +69,12 @@ export interface Classifier {
 }
 
 /**
+ * The reference write-up's head: 16 units a layer. The bench's peers build it, so the bench times it; the study's
+ * head is the config's classifier.headUnits.
+ */
+export const referenceHeadUnits = 16;
+
+/**
  * A classifier with its own copy of the encoder: the pretrained weights for `frozen` and `finetuned`,
  * fresh ones (to be initialised by the caller) for `scratch`.
  */
@@ -77,6 +83,7 @@ export function buildClassifier(
   shape: AutoencoderShape,
   classes: number,
   pretrained: LayersModel | null,
+  headUnits: number,
 ): Classifier {
   const encoder = buildEncoder(shape);
   if (variants[mode].pretrained) {
@@ -85,8 +92,8 @@ export function buildClassifier(
   }
   const input = tfl.input({ shape: [shape.height, shape.width, 1], name: 'input_image' });
   const code = encoder.apply(input) as tfl.SymbolicTensor;
-  const hidden1 = tfl.layers.dense({ name: 'head_dense1', units: 16, activation: 'relu' }).apply(code);
-  const hidden2 = tfl.layers.dense({ name: 'head_dense2', units: 16, activation: 'relu' }).apply(hidden1);
+  const hidden1 = tfl.layers.dense({ name: 'head_dense1', units: headUnits, activation: 'relu' }).apply(code);
+  const hidden2 = tfl.layers.dense({ name: 'head_dense2', units: headUnits, activation: 'relu' }).apply(hidden1);
   const output = tfl.layers
     .dense({ name: 'head_output', units: classes, activation: 'softmax' })
     .apply(hidden2) as tfl.SymbolicTensor;

@@ -8,6 +8,7 @@ import type { Metrics } from '../io/metrics.js';
 import { buildConclusion } from './conclusion.js';
 import { articleFor, escapeHtml, formatFixed, formatInteger, formatSeconds, itemNoun } from './format.js';
 import { describeNoise } from '../data/noise.js';
+import { referenceHeadUnits } from '../model/classifier.js';
 import { ablationIntroduction, ablationTables } from './ablation.js';
 import { robustnessTable, sweepRobustnessTable } from './robustness.js';
 import { publishedTable, unlabelledSentence } from './unlabelled.js';
@@ -305,8 +306,11 @@ export function classifierRecipe(config: unknown): string {
         `and ${semi.labelledBatchSize * semi.unlabelledRatio} unlabelled images, at the same rates and cosine decay; the whole ` +
         'schedule is trained, without early stopping or halving, and its final moving average kept.'
       : '';
+  // Configs from before the head was a setting had the reference head.
+  const headUnits = classifier.headUnits ?? referenceHeadUnits;
   return (
-    `<p>How the classifiers were trained: Adam, batches of ${classifier.batchSize}, early stopping on validation accuracy with the best ` +
+    `<p>How the classifiers were trained: the encoder, then two relu layers of ${headUnits} units and a softmax layer; ` +
+    `Adam, batches of ${classifier.batchSize}, early stopping on validation accuracy with the best ` +
     `epoch's weights restored. <strong>Frozen</strong>: the encoder's codes are computed once and only the head trains, on ${escapeHtml(frozenData)}, ` +
     `up to ${classifier.frozenMaxEpochs} epochs (or ${formatInteger(classifier.frozenMaxImagesPerRun)} images) at ${rate(classifier.headLearningRate)} ` +
     `with a cosine decay, patience ${classifier.frozenPatience}. <strong>Fine-tuned</strong>: ${epochs(classifier.warmupEpochs)} of the head alone ` +

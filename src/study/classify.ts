@@ -218,7 +218,13 @@ export async function trainAndEvaluate(
 ) {
   const { config, reporter } = context;
   reporter({ type: 'stage-start', stage: options.stage, description: `${mode} encoder, ${labelled.count} labels` });
-  const classifier = buildClassifier(mode, shapeOf(data.train), data.train.classes, encoder);
+  const classifier = buildClassifier(
+    mode,
+    shapeOf(data.train),
+    data.train.classes,
+    encoder,
+    config.classifier.headUnits,
+  );
   const weightsRandom = new Random(options.seed).fork(`classifier-weights-${options.name}`);
   initializeWeights(variants[mode].pretrained ? headOnly(classifier) : classifier.model, weightsRandom);
   const training = await trainClassifier({

@@ -29,6 +29,8 @@ import { restoreWeights, snapshotWeights, WeightAverage } from './weights.js';
 export interface ClassifierConfig {
   encoders: EncoderMode[];
   labelFractions: number[];
+  /** Units of each of the head's two hidden layers (the reference write-up has 16). */
+  headUnits: number;
   batchSize: number;
   /** Adam's learning rate while only the head trains (frozen runs, fine-tuning's warm-up). */
   headLearningRate: number;
