@@ -91,8 +91,8 @@ const full: ExperimentConfig = {
       unlabelledWeight: 1,
       weakAugmentation: { maxShift: 1, maxRotationDegrees: 5, maxScale: 0.05 },
       // Mild for a strong view: the labelled images' distortion and light corruption. Harder views (±3 pixels, ±20°,
-      // twice the corruption) scored 0.1-0.6 points lower on validation at 100 to 5,500 labels (seed 1, from scratch):
-      // a network this small spends its capacity matching them instead of the digits.
+      // twice the corruption) scored 0.1-0.6 points lower on validation at 100 to 5,500 labels (seed 1, from scratch,
+      // with the 16-unit head): that network spent its capacity matching them instead of the digits.
       strongAugmentation: { maxShift: 2, maxRotationDegrees: 12, maxScale: 0.1 },
       strongCorruptions: [
         { kind: 'salt-and-pepper', amount: 0.05 },
