@@ -11,7 +11,7 @@ import type { ExperimentConfig } from '../src/config.js';
 import type { ImageSet } from '../src/data/dataset.js';
 import { Random } from '../src/data/random.js';
 import { buildAutoencoder } from '../src/model/autoencoder.js';
-import { buildClassifier } from '../src/model/classifier.js';
+import { buildClassifier, referenceHeadUnits } from '../src/model/classifier.js';
 import { cosineDecay } from '../src/train/adam.js';
 import { trainAutoencoder } from '../src/train/autoencoder.js';
 import { frozenCopiesFor, oneHot, trainClassifier } from '../src/train/classifier.js';
@@ -155,4 +155,24 @@ test("the autoencoder's cosine schedule starts at the full rate and then lowers 
   const older = structuredClone(presets.tiny) as unknown as { autoencoder: Record<string, unknown> };
   delete older.autoencoder['learningRateSchedule'];
   assert.equal(savedConfig(older, 'runs/old/run.json').autoencoder.learningRateSchedule, 'constant');
+});
+
+test('the head is classifier.headUnits wide; run folders from before the setting read as the reference 16', () => {
+  const { model } = buildClassifier('scratch', { height: 28, width: 28, codingUnits: 32 }, 10, null, 24);
+  assert.deepEqual(
+    ['head_dense1', 'head_dense2', 'head_output'].map((name) => model.getLayer(name).outputShape),
+    [
+      [null, 24],
+      [null, 24],
+      [null, 10],
+    ],
+  );
+  model.dispose();
+  assert.throws(
+    () => resolveConfig('tiny', { classifier: { headUnits: 0 } }),
+    /^ConfigError: classifier\.headUnits must be a whole number from 1 to 4096, got 0$/,
+  );
+  const older = structuredClone(presets.tiny) as unknown as { classifier: Record<string, unknown> };
+  delete older.classifier['headUnits'];
+  assert.equal(savedConfig(older, 'runs/old/run.json').classifier.headUnits, referenceHeadUnits);
 });
