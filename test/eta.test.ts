@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setNativeThreads, useBackend } from '../src/backend/index.js';
 import { loadNativeAddon } from '../src/backend/native/addon.js';
 import { measureMachine } from '../src/cli/calibration.js';
+import { presets } from '../src/config.js';
 import type { MachineSpeeds } from '../src/cli/calibration.js';
 import { EtaModel } from '../src/cli/eta.js';
 import { Random } from '../src/data/random.js';
@@ -172,7 +173,7 @@ test("the calibration measures every kind of work and leaves the command's train
   const before = await digest();
   // The calibration's thread runs its kernels on one thread of the process's pool; the command's count comes back.
   const threads = setNativeThreads(2);
-  const measured = await measureMachine('native', true);
+  const measured = await measureMachine('native', true, presets.full.classifier.headUnits);
   assert.equal(loadNativeAddon().addon!.threads(), threads, "the calibration changed the command's kernel threads");
   for (const [kind, { perStep, perImage }] of Object.entries(measured.epochs)) {
     assert.ok(

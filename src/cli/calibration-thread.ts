@@ -18,7 +18,7 @@ import type { EpochKind, Reporter } from '../train/events.js';
 import { initializeWeights } from '../train/weights.js';
 import type { MachineSpeeds } from './calibration.js';
 
-const { backend, codeMap } = workerData as { backend: BackendName; codeMap: boolean };
+const { backend, codeMap, headUnits } = workerData as { backend: BackendName; codeMap: boolean; headUnits: number };
 await useBackend(backend, { threads: 1 });
 const random = new Random(0);
 const imagesOf = (count: number) =>
@@ -46,13 +46,7 @@ async function secondsPerBatch(kind: EpochKind, batchSize: number): Promise<numb
     await trainAutoencoder({ autoencoder, train, validation, config, seed: 0, reporter });
   } else {
     const mode: EncoderMode = kind === 'head' ? 'frozen' : 'scratch';
-    const classifier = buildClassifier(
-      mode,
-      referenceShape,
-      10,
-      autoencoder.encoder,
-      presets.full.classifier.headUnits,
-    );
+    const classifier = buildClassifier(mode, referenceShape, 10, autoencoder.encoder, headUnits);
     initializeWeights(classifier.model, random.fork(kind));
     const config = {
       ...presets.full.classifier,
@@ -98,7 +92,7 @@ for (const kind of ['autoencoder', 'classifier', 'head'] as const) {
   const perImage = Math.max(0, (large - small) / 112);
   epochs[kind] = { perImage, perStep: Math.max(0, small - 16 * perImage) };
 }
-const classifier = buildClassifier('scratch', referenceShape, 10, null, presets.full.classifier.headUnits);
+const classifier = buildClassifier('scratch', referenceShape, 10, null, headUnits);
 const forward: MachineSpeeds['forward'] = {
   autoencoder: forwardSeconds(autoencoder.autoencoder),
   encoder: forwardSeconds(autoencoder.encoder),

@@ -16,13 +16,20 @@ export interface MachineSpeeds {
   forward: Record<keyof ForwardWork, number>;
 }
 
-/** Measures `backend` on this machine; `codeMap`: also time a small code map (the study draws one). */
-export async function measureMachine(backend: BackendName, codeMap: boolean): Promise<MachineSpeeds> {
+/**
+ * Measures `backend` on this machine with classifiers of the run's head (`headUnits` a hidden layer); `codeMap`: also
+ * time a small code map (the study draws one).
+ */
+export async function measureMachine(
+  backend: BackendName,
+  codeMap: boolean,
+  headUnits: number,
+): Promise<MachineSpeeds> {
   // From dist/ the thread is a .js file; from the sources (node --import tsx) it is the .ts beside this one.
   const entry = new URL(`./calibration-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
   // The thread times its work on one kernel thread, and the kernels' thread pool is the process's.
   return keepingNativeThreads(async () => {
-    const worker = new Worker(entry, { workerData: { backend, codeMap } });
+    const worker = new Worker(entry, { workerData: { backend, codeMap, headUnits } });
     try {
       return await new Promise<MachineSpeeds>((resolve, reject) => {
         worker.once('message', resolve);

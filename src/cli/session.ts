@@ -229,7 +229,10 @@ export async function contextFor(
   // the event they name (see cli/stop-after-event.ts).
   const stopPattern = stopAfterEventPattern(process.env);
   const measureStarted = performance.now();
-  const speeds = timeLeft === undefined ? undefined : await measureMachine(backend.name, timeLeft === 'study');
+  const speeds =
+    timeLeft === undefined
+      ? undefined
+      : await measureMachine(backend.name, timeLeft === 'study', config.classifier.headUnits);
   if (speeds)
     say(
       `dae: measured this machine's speed for the time estimate in ${((performance.now() - measureStarted) / 1000).toFixed(1)} s`,
