@@ -9,13 +9,17 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 
 import { useBackend } from '../src/backend/index.js';
-import { buildAutoencoder } from '../src/model/autoencoder.js';
+import { buildAutoencoder, referenceShape } from '../src/model/autoencoder.js';
 import { presets } from '../src/config.js';
 import { buildClassifier } from '../src/model/classifier.js';
 import { adam } from '../src/train/adam.js';
 import { optimizerState } from '../src/train/checkpoint.js';
 import { initializeWeights } from '../src/train/weights.js';
 import { Random } from '../src/data/random.js';
+
+/** The study's classifier (its head as the preset has it), from scratch and untrained. */
+const studyClassifier = () =>
+  buildClassifier('scratch', referenceShape, 10, null, presets.full.classifier.headUnits).model;
 
 test('a buffer handed out by dataSync is never recycled into a later output', async () => {
   await useBackend('native');
@@ -62,13 +66,7 @@ test('the fused Adam step gives the stock tfjs Adam weights and state bit for bi
   await useBackend('native');
   assert.ok(tf.getKernel('DaeFusedAdam', 'native'), 'the native backend registers the fused Adam kernel');
   const train = async (optimizer: tf.AdamOptimizer) => {
-    const { model } = buildClassifier(
-      'scratch',
-      { height: 28, width: 28, codingUnits: 32 },
-      10,
-      null,
-      presets.full.classifier.headUnits,
-    );
+    const model = studyClassifier();
     initializeWeights(model, new Random(5));
     model.compile({ optimizer, loss: 'categoricalCrossentropy' });
     const random = new Random(6);
@@ -141,13 +139,7 @@ test('training gives the same weights bit for bit on 1, 2 and 3 threads', async 
     const { autoencoder } = buildAutoencoder();
     initializeWeights(autoencoder, new Random(12));
     autoencoder.compile({ optimizer: adam(1e-3), loss: 'meanSquaredError' });
-    const { model } = buildClassifier(
-      'scratch',
-      { height: 28, width: 28, codingUnits: 32 },
-      10,
-      null,
-      presets.full.classifier.headUnits,
-    );
+    const model = studyClassifier();
     initializeWeights(model, new Random(13));
     model.compile({ optimizer: adam(1e-3), loss: 'categoricalCrossentropy' });
     for (let step = 0; step < 3; step += 1) {
