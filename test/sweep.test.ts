@@ -13,6 +13,13 @@ import type { Metrics } from '../src/io/metrics.js';
 import { runSweep, summariseSweep } from '../src/grid/sweep.js';
 import { sweepSentence } from '../src/report/conclusion.js';
 import { silentReporter } from '../src/train/events.js';
+import { Random } from '../src/data/random.js';
+import type { PreparedData } from '../src/data/prepare.js';
+import { robustnessSets } from '../src/eval/robustness.js';
+import { buildAutoencoder } from '../src/model/autoencoder.js';
+import { sharedCellRobustnessSets } from '../src/study/cell.js';
+import { robustnessCorruptions } from '../src/study/evaluate.js';
+import { initializeWeights } from '../src/train/weights.js';
 
 test('a tiny sweep has every cell, nested subsets, and resumes to the same table', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'dae-sweep-'));
@@ -117,4 +124,42 @@ test('the conclusion says where the pretraining gain is clear, within the spread
   assert.match(sentence, /within the spread at 1,000/);
   assert.match(sentence, /a loss at 10,000/);
   assert.match(sentence, /stops helping above about 100 labels/);
+});
+
+test("the cells' robustness images are made once for all threads, the corrupted ones shared by every autoencoder", async () => {
+  await useBackend('native', { threads: 2 });
+  const config = resolveConfig('tiny');
+  const random = new Random(4);
+  const count = 12;
+  const test = {
+    images: Uint8Array.from({ length: count * 784 }, () => random.integer(256)),
+    labels: Uint8Array.from({ length: count }, (_, index) => index % 10),
+    count,
+    height: 28,
+    width: 28,
+    classes: 10,
+  };
+  const data = { test } as unknown as PreparedData;
+  const autoencoders = { a: buildAutoencoder(), b: buildAutoencoder() };
+  initializeWeights(autoencoders.a.autoencoder, new Random(1));
+  initializeWeights(autoencoders.b.autoencoder, new Random(2));
+  const sets = await sharedCellRobustnessSets(config, data, ['a', 'b'], async (folder) =>
+    folder === 'a' ? autoencoders.a : autoencoders.b,
+  );
+  const corruptions = robustnessCorruptions(config);
+  for (const folder of ['a', 'b'] as const) {
+    const own = robustnessSets(test, corruptions, config.seed, 2000, autoencoders[folder].autoencoder);
+    const made = sets[folder]!;
+    assert.equal(made.count, count);
+    assert.deepEqual(made.clean, own.clean);
+    made.corruptions.forEach((corruption, index) => {
+      assert.deepEqual(corruption.corrupted, own.corruptions[index]!.corrupted, `${folder}: ${corruption.noise.kind}`);
+      assert.deepEqual(corruption.denoised, own.corruptions[index]!.denoised, `${folder}: ${corruption.noise.kind}`);
+      for (const images of [corruption.corrupted, corruption.denoised!])
+        assert.ok(images.buffer instanceof SharedArrayBuffer, 'the threads read these without a copy');
+      // One copy of the corrupted images for every autoencoder; each has its own denoised ones.
+      assert.equal(corruption.corrupted, sets.a!.corruptions[index]!.corrupted);
+    });
+  }
+  assert.notDeepEqual(sets.a!.corruptions[0]!.denoised, sets.b!.corruptions[0]!.denoised);
 });

@@ -11,7 +11,7 @@ import type { MeanAndSpread, SweepCell } from '../io/metrics.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import type { ClassifierConfig } from '../train/classifier.js';
 import type { PlannedRun } from '../train/events.js';
-import { cellRobustnessImages, saveCell, sweepCell } from '../study/cell.js';
+import { cellRobustnessImages, saveCell, sharedCellRobustnessSets, sweepCell } from '../study/cell.js';
 import { classifierWorkerCount } from '../study/classify.js';
 import type { ExperimentContext } from '../study/context.js';
 import { robustnessCorruptions } from '../study/evaluate.js';
@@ -197,7 +197,7 @@ export function cellRunPlans(grid: CellGrid, data: PreparedData, config: Experim
   // After the test predictions, every corruption scored directly and denoised first.
   const scoredImages = Math.min(cellRobustnessImages, data.test.count);
   const corruptions = robustnessCorruptions(config).length;
-  const firstOnThread = new Map<string, number>();
+  const firstOfAutoencoder = new Map<string, number>();
   return grid.pending.map(({ job, models }) => {
     const plan = classifierRunPlan({
       stage: job.stage,
@@ -212,11 +212,11 @@ export function cellRunPlans(grid: CellGrid, data: PreparedData, config: Experim
       done: false,
       parallel: grid.workers > 1,
     });
-    // The first cell of an autoencoder on each thread also corrupts and denoises the scored images
-    // (cellRobustnessSets).
-    const cellsBefore = firstOnThread.get(models) ?? 0;
-    firstOnThread.set(models, cellsBefore + 1);
-    const sets = cellsBefore < grid.workers ? corruptions * scoredImages : 0;
+    // The scored images are corrupted and denoised once per autoencoder (sharedCellRobustnessSets, or the first
+    // cell's thread when one thread trains them all): charged to its first cell.
+    const cellsBefore = firstOfAutoencoder.get(models) ?? 0;
+    firstOfAutoencoder.set(models, cellsBefore + 1);
+    const sets = cellsBefore === 0 ? corruptions * scoredImages : 0;
     return {
       ...plan,
       forward: {
@@ -265,6 +265,7 @@ export async function runCells(
       });
     });
   } else if (grid.workers > 1) {
+    const folders = [...new Set(pending.map(({ models }) => models))];
     await runInThreads<SweepCell>(
       context,
       data,
@@ -273,6 +274,7 @@ export async function runCells(
       (cell, index) => {
         slots[pending[index]!.slot] = cell;
       },
+      await sharedCellRobustnessSets(context.config, data, folders, autoencoderFor),
     );
   } else {
     for (const entry of pending)

@@ -2,12 +2,13 @@
 // and of the pretraining ablation. `trainCell` touches no files, so a cell trains the same in this thread, a thread
 // of the pool or a job queue's worker on another machine; `saveCell` writes a finished cell to its own file.
 import type { ExperimentConfig } from '../config.js';
-import { subsetImageSet } from '../data/dataset.js';
+import { shared, subsetImageSet } from '../data/dataset.js';
 import type { PreparedData } from '../data/prepare.js';
 import { robustnessOf, robustnessSets } from '../eval/robustness.js';
 import type { RobustnessSets } from '../eval/robustness.js';
 import type { SweepCell } from '../io/metrics.js';
 import type { Autoencoder } from '../model/autoencoder.js';
+import { predictInBatches } from '../train/batches.js';
 import { trainAndEvaluate } from './classify.js';
 import type { ExperimentContext, TrainingContext } from './context.js';
 import { robustnessCorruptions } from './evaluate.js';
@@ -19,34 +20,80 @@ import type { CellJob } from './jobs.js';
  */
 export const cellRobustnessImages = 2000;
 
-/** The corrupted and denoised test images per autoencoder, made once per thread and reused by every cell on it. */
-const robustnessCache = new WeakMap<Autoencoder['autoencoder'], RobustnessSets>();
+/** The clean and corrupted test images the cells are scored on: the same for every autoencoder of a run. */
+function corruptedSets(config: ExperimentConfig, data: PreparedData): RobustnessSets {
+  return robustnessSets(data.test, robustnessCorruptions(config), config.seed, cellRobustnessImages);
+}
+
+/** `sets` with each corruption's images denoised by `autoencoder`, each array passed through `keep`. */
+function denoisedBy(
+  sets: RobustnessSets,
+  autoencoder: Autoencoder,
+  keep: (images: Float32Array) => Float32Array = (images) => images,
+): RobustnessSets {
+  return {
+    ...sets,
+    corruptions: sets.corruptions.map((corruption) => ({
+      ...corruption,
+      denoised: keep(
+        predictInBatches(autoencoder.autoencoder, corruption.corrupted, sets.count, sets.height, sets.width),
+      ),
+    })),
+  };
+}
+
+// Made once per thread and reused by every cell on it: the corrupted images once (an ablation's seven autoencoders
+// share them), their denoised versions once per autoencoder.
+let corruptedCache: { key: string; sets: RobustnessSets } | null = null;
+const denoisedCache = new WeakMap<Autoencoder['autoencoder'], RobustnessSets>();
 
 function cellRobustnessSets(config: ExperimentConfig, data: PreparedData, autoencoder: Autoencoder): RobustnessSets {
-  let sets = robustnessCache.get(autoencoder.autoencoder);
+  let sets = denoisedCache.get(autoencoder.autoencoder);
   if (!sets) {
-    sets = robustnessSets(
-      data.test,
-      robustnessCorruptions(config),
-      config.seed,
-      cellRobustnessImages,
-      autoencoder.autoencoder,
-    );
-    robustnessCache.set(autoencoder.autoencoder, sets);
+    const key = JSON.stringify([config.seed, robustnessCorruptions(config)]);
+    if (corruptedCache?.key !== key) corruptedCache = { key, sets: corruptedSets(config, data) };
+    sets = denoisedBy(corruptedCache.sets, autoencoder);
+    denoisedCache.set(autoencoder.autoencoder, sets);
   }
   return sets;
+}
+
+/**
+ * The cells' robustness sets for each models folder, made once in this thread for all the worker threads, in
+ * SharedArrayBuffers they read without a copy: made in every thread, an ablation's seven autoencoders cost each
+ * thread 94 MB apiece. The corrupted images are one copy for all folders.
+ */
+export async function sharedCellRobustnessSets(
+  config: ExperimentConfig,
+  data: PreparedData,
+  folders: readonly string[],
+  autoencoderFor: (folder: string) => Promise<Autoencoder>,
+): Promise<Record<string, RobustnessSets>> {
+  const made = corruptedSets(config, data);
+  const corrupted: RobustnessSets = {
+    ...made,
+    clean: shared(made.clean),
+    labels: shared(made.labels),
+    corruptions: made.corruptions.map((corruption) => ({ ...corruption, corrupted: shared(corruption.corrupted) })),
+  };
+  const byFolder: Record<string, RobustnessSets> = {};
+  for (const folder of folders) byFolder[folder] = denoisedBy(corrupted, await autoencoderFor(folder), shared);
+  return byFolder;
 }
 
 /**
  * Trains and scores one cell, touching no files: the same in this thread, a worker thread or a queue's worker on
  * another machine. `autoencoder` is the pretrained autoencoder the cell starts from: its encoder for frozen and
  * fine-tuned cells, and the whole of it for the "denoise first" robustness scores of every cell, scratch too.
+ * `robustnessImages`, when given, are those scores' images for this autoencoder (sharedCellRobustnessSets), else made
+ * in this thread the first time.
  */
 export async function trainCell(
   context: TrainingContext,
   data: PreparedData,
   autoencoder: Autoencoder,
   job: CellJob,
+  robustnessImages?: RobustnessSets,
 ): Promise<SweepCell> {
   const { labels, seed, budget, stage } = job;
   const labelled = subsetImageSet(data.train, job.indices);
@@ -69,7 +116,7 @@ export async function trainCell(
   );
   const robustness = robustnessOf(
     classifier.model,
-    cellRobustnessSets(context.config, data, autoencoder),
+    robustnessImages ?? cellRobustnessSets(context.config, data, autoencoder),
     data.test.classes,
   );
   classifier.model.dispose();
@@ -151,8 +198,9 @@ export async function sweepCell(
   autoencoder: Autoencoder,
   job: CellJob,
   file: string,
+  robustnessImages?: RobustnessSets,
 ): Promise<SweepCell> {
-  const cell = await trainCell(context, data, autoencoder, job);
+  const cell = await trainCell(context, data, autoencoder, job, robustnessImages);
   await saveCell(context, cell, job, file);
   return cell;
 }

@@ -1,6 +1,7 @@
 // What the main thread and a classifier worker say to each other.
 import type { ExperimentConfig } from '../config.js';
 import type { PreparedData } from '../data/prepare.js';
+import type { RobustnessSets } from '../eval/robustness.js';
 import type { CellJob, ClassifierJob } from './jobs.js';
 import type { ClassifierResult, SweepCell } from '../io/metrics.js';
 import type { TrainingEvent } from '../train/events.js';
@@ -13,6 +14,8 @@ export interface WorkerSetup {
   data: PreparedData;
   /** One Int32: set to 1 by the main thread when the runs should stop at their next batch. */
   stop: SharedArrayBuffer;
+  /** Grid cells' robustness images per models folder, in SharedArrayBuffers (sharedCellRobustnessSets). */
+  robustness?: Record<string, RobustnessSets>;
 }
 
 /** An error as it crosses threads: its class name and message, and the fields our own errors are rebuilt from. */

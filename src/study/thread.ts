@@ -64,7 +64,14 @@ try {
   // Jobs come one at a time: the pool sends the next only after this one's answer.
   const train = async (work: WorkerJob): Promise<WorkerResult> => {
     if (work.kind === 'sweep-cell')
-      return sweepCell(context, data, await autoencoderIn(work.models), work.job, work.file);
+      return sweepCell(
+        context,
+        data,
+        await autoencoderIn(work.models),
+        work.job,
+        work.file,
+        setup.robustness?.[work.models],
+      );
     subsets ??= labelSubsets(data.train, config.classifier.labelFractions, config.seed);
     return classifierRun(context, data, await autoencoderIn('models'), subsets, work.job);
   };

@@ -133,6 +133,7 @@ export async function runInThreads<Result extends WorkerResult>(
   jobs: WorkerJob[],
   workers: number,
   onResult: (result: Result, index: number) => void = () => {},
+  robustness?: WorkerSetup['robustness'],
 ): Promise<Result[]> {
   const stop = new SharedArrayBuffer(4);
   const stopFlag = new Int32Array(stop);
@@ -145,7 +146,13 @@ export async function runInThreads<Result extends WorkerResult>(
       failure = error;
     Atomics.store(stopFlag, 0, 1);
   };
-  const setup: WorkerSetup = { directory: context.run.directory, config: context.config, data: sharedData(data), stop };
+  const setup: WorkerSetup = {
+    directory: context.run.directory,
+    config: context.config,
+    data: sharedData(data),
+    stop,
+    ...(robustness ? { robustness } : {}),
+  };
   const poll = setInterval(() => {
     if (context.shouldStop?.()) Atomics.store(stopFlag, 0, 1);
   }, 100);
