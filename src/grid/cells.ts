@@ -197,7 +197,7 @@ export function cellRunPlans(grid: CellGrid, data: PreparedData, config: Experim
   // After the test predictions, every corruption scored directly and denoised first.
   const scoredImages = Math.min(cellRobustnessImages, data.test.count);
   const corruptions = robustnessCorruptions(config).length;
-  const firstOfAutoencoder = new Map<string, number>();
+  const charged = new Set<string>();
   return grid.pending.map(({ job, models }) => {
     const plan = classifierRunPlan({
       stage: job.stage,
@@ -214,9 +214,8 @@ export function cellRunPlans(grid: CellGrid, data: PreparedData, config: Experim
     });
     // The scored images are corrupted and denoised once per autoencoder (sharedCellRobustnessSets, or the first
     // cell's thread when one thread trains them all): charged to its first cell.
-    const cellsBefore = firstOfAutoencoder.get(models) ?? 0;
-    firstOfAutoencoder.set(models, cellsBefore + 1);
-    const sets = cellsBefore === 0 ? corruptions * scoredImages : 0;
+    const sets = charged.has(models) ? 0 : corruptions * scoredImages;
+    charged.add(models);
     return {
       ...plan,
       forward: {

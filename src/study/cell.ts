@@ -42,18 +42,24 @@ function denoisedBy(
   };
 }
 
-// Made once per thread and reused by every cell on it: the corrupted images once (an ablation's seven autoencoders
-// share them), their denoised versions once per autoencoder.
-let corruptedCache: { key: string; sets: RobustnessSets } | null = null;
-const denoisedCache = new WeakMap<Autoencoder['autoencoder'], RobustnessSets>();
+// Made once per thread and reused by every cell on it, per test set: the corrupted images once for the run's seed
+// and corruptions (an ablation's seven autoencoders share them), their denoised versions once per autoencoder.
+const robustnessCache = new WeakMap<
+  PreparedData['test'],
+  { key: string; corrupted: RobustnessSets; denoised: WeakMap<Autoencoder['autoencoder'], RobustnessSets> }
+>();
 
 function cellRobustnessSets(config: ExperimentConfig, data: PreparedData, autoencoder: Autoencoder): RobustnessSets {
-  let sets = denoisedCache.get(autoencoder.autoencoder);
+  const key = JSON.stringify([config.seed, robustnessCorruptions(config)]);
+  let entry = robustnessCache.get(data.test);
+  if (entry?.key !== key) {
+    entry = { key, corrupted: corruptedSets(config, data), denoised: new WeakMap() };
+    robustnessCache.set(data.test, entry);
+  }
+  let sets = entry.denoised.get(autoencoder.autoencoder);
   if (!sets) {
-    const key = JSON.stringify([config.seed, robustnessCorruptions(config)]);
-    if (corruptedCache?.key !== key) corruptedCache = { key, sets: corruptedSets(config, data) };
-    sets = denoisedBy(corruptedCache.sets, autoencoder);
-    denoisedCache.set(autoencoder.autoencoder, sets);
+    sets = denoisedBy(entry.corrupted, autoencoder);
+    entry.denoised.set(autoencoder.autoencoder, sets);
   }
   return sets;
 }
