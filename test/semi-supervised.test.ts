@@ -9,7 +9,7 @@ import { presets, resolveConfig } from '../src/config.js';
 import { Random } from '../src/data/random.js';
 import { buildClassifier } from '../src/model/classifier.js';
 import { trainClassifier } from '../src/train/classifier.js';
-import { CurriculumThresholds, fixMatchTargets, strongViews } from '../src/train/semi-supervised.js';
+import { CurriculumThresholds, fixMatchEpoch, fixMatchTargets, strongViews } from '../src/train/semi-supervised.js';
 import { warpImages } from '../src/data/augment.js';
 import { initializeWeights, snapshotWeights } from '../src/train/weights.js';
 import type { ImageSet } from '../src/data/dataset.js';
@@ -130,4 +130,47 @@ test('a semi-supervised run learns its whole schedule, keeps the end, and is the
   } finally {
     await useBackend('native');
   }
+});
+
+test("a FixMatch epoch makes each step's images while the step before runs, without touching that step's", async () => {
+  const config = resolveConfig('tiny').classifier;
+  const semi = { ...config.semiSupervised, stepsPerEpoch: 5 };
+  const classifier = buildClassifier('fixmatch-scratch', { height: 28, width: 28, codingUnits: 32 }, 4, null, 16);
+  initializeWeights(classifier.model, new Random(3));
+  const epoch = async () => {
+    const inputs: Float32Array[] = [];
+    // A step that holds its input for a turn of the event loop, as the addon's does on its own thread, and checks
+    // that the input is still what it was given once it is done.
+    const fakeStep = Object.assign(
+      async (x: Float32Array, _target: Float32Array, count: number) => {
+        const given = x.slice();
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(x, given, 'the running step kept its input');
+        assert.equal(count * 784, x.length);
+        inputs.push(given);
+        return 0;
+      },
+      { engine: 'tfjs' as const, dispose: () => {} },
+    );
+    await fixMatchEpoch({
+      model: classifier.model,
+      step: fakeStep,
+      labelled: toyImages(6, 1),
+      unlabelled: toyImages(40, 3),
+      config: semi,
+      augmentation: config.augmentation,
+      random: new Random(8),
+      warp: warpImages,
+      curriculum: null,
+      average: null,
+      teacher: false,
+      done: () => {},
+    });
+    return inputs;
+  };
+  const first = await epoch();
+  assert.equal(first.length, 5);
+  for (let step = 1; step < first.length; step += 1) assert.notDeepEqual(first[step], first[step - 1]);
+  assert.deepEqual(await epoch(), first, 'the same seed makes the same images');
+  classifier.model.dispose();
 });

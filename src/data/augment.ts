@@ -179,8 +179,9 @@ export function warpImageReference(
 }
 
 /**
- * A new array with each of the `count` images ([count, height*width] rows) distorted by its own random map, warped
- * by `warp` (the same pixels whichever warp it is).
+ * Each of the `count` images ([count, height*width] rows) distorted by its own random map, warped by `warp` (the
+ * same pixels whichever warp it is), in `out` (by default a new array; the images themselves when the distortion is
+ * none).
  */
 export function augmentImages(
   images: Float32Array,
@@ -190,9 +191,14 @@ export function augmentImages(
   spec: AugmentationSpec,
   random: Random,
   warp: BatchWarp = warpImages,
+  out?: Float32Array,
 ): Float32Array {
-  if (isIdentity(spec)) return images;
-  const out = new Float32Array(count * height * width);
+  if (isIdentity(spec)) {
+    if (!out) return images;
+    out.set(images.subarray(0, count * height * width));
+    return out;
+  }
+  out ??= new Float32Array(count * height * width);
   const coefficients = new Float64Array(4 * count);
   const between = (limit: number) => (2 * random.next() - 1) * limit;
   for (let n = 0; n < count; n += 1) {

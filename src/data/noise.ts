@@ -116,12 +116,16 @@ export function validateNoiseSpec(noise: NoiseSpec): void {
   }
 }
 
-/** A corrupted copy of `images` (any shape, values in [0, 1]); the input is left untouched. */
-export function corrupt(images: Float32Array, noise: NoiseSpec, random: Random): Float32Array {
+/** A corrupted copy of `images` (any shape, values in [0, 1]) in `out`, new by default; the input is left untouched. */
+export function corrupt(
+  images: Float32Array,
+  noise: NoiseSpec,
+  random: Random,
+  out: Float32Array = new Float32Array(images.length),
+): Float32Array {
   validateNoiseSpec(noise);
-  const corrupted = new Float32Array(images.length);
-  corruptions[noise.kind].apply(images, corrupted, noise.amount, random);
-  return corrupted;
+  corruptions[noise.kind].apply(images, out, noise.amount, random);
+  return out;
 }
 
 /** The report's phrase for `noise`, e.g. 'masking noise zeroing 30% of the pixels'. */

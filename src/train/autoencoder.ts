@@ -8,7 +8,7 @@ import { corrupt } from '../data/noise.js';
 import { Random } from '../data/random.js';
 import type { EpochRecord } from './events.js';
 import type { Autoencoder } from '../model/autoencoder.js';
-import { gatherImages, predictInBatches, shuffledOrder } from './batches.js';
+import { alternatingBuffers, gatherImages, predictInBatches, shuffledOrder } from './batches.js';
 import type { CheckpointStore, TrainingState } from './checkpoint.js';
 import { optimizerState, restoreOptimizerState } from './checkpoint.js';
 import { adam, cosineDecay } from './adam.js';
@@ -107,6 +107,8 @@ export async function trainAutoencoder(options: AutoencoderTrainingOptions): Pro
     reporter({ type: 'message', stage, text: `continuing from the checkpoint after epoch ${saved.epoch}` });
   }
   const batches = Math.ceil(train.count / config.batchSize);
+  const cleanRows = alternatingBuffers(config.batchSize * pixels);
+  const noisyRows = alternatingBuffers(config.batchSize * pixels);
   const started = performance.now();
   while (state.epoch < config.maxEpochs && state.staleEpochs < config.patience) {
     const epoch = state.epoch + 1;
@@ -127,8 +129,9 @@ export async function trainAutoencoder(options: AutoencoderTrainingOptions): Pro
             cosineDecay(((epoch - 1) * batches + batch) / Math.max(1, config.maxEpochs * batches - 1));
         }
         const indices = order.subarray(batch * config.batchSize, Math.min(train.count, (batch + 1) * config.batchSize));
-        const clean = gatherImages(train.images, pixels, indices);
-        return { x: corrupt(clean, config.noise, random), target: clean, count: indices.length };
+        const clean = gatherImages(train.images, pixels, indices, cleanRows(batch, indices.length * pixels));
+        const x = corrupt(clean, config.noise, random, noisyRows(batch, indices.length * pixels));
+        return { x, target: clean, count: indices.length };
       },
       (batch, loss, count) => {
         if (!Number.isFinite(loss)) throw new DivergenceError(stage, epoch, batch + 1, loss);

@@ -15,11 +15,25 @@ export function copyRow(rows: Pixels, rowSize: number, index: number, out: Float
     for (let offset = 0; offset < rowSize; offset += 1) out[at * rowSize + offset] = byteValue(rows[start + offset]!);
 }
 
-/** Gathers images[indices] ([count, height*width] rows) into one new array of floats. */
-export function gatherImages(images: Pixels, pixels: number, indices: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(indices.length * pixels);
+/** Gathers images[indices] ([count, height*width] rows) as floats into `out` (by default a new array). */
+export function gatherImages(
+  images: Pixels,
+  pixels: number,
+  indices: ArrayLike<number>,
+  out: Float32Array = new Float32Array(indices.length * pixels),
+): Float32Array {
   for (let i = 0; i < indices.length; i += 1) copyRow(images, pixels, indices[i] as number, out, i);
   return out;
+}
+
+/**
+ * Two arrays of `floats` taken in turn by batch number, the first `used` floats of one: a training loop makes each
+ * batch while the step before still reads its own, so two are enough, and a fresh array per batch (a megabyte for a
+ * semi-supervised step) kept the garbage collector and the page-fault handler busy.
+ */
+export function alternatingBuffers(floats: number): (batch: number, used: number) => Float32Array {
+  const buffers = [new Float32Array(floats), new Float32Array(floats)];
+  return (batch, used) => buffers[batch % 2]!.subarray(0, used);
 }
 
 export function shuffledOrder(count: number, random: Random): Int32Array {

@@ -14,7 +14,7 @@ import { variants } from '../model/classifier.js';
 import type { EncoderMode } from '../model/classifier.js';
 import type { EpochRecord } from './events.js';
 import type { Classifier } from '../model/classifier.js';
-import { copyRow, gatherImages, predictInBatches, predictRows, shuffledOrder } from './batches.js';
+import { alternatingBuffers, copyRow, gatherImages, predictInBatches, predictRows, shuffledOrder } from './batches.js';
 import { adam, cosineDecay } from './adam.js';
 import { trainBatches, trainingStep } from './training-step.js';
 import type { TrainingStep } from './training-step.js';
@@ -219,10 +219,15 @@ function codeVersions(
   return versions;
 }
 
-/** The rows of `indices`, each from one of the versions at random (from the only one when there is one). */
-function gatherRows(versions: Pixels[], rowSize: number, indices: Int32Array, random: Random): Float32Array {
-  if (versions.length === 1) return gatherImages(versions[0]!, rowSize, indices);
-  const out = new Float32Array(indices.length * rowSize);
+/** The rows of `indices` into `out`, each from one of the versions at random (from the only one when there is one). */
+function gatherRows(
+  versions: Pixels[],
+  rowSize: number,
+  indices: Int32Array,
+  random: Random,
+  out: Float32Array,
+): Float32Array {
+  if (versions.length === 1) return gatherImages(versions[0]!, rowSize, indices, out);
   indices.forEach((index, row) => copyRow(versions[random.integer(versions.length)]!, rowSize, index, out, row));
   return out;
 }
@@ -356,7 +361,10 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
         stage,
         text: `${(100 * confident).toFixed(1)}% of the unlabelled images had a confident pseudo-label`,
       });
-    } else
+    } else {
+      // Each batch's rows as they are gathered, then distorted into the step's input (buffers kept for the epoch).
+      const gathered = new Float32Array(config.batchSize * rowSize);
+      const batchRows = alternatingBuffers(config.batchSize * rowSize);
       await trainBatches(
         step!,
         batches,
@@ -365,17 +373,19 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
             batch * config.batchSize,
             Math.min(train.count, (batch + 1) * config.batchSize),
           );
+          const used = indices.length * rowSize;
           const rows =
             phase.augmentation === noAugmentation
-              ? gatherRows(phase.train, rowSize, indices, random)
+              ? gatherRows(phase.train, rowSize, indices, random, batchRows(batch, used))
               : augmentImages(
-                  gatherRows(phase.train, rowSize, indices, random),
+                  gatherRows(phase.train, rowSize, indices, random, gathered.subarray(0, used)),
                   indices.length,
                   train.height,
                   train.width,
                   phase.augmentation,
                   random,
                   warp,
+                  batchRows(batch, used),
                 );
           const labels = Uint8Array.from(indices, (index) => train.labels[index] as number);
           return { x: rows, target: oneHot(labels, train.classes, config.labelSmoothing), count: indices.length };
@@ -383,6 +393,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
         batchDone,
         stopCheck,
       );
+    }
     // A semi-supervised phase validates, and keeps, its average weights; training goes on from the live ones.
     const live = average ? snapshotWeights(model) : null;
     if (average) restoreWeights(model, average.values);

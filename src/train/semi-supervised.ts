@@ -15,7 +15,7 @@ import type { ImageSet } from '../data/dataset.js';
 import { corruptions } from '../data/noise.js';
 import type { NoiseSpec } from '../data/noise.js';
 import type { Random } from '../data/random.js';
-import { gatherImages, predictRows, shuffledOrder } from './batches.js';
+import { alternatingBuffers, gatherImages, predictRows, shuffledOrder } from './batches.js';
 import { nativePredictor } from './training-step.js';
 import type { Batch, TrainingStep } from './training-step.js';
 import { restoreWeights, snapshotWeights } from './weights.js';
@@ -65,7 +65,10 @@ interface Views {
   unlabelledIndices: Int32Array;
 }
 
-/** Strongly distorts `images` and corrupts each with one corruption, at up to its amount, drawn per image. */
+/**
+ * Strongly distorts `images` and corrupts each with one corruption, at up to its amount, drawn per image; in `out`
+ * when given.
+ */
 export function strongViews(
   images: Float32Array,
   count: number,
@@ -74,10 +77,11 @@ export function strongViews(
   config: Pick<SemiSupervisedConfig, 'strongAugmentation' | 'strongCorruptions'>,
   random: Random,
   warp: BatchWarp,
+  out?: Float32Array,
 ): Float32Array {
-  const out = augmentImages(images, count, height, width, config.strongAugmentation, random, warp);
+  const distorted = augmentImages(images, count, height, width, config.strongAugmentation, random, warp, out);
   const pixels = height * width;
-  const view = out === images ? out.slice() : out;
+  const view = distorted === images ? distorted.slice() : distorted;
   const kinds = config.strongCorruptions.length;
   for (let n = 0; n < count && kinds > 0; n += 1) {
     const noise = config.strongCorruptions[random.integer(kinds)]!;
@@ -212,26 +216,36 @@ export async function fixMatchEpoch(options: FixMatchEpoch): Promise<number> {
   const unlabelledPerStep = perStep * config.unlabelledRatio;
   const labelledOrder = shuffledOrder(labelled.count, random);
   const unlabelledOrder = shuffledOrder(unlabelled.count, random);
-  const take = (order: Int32Array, start: number, size: number) =>
-    Int32Array.from({ length: size }, (_, index) => order[(start + index) % order.length] as number);
+  const take = (order: Int32Array, start: number, size: number) => {
+    const indices = new Int32Array(size);
+    for (let index = 0; index < size; index += 1) indices[index] = order[(start + index) % order.length] as number;
+    return indices;
+  };
+  // Buffers kept for the epoch. The step's input alternates between two (the step reads one while the next is
+  // made); the gathered rows and the weak views are used up before the next step's are made.
+  const labelledCount = Math.min(perStep, labelled.count);
+  const labelledRows = new Float32Array(labelledCount * pixels);
+  const unlabelledRows = new Float32Array(unlabelledPerStep * pixels);
+  const weak = new Float32Array(unlabelledPerStep * pixels);
+  const inputs = alternatingBuffers((labelledCount + unlabelledPerStep) * pixels);
   const viewsOf = (batch: number): Views => {
-    const labelledIndices = take(labelledOrder, batch * perStep, Math.min(perStep, labelled.count));
+    const labelledIndices = take(labelledOrder, batch * perStep, labelledCount);
     const unlabelledIndices = take(unlabelledOrder, batch * unlabelledPerStep, unlabelledPerStep);
-    const labelledRows = augmentImages(
-      gatherImages(labelled.images, pixels, labelledIndices),
-      labelledIndices.length,
+    const x = inputs(batch, (labelledCount + unlabelledPerStep) * pixels);
+    gatherImages(labelled.images, pixels, labelledIndices, labelledRows);
+    augmentImages(labelledRows, labelledCount, height, width, options.augmentation, random, warp, x);
+    gatherImages(unlabelled.images, pixels, unlabelledIndices, unlabelledRows);
+    augmentImages(unlabelledRows, unlabelledPerStep, height, width, config.weakAugmentation, random, warp, weak);
+    strongViews(
+      unlabelledRows,
+      unlabelledPerStep,
       height,
       width,
-      options.augmentation,
+      config,
       random,
       warp,
+      x.subarray(labelledCount * pixels),
     );
-    const unlabelledRows = gatherImages(unlabelled.images, pixels, unlabelledIndices);
-    const weak = augmentImages(unlabelledRows, unlabelledPerStep, height, width, config.weakAugmentation, random, warp);
-    const strong = strongViews(unlabelledRows, unlabelledPerStep, height, width, config, random, warp);
-    const x = new Float32Array((labelledIndices.length + unlabelledPerStep) * pixels);
-    x.set(labelledRows);
-    x.set(strong, labelledRows.length);
     const labels = Uint8Array.from(labelledIndices, (index) => labelled.labels[index] as number);
     return { x, labels, weak, unlabelledIndices };
   };
