@@ -114,8 +114,6 @@ try {
   peak = { unavailable: error instanceof Error ? error.message : String(error) };
   print(`peak not measured: ${peak.unavailable}`);
 }
-let peakFlops = 'all' in peak ? peak.all.flopsPerSecond : null;
-const shareOfPeak = (flopsPerSecond: number) => (peakFlops === null ? null : flopsPerSecond / peakFlops);
 
 // FLOP per image of each model's training step, counted from its layers (bench/flops.ts says how).
 const flopsPerImage: Record<Model, number> = { autoencoder: 0, classifier: 0 };
@@ -181,8 +179,9 @@ if ('all' in peak) {
       `${gflops(again.one.flopsPerSecond)} on one; the higher of the two readings is the peak below`,
   );
   peak = { all: higher(peak.all, again.all), one: higher(peak.one, again.one) };
-  peakFlops = peak.all.flopsPerSecond;
 }
+const peakFlops = 'all' in peak ? peak.all.flopsPerSecond : null;
+const shareOfPeak = (flopsPerSecond: number) => (peakFlops === null ? null : flopsPerSecond / peakFlops);
 
 /** Per model and peer: the median images/s and the median of the rounds' ratios ours / peer; null when unmeasured. */
 function peerSummary(model: Model, key: PeerKey) {

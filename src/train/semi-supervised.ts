@@ -216,22 +216,20 @@ export async function fixMatchEpoch(options: FixMatchEpoch): Promise<number> {
   const unlabelledPerStep = perStep * config.unlabelledRatio;
   const labelledOrder = shuffledOrder(labelled.count, random);
   const unlabelledOrder = shuffledOrder(unlabelled.count, random);
-  const take = (order: Int32Array, start: number, size: number) => {
-    const indices = new Int32Array(size);
-    for (let index = 0; index < size; index += 1) indices[index] = order[(start + index) % order.length] as number;
-    return indices;
-  };
+  const take = (order: Int32Array, start: number, size: number) =>
+    Int32Array.from({ length: size }, (_, index) => order[(start + index) % order.length] as number);
   // Buffers kept for the epoch. The step's input alternates between two (the step reads one while the next is
   // made); the gathered rows and the weak views are used up before the next step's are made.
   const labelledCount = Math.min(perStep, labelled.count);
   const labelledRows = new Float32Array(labelledCount * pixels);
   const unlabelledRows = new Float32Array(unlabelledPerStep * pixels);
   const weak = new Float32Array(unlabelledPerStep * pixels);
-  const inputs = alternatingBuffers((labelledCount + unlabelledPerStep) * pixels);
+  const inputFloats = (labelledCount + unlabelledPerStep) * pixels;
+  const inputs = alternatingBuffers(inputFloats);
   const viewsOf = (batch: number): Views => {
     const labelledIndices = take(labelledOrder, batch * perStep, labelledCount);
     const unlabelledIndices = take(unlabelledOrder, batch * unlabelledPerStep, unlabelledPerStep);
-    const x = inputs(batch, (labelledCount + unlabelledPerStep) * pixels);
+    const x = inputs(batch, inputFloats);
     gatherImages(labelled.images, pixels, labelledIndices, labelledRows);
     augmentImages(labelledRows, labelledCount, height, width, options.augmentation, random, warp, x);
     gatherImages(unlabelled.images, pixels, unlabelledIndices, unlabelledRows);
