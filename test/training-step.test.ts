@@ -255,3 +255,35 @@ test('predictions on the addon equal tfjs predict for the autoencoder, encoder a
   autoencoder.dispose();
   classifier.dispose();
 });
+
+test("a row's predictions on the addon are the same bits whatever rows share its pass", async () => {
+  // FixMatch labels its weak views in passes of a few rows (semi-supervised.ts) and relies on this.
+  await useBackend('native');
+  const { autoencoder, encoder } = buildAutoencoder();
+  initializeWeights(autoencoder, new Random(10));
+  const { model: classifier } = buildClassifier(
+    'finetuned',
+    { height: 28, width: 28, codingUnits: 32 },
+    10,
+    encoder,
+    presets.full.classifier.headUnits,
+  );
+  const rows = 40;
+  const random = new Random(11);
+  const x = Float32Array.from({ length: rows * 784 }, () => (random.next() < 0.7 ? 0 : random.next()));
+  for (const model of [autoencoder, classifier]) {
+    const predictor = nativePredictor(model)!;
+    const size = predictor.outputSize;
+    const whole = new Float32Array(rows * size);
+    predictor.predict(x, rows, whole);
+    const inPasses = new Float32Array(rows * size);
+    for (let first = 0; first < rows; first += 7) {
+      const count = Math.min(7, rows - first);
+      predictor.predict(x.subarray(first * 784, (first + count) * 784), count, inPasses.subarray(first * size));
+    }
+    predictor.dispose();
+    assert.deepEqual(new Uint32Array(inPasses.buffer), new Uint32Array(whole.buffer), model.name);
+  }
+  autoencoder.dispose();
+  classifier.dispose();
+});
