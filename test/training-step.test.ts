@@ -17,7 +17,7 @@ import { presets } from '../src/config.js';
 import { buildClassifier } from '../src/model/classifier.js';
 import { adam } from '../src/train/adam.js';
 import { optimizerState } from '../src/train/checkpoint.js';
-import { predictRows } from '../src/train/batches.js';
+import { predictInPasses, predictRows } from '../src/train/batches.js';
 import { nativePredictor, trainingStep } from '../src/train/training-step.js';
 import type { StepLoss } from '../src/train/training-step.js';
 import { initializeWeights } from '../src/train/weights.js';
@@ -229,10 +229,11 @@ test('a model with a layer the native step does not run trains through trainOnBa
   optimizer.dispose();
 });
 
-test('predictions on the addon equal tfjs predict for the autoencoder, encoder and classifier', async () => {
+/** The study's autoencoder, seeded, and a fine-tuned classifier on its encoder, on the native backend. */
+async function predictionModels(seed: number) {
   await useBackend('native');
   const { autoencoder, encoder } = buildAutoencoder();
-  initializeWeights(autoencoder, new Random(8));
+  initializeWeights(autoencoder, new Random(seed));
   const { model: classifier } = buildClassifier(
     'finetuned',
     { height: 28, width: 28, codingUnits: 32 },
@@ -240,6 +241,11 @@ test('predictions on the addon equal tfjs predict for the autoencoder, encoder a
     encoder,
     presets.full.classifier.headUnits,
   );
+  return { autoencoder, encoder, classifier };
+}
+
+test('predictions on the addon equal tfjs predict for the autoencoder, encoder and classifier', async () => {
+  const { autoencoder, encoder, classifier } = await predictionModels(8);
   const { x } = batchOf('autoencoder', 9);
   for (const model of [autoencoder, encoder, classifier]) {
     const fromTfjs = tf.tidy(() => (model.predict(tf.tensor4d(x, [batch, 28, 28, 1])) as tf.Tensor).dataSync().slice());
@@ -257,17 +263,8 @@ test('predictions on the addon equal tfjs predict for the autoencoder, encoder a
 });
 
 test("a row's predictions on the addon are the same bits whatever rows share its pass", async () => {
-  // FixMatch labels its weak views in passes of a few rows (semi-supervised.ts) and relies on this.
-  await useBackend('native');
-  const { autoencoder, encoder } = buildAutoencoder();
-  initializeWeights(autoencoder, new Random(10));
-  const { model: classifier } = buildClassifier(
-    'finetuned',
-    { height: 28, width: 28, codingUnits: 32 },
-    10,
-    encoder,
-    presets.full.classifier.headUnits,
-  );
+  // predictInPasses, and so predictRows and FixMatch's weak views, rely on this.
+  const { autoencoder, classifier } = await predictionModels(10);
   const rows = 40;
   const random = new Random(11);
   const x = Float32Array.from({ length: rows * 784 }, () => (random.next() < 0.7 ? 0 : random.next()));
@@ -277,10 +274,7 @@ test("a row's predictions on the addon are the same bits whatever rows share its
     const whole = new Float32Array(rows * size);
     predictor.predict(x, rows, whole);
     const inPasses = new Float32Array(rows * size);
-    for (let first = 0; first < rows; first += 7) {
-      const count = Math.min(7, rows - first);
-      predictor.predict(x.subarray(first * 784, (first + count) * 784), count, inPasses.subarray(first * size));
-    }
+    predictInPasses(predictor, x, rows, 784, 7, inPasses);
     predictor.dispose();
     assert.deepEqual(new Uint32Array(inPasses.buffer), new Uint32Array(whole.buffer), model.name);
   }

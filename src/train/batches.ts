@@ -6,6 +6,7 @@ import { byteValue, floatPixels } from '../data/dataset.js';
 import type { Pixels } from '../data/dataset.js';
 import type { Random } from '../data/random.js';
 import { nativePredictor } from './training-step.js';
+import type { NativePredictor } from './training-step.js';
 
 /** Copies row `index` of `rows` ([count, rowSize]) into row `at` of `out`, as floats (bytes read as byteValue). */
 export function copyRow(rows: Pixels, rowSize: number, index: number, out: Float32Array, at: number): void {
@@ -57,6 +58,32 @@ export function predictInBatches(
   return predictRows(model, images, count, [height, width, 1], batchSize);
 }
 
+/**
+ * The addon's outputs for `count` rows of `rowSize` into `out`, `rowsPerPass` rows a forward pass (`weights` as
+ * NativePredictor.predict takes them). On the addon a row's outputs do not depend on the rows in its pass, so the
+ * pass size changes the time, never the bits.
+ */
+export function predictInPasses(
+  predictor: NativePredictor,
+  rows: Pixels,
+  count: number,
+  rowSize: number,
+  rowsPerPass: number,
+  out: Float32Array,
+  weights?: Parameters<NativePredictor['predict']>[3],
+): void {
+  const outputSize = predictor.outputSize;
+  for (let start = 0; start < count; start += rowsPerPass) {
+    const size = Math.min(rowsPerPass, count - start);
+    predictor.predict(
+      floatPixels(rows, start * rowSize, (start + size) * rowSize),
+      size,
+      out.subarray(start * outputSize, (start + size) * outputSize),
+      weights,
+    );
+  }
+}
+
 /** Runs the model over `count` rows of shape `rowShape` in batches; returns the outputs concatenated. */
 export function predictRows(
   model: LayersModel,
@@ -68,17 +95,10 @@ export function predictRows(
   const rowSize = rowShape.reduce((product, dimension) => product * dimension, 1);
   const native = nativePredictor(model);
   if (native) {
-    // On the addon each row's output does not depend on the batch it is in; batches of 128 keep the buffers small.
+    // Passes of 128 rows keep the buffers small.
     const out = new Float32Array(count * native.outputSize);
     try {
-      for (let start = 0; start < count; start += 128) {
-        const size = Math.min(128, count - start);
-        native.predict(
-          floatPixels(rows, start * rowSize, (start + size) * rowSize),
-          size,
-          out.subarray(start * native.outputSize, (start + size) * native.outputSize),
-        );
-      }
+      predictInPasses(native, rows, count, rowSize, 128, out);
     } finally {
       native.dispose();
     }

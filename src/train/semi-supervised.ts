@@ -15,7 +15,7 @@ import type { ImageSet } from '../data/dataset.js';
 import { corruptions } from '../data/noise.js';
 import type { NoiseSpec } from '../data/noise.js';
 import type { Random } from '../data/random.js';
-import { alternatingBuffers, gatherImages, predictRows, shuffledOrder } from './batches.js';
+import { alternatingBuffers, gatherImages, predictInPasses, predictRows, shuffledOrder } from './batches.js';
 import { nativePredictor } from './training-step.js';
 import type { Batch, TrainingStep } from './training-step.js';
 import { restoreWeights, snapshotWeights } from './weights.js';
@@ -56,9 +56,9 @@ export interface SemiSupervisedConfig {
 }
 
 /**
- * Weak views the model labels per forward pass. Right after a training step, five passes of 64 rows took 10% less
- * time than one of 320 (probably: a smaller pass's activations stay in cache), and two FixMatch runs side by side 5%
- * less. A row's outputs do not depend on the rows in its pass, so the pseudo-labels are the same bits.
+ * Weak views the model labels per forward pass on the addon. Right after a training step, five passes of 64 rows
+ * took 10% less time than one of 320 (probably: a smaller pass's activations stay in cache), and two FixMatch runs
+ * side by side 2-5% less; the pseudo-labels are the same bits (predictInPasses).
  */
 const weakViewsPerPass = 64;
 
@@ -262,15 +262,7 @@ export async function fixMatchEpoch(options: FixMatchEpoch): Promise<number> {
   const teacherWeights = teacher?.byVariable();
   const predict = (weak: Float32Array): Float32Array => {
     if (native) {
-      for (let first = 0; first < unlabelledPerStep; first += weakViewsPerPass) {
-        const count = Math.min(weakViewsPerPass, unlabelledPerStep - first);
-        native.predict(
-          weak.subarray(first * pixels, (first + count) * pixels),
-          count,
-          weakProbabilities.subarray(first * classes, (first + count) * classes),
-          teacherWeights,
-        );
-      }
+      predictInPasses(native, weak, unlabelledPerStep, pixels, weakViewsPerPass, weakProbabilities, teacherWeights);
       return weakProbabilities;
     }
     if (!teacher) return predictRows(model, weak, unlabelledPerStep, [height, width, 1]);
